@@ -1,0 +1,32 @@
+// Every expected failure the core can report, keyed by a snake_case code; src/cli and src/slack turn them into sentences.
+import type { DurationError, Ms } from '../policy/duration.ts';
+
+export type RequestState = 'pending' | 'approved' | 'denied' | 'cancelled' | 'timed_out' | 'failed';
+export type GrantState = 'pending' | 'active' | 'expired' | 'revoked' | 'revoke_failed' | 'failed';
+
+export type DomainError =
+  | DurationError
+  | { code: 'unknown_resource'; input: string; closest: string[] }
+  | { code: 'unknown_role'; resource: string; input: string; roles: string[] }
+  | { code: 'role_required'; resource: string; roles: string[] }
+  | { code: 'not_eligible'; resource: string; eligible: string[] }
+  | { code: 'duration_too_long'; requested: Ms; max: Ms; tier: string }
+  | { code: 'conditions_unmet'; resource: string; tier: string; unmet: string[] }
+  | { code: 'reason_required' }
+  | { code: 'breakglass_not_configured' }
+  | { code: 'breakglass_wrong_channel'; channel: string | null; allowed: string[] }
+  | { code: 'breakglass_not_in_group'; groups: string[] }
+  | { code: 'breakglass_rate_limited'; max: number }
+  | { code: 'request_not_found'; requestId: string }
+  | { code: 'grant_not_found'; grantId: string }
+  | { code: 'not_pending'; requestId: string; state: RequestState }
+  | { code: 'not_active'; grantId: string; state: GrantState }
+  | { code: 'not_requester'; requestId: string }
+  | { code: 'not_grant_owner'; grantId: string }
+  | { code: 'not_in_step_group'; requestId: string; group: string; step: number }
+  | { code: 'self_approval'; requestId: string }
+  | { code: 'already_approved'; requestId: string; step: number }
+  | { code: 'scheduler_unavailable' }
+  | { code: 'expiry_in_past'; grantId: string };
+
+export type DomainErrorCode = DomainError['code'];

@@ -1,0 +1,89 @@
+// Checks that need the whole policy: every group, tier and role a rule names exists, and the rules can be met.
+import type { Policy } from './schema.ts';
+
+export interface PolicyIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+const list = (names: Iterable<string>): string => [...names].map((n) => `"${n}"`).join(', ') || '(none)';
+
+export function crossCheck(policy: Policy): PolicyIssue[] {
+  const issues: PolicyIssue[] = [];
+  const groupNames = new Set(Object.keys(policy.groups));
+  const tierNames = new Set(Object.keys(policy.tiers));
+
+  const needGroup = (group: string, path: (string | number)[]) => {
+    if (!groupNames.has(group)) issues.push({ path, message: `unknown group "${group}"; groups are ${list(groupNames)}` });
+  };
+  const needTier = (tier: string, path: (string | number)[]) => {
+    if (!tierNames.has(tier)) issues.push({ path, message: `unknown tier "${tier}"; tiers are ${list(tierNames)}` });
+  };
+
+  const { settings } = policy;
+  if (settings.admins !== undefined) needGroup(settings.admins, ['settings', 'admins']);
+  if (settings.remind_after !== undefined && settings.remind_after >= settings.request_timeout) {
+    issues.push({ path: ['settings', 'remind_after'], message: 'remind_after must be shorter than request_timeout, or the reminder never comes' });
+  }
+
+  for (const [tierName, tier] of Object.entries(policy.tiers)) {
+    const at = ['tiers', tierName];
+    if (tier.auto_approve === undefined && tier.approvals === undefined) {
+      issues.push({ path: at, message: `tier "${tierName}" needs auto_approve, approvals, or both; as written nobody could ever get it` });
+    }
+    if (tier.default_duration !== undefined && tier.default_duration > tier.max_duration) {
+      issues.push({ path: [...at, 'default_duration'], message: 'default_duration is longer than this tier\'s max_duration' });
+    }
+    const conditions = tier.auto_approve;
+    if (conditions !== undefined && conditions !== 'always') {
+      if (conditions.business_hours && settings.business_hours === undefined) {
+        issues.push({ path: [...at, 'auto_approve', 'business_hours'], message: 'business_hours needs settings.business_hours to say when they are' });
+      }
+      if (conditions.ticket && settings.ticket_pattern === undefined) {
+        issues.push({ path: [...at, 'auto_approve', 'ticket'], message: 'ticket needs settings.ticket_pattern to recognise a ticket' });
+      }
+      conditions.groups?.forEach((g, i) => needGroup(g, [...at, 'auto_approve', 'groups', i]));
+    }
+    tier.approvals?.forEach((step, i) => {
+      needGroup(step.from, [...at, 'approvals', i, 'from']);
+      const group = policy.groups[step.from];
+      // A fixed list smaller than count can never complete the step (the requester may not count either).
+      if (group?.users !== undefined && group.slack_usergroup === undefined && group.users.length < step.count) {
+        issues.push({
+          path: [...at, 'approvals', i, 'count'],
+          message: `count ${step.count} can never be met: group "${step.from}" has ${group.users.length} member(s)`,
+        });
+      }
+    });
+  }
+
+  const breakglass = policy.breakglass;
+  if (breakglass !== undefined) {
+    breakglass.groups?.forEach((g, i) => needGroup(g, ['breakglass', 'groups', i]));
+    if (breakglass.review_by !== undefined) needGroup(breakglass.review_by, ['breakglass', 'review_by']);
+  }
+
+  for (const [resourceName, resource] of Object.entries(policy.resources)) {
+    const at = ['resources', resourceName];
+    needTier(resource.tier, [...at, 'tier']);
+    resource.eligible?.forEach((g, i) => needGroup(g, [...at, 'eligible', i]));
+    for (const [role, options] of Object.entries(resource.roles)) {
+      if (options.tier !== undefined) needTier(options.tier, [...at, 'roles', role, 'tier']);
+    }
+    const provider = resource.provider;
+    if (provider.type === 'postgres') {
+      const roles = new Set(Object.keys(resource.roles));
+      for (const role of roles) {
+        if (!(role in provider.roles)) {
+          issues.push({ path: [...at, 'provider', 'roles'], message: `role "${role}" has no database role here; map it like ${role}: some_db_role` });
+        }
+      }
+      for (const role of Object.keys(provider.roles)) {
+        if (!roles.has(role)) {
+          issues.push({ path: [...at, 'provider', 'roles', role], message: `"${role}" is not a role of resource "${resourceName}"; its roles are ${list(roles)}` });
+        }
+      }
+    }
+  }
+  return issues;
+}

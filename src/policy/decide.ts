@@ -1,0 +1,175 @@
+// The policy's verdict on one request: pure (policy, request, facts, now) → decision plus the rule that made it.
+import type { DomainError } from '../core/errors.ts';
+import { describeBusinessHours, isWithinBusinessHours, localTime } from './business-hours.ts';
+import { closestNames } from './closest.ts';
+import { formatDuration, type Ms } from './duration.ts';
+import { extractTickets, matchesGlob } from './matchers.ts';
+import type { ApprovalStep, Policy, Tier } from './schema.ts';
+
+export interface AccessQuery {
+  resource: string;
+  /** Omitted: the resource's only role, or an error listing its roles. */
+  role?: string | undefined;
+  /** Omitted: the tier's default_duration, else settings.default_duration. */
+  duration?: Ms | undefined;
+  reason: string;
+  breakglass?: boolean;
+}
+
+export interface Facts {
+  /** Names of the policy groups the requester belongs to right now. */
+  groups: ReadonlySet<string>;
+  /** Name of the channel the command came from, as Slack reports it (break-glass only). */
+  channelName?: string | null | undefined;
+  /** Break-glass grants this requester received in the last hour (break-glass only). */
+  breakglassUsesLastHour?: number;
+}
+
+/** The policy entry that decided, as a path into the file (`tiers.high.approvals`), and why it applied. */
+export interface RuleRef {
+  path: (string | number)[];
+  why: string;
+}
+
+export interface ResolvedRequest {
+  resource: string;
+  role: string;
+  tier: string;
+  duration: Ms;
+  tickets: string[];
+  selfApproval: boolean;
+  /** Set when break-glass shortened the requested duration to its maximum. */
+  capped?: { requested: Ms; max: Ms };
+}
+
+export type Decision =
+  | { kind: 'auto_approve'; request: ResolvedRequest; rule: RuleRef }
+  | { kind: 'needs_approval'; request: ResolvedRequest; steps: ApprovalStep[]; rule: RuleRef }
+  | { kind: 'refuse'; error: DomainError; rule: RuleRef };
+
+export function decide(policy: Policy, query: AccessQuery, facts: Facts, now: Date): Decision {
+  const target = resolveTarget(policy, query);
+  if (!target.ok) return target.refusal;
+  const { resourceName, role, tierName, tier } = target;
+  const resource = policy.resources[resourceName];
+  const tickets = extractTickets(policy.settings.ticket_pattern, query.reason);
+  const requested = query.duration ?? tier.default_duration ?? policy.settings.default_duration;
+  const base = { resource: resourceName, role, tier: tierName, tickets, selfApproval: tier.self_approval };
+
+  if (query.breakglass) return decideBreakglass(policy, query, facts, { ...base, duration: requested });
+
+  const eligible = resource?.eligible;
+  if (eligible !== undefined && !eligible.some((g) => facts.groups.has(g))) {
+    return refuse({ code: 'not_eligible', resource: resourceName, eligible }, ['resources', resourceName, 'eligible'], `only members of ${eligible.join(', ')} may request ${resourceName}`);
+  }
+  if (requested > tier.max_duration) {
+    return refuse(
+      { code: 'duration_too_long', requested, max: tier.max_duration, tier: tierName },
+      ['tiers', tierName, 'max_duration'],
+      `${formatDuration(requested)} is more than tier ${tierName}'s maximum of ${formatDuration(tier.max_duration)}`,
+    );
+  }
+  const request: ResolvedRequest = { ...base, duration: requested };
+  const auto = tier.auto_approve;
+  if (auto === 'always') {
+    return { kind: 'auto_approve', request, rule: { path: ['tiers', tierName, 'auto_approve'], why: `tier ${tierName} is always auto-approved` } };
+  }
+  let unmet: string[] = [];
+  if (auto !== undefined) {
+    const checked = checkConditions(policy, auto, request, facts, now);
+    if (checked.unmet.length === 0) {
+      return { kind: 'auto_approve', request, rule: { path: ['tiers', tierName, 'auto_approve'], why: `every auto_approve condition of tier ${tierName} held: ${checked.met.join('; ')}` } };
+    }
+    unmet = checked.unmet;
+  }
+  if (tier.approvals === undefined) {
+    return refuse({ code: 'conditions_unmet', resource: resourceName, tier: tierName, unmet }, ['tiers', tierName, 'auto_approve'], `tier ${tierName} grants only when its conditions hold: ${unmet.join('; ')}`);
+  }
+  const why =
+    auto === undefined
+      ? `tier ${tierName} always needs approval`
+      : `not auto-approved (${unmet.join('; ')}), so tier ${tierName} needs approval`;
+  return { kind: 'needs_approval', request, steps: tier.approvals, rule: { path: ['tiers', tierName, 'approvals'], why } };
+}
+
+type Target = { ok: true; resourceName: string; role: string; tierName: string; tier: Tier } | { ok: false; refusal: Decision & { kind: 'refuse' } };
+
+/** Resource, role and effective tier (a role may override its resource's tier). */
+export function resolveTarget(policy: Policy, query: Pick<AccessQuery, 'resource' | 'role'>): Target {
+  const resource = Object.hasOwn(policy.resources, query.resource) ? policy.resources[query.resource] : undefined;
+  if (resource === undefined) {
+    const closest = closestNames(query.resource, Object.keys(policy.resources));
+    return { ok: false, refusal: refuse({ code: 'unknown_resource', input: query.resource, closest }, ['resources'], `there is no resource "${query.resource}"`) };
+  }
+  const roles = Object.keys(resource.roles);
+  const at = ['resources', query.resource, 'roles'];
+  let role = query.role;
+  if (role === undefined) {
+    if (roles.length !== 1) {
+      return { ok: false, refusal: refuse({ code: 'role_required', resource: query.resource, roles }, at, `${query.resource} has several roles and none was named`) };
+    }
+    role = roles[0] as string;
+  }
+  const roleOptions = Object.hasOwn(resource.roles, role) ? resource.roles[role] : undefined;
+  if (roleOptions === undefined) {
+    return { ok: false, refusal: refuse({ code: 'unknown_role', resource: query.resource, input: role, roles }, at, `${query.resource} has no role "${role}"`) };
+  }
+  const tierName = roleOptions.tier ?? resource.tier;
+  const tier = policy.tiers[tierName] as Tier; // existence is guaranteed by crossCheck at load
+  return { ok: true, resourceName: query.resource, role, tierName, tier };
+}
+
+function checkConditions(
+  policy: Policy,
+  conditions: Exclude<Tier['auto_approve'], 'always' | undefined>,
+  request: ResolvedRequest,
+  facts: Facts,
+  now: Date,
+): { met: string[]; unmet: string[] } {
+  const met: string[] = [];
+  const unmet: string[] = [];
+  const note = (holds: boolean, yes: string, no: string) => (holds ? met.push(yes) : unmet.push(no));
+  const hours = policy.settings.business_hours;
+  if (conditions.business_hours && hours !== undefined) {
+    const local = localTime(now, policy.settings.timezone);
+    note(isWithinBusinessHours(hours, local), `within business hours (${local.label})`, `outside business hours (${local.label}; hours are ${describeBusinessHours(hours)})`);
+  }
+  if (conditions.ticket) {
+    note(request.tickets.length > 0, `ticket ${request.tickets.join(', ')}`, 'no ticket reference in the reason');
+  }
+  if (conditions.max_duration !== undefined) {
+    const max = formatDuration(conditions.max_duration);
+    note(request.duration <= conditions.max_duration, `${formatDuration(request.duration)} is within ${max}`, `${formatDuration(request.duration)} is longer than ${max}`);
+  }
+  if (conditions.groups !== undefined) {
+    const member = conditions.groups.find((g) => facts.groups.has(g));
+    note(member !== undefined, `requester is in ${member}`, `requester is not in ${conditions.groups.join(' or ')}`);
+  }
+  return { met, unmet };
+}
+
+function decideBreakglass(policy: Policy, query: AccessQuery, facts: Facts, request: ResolvedRequest): Decision {
+  const glass = policy.breakglass;
+  if (glass === undefined) return refuse({ code: 'breakglass_not_configured' }, ['breakglass'], 'the policy has no breakglass section');
+  if (query.reason.trim() === '') return refuse({ code: 'reason_required' }, ['breakglass'], 'break-glass needs a reason');
+  if (glass.channels !== undefined) {
+    const name = facts.channelName ?? null;
+    if (name === null || !glass.channels.some((g) => matchesGlob(g, name))) {
+      return refuse({ code: 'breakglass_wrong_channel', channel: name, allowed: glass.channels }, ['breakglass', 'channels'], `break-glass works only in channels matching ${glass.channels.join(', ')}`);
+    }
+  }
+  if (glass.groups !== undefined && !glass.groups.some((g) => facts.groups.has(g))) {
+    return refuse({ code: 'breakglass_not_in_group', groups: glass.groups }, ['breakglass', 'groups'], `break-glass is for members of ${glass.groups.join(', ')}`);
+  }
+  if ((facts.breakglassUsesLastHour ?? 0) >= glass.max_per_hour) {
+    return refuse({ code: 'breakglass_rate_limited', max: glass.max_per_hour }, ['breakglass', 'max_per_hour'], `at most ${glass.max_per_hour} break-glass grants per person per hour`);
+  }
+  const capped = request.duration > glass.max_duration ? { requested: request.duration, max: glass.max_duration } : undefined;
+  const granted: ResolvedRequest = { ...request, duration: Math.min(request.duration, glass.max_duration), ...(capped ? { capped } : {}) };
+  const where = facts.channelName ? ` in #${facts.channelName}` : '';
+  return { kind: 'auto_approve', request: granted, rule: { path: ['breakglass'], why: `break-glass${where}: granted at once, reviewed afterwards` } };
+}
+
+function refuse(error: DomainError, path: (string | number)[], why: string): Decision & { kind: 'refuse' } {
+  return { kind: 'refuse', error, rule: { path, why } };
+}

@@ -1,0 +1,200 @@
+// The policy file's shape as zod schemas; the Policy type is inferred from them, never written by hand.
+import { z } from 'zod';
+import { describeDurationError, parseDuration } from './duration.ts';
+
+const DURATION_SHAPE = /^(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?$/;
+
+/** A duration string ("90s", "30m", "2h", "1d", "1h30m"), parsed to milliseconds. */
+export const durationSchema = z
+  .string()
+  .regex(DURATION_SHAPE, 'must be a duration like 90s, 30m, 2h, 1d or 1h30m')
+  .transform((text, ctx) => {
+    const parsed = parseDuration(text);
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: 'custom', message: describeDurationError(parsed.error) });
+    return z.NEVER;
+  });
+
+const name = (what: string) =>
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, `${what} names use letters, digits, ".", "_" and "-"`);
+export const channelIdSchema = z
+  .string()
+  .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel ID like C0123ABCD (channel details → bottom of the About tab)');
+const userIdSchema = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user ID like U0123ABCD');
+const usergroupIdSchema = z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group ID like S0123ABCD');
+const envVarSchema = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name like PROD_DB_HOOK_SECRET');
+const clockTimeSchema = z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be a time like "09:00" (24-hour, quoted)');
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+
+const timezoneSchema = z.string().refine(isTimezone, 'must be an IANA time zone like Europe/Berlin or UTC');
+
+function isTimezone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isRegExp(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const businessHoursSchema = z
+  .object({
+    days: z.array(z.enum(WEEKDAYS)).min(1, 'name at least one day (mon … sun)'),
+    from: clockTimeSchema,
+    to: clockTimeSchema,
+  })
+  .strict()
+  .refine((h) => h.from < h.to, { message: '"to" must be later than "from"; overnight windows are not supported', path: ['to'] });
+
+const settingsSchema = z
+  .object({
+    approvals_channel: channelIdSchema,
+    audit_channel: channelIdSchema.optional(),
+    admins: name('group').optional(),
+    timezone: timezoneSchema.default('UTC'),
+    business_hours: businessHoursSchema.optional(),
+    ticket_pattern: z.string().refine(isRegExp, 'must be a valid regular expression').optional(),
+    ticket_url: z.string().includes('{ticket}', { message: 'must contain {ticket}, where the ticket id goes' }).optional(),
+    request_timeout: durationSchema.prefault('1h'),
+    remind_after: durationSchema.optional(),
+    default_duration: durationSchema.prefault('1h'),
+  })
+  .strict();
+
+const groupSchema = z
+  .object({
+    slack_usergroup: usergroupIdSchema.optional(),
+    users: z.array(userIdSchema).optional(),
+  })
+  .strict()
+  .refine((g) => g.slack_usergroup !== undefined || g.users !== undefined, 'a group needs users: [...] or slack_usergroup: S…');
+
+const autoApproveConditionsSchema = z
+  .object({
+    business_hours: z.boolean().optional(),
+    ticket: z.boolean().optional(),
+    max_duration: durationSchema.optional(),
+    groups: z.array(name('group')).min(1).optional(),
+  })
+  .strict();
+
+const approvalStepSchema = z
+  .object({
+    from: name('group'),
+    count: z.number().int().min(1, 'count must be at least 1').default(1),
+  })
+  .strict();
+
+const tierSchema = z
+  .object({
+    auto_approve: z.union([z.literal('always'), autoApproveConditionsSchema]).optional(),
+    approvals: z.array(approvalStepSchema).min(1, 'list at least one approval step, or remove approvals').optional(),
+    max_duration: durationSchema,
+    default_duration: durationSchema.optional(),
+    self_approval: z.boolean().default(false),
+  })
+  .strict();
+
+const breakglassSchema = z
+  .object({
+    channels: z.array(z.string().min(1)).min(1).optional(),
+    groups: z.array(name('group')).min(1).optional(),
+    max_duration: durationSchema,
+    max_per_hour: z.number().int().min(1).default(3),
+    notify: z.array(channelIdSchema).default([]),
+    review_by: name('group').optional(),
+  })
+  .strict()
+  .refine((b) => b.channels !== undefined || b.groups !== undefined, 'say who may break glass: channels, groups, or both');
+
+export const webhookProviderSchema = z
+  .object({
+    type: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+    secret_env: envVarSchema,
+    check: z.boolean().default(false),
+  })
+  .strict();
+
+export const slackUsergroupProviderSchema = z
+  .object({ type: z.literal('slack_usergroup'), usergroup: usergroupIdSchema })
+  .strict();
+
+export const postgresProviderSchema = z
+  .object({
+    type: z.literal('postgres'),
+    connection_env: envVarSchema,
+    roles: z.record(name('role'), z.string().min(1)),
+  })
+  .strict();
+
+/** Records grants and revocations in Sesame only; for trials, demos and benchmarks. */
+export const noopProviderSchema = z.object({ type: z.literal('noop') }).strict();
+
+export const PROVIDER_TYPES = ['webhook', 'slack_usergroup', 'postgres', 'noop'] as const;
+
+export const providerConfigSchema = z.discriminatedUnion(
+  'type',
+  [webhookProviderSchema, slackUsergroupProviderSchema, postgresProviderSchema, noopProviderSchema],
+  { error: `must be one of: ${PROVIDER_TYPES.join(', ')}` },
+);
+
+const roleOptionsSchema = z.object({ tier: name('tier').optional() }).strict();
+type RoleOptions = z.output<typeof roleOptionsSchema>;
+
+/** Roles as a list (`[read, write]`) or a map with per-role options; always a map after parsing. */
+const rolesSchema = z
+  .union([z.array(name('role')).min(1, 'list at least one role'), z.record(name('role'), roleOptionsSchema.nullable())], {
+    error: 'roles must be a list like [read, write] or a map like { read: { tier: medium } }',
+  })
+  .transform((roles): Record<string, RoleOptions> =>
+    Array.isArray(roles)
+      ? Object.fromEntries(roles.map((role) => [role, {}]))
+      : Object.fromEntries(Object.entries(roles).map(([role, options]) => [role, options ?? {}])),
+  )
+  .refine((roles) => Object.keys(roles).length > 0, 'list at least one role');
+
+const resourceSchema = z
+  .object({
+    description: z.string().optional(),
+    tier: name('tier'),
+    eligible: z.array(name('group')).min(1).optional(),
+    roles: rolesSchema,
+    approvals_channel: channelIdSchema.optional(),
+    provider: providerConfigSchema,
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    version: z.literal(1, { error: 'version must be 1' }),
+    settings: settingsSchema,
+    groups: z.record(name('group'), groupSchema).default({}),
+    tiers: z.record(name('tier'), tierSchema),
+    breakglass: breakglassSchema.optional(),
+    resources: z.record(name('resource'), resourceSchema),
+  })
+  .strict();
+
+export type Policy = z.output<typeof policySchema>;
+export type PolicyInput = z.input<typeof policySchema>;
+export type Tier = Policy['tiers'][string];
+export type Resource = Policy['resources'][string];
+export type Group = Policy['groups'][string];
+export type ApprovalStep = z.output<typeof approvalStepSchema>;
+export type AutoApproveConditions = z.output<typeof autoApproveConditionsSchema>;
+export type BusinessHours = z.output<typeof businessHoursSchema>;
+export type BreakglassPolicy = z.output<typeof breakglassSchema>;
+export type ProviderConfig = z.output<typeof providerConfigSchema>;
+export type ProviderType = ProviderConfig['type'];
