@@ -1,0 +1,95 @@
+// `sesame audit verify` and `sesame audit export`: read the log without changing it.
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { auditEntries, verifyAuditChain, type ExportedEntry } from '../store/audit.ts';
+import { openDatabase, type Db } from '../store/db.ts';
+import { EXIT, line, writeChunk, type CliIo } from './io.ts';
+
+function openExisting(path: string, io: CliIo): Db | null {
+  if (path === ':memory:' || !existsSync(path)) {
+    line(io.stderr, `There is no Sesame database at ${path}; set DATABASE_PATH, or run \`sesame migrate\` to create one.`);
+    return null;
+  }
+  return openDatabase(path, { readonly: true });
+}
+
+export async function auditVerify(args: string[], io: CliIo, databasePath: string): Promise<number> {
+  const { values } = parseArgs({ args, options: { anchor: { type: 'string' } } });
+  let anchor: { id: number; hash: string } | null = null;
+  if (values.anchor !== undefined) {
+    const match = /^(\d+):([0-9a-f]{64})$/.exec(values.anchor);
+    if (!match) {
+      line(io.stderr, '--anchor must look like ID:HASH, e.g. 1042:9f86d081884c7d65… (64 hex digits), as posted to the audit channel.');
+      return EXIT.usage;
+    }
+    anchor = { id: Number(match[1]), hash: match[2] as string };
+  }
+  const db = openExisting(databasePath, io);
+  if (!db) return EXIT.failed;
+  try {
+    const result = verifyAuditChain(db.$client);
+    if (!result.ok) {
+      line(io.stderr, `broken at entry ${result.brokenAt}: ${result.problem} (${result.entries} entries before it verified)`);
+      return EXIT.failed;
+    }
+    if (anchor) {
+      const row = db.$client.prepare('SELECT hash FROM audit_log WHERE id = ?').get(anchor.id) as { hash: string } | undefined;
+      if (!row) {
+        line(io.stderr, `broken at entry ${anchor.id}: the anchor names entry ${anchor.id} but the log ends at ${result.head?.id ?? 0} (the tail was truncated)`);
+        return EXIT.failed;
+      }
+      if (row.hash !== anchor.hash) {
+        line(io.stderr, `broken at entry ${anchor.id}: its hash differs from the anchor (the log was rewritten up to or after it)`);
+        return EXIT.failed;
+      }
+    }
+    line(io.stdout, `ok ${result.entries} entries${anchor ? `, anchor ${anchor.id} matches` : ''}`);
+    return EXIT.ok;
+  } finally {
+    db.$client.close();
+  }
+}
+
+const CSV_COLUMNS = ['id', 'at', 'actor', 'action', 'request_id', 'grant_id', 'details', 'policy_sha256', 'prev_hash', 'hash'] as const;
+
+const csvField = (value: unknown): string => {
+  const text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+};
+
+export async function auditExport(args: string[], io: CliIo, databasePath: string): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: { format: { type: 'string', default: 'jsonl' }, since: { type: 'string' }, until: { type: 'string' } } }));
+  } catch (error) {
+    line(io.stderr, `${(error as Error).message}\nusage: sesame audit export [--format jsonl|csv] [--since ISO] [--until ISO]`);
+    return EXIT.usage;
+  }
+  if (values.format !== 'jsonl' && values.format !== 'csv') {
+    line(io.stderr, `--format must be jsonl or csv, not "${values.format}".`);
+    return EXIT.usage;
+  }
+  const since = parseDate('--since', values.since, io);
+  const until = parseDate('--until', values.until, io);
+  if (since === null || until === null) return EXIT.usage;
+  const db = openExisting(databasePath, io);
+  if (!db) return EXIT.failed;
+  try {
+    const render = values.format === 'csv' ? (e: ExportedEntry) => CSV_COLUMNS.map((c) => csvField(e[c])).join(',') : (e: ExportedEntry) => JSON.stringify(e);
+    if (values.format === 'csv') await writeChunk(io.stdout, `${CSV_COLUMNS.join(',')}\n`);
+    for (const entry of auditEntries(db.$client, { since, until })) await writeChunk(io.stdout, `${render(entry)}\n`);
+    return EXIT.ok;
+  } finally {
+    db.$client.close();
+  }
+}
+
+function parseDate(flag: string, value: string | undefined, io: CliIo): Date | undefined | null {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    line(io.stderr, `${flag} "${value}" is not a date; write it like 2026-11-01 or 2026-11-01T09:00:00Z.`);
+    return null;
+  }
+  return date;
+}

@@ -1,0 +1,254 @@
+// The use cases: request, approve, deny, cancel, time out, extend, revoke, expire, break glass — Slack-free.
+import type { LoadedPolicy } from '../policy/load.ts';
+import { decide, type AccessQuery, type Decision } from '../policy/decide.ts';
+import type { Ms } from '../policy/duration.ts';
+import { LOST_RACE } from '../store/repositories.ts';
+import type { GrantRow, RequestRow } from '../store/schema.ts';
+import type { DomainError } from './errors.ts';
+import { GrantKeeper, type EndOutcome, type FulfilOutcome, type GrantKeeperDeps } from './grant-keeper.ts';
+import { grantRef, requestRef } from './ids.ts';
+import { checkApproval, checkCancel, checkDeny, checkExtend, checkRevoke, isRequestOverdue, LIVE_GRANT_STATES, requestDeadlines, type ApproverFacts } from './lifecycle.ts';
+import { groupsOf, isAdmin } from './membership.ts';
+import type { AccessEvent } from './ports.ts';
+import { err, ok, type Result } from './result.ts';
+
+export type AccessServiceDeps = GrantKeeperDeps;
+
+export interface NewAccessRequest extends AccessQuery {
+  requester: string;
+  /** Where the command was typed (break-glass checks its name). */
+  channelId?: string | null;
+}
+
+export type GrantOutcome = FulfilOutcome | { kind: 'extended'; request: RequestRow; grant: GrantRow | null };
+export type RequestOutcome = GrantOutcome | { kind: 'pending'; request: RequestRow; decision: Decision & { kind: 'needs_approval' } };
+
+export type ApproveOutcome =
+  | { kind: 'recorded'; request: RequestRow; have: number; need: number }
+  | { kind: 'next_step'; request: RequestRow }
+  | { kind: 'approved'; request: RequestRow; fulfilled: GrantOutcome };
+
+const HOUR_MS = 3_600_000;
+
+export class AccessService {
+  readonly grants: GrantKeeper;
+
+  constructor(private readonly deps: AccessServiceDeps) {
+    this.grants = new GrantKeeper(deps);
+  }
+
+  /** A new request (or break-glass): decided by the policy, then granted, refused or sent for approval. */
+  async request(input: NewAccessRequest): Promise<Result<RequestOutcome, DomainError>> {
+    const { policy } = this.deps.policy();
+    const groups = await groupsOf(policy, input.requester, this.deps.directory);
+    const now = this.deps.clock.now();
+    const channelName = input.breakglass && input.channelId ? await this.deps.directory.channelName(input.channelId) : null;
+    const decision = decide(policy, input, {
+      groups,
+      channelName,
+      breakglassUsesLastHour: input.breakglass ? this.deps.store.breakglassGrantsSince(input.requester, now.getTime() - HOUR_MS) : 0,
+    }, now);
+    return this.open(input, decision, null);
+  }
+
+  /** More time on an active grant, decided like a new request for the extra duration. */
+  async extend(grantId: number, by: string, duration: Ms): Promise<Result<RequestOutcome, DomainError>> {
+    const grant = this.deps.store.getGrant(grantId);
+    if (grant === undefined) return err({ code: 'grant_not_found', grantId: grantRef(grantId) });
+    const allowed = checkExtend(grant, by);
+    if (!allowed.ok) return allowed;
+    const { policy } = this.deps.policy();
+    const groups = await groupsOf(policy, by, this.deps.directory);
+    const query: NewAccessRequest = { requester: by, resource: grant.resource, role: grant.role, duration, reason: grant.reason };
+    const decision = decide(policy, query, { groups }, this.deps.clock.now());
+    return this.open(query, decision, grant);
+  }
+
+  async approve(requestId: number, approver: string): Promise<Result<ApproveOutcome, DomainError>> {
+    const { store, clock } = this.deps;
+    const request = store.getRequest(requestId);
+    if (request === undefined) return err({ code: 'request_not_found', requestId: requestRef(requestId) });
+    const facts = await this.approverFacts(approver);
+    const allowed = checkApproval(request, store.approvalsFor(requestId), facts);
+    if (!allowed.ok) return this.refuseClick(request, approver, allowed.error);
+    const { step, count } = allowed.value;
+    const lastStep = step === request.steps.length - 1;
+    const now = clock.now();
+    const ids = { requestId: requestRef(requestId) };
+
+    const recorded = store.transaction(now, (tx) => {
+      if (!tx.insertApproval(requestId, step, approver, now.getTime())) tx.abort();
+      const have = tx.countApprovals(requestId, step);
+      tx.audit({ actor: approver, action: 'request.approval_recorded', ...ids, details: { step, have, need: count } });
+      const stepDone = have >= count;
+      const patch = !stepDone ? {} : lastStep ? { state: 'approved' as const, currentStep: step + 1, decidedAt: now.getTime(), decidedBy: approver } : { currentStep: step + 1 };
+      // Conditional on state and step, so a racing click or timeout cannot make this count twice.
+      if (!tx.updateRequest(requestId, 'pending', { ...patch, currentStep: patch.currentStep ?? step }, step)) tx.abort();
+      if (stepDone && lastStep) tx.audit({ actor: approver, action: 'request.approved', ...ids, details: { steps: request.steps.length } });
+      return { have, stepDone };
+    });
+    if (recorded === LOST_RACE) {
+      const fresh = store.getRequest(requestId) as RequestRow;
+      const again = checkApproval(fresh, store.approvalsFor(requestId), facts);
+      return this.refuseClick(fresh, approver, again.ok ? { code: 'not_pending', requestId: ids.requestId, state: fresh.state } : again.error);
+    }
+    const updated = store.getRequest(requestId) as RequestRow;
+    if (!recorded.stepDone) {
+      await this.notify({ type: 'request_approval_recorded', request: updated, by: approver });
+      return ok({ kind: 'recorded', request: updated, have: recorded.have, need: count });
+    }
+    if (!lastStep) {
+      await this.notify({ type: 'request_step_advanced', request: updated, by: approver });
+      return ok({ kind: 'next_step', request: updated });
+    }
+    await this.safely(() => this.deps.scheduler.cancelRequestJobs(requestId));
+    await this.notify({ type: 'request_approved', request: updated, by: approver });
+    return ok({ kind: 'approved', request: updated, fulfilled: await this.fulfil(updated) });
+  }
+
+  async deny(requestId: number, denier: string, note: string | null): Promise<Result<RequestRow, DomainError>> {
+    const request = this.deps.store.getRequest(requestId);
+    if (request === undefined) return err({ code: 'request_not_found', requestId: requestRef(requestId) });
+    const allowed = checkDeny(request, await this.approverFacts(denier));
+    if (!allowed.ok) return this.refuseClick(request, denier, allowed.error);
+    return this.close(request, 'denied', denier, { action: 'request.denied', note });
+  }
+
+  async cancel(requestId: number, by: string): Promise<Result<RequestRow, DomainError>> {
+    const request = this.deps.store.getRequest(requestId);
+    if (request === undefined) return err({ code: 'request_not_found', requestId: requestRef(requestId) });
+    const allowed = checkCancel(request, by);
+    if (!allowed.ok) return allowed;
+    return this.close(request, 'cancelled', by, { action: 'request.cancelled', note: null });
+  }
+
+  /** Times out a pending request whose deadline has passed; false when there is nothing to do. */
+  async timeOut(requestId: number): Promise<boolean> {
+    const request = this.deps.store.getRequest(requestId);
+    if (request === undefined || !isRequestOverdue(request, this.deps.clock.now())) return false;
+    return (await this.close(request, 'timed_out', 'sesame', { action: 'request.timed_out', note: null })).ok;
+  }
+
+  async revoke(grantId: number, by: string): Promise<Result<EndOutcome, DomainError>> {
+    const grant = this.deps.store.getGrant(grantId);
+    if (grant === undefined) return err({ code: 'grant_not_found', grantId: grantRef(grantId) });
+    const allowed = checkRevoke(grant, await this.approverFacts(by));
+    if (!allowed.ok) return allowed;
+    return ok(await this.grants.end(grantId, 'revoked', by));
+  }
+
+  /** The scheduled end of a grant; does nothing unless it is live and due. */
+  expire(grantId: number): Promise<EndOutcome> {
+    return this.grants.end(grantId, 'expired', 'sesame');
+  }
+
+  /** My pending requests and my live grants. */
+  overview(user: string): { requests: RequestRow[]; grants: GrantRow[] } {
+    return { requests: this.deps.store.requestsBy(user, ['pending']), grants: this.deps.store.grantsOf(user, LIVE_GRANT_STATES) };
+  }
+
+  /** Pending requests this person could approve right now. */
+  async awaitingApprovalBy(user: string): Promise<RequestRow[]> {
+    const facts = await this.approverFacts(user);
+    return this.deps.store.pendingRequests().filter((r) => checkApproval(r, this.deps.store.approvalsFor(r.id), facts).ok);
+  }
+
+  private async open(input: NewAccessRequest, decision: Decision, extending: GrantRow | null): Promise<Result<RequestOutcome, DomainError>> {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    const ruleText = `${decision.rule.path.join('.')}: ${decision.rule.why}`;
+    if (decision.kind === 'refuse') {
+      store.audit(now, { actor: input.requester, action: 'request.refused', grantId: extending ? grantRef(extending.id) : null, details: { resource: input.resource, role: input.role, code: decision.error.code, rule: ruleText, breakglass: input.breakglass ?? false } });
+      return err(decision.error);
+    }
+    // Fail closed: no routine grant without a scheduled revocation. Break-glass fails open (with a timer).
+    if (!input.breakglass && !(await this.deps.scheduler.available())) return err({ code: 'scheduler_unavailable' });
+
+    const resolved = decision.request;
+    const auto = decision.kind === 'auto_approve';
+    const { timeoutAt, remindAt } = requestDeadlines(this.deps.policy().policy, now);
+    const created = store.transaction(now, (tx) => {
+      const row = tx.insertRequest({
+        requester: input.requester,
+        resource: resolved.resource,
+        role: resolved.role,
+        tier: resolved.tier,
+        durationMs: resolved.duration,
+        reason: input.reason,
+        tickets: resolved.tickets,
+        breakglass: input.breakglass ?? false,
+        state: auto ? 'approved' : 'pending',
+        steps: decision.kind === 'needs_approval' ? decision.steps : [],
+        selfApproval: resolved.selfApproval,
+        extendsGrantId: extending?.id ?? null,
+        channelId: input.channelId ?? null,
+        rule: ruleText,
+        createdAt: now.getTime(),
+        timeoutAt: auto ? null : timeoutAt.getTime(),
+        decidedAt: auto ? now.getTime() : null,
+        decidedBy: auto ? 'policy' : null,
+      });
+      const ids = { requestId: requestRef(row.id), grantId: extending ? grantRef(extending.id) : null };
+      tx.audit({ actor: input.requester, action: 'request.created', ...ids, details: { resource: row.resource, role: row.role, tier: row.tier, duration_ms: row.durationMs, reason: row.reason, tickets: row.tickets, capped_from_ms: resolved.capped?.requested, extends: ids.grantId ?? undefined } });
+      if (input.breakglass) tx.audit({ actor: input.requester, action: 'breakglass.used', ...ids, details: { channel: input.channelId ?? null, rule: ruleText } });
+      else if (auto) tx.audit({ actor: 'policy', action: 'request.auto_approved', ...ids, details: { rule: ruleText } });
+      return row;
+    });
+    if (created === LOST_RACE) throw new Error('unreachable: request insert cannot lose a race');
+
+    if (decision.kind === 'needs_approval') {
+      await this.safely(() => this.deps.scheduler.scheduleRequestTimeout(created.id, timeoutAt, remindAt));
+      await this.notify({ type: 'request_pending', request: created });
+      return ok({ kind: 'pending', request: created, decision });
+    }
+    return ok(await this.fulfil(created));
+  }
+
+  /** Grants an approved request, or for an extension request moves its grant's end. */
+  private async fulfil(request: RequestRow): Promise<GrantOutcome> {
+    if (request.extendsGrantId === null) return this.grants.fulfil(request);
+    const grant = this.deps.store.getGrant(request.extendsGrantId) as GrantRow;
+    const extended = await this.grants.extend(grant, request, request.durationMs, request.decidedBy ?? 'sesame');
+    return { kind: 'extended', request, grant: extended };
+  }
+
+  private async close(request: RequestRow, state: 'denied' | 'cancelled' | 'timed_out', actor: string, audit: { action: 'request.denied' | 'request.cancelled' | 'request.timed_out'; note: string | null }): Promise<Result<RequestRow, DomainError>> {
+    const now = this.deps.clock.now();
+    const done = this.deps.store.transaction(now, (tx) => {
+      if (!tx.updateRequest(request.id, 'pending', { state, decidedAt: now.getTime(), decidedBy: actor, decisionNote: audit.note })) tx.abort();
+      tx.audit({ actor, action: audit.action, requestId: requestRef(request.id), details: { note: audit.note } });
+    });
+    const fresh = this.deps.store.getRequest(request.id) as RequestRow;
+    if (done === LOST_RACE) return err({ code: 'not_pending', requestId: requestRef(request.id), state: fresh.state });
+    await this.safely(() => this.deps.scheduler.cancelRequestJobs(request.id));
+    const event: AccessEvent =
+      state === 'denied' ? { type: 'request_denied', request: fresh, by: actor, note: audit.note } : state === 'cancelled' ? { type: 'request_cancelled', request: fresh } : { type: 'request_timed_out', request: fresh };
+    await this.notify(event);
+    return ok(fresh);
+  }
+
+  private refuseClick<T>(request: RequestRow, clicker: string, error: DomainError): Result<T, DomainError> {
+    this.deps.store.audit(this.deps.clock.now(), { actor: clicker, action: 'approval.refused', requestId: requestRef(request.id), details: { code: error.code, state: request.state, step: request.currentStep } });
+    return err(error);
+  }
+
+  private async approverFacts(user: string): Promise<ApproverFacts> {
+    const { policy } = this.deps.policy();
+    const groups = await groupsOf(policy, user, this.deps.directory);
+    return { user, groups, isAdmin: isAdmin(policy, groups) };
+  }
+
+  private notify(event: AccessEvent): Promise<void> {
+    return this.safely(() => this.deps.notifier.notify(event));
+  }
+
+  private async safely(action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      this.deps.log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'side effect failed; state is unchanged');
+    }
+  }
+}
+
+export type { LoadedPolicy };

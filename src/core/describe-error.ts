@@ -1,0 +1,68 @@
+// One exhaustive sentence per domain error, saying what was wrong and what to do; front ends choose how names look.
+import { describeDurationError, formatDuration } from '../policy/duration.ts';
+import type { DomainError } from './errors.ts';
+
+/** How a front end shows a literal name or command: backticks in Slack, quotes in a terminal. */
+export type Quote = (text: string) => string;
+
+const plainQuote: Quote = (text) => `"${text}"`;
+
+const orList = (items: string[], q: Quote): string => {
+  const quoted = items.map(q);
+  return quoted.length <= 1 ? (quoted[0] ?? '') : `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
+};
+
+export function describeError(e: DomainError, q: Quote = plainQuote): string {
+  switch (e.code) {
+    case 'duration_malformed':
+    case 'duration_zero':
+    case 'duration_too_large':
+      return describeDurationError(e);
+    case 'unknown_resource':
+      return e.closest.length > 0
+        ? `There is no resource ${q(e.input)}. Did you mean ${orList(e.closest, q)}?`
+        : `There is no resource ${q(e.input)}. Type ${q('/access help')} to see what you can request.`;
+    case 'unknown_role':
+      return `${q(e.resource)} has no role ${q(e.input)}; choose ${orList(e.roles, q)}.`;
+    case 'role_required':
+      return `${q(e.resource)} has several roles; name one: ${orList(e.roles, q)}.`;
+    case 'not_eligible':
+      return `Only members of ${orList(e.eligible, q)} may request ${q(e.resource)}; ask one of them, or ask to be added to the group.`;
+    case 'duration_too_long':
+      return `${formatDuration(e.requested)} is longer than the ${formatDuration(e.max)} maximum for ${e.tier}-tier access; ask for ${formatDuration(e.max)} or less, and extend later if you need to.`;
+    case 'conditions_unmet':
+      return `${q(e.resource)} is granted only when every condition holds, and these did not: ${e.unmet.join('; ')}.`;
+    case 'reason_required':
+      return 'Break-glass needs a reason: say what the incident is, e.g. INC-42 database down.';
+    case 'breakglass_not_configured':
+      return 'Break-glass is not set up in this policy; use an ordinary request, or ask an admin to add a breakglass section.';
+    case 'breakglass_wrong_channel':
+      return `Break-glass works only in incident channels (${orList(e.allowed, q)})${e.channel ? `, not in #${e.channel}` : ''}; run it from the incident's channel.`;
+    case 'breakglass_not_in_group':
+      return `Break-glass is for members of ${orList(e.groups, q)}; ask someone on call, or use an ordinary request.`;
+    case 'breakglass_rate_limited':
+      return `You have already broken glass ${e.max} times in the last hour, the most the policy allows; security has been alerted. Ask an admin, or use an ordinary request.`;
+    case 'request_not_found':
+      return `There is no request ${q(e.requestId)}; ${q('/access list')} shows yours.`;
+    case 'grant_not_found':
+      return `There is no grant ${q(e.grantId)}; ${q('/access list')} shows yours.`;
+    case 'not_pending':
+      return `Request ${q(e.requestId)} is already ${e.state.replace('_', ' ')}, so nothing was changed.`;
+    case 'not_active':
+      return `Grant ${q(e.grantId)} is ${e.state.replace('_', ' ')}, not active, so nothing was changed.`;
+    case 'not_requester':
+      return `Request ${q(e.requestId)} is not yours; only the person who asked can cancel it.`;
+    case 'not_grant_owner':
+      return `Grant ${q(e.grantId)} is not yours; only its holder (or an admin, for revoking) can change it.`;
+    case 'not_in_step_group':
+      return `Request ${q(e.requestId)} is waiting for someone in ${q(e.group)}, and you are not in that group.`;
+    case 'self_approval':
+      return `You cannot decide on your own request ${q(e.requestId)}; someone else in the approving group has to.`;
+    case 'already_approved':
+      return `You have already approved request ${q(e.requestId)} at this step; it needs someone else now.`;
+    case 'scheduler_unavailable':
+      return 'Sesame cannot schedule revocations right now (its Redis is unreachable), so it grants nothing routine; try again in a few minutes. In an incident, use break-glass.';
+    case 'expiry_in_past':
+      return `Grant ${q(e.grantId)} would already have ended; check the server's clock and try again.`;
+  }
+}

@@ -1,0 +1,202 @@
+// Turns approved requests into grants and ends them again, through the provider named in the grant.
+import type { LoadedPolicy } from '../policy/load.ts';
+import { LOST_RACE, type Store } from '../store/repositories.ts';
+import type { GrantRow, RequestRow } from '../store/schema.ts';
+import { grantRef, requestRef } from './ids.ts';
+import { LIVE_GRANT_STATES } from './lifecycle.ts';
+import type { Clock, Directory, GrantSubject, Logger, Notifier, Providers, Scheduler } from './ports.ts';
+import { errorMessage, withRetries, type RetryOptions } from './retry.ts';
+
+export interface GrantKeeperDeps {
+  store: Store;
+  policy: () => LoadedPolicy;
+  providers: Providers;
+  scheduler: Scheduler;
+  notifier: Notifier;
+  directory: Directory;
+  clock: Clock;
+  log: Logger;
+  retry: RetryOptions;
+}
+
+export type FulfilOutcome =
+  | { kind: 'granted'; request: RequestRow; grant: GrantRow; providerMessage: string | null }
+  | { kind: 'failed'; request: RequestRow; problem: string };
+
+export type EndOutcome =
+  | { kind: 'ended'; grant: GrantRow; verified: boolean | null }
+  | { kind: 'revoke_failed'; grant: GrantRow; problem: string }
+  | { kind: 'not_live'; grant: GrantRow }
+  | { kind: 'not_due'; grant: GrantRow };
+
+export class GrantKeeper {
+  constructor(private readonly deps: GrantKeeperDeps) {}
+
+  /** Grants an approved request through its provider; on lasting failure the request becomes `failed`. */
+  async fulfil(request: RequestRow): Promise<FulfilOutcome> {
+    const { store, clock } = this.deps;
+    const provider = this.deps.policy().policy.resources[request.resource]?.provider;
+    if (provider === undefined) return this.failRequest(request, null, `resource ${request.resource} is no longer in the policy`);
+
+    const createdAt = clock.now();
+    const pending = store.transaction(createdAt, (tx) =>
+      tx.insertGrant({
+        requestId: request.id,
+        user: request.requester,
+        resource: request.resource,
+        role: request.role,
+        provider,
+        reason: request.reason,
+        breakglass: request.breakglass,
+        state: 'pending',
+        createdAt: createdAt.getTime(),
+      }),
+    );
+    if (pending === LOST_RACE) throw new Error('unreachable: grant insert cannot lose a race');
+
+    const startsAt = clock.now();
+    const expiresAt = new Date(startsAt.getTime() + request.durationMs);
+    const subject = await this.subjectOf({ ...pending, startsAt: startsAt.getTime(), expiresAt: expiresAt.getTime() });
+    const attempt = await withRetries(() => this.deps.providers.for(provider).grant(subject), this.deps.retry);
+    if (!attempt.ok) return this.failRequest(request, pending, errorMessage(attempt.error));
+
+    const now = clock.now();
+    const activated = store.transaction(now, (tx) => {
+      if (!tx.updateGrant(pending.id, 'pending', { state: 'active', startsAt: startsAt.getTime(), expiresAt: expiresAt.getTime() })) tx.abort();
+      tx.audit({
+        actor: 'sesame',
+        action: 'grant.activated',
+        requestId: requestRef(request.id),
+        grantId: grantRef(pending.id),
+        details: { resource: request.resource, role: request.role, starts_at: startsAt.toISOString(), expires_at: expiresAt.toISOString(), provider: provider.type, attempts: attempt.attempts, breakglass: request.breakglass },
+      });
+    });
+    if (activated === LOST_RACE) throw new Error(`grant ${grantRef(pending.id)} left the pending state while being granted`);
+    const grant = store.getGrant(pending.id) as GrantRow;
+    await this.scheduleRevoke(grant);
+    const providerMessage = attempt.value.message ?? null;
+    await this.notify({ type: 'grant_activated', request, grant, providerMessage });
+    return { kind: 'granted', request, grant, providerMessage };
+  }
+
+  /**
+   * Takes access away: the provider revokes (with retries), `check` confirms where the provider can
+   * tell, and only then the grant becomes `outcome`. A failure leaves it `revoke_failed` for the retry.
+   */
+  async end(grantId: number, outcome: 'revoked' | 'expired', actor: string): Promise<EndOutcome> {
+    const { store, clock, log } = this.deps;
+    const grant = store.getGrant(grantId);
+    if (grant === undefined) throw new Error(`grant ${grantRef(grantId)} does not exist`);
+    if (!LIVE_GRANT_STATES.includes(grant.state)) return { kind: 'not_live', grant };
+    if (outcome === 'expired' && (grant.expiresAt ?? 0) > clock.now().getTime()) return { kind: 'not_due', grant };
+
+    const config = grant.provider;
+    const provider = this.deps.providers.for(config);
+    const subject = await this.subjectOf(grant);
+    let verified: boolean | null = null;
+    const attempt = await withRetries(async () => {
+      await provider.revoke(subject);
+      if (provider.check) {
+        if ((await provider.check(subject)) === 'present') throw new Error('the provider still reports the access as present after revoking it');
+        verified = true;
+      }
+    }, this.deps.retry);
+
+    const now = clock.now();
+    if (!attempt.ok) {
+      const problem = errorMessage(attempt.error);
+      store.transaction(now, (tx) => {
+        tx.updateGrant(grant.id, LIVE_GRANT_STATES, { state: 'revoke_failed', revokeAttempts: grant.revokeAttempts + attempt.attempts });
+        // Audit the first failure loudly; later retries only count attempts, so the log is not flooded.
+        if (grant.state === 'active') {
+          tx.audit({ actor: 'sesame', action: 'grant.revoke_failed', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), details: { problem, attempts: attempt.attempts } });
+        }
+      });
+      log.error({ grantId: grantRef(grant.id), problem }, 'revoke failed');
+      const failed = store.getGrant(grant.id) as GrantRow;
+      if (grant.state === 'active') await this.notify({ type: 'grant_revoke_failed', grant: failed, problem });
+      return { kind: 'revoke_failed', grant: failed, problem };
+    }
+
+    const ended = store.transaction(now, (tx) => {
+      if (!tx.updateGrant(grant.id, LIVE_GRANT_STATES, { state: outcome, endedAt: now.getTime(), endedBy: actor })) tx.abort();
+      const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
+      const lateMs = outcome === 'expired' ? now.getTime() - (grant.expiresAt ?? now.getTime()) : undefined;
+      tx.audit({ actor, action: outcome === 'expired' ? 'grant.expired' : 'grant.revoked', ...ids, details: { late_ms: lateMs, attempts: attempt.attempts } });
+      if (verified) tx.audit({ actor: 'sesame', action: 'grant.verified_absent', ...ids, details: { provider: config.type } });
+    });
+    if (ended === LOST_RACE) return { kind: 'not_live', grant: store.getGrant(grant.id) as GrantRow };
+    if (outcome === 'revoked') await this.safely('cancel revoke job', () => this.deps.scheduler.cancelRevoke(grant.id));
+    const final = store.getGrant(grant.id) as GrantRow;
+    await this.notify({ type: 'grant_ended', grant: final, outcome, by: actor });
+    return { kind: 'ended', grant: final, verified };
+  }
+
+  /** Pushes an active grant's end back by `byMs` and moves its revocation. */
+  async extend(grant: GrantRow, request: RequestRow, byMs: number, actor: string): Promise<GrantRow | null> {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    const expiresAt = (grant.expiresAt ?? now.getTime()) + byMs;
+    const applied = store.transaction(now, (tx) => {
+      if (!tx.updateGrant(grant.id, 'active', { expiresAt })) tx.abort();
+      tx.audit({ actor, action: 'grant.extended', requestId: requestRef(request.id), grantId: grantRef(grant.id), details: { by_ms: byMs, expires_at: new Date(expiresAt).toISOString() } });
+    });
+    if (applied === LOST_RACE) return null;
+    const extended = store.getGrant(grant.id) as GrantRow;
+    const provider = this.deps.providers.for(extended.provider);
+    if (provider.extend) {
+      const subject = await this.subjectOf(extended);
+      const attempt = await withRetries(() => provider.extend?.(subject) ?? Promise.resolve(), this.deps.retry);
+      if (!attempt.ok) this.deps.log.error({ grantId: grantRef(grant.id), problem: errorMessage(attempt.error) }, 'provider could not move the end of an extended grant');
+    }
+    await this.scheduleRevoke(extended);
+    await this.notify({ type: 'grant_extended', grant: extended, request });
+    return extended;
+  }
+
+  private async failRequest(request: RequestRow, grant: GrantRow | null, problem: string): Promise<FulfilOutcome> {
+    const now = this.deps.clock.now();
+    this.deps.store.transaction(now, (tx) => {
+      if (grant) tx.updateGrant(grant.id, 'pending', { state: 'failed', endedAt: now.getTime() });
+      tx.updateRequest(request.id, 'approved', { state: 'failed', decisionNote: problem });
+      tx.audit({ actor: 'sesame', action: 'grant.failed', requestId: requestRef(request.id), grantId: grant ? grantRef(grant.id) : null, details: { problem } });
+    });
+    this.deps.log.error({ requestId: requestRef(request.id), problem }, 'grant failed');
+    const failed = this.deps.store.getRequest(request.id) as RequestRow;
+    await this.notify({ type: 'request_failed', request: failed, problem });
+    return { kind: 'failed', request: failed, problem };
+  }
+
+  private async scheduleRevoke(grant: GrantRow): Promise<void> {
+    // A scheduling failure is not fatal: the reconciler finds active grants without a job.
+    await this.safely('schedule revoke', () => this.deps.scheduler.scheduleRevoke(grant.id, new Date(grant.expiresAt ?? 0)));
+  }
+
+  private async subjectOf(grant: GrantRow): Promise<GrantSubject> {
+    const email = await this.deps.directory.userEmail(grant.user).catch(() => null);
+    return {
+      grantId: grantRef(grant.id),
+      requestId: requestRef(grant.requestId),
+      user: { slackId: grant.user, email },
+      resource: grant.resource,
+      role: grant.role,
+      reason: grant.reason,
+      startsAt: new Date(grant.startsAt ?? grant.createdAt),
+      expiresAt: new Date(grant.expiresAt ?? grant.createdAt),
+      breakglass: grant.breakglass,
+      provider: grant.provider,
+    };
+  }
+
+  private notify(event: Parameters<Notifier['notify']>[0]): Promise<void> {
+    return this.safely(`notify ${event.type}`, () => this.deps.notifier.notify(event));
+  }
+
+  private async safely(what: string, action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      this.deps.log.warn({ problem: errorMessage(error) }, `${what} failed`);
+    }
+  }
+}

@@ -1,0 +1,107 @@
+// The rules of the request and grant state machines as pure functions: who may do what, and what happens next.
+import type { Policy } from '../policy/schema.ts';
+import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
+import type { DomainError, GrantState, RequestState } from './errors.ts';
+import { grantRef, requestRef } from './ids.ts';
+import { err, ok, type Result } from './result.ts';
+
+export const REQUEST_TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>> = {
+  pending: ['approved', 'denied', 'cancelled', 'timed_out'],
+  approved: ['failed'],
+  denied: [],
+  cancelled: [],
+  timed_out: [],
+  failed: [],
+};
+
+export const GRANT_TRANSITIONS: Readonly<Record<GrantState, readonly GrantState[]>> = {
+  pending: ['active', 'failed'],
+  active: ['expired', 'revoked', 'revoke_failed'],
+  revoke_failed: ['expired', 'revoked'],
+  expired: [],
+  revoked: [],
+  failed: [],
+};
+
+/** States from which a grant must still be undone. */
+export const LIVE_GRANT_STATES: GrantState[] = ['active', 'revoke_failed'];
+
+export const canTransitionRequest = (from: RequestState, to: RequestState): boolean => REQUEST_TRANSITIONS[from].includes(to);
+export const canTransitionGrant = (from: GrantState, to: GrantState): boolean => GRANT_TRANSITIONS[from].includes(to);
+
+export interface ApproverFacts {
+  user: string;
+  groups: ReadonlySet<string>;
+  isAdmin: boolean;
+}
+
+/** The approval step a pending request is waiting on. */
+export function currentStep(request: RequestRow): { index: number; from: string; count: number } | null {
+  const step = request.steps[request.currentStep];
+  return step ? { index: request.currentStep, ...step } : null;
+}
+
+/** Whether this person's Approve click may count; the count itself is taken inside the transaction. */
+export function checkApproval(request: RequestRow, approvals: readonly ApprovalRow[], approver: ApproverFacts): Result<{ step: number; from: string; count: number }, DomainError> {
+  const id = requestRef(request.id);
+  if (request.state !== 'pending') return err({ code: 'not_pending', requestId: id, state: request.state });
+  const step = currentStep(request);
+  if (step === null) return err({ code: 'not_pending', requestId: id, state: request.state });
+  if (approver.user === request.requester && !request.selfApproval) return err({ code: 'self_approval', requestId: id });
+  if (!approver.groups.has(step.from)) return err({ code: 'not_in_step_group', requestId: id, group: step.from, step: step.index });
+  if (approvals.some((a) => a.step === step.index && a.approver === approver.user)) return err({ code: 'already_approved', requestId: id, step: step.index });
+  return ok({ step: step.index, from: step.from, count: step.count });
+}
+
+/** Members of the current step's group and admins may deny; the requester cancels instead. */
+export function checkDeny(request: RequestRow, denier: ApproverFacts): Result<{ step: number }, DomainError> {
+  const id = requestRef(request.id);
+  if (request.state !== 'pending') return err({ code: 'not_pending', requestId: id, state: request.state });
+  const step = currentStep(request);
+  if (step === null) return err({ code: 'not_pending', requestId: id, state: request.state });
+  if (denier.user === request.requester) return err({ code: 'self_approval', requestId: id });
+  if (!denier.groups.has(step.from) && !denier.isAdmin) return err({ code: 'not_in_step_group', requestId: id, group: step.from, step: step.index });
+  return ok({ step: step.index });
+}
+
+export function checkCancel(request: RequestRow, by: string): Result<true, DomainError> {
+  const id = requestRef(request.id);
+  if (request.requester !== by) return err({ code: 'not_requester', requestId: id });
+  if (request.state !== 'pending') return err({ code: 'not_pending', requestId: id, state: request.state });
+  return ok(true);
+}
+
+/** Owners end their own grants; admins end anyone's. */
+export function checkRevoke(grant: GrantRow, by: ApproverFacts): Result<true, DomainError> {
+  const id = grantRef(grant.id);
+  if (grant.user !== by.user && !by.isAdmin) return err({ code: 'not_grant_owner', grantId: id });
+  if (!LIVE_GRANT_STATES.includes(grant.state)) return err({ code: 'not_active', grantId: id, state: grant.state });
+  return ok(true);
+}
+
+export function checkExtend(grant: GrantRow, by: string): Result<true, DomainError> {
+  const id = grantRef(grant.id);
+  if (grant.user !== by) return err({ code: 'not_grant_owner', grantId: id });
+  if (grant.state !== 'active') return err({ code: 'not_active', grantId: id, state: grant.state });
+  return ok(true);
+}
+
+export const isRequestOverdue = (request: RequestRow, now: Date): boolean =>
+  request.state === 'pending' && request.timeoutAt !== null && request.timeoutAt <= now.getTime();
+
+export const isGrantDue = (grant: GrantRow, now: Date): boolean =>
+  LIVE_GRANT_STATES.includes(grant.state) && grant.expiresAt !== null && grant.expiresAt <= now.getTime();
+
+/** Could this person act on the request now (for "waiting for me" lists)? */
+export function awaitsApprover(request: RequestRow, approvals: readonly ApprovalRow[], approver: ApproverFacts): boolean {
+  return checkApproval(request, approvals, approver).ok;
+}
+
+/** When a pending request times out and when its approvers are reminded. */
+export function requestDeadlines(policy: Policy, createdAt: Date): { timeoutAt: Date; remindAt: Date | null } {
+  const { request_timeout: timeout, remind_after: remind } = policy.settings;
+  return {
+    timeoutAt: new Date(createdAt.getTime() + timeout),
+    remindAt: remind === undefined ? null : new Date(createdAt.getTime() + remind),
+  };
+}

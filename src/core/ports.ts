@@ -1,0 +1,83 @@
+// The core's only windows to the outside world; adapters implement them and main.ts plugs them in.
+import type { ProviderConfig } from '../policy/schema.ts';
+import type { GrantRow, RequestRow } from '../store/schema.ts';
+
+/** Everything a provider needs to grant or undo one grant. */
+export interface GrantSubject {
+  grantId: string;
+  requestId: string;
+  user: { slackId: string; email: string | null };
+  resource: string;
+  role: string;
+  reason: string;
+  startsAt: Date;
+  expiresAt: Date;
+  breakglass: boolean;
+  provider: ProviderConfig;
+}
+
+/**
+ * Grants and revokes access somewhere outside Sesame. Implementations throw `ProviderError`
+ * (with `retryable`) on failure; any other thrown error is treated as retryable.
+ */
+export interface Provider {
+  grant(subject: GrantSubject): Promise<{ message?: string }>;
+  revoke(subject: GrantSubject): Promise<void>;
+  /** Whether the access is still in place; providers that cannot tell leave this out. */
+  check?(subject: GrantSubject): Promise<'present' | 'absent'>;
+  /** Moves the end of an active grant (e.g. a database role's VALID UNTIL); leave out when nothing outside needs to know. */
+  extend?(subject: GrantSubject): Promise<void>;
+}
+
+/** Finds the provider for a stored provider block. */
+export interface Providers {
+  for(config: ProviderConfig): Provider;
+}
+
+/** Wakes the core at the right time. SQLite stays the source of truth; a lost job only makes an action late. */
+export interface Scheduler {
+  /** False when jobs cannot be stored now; routine grants are then refused (fail closed). */
+  available(): Promise<boolean>;
+  /** Schedules (or moves) the one revocation of a grant. */
+  scheduleRevoke(grantId: number, at: Date): Promise<void>;
+  cancelRevoke(grantId: number): Promise<void>;
+  scheduleRequestTimeout(requestId: number, timeoutAt: Date, remindAt: Date | null): Promise<void>;
+  cancelRequestJobs(requestId: number): Promise<void>;
+}
+
+/** Who is in a Slack user group, what a channel is called, a user's email. Null when it cannot be found out. */
+export interface Directory {
+  usergroupMembers(usergroupId: string): Promise<string[] | null>;
+  channelName(channelId: string): Promise<string | null>;
+  userEmail(userId: string): Promise<string | null>;
+}
+
+export type AccessEvent =
+  | { type: 'request_pending'; request: RequestRow }
+  | { type: 'request_step_advanced'; request: RequestRow; by: string }
+  | { type: 'request_approval_recorded'; request: RequestRow; by: string }
+  | { type: 'request_approved'; request: RequestRow; by: string }
+  | { type: 'request_denied'; request: RequestRow; by: string; note: string | null }
+  | { type: 'request_cancelled'; request: RequestRow }
+  | { type: 'request_timed_out'; request: RequestRow }
+  | { type: 'request_failed'; request: RequestRow; problem: string }
+  | { type: 'grant_activated'; request: RequestRow; grant: GrantRow; providerMessage: string | null }
+  | { type: 'grant_extended'; grant: GrantRow; request: RequestRow }
+  | { type: 'grant_ended'; grant: GrantRow; outcome: 'revoked' | 'expired'; by: string }
+  | { type: 'grant_revoke_failed'; grant: GrantRow; problem: string };
+
+/** Tells people what happened. Failures to notify never undo a state change. */
+export interface Notifier {
+  notify(event: AccessEvent): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+/** The subset of pino the core logs through. */
+export interface Logger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}

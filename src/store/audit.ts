@@ -1,0 +1,169 @@
+// The append-only, hash-chained audit log: append inside a transition's transaction, verify, export.
+import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { canonicalJson, type Json } from './canonical-json.ts';
+import type { AuditRow } from './schema.ts';
+
+export const AUDIT_ACTIONS = [
+  'request.created',
+  'request.refused',
+  'request.auto_approved',
+  'request.approval_recorded',
+  'request.approved',
+  'request.denied',
+  'request.cancelled',
+  'request.timed_out',
+  'approval.refused',
+  'grant.activated',
+  'grant.failed',
+  'grant.extended',
+  'grant.revoked',
+  'grant.expired',
+  'grant.revoke_failed',
+  'grant.verified_absent',
+  'breakglass.used',
+  'breakglass.reviewed',
+  'policy.loaded',
+  'policy.rejected',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface AuditEntryInput {
+  actor: string;
+  action: AuditAction;
+  requestId?: string | null;
+  grantId?: string | null;
+  details?: { [key: string]: Json | undefined };
+}
+
+/** The fields the hash covers, named as in the spec and in exports. */
+interface HashedFields {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  request_id: string | null;
+  grant_id: string | null;
+  details: unknown;
+  policy_sha256: string;
+}
+
+export function entryHash(prevHash: string, fields: HashedFields): string {
+  return createHash('sha256').update(prevHash + canonicalJson(fields)).digest('hex');
+}
+
+/**
+ * Appends entries to the chain. Call it inside the transaction of the state change it records;
+ * with an IMMEDIATE transaction the head read here cannot be raced by another writer.
+ */
+export class AuditLog {
+  private readonly head: Database.Statement<[], { id: number; hash: string }>;
+  private readonly insert: Database.Statement<[AuditRow]>;
+
+  constructor(private readonly client: Database.Database) {
+    this.head = client.prepare('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1');
+    this.insert = client.prepare(
+      `INSERT INTO audit_log (id, at, actor, action, request_id, grant_id, details, policy_sha256, prev_hash, hash)
+       VALUES (@id, @at, @actor, @action, @requestId, @grantId, @details, @policySha256, @prevHash, @hash)`,
+    );
+  }
+
+  append(entry: AuditEntryInput, policySha256: string, now: Date): AuditRow {
+    if (!this.client.inTransaction) throw new Error('AuditLog.append must run inside the transaction of the change it records');
+    const last = this.head.get();
+    const prevHash = last?.hash ?? GENESIS_HASH;
+    const details = JSON.parse(canonicalJson(entry.details ?? {})) as Json;
+    const fields: HashedFields = {
+      id: (last?.id ?? 0) + 1,
+      at: now.toISOString(),
+      actor: entry.actor,
+      action: entry.action,
+      request_id: entry.requestId ?? null,
+      grant_id: entry.grantId ?? null,
+      details,
+      policy_sha256: policySha256,
+    };
+    const row: AuditRow = {
+      id: fields.id,
+      at: fields.at,
+      actor: fields.actor,
+      action: fields.action,
+      requestId: fields.request_id,
+      grantId: fields.grant_id,
+      details: canonicalJson(details),
+      policySha256,
+      prevHash,
+      hash: entryHash(prevHash, fields),
+    };
+    this.insert.run(row);
+    return row;
+  }
+}
+
+export type VerifyResult =
+  | { ok: true; entries: number; head: { id: number; hash: string } | null }
+  | { ok: false; entries: number; brokenAt: number; problem: string };
+
+interface StoredAuditRow {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  request_id: string | null;
+  grant_id: string | null;
+  details: string;
+  policy_sha256: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Recomputes the whole chain, one row at a time (the log may be far larger than memory allows). */
+export function verifyAuditChain(client: Database.Database): VerifyResult {
+  let prev = { id: 0, hash: GENESIS_HASH };
+  let entries = 0;
+  const rows = client.prepare('SELECT * FROM audit_log ORDER BY id').iterate() as IterableIterator<StoredAuditRow>;
+  for (const row of rows) {
+    const broken = (problem: string): VerifyResult => ({ ok: false, entries, brokenAt: row.id, problem });
+    if (row.id !== prev.id + 1) return broken(`entry ${row.id} follows entry ${prev.id}: entries ${prev.id + 1}–${row.id - 1} are missing`);
+    if (row.prev_hash !== prev.hash) return broken(`entry ${row.id} does not link to entry ${prev.id} (an entry before it was changed, removed or reordered)`);
+    let details: unknown;
+    try {
+      details = JSON.parse(row.details);
+    } catch {
+      return broken(`entry ${row.id} has unreadable details`);
+    }
+    const { prev_hash: _prev, hash, ...fields } = row;
+    if (entryHash(row.prev_hash, { ...fields, details }) !== hash) return broken(`entry ${row.id} was changed after it was written (its hash does not match its contents)`);
+    prev = { id: row.id, hash };
+    entries++;
+  }
+  return { ok: true, entries, head: entries === 0 ? null : prev };
+}
+
+export interface ExportFilter {
+  since?: Date | undefined;
+  until?: Date | undefined;
+}
+
+export interface ExportedEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  request_id: string | null;
+  grant_id: string | null;
+  details: unknown;
+  policy_sha256: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Entries in chain order with `since <= at < until`, read lazily. */
+export function* auditEntries(client: Database.Database, filter: ExportFilter = {}): Generator<ExportedEntry> {
+  const rows = client
+    .prepare('SELECT * FROM audit_log WHERE at >= ? AND at < ? ORDER BY id')
+    .iterate(filter.since?.toISOString() ?? '', filter.until?.toISOString() ?? '\uffff') as IterableIterator<StoredAuditRow>;
+  for (const row of rows) yield { ...row, details: JSON.parse(row.details) as unknown };
+}

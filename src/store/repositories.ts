@@ -1,0 +1,121 @@
+// The queries the core needs; every state change runs in one IMMEDIATE transaction with its audit entries.
+import { and, asc, count, eq, gte, inArray } from 'drizzle-orm';
+import type { GrantState, RequestState } from '../core/errors.ts';
+import { AuditLog, type AuditEntryInput } from './audit.ts';
+import type { Db } from './db.ts';
+import { approvals, grants, requests, type ApprovalRow, type AuditRow, type GrantRow, type RequestRow } from './schema.ts';
+
+export type NewRequest = typeof requests.$inferInsert;
+export type NewGrant = typeof grants.$inferInsert;
+export type RequestPatch = Partial<Omit<NewRequest, 'id'>>;
+export type GrantPatch = Partial<Omit<NewGrant, 'id'>>;
+
+/** Returned by `transaction` when the body called `abort()`: another event won the race. */
+export const LOST_RACE = Symbol('lost race');
+
+class Abort extends Error {}
+
+/** What a transaction body may do; all synchronous, because better-sqlite3 transactions are. */
+export interface Transaction {
+  insertRequest(values: Omit<NewRequest, 'id'>): RequestRow;
+  /** Conditional update: changes the row only while its state is one of `from` (and its step is `step`, if given). */
+  updateRequest(id: number, from: RequestState | RequestState[], patch: RequestPatch, step?: number): boolean;
+  /** False when this person already approved this step. */
+  insertApproval(requestId: number, step: number, approver: string, at: number): boolean;
+  /** Approvals recorded so far for one step, read inside the transaction so racing approvers all count. */
+  countApprovals(requestId: number, step: number): number;
+  insertGrant(values: Omit<NewGrant, 'id'>): GrantRow;
+  updateGrant(id: number, from: GrantState | GrantState[], patch: GrantPatch): boolean;
+  audit(entry: AuditEntryInput): AuditRow;
+  /** Rolls the whole transaction back; `transaction` then returns LOST_RACE. */
+  abort(): never;
+}
+
+export class Store {
+  readonly auditLog: AuditLog;
+
+  constructor(
+    readonly db: Db,
+    private readonly policySha256: () => string,
+  ) {
+    this.auditLog = new AuditLog(db.$client);
+  }
+
+  transaction<T>(now: Date, body: (tx: Transaction) => T): T | typeof LOST_RACE {
+    const tx = this.transactionApi(now);
+    try {
+      return this.db.transaction(() => body(tx), { behavior: 'immediate' });
+    } catch (error) {
+      if (error instanceof Abort) return LOST_RACE;
+      throw error;
+    }
+  }
+
+  /** Writes audit entries that record no state change (refusals, policy reloads). */
+  audit(now: Date, ...entries: AuditEntryInput[]): AuditRow[] {
+    const result = this.transaction(now, (tx) => entries.map((e) => tx.audit(e)));
+    return result === LOST_RACE ? [] : result;
+  }
+
+  getRequest(id: number): RequestRow | undefined {
+    return this.db.select().from(requests).where(eq(requests.id, id)).get();
+  }
+
+  getGrant(id: number): GrantRow | undefined {
+    return this.db.select().from(grants).where(eq(grants.id, id)).get();
+  }
+
+  grantForRequest(requestId: number): GrantRow | undefined {
+    return this.db.select().from(grants).where(eq(grants.requestId, requestId)).get();
+  }
+
+  approvalsFor(requestId: number): ApprovalRow[] {
+    return this.db.select().from(approvals).where(eq(approvals.requestId, requestId)).orderBy(asc(approvals.id)).all();
+  }
+
+  requestsBy(requester: string, states: RequestState[]): RequestRow[] {
+    return this.db.select().from(requests).where(and(eq(requests.requester, requester), inArray(requests.state, states))).orderBy(asc(requests.id)).all();
+  }
+
+  grantsOf(user: string, states: GrantState[]): GrantRow[] {
+    return this.db.select().from(grants).where(and(eq(grants.user, user), inArray(grants.state, states))).orderBy(asc(grants.id)).all();
+  }
+
+  pendingRequests(): RequestRow[] {
+    return this.db.select().from(requests).where(eq(requests.state, 'pending')).orderBy(asc(requests.id)).all();
+  }
+
+  breakglassGrantsSince(user: string, since: number): number {
+    const row = this.db
+      .select({ n: count() })
+      .from(grants)
+      .where(and(eq(grants.user, user), eq(grants.breakglass, true), gte(grants.createdAt, since), inArray(grants.state, ['pending', 'active', 'expired', 'revoked', 'revoke_failed'])))
+      .get();
+    return row?.n ?? 0;
+  }
+
+  private transactionApi(now: Date): Transaction {
+    const { db } = this;
+    const states = <S extends string>(from: S | S[]): S[] => (Array.isArray(from) ? from : [from]);
+    return {
+      insertRequest: (values) => db.insert(requests).values(values).returning().get(),
+      updateRequest: (id, from, patch, step) => {
+        const conditions = [eq(requests.id, id), inArray(requests.state, states(from))];
+        if (step !== undefined) conditions.push(eq(requests.currentStep, step));
+        return db.update(requests).set(patch).where(and(...conditions)).run().changes === 1;
+      },
+      insertApproval: (requestId, step, approver, at) =>
+        db.insert(approvals).values({ requestId, step, approver, at }).onConflictDoNothing().run().changes === 1,
+      countApprovals: (requestId, step) =>
+        db.select({ n: count() }).from(approvals).where(and(eq(approvals.requestId, requestId), eq(approvals.step, step))).get()?.n ?? 0,
+      insertGrant: (values) => db.insert(grants).values(values).returning().get(),
+      updateGrant: (id, from, patch) =>
+        db.update(grants).set(patch).where(and(eq(grants.id, id), inArray(grants.state, states(from)))).run().changes === 1,
+      audit: (entry) => this.auditLog.append(entry, this.policySha256(), now),
+      abort: () => {
+        throw new Abort('lost race');
+      },
+    };
+  }
+}
+
