@@ -1,0 +1,110 @@
+// In-memory stand-ins for the core's ports, recording what the core asked of them.
+import type { AccessEvent, Clock, Directory, GrantSubject, Logger, Notifier, Provider, Providers, Scheduler } from '../../src/core/ports.ts';
+import { ProviderError } from '../../src/core/provider-error.ts';
+
+export class ManualClock implements Clock {
+  constructor(private current = new Date('2026-11-23T09:00:00Z')) {}
+  now = (): Date => new Date(this.current);
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+  set(date: Date): void {
+    this.current = new Date(date);
+  }
+}
+
+/** A provider that remembers who has access, and fails on demand. */
+export class FakeProvider implements Provider {
+  readonly present = new Set<string>();
+  readonly calls: { op: 'grant' | 'revoke' | 'check' | 'extend'; grantId: string; expiresAt: Date }[] = [];
+  failGrants = 0;
+  failRevokes = 0;
+  /** Revoke "succeeds" but the access stays, as a broken provider might do. */
+  revokeLeavesAccess = false;
+  permanentFailure = false;
+  grantMessage: string | undefined = undefined;
+
+  async grant(s: GrantSubject): Promise<{ message?: string }> {
+    this.calls.push({ op: 'grant', grantId: s.grantId, expiresAt: s.expiresAt });
+    if (this.failGrants > 0) {
+      this.failGrants--;
+      throw new ProviderError('fake provider: grant failed', !this.permanentFailure);
+    }
+    this.present.add(s.grantId);
+    return this.grantMessage === undefined ? {} : { message: this.grantMessage };
+  }
+
+  async revoke(s: GrantSubject): Promise<void> {
+    this.calls.push({ op: 'revoke', grantId: s.grantId, expiresAt: s.expiresAt });
+    if (this.failRevokes > 0) {
+      this.failRevokes--;
+      throw new ProviderError('fake provider: revoke failed', true);
+    }
+    if (!this.revokeLeavesAccess) this.present.delete(s.grantId);
+  }
+
+  async check(s: GrantSubject): Promise<'present' | 'absent'> {
+    this.calls.push({ op: 'check', grantId: s.grantId, expiresAt: s.expiresAt });
+    return this.present.has(s.grantId) ? 'present' : 'absent';
+  }
+
+  async extend(s: GrantSubject): Promise<void> {
+    this.calls.push({ op: 'extend', grantId: s.grantId, expiresAt: s.expiresAt });
+  }
+
+  count(op: 'grant' | 'revoke' | 'check' | 'extend'): number {
+    return this.calls.filter((c) => c.op === op).length;
+  }
+}
+
+export const singleProvider = (provider: Provider): Providers => ({ for: () => provider });
+
+export class FakeScheduler implements Scheduler {
+  isAvailable = true;
+  readonly revokes = new Map<number, Date>();
+  readonly timeouts = new Map<number, { timeoutAt: Date; remindAt: Date | null }>();
+
+  async available(): Promise<boolean> {
+    return this.isAvailable;
+  }
+  async scheduleRevoke(grantId: number, at: Date): Promise<void> {
+    this.revokes.set(grantId, at);
+  }
+  async cancelRevoke(grantId: number): Promise<void> {
+    this.revokes.delete(grantId);
+  }
+  async scheduleRequestTimeout(requestId: number, timeoutAt: Date, remindAt: Date | null): Promise<void> {
+    this.timeouts.set(requestId, { timeoutAt, remindAt });
+  }
+  async cancelRequestJobs(requestId: number): Promise<void> {
+    this.timeouts.delete(requestId);
+  }
+}
+
+export class RecordingNotifier implements Notifier {
+  readonly events: AccessEvent[] = [];
+  async notify(event: AccessEvent): Promise<void> {
+    this.events.push(event);
+  }
+  types(): AccessEvent['type'][] {
+    return this.events.map((e) => e.type);
+  }
+}
+
+export class StaticDirectory implements Directory {
+  constructor(
+    readonly usergroups: Record<string, string[]> = {},
+    readonly channels: Record<string, string> = {},
+  ) {}
+  async usergroupMembers(id: string): Promise<string[] | null> {
+    return this.usergroups[id] ?? null;
+  }
+  async channelName(id: string): Promise<string | null> {
+    return this.channels[id] ?? null;
+  }
+  async userEmail(user: string): Promise<string | null> {
+    return `${user.toLowerCase()}@example.com`;
+  }
+}
+
+export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };
