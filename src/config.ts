@@ -18,6 +18,9 @@ const envSchema = z.object({
   RECONCILE_INTERVAL: optional(durationSchema).transform((ms) => ms ?? 30_000),
 });
 
+/** Every environment variable Sesame reads (SPEC §1); .env.example documents each. */
+export const ENV_VARIABLES = Object.keys(envSchema.shape);
+
 export interface Config {
   slack: {
     botToken: string | undefined;

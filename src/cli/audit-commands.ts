@@ -1,7 +1,7 @@
 // `sesame audit verify` and `sesame audit export`: read the log without changing it.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { auditEntries, verifyAuditChain, type ExportedEntry } from '../store/audit.ts';
+import { auditEntries, auditEntryHash, verifyAuditChain, type ExportedEntry } from '../store/audit.ts';
 import { openDatabase, type Db } from '../store/db.ts';
 import { EXIT, line, writeChunk, type CliIo } from './io.ts';
 
@@ -33,12 +33,12 @@ export async function auditVerify(args: string[], io: CliIo, databasePath: strin
       return EXIT.failed;
     }
     if (anchor) {
-      const row = db.$client.prepare('SELECT hash FROM audit_log WHERE id = ?').get(anchor.id) as { hash: string } | undefined;
-      if (!row) {
+      const hash = auditEntryHash(db.$client, anchor.id);
+      if (hash === null) {
         line(io.stderr, `broken at entry ${anchor.id}: the anchor names entry ${anchor.id} but the log ends at ${result.head?.id ?? 0} (the tail was truncated)`);
         return EXIT.failed;
       }
-      if (row.hash !== anchor.hash) {
+      if (hash !== anchor.hash) {
         line(io.stderr, `broken at entry ${anchor.id}: its hash differs from the anchor (the log was rewritten up to or after it)`);
         return EXIT.failed;
       }

@@ -1,7 +1,7 @@
 // The `sesame` command: start, policy check|explain, audit verify|export, migrate.
 import { loadConfig, slackConfigProblems, type Config } from '../config.ts';
 import { formatProblem, loadPolicyFile } from '../policy/load.ts';
-import { openDatabase } from '../store/db.ts';
+import { appliedMigrationCount, openDatabase } from '../store/db.ts';
 import { auditExport, auditVerify } from './audit-commands.ts';
 import { EXIT, line, processIo, type CliIo } from './io.ts';
 import { policyCheck, policyExplain } from './policy-commands.ts';
@@ -62,9 +62,9 @@ async function run(command: string, sub: string | undefined, rest: string[], con
 
 function migrate(config: Config, io: CliIo): number {
   const db = openDatabase(config.databasePath);
-  const applied = db.$client.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number };
+  const applied = appliedMigrationCount(db);
   db.$client.close();
-  line(io.stdout, `${config.databasePath}: up to date (${applied.n} migrations applied)`);
+  line(io.stdout, `${config.databasePath}: up to date (${applied} migrations applied)`);
   return EXIT.ok;
 }
 

@@ -142,6 +142,12 @@ export function verifyAuditChain(client: Database.Database): VerifyResult {
   return { ok: true, entries, head: entries === 0 ? null : prev };
 }
 
+/** The stored hash of one entry, to compare with a posted anchor; null when the log has no such entry. */
+export function auditEntryHash(client: Database.Database, id: number): string | null {
+  const row = client.prepare('SELECT hash FROM audit_log WHERE id = ?').get(id) as { hash: string } | undefined;
+  return row?.hash ?? null;
+}
+
 export interface ExportFilter {
   since?: Date | undefined;
   until?: Date | undefined;

@@ -29,3 +29,8 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
   if (options.migrate ?? !options.readonly) migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
   return db;
 }
+
+/** How many migrations the database has had applied. */
+export function appliedMigrationCount(db: Db): number {
+  return (db.$client.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }).n;
+}

@@ -1,0 +1,64 @@
+// Environment parsing: defaults, nesting, and one sentence per problem.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ENV_VARIABLES, loadConfig, slackConfigProblems } from '../src/config.ts';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    expect(loadConfig({}).value).toEqual({
+      slack: { botToken: undefined, signingSecret: undefined, appToken: undefined, apiUrl: undefined },
+      port: 3000,
+      databasePath: './data/sesame.db',
+      redisUrl: 'redis://127.0.0.1:6379',
+      policyPath: './policies/policy.yaml',
+      logLevel: 'info',
+      reconcileIntervalMs: 30_000,
+    });
+  });
+
+  it('treats empty variables, as .env files leave them, as unset', () => {
+    expect(loadConfig({ PORT: '', SLACK_APP_TOKEN: '' }).value).toMatchObject({ port: 3000, slack: { appToken: undefined } });
+  });
+
+  it('reads every variable into nested camelCase', () => {
+    const config = loadConfig({
+      SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'secret-123', SLACK_APP_TOKEN: 'xapp-1', SLACK_API_URL: 'http://127.0.0.1:9000/api/',
+      PORT: '8080', DATABASE_PATH: '/tmp/s.db', REDIS_URL: 'redis://10.0.0.1:6380/2', POLICY_PATH: 'p.yaml', LOG_LEVEL: 'debug', RECONCILE_INTERVAL: '1m',
+    });
+    expect(config.value).toEqual({
+      slack: { botToken: 'xoxb-1', signingSecret: 'secret-123', appToken: 'xapp-1', apiUrl: 'http://127.0.0.1:9000/api/' },
+      port: 8080, databasePath: '/tmp/s.db', redisUrl: 'redis://10.0.0.1:6380/2', policyPath: 'p.yaml', logLevel: 'debug', reconcileIntervalMs: 60_000,
+    });
+  });
+
+  it('says what each malformed variable should look like', () => {
+    const result = loadConfig({ PORT: '70000', LOG_LEVEL: 'loud', RECONCILE_INTERVAL: 'often', SLACK_API_URL: 'http://x/api' });
+    expect(result.error).toEqual([
+      'SLACK_API_URL must end with a slash, like https://slack.com/api/.',
+      'PORT must be a port number between 1 and 65535.',
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent.',
+      'RECONCILE_INTERVAL must be a duration like 90s, 30m, 2h, 1d or 1h30m.',
+    ]);
+  });
+});
+
+describe('slackConfigProblems', () => {
+  it('needs a bot token, and a signing secret unless Socket Mode is on', () => {
+    const base = loadConfig({}).value;
+    if (!base) throw new Error('defaults must parse');
+    expect(slackConfigProblems(base)).toHaveLength(2);
+    expect(slackConfigProblems({ ...base, slack: { ...base.slack, botToken: 'xoxb-1', appToken: 'xapp-1' } })).toEqual([]);
+  });
+});
+
+describe('.env.example', () => {
+  it('lists every variable Sesame reads, each under a comment', () => {
+    const lines = readFileSync(new URL('../.env.example', import.meta.url), 'utf8').split('\n');
+    expect(ENV_VARIABLES).toHaveLength(10);
+    for (const name of ENV_VARIABLES) {
+      const at = lines.findIndex((l) => l.startsWith(`${name}=`));
+      expect(at, `${name} is missing`).toBeGreaterThan(0);
+      expect(lines[at - 1], `${name} has no comment`).toMatch(/^# /);
+    }
+  });
+});
