@@ -4,4 +4,8 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const args = process.argv.slice(2);
+const code = await main(args);
+// After `start` stops, connection pools may linger; other commands exit naturally so piped output is never cut.
+if (args[0] === 'start') process.exit(code);
+process.exitCode = code;

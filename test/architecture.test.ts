@@ -51,6 +51,6 @@ describe('architecture', () => {
   });
 
   it('uses kebab-case file names', () => {
-    expect([...src, ...sourceFiles('test')].filter((f) => !/^[a-z0-9-]+(\.[a-z]+)*\.ts$/.test(f.split('/').at(-1) ?? ''))).toEqual([]);
+    expect([...src, ...sourceFiles('test')].filter((f) => !/^[a-z0-9-]+(\.[a-z0-9]+)*\.ts$/.test(f.split('/').at(-1) ?? ''))).toEqual([]);
   });
 });

@@ -1,6 +1,5 @@
 // The `sesame` command: start, policy check|explain, audit verify|export, migrate.
 import { loadConfig, slackConfigProblems, type Config } from '../config.ts';
-import { formatProblem, loadPolicyFile } from '../policy/load.ts';
 import { appliedMigrationCount, openDatabase } from '../store/db.ts';
 import { auditExport, auditVerify } from './audit-commands.ts';
 import { EXIT, line, processIo, type CliIo } from './io.ts';
@@ -41,7 +40,6 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 }
 
 async function run(command: string, sub: string | undefined, rest: string[], config: Config, io: CliIo): Promise<number> {
-  const args = sub === undefined ? rest : [sub, ...rest];
   switch (command) {
     case 'policy':
       if (sub === 'check') return policyCheck(rest, io, config.policyPath);
@@ -54,7 +52,7 @@ async function run(command: string, sub: string | undefined, rest: string[], con
     case 'migrate':
       return migrate(config, io);
     case 'start':
-      return start(config, io, args);
+      return start(config, io);
   }
   line(io.stderr, `Unknown command "${[command, sub].filter(Boolean).join(' ')}".\n\n${USAGE}`);
   return EXIT.usage;
@@ -68,14 +66,32 @@ function migrate(config: Config, io: CliIo): number {
   return EXIT.ok;
 }
 
-async function start(config: Config, io: CliIo, _args: string[]): Promise<number> {
+async function start(config: Config, io: CliIo): Promise<number> {
   const problems = slackConfigProblems(config);
-  const policy = await loadPolicyFile(config.policyPath);
-  if (!policy.ok) problems.push(...policy.error.map(formatProblem));
   for (const problem of problems) line(io.stderr, problem);
   if (problems.length > 0) return EXIT.failed;
-  openDatabase(config.databasePath).$client.close();
-  // TODO(#3): the Slack surface; until then start must not pretend to run.
-  line(io.stderr, 'The policy and database are ready, but the Slack bot is not built yet (issue 3), so nothing is running.');
-  return EXIT.failed;
+  // Loaded here, not at the top, so that `policy check` and friends never load Bolt and BullMQ.
+  const { startSesame, StartupError } = await import('../main.ts');
+  let running;
+  try {
+    running = await startSesame(config);
+  } catch (error) {
+    if (!(error instanceof StartupError)) throw error;
+    for (const problem of error.problems) line(io.stderr, problem);
+    return EXIT.failed;
+  }
+  const sesame = running;
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: string) => {
+      line(io.stderr, `${signal}: finishing in-flight work and stopping…`);
+      const forced = setTimeout(() => resolve(EXIT.failed), 10_000);
+      forced.unref();
+      void sesame.stop().then(
+        () => resolve(EXIT.ok),
+        () => resolve(EXIT.failed),
+      );
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
 }

@@ -39,16 +39,29 @@ export class AccessService {
 
   /** A new request (or break-glass): decided by the policy, then granted, refused or sent for approval. */
   async request(input: NewAccessRequest): Promise<Result<RequestOutcome, DomainError>> {
+    return this.open(input, await this.preview(input), null);
+  }
+
+  /** What the policy would decide for this request now, changing nothing (`/access explain`, form validation). */
+  async preview(input: NewAccessRequest): Promise<Decision> {
     const { policy } = this.deps.policy();
     const groups = await groupsOf(policy, input.requester, this.deps.directory);
     const now = this.deps.clock.now();
     const channelName = input.breakglass && input.channelId ? await this.deps.directory.channelName(input.channelId) : null;
-    const decision = decide(policy, input, {
+    return decide(policy, input, {
       groups,
       channelName,
       breakglassUsesLastHour: input.breakglass ? this.deps.store.breakglassGrantsSince(input.requester, now.getTime() - HOUR_MS) : 0,
     }, now);
-    return this.open(input, decision, null);
+  }
+
+  /** Resources this person may request, for help and the request form. */
+  async requestable(user: string): Promise<string[]> {
+    const { policy } = this.deps.policy();
+    const groups = await groupsOf(policy, user, this.deps.directory);
+    return Object.entries(policy.resources)
+      .filter(([, r]) => r.eligible === undefined || r.eligible.some((g) => groups.has(g)))
+      .map(([name]) => name);
   }
 
   /** More time on an active grant, decided like a new request for the extra duration. */
@@ -106,6 +119,14 @@ export class AccessService {
     return ok({ kind: 'approved', request: updated, fulfilled: await this.fulfil(updated) });
   }
 
+  /** Checks a Deny click before asking for a reason; a refusal is audited like any refused click. */
+  async prepareDeny(requestId: number, denier: string): Promise<Result<RequestRow, DomainError>> {
+    const request = this.deps.store.getRequest(requestId);
+    if (request === undefined) return err({ code: 'request_not_found', requestId: requestRef(requestId) });
+    const allowed = checkDeny(request, await this.approverFacts(denier));
+    return allowed.ok ? ok(request) : this.refuseClick(request, denier, allowed.error);
+  }
+
   async deny(requestId: number, denier: string, note: string | null): Promise<Result<RequestRow, DomainError>> {
     const request = this.deps.store.getRequest(requestId);
     if (request === undefined) return err({ code: 'request_not_found', requestId: requestRef(requestId) });
@@ -127,6 +148,14 @@ export class AccessService {
     const request = this.deps.store.getRequest(requestId);
     if (request === undefined || !isRequestOverdue(request, this.deps.clock.now())) return false;
     return (await this.close(request, 'timed_out', 'sesame', { action: 'request.timed_out', note: null })).ok;
+  }
+
+  /** Reminds the approvers of a request still pending; false when there is nothing to remind about. */
+  async remind(requestId: number): Promise<boolean> {
+    const request = this.deps.store.getRequest(requestId);
+    if (request?.state !== 'pending') return false;
+    await this.notify({ type: 'request_reminder', request });
+    return true;
   }
 
   async revoke(grantId: number, by: string): Promise<Result<EndOutcome, DomainError>> {

@@ -54,6 +54,7 @@ export interface Directory {
 
 export type AccessEvent =
   | { type: 'request_pending'; request: RequestRow }
+  | { type: 'request_reminder'; request: RequestRow }
   | { type: 'request_step_advanced'; request: RequestRow; by: string }
   | { type: 'request_approval_recorded'; request: RequestRow; by: string }
   | { type: 'request_approved'; request: RequestRow; by: string }

@@ -57,6 +57,16 @@ export class Store {
     return result === LOST_RACE ? [] : result;
   }
 
+  /** True while the database answers a query; for readiness checks. */
+  ping(): boolean {
+    try {
+      this.db.$client.prepare('SELECT 1').get();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   getRequest(id: number): RequestRow | undefined {
     return this.db.select().from(requests).where(eq(requests.id, id)).get();
   }
@@ -79,6 +89,11 @@ export class Store {
 
   grantsOf(user: string, states: GrantState[]): GrantRow[] {
     return this.db.select().from(grants).where(and(eq(grants.user, user), inArray(grants.state, states))).orderBy(asc(grants.id)).all();
+  }
+
+  /** Remembers where a request's approval card is; not a state change, so not audited. */
+  setRequestCard(id: number, channel: string, ts: string): void {
+    this.db.update(requests).set({ cardChannel: channel, cardTs: ts }).where(eq(requests.id, id)).run();
   }
 
   pendingRequests(): RequestRow[] {

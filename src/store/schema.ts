@@ -31,6 +31,9 @@ export const requests = sqliteTable(
     decidedAt: integer('decided_at'),
     decidedBy: text('decided_by'),
     decisionNote: text('decision_note'),
+    /** Where the approval card was posted, so it can be updated in place. */
+    cardChannel: text('card_channel'),
+    cardTs: text('card_ts'),
   },
   (t) => [index('requests_state_idx').on(t.state, t.timeoutAt), index('requests_requester_idx').on(t.requester, t.state)],
 );

@@ -1,0 +1,63 @@
+// Sesame's HTTP front: /slack/events (to Bolt, after checks Bolt lacks), /healthz, /readyz, /metrics; 404 otherwise.
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+
+/** Slack requests are small; anything larger is refused before it is read. */
+export const MAX_SLACK_BODY_BYTES = 1024 * 1024;
+/** How far a request timestamp may differ from our clock, either way (Bolt only checks the past). */
+const MAX_SKEW_SECONDS = 5 * 60;
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, 'ok' | string>;
+}
+
+export interface HttpServerOptions {
+  slack: RequestListener | null;
+  readiness: () => Promise<Readiness>;
+  metrics: Registry;
+  now?: () => number;
+}
+
+export function createHttpServer(options: HttpServerOptions): Server {
+  const now = options.now ?? Date.now;
+  return createServer((req, res) => {
+    void route(req, res).catch(() => {
+      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+    });
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz' && req.method === 'GET') return json(res, 200, { status: 'ok' });
+    if (path === '/readyz' && req.method === 'GET') {
+      const readiness = await options.readiness();
+      return json(res, readiness.ready ? 200 : 503, readiness);
+    }
+    if (path === '/metrics' && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': options.metrics.contentType });
+      res.end(await options.metrics.metrics());
+      return;
+    }
+    if (path === '/slack/events' && options.slack) {
+      if (req.method !== 'POST') return json(res, 405, { error: 'POST only' });
+      const length = Number(req.headers['content-length'] ?? 0);
+      if (length > MAX_SLACK_BODY_BYTES) {
+        res.setHeader('connection', 'close');
+        return json(res, 413, { error: 'request body too large' });
+      }
+      const timestamp = Number(req.headers['x-slack-request-timestamp']);
+      if (Number.isFinite(timestamp) && timestamp > now() / 1000 + MAX_SKEW_SECONDS) {
+        return json(res, 401, { error: 'request timestamp is in the future' });
+      }
+      options.slack(req, res);
+      return;
+    }
+    json(res, 404, { error: `no such endpoint: ${req.method} ${path}` });
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}

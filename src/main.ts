@@ -1,0 +1,121 @@
+// Composition root: config → db → policy → scheduler → providers → slack → http. Nothing else builds adapters.
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger as PinoLogger } from 'pino';
+import type { Config } from './config.ts';
+import { AccessService } from './core/access-service.ts';
+import type { Clock } from './core/ports.ts';
+import { DEFAULT_RETRY } from './core/retry.ts';
+import { createHttpServer } from './http/server.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { formatProblem, loadPolicyFile } from './policy/load.ts';
+import { createPolicyWatcher } from './policy-watcher.ts';
+import { createProviders } from './providers/index.ts';
+import { createBullScheduler } from './scheduler/bullmq-scheduler.ts';
+import { createSlackApp } from './slack/app.ts';
+import { createSlackDirectory } from './slack/directory.ts';
+import { createSlackNotifier } from './slack/notifier.ts';
+import { countingCalls, createWebClient } from './slack/slack-api.ts';
+import { openDatabase } from './store/db.ts';
+import { Store } from './store/repositories.ts';
+
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+export interface StartOptions {
+  log?: PinoLogger;
+  clock?: Clock;
+  /** Namespace for BullMQ keys in Redis. @defaultValue sesame */
+  redisPrefix?: string;
+  /** Provider retries. @defaultValue 3 attempts from 500 ms */
+  retry?: typeof DEFAULT_RETRY;
+  watchPolicyFile?: boolean;
+}
+
+export interface RunningSesame {
+  port: number;
+  access: AccessService;
+  store: Store;
+  metrics: Metrics;
+  stop(): Promise<void>;
+}
+
+export async function startSesame(config: Config, options: StartOptions = {}): Promise<RunningSesame> {
+  const log = options.log ?? pino({ level: config.logLevel, base: { app: 'sesame' }, redact: ['token', 'password', 'secret', '*.token', '*.password', '*.secret'] });
+  const botToken = config.slack.botToken;
+  if (!botToken) throw new StartupError(['SLACK_BOT_TOKEN is not set.']);
+  const loaded = await loadPolicyFile(config.policyPath);
+  if (!loaded.ok) throw new StartupError(loaded.error.map(formatProblem));
+
+  const db = openDatabase(config.databasePath);
+  let policy = () => loaded.value;
+  const store = new Store(db, () => policy().sha256);
+  const metrics = createMetrics();
+  const clock = options.clock ?? { now: () => new Date() };
+  const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
+
+  const client = createWebClient(botToken, config.slack.apiUrl);
+  const call = countingCalls(metrics, log);
+  const watcher = createPolicyWatcher({
+    initial: loaded.value,
+    store,
+    log,
+    watchFile: options.watchPolicyFile ?? true,
+    announce: async (text) => {
+      const channel = watcher.current().policy.settings.audit_channel;
+      if (channel) await call('chat.postMessage', () => client.chat.postMessage({ channel, text }));
+    },
+  });
+  policy = () => watcher.current();
+
+  const access = new AccessService({
+    store,
+    policy,
+    providers: createProviders(),
+    scheduler,
+    notifier: createSlackNotifier({ client, call, store, policy, log }),
+    directory: createSlackDirectory(client, call),
+    clock,
+    log,
+    retry: options.retry ?? DEFAULT_RETRY,
+  });
+  scheduler.startWorkers(access);
+  const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, log }, { access, policy, log });
+
+  const server = createHttpServer({
+    slack: slack.requestListener,
+    metrics: metrics.registry,
+    readiness: async () => {
+      const checks = {
+        sqlite: store.ping() ? 'ok' : 'the database does not answer',
+        redis: (await scheduler.available()) ? 'ok' : `Redis at ${config.redisUrl} is unreachable`,
+        policy: 'ok',
+      };
+      return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, '0.0.0.0', () => resolve());
+  });
+  if (!slack.requestListener) await slack.app.start();
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, mode: slack.requestListener ? 'http' : 'socket', policy: loaded.value.file }, 'Sesame is running');
+
+  return {
+    port,
+    access,
+    store,
+    metrics,
+    async stop() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (!slack.requestListener) await slack.app.stop();
+      watcher.close();
+      await scheduler.close();
+      db.$client.close();
+    },
+  };
+}

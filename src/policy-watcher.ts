@@ -1,0 +1,75 @@
+// Keeps the policy in force: reloads on file change or SIGHUP; an invalid new policy is rejected, audited and announced.
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { Logger } from './core/ports.ts';
+import { formatProblem, loadPolicyFile, type LoadedPolicy } from './policy/load.ts';
+import type { Store } from './store/repositories.ts';
+
+export interface PolicyWatcher {
+  current(): LoadedPolicy;
+  /** Loads the file again now; resolves to true when a new policy took effect. */
+  reload(reason: string): Promise<boolean>;
+  close(): void;
+}
+
+export interface PolicyWatcherOptions {
+  initial: LoadedPolicy;
+  store: Store;
+  log: Logger;
+  /** Tells people about a rejected policy (the audit channel). */
+  announce: (text: string) => Promise<void>;
+  /** Watch the file for changes. @defaultValue true */
+  watchFile?: boolean;
+}
+
+export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatcher {
+  let current = options.initial;
+  const { store, log } = options;
+  store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: { file: current.file, sha256: current.sha256, reason: 'start' } });
+
+  let reloading: Promise<boolean> | null = null;
+  async function reload(reason: string): Promise<boolean> {
+    const next = await loadPolicyFile(current.file);
+    if (!next.ok) {
+      const problems = next.error.map(formatProblem);
+      // The rejection is audited under the policy still in force.
+      store.audit(new Date(), { actor: 'sesame', action: 'policy.rejected', details: { file: current.file, reason, problems } });
+      log.error({ file: current.file, problems }, 'new policy rejected; the previous one stays in force');
+      await options.announce(`⚠️ The edited policy ${current.file} was rejected, so the previous one stays in force:\n${problems.slice(0, 20).join('\n')}`).catch(() => undefined);
+      return false;
+    }
+    if (next.value.sha256 === current.sha256) return false;
+    current = next.value;
+    store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: { file: current.file, sha256: current.sha256, reason } });
+    log.info({ file: current.file, sha256: current.sha256, reason }, 'policy reloaded');
+    return true;
+  }
+  const serialized = (reason: string): Promise<boolean> => {
+    const run = (reloading ?? Promise.resolve(false)).then(() => reload(reason));
+    reloading = run.finally(() => undefined);
+    return run;
+  };
+
+  const onHup = () => void serialized('SIGHUP');
+  process.on('SIGHUP', onHup);
+  let watcher: FSWatcher | null = null;
+  let debounce: NodeJS.Timeout | null = null;
+  if (options.watchFile ?? true) {
+    // Watch the folder, not the file: editors often replace the file rather than write to it.
+    watcher = watch(dirname(current.file), (_event, name) => {
+      if (name !== null && name !== basename(current.file)) return;
+      if (debounce) clearTimeout(debounce);
+      debounce = setTimeout(() => void serialized('file changed'), 200);
+    });
+  }
+
+  return {
+    current: () => current,
+    reload: serialized,
+    close: () => {
+      process.off('SIGHUP', onHup);
+      watcher?.close();
+      if (debounce) clearTimeout(debounce);
+    },
+  };
+}

@@ -1,0 +1,142 @@
+// Buttons (Approve, Deny, Cancel, Revoke, Extend) and the modal submissions; the acting user is always the signed payload's.
+import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs, ViewOutput } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { DomainError } from '../core/errors.ts';
+import { grantRef, parseRef, requestRef } from '../core/ids.ts';
+import { describeDurationError, parseDuration } from '../policy/duration.ts';
+import { ACTION, ephemeral } from './blocks.ts';
+import { homeView } from './home.ts';
+import type { ListenerDeps } from './listener-deps.ts';
+import { explain } from './messages.ts';
+import { describeOutcome } from './outcomes.ts';
+import { denyModal, extendModal, FIELD, VIEW } from './views.ts';
+
+type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & { client: WebClient };
+
+const UNKNOWN_ACTION = new RegExp(`^(?!(${Object.values(ACTION).join('|')})$).+$`);
+
+/** Answers the clicker: ephemerally under the card, or by DM when the click came from App Home (no response_url). */
+async function tell(args: ButtonArgs, text: string): Promise<void> {
+  if ('response_url' in args.body && args.body.response_url) {
+    await args.respond({ ...ephemeral(text), replace_original: false });
+  } else {
+    await args.client.chat.postMessage({ channel: args.body.user.id, text });
+  }
+}
+
+export async function publishHome(client: WebClient, user: string, deps: ListenerDeps): Promise<void> {
+  const { requests, grants } = deps.access.overview(user);
+  await client.views.publish({ user_id: user, view: homeView({ grants, requests, awaiting: await deps.access.awaitingApprovalBy(user) }) });
+}
+
+const fromHome = (args: ButtonArgs) => args.body.container?.type === 'view';
+
+export function registerActions(app: App, deps: ListenerDeps): void {
+  const { access } = deps;
+  const idFrom = (args: ButtonArgs, prefix: 'R' | 'G') => parseRef(prefix, args.action.value ?? '');
+  const afterClick = async (args: ButtonArgs, error: DomainError | null) => {
+    if (error) await tell(args, explain(error));
+    if (fromHome(args)) await publishHome(args.client, args.body.user.id, deps);
+  };
+
+  app.action<BlockAction<ButtonAction>>(ACTION.approve, async (args) => {
+    await args.ack();
+    const id = idFrom(args, 'R');
+    if (id === null) return tell(args, 'That button does not name a request; use `/access pending` instead.');
+    const out = await access.approve(id, args.body.user.id);
+    await afterClick(args, out.ok ? null : out.error);
+  });
+
+  app.action<BlockAction<ButtonAction>>(ACTION.deny, async (args) => {
+    await args.ack();
+    const id = idFrom(args, 'R');
+    if (id === null) return tell(args, 'That button does not name a request; use `/access pending` instead.');
+    const ready = await access.prepareDeny(id, args.body.user.id);
+    if (!ready.ok) return afterClick(args, ready.error);
+    await args.client.views.open({ trigger_id: args.body.trigger_id, view: denyModal(requestRef(id)) });
+  });
+
+  app.action<BlockAction<ButtonAction>>(ACTION.cancel, async (args) => {
+    await args.ack();
+    const id = idFrom(args, 'R');
+    const out = id === null ? null : await access.cancel(id, args.body.user.id);
+    await afterClick(args, out === null ? { code: 'request_not_found', requestId: args.action.value ?? '?' } : out.ok ? null : out.error);
+  });
+
+  app.action<BlockAction<ButtonAction>>(ACTION.revoke, async (args) => {
+    await args.ack();
+    const id = idFrom(args, 'G');
+    const out = id === null ? null : await access.revoke(id, args.body.user.id);
+    await afterClick(args, out === null ? { code: 'grant_not_found', grantId: args.action.value ?? '?' } : out.ok ? null : out.error);
+  });
+
+  app.action<BlockAction<ButtonAction>>(ACTION.extend, async (args) => {
+    await args.ack();
+    const id = idFrom(args, 'G');
+    if (id === null) return tell(args, 'That button does not name a grant; use `/access list` instead.');
+    await args.client.views.open({ trigger_id: args.body.trigger_id, view: extendModal(grantRef(id)) });
+  });
+
+  app.action<BlockAction<ButtonAction>>({ action_id: UNKNOWN_ACTION }, async (args) => {
+    await args.ack();
+    deps.log.warn({ actionId: args.action.action_id }, 'unknown action');
+    await tell(args, 'That button is from something Sesame no longer knows, so nothing was changed. Type `/access help` to start again.');
+  });
+
+  app.view(VIEW.deny, async ({ ack, body, view }) => {
+    const id = parseRef('R', view.private_metadata);
+    const note = textOf(view, FIELD.note).trim() || null;
+    const out = id === null ? null : await access.deny(id, body.user.id, note);
+    if (out === null || !out.ok) {
+      await ack({ response_action: 'errors', errors: { [FIELD.note.block]: out === null ? 'This form lost track of its request; close it and click Deny again.' : explain(out.error) } });
+      return;
+    }
+    await ack();
+  });
+
+  app.view(VIEW.extend, async ({ ack, body, view, client }) => {
+    const id = parseRef('G', view.private_metadata);
+    const duration = parseDuration(textOf(view, FIELD.duration));
+    if (!duration.ok) return void (await ack({ response_action: 'errors', errors: { [FIELD.duration.block]: describeDurationError(duration.error) } }));
+    if (id === null) return void (await ack({ response_action: 'errors', errors: { [FIELD.duration.block]: 'This form lost track of its grant; close it and click Extend again.' } }));
+    const out = await access.extend(id, body.user.id, duration.value);
+    if (!out.ok) return void (await ack({ response_action: 'errors', errors: { [FIELD.duration.block]: explain(out.error) } }));
+    await ack();
+    await client.chat.postMessage({ channel: body.user.id, text: describeOutcome(out.value) });
+    await publishHome(client, body.user.id, deps);
+  });
+
+  app.view(VIEW.request, async ({ ack, body, view, client }) => {
+    const resource = selectedOf(view, FIELD.resource);
+    const role = selectedOf(view, FIELD.role) ?? undefined;
+    const durationText = textOf(view, FIELD.duration).trim();
+    const reason = textOf(view, FIELD.reason).trim();
+    if (!resource) return void (await ack({ response_action: 'errors', errors: { [FIELD.resource.block]: 'Choose the resource you need.' } }));
+    const duration = durationText === '' ? null : parseDuration(durationText);
+    if (duration && !duration.ok) return void (await ack({ response_action: 'errors', errors: { [FIELD.duration.block]: describeDurationError(duration.error) } }));
+    if (!reason) return void (await ack({ response_action: 'errors', errors: { [FIELD.reason.block]: 'Say why you need it; approvers decide on this.' } }));
+    const input = { requester: body.user.id, resource, role, duration: duration?.value, reason };
+    // Decide before closing the form, so a refusal shows on the field it concerns.
+    const decision = await access.preview(input);
+    if (decision.kind === 'refuse') return void (await ack({ response_action: 'errors', errors: { [blockFor(decision.error)]: explain(decision.error) } }));
+    await ack();
+    const out = await access.request(input);
+    await client.chat.postMessage({ channel: body.user.id, text: out.ok ? describeOutcome(out.value) : explain(out.error) });
+  });
+
+  app.event('app_home_opened', async ({ event, client }) => {
+    if (event.tab === 'home') await publishHome(client, event.user, deps);
+  });
+}
+
+function blockFor(error: DomainError): string {
+  if (error.code === 'unknown_role' || error.code === 'role_required') return FIELD.role.block;
+  if (error.code.startsWith('duration_')) return FIELD.duration.block;
+  return FIELD.resource.block;
+}
+
+type Field = { block: string; action: string };
+const valueOf = (view: ViewOutput, field: Field) => view.state.values[field.block]?.[field.action];
+const textOf = (view: ViewOutput, field: Field): string => valueOf(view, field)?.value ?? '';
+const selectedOf = (view: ViewOutput, field: Field): string | null => valueOf(view, field)?.selected_option?.value ?? null;
+

@@ -1,0 +1,75 @@
+// The Bolt app: HTTP mode behind our own server, or Socket Mode; listeners wired; one error handler with a ref.
+import { randomBytes } from 'node:crypto';
+import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { Logger as PinoLogger } from 'pino';
+import { registerActions } from './actions.ts';
+import { registerCommands } from './commands.ts';
+import type { ListenerDeps } from './listener-deps.ts';
+import { SOMETHING_WENT_WRONG } from './messages.ts';
+import { webClientOptions } from './slack-api.ts';
+
+/** The last overload of `app.error`: the handler that also receives the payload (Bolt does not export the type). */
+type ExtendedErrorHandler = Parameters<App['error']>[0];
+
+export interface SlackAppOptions {
+  botToken: string;
+  signingSecret?: string | undefined;
+  /** Set: Socket Mode (no public URL needed). */
+  appToken?: string | undefined;
+  apiUrl?: string | undefined;
+  log: PinoLogger;
+}
+
+export interface SlackApp {
+  app: App;
+  /** In HTTP mode, the listener for POST /slack/events; null in Socket Mode. */
+  requestListener: HTTPReceiver['requestListener'] | null;
+}
+
+export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): SlackApp {
+  const logger = boltLogger(options.log.child({ component: 'bolt' }));
+  const clientOptions = webClientOptions(options.apiUrl);
+  let app: App;
+  let requestListener: SlackApp['requestListener'] = null;
+  if (options.appToken) {
+    app = new App({ token: options.botToken, appToken: options.appToken, socketMode: true, clientOptions, logger, extendedErrorHandler: true });
+  } else {
+    const receiver = new HTTPReceiver({ signingSecret: options.signingSecret ?? '', endpoints: '/slack/events', logger, bodyLimit: 1024 * 1024 });
+    app = new App({ token: options.botToken, receiver, clientOptions, logger, extendedErrorHandler: true });
+    requestListener = receiver.requestListener;
+  }
+
+  registerCommands(app, deps);
+  registerActions(app, deps);
+
+  const onError: ExtendedErrorHandler = async ({ error, body }) => {
+    const ref = randomBytes(4).toString('hex');
+    options.log.error({ ref, err: 'original' in error ? error.original : error }, 'Slack listener failed');
+    const responseUrl = typeof body === 'object' && body !== null && 'response_url' in body && typeof body.response_url === 'string' ? body.response_url : null;
+    if (responseUrl) {
+      await fetch(responseUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text: SOMETHING_WENT_WRONG(ref) }),
+      }).catch(() => undefined);
+    }
+  };
+  app.error(onError);
+  return { app, requestListener };
+}
+
+function boltLogger(log: PinoLogger): BoltLogger {
+  const join = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
+  let level: LogLevel = LogLevel.INFO;
+  return {
+    debug: (...msg) => log.debug(join(msg)),
+    info: (...msg) => log.info(join(msg)),
+    warn: (...msg) => log.warn(join(msg)),
+    error: (...msg) => log.error(join(msg)),
+    setLevel: (l) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}

@@ -1,0 +1,157 @@
+// Pure Block Kit renderers: the approval card, help, lists and DMs. Data in, JSON out; snapshot-tested.
+import type { KnownBlock } from '@slack/types';
+import { currentStep } from '../core/lifecycle.ts';
+import { grantRef, requestRef } from '../core/ids.ts';
+import { formatDuration } from '../policy/duration.ts';
+import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
+import { code, escapeMrkdwn, FIELD_LIMIT, MAX_BLOCKS, mention, plural, SECTION_LIMIT, slackTime, truncate } from './text.ts';
+
+export interface SlackMessage {
+  text: string;
+  blocks: KnownBlock[];
+}
+
+export const ACTION = {
+  approve: 'approve_request',
+  deny: 'deny_request',
+  cancel: 'cancel_request',
+  revoke: 'revoke_grant',
+  extend: 'extend_grant',
+} as const;
+
+const mrkdwn = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_LIMIT) } });
+const plainSection = (text: string): KnownBlock => ({ type: 'section', text: { type: 'plain_text', text: truncate(text, SECTION_LIMIT), emoji: false } });
+const context = (text: string): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, SECTION_LIMIT) }] });
+
+export function ephemeral(text: string): SlackMessage & { response_type: 'ephemeral' } {
+  return { response_type: 'ephemeral', text, blocks: [mrkdwn(text)] };
+}
+
+const what = (r: Pick<RequestRow, 'resource' | 'role'>) => `${code(r.resource)} ${code(r.role)}`;
+
+export function ticketLinks(tickets: readonly string[], ticketUrl: string | undefined): string {
+  return tickets.map((t) => (ticketUrl ? `<${ticketUrl.replace('{ticket}', encodeURIComponent(t))}|${escapeMrkdwn(t)}>` : escapeMrkdwn(t))).join(', ');
+}
+
+export interface CardContext {
+  request: RequestRow;
+  approvals: readonly ApprovalRow[];
+  grant?: GrantRow | null | undefined;
+  ticketUrl?: string | undefined;
+}
+
+/** The approval card: who wants what and why, where it stands, and the buttons while it is pending. */
+export function requestCard({ request, approvals, grant, ticketUrl }: CardContext): SlackMessage {
+  const id = requestRef(request.id);
+  const title = request.extendsGrantId === null ? `Access request ${id}` : `Extension request ${id} for ${grantRef(request.extendsGrantId)}`;
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: request.breakglass ? `🚨 Break-glass ${id}` : title } },
+    {
+      type: 'section',
+      fields: [
+        { type: 'mrkdwn', text: `*Requester*\n${mention(request.requester)}` },
+        { type: 'mrkdwn', text: `*Resource*\n${what(request)}` },
+        { type: 'mrkdwn', text: `*Duration*\n${formatDuration(request.durationMs)}` },
+        { type: 'mrkdwn', text: `*Tier*\n${escapeMrkdwn(request.tier)}` },
+      ],
+    },
+  ];
+  if (request.tickets.length > 0) blocks.push(mrkdwn(`*Tickets* ${truncate(ticketLinks(request.tickets, ticketUrl), FIELD_LIMIT)}`));
+  blocks.push(context('*Reason*'), plainSection(request.reason || '(none given)'));
+  blocks.push(context(status(request, grant)));
+  const approvedBy = approvalsLine(request, approvals);
+  if (approvedBy) blocks.push(context(approvedBy));
+  if (request.state === 'pending') {
+    blocks.push({
+      type: 'actions',
+      block_id: `decide_${id}`,
+      elements: [
+        { type: 'button', action_id: ACTION.approve, text: { type: 'plain_text', text: 'Approve' }, style: 'primary', value: id },
+        { type: 'button', action_id: ACTION.deny, text: { type: 'plain_text', text: 'Deny' }, style: 'danger', value: id },
+      ],
+    });
+  }
+  return { text: `${title}: ${request.requester} asks for ${request.resource} ${request.role} for ${formatDuration(request.durationMs)} (${request.state.replace('_', ' ')})`, blocks };
+}
+
+function status(request: RequestRow, grant: GrantRow | null | undefined): string {
+  const step = currentStep(request);
+  switch (request.state) {
+    case 'pending':
+      return step === null
+        ? 'Waiting for a decision.'
+        : `⏳ Waiting for step ${step.index + 1} of ${request.steps.length}: ${plural(step.count, 'approval')} from ${code(step.from)}.`;
+    case 'approved':
+      if (grant?.state === 'active') return `✅ Approved by ${mention(request.decidedBy ?? 'policy')}; granted as ${grantRef(grant.id)} until ${slackTime(grant.expiresAt ?? 0)}.`;
+      if (grant && grant.state !== 'pending') return `✅ Approved by ${mention(request.decidedBy ?? 'policy')}; grant ${grantRef(grant.id)} is ${grant.state.replace('_', ' ')}.`;
+      return `✅ Approved by ${mention(request.decidedBy ?? 'policy')}.`;
+    case 'denied':
+      return `⛔ Denied by ${mention(request.decidedBy ?? 'someone')}${request.decisionNote ? `: ${escapeMrkdwn(truncate(request.decisionNote, 500))}` : '.'}`;
+    case 'cancelled':
+      return '🚫 Cancelled by the requester.';
+    case 'timed_out':
+      return '⌛ Timed out: nobody decided in time.';
+    case 'failed':
+      return `⚠️ Approved, but the grant failed${request.decisionNote ? `: ${escapeMrkdwn(truncate(request.decisionNote, 500))}` : '.'}`;
+  }
+}
+
+function approvalsLine(request: RequestRow, approvals: readonly ApprovalRow[]): string | null {
+  if (approvals.length === 0) return null;
+  const byStep = request.steps.map((s, i) => {
+    const names = approvals.filter((a) => a.step === i).map((a) => mention(a.approver));
+    return names.length === 0 ? null : `step ${i + 1} (${code(s.from)}): ${names.slice(0, 10).join(', ')}${names.length > 10 ? ` and ${names.length - 10} more` : ''}`;
+  });
+  return `Approved so far — ${byStep.filter(Boolean).join('; ')}`;
+}
+
+export interface ResourceSummary {
+  name: string;
+  description: string | undefined;
+  roles: string[];
+}
+
+export function helpMessage(resources: readonly ResourceSummary[]): SlackMessage {
+  const usage = [
+    '`/access request <resource> [role] [duration] [reason…]` — ask for access (or just `/access request` for a form)',
+    '`/access breakglass <resource> [role] [duration] <reason…>` — emergency access, from an incident channel',
+    '`/access list` — your pending requests and active grants',
+    '`/access pending` — requests waiting for your approval',
+    '`/access cancel <R…>` · `/access revoke <G…>` · `/access extend <G…> <duration>`',
+    '`/access explain <resource> [role] [duration]` — what the policy would decide, and why',
+  ].join('\n');
+  const shown = resources.slice(0, 30);
+  const lines = shown.map((r) => `• ${code(r.name)} (${r.roles.map(escapeMrkdwn).join(', ')})${r.description ? ` — ${escapeMrkdwn(r.description)}` : ''}`);
+  if (resources.length > shown.length) lines.push(`…and ${resources.length - shown.length} more; \`/access explain <resource>\` tells you about any of them.`);
+  const list = resources.length === 0 ? 'There is nothing you may request yet.' : `*You may request*\n${lines.join('\n')}`;
+  return { text: 'Sesame: just-in-time access. Type /access request <resource> [role] [duration] [reason].', blocks: [mrkdwn(`*Sesame* — just-in-time access\n${usage}`), mrkdwn(list)] };
+}
+
+export function overviewMessage(requests: readonly RequestRow[], grants: readonly GrantRow[]): SlackMessage {
+  const reqLines = requests.map((r) => `• ${code(requestRef(r.id))} ${what(r)} for ${formatDuration(r.durationMs)} — ${waitingFor(r)} (\`/access cancel ${requestRef(r.id)}\`)`);
+  const grantLines = grants.map((g) => `• ${code(grantRef(g.id))} ${what(g)} until ${slackTime(g.expiresAt ?? 0)}${g.state === 'revoke_failed' ? ' — *revocation failing, admins alerted*' : ''} (\`/access revoke ${grantRef(g.id)}\`)`);
+  const sections = [
+    `*Pending requests*\n${reqLines.length ? reqLines.join('\n') : 'None.'}`,
+    `*Active grants*\n${grantLines.length ? grantLines.join('\n') : 'None.'}`,
+  ];
+  return { text: `${plural(requests.length, 'pending request')}, ${plural(grants.length, 'active grant')}`, blocks: sections.map((s) => mrkdwn(s)).slice(0, MAX_BLOCKS) };
+}
+
+const waitingFor = (r: RequestRow) => {
+  const step = currentStep(r);
+  return step ? `waiting for ${code(step.from)}` : 'waiting';
+};
+
+export function awaitingMessage(requests: readonly RequestRow[]): SlackMessage {
+  if (requests.length === 0) return { text: 'Nothing is waiting for your approval.', blocks: [mrkdwn('Nothing is waiting for your approval.')] };
+  const lines = requests.slice(0, 40).map((r) => `• ${code(requestRef(r.id))} ${mention(r.requester)} wants ${what(r)} for ${formatDuration(r.durationMs)}${r.cardChannel ? ` — card in <#${r.cardChannel}>` : ''}`);
+  if (requests.length > 40) lines.push(`…and ${requests.length - 40} more.`);
+  return { text: `${plural(requests.length, 'request')} waiting for your approval`, blocks: [mrkdwn(`*Waiting for your approval*\n${lines.join('\n')}`)] };
+}
+
+/** A direct message with an optional quoted text from someone else (a deny note, a provider message). */
+export function directMessage(text: string, quoted?: string | null): SlackMessage {
+  const blocks = [mrkdwn(text)];
+  if (quoted) blocks.push(plainSection(quoted));
+  return { text: quoted ? `${text} ${quoted}` : text, blocks };
+}

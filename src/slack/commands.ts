@@ -1,0 +1,93 @@
+// The /access slash command: ack first, then parse, call the core, and reply ephemerally.
+import type { App, RespondFn } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import { grantRef, requestRef } from '../core/ids.ts';
+import { parseAccessCommand, type AccessCommand } from './command-parser.ts';
+import { awaitingMessage, ephemeral, helpMessage, overviewMessage } from './blocks.ts';
+import type { ListenerDeps } from './listener-deps.ts';
+import { explain } from './messages.ts';
+import { describeDecision, describeOutcome } from './outcomes.ts';
+import { code } from './text.ts';
+import { requestModal } from './views.ts';
+
+interface CommandContext {
+  user: string;
+  channel: string;
+  triggerId: string;
+  respond: RespondFn;
+  client: WebClient;
+}
+
+export function registerCommands(app: App, deps: ListenerDeps): void {
+  app.command('/access', async ({ ack, command, respond, client }) => {
+    await ack();
+    const { policy } = deps.policy();
+    const parsed = parseAccessCommand(command.text ?? '', (resource) => (Object.hasOwn(policy.resources, resource) ? Object.keys(policy.resources[resource]?.roles ?? {}) : undefined));
+    if (!parsed.ok) {
+      await respond(ephemeral(explain(parsed.error)));
+      return;
+    }
+    await run(parsed.value, { user: command.user_id, channel: command.channel_id, triggerId: command.trigger_id, respond, client }, deps);
+  });
+}
+
+async function run(cmd: AccessCommand, ctx: CommandContext, deps: ListenerDeps): Promise<void> {
+  const { access } = deps;
+  const reply = (text: string) => ctx.respond(ephemeral(text));
+  switch (cmd.kind) {
+    case 'help': {
+      const { policy } = deps.policy();
+      const names = await access.requestable(ctx.user);
+      const resources = names.map((name) => ({ name, description: policy.resources[name]?.description, roles: Object.keys(policy.resources[name]?.roles ?? {}) }));
+      await ctx.respond({ response_type: 'ephemeral', ...helpMessage(resources) });
+      return;
+    }
+    case 'request_modal': {
+      const view = requestModal(deps.policy().policy, await access.requestable(ctx.user));
+      await ctx.client.views.open({ trigger_id: ctx.triggerId, view });
+      return;
+    }
+    case 'request':
+    case 'breakglass': {
+      const out = await access.request({ requester: ctx.user, resource: cmd.resource, role: cmd.role, duration: cmd.duration, reason: cmd.reason, breakglass: cmd.kind === 'breakglass', channelId: ctx.channel });
+      await reply(out.ok ? describeOutcome(out.value) : explain(out.error));
+      return;
+    }
+    case 'explain': {
+      const decision = await access.preview({ requester: ctx.user, resource: cmd.resource, role: cmd.role, duration: cmd.duration, reason: '' });
+      await reply(describeDecision(decision));
+      return;
+    }
+    case 'list': {
+      const { requests, grants } = access.overview(ctx.user);
+      await ctx.respond({ response_type: 'ephemeral', ...overviewMessage(requests, grants) });
+      return;
+    }
+    case 'pending':
+      await ctx.respond({ response_type: 'ephemeral', ...awaitingMessage(await access.awaitingApprovalBy(ctx.user)) });
+      return;
+    case 'cancel': {
+      const out = await access.cancel(cmd.requestId, ctx.user);
+      await reply(out.ok ? `🚫 Request ${code(requestRef(cmd.requestId))} is cancelled.` : explain(out.error));
+      return;
+    }
+    case 'revoke': {
+      const out = await access.revoke(cmd.grantId, ctx.user);
+      if (!out.ok) return void (await reply(explain(out.error)));
+      const ended = out.value;
+      await reply(
+        ended.kind === 'ended'
+          ? `🔒 ${code(grantRef(cmd.grantId))} is revoked.`
+          : ended.kind === 'revoke_failed'
+            ? `⚠️ Revoking ${code(grantRef(cmd.grantId))} failed (${code(ended.problem)}); Sesame keeps trying and has alerted the admins.`
+            : `${code(grantRef(cmd.grantId))} had already ended.`,
+      );
+      return;
+    }
+    case 'extend': {
+      const out = await access.extend(cmd.grantId, ctx.user, cmd.duration);
+      await reply(out.ok ? describeOutcome(out.value) : explain(out.error));
+      return;
+    }
+  }
+}

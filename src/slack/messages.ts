@@ -1,0 +1,22 @@
+// Every error a Slack user can meet, as one sentence that says what to type instead.
+import { describeError } from '../core/describe-error.ts';
+import type { DomainError } from '../core/errors.ts';
+import type { CommandError } from './command-parser.ts';
+import { code } from './text.ts';
+
+export function explain(e: DomainError | CommandError): string {
+  switch (e.code) {
+    case 'unknown_subcommand':
+      return `${code(`/access ${e.input}`)} is not something I know. Type ${code('/access help')} to see what you can do.`;
+    case 'missing_argument':
+      return `That needs more: ${code(e.usage)}.`;
+    case 'bad_id':
+      return `${code(e.input)} is not a ${e.prefix === 'R' ? 'request id (like `R42`)' : 'grant id (like `G17`)'}; ${code('/access list')} shows yours.`;
+    case 'reason_too_long':
+      return `Your reason is ${e.length.toLocaleString('en-US')} characters; keep it under ${e.max.toLocaleString('en-US')} and link a ticket for the details.`;
+    default:
+      return describeError(e, code);
+  }
+}
+
+export const SOMETHING_WENT_WRONG = (ref: string): string => `Something went wrong on our side (ref ${code(ref)}). Try again; if it keeps happening, give your Sesame admins that ref.`;

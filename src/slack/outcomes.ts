@@ -1,0 +1,39 @@
+// Pure sentences for what happened after a request, an approval or an explain; shared by commands, modals and buttons.
+import type { RequestOutcome } from '../core/access-service.ts';
+import { currentStep } from '../core/lifecycle.ts';
+import { grantRef, requestRef } from '../core/ids.ts';
+import type { Decision } from '../policy/decide.ts';
+import { formatDuration } from '../policy/duration.ts';
+import { explain } from './messages.ts';
+import { code, slackTime } from './text.ts';
+
+export function describeOutcome(outcome: RequestOutcome): string {
+  const r = outcome.request;
+  const what = `${code(r.resource)} ${code(r.role)}`;
+  switch (outcome.kind) {
+    case 'granted': {
+      return `✅ Granted: ${what} until ${slackTime(outcome.grant.expiresAt ?? 0)} (${code(grantRef(outcome.grant.id))}).${r.breakglass ? ' 🚨 Break-glass: security will review this.' : ''}`;
+    }
+    case 'pending': {
+      const step = currentStep(r);
+      return `⏳ Request ${code(requestRef(r.id))} for ${what} (${formatDuration(r.durationMs)}) is waiting for ${step ? code(step.from) : 'approval'}. I'll DM you when it's decided; \`/access cancel ${requestRef(r.id)}\` withdraws it.`;
+    }
+    case 'failed':
+      return `⚠️ Request ${code(requestRef(r.id))} for ${what} was approved, but granting it failed (${code(outcome.problem)}), so you have no access. Try again later, or tell your Sesame admins.`;
+    case 'extended':
+      return outcome.grant
+        ? `⏩ ${code(grantRef(outcome.grant.id))} now lasts until ${slackTime(outcome.grant.expiresAt ?? 0)}.`
+        : `The grant ended before the extension could be applied; request access again if you still need it.`;
+  }
+}
+
+export function describeDecision(decision: Decision): string {
+  if (decision.kind === 'refuse') return `*Refused.* ${explain(decision.error)}\n_Rule:_ ${code(decision.rule.path.join('.'))} — ${decision.rule.why}`;
+  const r = decision.request;
+  const head = `${code(r.resource)} ${code(r.role)} for ${formatDuration(r.duration)} (tier ${code(r.tier)})`;
+  const verdict =
+    decision.kind === 'auto_approve'
+      ? `*Granted at once:* ${head}${r.capped ? `, capped from ${formatDuration(r.capped.requested)}` : ''}.`
+      : `*Needs approval:* ${head}, from ${decision.steps.map((s, i) => `${i + 1}) ${s.count} of ${code(s.from)}`).join(', then ')}.`;
+  return `${verdict}\n_Rule:_ ${code(decision.rule.path.join('.'))} — ${decision.rule.why}`;
+}

@@ -1,0 +1,26 @@
+// The Web API client Sesame uses, and one wrapper that counts and logs failed calls by method.
+import { WebClient, type WebClientOptions } from '@slack/web-api';
+import type { Logger } from '../core/ports.ts';
+import type { Metrics } from '../metrics.ts';
+
+/** Retries that suit a bot: 429s wait for Retry-After (the client's default), other failures retry twice, quickly. */
+export const webClientOptions = (apiUrl: string | undefined): WebClientOptions => ({
+  ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
+  retryConfig: { retries: 2, factor: 2, minTimeout: 100, maxTimeout: 2_000 },
+});
+
+export const createWebClient = (token: string, apiUrl: string | undefined): WebClient => new WebClient(token, webClientOptions(apiUrl));
+
+export type SlackCall = <T>(method: string, call: () => Promise<T>) => Promise<T>;
+
+export function countingCalls(metrics: Metrics, log: Logger): SlackCall {
+  return async (method, call) => {
+    try {
+      return await call();
+    } catch (error) {
+      metrics.slackApiErrors.inc({ method });
+      log.warn({ method, problem: error instanceof Error ? error.message : String(error) }, 'Slack API call failed');
+      throw error;
+    }
+  };
+}

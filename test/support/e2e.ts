@@ -1,0 +1,88 @@
+// Runs the whole of Sesame (real Bolt over HTTP, real Redis and SQLite) against the fake Slack, for end-to-end tests.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { loadConfig } from '../../src/config.ts';
+import { startSesame, type RunningSesame } from '../../src/main.ts';
+import type { PolicyInput } from '../../src/policy/schema.ts';
+import { FakeSlack } from './fake-slack.ts';
+import { PEOPLE } from './access-harness.ts';
+import { aPolicyInput } from './policy-fixtures.ts';
+import { SlackSigner } from './signed-client.ts';
+
+export const SIGNING_SECRET = 'e2e-signing-secret-0123456789';
+export const BOT_TOKEN = 'xoxb-e2e-bot-token';
+export { PEOPLE };
+
+export interface E2E {
+  slack: FakeSlack;
+  sesame: RunningSesame;
+  signer: SlackSigner;
+  auditActions(): string[];
+  stop(): Promise<void>;
+}
+
+type PolicyChanges = Parameters<typeof aPolicyInput>[0];
+
+/** The example policy's resources with `noop` providers, so end-to-end tests exercise Sesame rather than a provider. */
+export const NOOP_PROVIDERS = {
+  resources: {
+    'staging-db': { provider: { type: 'noop', connection_env: undefined, roles: undefined } },
+    'prod-db': { provider: { type: 'noop', url: undefined, secret_env: undefined } },
+    deployers: { provider: { type: 'noop', usergroup: undefined } },
+  },
+} as PolicyChanges;
+
+export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS): Promise<E2E> {
+  const slack = await new FakeSlack().start();
+  slack.usergroups.set('S0ENG', [PEOPLE.engineer, PEOPLE.engineer2, PEOPLE.oncall]);
+  slack.usergroups.set('S0ONCALL', [PEOPLE.oncall]);
+  slack.usergroups.set('S0DEPLOY', []);
+  slack.channels.set('C0INC42', { name: 'inc-42-db-down' });
+  slack.channels.set('C0GENERAL', { name: 'general' });
+
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-e2e-'));
+  const policyPath = join(dir, 'policy.yaml');
+  writeFileSync(policyPath, stringify(aPolicyInput(policyChanges) satisfies PolicyInput));
+  const config = loadConfig({
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    DATABASE_PATH: join(dir, 'sesame.db'),
+    POLICY_PATH: policyPath,
+    REDIS_URL: 'redis://127.0.0.1:6379/0',
+  });
+  if (!config.ok) throw new Error(config.error.join('\n'));
+  const prefix = `sesame-e2e-${randomUUID()}`;
+  const sesame = await startSesame({ ...config.value, port: 0 }, { log: pino({ level: 'silent' }), redisPrefix: prefix, retry: { attempts: 3, baseDelayMs: 5 }, watchPolicyFile: false });
+  const signer = new SlackSigner(`http://127.0.0.1:${sesame.port}/slack/events`, SIGNING_SECRET, (id) => slack.responseUrl(id));
+
+  return {
+    slack,
+    sesame,
+    signer,
+    auditActions: () => sesame.store.db.$client.prepare('SELECT action FROM audit_log ORDER BY id').all().map((r) => (r as { action: string }).action),
+    async stop() {
+      await sesame.stop();
+      await slack.stop();
+      await deleteKeys(`${prefix}:*`);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function deleteKeys(pattern: string): Promise<void> {
+  const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
+  await redis.connect();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  redis.disconnect();
+}

@@ -1,0 +1,90 @@
+// Sends slash commands, button clicks, view submissions and events to /slack/events, signed exactly as Slack signs them.
+import { createHmac, randomUUID } from 'node:crypto';
+
+export interface SignedResponse {
+  status: number;
+  body: string;
+}
+
+export interface SendOptions {
+  /** Seconds since the epoch to sign with. @defaultValue now */
+  timestamp?: number;
+  /** Sign with this secret instead of the right one. */
+  secret?: string;
+}
+
+export class SlackSigner {
+  constructor(
+    private readonly eventsUrl: string,
+    private readonly signingSecret: string,
+    private readonly responseUrl: (id: string) => string,
+  ) {}
+
+  async send(body: string, contentType: string, options: SendOptions = {}): Promise<SignedResponse> {
+    const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+    const signature = `v0=${createHmac('sha256', options.secret ?? this.signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+    const res = await fetch(this.eventsUrl, {
+      method: 'POST',
+      headers: { 'content-type': contentType, 'x-slack-signature': signature, 'x-slack-request-timestamp': String(timestamp) },
+      body,
+    });
+    return { status: res.status, body: await res.text() };
+  }
+
+  /** A slash command; returns the id under which its response_url posts are recorded. */
+  async command(text: string, who: { user: string; channel?: string }, options: SendOptions = {}): Promise<SignedResponse & { responseId: string }> {
+    const responseId = randomUUID();
+    const body = new URLSearchParams({
+      token: 'legacy-verification-token',
+      team_id: 'T0TEAM',
+      team_domain: 'example',
+      channel_id: who.channel ?? 'C0GENERAL',
+      channel_name: 'general',
+      user_id: who.user,
+      user_name: who.user.toLowerCase(),
+      command: '/access',
+      text,
+      api_app_id: 'A0SESAME',
+      response_url: this.responseUrl(responseId),
+      trigger_id: `trigger-${responseId}`,
+    }).toString();
+    return { ...(await this.send(body, 'application/x-www-form-urlencoded', options)), responseId };
+  }
+
+  /** A button click on a message (with response_url) or in App Home (without). */
+  async click(user: string, actionId: string, value: string, where: 'message' | 'home' = 'message'): Promise<SignedResponse & { responseId: string }> {
+    const responseId = randomUUID();
+    const payload = {
+      type: 'block_actions',
+      team: { id: 'T0TEAM', domain: 'example' },
+      user: { id: user, username: user.toLowerCase(), team_id: 'T0TEAM' },
+      api_app_id: 'A0SESAME',
+      token: 'legacy-verification-token',
+      trigger_id: `trigger-${responseId}`,
+      container: where === 'message' ? { type: 'message', message_ts: '1700000000.000001', channel_id: 'C0DBA', is_ephemeral: false } : { type: 'view', view_id: 'VHOME' },
+      ...(where === 'message' ? { channel: { id: 'C0DBA', name: 'dba' }, message: { ts: '1700000000.000001', text: 'card' }, response_url: this.responseUrl(responseId) } : { view: { id: 'VHOME', type: 'home' } }),
+      actions: [{ type: 'button', action_id: actionId, block_id: 'b', value, action_ts: '1700000000.1' }],
+    };
+    return { ...(await this.send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded')), responseId };
+  }
+
+  /** Submits a modal; `values` is { block_id: { action_id: { value } | { selected_option: { value } } } }. */
+  async submit(user: string, callbackId: string, values: Record<string, Record<string, unknown>>, privateMetadata = ''): Promise<SignedResponse> {
+    const payload = {
+      type: 'view_submission',
+      team: { id: 'T0TEAM', domain: 'example' },
+      user: { id: user, username: user.toLowerCase(), team_id: 'T0TEAM' },
+      api_app_id: 'A0SESAME',
+      token: 'legacy-verification-token',
+      trigger_id: `trigger-${randomUUID()}`,
+      view: { id: 'VMODAL', type: 'modal', callback_id: callbackId, private_metadata: privateMetadata, state: { values }, hash: 'h', blocks: [] },
+    };
+    return this.send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded');
+  }
+
+  /** An Events API callback, e.g. app_home_opened. */
+  async event(event: Record<string, unknown>): Promise<SignedResponse> {
+    const body = JSON.stringify({ token: 'legacy-verification-token', team_id: 'T0TEAM', api_app_id: 'A0SESAME', type: 'event_callback', event_id: `Ev${randomUUID()}`, event_time: Math.floor(Date.now() / 1000), event });
+    return this.send(body, 'application/json');
+  }
+}
