@@ -12,6 +12,7 @@ import { createPolicyWatcher } from './policy-watcher.ts';
 import { createProviders } from './providers/index.ts';
 import { createBullScheduler } from './scheduler/bullmq-scheduler.ts';
 import { createSlackApp } from './slack/app.ts';
+import { warnAboutUnknownChannels } from './slack/channel-check.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
 import { countingCalls, createWebClient } from './slack/slack-api.ts';
@@ -33,6 +34,8 @@ export interface StartOptions {
   /** Provider retries. @defaultValue 3 attempts from 500 ms */
   retry?: typeof DEFAULT_RETRY;
   watchPolicyFile?: boolean;
+  /** How long Slack look-ups are cached. @defaultValue 60 s */
+  directoryTtlMs?: number;
 }
 
 export interface RunningSesame {
@@ -71,13 +74,16 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   });
   policy = () => watcher.current();
 
+  const directory = createSlackDirectory(client, call, Date.now, options.directoryTtlMs);
+  // In the background: a slow Slack must not delay start-up, and an unknown channel is a warning, not a refusal.
+  void warnAboutUnknownChannels(loaded.value.policy, directory, log);
   const access = new AccessService({
     store,
     policy,
     providers: createProviders(),
     scheduler,
     notifier: createSlackNotifier({ client, call, store, policy, log }),
-    directory: createSlackDirectory(client, call),
+    directory,
     clock,
     log,
     retry: options.retry ?? DEFAULT_RETRY,

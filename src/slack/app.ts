@@ -5,8 +5,8 @@ import type { Logger as PinoLogger } from 'pino';
 import { registerActions } from './actions.ts';
 import { registerCommands } from './commands.ts';
 import type { ListenerDeps } from './listener-deps.ts';
-import { SOMETHING_WENT_WRONG } from './messages.ts';
-import { webClientOptions } from './slack-api.ts';
+import { SLACK_UNAVAILABLE, SOMETHING_WENT_WRONG } from './messages.ts';
+import { SlackUnavailableError, webClientOptions } from './slack-api.ts';
 
 /** The last overload of `app.error`: the handler that also receives the payload (Bolt does not export the type). */
 type ExtendedErrorHandler = Parameters<App['error']>[0];
@@ -44,13 +44,16 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
 
   const onError: ExtendedErrorHandler = async ({ error, body }) => {
     const ref = randomBytes(4).toString('hex');
-    options.log.error({ ref, err: 'original' in error ? error.original : error }, 'Slack listener failed');
+    const cause = 'original' in error && error.original instanceof Error ? error.original : error;
+    const outage = cause instanceof SlackUnavailableError;
+    if (outage) options.log.warn({ ref, method: cause.method }, 'Slack look-up failed; the user was asked to retry');
+    else options.log.error({ ref, err: cause }, 'Slack listener failed');
     const responseUrl = typeof body === 'object' && body !== null && 'response_url' in body && typeof body.response_url === 'string' ? body.response_url : null;
     if (responseUrl) {
       await fetch(responseUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text: SOMETHING_WENT_WRONG(ref) }),
+        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text: outage ? SLACK_UNAVAILABLE : SOMETHING_WENT_WRONG(ref) }),
       }).catch(() => undefined);
     }
   };

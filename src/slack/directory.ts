@@ -1,7 +1,7 @@
 // The core's Directory port over the Slack Web API, with a short-lived cache so busy approvals stay fast.
 import type { WebClient } from '@slack/web-api';
 import type { Directory } from '../core/ports.ts';
-import type { SlackCall } from './slack-api.ts';
+import { isPlatformAnswer, SlackUnavailableError, type SlackCall } from './slack-api.ts';
 
 /** How long group membership and channel names are trusted; leaving a group takes effect within this. */
 export const DIRECTORY_TTL_MS = 60_000;
@@ -18,35 +18,26 @@ export function createSlackDirectory(client: WebClient, call: SlackCall, now: ()
     return value;
   };
 
+  /** Slack's "no such thing" becomes null; an outage throws, because guessing "not a member" would mislead. */
+  const lookUp = async <T>(method: string, request: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await call(method, request);
+    } catch (error) {
+      if (isPlatformAnswer(error)) return null;
+      throw new SlackUnavailableError(method, { cause: error });
+    }
+  };
+
   return {
     usergroupMembers: (usergroup) =>
-      cached(`usergroup:${usergroup}`, async () => {
-        try {
-          const res = await call('usergroups.users.list', () => client.usergroups.users.list({ usergroup }));
-          return res.users ?? [];
-        } catch {
-          return null;
-        }
-      }),
+      cached(`usergroup:${usergroup}`, async () => (await lookUp('usergroups.users.list', () => client.usergroups.users.list({ usergroup })))?.users ?? null),
     channelName: (channel) =>
       cached(`channel:${channel}`, async () => {
-        try {
-          const res = await call('conversations.info', () => client.conversations.info({ channel }));
-          const info = res.channel;
-          if (!info || info.is_im || info.is_mpim) return null;
-          return info.name ?? null;
-        } catch {
-          return null;
-        }
+        const info = (await lookUp('conversations.info', () => client.conversations.info({ channel })))?.channel;
+        // DMs and group DMs have no name; break-glass never matches them.
+        return !info || info.is_im || info.is_mpim ? null : (info.name ?? null);
       }),
-    userEmail: (user) =>
-      cached(`email:${user}`, async () => {
-        try {
-          const res = await call('users.info', () => client.users.info({ user }));
-          return res.user?.profile?.email ?? null;
-        } catch {
-          return null;
-        }
-      }),
+    // The email only decorates provider payloads; an outage there must not block a grant.
+    userEmail: (user) => cached(`email:${user}`, async () => (await lookUp('users.info', () => client.users.info({ user })).catch(() => null))?.user?.profile?.email ?? null),
   };
 }

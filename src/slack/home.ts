@@ -7,7 +7,7 @@ import { ACTION } from './blocks.ts';
 import { code, mention, slackTime, truncate } from './text.ts';
 
 /** Each list shows at most this many rows, keeping the view under Slack's 100-block limit. */
-const MAX_ROWS = 25;
+const MAX_ROWS = 10;
 
 const button = (actionId: string, text: string, value: string, style?: 'primary' | 'danger') => ({
   type: 'button' as const,

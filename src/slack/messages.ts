@@ -20,3 +20,5 @@ export function explain(e: DomainError | CommandError): string {
 }
 
 export const SOMETHING_WENT_WRONG = (ref: string): string => `Something went wrong on our side (ref ${code(ref)}). Try again; if it keeps happening, give your Sesame admins that ref.`;
+
+export const SLACK_UNAVAILABLE = 'Slack did not answer when Sesame looked up your groups or this channel, so nothing was changed. Try again in a minute.';

@@ -1,5 +1,5 @@
 // The Web API client Sesame uses, and one wrapper that counts and logs failed calls by method.
-import { WebClient, type WebClientOptions } from '@slack/web-api';
+import { ErrorCode, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from '../core/ports.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -24,3 +24,17 @@ export function countingCalls(metrics: Metrics, log: Logger): SlackCall {
     }
   };
 }
+
+/**
+ * Slack could not be reached (network, 5xx, rate limit after retries), as opposed to answering "no such thing".
+ * Thrown by look-ups that must not guess, so the listener can say "try again" with nothing changed.
+ */
+export class SlackUnavailableError extends Error {
+  override readonly name = 'SlackUnavailableError';
+  constructor(readonly method: string, options?: { cause?: unknown }) {
+    super(`Slack did not answer ${method}`, options);
+  }
+}
+
+/** Slack's own "no" (ok: false, e.g. channel_not_found); anything else is an outage. */
+export const isPlatformAnswer = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === ErrorCode.PlatformError;

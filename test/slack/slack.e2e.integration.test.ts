@@ -216,6 +216,25 @@ describe('Slack surface, end to end', () => {
     });
   });
 
+  describe('Slack API trouble', () => {
+    it('waits out a 429 with Retry-After and carries on', async () => {
+      e.slack.failNext('usergroups.users.list', { status: 429, retryAfter: 1 });
+      const text = await reply('request prod-db write 1h after a rate limit', PEOPLE.engineer2);
+      expect(text).toContain('is waiting for `security`');
+      await reply(`cancel ${/`(R\d+)`/.exec(text)?.[1] ?? ''}`, PEOPLE.engineer2);
+    });
+
+    it('says "try again" when Slack keeps failing a look-up, creates nothing, and counts the errors', async () => {
+      const before = e.auditActions().length;
+      // Three failures: the first try and the Web API client's two retries.
+      e.slack.failNext('usergroups.users.list', { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
+      const text = await reply('request prod-db write 1h during an outage', PEOPLE.lead1);
+      expect(text).toBe('Slack did not answer when Sesame looked up your groups or this channel, so nothing was changed. Try again in a minute.');
+      expect(e.auditActions().length).toBe(before);
+      expect(await e.sesame.metrics.registry.getSingleMetricAsString('sesame_slack_api_errors_total')).toMatch(/sesame_slack_api_errors_total\{method="usergroups.users.list"\} [1-9]/);
+    });
+  });
+
   describe('request signing', () => {
     it('refuses a bad signature, a stale timestamp and one more than five minutes in the future', async () => {
       const now = Math.floor(Date.now() / 1000);

@@ -58,7 +58,7 @@ export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS): P
   });
   if (!config.ok) throw new Error(config.error.join('\n'));
   const prefix = `sesame-e2e-${randomUUID()}`;
-  const sesame = await startSesame({ ...config.value, port: 0 }, { log: pino({ level: 'silent' }), redisPrefix: prefix, retry: { attempts: 3, baseDelayMs: 5 }, watchPolicyFile: false });
+  const sesame = await startSesame({ ...config.value, port: 0 }, { log: pino({ level: 'silent' }), redisPrefix: prefix, retry: { attempts: 3, baseDelayMs: 5 }, watchPolicyFile: false, directoryTtlMs: 0 });
   const signer = new SlackSigner(`http://127.0.0.1:${sesame.port}/slack/events`, SIGNING_SECRET, (id) => slack.responseUrl(id));
 
   return {

@@ -1,0 +1,63 @@
+// The Slack directory: cached look-ups, Slack's "no such thing" as null, and outages as an error rather than a guess.
+import { WebClient } from '@slack/web-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/metrics.ts';
+import { createSlackDirectory } from '../../src/slack/directory.ts';
+import { countingCalls, SlackUnavailableError } from '../../src/slack/slack-api.ts';
+import { silentLogger } from '../support/fakes.ts';
+import { FakeSlack } from '../support/fake-slack.ts';
+
+describe('createSlackDirectory', () => {
+  const slack = new FakeSlack();
+  let now = 0;
+  const metrics = createMetrics();
+  const directory = () => {
+    const client = new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
+    return createSlackDirectory(client, countingCalls(metrics, silentLogger), () => now, 60_000);
+  };
+  beforeAll(async () => {
+    await slack.start();
+    slack.usergroups.set('S0ONCALL', ['U1']);
+    slack.channels.set('C0INC', { name: 'inc-1' });
+    slack.channels.set('D0DM', { name: 'dm', is_im: true });
+    slack.emails.set('U1', 'u1@example.com');
+  });
+  afterAll(() => slack.stop());
+
+  it('caches user group members for its lifetime, then asks again', async () => {
+    const dir = directory();
+    const before = slack.callsTo('usergroups.users.list').length;
+    expect(await dir.usergroupMembers('S0ONCALL')).toEqual(['U1']);
+    slack.usergroups.set('S0ONCALL', ['U2']);
+    now += 59_000;
+    expect(await dir.usergroupMembers('S0ONCALL')).toEqual(['U1']);
+    now += 2_000;
+    expect(await dir.usergroupMembers('S0ONCALL')).toEqual(['U2']);
+    expect(slack.callsTo('usergroups.users.list').length - before).toBe(2);
+  });
+
+  it('answers null for what Slack says does not exist, and for DMs', async () => {
+    const dir = directory();
+    expect(await dir.usergroupMembers('S0NOPE')).toBeNull();
+    expect(await dir.channelName('C0NOPE')).toBeNull();
+    expect(await dir.channelName('D0DM')).toBeNull();
+    expect(await dir.channelName('C0INC')).toBe('inc-1');
+    expect(await dir.userEmail('U1')).toBe('u1@example.com');
+  });
+
+  it('throws SlackUnavailableError on an outage, counts it, and does not cache it', async () => {
+    const dir = directory();
+    const errors = async () => (await metrics.slackApiErrors.get()).values.find((v) => v.labels.method === 'conversations.info')?.value ?? 0;
+    const before = await errors();
+    slack.failNext('conversations.info', { status: 503 });
+    await expect(dir.channelName('C0INC')).rejects.toBeInstanceOf(SlackUnavailableError);
+    expect(await errors()).toBe(before + 1);
+    expect(await dir.channelName('C0INC')).toBe('inc-1');
+  });
+
+  it('gives up on the email quietly during an outage, since it only decorates payloads', async () => {
+    const dir = directory();
+    slack.failNext('users.info', { status: 503 });
+    expect(await dir.userEmail('U1')).toBeNull();
+  });
+});
