@@ -11,7 +11,7 @@ import { formatProblem, loadPolicyFile } from './policy/load.ts';
 import { createPolicyWatcher } from './policy-watcher.ts';
 import { createProviders } from './providers/index.ts';
 import { createBullScheduler } from './scheduler/bullmq-scheduler.ts';
-import { createSlackApp } from './slack/app.ts';
+import { boltLogger, createSlackApp } from './slack/app.ts';
 import { warnAboutUnknownChannels } from './slack/channel-check.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
@@ -24,6 +24,16 @@ export class StartupError extends Error {
   constructor(readonly problems: string[]) {
     super(problems.join('\n'));
   }
+}
+
+/** Why Slack refused or could not be asked to verify the bot token, as one sentence. */
+function slackInitProblem(error: unknown, apiUrl: string | undefined): string {
+  const code = (error as { data?: { error?: string } } | null)?.data?.error;
+  if (code === 'invalid_auth' || code === 'not_authed' || code === 'account_inactive' || code === 'token_revoked') {
+    return `Slack refused SLACK_BOT_TOKEN (${code}); copy the Bot User OAuth Token again from your Slack app → OAuth & Permissions.`;
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  return `Could not reach Slack at ${apiUrl ?? 'https://slack.com/api/'} to verify the bot token (${reason}); check the network, or SLACK_API_URL.`;
 }
 
 export interface StartOptions {
@@ -60,7 +70,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const clock = options.clock ?? { now: () => new Date() };
   const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
 
-  const client = createWebClient(botToken, config.slack.apiUrl);
+  const client = createWebClient(botToken, config.slack.apiUrl, boltLogger(log.child({ component: 'web-api' })));
   const call = countingCalls(metrics, log);
   const watcher = createPolicyWatcher({
     initial: loaded.value,
@@ -90,6 +100,14 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   });
   scheduler.startWorkers(access);
   const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, log }, { access, policy, log });
+  try {
+    await slack.app.init();
+  } catch (error) {
+    await scheduler.close();
+    watcher.close();
+    db.$client.close();
+    throw new StartupError([slackInitProblem(error, config.slack.apiUrl)]);
+  }
 
   const server = createHttpServer({
     slack: slack.requestListener,

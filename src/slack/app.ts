@@ -21,6 +21,7 @@ export interface SlackAppOptions {
 }
 
 export interface SlackApp {
+  /** Call `init()` before serving: it verifies the bot token with Slack (deferred so a failure can be reported). */
   app: App;
   /** In HTTP mode, the listener for POST /slack/events; null in Socket Mode. */
   requestListener: HTTPReceiver['requestListener'] | null;
@@ -28,14 +29,14 @@ export interface SlackApp {
 
 export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): SlackApp {
   const logger = boltLogger(options.log.child({ component: 'bolt' }));
-  const clientOptions = webClientOptions(options.apiUrl);
+  const clientOptions = { ...webClientOptions(options.apiUrl), logger };
   let app: App;
   let requestListener: SlackApp['requestListener'] = null;
   if (options.appToken) {
-    app = new App({ token: options.botToken, appToken: options.appToken, socketMode: true, clientOptions, logger, extendedErrorHandler: true });
+    app = new App({ token: options.botToken, appToken: options.appToken, socketMode: true, clientOptions, logger, extendedErrorHandler: true, deferInitialization: true });
   } else {
     const receiver = new HTTPReceiver({ signingSecret: options.signingSecret ?? '', endpoints: '/slack/events', logger, bodyLimit: 1024 * 1024 });
-    app = new App({ token: options.botToken, receiver, clientOptions, logger, extendedErrorHandler: true });
+    app = new App({ token: options.botToken, receiver, clientOptions, logger, extendedErrorHandler: true, deferInitialization: true });
     requestListener = receiver.requestListener;
   }
 
@@ -61,7 +62,8 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
   return { app, requestListener };
 }
 
-function boltLogger(log: PinoLogger): BoltLogger {
+/** Bolt and the Web API client log through pino, as JSON like everything else. */
+export function boltLogger(log: PinoLogger): BoltLogger {
   const join = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
   let level: LogLevel = LogLevel.INFO;
   return {

@@ -9,7 +9,8 @@ export const webClientOptions = (apiUrl: string | undefined): WebClientOptions =
   retryConfig: { retries: 2, factor: 2, minTimeout: 100, maxTimeout: 2_000 },
 });
 
-export const createWebClient = (token: string, apiUrl: string | undefined): WebClient => new WebClient(token, webClientOptions(apiUrl));
+export const createWebClient = (token: string, apiUrl: string | undefined, logger?: WebClientOptions['logger']): WebClient =>
+  new WebClient(token, { ...webClientOptions(apiUrl), ...(logger ? { logger } : {}) });
 
 export type SlackCall = <T>(method: string, call: () => Promise<T>) => Promise<T>;
 

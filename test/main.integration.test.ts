@@ -1,0 +1,74 @@
+// Starting Sesame: Slack refusing or unreachable stops start-up with one sentence; the HTTP front routes and refuses.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.ts';
+import { startSesame, StartupError } from '../src/main.ts';
+import { startE2E, type E2E } from './support/e2e.ts';
+import { FakeSlack } from './support/fake-slack.ts';
+import { EXAMPLE_POLICY_PATH } from './support/policy-fixtures.ts';
+
+describe('startSesame', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-main-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const configFor = (apiUrl: string) => {
+    const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-bad', SLACK_SIGNING_SECRET: 'secret-123456', SLACK_API_URL: apiUrl, DATABASE_PATH: join(dir, 's.db'), POLICY_PATH: EXAMPLE_POLICY_PATH });
+    if (!config.ok) throw new Error(config.error.join());
+    return { ...config.value, port: 0 };
+  };
+  const startWith = (apiUrl: string) => startSesame(configFor(apiUrl), { log: pino({ level: 'silent' }), redisPrefix: 'sesame-main-test', watchPolicyFile: false });
+
+  it('refuses to start when Slack rejects the bot token, saying what to do', async () => {
+    const slack = await new FakeSlack().start();
+    slack.failNext('auth.test', { error: 'invalid_auth' });
+    try {
+      await expect(startWith(slack.apiUrl)).rejects.toThrow(StartupError);
+      slack.failNext('auth.test', { error: 'invalid_auth' });
+      await expect(startWith(slack.apiUrl)).rejects.toThrow('Slack refused SLACK_BOT_TOKEN (invalid_auth); copy the Bot User OAuth Token again from your Slack app → OAuth & Permissions.');
+    } finally {
+      await slack.stop();
+    }
+  });
+
+  it('refuses to start when Slack cannot be reached', async () => {
+    await expect(startWith('http://127.0.0.1:9/api/')).rejects.toThrow(/^Could not reach Slack at http:\/\/127\.0\.0\.1:9\/api\/ to verify the bot token/);
+  });
+});
+
+describe('HTTP front', () => {
+  let e: E2E;
+  let base: string;
+  beforeAll(async () => {
+    e = await startE2E();
+    base = `http://127.0.0.1:${e.sesame.port}`;
+  });
+  afterAll(() => e.stop());
+
+  it('answers /healthz, /readyz naming each check, and /metrics in Prometheus format', async () => {
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ready: true, checks: { sqlite: 'ok', redis: 'ok', policy: 'ok' } });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    for (const name of ['sesame_requests_total', 'sesame_time_to_grant_seconds', 'sesame_revocation_lateness_seconds', 'sesame_active_grants', 'sesame_revoke_failures_total', 'sesame_slack_api_errors_total']) {
+      expect(metrics).toContain(`# TYPE ${name}`);
+    }
+  });
+
+  it('answers unknown paths with 404 and refuses a 10 MB body with 413', async () => {
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    // Declare 10 MB but send none of it: the answer must come from the headers alone, without buffering the body.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${base}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(10 * 1024 * 1024) } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    expect(status).toBe(413);
+  });
+});
