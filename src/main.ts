@@ -6,7 +6,7 @@ import { AccessService } from './core/access-service.ts';
 import type { Clock } from './core/ports.ts';
 import { DEFAULT_RETRY } from './core/retry.ts';
 import { createHttpServer } from './http/server.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
+import { createMetrics, fanOut, metricsObserver, type Metrics } from './metrics.ts';
 import { formatProblem, loadPolicyFile } from './policy/load.ts';
 import { createPolicyWatcher } from './policy-watcher.ts';
 import { createProviders } from './providers/index.ts';
@@ -66,7 +66,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const db = openDatabase(config.databasePath);
   let policy = () => loaded.value;
   const store = new Store(db, () => policy().sha256);
-  const metrics = createMetrics();
+  const metrics = createMetrics(() => store.countGrants('active'));
   const clock = options.clock ?? { now: () => new Date() };
   const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
 
@@ -92,7 +92,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     policy,
     providers: createProviders(),
     scheduler,
-    notifier: createSlackNotifier({ client, call, store, policy, log }),
+    notifier: fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics)),
     directory,
     clock,
     log,

@@ -1,5 +1,6 @@
 // Prometheus metrics of SPEC §9, on a registry per app instance (tests run several apps in one process).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AccessEvent, Notifier } from './core/ports.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -11,7 +12,8 @@ export interface Metrics {
   slackApiErrors: Counter<'method'>;
 }
 
-export function createMetrics(): Metrics {
+/** @param countActiveGrants read at every scrape, so the gauge is the database's truth, not a running tally. */
+export function createMetrics(countActiveGrants: () => number = () => 0): Metrics {
   const registry = new Registry();
   const registers = [registry];
   return {
@@ -19,8 +21,59 @@ export function createMetrics(): Metrics {
     requests: new Counter({ name: 'sesame_requests_total', help: 'Access requests by tier and outcome', labelNames: ['tier', 'outcome'], registers }),
     timeToGrant: new Histogram({ name: 'sesame_time_to_grant_seconds', help: 'From request to active grant', buckets: [0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 900, 3600], registers }),
     revocationLateness: new Histogram({ name: 'sesame_revocation_lateness_seconds', help: 'Actual revoke time minus expires_at', buckets: [0.01, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 5, 30, 60, 300], registers }),
-    activeGrants: new Gauge({ name: 'sesame_active_grants', help: 'Grants currently active', registers }),
+    activeGrants: new Gauge({
+      name: 'sesame_active_grants',
+      help: 'Grants currently active',
+      registers,
+      collect() {
+        this.set(countActiveGrants());
+      },
+    }),
     revokeFailures: new Counter({ name: 'sesame_revoke_failures_total', help: 'Revocations that failed after their retries', registers }),
     slackApiErrors: new Counter({ name: 'sesame_slack_api_errors_total', help: 'Slack Web API calls that failed, by method', labelNames: ['method'], registers }),
   };
+}
+
+/** Observes the core's events into the metrics; sits beside the Slack notifier. */
+export function metricsObserver(metrics: Metrics): Notifier {
+  const count = (tier: string | null, outcome: string) => metrics.requests.inc({ tier: tier ?? 'none', outcome });
+  const observe = (event: AccessEvent): void => {
+    switch (event.type) {
+      case 'request_refused':
+        return count(event.tier, 'refused');
+      case 'request_pending':
+        return count(event.request.tier, 'pending');
+      case 'request_approved':
+        return count(event.request.tier, 'approved');
+      case 'request_denied':
+        return count(event.request.tier, 'denied');
+      case 'request_cancelled':
+        return count(event.request.tier, 'cancelled');
+      case 'request_timed_out':
+        return count(event.request.tier, 'timed_out');
+      case 'request_failed':
+        return count(event.request.tier, 'failed');
+      case 'grant_activated':
+        if (event.request.breakglass) count(event.request.tier, 'breakglass');
+        else if (event.request.decidedBy === 'policy') count(event.request.tier, 'auto_approved');
+        metrics.timeToGrant.observe(((event.grant.startsAt ?? event.request.createdAt) - event.request.createdAt) / 1000);
+        return;
+      case 'grant_ended':
+        if (event.outcome === 'expired' && event.grant.endedAt !== null && event.grant.expiresAt !== null) {
+          metrics.revocationLateness.observe((event.grant.endedAt - event.grant.expiresAt) / 1000);
+        }
+        return;
+      case 'grant_revoke_failed':
+        metrics.revokeFailures.inc();
+        return;
+      default:
+        return;
+    }
+  };
+  return { notify: async (event) => observe(event) };
+}
+
+/** Tells every notifier, each failure contained, so a Slack outage never hides a metric or the other way round. */
+export function fanOut(...notifiers: Notifier[]): Notifier {
+  return { notify: async (event) => void (await Promise.allSettled(notifiers.map((n) => n.notify(event)))) };
 }

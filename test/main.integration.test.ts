@@ -58,6 +58,18 @@ describe('HTTP front', () => {
     }
   });
 
+  it('counts requests by tier and outcome, time to grant, and active grants from the database', async () => {
+    const sent = await e.signer.command('request sandbox 1h metrics check', { user: 'U0ENG1' });
+    await e.slack.waitFor(() => e.slack.responsesTo(sent.responseId)[0], 'the reply');
+    const refused = await e.signer.command('request sandbox 9h too long', { user: 'U0ENG1' });
+    await e.slack.waitFor(() => e.slack.responsesTo(refused.responseId)[0], 'the refusal');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('sesame_requests_total{tier="low",outcome="auto_approved"} 1');
+    expect(metrics).toContain('sesame_requests_total{tier="low",outcome="refused"} 1');
+    expect(metrics).toContain('sesame_time_to_grant_seconds_count 1');
+    expect(metrics).toMatch(/^sesame_active_grants 1$/m);
+  });
+
   it('answers unknown paths with 404 and refuses a 10 MB body with 413', async () => {
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     // Declare 10 MB but send none of it: the answer must come from the headers alone, without buffering the body.

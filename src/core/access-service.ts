@@ -188,6 +188,7 @@ export class AccessService {
     const ruleText = `${decision.rule.path.join('.')}: ${decision.rule.why}`;
     if (decision.kind === 'refuse') {
       store.audit(now, { actor: input.requester, action: 'request.refused', grantId: extending ? grantRef(extending.id) : null, details: { resource: input.resource, role: input.role, code: decision.error.code, rule: ruleText, breakglass: input.breakglass ?? false } });
+      await this.notify({ type: 'request_refused', requester: input.requester, resource: input.resource, tier: decision.rule.path[0] === 'tiers' ? String(decision.rule.path[1]) : null, code: decision.error.code });
       return err(decision.error);
     }
     // Fail closed: no routine grant without a scheduled revocation. Break-glass fails open (with a timer).

@@ -53,6 +53,7 @@ export interface Directory {
 }
 
 export type AccessEvent =
+  | { type: 'request_refused'; requester: string; resource: string; tier: string | null; code: string }
   | { type: 'request_pending'; request: RequestRow }
   | { type: 'request_reminder'; request: RequestRow }
   | { type: 'request_step_advanced'; request: RequestRow; by: string }

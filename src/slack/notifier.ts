@@ -61,6 +61,8 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
 
   async function handle(event: AccessEvent): Promise<void> {
     switch (event.type) {
+      case 'request_refused':
+        return;
       case 'request_pending':
         return postCard(event.request);
       case 'request_reminder': {

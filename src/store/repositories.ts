@@ -96,6 +96,10 @@ export class Store {
     this.db.update(requests).set({ cardChannel: channel, cardTs: ts }).where(eq(requests.id, id)).run();
   }
 
+  countGrants(state: GrantState): number {
+    return this.db.select({ n: count() }).from(grants).where(eq(grants.state, state)).get()?.n ?? 0;
+  }
+
   pendingRequests(): RequestRow[] {
     return this.db.select().from(requests).where(eq(requests.state, 'pending')).orderBy(asc(requests.id)).all();
   }
