@@ -1,0 +1,68 @@
+// Policy reloads: a valid edit takes effect and is audited; an invalid one is rejected, audited and announced.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parsePolicy } from '../src/policy/load.ts';
+import { createPolicyWatcher, type PolicyWatcher } from '../src/policy-watcher.ts';
+import { Store } from '../src/store/repositories.ts';
+import { silentLogger } from './support/fakes.ts';
+import { aPolicyInput } from './support/policy-fixtures.ts';
+import { tempDb, type TempDb } from './support/temp-db.ts';
+
+describe('policy watcher', () => {
+  let temp: TempDb;
+  let watcher: PolicyWatcher;
+  let file: string;
+  const announced: string[] = [];
+  const actions = () => temp.db.$client.prepare('SELECT action, policy_sha256 AS sha, details FROM audit_log ORDER BY id').all() as { action: string; sha: string; details: string }[];
+
+  beforeEach(() => {
+    temp = tempDb();
+    file = join(temp.dir, 'policy.yaml');
+    writeFileSync(file, stringify(aPolicyInput()));
+    const initial = parsePolicy(stringify(aPolicyInput()), file);
+    if (!initial.ok) throw new Error('fixture');
+    const initialSha = initial.value.sha256;
+    // As in main.ts: audit entries carry the sha256 of whatever policy the watcher has in force.
+    let created: PolicyWatcher | undefined;
+    const store = new Store(temp.db, () => created?.current().sha256 ?? initialSha);
+    watcher = created = createPolicyWatcher({ initial: initial.value, store, log: silentLogger, watchFile: true, announce: async (t) => void announced.push(t) });
+  });
+  afterEach(() => {
+    watcher.close();
+    temp.cleanup();
+  });
+
+  it('audits the policy loaded at start', () => {
+    expect(actions().map((a) => a.action)).toEqual(['policy.loaded']);
+  });
+
+  it('puts a valid edit into force and audits it under the new sha256', async () => {
+    const before = watcher.current().sha256;
+    writeFileSync(file, stringify(aPolicyInput({ tiers: { low: { max_duration: '4h' } } })));
+    expect(await watcher.reload('test')).toBe(true);
+    expect(watcher.current().policy.tiers.low?.max_duration).toBe(4 * 3_600_000);
+    expect(watcher.current().sha256).not.toBe(before);
+    expect(actions().at(-1)).toMatchObject({ action: 'policy.loaded', sha: watcher.current().sha256 });
+  });
+
+  it('rejects an invalid edit, keeps the old policy, audits every problem and announces it', async () => {
+    const before = watcher.current();
+    writeFileSync(file, 'version: 1\nsettings: { approvals_channel: general }\n');
+    expect(await watcher.reload('test')).toBe(false);
+    expect(watcher.current()).toBe(before);
+    const rejected = actions().at(-1);
+    expect(rejected).toMatchObject({ action: 'policy.rejected', sha: before.sha256 });
+    const problems = JSON.parse(rejected?.details ?? '{}').problems as string[];
+    expect(problems.some((p) => /policy\.yaml:2:32 settings\.approvals_channel: must be a Slack channel ID/.test(p))).toBe(true);
+    expect(announced.at(-1)).toContain('was rejected, so the previous one stays in force');
+  });
+
+  it('reloads by itself when the file changes', async () => {
+    writeFileSync(file, stringify(aPolicyInput({ tiers: { low: { max_duration: '3h' } } })));
+    const until = Date.now() + 10_000;
+    while (watcher.current().policy.tiers.low?.max_duration !== 3 * 3_600_000 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(watcher.current().policy.tiers.low?.max_duration).toBe(3 * 3_600_000);
+  });
+});
