@@ -3,7 +3,7 @@ import type { LoadedPolicy } from '../policy/load.ts';
 import { LOST_RACE, type Store } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { grantRef, requestRef } from './ids.ts';
-import { LIVE_GRANT_STATES } from './lifecycle.ts';
+import { EXPIRY_WARNING_MS, expiryWarningAt, LIVE_GRANT_STATES } from './lifecycle.ts';
 import type { Clock, Directory, GrantSubject, Logger, Notifier, Providers, Scheduler } from './ports.ts';
 import { errorMessage, withRetries, type RetryOptions } from './retry.ts';
 
@@ -154,6 +154,15 @@ export class GrantKeeper {
     return extended;
   }
 
+  /** Warns the holder that a grant ends soon; false when it has ended or was extended since the warning was set. */
+  async warnExpiring(grantId: number): Promise<boolean> {
+    const grant = this.deps.store.getGrant(grantId);
+    const left = (grant?.expiresAt ?? 0) - this.deps.clock.now().getTime();
+    if (grant?.state !== 'active' || left <= 0 || left > EXPIRY_WARNING_MS + 60_000) return false;
+    await this.notify({ type: 'grant_expiring', grant });
+    return true;
+  }
+
   private async failRequest(request: RequestRow, grant: GrantRow | null, problem: string): Promise<FulfilOutcome> {
     const now = this.deps.clock.now();
     this.deps.store.transaction(now, (tx) => {
@@ -169,7 +178,7 @@ export class GrantKeeper {
 
   private async scheduleRevoke(grant: GrantRow): Promise<void> {
     // A scheduling failure is not fatal: the reconciler finds active grants without a job.
-    await this.safely('schedule revoke', () => this.deps.scheduler.scheduleRevoke(grant.id, new Date(grant.expiresAt ?? 0)));
+    await this.safely('schedule revoke', () => this.deps.scheduler.scheduleRevoke(grant.id, new Date(grant.expiresAt ?? 0), expiryWarningAt(grant)));
   }
 
   private async subjectOf(grant: GrantRow): Promise<GrantSubject> {

@@ -89,6 +89,14 @@ export function checkExtend(grant: GrantRow, by: string): Result<true, DomainErr
 export const isRequestOverdue = (request: RequestRow, now: Date): boolean =>
   request.state === 'pending' && request.timeoutAt !== null && request.timeoutAt <= now.getTime();
 
+/** Holders are warned this long before a grant ends, when the grant is longer than twice this. */
+export const EXPIRY_WARNING_MS = 10 * 60_000;
+
+export function expiryWarningAt(grant: Pick<GrantRow, 'startsAt' | 'expiresAt'>): Date | null {
+  if (grant.startsAt === null || grant.expiresAt === null) return null;
+  return grant.expiresAt - grant.startsAt > 2 * EXPIRY_WARNING_MS ? new Date(grant.expiresAt - EXPIRY_WARNING_MS) : null;
+}
+
 export const isGrantDue = (grant: GrantRow, now: Date): boolean =>
   LIVE_GRANT_STATES.includes(grant.state) && grant.expiresAt !== null && grant.expiresAt <= now.getTime();
 

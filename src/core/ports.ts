@@ -38,8 +38,9 @@ export interface Providers {
 export interface Scheduler {
   /** False when jobs cannot be stored now; routine grants are then refused (fail closed). */
   available(): Promise<boolean>;
-  /** Schedules (or moves) the one revocation of a grant. */
-  scheduleRevoke(grantId: number, at: Date): Promise<void>;
+  /** Schedules (or moves) the one revocation of a grant, and its "expiring soon" warning when `warnAt` is set. */
+  scheduleRevoke(grantId: number, at: Date, warnAt: Date | null): Promise<void>;
+  /** Cancels both the revocation and the warning. */
   cancelRevoke(grantId: number): Promise<void>;
   scheduleRequestTimeout(requestId: number, timeoutAt: Date, remindAt: Date | null): Promise<void>;
   cancelRequestJobs(requestId: number): Promise<void>;
@@ -65,6 +66,7 @@ export type AccessEvent =
   | { type: 'request_failed'; request: RequestRow; problem: string }
   | { type: 'grant_activated'; request: RequestRow; grant: GrantRow; providerMessage: string | null }
   | { type: 'grant_extended'; grant: GrantRow; request: RequestRow }
+  | { type: 'grant_expiring'; grant: GrantRow }
   | { type: 'grant_ended'; grant: GrantRow; outcome: 'revoked' | 'expired'; by: string }
   | { type: 'grant_revoke_failed'; grant: GrantRow; problem: string };
 

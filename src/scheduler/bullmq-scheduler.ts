@@ -7,7 +7,7 @@ import { grantRef, requestRef } from '../core/ids.ts';
 import type { Logger, Scheduler } from '../core/ports.ts';
 import { redisOptions } from './redis-options.ts';
 
-export const QUEUES = { revoke: 'revoke', timeout: 'timeout', remind: 'remind' } as const;
+export const QUEUES = { revoke: 'revoke', warn: 'warn', timeout: 'timeout', remind: 'remind' } as const;
 type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 const grantJob = z.object({ grantId: z.number().int().positive() });
@@ -56,9 +56,13 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
 
   return {
     available: async () => probe.status === 'ready',
-    scheduleRevoke: (grantId, at) => put(QUEUES.revoke, grantRef(grantId), { grantId }, at),
+    scheduleRevoke: async (grantId, at, warnAt) => {
+      await put(QUEUES.revoke, grantRef(grantId), { grantId }, at);
+      if (warnAt) await put(QUEUES.warn, grantRef(grantId), { grantId }, warnAt);
+      else await queues.warn.remove(jobIdOf(QUEUES.warn, grantRef(grantId))).catch(() => 0);
+    },
     cancelRevoke: async (grantId) => {
-      await queues.revoke.remove(jobIdOf(QUEUES.revoke, grantRef(grantId))).catch(() => 0);
+      await Promise.all([QUEUES.revoke, QUEUES.warn].map((kind) => queues[kind].remove(jobIdOf(kind, grantRef(grantId))).catch(() => 0)));
     },
     scheduleRequestTimeout: async (requestId, timeoutAt, remindAt) => {
       await put(QUEUES.timeout, requestRef(requestId), { requestId }, timeoutAt);
@@ -79,6 +83,10 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
           if (!data) return;
           const out = await access.expire(data.grantId);
           if (out.kind === 'revoke_failed') throw new Error(out.problem);
+        }),
+        work(QUEUES.warn, async (job) => {
+          const data = payload(grantJob, job);
+          if (data) await access.grants.warnExpiring(data.grantId);
         }),
         work(QUEUES.timeout, async (job) => {
           const data = payload(requestJob, job);

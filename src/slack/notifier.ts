@@ -100,6 +100,8 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
       case 'grant_extended':
         await updateCard(event.request.id);
         return dm(event.grant.user, `⏩ ${grantLine(event.grant)} now lasts until ${slackTime(event.grant.expiresAt ?? 0)}.`);
+      case 'grant_expiring':
+        return dm(event.grant.user, `⏳ Your access ${grantLine(event.grant)} ends at ${slackTime(event.grant.expiresAt ?? 0)}. Need longer? \`/access extend ${grantRef(event.grant.id)} 30m\`.`);
       case 'grant_ended':
         await dm(event.grant.user, event.outcome === 'expired' ? `🔒 Your access ${grantLine(event.grant)} has ended.` : `🔒 Your access ${grantLine(event.grant)} was revoked by ${mention(event.by)}.`);
         return auditLine(`${grantLine(event.grant)} of ${mention(event.grant.user)} ${event.outcome}.`);

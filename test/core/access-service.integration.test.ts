@@ -197,6 +197,17 @@ describe('AccessService', () => {
       expect(h.auditActions().slice(-2)).toEqual(['grant.revoked', 'grant.verified_absent']);
     });
 
+    it('warns the holder ten minutes before a grant longer than twenty minutes ends', async () => {
+      const grant = await grantSandbox();
+      expect(h.scheduler.warnings.get(grant.id)?.getTime()).toBe((grant.expiresAt ?? 0) - 10 * 60_000);
+      expect(await h.service.grants.warnExpiring(grant.id)).toBe(false); // 50 minutes early: a stale job after an extension
+      h.clock.advance(HOUR - 10 * 60_000);
+      expect(await h.service.grants.warnExpiring(grant.id)).toBe(true);
+      expect(h.notifier.types()).toContain('grant_expiring');
+      const short = await requestSandbox(20 * 60_000);
+      expect(short.value?.kind === 'granted' && h.scheduler.warnings.has(short.value.grant.id)).toBe(false);
+    });
+
     it("lets an admin revoke anyone's grant", async () => {
       const grant = await grantSandbox();
       expect((await h.service.revoke(grant.id, PEOPLE.security)).value?.grant.state).toBe('revoked');

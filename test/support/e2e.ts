@@ -75,7 +75,8 @@ export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS): P
   };
 }
 
-async function deleteKeys(pattern: string): Promise<void> {
+/** Removes every Redis key matching `pattern`; tests use it to clean up their BullMQ prefix. */
+export async function deleteKeys(pattern: string): Promise<void> {
   const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
   await redis.connect();
   let cursor = '0';

@@ -62,16 +62,20 @@ export const singleProvider = (provider: Provider): Providers => ({ for: () => p
 export class FakeScheduler implements Scheduler {
   isAvailable = true;
   readonly revokes = new Map<number, Date>();
+  readonly warnings = new Map<number, Date>();
   readonly timeouts = new Map<number, { timeoutAt: Date; remindAt: Date | null }>();
 
   async available(): Promise<boolean> {
     return this.isAvailable;
   }
-  async scheduleRevoke(grantId: number, at: Date): Promise<void> {
+  async scheduleRevoke(grantId: number, at: Date, warnAt: Date | null): Promise<void> {
     this.revokes.set(grantId, at);
+    if (warnAt) this.warnings.set(grantId, warnAt);
+    else this.warnings.delete(grantId);
   }
   async cancelRevoke(grantId: number): Promise<void> {
     this.revokes.delete(grantId);
+    this.warnings.delete(grantId);
   }
   async scheduleRequestTimeout(requestId: number, timeoutAt: Date, remindAt: Date | null): Promise<void> {
     this.timeouts.set(requestId, { timeoutAt, remindAt });

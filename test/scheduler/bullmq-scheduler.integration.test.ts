@@ -1,0 +1,80 @@
+// The BullMQ scheduler on real Redis: one job per grant, moved not duplicated, cancelled, fired into the core.
+import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBullScheduler, type BullScheduler } from '../../src/scheduler/bullmq-scheduler.ts';
+import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
+import { deleteKeys } from '../support/e2e.ts';
+import { silentLogger } from '../support/fakes.ts';
+
+const REDIS = 'redis://127.0.0.1:6379/0';
+
+describe('BullMQ scheduler', () => {
+  const prefix = `sesame-sched-${randomUUID()}`;
+  let scheduler: BullScheduler;
+  let h: Harness;
+  let revokeQueue: Queue;
+
+  beforeAll(() => {
+    h = accessHarness();
+    scheduler = createBullScheduler({ redisUrl: REDIS, prefix, log: silentLogger });
+    scheduler.startWorkers(h.service);
+    revokeQueue = new Queue('revoke', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
+  });
+  afterAll(async () => {
+    await revokeQueue.close();
+    await scheduler.close();
+    h.cleanup();
+    await deleteKeys(`${prefix}:*`);
+  });
+
+  it('reports Redis as available once its probe connection is up', async () => {
+    const until = Date.now() + 5_000;
+    while (!(await scheduler.available()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(await scheduler.available()).toBe(true);
+  });
+
+  it('keeps one job per grant: a reschedule moves it instead of adding a second or being ignored', async () => {
+    const soon = new Date(Date.now() + 60_000);
+    const later = new Date(Date.now() + 120_000);
+    await scheduler.scheduleRevoke(9001, soon, null);
+    await scheduler.scheduleRevoke(9001, later, null);
+    const jobs = (await revokeQueue.getDelayed()).filter((j) => j.id === 'revoke-G9001');
+    expect(jobs).toHaveLength(1);
+    expect((jobs[0]?.timestamp ?? 0) + (jobs[0]?.opts.delay ?? 0)).toBeGreaterThanOrEqual(later.getTime() - 1_000);
+    await scheduler.cancelRevoke(9001);
+    expect(await revokeQueue.getJob('revoke-G9001')).toBeUndefined();
+  });
+
+  it('fires a due revocation into the core, which expires the grant', async () => {
+    const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: 60_000, reason: 'scheduler test' });
+    if (out.value?.kind !== 'granted') throw new Error('expected a grant');
+    const grant = out.value.grant;
+    h.clock.advance(61_000);
+    await scheduler.scheduleRevoke(grant.id, new Date(Date.now() + 100), null);
+    const until = Date.now() + 10_000;
+    while (h.store.getGrant(grant.id)?.state === 'active' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(h.store.getGrant(grant.id)?.state).toBe('expired');
+  });
+
+  it('drops a job with a malformed payload and carries on', async () => {
+    await revokeQueue.add('revoke', { grantId: 'not-a-number' }, { jobId: 'revoke-Gbroken', removeOnComplete: true });
+    const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: 60_000, reason: 'after a bad job' });
+    if (out.value?.kind !== 'granted') throw new Error('expected a grant');
+    h.clock.advance(61_000);
+    await scheduler.scheduleRevoke(out.value.grant.id, new Date(), null);
+    const until = Date.now() + 10_000;
+    while (h.store.getGrant(out.value.grant.id)?.state === 'active' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(h.store.getGrant(out.value.grant.id)?.state).toBe('expired');
+    expect(await revokeQueue.getJob('revoke-Gbroken')).toBeUndefined();
+  });
+
+  it('reports Redis as unavailable when it cannot connect', async () => {
+    const down = createBullScheduler({ redisUrl: 'redis://127.0.0.1:1/0', prefix, log: silentLogger });
+    try {
+      expect(await down.available()).toBe(false);
+    } finally {
+      await down.close();
+    }
+  });
+});
