@@ -34,25 +34,24 @@ export function createMetrics(countActiveGrants: () => number = () => 0): Metric
   };
 }
 
+/** The request events that end (or park) a request, as the `outcome` label. */
+const REQUEST_OUTCOMES: Partial<Record<AccessEvent['type'], string>> = {
+  request_pending: 'pending',
+  request_approved: 'approved',
+  request_denied: 'denied',
+  request_cancelled: 'cancelled',
+  request_timed_out: 'timed_out',
+  request_failed: 'failed',
+};
+
 /** Observes the core's events into the metrics; sits beside the Slack notifier. */
 export function metricsObserver(metrics: Metrics): Notifier {
   const count = (tier: string | null, outcome: string) => metrics.requests.inc({ tier: tier ?? 'none', outcome });
   const observe = (event: AccessEvent): void => {
+    if (event.type === 'request_refused') return count(event.tier, 'refused');
+    const outcome = REQUEST_OUTCOMES[event.type];
+    if (outcome !== undefined && 'request' in event) return count(event.request.tier, outcome);
     switch (event.type) {
-      case 'request_refused':
-        return count(event.tier, 'refused');
-      case 'request_pending':
-        return count(event.request.tier, 'pending');
-      case 'request_approved':
-        return count(event.request.tier, 'approved');
-      case 'request_denied':
-        return count(event.request.tier, 'denied');
-      case 'request_cancelled':
-        return count(event.request.tier, 'cancelled');
-      case 'request_timed_out':
-        return count(event.request.tier, 'timed_out');
-      case 'request_failed':
-        return count(event.request.tier, 'failed');
       case 'grant_activated':
         if (event.request.breakglass) count(event.request.tier, 'breakglass');
         else if (event.request.decidedBy === 'policy') count(event.request.tier, 'auto_approved');

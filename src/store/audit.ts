@@ -38,8 +38,8 @@ export interface AuditEntryInput {
   details?: { [key: string]: Json | undefined };
 }
 
-/** The fields the hash covers, named as in the spec and in exports. */
-interface HashedFields {
+/** An entry as exported, with the spec's field names and its details parsed. */
+export interface ExportedEntry {
   id: number;
   at: string;
   actor: string;
@@ -48,7 +48,15 @@ interface HashedFields {
   grant_id: string | null;
   details: unknown;
   policy_sha256: string;
+  prev_hash: string;
+  hash: string;
 }
+
+/** The fields the hash covers: everything but the links themselves. */
+type HashedFields = Omit<ExportedEntry, 'prev_hash' | 'hash'>;
+
+/** A row as SQLite returns it: details still JSON text. */
+type StoredAuditRow = Omit<ExportedEntry, 'details'> & { details: string };
 
 export function entryHash(prevHash: string, fields: HashedFields): string {
   return createHash('sha256').update(prevHash + canonicalJson(fields)).digest('hex');
@@ -106,19 +114,6 @@ export type VerifyResult =
   | { ok: true; entries: number; head: { id: number; hash: string } | null }
   | { ok: false; entries: number; brokenAt: number; problem: string };
 
-interface StoredAuditRow {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  request_id: string | null;
-  grant_id: string | null;
-  details: string;
-  policy_sha256: string;
-  prev_hash: string;
-  hash: string;
-}
-
 /** Recomputes the whole chain, one row at a time (the log may be far larger than memory allows). */
 export function verifyAuditChain(client: Database.Database): VerifyResult {
   let prev = { id: 0, hash: GENESIS_HASH };
@@ -151,19 +146,6 @@ export function auditEntryHash(client: Database.Database, id: number): string | 
 export interface ExportFilter {
   since?: Date | undefined;
   until?: Date | undefined;
-}
-
-export interface ExportedEntry {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  request_id: string | null;
-  grant_id: string | null;
-  details: unknown;
-  policy_sha256: string;
-  prev_hash: string;
-  hash: string;
 }
 
 /** Entries in chain order with `since <= at < until`, read lazily. */

@@ -55,12 +55,7 @@ export class SlackSigner {
   async click(user: string, actionId: string, value: string, where: 'message' | 'home' = 'message'): Promise<SignedResponse & { responseId: string }> {
     const responseId = randomUUID();
     const payload = {
-      type: 'block_actions',
-      team: { id: 'T0TEAM', domain: 'example' },
-      user: { id: user, username: user.toLowerCase(), team_id: 'T0TEAM' },
-      api_app_id: 'A0SESAME',
-      token: 'legacy-verification-token',
-      trigger_id: `trigger-${responseId}`,
+      ...envelope('block_actions', user, responseId),
       container: where === 'message' ? { type: 'message', message_ts: '1700000000.000001', channel_id: 'C0DBA', is_ephemeral: false } : { type: 'view', view_id: 'VHOME' },
       ...(where === 'message' ? { channel: { id: 'C0DBA', name: 'dba' }, message: { ts: '1700000000.000001', text: 'card' }, response_url: this.responseUrl(responseId) } : { view: { id: 'VHOME', type: 'home' } }),
       actions: [{ type: 'button', action_id: actionId, block_id: 'b', value, action_ts: '1700000000.1' }],
@@ -71,12 +66,7 @@ export class SlackSigner {
   /** Submits a modal; `values` is { block_id: { action_id: { value } | { selected_option: { value } } } }. */
   async submit(user: string, callbackId: string, values: Record<string, Record<string, unknown>>, privateMetadata = ''): Promise<SignedResponse> {
     const payload = {
-      type: 'view_submission',
-      team: { id: 'T0TEAM', domain: 'example' },
-      user: { id: user, username: user.toLowerCase(), team_id: 'T0TEAM' },
-      api_app_id: 'A0SESAME',
-      token: 'legacy-verification-token',
-      trigger_id: `trigger-${randomUUID()}`,
+      ...envelope('view_submission', user, randomUUID()),
       view: { id: 'VMODAL', type: 'modal', callback_id: callbackId, private_metadata: privateMetadata, state: { values }, hash: 'h', blocks: [] },
     };
     return this.send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded');
@@ -87,4 +77,16 @@ export class SlackSigner {
     const body = JSON.stringify({ token: 'legacy-verification-token', team_id: 'T0TEAM', api_app_id: 'A0SESAME', type: 'event_callback', event_id: `Ev${randomUUID()}`, event_time: Math.floor(Date.now() / 1000), event });
     return this.send(body, 'application/json');
   }
+}
+
+/** What every interactive payload carries: its type, the team, the acting user, the app and a trigger id. */
+function envelope(type: string, user: string, triggerId: string) {
+  return {
+    type,
+    team: { id: 'T0TEAM', domain: 'example' },
+    user: { id: user, username: user.toLowerCase(), team_id: 'T0TEAM' },
+    api_app_id: 'A0SESAME',
+    token: 'legacy-verification-token',
+    trigger_id: `trigger-${triggerId}`,
+  };
 }
