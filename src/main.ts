@@ -11,6 +11,7 @@ import { formatProblem, loadPolicyFile } from './policy/load.ts';
 import { createPolicyWatcher } from './policy-watcher.ts';
 import { createProviders } from './providers/index.ts';
 import { createBullScheduler } from './scheduler/bullmq-scheduler.ts';
+import { createReconciler, type ReconcileReport } from './scheduler/reconciler.ts';
 import { boltLogger, createSlackApp } from './slack/app.ts';
 import { warnAboutUnknownChannels } from './slack/channel-check.ts';
 import { createSlackDirectory } from './slack/directory.ts';
@@ -53,6 +54,7 @@ export interface RunningSesame {
   access: AccessService;
   store: Store;
   metrics: Metrics;
+  reconcile(): Promise<ReconcileReport>;
   stop(): Promise<void>;
 }
 
@@ -99,6 +101,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     retry: options.retry ?? DEFAULT_RETRY,
   });
   scheduler.startWorkers(access);
+  const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs });
   const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, log }, { access, policy, log });
   try {
     await slack.app.init();
@@ -126,6 +129,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     server.listen(config.port, '0.0.0.0', () => resolve());
   });
   if (!slack.requestListener) await slack.app.start();
+  reconciler.start();
   const port = (server.address() as AddressInfo).port;
   log.info({ port, mode: slack.requestListener ? 'http' : 'socket', policy: loaded.value.file }, 'Sesame is running');
 
@@ -134,9 +138,11 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     access,
     store,
     metrics,
+    reconcile: () => reconciler.runOnce(),
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (!slack.requestListener) await slack.app.stop();
+      await reconciler.stop();
       watcher.close();
       await scheduler.close();
       db.$client.close();

@@ -27,6 +27,7 @@ export type EndOutcome =
   | { kind: 'ended'; grant: GrantRow; verified: boolean | null }
   | { kind: 'revoke_failed'; grant: GrantRow; problem: string }
   | { kind: 'not_live'; grant: GrantRow }
+  | { kind: 'unknown' }
   | { kind: 'not_due'; grant: GrantRow };
 
 export class GrantKeeper {
@@ -86,7 +87,7 @@ export class GrantKeeper {
   async end(grantId: number, outcome: 'revoked' | 'expired', actor: string): Promise<EndOutcome> {
     const { store, clock, log } = this.deps;
     const grant = store.getGrant(grantId);
-    if (grant === undefined) throw new Error(`grant ${grantRef(grantId)} does not exist`);
+    if (grant === undefined) return { kind: 'unknown' };
     if (!LIVE_GRANT_STATES.includes(grant.state)) return { kind: 'not_live', grant };
     if (outcome === 'expired' && (grant.expiresAt ?? 0) > clock.now().getTime()) return { kind: 'not_due', grant };
 

@@ -34,12 +34,21 @@ export interface Providers {
   for(config: ProviderConfig): Provider;
 }
 
+/** One grant's revocation and optional "expiring soon" warning, for bulk scheduling. */
+export interface RevokeSchedule {
+  grantId: number;
+  at: Date;
+  warnAt: Date | null;
+}
+
 /** Wakes the core at the right time. SQLite stays the source of truth; a lost job only makes an action late. */
 export interface Scheduler {
   /** False when jobs cannot be stored now; routine grants are then refused (fail closed). */
   available(): Promise<boolean>;
   /** Schedules (or moves) the one revocation of a grant, and its "expiring soon" warning when `warnAt` is set. */
   scheduleRevoke(grantId: number, at: Date, warnAt: Date | null): Promise<void>;
+  /** Schedules those of these grants that have no revocation job (after a Redis flush, say); returns how many. */
+  ensureRevokes(schedules: RevokeSchedule[]): Promise<number>;
   /** Cancels both the revocation and the warning. */
   cancelRevoke(grantId: number): Promise<void>;
   scheduleRequestTimeout(requestId: number, timeoutAt: Date, remindAt: Date | null): Promise<void>;

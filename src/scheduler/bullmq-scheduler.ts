@@ -1,10 +1,10 @@
 // The Scheduler port on BullMQ: one delayed job per grant (revoke-G17), per request timeout and reminder.
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { AccessService } from '../core/access-service.ts';
 import { grantRef, requestRef } from '../core/ids.ts';
-import type { Logger, Scheduler } from '../core/ports.ts';
+import type { Logger, RevokeSchedule, Scheduler } from '../core/ports.ts';
 import { redisOptions } from './redis-options.ts';
 
 export const QUEUES = { revoke: 'revoke', warn: 'warn', timeout: 'timeout', remind: 'remind' } as const;
@@ -12,6 +12,11 @@ type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 const grantJob = z.object({ grantId: z.number().int().positive() });
 const requestJob = z.object({ requestId: z.number().int().positive() });
+
+/** Redis commands that take longer than this count as "Redis is down" instead of waiting in BullMQ's offline queue. */
+const COMMAND_TIMEOUT_MS = 2_000;
+/** setTimeout's ceiling (about 24.8 days); a fallback timer for a longer grant re-arms itself. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface BullSchedulerOptions {
   redisUrl: string;
@@ -23,82 +28,175 @@ export interface BullSchedulerOptions {
 export interface BullScheduler extends Scheduler {
   /** Starts the workers that call the core when jobs fall due. */
   startWorkers(access: AccessService): void;
+  /** Grants currently guarded by an in-process timer because Redis was down when they were scheduled. */
+  fallbackGrants(): number[];
   close(): Promise<void>;
+}
+
+export class SchedulerUnavailableError extends Error {
+  override readonly name = 'SchedulerUnavailableError';
+}
+
+/** BullMQ needs `noeviction`: under memory pressure any other policy may silently drop revocation jobs. */
+async function warnUnlessNoEviction(redis: Redis, log: Logger): Promise<void> {
+  try {
+    const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
+    if (policy !== 'noeviction') {
+      log.warn({ maxmemoryPolicy: policy }, `Redis maxmemory-policy is "${policy}", not "noeviction": under memory pressure Redis may drop revocation jobs. Set maxmemory-policy noeviction; until then only the reconciler guarantees revocations.`);
+    }
+  } catch {
+    log.warn({}, 'could not read Redis maxmemory-policy (CONFIG may be disabled); make sure it is "noeviction"');
+  }
 }
 
 // BullMQ refuses ":" in custom ids, and re-adding an existing id silently does nothing.
 const jobIdOf = (kind: QueueName, ref: string) => `${kind}-${ref}`;
+const JOB_OPTIONS: JobsOptions = { removeOnComplete: true, removeOnFail: 1_000, attempts: 10, backoff: { type: 'exponential', delay: 1_000 } };
 
 export function createBullScheduler(options: BullSchedulerOptions): BullScheduler {
+  const { log } = options;
   const connection = redisOptions(options.redisUrl);
   const prefix = options.prefix ?? 'sesame';
   const queues = Object.fromEntries(Object.values(QUEUES).map((name) => [name, new Queue(name, { connection, prefix })])) as Record<QueueName, Queue>;
-  for (const queue of Object.values(queues)) queue.on('error', (error) => options.log.warn({ queue: queue.name, problem: error.message }, 'queue connection problem'));
+  for (const queue of Object.values(queues)) queue.on('error', (error) => log.warn({ queue: queue.name, problem: error.message }, 'queue connection problem'));
   // A separate connection that fails fast, to tell "Redis is down" without waiting on BullMQ's retries.
-  const probe = new Redis({ ...connection, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000, lazyConnect: false });
+  const probe = new Redis({ ...connection, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 });
   probe.on('error', () => undefined);
+  probe.once('ready', () => void warnUnlessNoEviction(probe, log));
   const workers: Worker[] = [];
+  const fallbacks = new Map<number, NodeJS.Timeout>();
+  let access: AccessService | null = null;
 
-  /** Puts (or moves) the one job of this id; an existing delayed job is removed first, since re-adding would be ignored. */
+  /** Runs a Redis command, failing fast (instead of queueing forever) while Redis is away. */
+  async function redis<T>(command: () => Promise<T>): Promise<T> {
+    if (probe.status !== 'ready') throw new SchedulerUnavailableError('Redis is unreachable');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SchedulerUnavailableError(`Redis did not answer within ${COMMAND_TIMEOUT_MS} ms`)), COMMAND_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([command(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Puts (or moves) the one job of this id; an existing job is removed first, since re-adding would be ignored. */
   async function put(kind: QueueName, ref: string, data: Record<string, number>, at: Date): Promise<void> {
     const queue = queues[kind];
     const jobId = jobIdOf(kind, ref);
-    await queue.remove(jobId).catch(() => 0);
-    await queue.add(kind, data, { jobId, delay: Math.max(0, at.getTime() - Date.now()), removeOnComplete: true, removeOnFail: 1_000, attempts: 10, backoff: { type: 'exponential', delay: 1_000 } });
+    await redis(() => queue.remove(jobId)).catch((error: unknown) => {
+      if (error instanceof SchedulerUnavailableError) throw error;
+      return 0; // an active (locked) job cannot be removed; it re-reads the grant and does nothing if moved
+    });
+    await redis(() => queue.add(kind, data, { ...JOB_OPTIONS, jobId, delay: Math.max(0, at.getTime() - Date.now()) }));
+  }
+
+  const remove = (kind: QueueName, ref: string) => redis(() => queues[kind].remove(jobIdOf(kind, ref))).catch(() => 0);
+
+  /** Fail open with oversight: only break-glass reaches here with Redis down (routine requests are refused first). */
+  function armFallback(grantId: number, at: Date): void {
+    clearTimeout(fallbacks.get(grantId));
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, at.getTime() - Date.now()));
+    const timer = setTimeout(() => {
+      fallbacks.delete(grantId);
+      if (at.getTime() > Date.now()) return armFallback(grantId, at);
+      void access?.expire(grantId).catch((error: unknown) => log.error({ grantId: grantRef(grantId), problem: String(error) }, 'fallback revoke failed; the reconciler will retry'));
+    }, delay);
+    timer.unref();
+    fallbacks.set(grantId, timer);
+    log.error({ grantId: grantRef(grantId), expiresAt: at.toISOString() }, 'REDIS IS DOWN: this grant is guarded by an in-process timer only; a restart before Redis returns delays its revoke until the reconciler runs');
   }
 
   function work(kind: QueueName, handle: (job: Job) => Promise<void>): Worker {
     const worker = new Worker(kind, handle, { connection, prefix, concurrency: 50, lockDuration: 10_000, stalledInterval: 5_000 });
-    worker.on('error', (error) => options.log.warn({ queue: kind, problem: error.message }, 'worker connection problem'));
-    worker.on('failed', (job, error) => options.log.warn({ queue: kind, jobId: job?.id, problem: error.message }, 'job failed; BullMQ will retry it'));
+    worker.on('error', (error) => log.warn({ queue: kind, problem: error.message }, 'worker connection problem'));
+    worker.on('failed', (job, error) => log.warn({ queue: kind, jobId: job?.id, problem: error.message }, 'job failed; BullMQ will retry it'));
     return worker;
   }
 
+  const payload = <T>(schema: z.ZodType<T>, job: Job): T | null => {
+    const parsed = schema.safeParse(job.data);
+    if (!parsed.success) log.error({ queue: job.queueName, jobId: job.id }, 'dropping a job with a malformed payload');
+    return parsed.success ? parsed.data : null;
+  };
+
   return {
     available: async () => probe.status === 'ready',
-    scheduleRevoke: async (grantId, at, warnAt) => {
-      await put(QUEUES.revoke, grantRef(grantId), { grantId }, at);
+
+    async scheduleRevoke(grantId, at, warnAt) {
+      try {
+        await put(QUEUES.revoke, grantRef(grantId), { grantId }, at);
+        clearTimeout(fallbacks.get(grantId));
+        fallbacks.delete(grantId);
+      } catch (error) {
+        if (!(error instanceof SchedulerUnavailableError)) throw error;
+        armFallback(grantId, at);
+        return;
+      }
       if (warnAt) await put(QUEUES.warn, grantRef(grantId), { grantId }, warnAt);
-      else await queues.warn.remove(jobIdOf(QUEUES.warn, grantRef(grantId))).catch(() => 0);
+      else await remove(QUEUES.warn, grantRef(grantId));
     },
+
+    async ensureRevokes(schedules: RevokeSchedule[]) {
+      if (schedules.length === 0) return 0;
+      const pipeline = probe.pipeline();
+      for (const s of schedules) pipeline.exists(`${prefix}:${QUEUES.revoke}:${jobIdOf(QUEUES.revoke, grantRef(s.grantId))}`);
+      const exists = await redis(() => pipeline.exec());
+      const missing = schedules.filter((s, i) => exists?.[i]?.[1] !== 1 || fallbacks.has(s.grantId));
+      if (missing.length === 0) return 0;
+      const job = (kind: QueueName, grantId: number, at: Date) => ({ name: kind, data: { grantId }, opts: { ...JOB_OPTIONS, jobId: jobIdOf(kind, grantRef(grantId)), delay: Math.max(0, at.getTime() - Date.now()) } });
+      await redis(() => queues.revoke.addBulk(missing.map((s) => job(QUEUES.revoke, s.grantId, s.at))));
+      const warnings = missing.filter((s) => s.warnAt !== null && s.warnAt.getTime() > Date.now());
+      if (warnings.length > 0) await redis(() => queues.warn.addBulk(warnings.map((s) => job(QUEUES.warn, s.grantId, s.warnAt as Date))));
+      for (const s of missing) {
+        clearTimeout(fallbacks.get(s.grantId));
+        fallbacks.delete(s.grantId);
+      }
+      return missing.length;
+    },
+
     cancelRevoke: async (grantId) => {
-      await Promise.all([QUEUES.revoke, QUEUES.warn].map((kind) => queues[kind].remove(jobIdOf(kind, grantRef(grantId))).catch(() => 0)));
+      clearTimeout(fallbacks.get(grantId));
+      fallbacks.delete(grantId);
+      await Promise.all([remove(QUEUES.revoke, grantRef(grantId)), remove(QUEUES.warn, grantRef(grantId))]);
     },
     scheduleRequestTimeout: async (requestId, timeoutAt, remindAt) => {
       await put(QUEUES.timeout, requestRef(requestId), { requestId }, timeoutAt);
       if (remindAt) await put(QUEUES.remind, requestRef(requestId), { requestId }, remindAt);
     },
     cancelRequestJobs: async (requestId) => {
-      await Promise.all([QUEUES.timeout, QUEUES.remind].map((kind) => queues[kind].remove(jobIdOf(kind, requestRef(requestId))).catch(() => 0)));
+      await Promise.all([remove(QUEUES.timeout, requestRef(requestId)), remove(QUEUES.remind, requestRef(requestId))]);
     },
-    startWorkers(access) {
-      const payload = <T>(schema: z.ZodType<T>, job: Job): T | null => {
-        const parsed = schema.safeParse(job.data);
-        if (!parsed.success) options.log.error({ queue: job.queueName, jobId: job.id }, 'dropping a job with a malformed payload');
-        return parsed.success ? parsed.data : null;
-      };
+    fallbackGrants: () => [...fallbacks.keys()],
+
+    startWorkers(service) {
+      access = service;
       workers.push(
         work(QUEUES.revoke, async (job) => {
           const data = payload(grantJob, job);
           if (!data) return;
-          const out = await access.expire(data.grantId);
+          const out = await service.expire(data.grantId);
+          if (out.kind === 'unknown') log.error({ jobId: job.id }, 'dropping a revoke job for a grant that does not exist');
           if (out.kind === 'revoke_failed') throw new Error(out.problem);
         }),
         work(QUEUES.warn, async (job) => {
           const data = payload(grantJob, job);
-          if (data) await access.grants.warnExpiring(data.grantId);
+          if (data) await service.grants.warnExpiring(data.grantId);
         }),
         work(QUEUES.timeout, async (job) => {
           const data = payload(requestJob, job);
-          if (data) await access.timeOut(data.requestId);
+          if (data) await service.timeOut(data.requestId);
         }),
         work(QUEUES.remind, async (job) => {
           const data = payload(requestJob, job);
-          if (data) await access.remind(data.requestId);
+          if (data) await service.remind(data.requestId);
         }),
       );
     },
+
     async close() {
+      for (const timer of fallbacks.values()) clearTimeout(timer);
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all(Object.values(queues).map((q) => q.close()));
       probe.disconnect();

@@ -1,5 +1,5 @@
 // The queries the core needs; every state change runs in one IMMEDIATE transaction with its audit entries.
-import { and, asc, count, eq, gte, inArray } from 'drizzle-orm';
+import { and, asc, count, eq, gt, gte, inArray, lte } from 'drizzle-orm';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import { AuditLog, type AuditEntryInput } from './audit.ts';
 import type { Db } from './db.ts';
@@ -98,6 +98,41 @@ export class Store {
 
   countGrants(state: GrantState): number {
     return this.db.select({ n: count() }).from(grants).where(eq(grants.state, state)).get()?.n ?? 0;
+  }
+
+  /** One page (by id) of live grants whose end has passed; the reconciler walks them without loading all. */
+  dueGrantIds(nowMs: number, afterId: number, limit: number): number[] {
+    return this.db
+      .select({ id: grants.id })
+      .from(grants)
+      .where(and(inArray(grants.state, ['active', 'revoke_failed']), lte(grants.expiresAt, nowMs), gt(grants.id, afterId)))
+      .orderBy(asc(grants.id))
+      .limit(limit)
+      .all()
+      .map((r) => r.id);
+  }
+
+  /** One page (by id) of active grants with their schedule. */
+  activeGrantSchedules(afterId: number, limit: number): { id: number; startsAt: number | null; expiresAt: number | null }[] {
+    return this.db
+      .select({ id: grants.id, startsAt: grants.startsAt, expiresAt: grants.expiresAt })
+      .from(grants)
+      .where(and(eq(grants.state, 'active'), gt(grants.id, afterId)))
+      .orderBy(asc(grants.id))
+      .limit(limit)
+      .all();
+  }
+
+  /** One page (by id) of pending requests past their timeout. */
+  overdueRequestIds(nowMs: number, afterId: number, limit: number): number[] {
+    return this.db
+      .select({ id: requests.id })
+      .from(requests)
+      .where(and(eq(requests.state, 'pending'), lte(requests.timeoutAt, nowMs), gt(requests.id, afterId)))
+      .orderBy(asc(requests.id))
+      .limit(limit)
+      .all()
+      .map((r) => r.id);
   }
 
   pendingRequests(): RequestRow[] {

@@ -73,6 +73,11 @@ export class FakeScheduler implements Scheduler {
     if (warnAt) this.warnings.set(grantId, warnAt);
     else this.warnings.delete(grantId);
   }
+  async ensureRevokes(schedules: { grantId: number; at: Date; warnAt: Date | null }[]): Promise<number> {
+    const missing = schedules.filter((s) => !this.revokes.has(s.grantId));
+    for (const s of missing) await this.scheduleRevoke(s.grantId, s.at, s.warnAt);
+    return missing.length;
+  }
   async cancelRevoke(grantId: number): Promise<void> {
     this.revokes.delete(grantId);
     this.warnings.delete(grantId);

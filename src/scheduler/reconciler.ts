@@ -1,0 +1,125 @@
+// The sweep that makes lost jobs harmless: revoke what is past due, reschedule what has no job, time out stale requests.
+import type { AccessService } from '../core/access-service.ts';
+import { expiryWarningAt } from '../core/lifecycle.ts';
+import type { Clock, Logger, Scheduler } from '../core/ports.ts';
+import type { Store } from '../store/repositories.ts';
+
+export interface ReconcileReport {
+  /** Live grants past their end that this sweep ended (or tried to: revoke_failed ones are retried every sweep). */
+  revoked: number;
+  rescheduled: number;
+  timedOut: number;
+  /** Pages read; each holds at most `pageSize` rows, so memory stays flat however many grants there are. */
+  pages: number;
+  /** Set when the scheduler was unreachable, so jobs could not be checked. */
+  schedulerDown: boolean;
+}
+
+export interface ReconcilerOptions {
+  store: Store;
+  access: AccessService;
+  scheduler: Scheduler;
+  clock: Clock;
+  log: Logger;
+  intervalMs: number;
+  /** @defaultValue 1000 */
+  pageSize?: number;
+  /** Revocations run this many at a time. @defaultValue 20 */
+  concurrency?: number;
+}
+
+export interface Reconciler {
+  runOnce(): Promise<ReconcileReport>;
+  /** Runs now and then every interval, never two sweeps at once. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createReconciler(options: ReconcilerOptions): Reconciler {
+  const { store, access, scheduler, clock, log } = options;
+  const pageSize = options.pageSize ?? 1_000;
+  const concurrency = options.concurrency ?? 20;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<ReconcileReport> | null = null;
+
+  async function inParallel(ids: number[], work: (id: number) => Promise<unknown>): Promise<void> {
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(concurrency, ids.length) }, async () => {
+      while (next < ids.length) {
+        const id = ids[next++] as number;
+        await work(id).catch((error: unknown) => log.error({ id, problem: error instanceof Error ? error.message : String(error) }, 'reconcile step failed; the next sweep retries'));
+      }
+    });
+    await Promise.all(lanes);
+  }
+
+  async function runOnce(): Promise<ReconcileReport> {
+    const report: ReconcileReport = { revoked: 0, rescheduled: 0, timedOut: 0, pages: 0, schedulerDown: false };
+    const now = clock.now().getTime();
+
+    for (let after = 0; ; ) {
+      const ids = store.dueGrantIds(now, after, pageSize);
+      report.pages++;
+      if (ids.length === 0) break;
+      await inParallel(ids, async (id) => {
+        const out = await access.expire(id);
+        if (out.kind === 'ended') report.revoked++;
+      });
+      after = ids.at(-1) as number;
+    }
+
+    if (await scheduler.available()) {
+      try {
+        for (let after = 0; ; ) {
+          const page = store.activeGrantSchedules(after, pageSize);
+          report.pages++;
+          if (page.length === 0) break;
+          report.rescheduled += await scheduler.ensureRevokes(
+            page.map((g) => ({ grantId: g.id, at: new Date(g.expiresAt ?? now), warnAt: expiryWarningAt(g) })),
+          );
+          after = page.at(-1)?.id as number;
+        }
+      } catch (error) {
+        report.schedulerDown = true;
+        log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'could not check revocation jobs; due grants are still revoked by this sweep');
+      }
+    } else {
+      report.schedulerDown = true;
+    }
+
+    for (let after = 0; ; ) {
+      const ids = store.overdueRequestIds(now, after, pageSize);
+      report.pages++;
+      if (ids.length === 0) break;
+      await inParallel(ids, async (id) => {
+        if (await access.timeOut(id)) report.timedOut++;
+      });
+      after = ids.at(-1) as number;
+    }
+
+    if (report.revoked + report.rescheduled + report.timedOut > 0) log.info({ ...report }, 'reconciled');
+    return report;
+  }
+
+  const sweep = (): Promise<ReconcileReport> => {
+    running ??= runOnce().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+
+  return {
+    runOnce: sweep,
+    start() {
+      void sweep();
+      timer = setInterval(() => void sweep(), options.intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      await running;
+    },
+  };
+}
+
