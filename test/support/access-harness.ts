@@ -1,5 +1,6 @@
 // An AccessService on a real SQLite file with in-memory fakes of every port, for core integration tests.
 import { AccessService } from '../../src/core/access-service.ts';
+import type { Clock, Scheduler } from '../../src/core/ports.ts';
 import type { LoadedPolicy } from '../../src/policy/load.ts';
 import { Store } from '../../src/store/repositories.ts';
 import { FakeProvider, FakeScheduler, ManualClock, RecordingNotifier, silentLogger, singleProvider, StaticDirectory } from './fakes.ts';
@@ -23,7 +24,13 @@ export interface Harness {
   cleanup(): void;
 }
 
-export function accessHarness(policy: LoadedPolicy = aLoadedPolicy()): Harness {
+export interface HarnessOverrides {
+  /** A real scheduler instead of the in-memory fake (the fake is still returned, unused). */
+  scheduler?: Scheduler;
+  clock?: Clock;
+}
+
+export function accessHarness(policy: LoadedPolicy = aLoadedPolicy(), overrides: HarnessOverrides = {}): Harness {
   const temp = tempDb();
   let current = policy;
   const store = new Store(temp.db, () => current.sha256);
@@ -39,10 +46,10 @@ export function accessHarness(policy: LoadedPolicy = aLoadedPolicy()): Harness {
     store,
     policy: () => current,
     providers: singleProvider(provider),
-    scheduler,
+    scheduler: overrides.scheduler ?? scheduler,
     notifier,
     directory,
-    clock,
+    clock: overrides.clock ?? clock,
     log: silentLogger,
     retry: { attempts: 3, baseDelayMs: 1 },
   });
