@@ -37,7 +37,12 @@ export const NOOP_PROVIDERS = {
   },
 } as PolicyChanges;
 
-export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS): Promise<E2E> {
+export interface E2EOptions {
+  redisUrl?: string;
+  reconcileIntervalMs?: number;
+}
+
+export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS, options: E2EOptions = {}): Promise<E2E> {
   const slack = await new FakeSlack().start();
   slack.usergroups.set('S0ENG', [PEOPLE.engineer, PEOPLE.engineer2, PEOPLE.oncall]);
   slack.usergroups.set('S0ONCALL', [PEOPLE.oncall]);
@@ -54,11 +59,11 @@ export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS): P
     SLACK_API_URL: slack.apiUrl,
     DATABASE_PATH: join(dir, 'sesame.db'),
     POLICY_PATH: policyPath,
-    REDIS_URL: 'redis://127.0.0.1:6379/0',
+    REDIS_URL: options.redisUrl ?? 'redis://127.0.0.1:6379/0',
   });
   if (!config.ok) throw new Error(config.error.join('\n'));
   const prefix = `sesame-e2e-${randomUUID()}`;
-  const sesame = await startSesame({ ...config.value, port: 0 }, { log: pino({ level: 'silent' }), redisPrefix: prefix, retry: { attempts: 3, baseDelayMs: 5 }, watchPolicyFile: false, directoryTtlMs: 0 });
+  const sesame = await startSesame({ ...config.value, port: 0, reconcileIntervalMs: options.reconcileIntervalMs ?? config.value.reconcileIntervalMs }, { log: pino({ level: 'silent' }), redisPrefix: prefix, retry: { attempts: 3, baseDelayMs: 5 }, watchPolicyFile: false, directoryTtlMs: 0 });
   const signer = new SlackSigner(`http://127.0.0.1:${sesame.port}/slack/events`, SIGNING_SECRET, (id) => slack.responseUrl(id));
 
   return {
@@ -69,7 +74,7 @@ export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS): P
     async stop() {
       await sesame.stop();
       await slack.stop();
-      await deleteKeys(`${prefix}:*`);
+      if (!options.redisUrl) await deleteKeys(`${prefix}:*`);
       rmSync(dir, { recursive: true, force: true });
     },
   };

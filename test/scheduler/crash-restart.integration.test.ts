@@ -1,0 +1,97 @@
+// A real `sesame start` process: SIGKILLed with live grants, restarted after they expired, revokes them at once;
+// SIGTERM stops it cleanly with exit status 0.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { Redis } from 'ioredis';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NOOP_PROVIDERS, PEOPLE, SIGNING_SECRET } from '../support/e2e.ts';
+import { FakeSlack } from '../support/fake-slack.ts';
+import { aPolicyInput } from '../support/policy-fixtures.ts';
+import { SlackSigner } from '../support/signed-client.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const REDIS_DB = 8;
+const PORT = 38_000 + Math.floor(Math.random() * 2_000);
+
+describe('crash and restart', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-crash-'));
+  const slack = new FakeSlack();
+  const redis = new Redis({ host: '127.0.0.1', port: 6379, db: REDIS_DB });
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    await slack.start();
+    slack.usergroups.set('S0ENG', [PEOPLE.engineer]);
+    await redis.flushdb();
+    writeFileSync(join(dir, 'policy.yaml'), stringify(aPolicyInput(NOOP_PROVIDERS)));
+    env = {
+      PATH: process.env.PATH,
+      SLACK_BOT_TOKEN: 'xoxb-crash-test',
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      PORT: String(PORT),
+      DATABASE_PATH: join(dir, 'sesame.db'),
+      POLICY_PATH: join(dir, 'policy.yaml'),
+      REDIS_URL: `redis://127.0.0.1:6379/${REDIS_DB}`,
+      RECONCILE_INTERVAL: '1s',
+      LOG_LEVEL: 'silent',
+    };
+  });
+  afterAll(async () => {
+    await redis.flushdb();
+    redis.disconnect();
+    await slack.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const start = async (): Promise<{ child: ChildProcess; readyAt: number }> => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'sesame.js'), 'start'], { cwd: ROOT, env, stdio: 'ignore' });
+    const until = Date.now() + 30_000;
+    for (;;) {
+      const ready = await fetch(`http://127.0.0.1:${PORT}/readyz`).then((r) => r.status === 200, () => false);
+      if (ready) return { child, readyAt: Date.now() };
+      if (Date.now() > until || child.exitCode !== null) throw new Error('sesame did not become ready');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const exit = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+  const states = () => {
+    const db = new Database(join(dir, 'sesame.db'), { readonly: true });
+    try {
+      return db.prepare('SELECT id, state, expires_at AS expiresAt, ended_at AS endedAt FROM grants ORDER BY id').all() as { id: number; state: string; expiresAt: number; endedAt: number | null }[];
+    } finally {
+      db.close();
+    }
+  };
+
+  it('revokes, right after restart, grants that expired while it was killed', async () => {
+    const first = await start();
+    const signer = new SlackSigner(`http://127.0.0.1:${PORT}/slack/events`, SIGNING_SECRET, (id) => slack.responseUrl(id));
+    for (let i = 0; i < 3; i++) {
+      const sent = await signer.command(`request sandbox 2s crash test ${i}`, { user: PEOPLE.engineer });
+      expect(String((await slack.waitFor(() => slack.responsesTo(sent.responseId)[0], 'the grant')).text)).toMatch(/^✅ Granted/);
+    }
+    first.child.kill('SIGKILL');
+    await exit(first.child);
+    expect(states().map((g) => g.state)).toEqual(['active', 'active', 'active']);
+
+    await new Promise((r) => setTimeout(r, 2_500)); // past every expiry, with nobody running
+    const second = await start();
+    const until = second.readyAt + 10_000;
+    while (states().some((g) => g.state !== 'expired') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    const ended = states();
+    expect(ended.map((g) => g.state)).toEqual(['expired', 'expired', 'expired']);
+    // Late only by the downtime: each revoke came within one reconcile interval (1 s, plus a generous margin) of readiness.
+    for (const g of ended) expect((g.endedAt ?? 0) - second.readyAt).toBeLessThan(1_000 + 3_000);
+
+    second.child.kill('SIGTERM');
+    const started = Date.now();
+    expect(await exit(second.child)).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
