@@ -62,6 +62,11 @@ export class GrantKeeper {
     if (!attempt.ok) return this.failRequest(request, pending, errorMessage(attempt.error));
 
     const now = clock.now();
+    if (expiresAt.getTime() <= now.getTime()) {
+      // The clock jumped (or the provider took longer than the whole window): never activate a grant already over.
+      await withRetries(() => this.deps.providers.for(provider).revoke(subject), this.deps.retry);
+      return this.failRequest(request, pending, `the grant would have ended at ${expiresAt.toISOString()}, before it could start; check the server's clock`);
+    }
     const activated = store.transaction(now, (tx) => {
       if (!tx.updateGrant(pending.id, 'pending', { state: 'active', startsAt: startsAt.getTime(), expiresAt: expiresAt.getTime() })) tx.abort();
       tx.audit({

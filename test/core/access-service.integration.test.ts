@@ -172,6 +172,15 @@ describe('AccessService', () => {
       expect(h.scheduler.revokes.size).toBe(0);
     });
 
+    it('refuses, and undoes, a grant whose end passed before it could start (a clock jump)', async () => {
+      h.provider.duringGrant = () => h.clock.advance(3 * HOUR);
+      const out = await requestSandbox(HOUR);
+      expect(out.value).toMatchObject({ kind: 'failed', problem: expect.stringContaining("before it could start; check the server's clock") });
+      expect(h.provider.count('revoke')).toBe(1);
+      expect(h.provider.present.size).toBe(0);
+      expect(h.scheduler.revokes.size).toBe(0);
+    });
+
     it('does not retry a failure the provider calls permanent', async () => {
       h.provider.failGrants = 5;
       h.provider.permanentFailure = true;

@@ -6,6 +6,7 @@ import { createBullScheduler, type BullScheduler } from '../../src/scheduler/bul
 import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
 import { deleteKeys } from '../support/e2e.ts';
 import { silentLogger } from '../support/fakes.ts';
+import { OwnRedis } from '../support/own-redis.ts';
 
 const REDIS = 'redis://127.0.0.1:6379/0';
 
@@ -67,6 +68,29 @@ describe('BullMQ scheduler', () => {
     while (h.store.getGrant(out.value.grant.id)?.state === 'active' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     expect(h.store.getGrant(out.value.grant.id)?.state).toBe('expired');
     expect(await revokeQueue.getJob('revoke-Gbroken')).toBeUndefined();
+  });
+
+  it('drops a revoke job for a grant that does not exist instead of retrying it', async () => {
+    await scheduler.scheduleRevoke(424242, new Date(), null);
+    const until = Date.now() + 10_000;
+    while ((await revokeQueue.getJob('revoke-G424242')) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(await revokeQueue.getJob('revoke-G424242')).toBeUndefined(); // completed and removed, not failed and kept
+    expect(await revokeQueue.getFailedCount()).toBe(0);
+  });
+
+  it('warns when Redis may evict jobs (maxmemory-policy is not noeviction)', async () => {
+    const lru = await new OwnRedis('allkeys-lru').start();
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (_f: object, message: string) => void warnings.push(message) };
+    const risky = createBullScheduler({ redisUrl: lru.url, prefix, log });
+    try {
+      const until = Date.now() + 10_000;
+      while (!warnings.some((w) => w.includes('maxmemory-policy')) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(warnings.find((w) => w.includes('maxmemory-policy'))).toContain('Redis maxmemory-policy is "allkeys-lru", not "noeviction"');
+    } finally {
+      await risky.close();
+      await lru.stop();
+    }
   });
 
   it('reports Redis as unavailable when it cannot connect', async () => {

@@ -23,9 +23,12 @@ export class FakeProvider implements Provider {
   revokeLeavesAccess = false;
   permanentFailure = false;
   grantMessage: string | undefined = undefined;
+  /** Runs during each grant, e.g. to move a test clock as a slow provider or a clock jump would. */
+  duringGrant: () => void = () => {};
 
   async grant(s: GrantSubject): Promise<{ message?: string }> {
     this.calls.push({ op: 'grant', grantId: s.grantId, expiresAt: s.expiresAt });
+    this.duringGrant();
     if (this.failGrants > 0) {
       this.failGrants--;
       throw new ProviderError('fake provider: grant failed', !this.permanentFailure);

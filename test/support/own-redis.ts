@@ -7,13 +7,15 @@ export class OwnRedis {
   private process: ChildProcess | null = null;
   port = 0;
 
+  constructor(private readonly maxmemoryPolicy = 'noeviction') {}
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}/0`;
   }
 
   async start(): Promise<this> {
     if (this.port === 0) this.port = await freePort();
-    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', this.maxmemoryPolicy], { stdio: 'ignore' });
     const client = new Redis({ port: this.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on('error', () => undefined);
     const until = Date.now() + 10_000;
