@@ -121,6 +121,18 @@ describe('Slack surface, end to end', () => {
       await e.slack.waitFor(() => dmsTo(PEOPLE.engineer).find((t) => t.includes(`denied your request \`${id}\``) && t.includes('use the read replica')), 'the denial DM with its reason');
     });
 
+    it("reminds the approvers once, in the card's thread, while the request is still pending", async () => {
+      const id = /`(R\d+)`/.exec(await reply('request prod-db write 1h needs a nudge'))?.[1] ?? '';
+      const requestId = Number(id.slice(1));
+      const cardTs = await e.slack.waitFor(() => e.sesame.store.getRequest(requestId)?.cardTs, 'the card');
+      expect(await e.sesame.access.remind(requestId)).toBe(true);
+      const nudge = await e.slack.waitFor(() => e.slack.callsTo('chat.postMessage').find((c) => c.thread_ts === cardTs), 'the reminder in the thread');
+      expect(String(nudge.text)).toContain(`Reminder: \`${id}\``);
+      expect(String(nudge.text)).toContain('still waiting for `security`');
+      await reply(`cancel ${id}`);
+      expect(await e.sesame.access.remind(requestId)).toBe(false);
+    });
+
     it('refuses a Deny by someone outside the step before asking for a reason', async () => {
       const id = /`(R\d+)`/.exec(await reply('request prod-db write 1h another'))?.[1] ?? '';
       const opensBefore = e.slack.callsTo('views.open').length;
