@@ -28,5 +28,3 @@ export type DomainError =
   | { code: 'already_approved'; requestId: string; step: number }
   | { code: 'scheduler_unavailable' }
   | { code: 'expiry_in_past'; grantId: string };
-
-export type DomainErrorCode = DomainError['code'];

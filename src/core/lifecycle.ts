@@ -100,11 +100,6 @@ export function expiryWarningAt(grant: Pick<GrantRow, 'startsAt' | 'expiresAt'>)
 export const isGrantDue = (grant: GrantRow, now: Date): boolean =>
   LIVE_GRANT_STATES.includes(grant.state) && grant.expiresAt !== null && grant.expiresAt <= now.getTime();
 
-/** Could this person act on the request now (for "waiting for me" lists)? */
-export function awaitsApprover(request: RequestRow, approvals: readonly ApprovalRow[], approver: ApproverFacts): boolean {
-  return checkApproval(request, approvals, approver).ok;
-}
-
 /** When a pending request times out and when its approvers are reminded. */
 export function requestDeadlines(policy: Policy, createdAt: Date): { timeoutAt: Date; remindAt: Date | null } {
   const { request_timeout: timeout, remind_after: remind } = policy.settings;

@@ -131,7 +131,7 @@ function plain(message: string): string {
   return message.replace(/^Invalid input: expected (.+), received (.+)$/, 'expected $1, got $2').replace(/^Invalid input: /, '');
 }
 
-export function dotted(path: readonly PropertyKey[]): string {
+function dotted(path: readonly PropertyKey[]): string {
   return path
     .map((step, i) => (typeof step === 'number' ? `[${step}]` : i === 0 ? String(step) : `.${String(step)}`))
     .join('') || '(top level)';

@@ -6,9 +6,6 @@ import { createNoopProvider } from './noop.ts';
 
 export type ProviderFactories = { [T in ProviderType]?: (config: Extract<ProviderConfig, { type: T }>) => Provider };
 
-/** Types the policy may name whose provider this build does not have yet; their grants fail permanently, saying so. */
-export const UNAVAILABLE_PROVIDER_TYPES: ProviderType[] = ['webhook', 'slack_usergroup', 'postgres'];
-
 export function createProviders(factories: ProviderFactories = { noop: createNoopProvider }): Providers {
   const shared = new Map<string, Provider>();
   return {
@@ -25,6 +22,7 @@ export function createProviders(factories: ProviderFactories = { noop: createNoo
   };
 }
 
+/** A type the policy may name whose provider this build does not have yet: its grants fail permanently, saying so. */
 function unavailable(type: ProviderType): Provider {
   // TODO(#5): webhook, slack_usergroup and postgres providers.
   const fail = async (): Promise<never> => {

@@ -1,6 +1,7 @@
 // The queries the core needs; every state change runs in one IMMEDIATE transaction with its audit entries.
 import { and, asc, count, eq, gt, gte, inArray, lte } from 'drizzle-orm';
 import type { GrantState, RequestState } from '../core/errors.ts';
+import { canTransitionGrant, canTransitionRequest } from '../core/lifecycle.ts';
 import { AuditLog, type AuditEntryInput } from './audit.ts';
 import type { Db } from './db.ts';
 import { approvals, grants, requests, type ApprovalRow, type AuditRow, type GrantRow, type RequestRow } from './schema.ts';
@@ -29,6 +30,13 @@ export interface Transaction {
   audit(entry: AuditEntryInput): AuditRow;
   /** Rolls the whole transaction back; `transaction` then returns LOST_RACE. */
   abort(): never;
+}
+
+/** A transition the state machine does not allow is a bug in the caller, not a lost race. Staying put is allowed. */
+function assertTransitions<S extends string>(kind: string, from: S[], to: S | undefined, allowed: (from: S, to: S) => boolean): undefined {
+  const wrong = to === undefined ? undefined : from.find((f) => f !== to && !allowed(f, to));
+  if (wrong !== undefined) throw new Error(`bug: a ${kind} cannot go from ${wrong} to ${to}`);
+  return undefined;
 }
 
 export class Store {
@@ -154,6 +162,7 @@ export class Store {
     return {
       insertRequest: (values) => db.insert(requests).values(values).returning().get(),
       updateRequest: (id, from, patch, step) => {
+        assertTransitions('request', states(from), patch.state, canTransitionRequest);
         const conditions = [eq(requests.id, id), inArray(requests.state, states(from))];
         if (step !== undefined) conditions.push(eq(requests.currentStep, step));
         return db.update(requests).set(patch).where(and(...conditions)).run().changes === 1;
@@ -164,6 +173,7 @@ export class Store {
         db.select({ n: count() }).from(approvals).where(and(eq(approvals.requestId, requestId), eq(approvals.step, step))).get()?.n ?? 0,
       insertGrant: (values) => db.insert(grants).values(values).returning().get(),
       updateGrant: (id, from, patch) =>
+        assertTransitions('grant', states(from), patch.state, canTransitionGrant) ??
         db.update(grants).set(patch).where(and(eq(grants.id, id), inArray(grants.state, states(from)))).run().changes === 1,
       audit: (entry) => this.auditLog.append(entry, this.policySha256(), now),
       abort: () => {

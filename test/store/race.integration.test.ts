@@ -64,3 +64,17 @@ describe('racing transitions', () => {
     expect(verifyAuditChain(temp.db.$client)).toMatchObject({ ok: true, entries: 301 });
   });
 });
+
+describe('state machine guard', () => {
+  it('refuses, as a bug, a transition the state machine does not allow', () => {
+    const temp = tempDb();
+    try {
+      const store = new Store(temp.db, () => 'a'.repeat(64));
+      const request = insertPending(store);
+      expect(() => store.transaction(now, (tx) => tx.updateRequest(request.id, 'denied', { state: 'approved' }))).toThrow('bug: a request cannot go from denied to approved');
+      expect(store.getRequest(request.id)?.state).toBe('pending');
+    } finally {
+      temp.cleanup();
+    }
+  });
+});
