@@ -1,6 +1,8 @@
 // A fake Slack Web API on loopback: records every call, keeps user groups and channels, serves response_url.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 export interface RecordedCall {
   method: string;
@@ -21,6 +23,11 @@ export class FakeSlack {
   readonly emails = new Map<string, string>();
   private readonly failures = new Map<string, Injected[]>();
   private server: Server | null = null;
+  private sockets: WebSocketServer | null = null;
+  /** Socket Mode connections the app has opened. */
+  readonly connections: WebSocket[] = [];
+  /** Acks the app sent back over Socket Mode, by envelope id. */
+  readonly acks = new Map<string, Record<string, unknown>>();
   private seq = 0;
   url = '';
 
@@ -31,12 +38,23 @@ export class FakeSlack {
         res.end(JSON.stringify(body));
       });
     });
+    this.sockets = new WebSocketServer({ server: this.server, path: '/link' });
+    this.sockets.on('connection', (socket) => {
+      this.connections.push(socket);
+      socket.on('message', (data) => {
+        const ack = JSON.parse(String(data)) as Record<string, unknown>;
+        this.acks.set(String(ack.envelope_id), ack);
+      });
+      socket.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0SESAME' } }));
+    });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
   async stop(): Promise<void> {
+    for (const socket of this.connections) socket.terminate();
+    await new Promise<void>((resolve) => (this.sockets ? this.sockets.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
 
@@ -46,6 +64,15 @@ export class FakeSlack {
 
   responseUrl(id: string): string {
     return `${this.url}/response/${id}`;
+  }
+
+  /** Delivers a payload over the newest Socket Mode connection, as Slack does; returns its envelope id. */
+  sendEnvelope(type: string, payload: Record<string, unknown>): string {
+    const socket = this.connections.at(-1);
+    if (!socket) throw new Error('no Socket Mode connection');
+    const envelopeId = randomUUID();
+    socket.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api' }));
+    return envelopeId;
   }
 
   /** The next calls of `method` fail as given, in order. */
@@ -91,6 +118,8 @@ export class FakeSlack {
   private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
     const ts = () => `1700000000.${String(++this.seq).padStart(6, '0')}`;
     switch (method) {
+      case 'apps.connections.open':
+        return { ok: true, url: `${this.url.replace('http', 'ws')}/link` };
       case 'auth.test':
         return { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0TEAM', user: 'sesame', url: 'https://example.slack.com/' };
       case 'chat.postMessage':
