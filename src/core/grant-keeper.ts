@@ -160,6 +160,21 @@ export class GrantKeeper {
     return extended;
   }
 
+  /**
+   * Undoes a grant left `pending` by a crash between the provider's grant and its activation: the provider may
+   * have granted, so it is revoked there, and the request fails. False when it is not pending or the revoke failed.
+   */
+  async undoInterrupted(grantId: number): Promise<boolean> {
+    const grant = this.deps.store.getGrant(grantId);
+    if (grant?.state !== 'pending') return false;
+    const subject = await this.subjectOf(grant);
+    const undone = await withRetries(() => this.deps.providers.for(grant.provider).revoke(subject), this.deps.retry);
+    if (!undone.ok) return false; // the next sweep tries again
+    const request = this.deps.store.getRequest(grant.requestId) as RequestRow;
+    await this.failRequest(request, grant, 'Sesame was interrupted while granting; the access was undone, so request it again');
+    return true;
+  }
+
   /** Warns the holder that a grant ends soon; false when it has ended or was extended since the warning was set. */
   async warnExpiring(grantId: number): Promise<boolean> {
     const grant = this.deps.store.getGrant(grantId);

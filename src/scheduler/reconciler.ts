@@ -4,7 +4,12 @@ import { expiryWarningAt } from '../core/lifecycle.ts';
 import type { Clock, Logger, Scheduler } from '../core/ports.ts';
 import type { Store } from '../store/repositories.ts';
 
+/** A grant still `pending` this long after it was created was interrupted: provider calls take seconds, not minutes. */
+export const INTERRUPTED_GRANT_AGE_MS = 2 * 60_000;
+
 export interface ReconcileReport {
+  /** Grants interrupted between the provider's grant and their activation, undone at the provider. */
+  undone: number;
   /** Live grants past their end that this sweep ended (or tried to: revoke_failed ones are retried every sweep). */
   revoked: number;
   rescheduled: number;
@@ -54,8 +59,18 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   }
 
   async function runOnce(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { revoked: 0, rescheduled: 0, timedOut: 0, pages: 0, schedulerDown: false };
+    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, pages: 0, schedulerDown: false };
     const now = clock.now().getTime();
+
+    for (let after = 0; ; ) {
+      const ids = store.stalePendingGrantIds(now - INTERRUPTED_GRANT_AGE_MS, after, pageSize);
+      report.pages++;
+      if (ids.length === 0) break;
+      await inParallel(ids, async (id) => {
+        if (await access.grants.undoInterrupted(id)) report.undone++;
+      });
+      after = ids.at(-1) as number;
+    }
 
     for (let after = 0; ; ) {
       const ids = store.dueGrantIds(now, after, pageSize);
@@ -97,7 +112,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       after = ids.at(-1) as number;
     }
 
-    if (report.revoked + report.rescheduled + report.timedOut > 0) log.info({ ...report }, 'reconciled');
+    if (report.undone + report.revoked + report.rescheduled + report.timedOut > 0) log.info({ ...report }, 'reconciled');
     return report;
   }
 

@@ -120,6 +120,18 @@ export class Store {
       .map((r) => r.id);
   }
 
+  /** One page (by id) of grants left `pending` since before `cutoffMs`: a grant interrupted mid-call to its provider. */
+  stalePendingGrantIds(cutoffMs: number, afterId: number, limit: number): number[] {
+    return this.db
+      .select({ id: grants.id })
+      .from(grants)
+      .where(and(eq(grants.state, 'pending'), lte(grants.createdAt, cutoffMs), gt(grants.id, afterId)))
+      .orderBy(asc(grants.id))
+      .limit(limit)
+      .all()
+      .map((r) => r.id);
+  }
+
   /** One page (by id) of active grants with their schedule. */
   activeGrantSchedules(afterId: number, limit: number): { id: number; startsAt: number | null; expiresAt: number | null }[] {
     return this.db

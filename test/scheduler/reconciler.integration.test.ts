@@ -72,6 +72,19 @@ describe('reconciler', () => {
     expect(h.store.getGrant(g.id)?.state).toBe('expired');
   });
 
+  it('undoes a grant interrupted between the provider granting it and its activation', async () => {
+    const now = Date.now();
+    const grantId = h.store.transaction(new Date(now), (tx) => {
+      const request = tx.insertRequest({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 60_000, reason: 'crash', tickets: [], state: 'approved', steps: [], rule: 'r', createdAt: now - 5 * 60_000 });
+      return tx.insertGrant({ requestId: request.id, user: PEOPLE.engineer, resource: 'sandbox', role: 'admin', provider: { type: 'noop' }, reason: 'crash', state: 'pending', createdAt: now - 5 * 60_000 }).id;
+    }) as number;
+    h.provider.present.add(`G${grantId}`); // the provider had granted it when the process died
+    expect((await reconciler().runOnce()).undone).toBe(1);
+    expect(h.provider.present.has(`G${grantId}`)).toBe(false);
+    expect(h.store.getGrant(grantId)?.state).toBe('failed');
+    expect(h.notifier.types()).toContain('request_failed');
+  });
+
   it('times out pending requests whose deadline passed', async () => {
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'prod-db', role: 'write', duration: 60_000, reason: 'stale' });
     const id = out.value?.request.id ?? 0;
