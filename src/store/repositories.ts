@@ -1,5 +1,5 @@
 // The queries the core needs; every state change runs in one IMMEDIATE transaction with its audit entries.
-import { and, asc, count, eq, gt, gte, inArray, lte } from 'drizzle-orm';
+import { and, asc, count, eq, gt, gte, inArray, lte, type SQL } from 'drizzle-orm';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import { canTransitionGrant, canTransitionRequest } from '../core/lifecycle.ts';
 import { AuditLog, type AuditEntryInput } from './audit.ts';
@@ -110,22 +110,19 @@ export class Store {
 
   /** One page (by id) of live grants whose end has passed; the reconciler walks them without loading all. */
   dueGrantIds(nowMs: number, afterId: number, limit: number): number[] {
-    return this.db
-      .select({ id: grants.id })
-      .from(grants)
-      .where(and(inArray(grants.state, ['active', 'revoke_failed']), lte(grants.expiresAt, nowMs), gt(grants.id, afterId)))
-      .orderBy(asc(grants.id))
-      .limit(limit)
-      .all()
-      .map((r) => r.id);
+    return this.grantIdsPage(and(inArray(grants.state, ['active', 'revoke_failed']), lte(grants.expiresAt, nowMs)), afterId, limit);
   }
 
   /** One page (by id) of grants left `pending` since before `cutoffMs`: a grant interrupted mid-call to its provider. */
   stalePendingGrantIds(cutoffMs: number, afterId: number, limit: number): number[] {
+    return this.grantIdsPage(and(eq(grants.state, 'pending'), lte(grants.createdAt, cutoffMs)), afterId, limit);
+  }
+
+  private grantIdsPage(where: SQL | undefined, afterId: number, limit: number): number[] {
     return this.db
       .select({ id: grants.id })
       .from(grants)
-      .where(and(eq(grants.state, 'pending'), lte(grants.createdAt, cutoffMs), gt(grants.id, afterId)))
+      .where(and(where, gt(grants.id, afterId)))
       .orderBy(asc(grants.id))
       .limit(limit)
       .all()
