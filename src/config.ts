@@ -41,6 +41,8 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** @defaultValue 30s */
   reconcileIntervalMs: number;
+  /** The whole environment, where provider secrets named by the policy (`secret_env`, `connection_env`) are read. */
+  secrets: Readonly<Record<string, string | undefined>>;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Result<Config, string[]> {
@@ -55,6 +57,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Result<Config,
     policyPath: e.POLICY_PATH,
     logLevel: e.LOG_LEVEL,
     reconcileIntervalMs: e.RECONCILE_INTERVAL,
+    secrets: env,
   });
 }
 

@@ -9,13 +9,14 @@ import { createHttpServer } from './http/server.ts';
 import { createMetrics, fanOut, metricsObserver, type Metrics } from './metrics.ts';
 import { formatProblem, loadPolicyFile } from './policy/load.ts';
 import { createPolicyWatcher } from './policy-watcher.ts';
-import { createProviders } from './providers/index.ts';
+import { createProviders } from './providers/registry.ts';
 import { createBullScheduler } from './scheduler/bullmq-scheduler.ts';
 import { createReconciler, type ReconcileReport } from './scheduler/reconciler.ts';
 import { boltLogger, createSlackApp } from './slack/app.ts';
 import { warnAboutUnknownChannels } from './slack/channel-check.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
+import { createUsergroupApi } from './slack/usergroup-api.ts';
 import { countingCalls, createWebClient } from './slack/slack-api.ts';
 import { openDatabase } from './store/db.ts';
 import { Store } from './store/repositories.ts';
@@ -62,7 +63,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const log = options.log ?? pino({ level: config.logLevel, base: { app: 'sesame' }, redact: ['token', 'password', 'secret', '*.token', '*.password', '*.secret'] });
   const botToken = config.slack.botToken;
   if (!botToken) throw new StartupError(['SLACK_BOT_TOKEN is not set.']);
-  const loaded = await loadPolicyFile(config.policyPath);
+  const loaded = await loadPolicyFile(config.policyPath, { env: config.secrets });
   if (!loaded.ok) throw new StartupError(loaded.error.map(formatProblem));
 
   const db = openDatabase(config.databasePath);
@@ -79,6 +80,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     store,
     log,
     watchFile: options.watchPolicyFile ?? true,
+    env: config.secrets,
     announce: async (text) => {
       const channel = watcher.current().policy.settings.audit_channel;
       if (channel) await call('chat.postMessage', () => client.chat.postMessage({ channel, text }));
@@ -87,12 +89,13 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   policy = () => watcher.current();
 
   const directory = createSlackDirectory(client, call, Date.now, options.directoryTtlMs);
+  const providers = createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call), log: log.child({ component: 'provider' }) });
   // In the background: a slow Slack must not delay start-up, and an unknown channel is a warning, not a refusal.
   void warnAboutUnknownChannels(loaded.value.policy, directory, log);
   const access = new AccessService({
     store,
     policy,
-    providers: createProviders(),
+    providers,
     scheduler,
     notifier: fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics)),
     directory,
@@ -145,6 +148,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       await reconciler.stop();
       watcher.close();
       await scheduler.close();
+      await providers.close?.();
       db.$client.close();
     },
   };

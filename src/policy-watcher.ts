@@ -20,6 +20,8 @@ export interface PolicyWatcherOptions {
   announce: (text: string) => Promise<void>;
   /** Watch the file for changes. @defaultValue true */
   watchFile?: boolean;
+  /** Where the secrets a new policy names must be set; unset ones reject it. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatcher {
@@ -29,7 +31,7 @@ export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatche
 
   let reloading: Promise<boolean> | null = null;
   async function reload(reason: string): Promise<boolean> {
-    const next = await loadPolicyFile(current.file);
+    const next = await loadPolicyFile(current.file, options.env ? { env: options.env } : {});
     if (!next.ok) {
       const problems = next.error.map(formatProblem);
       // The rejection is audited under the policy still in force.

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       policyPath: './policies/policy.yaml',
       logLevel: 'info',
       reconcileIntervalMs: 30_000,
+      secrets: {},
     });
   });
 
@@ -28,6 +29,7 @@ describe('loadConfig', () => {
     expect(config.value).toEqual({
       slack: { botToken: 'xoxb-1', signingSecret: 'secret-123', appToken: 'xapp-1', apiUrl: 'http://127.0.0.1:9000/api/' },
       port: 8080, databasePath: '/tmp/s.db', redisUrl: 'redis://10.0.0.1:6380/2', policyPath: 'p.yaml', logLevel: 'debug', reconcileIntervalMs: 60_000,
+      secrets: expect.objectContaining({ SLACK_BOT_TOKEN: 'xoxb-1' }),
     });
   });
 

@@ -14,12 +14,22 @@ import { EXAMPLE_POLICY_PATH } from './support/policy-fixtures.ts';
 describe('startSesame', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-main-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const configFor = (apiUrl: string) => {
-    const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-bad', SLACK_SIGNING_SECRET: 'secret-123456', SLACK_API_URL: apiUrl, DATABASE_PATH: join(dir, 's.db'), POLICY_PATH: EXAMPLE_POLICY_PATH });
+  const providerSecrets = { STAGING_PG_URL: 'postgres://postgres@127.0.0.1:5432/test', PROD_DB_HOOK_SECRET: 'hook-secret' };
+  const configFor = (apiUrl: string, secrets: Record<string, string> = providerSecrets) => {
+    const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-bad', SLACK_SIGNING_SECRET: 'secret-123456', SLACK_API_URL: apiUrl, DATABASE_PATH: join(dir, 's.db'), POLICY_PATH: EXAMPLE_POLICY_PATH, ...secrets });
     if (!config.ok) throw new Error(config.error.join());
     return { ...config.value, port: 0 };
   };
-  const startWith = (apiUrl: string) => startSesame(configFor(apiUrl), { log: pino({ level: 'silent' }), redisPrefix: 'sesame-main-test', watchPolicyFile: false });
+  const startWith = (apiUrl: string, secrets?: Record<string, string>) =>
+    startSesame(configFor(apiUrl, secrets), { log: pino({ level: 'silent' }), redisPrefix: 'sesame-main-test', watchPolicyFile: false });
+
+  it('refuses to start while a secret the policy names is unset, naming the variable and where the policy asks for it', async () => {
+    const failure = await startWith('http://127.0.0.1:9/api/', { PROD_DB_HOOK_SECRET: 'hook-secret' }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(StartupError);
+    expect((failure as StartupError).problems).toEqual([
+      expect.stringMatching(/policy\.yaml:68:\d+ resources\.staging-db\.provider\.connection_env: environment variable STAGING_PG_URL is not set/),
+    ]);
+  });
 
   it('refuses to start when Slack rejects the bot token, saying what to do', async () => {
     const slack = await new FakeSlack().start();

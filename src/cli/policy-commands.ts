@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { describeError } from '../core/describe-error.ts';
 import { groupsOf } from '../core/membership.ts';
 import type { Directory } from '../core/ports.ts';
+import { missingSecrets } from '../policy/cross-check.ts';
 import { decide, type Decision } from '../policy/decide.ts';
 import { describeDurationError, formatDuration, parseDuration } from '../policy/duration.ts';
 import { formatProblem, loadPolicyFile, type LoadedPolicy } from '../policy/load.ts';
@@ -18,6 +19,11 @@ export async function policyCheck(args: string[], io: CliIo, defaultPath: string
     return EXIT.failed;
   }
   line(io.stdout, summarize(loaded.value));
+  // Secrets often live only where Sesame runs, not where the policy is reviewed: a note here, an error at start.
+  for (const issue of missingSecrets(loaded.value.policy, io.env)) {
+    const at = loaded.value.locate(issue.path);
+    line(io.stderr, `${file}:${at.line}:${at.col} note: ${issue.message} (fine for a check, but \`sesame start\` refuses to run without it)`);
+  }
   return EXIT.ok;
 }
 

@@ -59,16 +59,22 @@ export class GrantKeeper {
     const expiresAt = new Date(startsAt.getTime() + request.durationMs);
     const subject = await this.subjectOf({ ...pending, startsAt: startsAt.getTime(), expiresAt: expiresAt.getTime() });
     const attempt = await withRetries(() => this.deps.providers.for(provider).grant(subject), this.deps.retry);
-    if (!attempt.ok) return this.failRequest(request, pending, errorMessage(attempt.error));
+    if (!attempt.ok) {
+      // A timeout or a garbled answer may hide a grant that did happen: take it back before calling it failed.
+      const undone = await withRetries(() => this.deps.providers.for(provider).revoke(subject), this.deps.retry);
+      if (!undone.ok) this.deps.log.error({ grantId: grantRef(pending.id), problem: errorMessage(undone.error) }, 'could not undo a failed grant at the provider');
+      return this.failRequest(request, pending, errorMessage(attempt.error));
+    }
+    const providerState = attempt.value.state ?? null;
 
     const now = clock.now();
     if (expiresAt.getTime() <= now.getTime()) {
       // The clock jumped (or the provider took longer than the whole window): never activate a grant already over.
-      await withRetries(() => this.deps.providers.for(provider).revoke(subject), this.deps.retry);
+      await withRetries(() => this.deps.providers.for(provider).revoke({ ...subject, providerState }), this.deps.retry);
       return this.failRequest(request, pending, `the grant would have ended at ${expiresAt.toISOString()}, before it could start; check the server's clock`);
     }
     const activated = store.transaction(now, (tx) => {
-      if (!tx.updateGrant(pending.id, 'pending', { state: 'active', startsAt: startsAt.getTime(), expiresAt: expiresAt.getTime() })) tx.abort();
+      if (!tx.updateGrant(pending.id, 'pending', { state: 'active', startsAt: startsAt.getTime(), expiresAt: expiresAt.getTime(), providerState })) tx.abort();
       tx.audit({
         actor: 'sesame',
         action: 'grant.activated',
@@ -215,6 +221,7 @@ export class GrantKeeper {
       expiresAt: new Date(grant.expiresAt ?? grant.createdAt),
       breakglass: grant.breakglass,
       provider: grant.provider,
+      providerState: grant.providerState,
     };
   }
 

@@ -2,6 +2,11 @@
 import type { ProviderConfig } from '../policy/schema.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** What a provider remembers about one grant between granting and revoking it (stored with the grant). */
+export type ProviderState = { [key: string]: JsonValue };
+
 /** Everything a provider needs to grant or undo one grant. */
 export interface GrantSubject {
   grantId: string;
@@ -14,6 +19,8 @@ export interface GrantSubject {
   expiresAt: Date;
   breakglass: boolean;
   provider: ProviderConfig;
+  /** What the provider's `grant` returned as `state`; null before the grant or when it returned none. */
+  providerState: ProviderState | null;
 }
 
 /**
@@ -21,17 +28,21 @@ export interface GrantSubject {
  * (with `retryable`) on failure; any other thrown error is treated as retryable.
  */
 export interface Provider {
-  grant(subject: GrantSubject): Promise<{ message?: string }>;
+  /** `message` is shown to the requester only (it may hold credentials); `state` is kept for `revoke` and `check`. */
+  grant(subject: GrantSubject): Promise<{ message?: string; state?: ProviderState }>;
   revoke(subject: GrantSubject): Promise<void>;
   /** Whether the access is still in place; providers that cannot tell leave this out. */
   check?(subject: GrantSubject): Promise<'present' | 'absent'>;
   /** Moves the end of an active grant (e.g. a database role's VALID UNTIL); leave out when nothing outside needs to know. */
   extend?(subject: GrantSubject): Promise<void>;
+  /** Releases connections at shutdown. */
+  close?(): Promise<void>;
 }
 
 /** Finds the provider for a stored provider block. */
 export interface Providers {
   for(config: ProviderConfig): Provider;
+  close?(): Promise<void>;
 }
 
 /** One grant's revocation and optional "expiring soon" warning, for bulk scheduling. */

@@ -1,4 +1,5 @@
 // Checks that need the whole policy: every group, tier and role a rule names exists, and the rules can be met.
+import { secretEnvOf } from '../providers/registry.ts';
 import type { Policy } from './schema.ts';
 
 export interface PolicyIssue {
@@ -86,4 +87,16 @@ export function crossCheck(policy: Policy): PolicyIssue[] {
     }
   }
   return issues;
+}
+
+/** Every secret a provider block names must be set, or its grants would fail at the first request. */
+export function missingSecrets(policy: Policy, env: Readonly<Record<string, string | undefined>>): PolicyIssue[] {
+  return Object.entries(policy.resources).flatMap(([resourceName, resource]) =>
+    secretEnvOf(resource.provider)
+      .filter(({ variable }) => !env[variable])
+      .map(({ key, variable }) => ({
+        path: ['resources', resourceName, 'provider', key],
+        message: `environment variable ${variable} is not set; the ${resource.provider.type} provider of "${resourceName}" reads its secret from it`,
+      })),
+  );
 }

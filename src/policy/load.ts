@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { err, ok, type Result } from '../core/result.ts';
-import { crossCheck, type PolicyIssue } from './cross-check.ts';
+import { crossCheck, missingSecrets, type PolicyIssue } from './cross-check.ts';
 import { policySchema, type Policy } from './schema.ts';
 import { positionOf, type SourcePosition } from './source-positions.ts';
 
@@ -29,7 +29,12 @@ export function formatProblem(p: PolicyProblem): string {
   return `${p.file}:${p.line}:${p.col} ${p.message}`;
 }
 
-export async function loadPolicyFile(file: string): Promise<Result<LoadedPolicy, PolicyProblem[]>> {
+export interface PolicyLoadOptions {
+  /** When given, every secret variable a provider names must be set in it (as at `sesame start`). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export async function loadPolicyFile(file: string, options: PolicyLoadOptions = {}): Promise<Result<LoadedPolicy, PolicyProblem[]>> {
   let bytes: Buffer;
   try {
     const info = await stat(file);
@@ -44,10 +49,10 @@ export async function loadPolicyFile(file: string): Promise<Result<LoadedPolicy,
         : `cannot be read (${code ?? String(cause)}); check its permissions`;
     return err([{ file, line: 1, col: 1, message }]);
   }
-  return parsePolicy(bytes, file);
+  return parsePolicy(bytes, file, options);
 }
 
-export function parsePolicy(bytes: Buffer | string, file: string): Result<LoadedPolicy, PolicyProblem[]> {
+export function parsePolicy(bytes: Buffer | string, file: string, options: PolicyLoadOptions = {}): Result<LoadedPolicy, PolicyProblem[]> {
   const buffer = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
   if (buffer.length > MAX_POLICY_BYTES) return err([tooLarge(file, buffer.length)]);
   const text = buffer.toString('utf8');
@@ -79,7 +84,7 @@ export function parsePolicy(bytes: Buffer | string, file: string): Result<Loaded
   const parsed = policySchema.safeParse(raw);
   if (!parsed.success) return err(sortProblems(parsed.error.issues.flatMap((issue) => describeIssue(issue, [], locate, file))));
 
-  const crossIssues = crossCheck(parsed.data);
+  const crossIssues = [...crossCheck(parsed.data), ...(options.env ? missingSecrets(parsed.data, options.env) : [])];
   if (crossIssues.length > 0) return err(sortProblems(crossIssues.map((i) => problemAt(i, locate, file))));
 
   return ok({

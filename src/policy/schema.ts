@@ -1,28 +1,11 @@
 // The policy file's shape as zod schemas; the Policy type is inferred from them, never written by hand.
 import { z } from 'zod';
-import { describeDurationError, parseDuration } from './duration.ts';
+import { providerConfigSchema } from '../providers/registry.ts';
+import { channelIdSchema, durationSchema, name, userIdSchema, usergroupIdSchema } from './fields.ts';
 
-const DURATION_SHAPE = /^(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?$/;
+export { channelIdSchema, durationSchema } from './fields.ts';
+export { PROVIDER_TYPES, providerConfigSchema } from '../providers/registry.ts';
 
-/** A duration string ("90s", "30m", "2h", "1d", "1h30m"), parsed to milliseconds. */
-export const durationSchema = z
-  .string()
-  .regex(DURATION_SHAPE, 'must be a duration like 90s, 30m, 2h, 1d or 1h30m')
-  .transform((text, ctx) => {
-    const parsed = parseDuration(text);
-    if (parsed.ok) return parsed.value;
-    ctx.addIssue({ code: 'custom', message: describeDurationError(parsed.error) });
-    return z.NEVER;
-  });
-
-const name = (what: string) =>
-  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, `${what} names use letters, digits, ".", "_" and "-"`);
-export const channelIdSchema = z
-  .string()
-  .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel ID like C0123ABCD (channel details → bottom of the About tab)');
-const userIdSchema = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user ID like U0123ABCD');
-const usergroupIdSchema = z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group ID like S0123ABCD');
-const envVarSchema = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name like PROD_DB_HOOK_SECRET');
 const clockTimeSchema = z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be a time like "09:00" (24-hour, quoted)');
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
@@ -117,38 +100,6 @@ const breakglassSchema = z
   })
   .strict()
   .refine((b) => b.channels !== undefined || b.groups !== undefined, 'say who may break glass: channels, groups, or both');
-
-export const webhookProviderSchema = z
-  .object({
-    type: z.literal('webhook'),
-    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
-    secret_env: envVarSchema,
-    check: z.boolean().default(false),
-  })
-  .strict();
-
-export const slackUsergroupProviderSchema = z
-  .object({ type: z.literal('slack_usergroup'), usergroup: usergroupIdSchema })
-  .strict();
-
-export const postgresProviderSchema = z
-  .object({
-    type: z.literal('postgres'),
-    connection_env: envVarSchema,
-    roles: z.record(name('role'), z.string().min(1)),
-  })
-  .strict();
-
-/** Records grants and revocations in Sesame only; for trials, demos and benchmarks. */
-export const noopProviderSchema = z.object({ type: z.literal('noop') }).strict();
-
-export const PROVIDER_TYPES = ['webhook', 'slack_usergroup', 'postgres', 'noop'] as const;
-
-export const providerConfigSchema = z.discriminatedUnion(
-  'type',
-  [webhookProviderSchema, slackUsergroupProviderSchema, postgresProviderSchema, noopProviderSchema],
-  { error: `must be one of: ${PROVIDER_TYPES.join(', ')}` },
-);
 
 const roleOptionsSchema = z.object({ tier: name('tier').optional() }).strict();
 type RoleOptions = z.output<typeof roleOptionsSchema>;

@@ -67,7 +67,9 @@ export function boltLogger(log: PinoLogger): BoltLogger {
   const join = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' ');
   let level: LogLevel = LogLevel.INFO;
   return {
-    debug: (...msg) => log.debug(join(msg)),
+    // Bolt and the Web API client log whole request and response bodies at debug: DMs carrying credentials,
+    // signed payloads. Those never reach Sesame's log, whatever LOG_LEVEL says.
+    debug: () => undefined,
     info: (...msg) => log.info(join(msg)),
     warn: (...msg) => log.warn(join(msg)),
     error: (...msg) => log.error(join(msg)),

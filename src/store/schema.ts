@@ -2,6 +2,7 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { GrantState, RequestState } from '../core/errors.ts';
+import type { ProviderState } from '../core/ports.ts';
 import type { ProviderConfig } from '../policy/schema.ts';
 
 /** Times are integer milliseconds since the epoch (UTC). */
@@ -65,6 +66,8 @@ export const grants = sqliteTable(
     role: text('role').notNull(),
     /** The provider block in force at grant time, so a later policy edit cannot prevent the revoke. */
     provider: text('provider', { mode: 'json' }).$type<ProviderConfig>().notNull(),
+    /** What the provider needs to undo exactly this grant (e.g. "was already a member"); never secrets. */
+    providerState: text('provider_state', { mode: 'json' }).$type<ProviderState>(),
     reason: text('reason').notNull(),
     breakglass: integer('breakglass', { mode: 'boolean' }).notNull().default(false),
     state: text('state').$type<GrantState>().notNull(),

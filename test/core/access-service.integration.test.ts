@@ -170,6 +170,23 @@ describe('AccessService', () => {
       expect(h.auditActions()).toEqual(['request.created', 'request.auto_approved', 'grant.failed']);
       expect(h.notifier.types()).toEqual(['request_failed']);
       expect(h.scheduler.revokes.size).toBe(0);
+      // A failed attempt may still have granted (a timeout after the change): the provider is asked to undo it.
+      expect(h.provider.calls.map((c) => c.op)).toEqual(['grant', 'grant', 'grant', 'revoke']);
+    });
+
+    it('hands the state a provider returned at grant back to it at revoke', async () => {
+      const seen: unknown[] = [];
+      const original = h.provider.revoke.bind(h.provider);
+      h.provider.grant = async () => ({ state: { standing: false, note: 'kept' } });
+      h.provider.revoke = async (s) => {
+        seen.push(s.providerState);
+        return original(s);
+      };
+      const out = await requestSandbox();
+      if (out.value?.kind !== 'granted') throw new Error('expected a grant');
+      expect(out.value.grant.providerState).toEqual({ standing: false, note: 'kept' });
+      await h.service.revoke(out.value.grant.id, PEOPLE.engineer);
+      expect(seen).toEqual([{ standing: false, note: 'kept' }]);
     });
 
     it('refuses, and undoes, a grant whose end passed before it could start (a clock jump)', async () => {

@@ -10,7 +10,7 @@ const aRequest = (overrides: Partial<RequestRow> = {}): RequestRow => ({
   decidedAt: null, decidedBy: null, decisionNote: null, cardChannel: null, cardTs: null, ...overrides,
 });
 const aGrant = (overrides: Partial<GrantRow> = {}): GrantRow => ({
-  id: 3, requestId: 7, user: 'UREQ', resource: 'prod-db', role: 'write', provider: { type: 'noop' }, reason: 'INC-1', breakglass: false,
+  id: 3, requestId: 7, user: 'UREQ', resource: 'prod-db', role: 'write', provider: { type: 'noop' }, providerState: null, reason: 'INC-1', breakglass: false,
   state: 'active', createdAt: 0, startsAt: 0, expiresAt: 1000, endedAt: null, endedBy: null, revokeAttempts: 0, reviewedBy: null, reviewedAt: null, ...overrides,
 });
 const approval = (step: number, approver: string): ApprovalRow => ({ id: 1, requestId: 7, step, approver, at: 0 });

@@ -92,6 +92,34 @@ describe('parsePolicy', () => {
     ]);
   });
 
+  it("validates each provider's own block, with the line and column of the mistake", () => {
+    const text = [
+      'version: 1',
+      'settings: { approvals_channel: C0APPROVALS }',
+      'tiers: { low: { max_duration: 1h, auto_approve: always } }',
+      'resources:',
+      '  hook: { tier: low, roles: [x], provider: { type: webhook, url: "ftp://h/x", secret_env: lower-case } }',
+      '  grp:  { tier: low, roles: [x], provider: { type: slack_usergroup, usergroup: deployers } }',
+      '  db:   { tier: low, roles: [x], provider: { type: postgres, connection_env: PG_URL, roles: { x: r }, sslmode: on } }',
+    ].join('\n');
+    expect(problemsOf(text)).toEqual([
+      'p.yaml:5:66 resources.hook.provider.url: must be an http(s) URL',
+      'p.yaml:5:91 resources.hook.provider.secret_env: must be an environment variable name like PROD_DB_HOOK_SECRET',
+      'p.yaml:6:80 resources.grp.provider.usergroup: must be a Slack user group ID like S0123ABCD',
+      'p.yaml:7:103 resources.db.provider.sslmode: unknown key; check its spelling (unknown keys are refused so a typo cannot weaken the policy)',
+    ]);
+  });
+
+  it('names every unset secret variable, where the policy names it, when given the environment to check', () => {
+    const text = examplePolicyText();
+    expect(parsePolicy(text, 'p.yaml').ok).toBe(true);
+    const result = parsePolicy(text, 'p.yaml', { env: { PROD_DB_HOOK_SECRET: 's' } });
+    expect((result.error ?? []).map(formatProblem)).toEqual([
+      expect.stringMatching(/^p\.yaml:68:\d+ resources\.staging-db\.provider\.connection_env: environment variable STAGING_PG_URL is not set; the postgres provider of "staging-db" reads its secret from it$/),
+    ]);
+    expect(parsePolicy(text, 'p.yaml', { env: { PROD_DB_HOOK_SECRET: 's', STAGING_PG_URL: 'postgres://x' } }).ok).toBe(true);
+  });
+
   it('reports a missing required key at its parent', () => {
     const text = 'version: 1\nsettings: {}\ntiers: {}\nresources: {}\n';
     expect(problemsOf(text)).toEqual(['p.yaml:2:11 settings.approvals_channel: is required']);

@@ -11,7 +11,7 @@ const aRequest = (overrides: Partial<RequestRow> = {}): RequestRow => ({
   extendsGrantId: null, channelId: null, rule: 'r', createdAt: 0, timeoutAt: 0, decidedAt: null, decidedBy: null, decisionNote: null, cardChannel: null, cardTs: null, ...overrides,
 });
 const aGrant = (overrides: Partial<GrantRow> = {}): GrantRow => ({
-  id: 17, requestId: 42, user: 'U0ENG1', resource: 'prod-db', role: 'write', provider: { type: 'noop' }, reason: 'r', breakglass: false, state: 'active',
+  id: 17, requestId: 42, user: 'U0ENG1', resource: 'prod-db', role: 'write', provider: { type: 'noop' }, providerState: null, reason: 'r', breakglass: false, state: 'active',
   createdAt: 0, startsAt: 0, expiresAt: Date.UTC(2026, 10, 23, 10), endedAt: null, endedBy: null, revokeAttempts: 0, reviewedBy: null, reviewedAt: null, ...overrides,
 });
 const withinLimits = (blocks: unknown[]) => {

@@ -19,6 +19,6 @@ describe('manifest.yaml', () => {
   });
 
   it('asks for exactly the bot scopes of the Web API methods Sesame calls', () => {
-    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['channels:read', 'chat:write', 'commands', 'groups:read', 'usergroups:read', 'users:read', 'users:read.email']);
+    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['channels:read', 'chat:write', 'commands', 'groups:read', 'usergroups:read', 'usergroups:write', 'users:read', 'users:read.email']);
   });
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config.ts';
 import { startSesame, type RunningSesame } from '../../src/main.ts';
@@ -40,6 +40,10 @@ export const NOOP_PROVIDERS = {
 export interface E2EOptions {
   redisUrl?: string;
   reconcileIntervalMs?: number;
+  /** More environment, e.g. the secrets provider blocks name. */
+  env?: Record<string, string>;
+  /** Where Sesame logs; silent unless given. */
+  log?: Logger;
 }
 
 export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS, options: E2EOptions = {}): Promise<E2E> {
@@ -60,10 +64,11 @@ export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS, op
     DATABASE_PATH: join(dir, 'sesame.db'),
     POLICY_PATH: policyPath,
     REDIS_URL: options.redisUrl ?? 'redis://127.0.0.1:6379/0',
+    ...options.env,
   });
   if (!config.ok) throw new Error(config.error.join('\n'));
   const prefix = `sesame-e2e-${randomUUID()}`;
-  const sesame = await startSesame({ ...config.value, port: 0, reconcileIntervalMs: options.reconcileIntervalMs ?? config.value.reconcileIntervalMs }, { log: pino({ level: 'silent' }), redisPrefix: prefix, retry: { attempts: 3, baseDelayMs: 5 }, watchPolicyFile: false, directoryTtlMs: 0 });
+  const sesame = await startSesame({ ...config.value, port: 0, reconcileIntervalMs: options.reconcileIntervalMs ?? config.value.reconcileIntervalMs }, { log: options.log ?? pino({ level: 'silent' }), redisPrefix: prefix, retry: { attempts: 3, baseDelayMs: 5 }, watchPolicyFile: false, directoryTtlMs: 0 });
   const signer = new SlackSigner(`http://127.0.0.1:${sesame.port}/slack/events`, SIGNING_SECRET, (id) => slack.responseUrl(id));
 
   return {

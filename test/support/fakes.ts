@@ -26,7 +26,7 @@ export class FakeProvider implements Provider {
   /** Runs during each grant, e.g. to move a test clock as a slow provider or a clock jump would. */
   duringGrant: () => void = () => {};
 
-  async grant(s: GrantSubject): Promise<{ message?: string }> {
+  async grant(s: GrantSubject): ReturnType<Provider['grant']> {
     this.calls.push({ op: 'grant', grantId: s.grantId, expiresAt: s.expiresAt });
     this.duringGrant();
     if (this.failGrants > 0) {

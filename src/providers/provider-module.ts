@@ -1,0 +1,43 @@
+// What one provider file exports: the zod schema of its policy block, the secrets it reads, and how to build it.
+import type { z } from 'zod';
+import type { Logger, Provider } from '../core/ports.ts';
+import { ProviderError } from '../core/provider-error.ts';
+
+/** Slack user group membership, read and written without any cache (the provider must see the truth). */
+export interface UsergroupApi {
+  members(usergroup: string): Promise<string[]>;
+  setMembers(usergroup: string, users: string[]): Promise<void>;
+}
+
+export interface ProviderDeps {
+  /** Where `secret_env` and `connection_env` are looked up. */
+  env: Readonly<Record<string, string | undefined>>;
+  usergroups: UsergroupApi;
+  log: Logger;
+}
+
+export interface SecretReference {
+  key: string;
+  variable: string;
+}
+
+/** The schema's `type` literal is the discriminator the policy uses to pick this provider. */
+type ProviderBlockSchema = z.ZodObject<{ type: z.ZodLiteral<string> } & z.ZodRawShape>;
+
+export interface ProviderModule<Schema extends ProviderBlockSchema> {
+  schema: Schema;
+  /** The environment variables this block reads, by the key that names each; `sesame start` refuses to run while one is unset. */
+  secretEnv?(config: z.output<Schema>): SecretReference[];
+  create(config: z.output<Schema>, deps: ProviderDeps): Provider;
+}
+
+export const defineProvider = <Schema extends ProviderBlockSchema>(module: ProviderModule<Schema>): ProviderModule<Schema> => module;
+
+/** The value of a secret variable, or a failure no retry can fix. */
+export function requireEnv(env: ProviderDeps['env'], variable: string, forWhat: string): string {
+  const value = env[variable];
+  if (value === undefined || value === '') {
+    throw new ProviderError(`${variable} is not set, so ${forWhat} cannot work; set it in Sesame's environment and restart`, false);
+  }
+  return value;
+}

@@ -1,0 +1,146 @@
+// The `webhook` provider: signed JSON POSTs on grant and revoke (SPEC §8), and an optional GET to check.
+import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+import type { GrantSubject } from '../core/ports.ts';
+import { ProviderError } from '../core/provider-error.ts';
+import { envVarSchema } from '../policy/fields.ts';
+import { defineProvider, requireEnv } from './provider-module.ts';
+
+export const WEBHOOK_TIMEOUT_MS = 5_000;
+/** A grant's message is DM'd; a longer answer is a mistake on the other side, not something to relay. */
+const MAX_MESSAGE_CHARS = 2_000;
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+const schema = z
+  .object({
+    type: z.literal('webhook'),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+    secret_env: envVarSchema,
+    check: z.boolean().default(false),
+  })
+  .strict();
+
+/** The body Sesame POSTs; receivers can validate against this shape. */
+export const webhookPayloadSchema = z
+  .object({
+    event: z.enum(['grant', 'revoke']),
+    grant_id: z.string(),
+    request_id: z.string(),
+    user: z.object({ slack_id: z.string(), email: z.string().nullable() }).strict(),
+    resource: z.string(),
+    role: z.string(),
+    reason: z.string(),
+    starts_at: z.iso.datetime(),
+    expires_at: z.iso.datetime(),
+    breakglass: z.boolean(),
+  })
+  .strict();
+export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
+
+const grantAnswerSchema = z.looseObject({ message: z.string().optional() });
+const checkAnswerSchema = z.looseObject({ present: z.boolean() });
+
+export function payloadOf(event: WebhookPayload['event'], s: GrantSubject): WebhookPayload {
+  return {
+    event,
+    grant_id: s.grantId,
+    request_id: s.requestId,
+    user: { slack_id: s.user.slackId, email: s.user.email },
+    resource: s.resource,
+    role: s.role,
+    reason: s.reason,
+    starts_at: s.startsAt.toISOString(),
+    expires_at: s.expiresAt.toISOString(),
+    breakglass: s.breakglass,
+  };
+}
+
+export const signatureOf = (secret: string, body: string): string => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+export const webhookProvider = defineProvider({
+  schema,
+  secretEnv: (config) => [{ key: 'secret_env', variable: config.secret_env }],
+  create(config, { env }) {
+    const host = new URL(config.url).host;
+    const secret = () => requireEnv(env, config.secret_env, `the webhook at ${host}`);
+
+    /** Sends one signed request; any answer but 2xx within the timeout is a retryable failure. */
+    const send = async (method: 'POST' | 'GET', url: string, event: string, body: string): Promise<string> => {
+      const headers = { 'content-type': 'application/json', 'x-sesame-event': event, 'x-sesame-signature': signatureOf(secret(), body) };
+      let response: Response;
+      let text: string;
+      try {
+        response = await fetch(url, { method, headers, ...(method === 'POST' ? { body } : {}), signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS), redirect: 'error' });
+        text = await readLimited(response);
+      } catch (cause) {
+        const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
+        const why = timedOut ? `did not answer within ${WEBHOOK_TIMEOUT_MS / 1000} s` : `could not be reached (${reasonOf(cause)})`;
+        throw new ProviderError(`the webhook at ${host} ${why}`, true, { cause });
+      }
+      if (!response.ok) throw new ProviderError(`the webhook at ${host} answered ${response.status} to ${event}`, true);
+      return text;
+    };
+
+    const post = (event: 'grant' | 'revoke', subject: GrantSubject) => send('POST', config.url, event, JSON.stringify(payloadOf(event, subject)));
+
+    return {
+      async grant(subject) {
+        const text = (await post('grant', subject)).trim();
+        if (text === '') return {};
+        const answer = grantAnswerSchema.safeParse(parseJson(text));
+        if (!answer.success) {
+          // The receiver may have granted; calling this a success would hide a broken integration.
+          throw new ProviderError(`the webhook at ${host} answered the grant with something other than JSON like {"message": "…"}`, false);
+        }
+        const message = answer.data.message?.slice(0, MAX_MESSAGE_CHARS);
+        return message ? { message } : {};
+      },
+      async revoke(subject) {
+        await post('revoke', subject);
+      },
+      ...(config.check
+        ? {
+            async check(subject: GrantSubject) {
+              const query = new URLSearchParams({ grant_id: subject.grantId }).toString();
+              const url = `${config.url}${config.url.includes('?') ? '&' : '?'}${query}`;
+              // A GET has no body, so the signature covers the query string.
+              const answer = checkAnswerSchema.safeParse(parseJson(await send('GET', url, 'check', query)));
+              if (!answer.success) throw new ProviderError(`the webhook at ${host} answered the check with something other than {"present": true|false}`, true);
+              return answer.data.present ? ('present' as const) : ('absent' as const);
+            },
+          }
+        : {}),
+    };
+  },
+});
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+async function readLimited(response: Response): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_RESPONSE_BYTES) {
+      await reader.cancel();
+      break;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function reasonOf(cause: unknown): string {
+  const inner = (cause as { cause?: { code?: string; message?: string } } | null)?.cause;
+  return inner?.code ?? inner?.message ?? (cause instanceof Error ? cause.message : String(cause));
+}
