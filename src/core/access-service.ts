@@ -5,6 +5,7 @@ import type { Ms } from '../policy/duration.ts';
 import { LOST_RACE } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import type { DomainError } from './errors.ts';
+import { BreakglassReviews } from './breakglass-review.ts';
 import { GrantKeeper, type EndOutcome, type FulfilOutcome, type GrantKeeperDeps } from './grant-keeper.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { checkApproval, checkCancel, checkDeny, checkExtend, checkRevoke, isRequestOverdue, LIVE_GRANT_STATES, requestDeadlines, type ApproverFacts } from './lifecycle.ts';
@@ -21,7 +22,9 @@ export interface NewAccessRequest extends AccessQuery {
 }
 
 export type GrantOutcome = FulfilOutcome | { kind: 'extended'; request: RequestRow; grant: GrantRow | null };
-export type RequestOutcome = GrantOutcome | { kind: 'pending'; request: RequestRow; decision: Decision & { kind: 'needs_approval' } };
+/** A break-glass duration above the policy's maximum is cut to it, not refused; `cappedFrom` says from what. */
+export type GrantedOutcome = GrantOutcome & { cappedFrom?: Ms };
+export type RequestOutcome = GrantedOutcome | { kind: 'pending'; request: RequestRow; decision: Decision & { kind: 'needs_approval' } };
 
 export type ApproveOutcome =
   | { kind: 'recorded'; request: RequestRow; have: number; need: number }
@@ -32,9 +35,11 @@ const HOUR_MS = 3_600_000;
 
 export class AccessService {
   readonly grants: GrantKeeper;
+  readonly reviews: BreakglassReviews;
 
   constructor(private readonly deps: AccessServiceDeps) {
     this.grants = new GrantKeeper(deps);
+    this.reviews = new BreakglassReviews(deps);
   }
 
   /** A new request (or break-glass): decided by the policy, then granted, refused or sent for approval. */
@@ -47,7 +52,7 @@ export class AccessService {
     const { policy } = this.deps.policy();
     const groups = await groupsOf(policy, input.requester, this.deps.directory);
     const now = this.deps.clock.now();
-    const channelName = input.breakglass && input.channelId ? await this.deps.directory.channelName(input.channelId) : null;
+    const channelName = input.breakglass && input.channelId ? await this.deps.directory.channelName(input.channelId, { fresh: true }) : null;
     return decide(policy, input, {
       groups,
       channelName,
@@ -231,7 +236,8 @@ export class AccessService {
       await this.notify({ type: 'request_pending', request: created });
       return ok({ kind: 'pending', request: created, decision });
     }
-    return ok(await this.fulfil(created));
+    const outcome = await this.fulfil(created);
+    return ok(resolved.capped ? { ...outcome, cappedFrom: resolved.capped.requested } : outcome);
   }
 
   /** Grants an approved request, or for an extension request moves its grant's end. */

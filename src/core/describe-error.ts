@@ -37,11 +37,23 @@ export function describeError(e: DomainError, q: Quote = plainQuote): string {
     case 'breakglass_not_configured':
       return 'Break-glass is not set up in this policy; use an ordinary request, or ask an admin to add a breakglass section.';
     case 'breakglass_wrong_channel':
-      return `Break-glass works only in incident channels (${orList(e.allowed, q)})${e.channel ? `, not in #${e.channel}` : ''}; run it from the incident's channel.`;
+      return e.channel
+        ? `Break-glass works only in incident channels (${orList(e.allowed, q)}), not in #${e.channel}; run it from the incident's channel.`
+        : `Break-glass works only in incident channels (${orList(e.allowed, q)}), and I cannot tell this one's name: not from a DM, and in a private channel invite @Sesame first.`;
     case 'breakglass_not_in_group':
       return `Break-glass is for members of ${orList(e.groups, q)}; ask someone on call, or use an ordinary request.`;
     case 'breakglass_rate_limited':
       return `You have already broken glass ${e.max} times in the last hour, the most the policy allows; security has been alerted. Ask an admin, or use an ordinary request.`;
+    case 'not_breakglass':
+      return `${q(e.grantId)} is not a break-glass grant, so there is nothing to acknowledge.`;
+    case 'already_reviewed':
+      return `${q(e.grantId)} was already acknowledged (by ${e.by}), so nothing was changed.`;
+    case 'review_not_configured':
+      return 'The policy names nobody to review break-glass; ask an admin to set breakglass.review_by.';
+    case 'review_own':
+      return `${q(e.grantId)} is your own break-glass use; someone else in the review group must acknowledge it.`;
+    case 'review_not_in_group':
+      return `Only members of ${q(e.group)} may acknowledge break-glass uses like ${q(e.grantId)}.`;
     case 'request_not_found':
       return `There is no request ${q(e.requestId)}; ${q('/access list')} shows yours.`;
     case 'grant_not_found':

@@ -17,6 +17,11 @@ export type DomainError =
   | { code: 'breakglass_wrong_channel'; channel: string | null; allowed: string[] }
   | { code: 'breakglass_not_in_group'; groups: string[] }
   | { code: 'breakglass_rate_limited'; max: number }
+  | { code: 'not_breakglass'; grantId: string }
+  | { code: 'already_reviewed'; grantId: string; by: string }
+  | { code: 'review_not_configured' }
+  | { code: 'review_own'; grantId: string }
+  | { code: 'review_not_in_group'; grantId: string; group: string }
   | { code: 'request_not_found'; requestId: string }
   | { code: 'grant_not_found'; grantId: string }
   | { code: 'not_pending'; requestId: string; state: RequestState }

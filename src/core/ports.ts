@@ -69,7 +69,8 @@ export interface Scheduler {
 /** Who is in a Slack user group, what a channel is called, a user's email. Null when it cannot be found out. */
 export interface Directory {
   usergroupMembers(usergroupId: string): Promise<string[] | null>;
-  channelName(channelId: string): Promise<string | null>;
+  /** `fresh` skips the cache: break-glass must see a rename at once. */
+  channelName(channelId: string, options?: { fresh?: boolean }): Promise<string | null>;
   userEmail(userId: string): Promise<string | null>;
 }
 
@@ -88,7 +89,9 @@ export type AccessEvent =
   | { type: 'grant_extended'; grant: GrantRow; request: RequestRow }
   | { type: 'grant_expiring'; grant: GrantRow }
   | { type: 'grant_ended'; grant: GrantRow; outcome: 'revoked' | 'expired'; by: string }
-  | { type: 'grant_revoke_failed'; grant: GrantRow; problem: string };
+  | { type: 'grant_revoke_failed'; grant: GrantRow; problem: string }
+  | { type: 'breakglass_reviewed'; grant: GrantRow; by: string }
+  | { type: 'breakglass_review_reminder'; grants: GrantRow[] };
 
 /** Tells people what happened. Failures to notify never undo a state change. */
 export interface Notifier {

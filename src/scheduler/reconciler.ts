@@ -14,6 +14,8 @@ export interface ReconcileReport {
   revoked: number;
   rescheduled: number;
   timedOut: number;
+  /** Whether the daily "break-glass waits for review" reminder went out in this sweep. */
+  reviewReminded: boolean;
   /** Pages read; each holds at most `pageSize` rows, so memory stays flat however many grants there are. */
   pages: number;
   /** Set when the scheduler was unreachable, so jobs could not be checked. */
@@ -59,7 +61,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   }
 
   async function runOnce(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, pages: 0, schedulerDown: false };
+    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, pages: 0, schedulerDown: false, reviewReminded: false };
     const now = clock.now().getTime();
 
     for (let after = 0; ; ) {
@@ -111,6 +113,12 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       });
       after = ids.at(-1) as number;
     }
+
+    // The daily break-glass review reminder rides on the sweep; the audit log remembers when it last went out.
+    report.reviewReminded = await access.reviews.remindIfDue().catch((error: unknown) => {
+      log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'break-glass review reminder failed');
+      return false;
+    });
 
     if (report.undone + report.revoked + report.rescheduled + report.timedOut > 0) log.info({ ...report }, 'reconciled');
     return report;

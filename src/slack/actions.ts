@@ -1,4 +1,4 @@
-// Buttons (Approve, Deny, Cancel, Revoke, Extend) and the modal submissions; the acting user is always the signed payload's.
+// Buttons (Approve, Deny, Cancel, Revoke, Extend, Acknowledge) and the modal submissions; the acting user is always the signed payload's.
 import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs, ViewOutput } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { DomainError } from '../core/errors.ts';
@@ -26,7 +26,8 @@ async function tell(args: ButtonArgs, text: string): Promise<void> {
 
 export async function publishHome(client: WebClient, user: string, deps: ListenerDeps): Promise<void> {
   const { requests, grants } = deps.access.overview(user);
-  await client.views.publish({ user_id: user, view: homeView({ grants, requests, awaiting: await deps.access.awaitingApprovalBy(user) }) });
+  const [awaiting, unreviewed] = await Promise.all([deps.access.awaitingApprovalBy(user), deps.access.reviews.waitingFor(user)]);
+  await client.views.publish({ user_id: user, view: homeView({ grants, requests, awaiting, unreviewed }) });
 }
 
 const fromHome = (args: ButtonArgs) => args.body.container?.type === 'view';
@@ -75,6 +76,14 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     const id = idFrom(args, 'G');
     if (id === null) return tell(args, 'That button does not name a grant; use `/access list` instead.');
     await args.client.views.open({ trigger_id: args.body.trigger_id, view: extendModal(grantRef(id)) });
+  });
+
+  app.action<BlockAction<ButtonAction>>(ACTION.acknowledge, async (args) => {
+    await args.ack();
+    const id = idFrom(args, 'G');
+    const out = id === null ? null : await access.reviews.acknowledge(id, args.body.user.id);
+    if (out?.ok && !fromHome(args)) await tell(args, `✅ Thanks: you acknowledged break-glass ${grantRef(out.value.id)}.`);
+    await afterClick(args, out === null ? { code: 'grant_not_found', grantId: args.action.value ?? '?' } : out.ok ? null : out.error);
   });
 
   app.action<BlockAction<ButtonAction>>({ action_id: UNKNOWN_ACTION }, async (args) => {

@@ -17,11 +17,12 @@ export const ACTION = {
   cancel: 'cancel_request',
   revoke: 'revoke_grant',
   extend: 'extend_grant',
+  acknowledge: 'acknowledge_breakglass',
 } as const;
 
-const mrkdwn = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_LIMIT) } });
-const plainSection = (text: string): KnownBlock => ({ type: 'section', text: { type: 'plain_text', text: truncate(text, SECTION_LIMIT), emoji: false } });
-const context = (text: string): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, SECTION_LIMIT) }] });
+export const mrkdwn = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_LIMIT) } });
+export const plainSection = (text: string): KnownBlock => ({ type: 'section', text: { type: 'plain_text', text: truncate(text, SECTION_LIMIT), emoji: false } });
+export const context = (text: string): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, SECTION_LIMIT) }] });
 
 export function ephemeral(text: string): SlackMessage & { response_type: 'ephemeral' } {
   return { response_type: 'ephemeral', text, blocks: [mrkdwn(text)] };
@@ -142,11 +143,31 @@ const waitingFor = (r: RequestRow) => {
   return step ? `waiting for ${code(step.from)}` : 'waiting';
 };
 
-export function awaitingMessage(requests: readonly RequestRow[]): SlackMessage {
-  if (requests.length === 0) return { text: 'Nothing is waiting for your approval.', blocks: [mrkdwn('Nothing is waiting for your approval.')] };
-  const lines = requests.slice(0, 40).map((r) => `• ${code(requestRef(r.id))} ${mention(r.requester)} wants ${what(r)} for ${formatDuration(r.durationMs)}${r.cardChannel ? ` — card in <#${r.cardChannel}>` : ''}`);
-  if (requests.length > 40) lines.push(`…and ${requests.length - 40} more.`);
-  return { text: `${plural(requests.length, 'request')} waiting for your approval`, blocks: [mrkdwn(`*Waiting for your approval*\n${lines.join('\n')}`)] };
+/** `/access pending`: requests this person may approve, and (for reviewers) break-glass uses waiting for review. */
+export function awaitingMessage(requests: readonly RequestRow[], unreviewed: readonly GrantRow[] = []): SlackMessage {
+  if (requests.length === 0 && unreviewed.length === 0) return { text: 'Nothing is waiting for your approval.', blocks: [mrkdwn('Nothing is waiting for your approval.')] };
+  const blocks: KnownBlock[] = [];
+  if (requests.length > 0) {
+    const lines = requests.slice(0, 40).map((r) => `• ${code(requestRef(r.id))} ${mention(r.requester)} wants ${what(r)} for ${formatDuration(r.durationMs)}${r.cardChannel ? ` — card in <#${r.cardChannel}>` : ''}`);
+    if (requests.length > 40) lines.push(`…and ${requests.length - 40} more.`);
+    blocks.push(mrkdwn(`*Waiting for your approval*\n${lines.join('\n')}`));
+  }
+  if (unreviewed.length > 0) {
+    blocks.push(mrkdwn(`*Break-glass uses waiting for your review* (${unreviewed.length})`));
+    // Each with its own button; the cap keeps the message within Slack's 50 blocks.
+    for (const g of unreviewed.slice(0, 40)) blocks.push(acknowledgeRow(g));
+    if (unreviewed.length > 40) blocks.push(context(`…and ${unreviewed.length - 40} more; acknowledge these first.`));
+  }
+  return { text: `${plural(requests.length, 'request')} waiting for your approval, ${plural(unreviewed.length, 'break-glass use')} for your review`, blocks: blocks.slice(0, MAX_BLOCKS) };
+}
+
+/** One unreviewed break-glass use with its Acknowledge button (the value is the grant id only). */
+export function acknowledgeRow(g: GrantRow): KnownBlock {
+  return {
+    type: 'section',
+    text: { type: 'mrkdwn', text: truncate(`🚨 ${code(grantRef(g.id))} ${mention(g.user)} — ${what(g)} from ${slackTime(g.startsAt ?? g.createdAt)}: ${escapeMrkdwn(truncate(g.reason, 300))}`, SECTION_LIMIT) },
+    accessory: { type: 'button', action_id: ACTION.acknowledge, text: { type: 'plain_text', text: 'Acknowledge' }, value: grantRef(g.id) },
+  };
 }
 
 /** A direct message with an optional quoted text from someone else (a deny note, a provider message). */

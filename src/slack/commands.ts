@@ -64,7 +64,7 @@ async function run(cmd: AccessCommand, ctx: CommandContext, deps: ListenerDeps):
       return;
     }
     case 'pending':
-      await ctx.respond({ response_type: 'ephemeral', ...awaitingMessage(await access.awaitingApprovalBy(ctx.user)) });
+      await ctx.respond({ response_type: 'ephemeral', ...awaitingMessage(await access.awaitingApprovalBy(ctx.user), await access.reviews.waitingFor(ctx.user)) });
       return;
     case 'cancel': {
       const out = await access.cancel(cmd.requestId, ctx.user);

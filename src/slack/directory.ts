@@ -8,9 +8,9 @@ export const DIRECTORY_TTL_MS = 60_000;
 
 export function createSlackDirectory(client: WebClient, call: SlackCall, now: () => number = Date.now, ttlMs = DIRECTORY_TTL_MS): Directory {
   const cache = new Map<string, { at: number; value: Promise<unknown> }>();
-  const cached = <T>(key: string, load: () => Promise<T>): Promise<T> => {
+  const cached = <T>(key: string, load: () => Promise<T>, fresh = false): Promise<T> => {
     const hit = cache.get(key);
-    if (hit && now() - hit.at < ttlMs) return hit.value as Promise<T>;
+    if (hit && !fresh && now() - hit.at < ttlMs) return hit.value as Promise<T>;
     const value = load();
     cache.set(key, { at: now(), value });
     // A failed look-up is not remembered: the next caller asks Slack again.
@@ -31,12 +31,16 @@ export function createSlackDirectory(client: WebClient, call: SlackCall, now: ()
   return {
     usergroupMembers: (usergroup) =>
       cached(`usergroup:${usergroup}`, async () => (await lookUp('usergroups.users.list', () => client.usergroups.users.list({ usergroup })))?.users ?? null),
-    channelName: (channel) =>
-      cached(`channel:${channel}`, async () => {
-        const info = (await lookUp('conversations.info', () => client.conversations.info({ channel })))?.channel;
-        // DMs and group DMs have no name; break-glass never matches them.
-        return !info || info.is_im || info.is_mpim ? null : (info.name ?? null);
-      }),
+    channelName: (channel, options) =>
+      cached(
+        `channel:${channel}`,
+        async () => {
+          const info = (await lookUp('conversations.info', () => client.conversations.info({ channel })))?.channel;
+          // DMs and group DMs have no name; break-glass never matches them.
+          return !info || info.is_im || info.is_mpim ? null : (info.name ?? null);
+        },
+        options?.fresh,
+      ),
     // The email only decorates provider payloads; an outage there must not block a grant.
     userEmail: (user) => cached(`email:${user}`, async () => (await lookUp('users.info', () => client.users.info({ user })).catch(() => null))?.user?.profile?.email ?? null),
   };

@@ -1,9 +1,9 @@
-// The App Home tab: my grants (Revoke, Extend), my pending requests (Cancel), requests waiting for me (Approve, Deny).
+// The App Home tab: my grants (Revoke, Extend), my pending requests (Cancel), what waits for me (Approve, Deny, Acknowledge).
 import type { KnownBlock, View } from '@slack/types';
 import { grantRef, requestRef } from '../core/ids.ts';
 import { formatDuration } from '../policy/duration.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
-import { ACTION } from './blocks.ts';
+import { acknowledgeRow, ACTION } from './blocks.ts';
 import { code, mention, slackTime, truncate } from './text.ts';
 
 /** Each list shows at most this many rows, keeping the view under Slack's 100-block limit. */
@@ -24,9 +24,11 @@ export interface HomeData {
   grants: readonly GrantRow[];
   requests: readonly RequestRow[];
   awaiting: readonly RequestRow[];
+  /** Break-glass uses waiting for this person's review (only reviewers get any). */
+  unreviewed?: readonly GrantRow[];
 }
 
-export function homeView({ grants, requests, awaiting }: HomeData): View {
+export function homeView({ grants, requests, awaiting, unreviewed = [] }: HomeData): View {
   const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: 'Your access' } }];
   const section = (title: string, items: readonly KnownBlock[][], empty: string, total: number) => {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*${title}*` } });
@@ -60,5 +62,8 @@ export function homeView({ grants, requests, awaiting }: HomeData): View {
     'Nothing is waiting for you.',
     awaiting.length,
   );
+  if (unreviewed.length > 0) {
+    section('Break-glass uses to review', unreviewed.slice(0, MAX_ROWS).map((g) => [acknowledgeRow(g)]), '', unreviewed.length);
+  }
   return { type: 'home', blocks };
 }

@@ -1,12 +1,14 @@
 // The core's Notifier port over the Web API: approval cards (posted, then updated in place), DMs, audit-channel lines.
 import type { WebClient } from '@slack/web-api';
 import { grantRef, requestRef } from '../core/ids.ts';
+import { reviewGroupOf } from '../core/breakglass-review.ts';
 import type { AccessEvent, Logger, Notifier } from '../core/ports.ts';
 import { formatDuration } from '../policy/duration.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
 import type { Store } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { directMessage, requestCard, type SlackMessage } from './blocks.ts';
+import { breakglassAlert, breakglassAnnouncement, reviewCard, reviewReminder } from './breakglass-blocks.ts';
 import type { SlackCall } from './slack-api.ts';
 import { code, mention, slackTime } from './text.ts';
 
@@ -18,6 +20,9 @@ export interface SlackNotifierDeps {
   log: Logger;
 }
 
+/** Over-the-limit break-glass attempts alert security once per person per this long, not on every try. */
+const RATE_LIMIT_ALERT_EVERY_MS = 3_600_000;
+
 export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
   const { client, call, store } = deps;
   const settings = () => deps.policy().policy.settings;
@@ -28,12 +33,23 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
   const dm = async (user: string, text: string, quoted?: string | null): Promise<void> => {
     await post(user, directMessage(text, quoted));
   };
-  /** Pings the admins group: its Slack user group, or its listed members. */
-  const admins = (): string => {
-    const { policy } = deps.policy();
-    const group = policy.settings.admins === undefined ? undefined : policy.groups[policy.settings.admins];
+  /** Pings a policy group: its Slack user group, or its listed members. */
+  const ping = (groupName: string | undefined, fallback: string): string => {
+    const group = groupName === undefined ? undefined : deps.policy().policy.groups[groupName];
     if (group?.slack_usergroup) return `<!subteam^${group.slack_usergroup}>`;
-    return group?.users?.map(mention).join(' ') ?? 'Admins:';
+    return group?.users?.map(mention).join(' ') ?? fallback;
+  };
+  const admins = () => ping(settings().admins, 'Admins:');
+  const reviewers = () => ping(reviewGroupOf(deps.policy().policy), 'Reviewers');
+  const notifyChannels = () => deps.policy().policy.breakglass?.notify ?? [];
+  /** The review card goes to the first notify channel, else to the approvals channel. */
+  const reviewChannel = () => notifyChannels()[0] ?? settings().approvals_channel;
+  const lastRateAlert = new Map<string, number>();
+  /** Posts to each channel on its own, so one the bot was not invited to does not silence the others. */
+  const postEach = async (channels: readonly string[], message: SlackMessage) => {
+    for (const channel of channels) {
+      await post(channel, message).catch((error: unknown) => deps.log.warn({ channel, problem: error instanceof Error ? error.message : String(error) }, 'could not post a break-glass notice'));
+    }
   };
   const auditLine = async (text: string) => {
     const channel = settings().audit_channel;
@@ -41,7 +57,12 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
   };
 
   const cardChannelFor = (request: RequestRow) => deps.policy().policy.resources[request.resource]?.approvals_channel ?? settings().approvals_channel;
-  const cardOf = (request: RequestRow) => requestCard({ request, approvals: store.approvalsFor(request.id), grant: store.grantForRequest(request.id), ticketUrl: settings().ticket_url });
+  const cardOf = (request: RequestRow) => {
+    const grant = store.grantForRequest(request.id);
+    // A break-glass request's card is its review card.
+    if (request.breakglass && grant) return reviewCard(request, grant, reviewers());
+    return requestCard({ request, approvals: store.approvalsFor(request.id), grant, ticketUrl: settings().ticket_url });
+  };
 
   async function postCard(request: RequestRow): Promise<void> {
     const channel = cardChannelFor(request);
@@ -59,9 +80,28 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
 
   const grantLine = (g: GrantRow) => `${what(g)} (${grantRef(g.id)})`;
 
+  /** Incident channel (visible to all), the notify channels, and the review card. */
+  async function announceBreakglass(request: RequestRow, grant: GrantRow): Promise<void> {
+    if (request.channelId) await postEach([request.channelId], breakglassAnnouncement(request, grant));
+    const review = reviewChannel();
+    await postEach(notifyChannels().filter((c) => c !== review), breakglassAlert(request, grant));
+    const res = await post(review, reviewCard(request, grant, reviewers()));
+    if (res.ts) store.setRequestCard(request.id, res.channel ?? review, res.ts);
+  }
+
+  async function alertRateLimited(requester: string, resource: string): Promise<void> {
+    const now = Date.now();
+    if (now - (lastRateAlert.get(requester) ?? 0) < RATE_LIMIT_ALERT_EVERY_MS) return;
+    lastRateAlert.set(requester, now);
+    const max = deps.policy().policy.breakglass?.max_per_hour ?? 0;
+    const channels = notifyChannels().length > 0 ? notifyChannels() : [settings().audit_channel ?? settings().approvals_channel];
+    await postEach(channels, directMessage(`🚨 ${reviewers()} ${mention(requester)} tried to break glass on ${code(resource)} more than ${max} times within an hour; Sesame refused. Every attempt is in the audit log (\`request.refused\`).`));
+  }
+
   async function handle(event: AccessEvent): Promise<void> {
     switch (event.type) {
       case 'request_refused':
+        if (event.code === 'breakglass_rate_limited') await alertRateLimited(event.requester, event.resource);
         return;
       case 'request_pending':
         return postCard(event.request);
@@ -96,17 +136,26 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
       case 'grant_activated':
         await updateCard(event.request.id);
         await dm(event.grant.user, `🔓 You have ${grantLine(event.grant)} until ${slackTime(event.grant.expiresAt ?? 0)}. End it early with \`/access revoke ${grantRef(event.grant.id)}\`.`, event.providerMessage);
-        return auditLine(`${event.grant.breakglass ? '🚨 break-glass ' : ''}${grantLine(event.grant)} granted to ${mention(event.grant.user)} until ${slackTime(event.grant.expiresAt ?? 0)}.`);
+        await auditLine(`${event.grant.breakglass ? '🚨 break-glass ' : ''}${grantLine(event.grant)} granted to ${mention(event.grant.user)} until ${slackTime(event.grant.expiresAt ?? 0)}.`);
+        if (event.grant.breakglass) await announceBreakglass(event.request, event.grant);
+        return;
       case 'grant_extended':
         await updateCard(event.request.id);
         return dm(event.grant.user, `⏩ ${grantLine(event.grant)} now lasts until ${slackTime(event.grant.expiresAt ?? 0)}.`);
       case 'grant_expiring':
         return dm(event.grant.user, `⏳ Your access ${grantLine(event.grant)} ends at ${slackTime(event.grant.expiresAt ?? 0)}. Need longer? \`/access extend ${grantRef(event.grant.id)} 30m\`.`);
       case 'grant_ended':
+        if (event.grant.breakglass) await updateCard(event.grant.requestId);
         await dm(event.grant.user, event.outcome === 'expired' ? `🔒 Your access ${grantLine(event.grant)} has ended.` : `🔒 Your access ${grantLine(event.grant)} was revoked by ${mention(event.by)}.`);
         return auditLine(`${grantLine(event.grant)} of ${mention(event.grant.user)} ${event.outcome}.`);
       case 'grant_revoke_failed':
         return auditLine(`🚨 ${admins()} Revoking ${grantLine(event.grant)} of ${mention(event.grant.user)} failed; Sesame keeps retrying. The provider said: ${code(event.problem)}`);
+      case 'breakglass_reviewed':
+        await updateCard(event.grant.requestId);
+        return auditLine(`Break-glass ${grantLine(event.grant)} of ${mention(event.grant.user)} acknowledged by ${mention(event.by)}.`);
+      case 'breakglass_review_reminder':
+        await post(reviewChannel(), reviewReminder(event.grants, reviewers()));
+        return;
     }
   }
 

@@ -12,7 +12,8 @@ export function describeOutcome(outcome: RequestOutcome): string {
   const what = `${code(r.resource)} ${code(r.role)}`;
   switch (outcome.kind) {
     case 'granted': {
-      return `✅ Granted: ${what} until ${slackTime(outcome.grant.expiresAt ?? 0)} (${code(grantRef(outcome.grant.id))}).${r.breakglass ? ' 🚨 Break-glass: security will review this.' : ''}`;
+      const capped = outcome.cappedFrom ? ` You asked for ${formatDuration(outcome.cappedFrom)}; break-glass is capped at ${formatDuration(r.durationMs)}, so extend it if the incident needs longer.` : '';
+      return `✅ Granted: ${what} until ${slackTime(outcome.grant.expiresAt ?? 0)} (${code(grantRef(outcome.grant.id))}).${r.breakglass ? ' 🚨 Break-glass: announced here, and security will review it.' : ''}${capped}`;
     }
     case 'pending': {
       const step = currentStep(r);

@@ -23,6 +23,7 @@ export const AUDIT_ACTIONS = [
   'grant.verified_absent',
   'breakglass.used',
   'breakglass.reviewed',
+  'breakglass.review_reminded',
   'policy.loaded',
   'policy.rejected',
 ] as const;

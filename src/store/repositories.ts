@@ -1,10 +1,10 @@
 // The queries the core needs; every state change runs in one IMMEDIATE transaction with its audit entries.
-import { and, asc, count, eq, gt, gte, inArray, lte, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lte, type SQL } from 'drizzle-orm';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import { canTransitionGrant, canTransitionRequest } from '../core/lifecycle.ts';
 import { AuditLog, type AuditEntryInput } from './audit.ts';
 import type { Db } from './db.ts';
-import { approvals, grants, requests, type ApprovalRow, type AuditRow, type GrantRow, type RequestRow } from './schema.ts';
+import { approvals, auditLog, grants, requests, type ApprovalRow, type AuditRow, type GrantRow, type RequestRow } from './schema.ts';
 
 export type NewRequest = typeof requests.$inferInsert;
 export type NewGrant = typeof grants.$inferInsert;
@@ -27,6 +27,8 @@ export interface Transaction {
   countApprovals(requestId: number, step: number): number;
   insertGrant(values: Omit<NewGrant, 'id'>): GrantRow;
   updateGrant(id: number, from: GrantState | GrantState[], patch: GrantPatch): boolean;
+  /** Records the review of a break-glass grant; false when it is not break-glass or already reviewed. */
+  markReviewed(grantId: number, reviewer: string, at: number): boolean;
   audit(entry: AuditEntryInput): AuditRow;
   /** Rolls the whole transaction back; `transaction` then returns LOST_RACE. */
   abort(): never;
@@ -165,6 +167,22 @@ export class Store {
     return row?.n ?? 0;
   }
 
+  /** Break-glass grants nobody has acknowledged yet (interrupted or failed ones gave no access, so need none), oldest first. */
+  unreviewedBreakglassGrants(): GrantRow[] {
+    return this.db
+      .select()
+      .from(grants)
+      .where(and(eq(grants.breakglass, true), isNull(grants.reviewedBy), inArray(grants.state, ['active', 'expired', 'revoked', 'revoke_failed'])))
+      .orderBy(asc(grants.id))
+      .all();
+  }
+
+  /** When `action` was last audited, or null. */
+  lastAuditAt(action: string): Date | null {
+    const row = this.db.select({ at: auditLog.at }).from(auditLog).where(eq(auditLog.action, action)).orderBy(desc(auditLog.id)).limit(1).get();
+    return row ? new Date(row.at) : null;
+  }
+
   private transactionApi(now: Date): Transaction {
     const { db } = this;
     const states = <S extends string>(from: S | S[]): S[] => (Array.isArray(from) ? from : [from]);
@@ -184,6 +202,8 @@ export class Store {
       updateGrant: (id, from, patch) =>
         assertTransitions('grant', states(from), patch.state, canTransitionGrant) ??
         db.update(grants).set(patch).where(and(eq(grants.id, id), inArray(grants.state, states(from)))).run().changes === 1,
+      markReviewed: (grantId, reviewer, at) =>
+        db.update(grants).set({ reviewedBy: reviewer, reviewedAt: at }).where(and(eq(grants.id, grantId), eq(grants.breakglass, true), isNull(grants.reviewedBy))).run().changes === 1,
       audit: (entry) => this.auditLog.append(entry, this.policySha256(), now),
       abort: () => {
         throw new Abort('lost race');

@@ -1,6 +1,7 @@
 // Block Kit renderers: the card's content and buttons, escaping, and Slack's limits with extreme input.
 import { describe, expect, it } from 'vitest';
-import { helpMessage, overviewMessage, requestCard } from '../../src/slack/blocks.ts';
+import { awaitingMessage, helpMessage, overviewMessage, requestCard } from '../../src/slack/blocks.ts';
+import { breakglassAlert, breakglassAnnouncement, reviewCard } from '../../src/slack/breakglass-blocks.ts';
 import { homeView } from '../../src/slack/home.ts';
 import { escapeMrkdwn } from '../../src/slack/text.ts';
 import type { ApprovalRow, GrantRow, RequestRow } from '../../src/store/schema.ts';
@@ -75,5 +76,37 @@ describe('other renderers', () => {
     withinLimits(overviewMessage(requests, grants).blocks);
     const home = homeView({ grants, requests, awaiting: requests });
     expect(home.blocks.length).toBeLessThanOrEqual(100); // App Home allows 100 blocks
+  });
+});
+
+describe('break-glass blocks', () => {
+  const injected = '<!channel> *urgent* <@U0SEC1> 🔥'.repeat(300);
+  const glassRequest = aRequest({ breakglass: true, channelId: 'C0INC42', reason: injected, state: 'approved' });
+  const glassGrant = aGrant({ breakglass: true, user: 'U0ONC1', reason: injected });
+
+  it('puts the reason in plain text on the announcement, the alert and the review card, within limits', () => {
+    for (const message of [breakglassAnnouncement(glassRequest, glassGrant), breakglassAlert(glassRequest, glassGrant), reviewCard(glassRequest, glassGrant, '<@U0SEC1>')]) {
+      withinLimits(message.blocks);
+      for (const text of mrkdwnTexts(message.blocks)) expect(text).not.toContain('<!channel>');
+    }
+  });
+
+  it('shows the Acknowledge button until reviewed, then who reviewed instead', () => {
+    const open = JSON.stringify(reviewCard(glassRequest, glassGrant, '<@U0SEC1>').blocks);
+    expect(open).toContain('"action_id":"acknowledge_breakglass"');
+    expect(open).toContain('"value":"G17"');
+    const done = JSON.stringify(reviewCard(glassRequest, { ...glassGrant, reviewedBy: 'U0SEC1', reviewedAt: 1 }, '<@U0SEC1>').blocks);
+    expect(done).not.toContain('acknowledge_breakglass');
+    expect(done).toContain('Acknowledged by <@U0SEC1>');
+  });
+
+  it('keeps /access pending and App Home within Slack limits with 200 unreviewed uses', () => {
+    const many = Array.from({ length: 200 }, (_, i) => ({ ...glassGrant, id: i + 1 }));
+    const pending = awaitingMessage([], many);
+    withinLimits(pending.blocks);
+    expect(JSON.stringify(pending.blocks)).toContain('…and 160 more');
+    const home = homeView({ grants: [], requests: [], awaiting: [], unreviewed: many });
+    expect(home.blocks.length).toBeLessThanOrEqual(100);
+    expect(JSON.stringify(home.blocks)).toContain('Break-glass uses to review');
   });
 });

@@ -36,6 +36,15 @@ describe('createSlackDirectory', () => {
     expect(slack.callsTo('usergroups.users.list').length - before).toBe(2);
   });
 
+  it('reads a channel name fresh when asked (break-glass), so a rename counts at once', async () => {
+    const dir = directory();
+    slack.channels.set('C0REN', { name: 'inc-7-outage' });
+    expect(await dir.channelName('C0REN')).toBe('inc-7-outage');
+    slack.channels.set('C0REN', { name: 'random' });
+    expect(await dir.channelName('C0REN')).toBe('inc-7-outage'); // cached for the routine look-ups
+    expect(await dir.channelName('C0REN', { fresh: true })).toBe('random');
+  });
+
   it('answers null for what Slack says does not exist, and for DMs', async () => {
     const dir = directory();
     expect(await dir.usergroupMembers('S0NOPE')).toBeNull();

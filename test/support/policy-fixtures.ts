@@ -9,7 +9,7 @@ export const EXAMPLE_POLICY_PATH = fileURLToPath(new URL('../../policies/policy.
 export const examplePolicyText = (): string => readFileSync(EXAMPLE_POLICY_PATH, 'utf8');
 export const examplePolicyInput = (): PolicyInput => parse(examplePolicyText()) as PolicyInput;
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> | T[K] : T[K] };
+type DeepPartial<T> = { [K in keyof T]?: NonNullable<T[K]> extends object ? DeepPartial<NonNullable<T[K]>> | T[K] : T[K] };
 
 /** The example policy with `changes` merged in (objects merge, everything else replaces; `undefined` deletes). */
 export function aPolicyInput(changes: DeepPartial<PolicyInput> = {}): PolicyInput {

@@ -1,0 +1,89 @@
+// Oversight of break-glass: who may acknowledge a use, the acknowledgement, and a daily reminder while any waits.
+import type { LoadedPolicy } from '../policy/load.ts';
+import type { Policy } from '../policy/schema.ts';
+import { LOST_RACE, type Store } from '../store/repositories.ts';
+import type { GrantRow } from '../store/schema.ts';
+import type { DomainError } from './errors.ts';
+import { grantRef, requestRef } from './ids.ts';
+import { groupsOf } from './membership.ts';
+import type { Clock, Directory, Notifier } from './ports.ts';
+import { err, ok, type Result } from './result.ts';
+
+/** Unreviewed uses are brought up again this often (and first this long after the oldest use). */
+export const REVIEW_REMINDER_MS = 24 * 3_600_000;
+export const REVIEW_REMINDED = 'breakglass.review_reminded' as const;
+
+/** The group that reviews break-glass: `breakglass.review_by`, else the admins. */
+export const reviewGroupOf = (policy: Policy): string | undefined => policy.breakglass?.review_by ?? policy.settings.admins;
+
+/** Pure: may `reviewer` (in `groups`) acknowledge this grant under this policy? */
+export function checkReview(grant: GrantRow, reviewer: string, groups: ReadonlySet<string>, policy: Policy): Result<string, DomainError> {
+  const id = grantRef(grant.id);
+  if (!grant.breakglass) return err({ code: 'not_breakglass', grantId: id });
+  if (grant.reviewedBy !== null) return err({ code: 'already_reviewed', grantId: id, by: grant.reviewedBy });
+  const group = reviewGroupOf(policy);
+  if (group === undefined) return err({ code: 'review_not_configured' });
+  // Oversight means someone else looks: even a reviewer cannot acknowledge their own use.
+  if (reviewer === grant.user) return err({ code: 'review_own', grantId: id });
+  if (!groups.has(group)) return err({ code: 'review_not_in_group', grantId: id, group });
+  return ok(group);
+}
+
+/** Whether the reminder is due: something has waited a day, and the last reminder is a day old. */
+export function reviewReminderDue(oldestUse: number | null, lastReminder: Date | null, now: Date): boolean {
+  if (oldestUse === null || now.getTime() - oldestUse < REVIEW_REMINDER_MS) return false;
+  return lastReminder === null || now.getTime() - lastReminder.getTime() >= REVIEW_REMINDER_MS;
+}
+
+export interface BreakglassReviewDeps {
+  store: Store;
+  policy: () => LoadedPolicy;
+  directory: Directory;
+  notifier: Notifier;
+  clock: Clock;
+}
+
+export class BreakglassReviews {
+  constructor(private readonly deps: BreakglassReviewDeps) {}
+
+  async acknowledge(grantId: number, reviewer: string): Promise<Result<GrantRow, DomainError>> {
+    const { store, clock } = this.deps;
+    const grant = store.getGrant(grantId);
+    if (grant === undefined) return err({ code: 'grant_not_found', grantId: grantRef(grantId) });
+    const { policy } = this.deps.policy();
+    const allowed = checkReview(grant, reviewer, await groupsOf(policy, reviewer, this.deps.directory), policy);
+    const now = clock.now();
+    const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
+    if (!allowed.ok) {
+      store.audit(now, { actor: reviewer, action: 'approval.refused', ...ids, details: { code: allowed.error.code, of: 'breakglass_review' } });
+      return allowed;
+    }
+    const done = store.transaction(now, (tx) => {
+      if (!tx.markReviewed(grant.id, reviewer, now.getTime())) tx.abort();
+      tx.audit({ actor: reviewer, action: 'breakglass.reviewed', ...ids, details: { used_by: grant.user, resource: grant.resource, role: grant.role, group: allowed.value } });
+    });
+    const fresh = store.getGrant(grant.id) as GrantRow;
+    if (done === LOST_RACE) return err({ code: 'already_reviewed', grantId: ids.grantId, by: fresh.reviewedBy ?? 'someone' });
+    await this.deps.notifier.notify({ type: 'breakglass_reviewed', grant: fresh, by: reviewer });
+    return ok(fresh);
+  }
+
+  /** Unreviewed uses, for members of the review group; nothing for anyone else. */
+  async waitingFor(user: string): Promise<GrantRow[]> {
+    const { policy } = this.deps.policy();
+    const group = reviewGroupOf(policy);
+    if (group === undefined || !(await groupsOf(policy, user, this.deps.directory)).has(group)) return [];
+    return this.deps.store.unreviewedBreakglassGrants().filter((g) => g.user !== user);
+  }
+
+  /** Reminds the review group once a day while uses wait; true when it did. The audit log remembers when, across restarts. */
+  async remindIfDue(): Promise<boolean> {
+    const { store, clock } = this.deps;
+    const waiting = store.unreviewedBreakglassGrants();
+    const now = clock.now();
+    if (!reviewReminderDue(waiting[0]?.createdAt ?? null, store.lastAuditAt(REVIEW_REMINDED), now)) return false;
+    store.audit(now, { actor: 'sesame', action: REVIEW_REMINDED, details: { waiting: waiting.map((g) => grantRef(g.id)) } });
+    await this.deps.notifier.notify({ type: 'breakglass_review_reminder', grants: waiting });
+    return true;
+  }
+}
