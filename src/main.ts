@@ -2,6 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger as PinoLogger } from 'pino';
 import type { Config } from './config.ts';
+import { createAnchorPoster } from './audit-anchor.ts';
 import { AccessService } from './core/access-service.ts';
 import type { Clock } from './core/ports.ts';
 import { DEFAULT_RETRY } from './core/retry.ts';
@@ -48,6 +49,8 @@ export interface StartOptions {
   watchPolicyFile?: boolean;
   /** How long Slack look-ups are cached. @defaultValue 60 s */
   directoryTtlMs?: number;
+  /** How often the audit chain head is posted. @defaultValue 1 h */
+  anchorIntervalMs?: number;
 }
 
 export interface RunningSesame {
@@ -133,6 +136,18 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   });
   if (!slack.requestListener) await slack.app.start();
   reconciler.start();
+  const anchors = createAnchorPoster({
+    auditLog: store.auditLog,
+    log,
+    intervalMs: options.anchorIntervalMs,
+    post: async (text) => {
+      const channel = watcher.current().policy.settings.audit_channel;
+      if (!channel) return false;
+      await call('chat.postMessage', () => client.chat.postMessage({ channel, text }));
+      return true;
+    },
+  });
+  anchors.start();
   const port = (server.address() as AddressInfo).port;
   log.info({ port, mode: slack.requestListener ? 'http' : 'socket', policy: loaded.value.file }, 'Sesame is running');
 
@@ -146,6 +161,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (!slack.requestListener) await slack.app.stop();
       await reconciler.stop();
+      // The last thing recorded: the head at shutdown, so nothing written before it can be cut off unnoticed.
+      await anchors.stop();
       watcher.close();
       await scheduler.close();
       await providers.close?.();

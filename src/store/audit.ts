@@ -79,6 +79,11 @@ export class AuditLog {
     );
   }
 
+  /** The newest entry's id and hash: the anchor that makes a rewritten or truncated tail detectable. */
+  chainHead(): { id: number; hash: string } | null {
+    return this.head.get() ?? null;
+  }
+
   append(entry: AuditEntryInput, policySha256: string, now: Date): AuditRow {
     if (!this.client.inTransaction) throw new Error('AuditLog.append must run inside the transaction of the change it records');
     const last = this.head.get();

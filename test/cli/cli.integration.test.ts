@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { entryHash } from '../../src/store/audit.ts';
 import { Store } from '../../src/store/repositories.ts';
 import { EXAMPLE_POLICY_PATH } from '../support/policy-fixtures.ts';
 import { tempDb, type TempDb } from '../support/temp-db.ts';
@@ -114,6 +115,33 @@ describe('sesame CLI', () => {
       expect((await sesame(['audit', 'verify', '--anchor', `${head.id}:${head.hash}`], dbEnv())).code).toBe(0);
       expect(await sesame(['audit', 'verify', '--anchor', `3:${'0'.repeat(64)}`], dbEnv())).toMatchObject({ code: 1, stderr: expect.stringContaining('differs from the anchor') });
       expect(await sesame(['audit', 'verify', '--anchor', `9:${head.hash}`], dbEnv())).toMatchObject({ code: 1, stderr: expect.stringContaining('truncated') });
+    });
+
+    it('catches, with an anchor, a tail rewritten with recomputed hashes or cut off, which plain verify cannot', async () => {
+      const anchor = temp.db.$client.prepare('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1').get() as { id: number; hash: string };
+      const forge = (name: string, sql: string) => {
+        const copy = join(temp.dir, name);
+        copyFileSync(temp.path, copy);
+        const db = new Database(copy);
+        db.exec(`DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; ${sql}`);
+        // Recompute the chain from entry 3 on, as a careful forger would.
+        const rows = db.prepare('SELECT * FROM audit_log WHERE id >= 3 ORDER BY id').all() as Record<string, unknown>[];
+        let prev = (db.prepare('SELECT hash FROM audit_log WHERE id = 2').get() as { hash: string }).hash;
+        for (const row of rows) {
+          const fields = { id: row.id, at: row.at, actor: row.actor, action: row.action, request_id: row.request_id, grant_id: row.grant_id, details: JSON.parse(String(row.details)) as unknown, policy_sha256: row.policy_sha256 };
+          const hash = entryHash(prev, fields as Parameters<typeof entryHash>[1]);
+          db.prepare('UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?').run(prev, hash, row.id);
+          prev = hash;
+        }
+        db.close();
+        return { DATABASE_PATH: copy };
+      };
+      const rewritten = forge('rewritten.db', "UPDATE audit_log SET actor = 'mallory' WHERE id = 4;");
+      expect(await sesame(['audit', 'verify'], rewritten)).toMatchObject({ code: 0 });
+      expect(await sesame(['audit', 'verify', '--anchor', `${anchor.id}:${anchor.hash}`], rewritten)).toMatchObject({ code: 1, stderr: expect.stringContaining(`broken at entry ${anchor.id}: its hash differs from the anchor`) });
+      const truncated = forge('truncated.db', `DELETE FROM audit_log WHERE id = ${anchor.id};`);
+      expect(await sesame(['audit', 'verify'], truncated)).toMatchObject({ code: 0 });
+      expect(await sesame(['audit', 'verify', '--anchor', `${anchor.id}:${anchor.hash}`], truncated)).toMatchObject({ code: 1, stderr: expect.stringContaining('the tail was truncated') });
     });
 
     it('exports JSON lines within --since/--until', async () => {
