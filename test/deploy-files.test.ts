@@ -1,0 +1,52 @@
+// The container files: multi-stage, non-root, health-checked; Redis with noeviction and persistence; data on a volume.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const dockerfile = readFileSync(`${ROOT}/Dockerfile`, 'utf8');
+
+describe('Dockerfile', () => {
+  const instructions = dockerfile.split('\n').filter((l) => /^[A-Z]+\s/.test(l));
+
+  it('builds in one stage and runs in another, as a non-root user', () => {
+    expect(instructions.filter((l) => l.startsWith('FROM ')).length).toBe(2);
+    expect(dockerfile).toMatch(/COPY --from=deps \/app\/node_modules/);
+    expect(instructions.filter((l) => l.startsWith('USER ')).at(-1)).toBe('USER node');
+  });
+
+  it('checks /healthz and starts Sesame', () => {
+    expect(dockerfile).toMatch(/HEALTHCHECK [^\n]*\\\n\s+CMD [^\n]*\/healthz/);
+    expect(instructions.at(-1)).toBe('CMD ["node", "bin/sesame.js", "start"]');
+  });
+
+  it('copies only paths that exist, and keeps the database on a volume', () => {
+    const copied = instructions.filter((l) => l.startsWith('COPY ') && !l.includes('--from')).flatMap((l) => l.split(/\s+/).slice(1, -1));
+    expect(copied.filter((p) => !existsSync(`${ROOT}/${p}`))).toEqual([]);
+    expect(dockerfile).toContain('DATABASE_PATH=/data/sesame.db');
+    expect(dockerfile).toContain('VOLUME ["/data"]');
+  });
+});
+
+describe('compose.yaml', () => {
+  const compose = parse(readFileSync(`${ROOT}/compose.yaml`, 'utf8')) as {
+    services: Record<string, { command?: string[]; volumes?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown> }>;
+    volumes: Record<string, unknown>;
+  };
+
+  it('runs Redis with noeviction and append-only persistence on a volume', () => {
+    const redis = compose.services.redis;
+    expect(redis?.command?.join(' ')).toContain('--maxmemory-policy noeviction');
+    expect(redis?.command?.join(' ')).toContain('--appendonly yes');
+    expect(redis?.volumes).toContain('redis-data:/data');
+  });
+
+  it('points Sesame at that Redis and keeps its SQLite file on a named volume', () => {
+    const sesame = compose.services.sesame;
+    expect(sesame?.environment?.REDIS_URL).toBe('redis://redis:6379');
+    expect(sesame?.volumes?.some((v) => v.startsWith('sesame-data:/data'))).toBe(true);
+    expect(Object.keys(compose.volumes)).toEqual(['sesame-data', 'redis-data']);
+    expect(sesame?.depends_on).toHaveProperty('redis');
+  });
+});
