@@ -74,7 +74,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const store = new Store(db, () => policy().sha256);
   const metrics = createMetrics(() => store.countGrants('active'));
   const clock = options.clock ?? { now: () => new Date() };
-  const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
+  const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log, warnHorizonMs: Math.max(3_600_000, 2 * config.reconcileIntervalMs) });
 
   const client = createWebClient(botToken, config.slack.apiUrl, boltLogger(log.child({ component: 'web-api' })));
   const call = countingCalls(metrics, log);
@@ -95,12 +95,13 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const providers = createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call), log: log.child({ component: 'provider' }) });
   // In the background: a slow Slack must not delay start-up, and an unknown channel is a warning, not a refusal.
   void warnAboutUnknownChannels(loaded.value.policy, directory, log);
+  const notifier = fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics));
   const access = new AccessService({
     store,
     policy,
     providers,
     scheduler,
-    notifier: fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics)),
+    notifier,
     directory,
     clock,
     log,
@@ -135,6 +136,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     server.listen(config.port, '0.0.0.0', () => resolve());
   });
   if (!slack.requestListener) await slack.app.start();
+  // Without this the first sweep may run while Redis is still connecting, skip rescheduling, and leave it to the next one.
+  if (!(await scheduler.connected(3_000))) log.error({ redis: config.redisUrl }, 'Redis does not answer; routine requests are refused until it does');
   reconciler.start();
   const anchors = createAnchorPoster({
     auditLog: store.auditLog,
@@ -161,6 +164,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (!slack.requestListener) await slack.app.stop();
       await reconciler.stop();
+      await notifier.close?.();
       // The last thing recorded: the head at shutdown, so nothing written before it can be cut off unnoticed.
       await anchors.stop();
       watcher.close();

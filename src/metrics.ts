@@ -74,5 +74,8 @@ export function metricsObserver(metrics: Metrics): Notifier {
 
 /** Tells every notifier, each failure contained, so a Slack outage never hides a metric or the other way round. */
 export function fanOut(...notifiers: Notifier[]): Notifier {
-  return { notify: async (event) => void (await Promise.allSettled(notifiers.map((n) => n.notify(event)))) };
+  return {
+    notify: async (event) => void (await Promise.allSettled(notifiers.map((n) => n.notify(event)))),
+    close: async () => void (await Promise.allSettled(notifiers.map((n) => n.close?.()))),
+  };
 }

@@ -96,6 +96,8 @@ export type AccessEvent =
 /** Tells people what happened. Failures to notify never undo a state change. */
 export interface Notifier {
   notify(event: AccessEvent): Promise<void>;
+  /** Sends whatever is still buffered; called at shutdown. */
+  close?(): Promise<void>;
 }
 
 export interface Clock {

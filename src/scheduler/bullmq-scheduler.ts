@@ -23,6 +23,11 @@ export interface BullSchedulerOptions {
   /** Namespaces every key, so tests and several deployments can share one Redis. @defaultValue sesame */
   prefix?: string;
   log: Logger;
+  /**
+   * How far ahead a reconcile sweep re-creates lost "expiring soon" warnings; later ones are re-created by later
+   * sweeps, so this must exceed the reconcile interval. @defaultValue 1 h
+   */
+  warnHorizonMs?: number;
 }
 
 export interface BullScheduler extends Scheduler {
@@ -30,6 +35,8 @@ export interface BullScheduler extends Scheduler {
   startWorkers(access: AccessService): void;
   /** Grants currently guarded by an in-process timer because Redis was down when they were scheduled. */
   fallbackGrants(): number[];
+  /** Resolves once Redis answers, or after `timeoutMs` (false) — so the start-up sweep does not find it merely still connecting. */
+  connected(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -57,6 +64,7 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
   const { log } = options;
   const connection = redisOptions(options.redisUrl);
   const prefix = options.prefix ?? 'sesame';
+  const warnHorizonMs = options.warnHorizonMs ?? 3_600_000;
   const queues = Object.fromEntries(Object.values(QUEUES).map((name) => [name, new Queue(name, { connection, prefix })])) as Record<QueueName, Queue>;
   for (const queue of Object.values(queues)) queue.on('error', (error) => log.warn({ queue: queue.name, problem: error.message }, 'queue connection problem'));
   // A separate connection that fails fast, to tell "Redis is down" without waiting on BullMQ's retries.
@@ -123,6 +131,16 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
 
   return {
     available: async () => probe.status === 'ready',
+    connected: (timeoutMs) =>
+      probe.status === 'ready'
+        ? Promise.resolve(true)
+        : new Promise((resolve) => {
+            const timer = setTimeout(() => resolve(probe.status === 'ready'), timeoutMs);
+            probe.once('ready', () => {
+              clearTimeout(timer);
+              resolve(true);
+            });
+          }),
 
     async scheduleRevoke(grantId, at, warnAt) {
       try {
@@ -140,14 +158,17 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
 
     async ensureRevokes(schedules: RevokeSchedule[]) {
       if (schedules.length === 0) return 0;
+      const now = Date.now();
+      const keyOf = (kind: QueueName, grantId: number) => `${prefix}:${QUEUES[kind]}:${jobIdOf(kind, grantRef(grantId))}`;
       const pipeline = probe.pipeline();
-      for (const s of schedules) pipeline.exists(`${prefix}:${QUEUES.revoke}:${jobIdOf(QUEUES.revoke, grantRef(s.grantId))}`);
+      for (const s of schedules) pipeline.exists(keyOf('revoke', s.grantId)).exists(keyOf('warn', s.grantId));
       const exists = await redis(() => pipeline.exec());
-      const missing = schedules.filter((s, i) => exists?.[i]?.[1] !== 1 || fallbacks.has(s.grantId));
-      if (missing.length === 0) return 0;
+      const present = (i: number) => exists?.[i]?.[1] === 1;
+      const missing = schedules.filter((s, i) => !present(2 * i) || fallbacks.has(s.grantId));
+      // A warning far off is left to a later sweep: after a flush that halves the jobs to re-add, and it still comes on time.
+      const warnings = schedules.filter((s, i) => s.warnAt !== null && s.warnAt.getTime() > now && s.warnAt.getTime() <= now + warnHorizonMs && !present(2 * i + 1));
       const job = (kind: QueueName, grantId: number, at: Date) => ({ name: kind, data: { grantId }, opts: { ...JOB_OPTIONS, jobId: jobIdOf(kind, grantRef(grantId)), delay: Math.max(0, at.getTime() - Date.now()) } });
-      await redis(() => queues.revoke.addBulk(missing.map((s) => job(QUEUES.revoke, s.grantId, s.at))));
-      const warnings = missing.filter((s) => s.warnAt !== null && s.warnAt.getTime() > Date.now());
+      if (missing.length > 0) await redis(() => queues.revoke.addBulk(missing.map((s) => job(QUEUES.revoke, s.grantId, s.at))));
       if (warnings.length > 0) await redis(() => queues.warn.addBulk(warnings.map((s) => job(QUEUES.warn, s.grantId, s.warnAt as Date))));
       for (const s of missing) {
         clearTimeout(fallbacks.get(s.grantId));

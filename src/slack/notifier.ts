@@ -10,7 +10,7 @@ import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { directMessage, requestCard, type SlackMessage } from './blocks.ts';
 import { breakglassAlert, breakglassAnnouncement, reviewCard, reviewReminder } from './breakglass-blocks.ts';
 import type { SlackCall } from './slack-api.ts';
-import { code, mention, slackTime } from './text.ts';
+import { code, mention, SECTION_LIMIT, slackTime } from './text.ts';
 
 export interface SlackNotifierDeps {
   client: WebClient;
@@ -19,6 +19,8 @@ export interface SlackNotifierDeps {
   policy: () => LoadedPolicy;
   log: Logger;
 }
+
+const AUDIT_BATCH_MS = 1_000;
 
 /** Over-the-limit break-glass attempts alert security once per person per this long, not on every try. */
 const RATE_LIMIT_ALERT_EVERY_MS = 3_600_000;
@@ -51,9 +53,29 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
       await post(channel, message).catch((error: unknown) => deps.log.warn({ channel, problem: error instanceof Error ? error.message : String(error) }, 'could not post a break-glass notice'));
     }
   };
-  const auditLine = async (text: string) => {
+  // Audit-channel lines are gathered for a second and posted together: Slack allows about one message per
+  // second per channel, and a busy Sesame decides far more often than that.
+  let auditLines: string[] = [];
+  let auditFlush: Promise<void> | null = null;
+  const flushAuditLines = async () => {
+    const lines = auditLines;
+    auditLines = [];
     const channel = settings().audit_channel;
-    if (channel) await post(channel, directMessage(text));
+    for (let start = 0; channel && start < lines.length; ) {
+      let end = start + 1;
+      while (end < lines.length && lines.slice(start, end + 1).join('\n').length <= SECTION_LIMIT) end++;
+      const text = lines.slice(start, end).join('\n');
+      await post(channel, directMessage(text)).catch((error: unknown) => deps.log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'could not post to the audit channel'));
+      start = end;
+    }
+  };
+  const auditLine = async (text: string) => {
+    if (!settings().audit_channel) return;
+    auditLines.push(text);
+    auditFlush ??= new Promise<void>((resolve) => setTimeout(resolve, AUDIT_BATCH_MS).unref()).then(async () => {
+      auditFlush = null;
+      await flushAuditLines();
+    });
   };
 
   const cardChannelFor = (request: RequestRow) => deps.policy().policy.resources[request.resource]?.approvals_channel ?? settings().approvals_channel;
@@ -160,6 +182,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
   }
 
   return {
+    close: () => flushAuditLines(),
     notify: async (event) => {
       try {
         await handle(event);

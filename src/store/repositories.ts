@@ -1,5 +1,5 @@
 // The queries the core needs; every state change runs in one IMMEDIATE transaction with its audit entries.
-import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lte, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import { canTransitionGrant, canTransitionRequest } from '../core/lifecycle.ts';
 import { AuditLog, type AuditEntryInput } from './audit.ts';
@@ -41,14 +41,26 @@ function assertTransitions<S extends string>(kind: string, from: S[], to: S | un
   return undefined;
 }
 
+/** The look-ups every request and revoke makes, prepared once rather than built and compiled on each call. */
+function prepareLookups(db: Db) {
+  return {
+    request: db.select().from(requests).where(eq(requests.id, sql.placeholder('id'))).prepare(),
+    grant: db.select().from(grants).where(eq(grants.id, sql.placeholder('id'))).prepare(),
+    grantOfRequest: db.select().from(grants).where(eq(grants.requestId, sql.placeholder('id'))).prepare(),
+    approvals: db.select().from(approvals).where(eq(approvals.requestId, sql.placeholder('id'))).orderBy(asc(approvals.id)).prepare(),
+  };
+}
+
 export class Store {
   readonly auditLog: AuditLog;
+  private readonly byId: ReturnType<typeof prepareLookups>;
 
   constructor(
     readonly db: Db,
     private readonly policySha256: () => string,
   ) {
     this.auditLog = new AuditLog(db.$client);
+    this.byId = prepareLookups(db);
   }
 
   transaction<T>(now: Date, body: (tx: Transaction) => T): T | typeof LOST_RACE {
@@ -78,19 +90,19 @@ export class Store {
   }
 
   getRequest(id: number): RequestRow | undefined {
-    return this.db.select().from(requests).where(eq(requests.id, id)).get();
+    return this.byId.request.get({ id });
   }
 
   getGrant(id: number): GrantRow | undefined {
-    return this.db.select().from(grants).where(eq(grants.id, id)).get();
+    return this.byId.grant.get({ id });
   }
 
   grantForRequest(requestId: number): GrantRow | undefined {
-    return this.db.select().from(grants).where(eq(grants.requestId, requestId)).get();
+    return this.byId.grantOfRequest.get({ id: requestId });
   }
 
   approvalsFor(requestId: number): ApprovalRow[] {
-    return this.db.select().from(approvals).where(eq(approvals.requestId, requestId)).orderBy(asc(approvals.id)).all();
+    return this.byId.approvals.all({ id: requestId });
   }
 
   requestsBy(requester: string, states: RequestState[]): RequestRow[] {

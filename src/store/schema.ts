@@ -83,6 +83,8 @@ export const grants = sqliteTable(
   (t) => [
     uniqueIndex('grants_request_idx').on(t.requestId),
     index('grants_state_idx').on(t.state, t.expiresAt),
+    // The reconciler pages through grants of one state by id; (state) alone keeps them in id order, so no page sorts them all.
+    index('grants_state_id_idx').on(t.state),
     index('grants_user_idx').on(t.user, t.state),
   ],
 );

@@ -35,6 +35,28 @@ describe('BullMQ scheduler', () => {
     expect(await scheduler.available()).toBe(true);
   });
 
+  it('re-creates lost revokes at once, and lost warnings once they are within the horizon', async () => {
+    const warnQueue = new Queue('warn', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
+    try {
+      const now = Date.now();
+      const near = { grantId: 9_001, at: new Date(now + 40 * 60_000), warnAt: new Date(now + 30 * 60_000) };
+      const far = { grantId: 9_002, at: new Date(now + 3 * 3_600_000), warnAt: new Date(now + 3 * 3_600_000 - 600_000) };
+      expect(await scheduler.ensureRevokes([near, far])).toBe(2);
+      expect(await revokeQueue.getJob('revoke-G9001')).toBeDefined();
+      expect(await revokeQueue.getJob('revoke-G9002')).toBeDefined();
+      expect(await warnQueue.getJob('warn-G9001')).toBeDefined();
+      expect(await warnQueue.getJob('warn-G9002')).toBeUndefined(); // a later sweep adds it
+      // A lost warning alone comes back too, without touching the revoke.
+      await (await warnQueue.getJob('warn-G9001'))?.remove();
+      expect(await scheduler.ensureRevokes([near, far])).toBe(0);
+      expect(await warnQueue.getJob('warn-G9001')).toBeDefined();
+      await scheduler.cancelRevoke(9_001);
+      await scheduler.cancelRevoke(9_002);
+    } finally {
+      await warnQueue.close();
+    }
+  });
+
   it('keeps one job per grant: a reschedule moves it instead of adding a second or being ignored', async () => {
     const soon = new Date(Date.now() + 60_000);
     const later = new Date(Date.now() + 120_000);

@@ -19,6 +19,7 @@ export class FakeSlack {
   readonly calls: RecordedCall[] = [];
   readonly responses: { id: string; body: Record<string, unknown> }[] = [];
   readonly usergroups = new Map<string, string[]>();
+  private readonly responseWaiters = new Map<string, (body: Record<string, unknown>) => void>();
   readonly channels = new Map<string, { name: string; is_im?: boolean; is_private?: boolean }>();
   readonly emails = new Map<string, string>();
   private readonly failures = new Map<string, Injected[]>();
@@ -84,6 +85,13 @@ export class FakeSlack {
     return this.calls.filter((c) => c.method === method).map((c) => c.args);
   }
 
+  /** The first response_url post for `id`, as soon as it arrives (no polling: the benchmark measures with it). */
+  firstResponse(id: string): Promise<Record<string, unknown>> {
+    const seen = this.responses.find((r) => r.id === id);
+    if (seen) return Promise.resolve(seen.body);
+    return new Promise((resolve) => this.responseWaiters.set(id, resolve));
+  }
+
   responsesTo(id: string): Record<string, unknown>[] {
     return this.responses.filter((r) => r.id === id).map((r) => r.body);
   }
@@ -103,7 +111,10 @@ export class FakeSlack {
     const raw = await readBody(req);
     const path = (req.url ?? '').split('?')[0] ?? '';
     if (path.startsWith('/response/')) {
-      this.responses.push({ id: path.slice('/response/'.length), body: JSON.parse(raw) as Record<string, unknown> });
+      const response = { id: path.slice('/response/'.length), body: JSON.parse(raw) as Record<string, unknown> };
+      this.responses.push(response);
+      this.responseWaiters.get(response.id)?.(response.body);
+      this.responseWaiters.delete(response.id);
       return { status: 200, body: { ok: true } };
     }
     const method = path.replace(/^\/api\//, '');

@@ -1,0 +1,43 @@
+// Sesame (`sesame start`) and the bare Bolt reference as real child processes, so the load generator does not share their CPU.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { sleep } from './stats.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface Child {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function started(child: ChildProcess, probe: string, what: string): Promise<void> {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    if (await fetch(probe).then((r) => r.status < 500, () => false)) return;
+    if (Date.now() > until || child.exitCode !== null) throw new Error(`bench: ${what} did not start`);
+    await sleep(100);
+  }
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+}
+
+export async function startSesameProcess(env: Record<string, string>, port: number): Promise<Child> {
+  // BENCH_PROFILE=DIR writes a CPU profile of Sesame there, for finding where a budget goes.
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, `${ROOT}/bin/sesame.js`, 'start'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  await started(child, `http://127.0.0.1:${port}/readyz`, 'Sesame');
+  return { url: `http://127.0.0.1:${port}/slack/events`, stop: stopper(child) };
+}
+
+export async function startBareBoltProcess(env: Record<string, string>, port: number): Promise<Child> {
+  const child = spawn(process.execPath, [`${ROOT}/bench/bare-bolt.mjs`], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  await started(child, `http://127.0.0.1:${port}/`, 'the bare Bolt app');
+  return { url: `http://127.0.0.1:${port}/slack/events`, stop: stopper(child) };
+}

@@ -1,0 +1,1 @@
+CREATE INDEX `grants_state_id_idx` ON `grants` (`state`);
