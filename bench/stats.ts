@@ -9,12 +9,13 @@ export interface Row {
   figure: string;
   value: number;
   unit: string;
-  /** Either an absolute limit or a multiple of the reference. */
-  budget: { max: number } | { min: number } | { ratioMax: number };
+  /** An absolute limit, a multiple of the reference, or none (a figure shown for information). */
+  budget: { max: number } | { min: number } | { ratioMax: number } | { info: true };
   reference?: { name: string; value: number };
 }
 
 export const passes = (row: Row): boolean => {
+  if ('info' in row.budget) return true;
   if ('max' in row.budget) return row.value <= row.budget.max;
   if ('min' in row.budget) return row.value >= row.budget.min;
   return row.reference !== undefined && row.value <= row.budget.ratioMax * Math.max(row.reference.value, 1e-9);
@@ -24,9 +25,9 @@ const fmt = (n: number, unit: string) => `${n >= 100 ? n.toFixed(0) : n.toFixed(
 
 export function table(rows: readonly Row[]): string {
   const cells = rows.map((r) => {
-    const budget = 'max' in r.budget ? `≤ ${fmt(r.budget.max, r.unit)}` : 'min' in r.budget ? `≥ ${fmt(r.budget.min, r.unit)}` : `≤ ${r.budget.ratioMax}× reference`;
+    const budget = 'info' in r.budget ? '—' : 'max' in r.budget ? `≤ ${fmt(r.budget.max, r.unit)}` : 'min' in r.budget ? `≥ ${fmt(r.budget.min, r.unit)}` : `≤ ${r.budget.ratioMax}× reference`;
     const ratio = r.reference ? `${(r.value / Math.max(r.reference.value, 1e-9)).toFixed(2)}×` : '';
-    return [r.figure, fmt(r.value, r.unit), budget, r.reference ? `${r.reference.name}: ${fmt(r.reference.value, r.unit)}` : '—', ratio || '—', passes(r) ? 'pass' : 'FAIL'];
+    return [r.figure, fmt(r.value, r.unit), budget, r.reference ? `${r.reference.name}: ${fmt(r.reference.value, r.unit)}` : '—', ratio || '—', 'info' in r.budget ? 'info' : passes(r) ? 'pass' : 'FAIL'];
   });
   const header = ['figure', 'measured', 'budget', 'reference (same run)', 'ratio', 'result'];
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));

@@ -40,7 +40,7 @@ describe('architecture', () => {
   });
 
   it('starts every source and test file with a one-line header comment', () => {
-    const files = [...src, ...sourceFiles('test'), ...sourceFiles('scripts')];
+    const files = [...src, ...sourceFiles('test'), ...sourceFiles('scripts'), ...sourceFiles('bench')];
     const missing = files.filter((f) => !readFileSync(join(ROOT, f), 'utf8').startsWith('// '));
     expect(missing).toEqual([]);
   });

@@ -1,5 +1,6 @@
 // The /access slash command: ack first, then parse, call the core, and reply ephemerally.
-import type { App, RespondFn } from '@slack/bolt';
+import type { App, RespondFn, SlashCommand } from '@slack/bolt';
+import pLimit from 'p-limit';
 import type { WebClient } from '@slack/web-api';
 import { grantRef, requestRef } from '../core/ids.ts';
 import { parseAccessCommand, type AccessCommand } from './command-parser.ts';
@@ -18,17 +19,28 @@ interface CommandContext {
   client: WebClient;
 }
 
+/**
+ * How many commands are worked on at once after their ack. Under a burst the rest wait their turn, so the
+ * acks of new commands (Slack gives up after 3 s) are not starved by the work of earlier ones.
+ */
+export const COMMAND_WORK_CONCURRENCY = 16;
+
 export function registerCommands(app: App, deps: ListenerDeps): void {
+  const work = pLimit(COMMAND_WORK_CONCURRENCY);
   app.command('/access', async ({ ack, command, respond, client }) => {
     await ack();
-    const { policy } = deps.policy();
-    const parsed = parseAccessCommand(command.text ?? '', (resource) => (Object.hasOwn(policy.resources, resource) ? Object.keys(policy.resources[resource]?.roles ?? {}) : undefined));
-    if (!parsed.ok) {
-      await respond(ephemeral(explain(parsed.error)));
-      return;
-    }
-    await run(parsed.value, { user: command.user_id, channel: command.channel_id, triggerId: command.trigger_id, respond, client }, deps);
+    await work(() => handle(command, respond, client, deps));
   });
+}
+
+async function handle(command: SlashCommand, respond: RespondFn, client: WebClient, deps: ListenerDeps): Promise<void> {
+  const { policy } = deps.policy();
+  const parsed = parseAccessCommand(command.text ?? '', (resource) => (Object.hasOwn(policy.resources, resource) ? Object.keys(policy.resources[resource]?.roles ?? {}) : undefined));
+  if (!parsed.ok) {
+    await respond(ephemeral(explain(parsed.error)));
+    return;
+  }
+  await run(parsed.value, { user: command.user_id, channel: command.channel_id, triggerId: command.trigger_id, respond, client }, deps);
 }
 
 async function run(cmd: AccessCommand, ctx: CommandContext, deps: ListenerDeps): Promise<void> {
