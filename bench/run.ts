@@ -22,7 +22,7 @@ const REDIS_DB = 13;
 const REDIS_URL = `redis://127.0.0.1:6379/${REDIS_DB}`;
 const PORTS = { sesame: 39_130, bolt: 39_131 };
 const ONLY = process.env.BENCH_ONLY?.split(',');
-const SIZES = { ackRounds: 4, ackPerRound: 250, concurrency: 50, toGrant: 200, lifecycles: 2_000, spread: 200, burst: 1_000, reconcile: 100_000 };
+const SIZES = { ackRounds: 8, ackPerRound: 250, concurrency: 50, toGrant: 200, lifecycles: 2_000, spread: 200, burst: 1_000, reconcile: 100_000 };
 
 interface Bench {
   slack: FakeSlack;
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
     REDIS_URL,
     // The default interval, as in production; the reconcile figure measures the start-up sweep.
     RECONCILE_INTERVAL: '30s',
-    LOG_LEVEL: 'error',
+    LOG_LEVEL: 'info', // as in production: one line per state change (to /dev/null here)
   };
   const signer = (url: string) => new SlackSigner(url, SIGNING_SECRET, (id) => slack.responseUrl(id));
   const b: Bench = {

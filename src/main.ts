@@ -7,6 +7,7 @@ import { AccessService } from './core/access-service.ts';
 import type { Clock } from './core/ports.ts';
 import { DEFAULT_RETRY } from './core/retry.ts';
 import { createHttpServer } from './http/server.ts';
+import { logObserver } from './log-observer.ts';
 import { createMetrics, fanOut, metricsObserver, type Metrics } from './metrics.ts';
 import { formatProblem, loadPolicyFile } from './policy/load.ts';
 import { createPolicyWatcher } from './policy-watcher.ts';
@@ -95,7 +96,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const providers = createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call), log: log.child({ component: 'provider' }) });
   // In the background: a slow Slack must not delay start-up, and an unknown channel is a warning, not a refusal.
   void warnAboutUnknownChannels(loaded.value.policy, directory, log);
-  const notifier = fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics));
+  const notifier = fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics), logObserver(log.child({ component: 'access' })));
   const access = new AccessService({
     store,
     policy,

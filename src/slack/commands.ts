@@ -23,7 +23,7 @@ interface CommandContext {
  * How many commands are worked on at once after their ack. Under a burst the rest wait their turn, so the
  * acks of new commands (Slack gives up after 3 s) are not starved by the work of earlier ones.
  */
-export const COMMAND_WORK_CONCURRENCY = 16;
+export const COMMAND_WORK_CONCURRENCY = 8;
 
 export function registerCommands(app: App, deps: ListenerDeps): void {
   const work = pLimit(COMMAND_WORK_CONCURRENCY);

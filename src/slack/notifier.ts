@@ -1,5 +1,6 @@
 // The core's Notifier port over the Web API: approval cards (posted, then updated in place), DMs, audit-channel lines.
 import type { WebClient } from '@slack/web-api';
+import pLimit from 'p-limit';
 import { grantRef, requestRef } from '../core/ids.ts';
 import { reviewGroupOf } from '../core/breakglass-review.ts';
 import type { AccessEvent, Logger, Notifier } from '../core/ports.ts';
@@ -21,6 +22,8 @@ export interface SlackNotifierDeps {
 }
 
 const AUDIT_BATCH_MS = 1_000;
+/** Requests whose Slack messages are being sent at once; the others wait their turn. */
+const NOTIFY_CONCURRENCY = 8;
 
 /** Over-the-limit break-glass attempts alert security once per person per this long, not on every try. */
 const RATE_LIMIT_ALERT_EVERY_MS = 3_600_000;
@@ -181,14 +184,37 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
     }
   }
 
+  /**
+   * Slack is told in the background, so a burst of revocations is not slowed by its DMs: events of one request
+   * stay in order (a card is posted before it is updated), and at most a few requests talk to Slack at once.
+   */
+  const slackSlots = pLimit(NOTIFY_CONCURRENCY);
+  const perRequest = new Map<string, Promise<void>>();
+  const deliver = async (event: AccessEvent) => {
+    try {
+      await handle(event);
+    } catch (error) {
+      deps.log.warn({ event: event.type, problem: error instanceof Error ? error.message : String(error) }, 'could not tell Slack');
+    }
+  };
+
   return {
-    close: () => flushAuditLines(),
     notify: async (event) => {
-      try {
-        await handle(event);
-      } catch (error) {
-        deps.log.warn({ event: event.type, problem: error instanceof Error ? error.message : String(error) }, 'could not tell Slack');
-      }
+      const key = orderKeyOf(event);
+      const next = (perRequest.get(key) ?? Promise.resolve()).then(() => slackSlots(() => deliver(event)));
+      perRequest.set(key, next);
+      void next.then(() => perRequest.get(key) === next && perRequest.delete(key));
+    },
+    close: async () => {
+      while (perRequest.size > 0) await Promise.all([...perRequest.values()]);
+      await flushAuditLines();
     },
   };
+}
+
+/** Events about one request (its card, its grant) are delivered in the order they happened. */
+function orderKeyOf(event: AccessEvent): string {
+  if ('request' in event) return `R${event.request.id}`;
+  if ('grant' in event) return `R${event.grant.requestId}`;
+  return event.type === 'request_refused' ? `refused:${event.requester}` : event.type;
 }
