@@ -165,11 +165,12 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (!slack.requestListener) await slack.app.stop();
       await reconciler.stop();
+      // Workers finish their jobs first; then what they and earlier work still have to tell Slack is sent.
+      await scheduler.close();
       await notifier.close?.();
       // The last thing recorded: the head at shutdown, so nothing written before it can be cut off unnoticed.
       await anchors.stop();
       watcher.close();
-      await scheduler.close();
       await providers.close?.();
       db.$client.close();
     },
