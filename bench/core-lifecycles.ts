@@ -13,6 +13,7 @@ import { createBullScheduler } from '../src/scheduler/bullmq-scheduler.ts';
 import { openDatabase } from '../src/store/db.ts';
 import { Store } from '../src/store/repositories.ts';
 import { NOOP_PROVIDERS, PEOPLE } from '../test/support/e2e.ts';
+import { noUsergroups } from '../test/support/fakes.ts';
 import { aPolicyInput } from '../test/support/policy-fixtures.ts';
 import { inParallel } from './stats.ts';
 
@@ -30,7 +31,7 @@ export async function coreLifecyclesPerSecond(redisUrl: string, count: number): 
   const access = new AccessService({
     store,
     policy: () => loaded.value,
-    providers: createProviders({ env: {}, usergroups: { members: async () => [], setMembers: async () => {} }, log }),
+    providers: createProviders({ env: {}, usergroups: noUsergroups }),
     scheduler,
     notifier: metricsObserver(createMetrics()),
     directory: { usergroupMembers: async () => [], channelName: async () => null, userEmail: async () => null },

@@ -1,8 +1,9 @@
 // Posts the audit chain head to the audit channel hourly and at shutdown, so a rewritten or truncated tail is detectable.
 import type { Logger } from './core/ports.ts';
+import { errorMessage } from './core/retry.ts';
 import type { AuditLog } from './store/audit.ts';
 
-export const ANCHOR_INTERVAL_MS = 3_600_000;
+const ANCHOR_INTERVAL_MS = 3_600_000;
 
 export interface AnchorPosterOptions {
   auditLog: AuditLog;
@@ -20,7 +21,7 @@ export interface AnchorPoster {
   stop(): Promise<void>;
 }
 
-export const anchorText = (head: { id: number; hash: string }): string =>
+const anchorText = (head: { id: number; hash: string }): string =>
   `🔗 Audit anchor \`${head.id}:${head.hash}\` — keep this message. \`sesame audit verify --anchor ${head.id}:${head.hash}\` proves the log up to entry ${head.id} was not rewritten or cut.`;
 
 export function createAnchorPoster(options: AnchorPosterOptions): AnchorPoster {
@@ -36,7 +37,7 @@ export function createAnchorPoster(options: AnchorPosterOptions): AnchorPoster {
     try {
       if (await options.post(anchorText(head))) lastPosted = `${head.id}:${head.hash}`;
     } catch (error) {
-      log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'could not post the audit anchor; it is in this log');
+      log.warn({ problem: errorMessage(error) }, 'could not post the audit anchor; it is in this log');
     }
     return head;
   }

@@ -1,7 +1,7 @@
 // Environment → typed, nested Config (zod); one sentence per problem, never a stack trace.
 import { z } from 'zod';
 import { err, ok, type Result } from './core/result.ts';
-import { durationSchema } from './policy/schema.ts';
+import { durationSchema } from './policy/fields.ts';
 
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 

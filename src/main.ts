@@ -93,7 +93,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   policy = () => watcher.current();
 
   const directory = createSlackDirectory(client, call, Date.now, options.directoryTtlMs);
-  const providers = createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call), log: log.child({ component: 'provider' }) });
+  const providers = createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call) });
   // In the background: a slow Slack must not delay start-up, and an unknown channel is a warning, not a refusal.
   void warnAboutUnknownChannels(loaded.value.policy, directory, log);
   const notifier = fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics), logObserver(log.child({ component: 'access' })));

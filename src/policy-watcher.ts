@@ -31,7 +31,7 @@ export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatche
 
   let reloading: Promise<boolean> | null = null;
   async function reload(reason: string): Promise<boolean> {
-    const next = await loadPolicyFile(current.file, options.env ? { env: options.env } : {});
+    const next = await loadPolicyFile(current.file, { env: options.env });
     if (!next.ok) {
       const problems = next.error.map(formatProblem);
       // The rejection is audited under the policy still in force.

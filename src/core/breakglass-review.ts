@@ -11,7 +11,7 @@ import { err, ok, type Result } from './result.ts';
 
 /** Unreviewed uses are brought up again this often (and first this long after the oldest use). */
 export const REVIEW_REMINDER_MS = 24 * 3_600_000;
-export const REVIEW_REMINDED = 'breakglass.review_reminded' as const;
+const REVIEW_REMINDED = 'breakglass.review_reminded' as const;
 
 /** The group that reviews break-glass: `breakglass.review_by`, else the admins. */
 export const reviewGroupOf = (policy: Policy): string | undefined => policy.breakglass?.review_by ?? policy.settings.admins;

@@ -61,7 +61,7 @@ export class GrantKeeper {
     const attempt = await withRetries(() => this.deps.providers.for(provider).grant(subject), this.deps.retry);
     if (!attempt.ok) {
       // A timeout or a garbled answer may hide a grant that did happen: take it back before calling it failed.
-      const undone = await withRetries(() => this.deps.providers.for(provider).revoke(subject), this.deps.retry);
+      const undone = await this.revokeAt(subject);
       if (!undone.ok) this.deps.log.error({ grantId: grantRef(pending.id), problem: errorMessage(undone.error) }, 'could not undo a failed grant at the provider');
       return this.failRequest(request, pending, errorMessage(attempt.error));
     }
@@ -70,7 +70,7 @@ export class GrantKeeper {
     const now = clock.now();
     if (expiresAt.getTime() <= now.getTime()) {
       // The clock jumped (or the provider took longer than the whole window): never activate a grant already over.
-      await withRetries(() => this.deps.providers.for(provider).revoke({ ...subject, providerState }), this.deps.retry);
+      await this.revokeAt({ ...subject, providerState });
       return this.failRequest(request, pending, `the grant would have ended at ${expiresAt.toISOString()}, before it could start; check the server's clock`);
     }
     const activated = store.transaction(now, (tx) => {
@@ -174,7 +174,7 @@ export class GrantKeeper {
     const grant = this.deps.store.getGrant(grantId);
     if (grant?.state !== 'pending') return false;
     const subject = await this.subjectOf(grant);
-    const undone = await withRetries(() => this.deps.providers.for(grant.provider).revoke(subject), this.deps.retry);
+    const undone = await this.revokeAt(subject);
     if (!undone.ok) return false; // the next sweep tries again
     const request = this.deps.store.getRequest(grant.requestId) as RequestRow;
     await this.failRequest(request, grant, 'Sesame was interrupted while granting; the access was undone, so request it again');
@@ -201,6 +201,11 @@ export class GrantKeeper {
     const failed = this.deps.store.getRequest(request.id) as RequestRow;
     await this.notify({ type: 'request_failed', request: failed, problem });
     return { kind: 'failed', request: failed, problem };
+  }
+
+  /** Takes a grant back at its provider (the one named in the subject), with retries. */
+  private revokeAt(subject: GrantSubject) {
+    return withRetries(() => this.deps.providers.for(subject.provider).revoke(subject), this.deps.retry);
   }
 
   private async scheduleRevoke(grant: GrantRow): Promise<void> {

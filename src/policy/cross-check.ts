@@ -96,7 +96,7 @@ export function missingSecrets(policy: Policy, env: Readonly<Record<string, stri
       .filter(({ variable }) => !env[variable])
       .map(({ key, variable }) => ({
         path: ['resources', resourceName, 'provider', key],
-        message: `environment variable ${variable} is not set; the ${resource.provider.type} provider of "${resourceName}" reads its secret from it`,
+        message: `environment variable ${variable} is not set; the ${resource.provider.type} provider of "${resourceName}" reads its secret from it; set it where Sesame runs (see .env.example), or change the policy`,
       })),
   );
 }

@@ -3,9 +3,6 @@ import { z } from 'zod';
 import { providerConfigSchema } from '../providers/registry.ts';
 import { channelIdSchema, durationSchema, name, userIdSchema, usergroupIdSchema } from './fields.ts';
 
-export { channelIdSchema, durationSchema } from './fields.ts';
-export { PROVIDER_TYPES, providerConfigSchema } from '../providers/registry.ts';
-
 const clockTimeSchema = z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be a time like "09:00" (24-hour, quoted)');
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;

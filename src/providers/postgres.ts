@@ -4,6 +4,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import type { GrantSubject, Provider } from '../core/ports.ts';
 import { ProviderError } from '../core/provider-error.ts';
+import { errorMessage } from '../core/retry.ts';
 import { envVarSchema, name } from '../policy/fields.ts';
 import { defineProvider, requireEnv } from './provider-module.ts';
 
@@ -22,7 +23,7 @@ export const loginRoleOf = (subject: Pick<GrantSubject, 'grantId'>): string => `
 /** SQLSTATEs that no retry fixes: a missing role or database, refused credentials, too few privileges. */
 const PERMANENT_CODES = new Set(['42704', '3D000', '28P01', '28000', '42501']);
 
-export function createPostgresProvider(config: z.output<typeof schema>, env: Readonly<Record<string, string | undefined>>): Provider {
+function createPostgresProvider(config: z.output<typeof schema>, env: Readonly<Record<string, string | undefined>>): Provider {
   let pool: pg.Pool | undefined;
   const connection = () => requireEnv(env, config.connection_env, 'the postgres provider');
   const poolOf = (): pg.Pool => {
@@ -127,7 +128,7 @@ function connectionMessage(connectionString: string, login: string, password: st
 }
 
 const codeOf = (error: unknown): string => String((error as { code?: unknown } | null)?.code ?? '');
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error)) || codeOf(error) || 'unknown error';
+const messageOf = (error: unknown): string => errorMessage(error) || codeOf(error) || 'unknown error';
 
 export const postgresProvider = defineProvider({
   schema,

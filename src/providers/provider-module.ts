@@ -1,6 +1,6 @@
 // What one provider file exports: the zod schema of its policy block, the secrets it reads, and how to build it.
 import type { z } from 'zod';
-import type { Logger, Provider } from '../core/ports.ts';
+import type { Provider } from '../core/ports.ts';
 import { ProviderError } from '../core/provider-error.ts';
 
 /** Slack user group membership, read and written without any cache (the provider must see the truth). */
@@ -13,7 +13,6 @@ export interface ProviderDeps {
   /** Where `secret_env` and `connection_env` are looked up. */
   env: Readonly<Record<string, string | undefined>>;
   usergroups: UsergroupApi;
-  log: Logger;
 }
 
 export interface SecretReference {

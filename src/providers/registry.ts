@@ -15,7 +15,7 @@ type SchemasOf<Modules> = { -readonly [K in keyof Modules]: Modules[K] extends {
 type BlockSchemas = SchemasOf<typeof PROVIDER_MODULES>;
 type AnyModule = { schema: z.ZodType; secretEnv?(config: never): SecretReference[]; create(config: never, deps: ProviderDeps): Provider };
 
-export const PROVIDER_TYPES = PROVIDER_MODULES.map((m) => m.schema.shape.type.value);
+const PROVIDER_TYPES = PROVIDER_MODULES.map((m) => m.schema.shape.type.value);
 
 export const providerConfigSchema = z.discriminatedUnion('type', PROVIDER_MODULES.map((m) => m.schema) as unknown as BlockSchemas, {
   error: `must be one of: ${PROVIDER_TYPES.join(', ')}`,

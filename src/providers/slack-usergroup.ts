@@ -25,7 +25,7 @@ function serialized<T>(usergroup: string, change: () => Promise<T>): Promise<T> 
 
 const wasStanding = (subject: GrantSubject): boolean => stateSchema.safeParse(subject.providerState).data?.standing === true;
 
-export function createUsergroupProvider(usergroup: string, api: UsergroupApi) {
+function createUsergroupProvider(usergroup: string, api: UsergroupApi) {
   return {
     grant: (subject: GrantSubject) =>
       serialized(usergroup, async () => {

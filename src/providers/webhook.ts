@@ -6,7 +6,7 @@ import { ProviderError } from '../core/provider-error.ts';
 import { envVarSchema } from '../policy/fields.ts';
 import { defineProvider, requireEnv } from './provider-module.ts';
 
-export const WEBHOOK_TIMEOUT_MS = 5_000;
+const WEBHOOK_TIMEOUT_MS = 5_000;
 /** A grant's message is DM'd; a longer answer is a mistake on the other side, not something to relay. */
 const MAX_MESSAGE_CHARS = 2_000;
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -40,7 +40,7 @@ export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
 const grantAnswerSchema = z.looseObject({ message: z.string().optional() });
 const checkAnswerSchema = z.looseObject({ present: z.boolean() });
 
-export function payloadOf(event: WebhookPayload['event'], s: GrantSubject): WebhookPayload {
+function payloadOf(event: WebhookPayload['event'], s: GrantSubject): WebhookPayload {
   return {
     event,
     grant_id: s.grantId,
@@ -55,7 +55,7 @@ export function payloadOf(event: WebhookPayload['event'], s: GrantSubject): Webh
   };
 }
 
-export const signatureOf = (secret: string, body: string): string => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+const signatureOf = (secret: string, body: string): string => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 export const webhookProvider = defineProvider({
   schema,

@@ -2,6 +2,7 @@
 import type { AccessService } from '../core/access-service.ts';
 import { expiryWarningAt } from '../core/lifecycle.ts';
 import type { Clock, Logger, Scheduler } from '../core/ports.ts';
+import { errorMessage } from '../core/retry.ts';
 import type { Store } from '../store/repositories.ts';
 
 /** A grant still `pending` this long after it was created was interrupted: provider calls take seconds, not minutes. */
@@ -54,7 +55,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const lanes = Array.from({ length: Math.min(concurrency, ids.length) }, async () => {
       while (next < ids.length) {
         const id = ids[next++] as number;
-        await work(id).catch((error: unknown) => log.error({ id, problem: error instanceof Error ? error.message : String(error) }, 'reconcile step failed; the next sweep retries'));
+        await work(id).catch((error: unknown) => log.error({ id, problem: errorMessage(error) }, 'reconcile step failed; the next sweep retries'));
       }
     });
     await Promise.all(lanes);
@@ -102,7 +103,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         for (const ensured of inFlight) report.rescheduled += await ensured;
       } catch (error) {
         report.schedulerDown = true;
-        log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'could not check revocation jobs; due grants are still revoked by this sweep');
+        log.warn({ problem: errorMessage(error) }, 'could not check revocation jobs; due grants are still revoked by this sweep');
       }
     } else {
       report.schedulerDown = true;
@@ -120,7 +121,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
     // The daily break-glass review reminder rides on the sweep; the audit log remembers when it last went out.
     report.reviewReminded = await access.reviews.remindIfDue().catch((error: unknown) => {
-      log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'break-glass review reminder failed');
+      log.warn({ problem: errorMessage(error) }, 'break-glass review reminder failed');
       return false;
     });
 

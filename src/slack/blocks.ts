@@ -4,7 +4,7 @@ import { currentStep } from '../core/lifecycle.ts';
 import { grantRef, requestRef } from '../core/ids.ts';
 import { formatDuration } from '../policy/duration.ts';
 import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
-import { code, escapeMrkdwn, FIELD_LIMIT, MAX_BLOCKS, mention, plural, SECTION_LIMIT, slackTime, truncate } from './text.ts';
+import { code, escapeMrkdwn, FIELD_LIMIT, MAX_BLOCKS, mention, plural, resourceRole, SECTION_LIMIT, slackTime, truncate } from './text.ts';
 
 export interface SlackMessage {
   text: string;
@@ -28,7 +28,7 @@ export function ephemeral(text: string): SlackMessage & { response_type: 'epheme
   return { response_type: 'ephemeral', text, blocks: [mrkdwn(text)] };
 }
 
-const what = (r: Pick<RequestRow, 'resource' | 'role'>) => `${code(r.resource)} ${code(r.role)}`;
+const what = resourceRole;
 
 export function ticketLinks(tickets: readonly string[], ticketUrl: string | undefined): string {
   return tickets.map((t) => (ticketUrl ? `<${ticketUrl.replace('{ticket}', encodeURIComponent(t))}|${escapeMrkdwn(t)}>` : escapeMrkdwn(t))).join(', ');

@@ -3,9 +3,9 @@ import type { KnownBlock } from '@slack/types';
 import { grantRef } from '../core/ids.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { ACTION, context, mrkdwn, plainSection, type SlackMessage } from './blocks.ts';
-import { code, escapeMrkdwn, mention, slackTime, truncate } from './text.ts';
+import { code, escapeMrkdwn, mention, plural, resourceRole, slackTime, truncate } from './text.ts';
 
-const what = (g: Pick<GrantRow, 'resource' | 'role'>) => `${code(g.resource)} ${code(g.role)}`;
+const what = resourceRole;
 const where = (request: RequestRow) => (request.channelId ? ` in <#${request.channelId}>` : '');
 
 /** Visible to the whole incident channel: who broke glass, on what, until when, and why. */
@@ -49,5 +49,6 @@ export function reviewCard(request: RequestRow, grant: GrantRow, reviewers: stri
 export function reviewReminder(grants: readonly GrantRow[], reviewers: string): SlackMessage {
   const lines = grants.slice(0, 20).map((g) => `• ${code(grantRef(g.id))} ${mention(g.user)} ${what(g)} on ${slackTime(g.startsAt ?? g.createdAt)}`);
   if (grants.length > 20) lines.push(`…and ${grants.length - 20} more.`);
-  return { text: `${grants.length} break-glass uses still wait for review`, blocks: [mrkdwn(`⏰ ${reviewers}: ${grants.length} break-glass use${grants.length === 1 ? '' : 's'} still wait for review. \`/access pending\` lists them with their Acknowledge buttons.\n${lines.join('\n')}`)] };
+  const waiting = plural(grants.length, 'break-glass use');
+  return { text: `${waiting} still waiting for review`, blocks: [mrkdwn(`⏰ ${reviewers}: ${waiting} still waiting for review. \`/access pending\` lists them with their Acknowledge buttons.\n${lines.join('\n')}`)] };
 }

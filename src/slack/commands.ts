@@ -23,7 +23,7 @@ interface CommandContext {
  * How many commands are worked on at once after their ack. Under a burst the rest wait their turn, so the
  * acks of new commands (Slack gives up after 3 s) are not starved by the work of earlier ones.
  */
-export const COMMAND_WORK_CONCURRENCY = 8;
+const COMMAND_WORK_CONCURRENCY = 8;
 
 export function registerCommands(app: App, deps: ListenerDeps): void {
   const work = pLimit(COMMAND_WORK_CONCURRENCY);
@@ -75,9 +75,11 @@ async function run(cmd: AccessCommand, ctx: CommandContext, deps: ListenerDeps):
       await ctx.respond({ response_type: 'ephemeral', ...overviewMessage(requests, grants) });
       return;
     }
-    case 'pending':
-      await ctx.respond({ response_type: 'ephemeral', ...awaitingMessage(await access.awaitingApprovalBy(ctx.user), await access.reviews.waitingFor(ctx.user)) });
+    case 'pending': {
+      const [requests, unreviewed] = await Promise.all([access.awaitingApprovalBy(ctx.user), access.reviews.waitingFor(ctx.user)]);
+      await ctx.respond({ response_type: 'ephemeral', ...awaitingMessage(requests, unreviewed) });
       return;
+    }
     case 'cancel': {
       const out = await access.cancel(cmd.requestId, ctx.user);
       await reply(out.ok ? `🚫 Request ${code(requestRef(cmd.requestId))} is cancelled.` : explain(out.error));

@@ -11,7 +11,7 @@ import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { directMessage, requestCard, type SlackMessage } from './blocks.ts';
 import { breakglassAlert, breakglassAnnouncement, reviewCard, reviewReminder } from './breakglass-blocks.ts';
 import type { SlackCall } from './slack-api.ts';
-import { code, mention, SECTION_LIMIT, slackTime } from './text.ts';
+import { code, mention, resourceRole, SECTION_LIMIT, slackTime } from './text.ts';
 
 export interface SlackNotifierDeps {
   client: WebClient;
@@ -31,7 +31,7 @@ const RATE_LIMIT_ALERT_EVERY_MS = 3_600_000;
 export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
   const { client, call, store } = deps;
   const settings = () => deps.policy().policy.settings;
-  const what = (r: Pick<RequestRow, 'resource' | 'role'>) => `${code(r.resource)} ${code(r.role)}`;
+  const what = resourceRole;
 
   const post = (channel: string, message: SlackMessage) =>
     call('chat.postMessage', () => client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false }));
@@ -50,35 +50,37 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
   /** The review card goes to the first notify channel, else to the approvals channel. */
   const reviewChannel = () => notifyChannels()[0] ?? settings().approvals_channel;
   const lastRateAlert = new Map<string, number>();
-  /** Posts to each channel on its own, so one the bot was not invited to does not silence the others. */
+  /**
+   * Posts to each channel on its own, so one the bot was not invited to does not silence the others
+   * (`call` has already logged and counted the failure).
+   */
   const postEach = async (channels: readonly string[], message: SlackMessage) => {
-    for (const channel of channels) {
-      await post(channel, message).catch((error: unknown) => deps.log.warn({ channel, problem: error instanceof Error ? error.message : String(error) }, 'could not post a break-glass notice'));
-    }
+    for (const channel of channels) await post(channel, message).catch(() => undefined);
   };
   // Audit-channel lines are gathered for a second and posted together: Slack allows about one message per
   // second per channel, and a busy Sesame decides far more often than that.
   let auditLines: string[] = [];
-  let auditFlush: Promise<void> | null = null;
+  let auditTimer: NodeJS.Timeout | null = null;
   const flushAuditLines = async () => {
-    const lines = auditLines;
-    auditLines = [];
+    if (auditTimer) clearTimeout(auditTimer);
+    auditTimer = null;
     const channel = settings().audit_channel;
-    for (let start = 0; channel && start < lines.length; ) {
-      let end = start + 1;
-      while (end < lines.length && lines.slice(start, end + 1).join('\n').length <= SECTION_LIMIT) end++;
-      const text = lines.slice(start, end).join('\n');
-      await post(channel, directMessage(text)).catch((error: unknown) => deps.log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'could not post to the audit channel'));
-      start = end;
+    // As few messages as fit: lines joined while the text stays within one section.
+    const messages: string[] = [];
+    for (const line of auditLines) {
+      const last = messages.at(-1);
+      if (last !== undefined && last.length + 1 + line.length <= SECTION_LIMIT) messages[messages.length - 1] = `${last}\n${line}`;
+      else messages.push(line);
     }
+    auditLines = [];
+    if (!channel) return;
+    for (const text of messages) await post(channel, directMessage(text)).catch(() => undefined); // `call` has logged it
   };
   const auditLine = async (text: string) => {
     if (!settings().audit_channel) return;
     auditLines.push(text);
-    auditFlush ??= new Promise<void>((resolve) => setTimeout(resolve, AUDIT_BATCH_MS).unref()).then(async () => {
-      auditFlush = null;
-      await flushAuditLines();
-    });
+    auditTimer ??= setTimeout(() => void flushAuditLines(), AUDIT_BATCH_MS);
+    auditTimer.unref();
   };
 
   const cardChannelFor = (request: RequestRow) => deps.policy().policy.resources[request.resource]?.approvals_channel ?? settings().approvals_channel;

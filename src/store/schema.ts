@@ -86,6 +86,8 @@ export const grants = sqliteTable(
     // The reconciler pages through grants of one state by id; (state) alone keeps them in id order, so no page sorts them all.
     index('grants_state_id_idx').on(t.state),
     index('grants_user_idx').on(t.user, t.state),
+    // Every reconcile sweep asks for unreviewed break-glass grants; without this it would scan every grant ever made.
+    index('grants_review_idx').on(t.breakglass, t.reviewedBy),
   ],
 );
 

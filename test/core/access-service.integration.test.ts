@@ -1,7 +1,6 @@
 // The lifecycle use cases end to end through the core: real SQLite, fake provider, scheduler, notifier and directory.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../src/store/audit.ts';
-import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 
 const HOUR = 3_600_000;
@@ -9,14 +8,7 @@ const EVENING = new Date('2026-11-23T19:00:00Z'); // 20:00 in Berlin: outside bu
 
 describe('AccessService', () => {
   let h: Harness;
-  beforeEach(() => {
-    h = accessHarness();
-  });
-  afterEach(() => {
-    // Every test leaves an intact chain behind, whatever it did.
-    expect(verifyAuditChain(h.temp.db.$client).ok).toBe(true);
-    h.cleanup();
-  });
+  useFreshHarness((fresh) => (h = fresh));
 
   const requestSandbox = (duration?: number) => h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration, reason: 'trying INC-1' });
   const requestProdWrite = () => h.service.request({ requester: PEOPLE.engineer, resource: 'prod-db', role: 'write', duration: HOUR, reason: 'migration INC-7' });
@@ -319,6 +311,17 @@ describe('AccessService', () => {
       expect(h.auditActions()).toEqual(['request.created', 'breakglass.used', 'grant.activated']);
       const created = h.temp.db.$client.prepare("SELECT details FROM audit_log WHERE action = 'request.created'").get() as { details: string };
       expect(JSON.parse(created.details)).toMatchObject({ capped_from_ms: 3 * HOUR, duration_ms: HOUR });
+    });
+
+    it('reads the channel name fresh, past the directory cache, so a renamed channel counts at once', async () => {
+      const asked: unknown[] = [];
+      const cached = h.directory.channelName.bind(h.directory);
+      h.directory.channelName = async (id: string, options?: { fresh?: boolean }) => {
+        asked.push(options);
+        return cached(id);
+      };
+      expect((await breakGlass()).ok).toBe(true);
+      expect(asked).toEqual([{ fresh: true }]);
     });
 
     it('refuses outside incident channels and for people not on call', async () => {

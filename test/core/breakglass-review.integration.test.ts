@@ -1,9 +1,8 @@
 // Break-glass oversight through the core: who may acknowledge, the audit entry, the listing and the daily reminder.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkReview, REVIEW_REMINDER_MS, reviewReminderDue } from '../../src/core/breakglass-review.ts';
 import type { GrantRow } from '../../src/store/schema.ts';
-import { verifyAuditChain } from '../../src/store/audit.ts';
-import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
+import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 
 const HOUR = 3_600_000;
@@ -44,13 +43,7 @@ describe('reviewReminderDue (pure)', () => {
 
 describe('BreakglassReviews', () => {
   let h: Harness;
-  beforeEach(() => {
-    h = accessHarness();
-  });
-  afterEach(() => {
-    expect(verifyAuditChain(h.temp.db.$client).ok).toBe(true);
-    h.cleanup();
-  });
+  useFreshHarness((fresh) => (h = fresh));
 
   const breakGlass = async () => {
     const out = await h.service.request({ requester: PEOPLE.oncall, resource: 'prod-db', role: 'write', duration: HOUR, reason: 'INC-42 primary down', breakglass: true, channelId: 'C0INC42' });

@@ -115,7 +115,7 @@ describe('parsePolicy', () => {
     expect(parsePolicy(text, 'p.yaml').ok).toBe(true);
     const result = parsePolicy(text, 'p.yaml', { env: { PROD_DB_HOOK_SECRET: 's' } });
     expect((result.error ?? []).map(formatProblem)).toEqual([
-      expect.stringMatching(/^p\.yaml:68:\d+ resources\.staging-db\.provider\.connection_env: environment variable STAGING_PG_URL is not set; the postgres provider of "staging-db" reads its secret from it$/),
+      expect.stringMatching(/^p\.yaml:68:\d+ resources\.staging-db\.provider\.connection_env: environment variable STAGING_PG_URL is not set; the postgres provider of "staging-db" reads its secret from it; set it where Sesame runs \(see \.env\.example\), or change the policy$/),
     ]);
     expect(parsePolicy(text, 'p.yaml', { env: { PROD_DB_HOOK_SECRET: 's', STAGING_PG_URL: 'postgres://x' } }).ok).toBe(true);
   });

@@ -7,14 +7,13 @@ import { webhookProvider } from '../../src/providers/webhook.ts';
 import { createWebClient } from '../../src/slack/slack-api.ts';
 import { createUsergroupApi } from '../../src/slack/usergroup-api.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
-import { silentLogger } from '../support/fakes.ts';
 import { aSubject } from '../support/grant-subjects.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const slack = new FakeSlack();
 const receiver = new WebhookReceiver('contract-secret');
 const env = { HOOK_SECRET: 'contract-secret', PG_URL: 'postgres://postgres@127.0.0.1:5432/test' };
-const deps = () => ({ env, usergroups: createUsergroupApi(createWebClient('xoxb-test', slack.apiUrl), (_m, call) => call()), log: silentLogger });
+const deps = () => ({ env, usergroups: createUsergroupApi(createWebClient('xoxb-test', slack.apiUrl), (_m, call) => call()) });
 
 const cases: { name: string; make(): Provider }[] = [
   { name: 'webhook', make: () => webhookProvider.create(webhookProvider.schema.parse({ type: 'webhook', url: receiver.url, secret_env: 'HOOK_SECRET', check: true }), deps()) },

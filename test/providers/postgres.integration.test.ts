@@ -4,17 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GrantSubject } from '../../src/core/ports.ts';
 import { ProviderError } from '../../src/core/provider-error.ts';
 import { loginRoleOf, postgresProvider } from '../../src/providers/postgres.ts';
-import { silentLogger } from '../support/fakes.ts';
+import { noUsergroups } from '../support/fakes.ts';
 import { aSubject } from '../support/grant-subjects.ts';
 
 const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const READER = 'sesame_test_reader';
-const unusedUsergroups = { members: async () => [], setMembers: async () => {} };
 
 describe('postgres provider', () => {
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   const config = postgresProvider.schema.parse({ type: 'postgres', connection_env: 'TEST_PG_URL', roles: { read: READER, write: 'sesame_test_no_such_role' } });
-  const provider = postgresProvider.create(config, { env: { TEST_PG_URL: ADMIN_URL }, usergroups: unusedUsergroups, log: silentLogger });
+  const provider = postgresProvider.create(config, { env: { TEST_PG_URL: ADMIN_URL }, usergroups: noUsergroups });
   const granted: GrantSubject[] = [];
   const grant = async (overrides: Partial<GrantSubject> = {}) => {
     const subject = aSubject({ resource: 'staging-db', ...overrides });
@@ -100,7 +99,7 @@ describe('postgres provider', () => {
   });
 
   it('fails retryably when PostgreSQL cannot be reached, naming the variable', async () => {
-    const unreachable = postgresProvider.create(config, { env: { TEST_PG_URL: 'postgres://postgres@127.0.0.1:9/test' }, usergroups: unusedUsergroups, log: silentLogger });
+    const unreachable = postgresProvider.create(config, { env: { TEST_PG_URL: 'postgres://postgres@127.0.0.1:9/test' }, usergroups: noUsergroups });
     const failure = await unreachable.grant(aSubject()).catch((e: unknown) => e);
     expect(failure).toMatchObject({ retryable: true, message: expect.stringMatching(/^could not connect to PostgreSQL \(TEST_PG_URL\) to create sesame_g\d+: .*ECONNREFUSED/) });
     await unreachable.close?.();

@@ -6,7 +6,6 @@ import type { ProviderConfig } from '../../src/policy/schema.ts';
 import { createWebClient } from '../../src/slack/slack-api.ts';
 import { createUsergroupApi } from '../../src/slack/usergroup-api.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
-import { silentLogger } from '../support/fakes.ts';
 import { aSubject } from '../support/grant-subjects.ts';
 
 describe('slack_usergroup provider', () => {
@@ -17,7 +16,7 @@ describe('slack_usergroup provider', () => {
   const providerFor = (usergroup: string) => {
     const api = createUsergroupApi(createWebClient('xoxb-test', slack.apiUrl), (_method, call) => call());
     const config = slackUsergroupProvider.schema.parse({ type: 'slack_usergroup', usergroup }) satisfies ProviderConfig;
-    return slackUsergroupProvider.create(config, { env: {}, usergroups: api, log: silentLogger });
+    return slackUsergroupProvider.create(config, { env: {}, usergroups: api });
   };
 
   it('adds the user for the window and removes only them at the end', async () => {

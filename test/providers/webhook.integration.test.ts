@@ -6,12 +6,11 @@ import type { Provider } from '../../src/core/ports.ts';
 import { ProviderError } from '../../src/core/provider-error.ts';
 import type { ProviderConfig } from '../../src/policy/schema.ts';
 import { webhookProvider } from '../../src/providers/webhook.ts';
-import { silentLogger } from '../support/fakes.ts';
+import { noUsergroups } from '../support/fakes.ts';
 import { aSubject } from '../support/grant-subjects.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const SECRET = 'webhook-secret-for-tests';
-const unusedUsergroups = { members: async () => [], setMembers: async () => {} };
 
 describe('webhook provider', () => {
   const receiver = new WebhookReceiver(SECRET);
@@ -26,7 +25,7 @@ describe('webhook provider', () => {
   const config = (overrides: Partial<Extract<ProviderConfig, { type: 'webhook' }>> = {}) =>
     webhookProvider.schema.parse({ type: 'webhook', url: receiver.url, secret_env: 'HOOK_SECRET', ...overrides });
   const provider = (env: Record<string, string> = { HOOK_SECRET: SECRET }, overrides = {}): Provider =>
-    webhookProvider.create(config(overrides), { env, usergroups: unusedUsergroups, log: silentLogger });
+    webhookProvider.create(config(overrides), { env, usergroups: noUsergroups });
   const failureOf = (promise: Promise<unknown>) => promise.then(() => null, (e: unknown) => e as ProviderError);
 
   it('POSTs the exact payload with a valid signature, and passes the answer\'s message on', async () => {

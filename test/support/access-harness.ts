@@ -1,7 +1,9 @@
 // An AccessService on a real SQLite file with in-memory fakes of every port, for core integration tests.
+import { afterEach, beforeEach, expect } from 'vitest';
 import { AccessService } from '../../src/core/access-service.ts';
 import type { Clock, Scheduler } from '../../src/core/ports.ts';
 import type { LoadedPolicy } from '../../src/policy/load.ts';
+import { verifyAuditChain } from '../../src/store/audit.ts';
 import { Store } from '../../src/store/repositories.ts';
 import { FakeProvider, FakeScheduler, ManualClock, RecordingNotifier, silentLogger, singleProvider, StaticDirectory } from './fakes.ts';
 import { aLoadedPolicy } from './policy-fixtures.ts';
@@ -61,4 +63,18 @@ export function accessHarness(policy: LoadedPolicy = aLoadedPolicy(), overrides:
     auditActions: () => (temp.db.$client.prepare('SELECT action FROM audit_log ORDER BY id').all() as { action: string }[]).map((r) => r.action),
     cleanup: () => temp.cleanup(),
   };
+}
+
+/** A new harness for every test (handed to `use`); after each, its audit chain must still verify, whatever the test did. */
+export function useFreshHarness(use: (harness: Harness) => void): void {
+  let current: Harness | undefined;
+  beforeEach(() => {
+    current = accessHarness();
+    use(current);
+  });
+  afterEach(() => {
+    if (!current) return;
+    expect(verifyAuditChain(current.temp.db.$client).ok).toBe(true);
+    current.cleanup();
+  });
 }

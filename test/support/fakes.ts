@@ -1,6 +1,7 @@
 // In-memory stand-ins for the core's ports, recording what the core asked of them.
 import type { AccessEvent, Clock, Directory, GrantSubject, Logger, Notifier, Provider, Providers, Scheduler } from '../../src/core/ports.ts';
 import { ProviderError } from '../../src/core/provider-error.ts';
+import type { UsergroupApi } from '../../src/providers/provider-module.ts';
 
 export class ManualClock implements Clock {
   constructor(private current = new Date('2026-11-23T09:00:00Z')) {}
@@ -118,5 +119,8 @@ export class StaticDirectory implements Directory {
     return `${user.toLowerCase()}@example.com`;
   }
 }
+
+/** For providers that never touch Slack user groups. */
+export const noUsergroups: UsergroupApi = { members: async () => [], setMembers: async () => {} };
 
 export const silentLogger: Logger = { info: () => {}, warn: () => {}, error: () => {} };

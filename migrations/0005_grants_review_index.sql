@@ -1,0 +1,1 @@
+CREATE INDEX `grants_review_idx` ON `grants` (`breakglass`,`reviewed_by`);
