@@ -1,5 +1,5 @@
 // Buttons (Approve, Deny, Cancel, Revoke, Extend, Acknowledge) and the modal submissions; the acting user is always the signed payload's.
-import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs, ViewOutput } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs, StaticSelectAction, ViewOutput } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { DomainError } from '../core/errors.ts';
 import { grantRef, parseRef, requestRef } from '../core/ids.ts';
@@ -9,11 +9,12 @@ import { homeView } from './home.ts';
 import type { ListenerDeps } from './listener-deps.ts';
 import { explain } from './messages.ts';
 import { describeOutcome } from './outcomes.ts';
-import { denyModal, extendModal, FIELD, VIEW } from './views.ts';
+import { denyModal, extendModal, FIELD, requestModal, VIEW } from './views.ts';
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & { client: WebClient };
 
-const UNKNOWN_ACTION = new RegExp(`^(?!(${Object.values(ACTION).join('|')})$).+$`);
+/** Any action id Sesame does not handle: a button from an older version, say. The form's resource select is handled. */
+const UNKNOWN_ACTION = new RegExp(`^(?!(${[...Object.values(ACTION), FIELD.resource.action].join('|')})$).+$`);
 
 /** Answers the clicker: ephemerally under the card, or by DM when the click came from App Home (no response_url). */
 async function tell(args: ButtonArgs, text: string): Promise<void> {
@@ -130,7 +131,19 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     if (decision.kind === 'refuse') return void (await ack({ response_action: 'errors', errors: { [blockFor(decision.error)]: explain(decision.error) } }));
     await ack();
     const out = await access.request(input);
-    await client.chat.postMessage({ channel: body.user.id, text: out.ok ? describeOutcome(out.value) : explain(out.error) });
+    // A grant or a failure reaches the requester as the notifier's DM; only what it does not tell is said here.
+    if (!out.ok || out.value.kind === 'pending') {
+      await client.chat.postMessage({ channel: body.user.id, text: out.ok ? describeOutcome(out.value, { defaultDuration: duration === null }) : explain(out.error) });
+    }
+  });
+
+  // Choosing a resource in the request form narrows the role list to that resource's roles.
+  app.action<BlockAction<StaticSelectAction>>({ block_id: FIELD.resource.block, action_id: FIELD.resource.action }, async ({ ack, body, action, client }) => {
+    await ack();
+    const view = body.view;
+    if (!view || view.callback_id !== VIEW.request) return;
+    const requestable = await access.requestable(body.user.id);
+    await client.views.update({ view_id: view.id, hash: view.hash, view: requestModal(deps.policy().policy, requestable, action.selected_option.value) });
   });
 
   app.event('app_home_opened', async ({ event, client }) => {

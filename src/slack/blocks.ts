@@ -24,6 +24,9 @@ export const mrkdwn = (text: string): KnownBlock => ({ type: 'section', text: { 
 export const plainSection = (text: string): KnownBlock => ({ type: 'section', text: { type: 'plain_text', text: truncate(text, SECTION_LIMIT), emoji: false } });
 export const context = (text: string): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, SECTION_LIMIT) }] });
 
+/** The reason and its label as one section, in plain text so a reason can neither ping anyone nor fake a link. */
+export const reasonBlock = (reason: string): KnownBlock => plainSection(`Reason: ${reason || '(none given)'}`);
+
 export function ephemeral(text: string): SlackMessage & { response_type: 'ephemeral' } {
   return { response_type: 'ephemeral', text, blocks: [mrkdwn(text)] };
 }
@@ -58,7 +61,7 @@ export function requestCard({ request, approvals, grant, ticketUrl }: CardContex
     },
   ];
   if (request.tickets.length > 0) blocks.push(mrkdwn(`*Tickets* ${truncate(ticketLinks(request.tickets, ticketUrl), FIELD_LIMIT)}`));
-  blocks.push(context('*Reason*'), plainSection(request.reason || '(none given)'));
+  blocks.push(reasonBlock(request.reason));
   blocks.push(context(status(request, grant)));
   const approvedBy = approvalsLine(request, approvals);
   if (approvedBy) blocks.push(context(approvedBy));
@@ -72,7 +75,8 @@ export function requestCard({ request, approvals, grant, ticketUrl }: CardContex
       ],
     });
   }
-  return { text: `${title}: ${request.requester} asks for ${request.resource} ${request.role} for ${formatDuration(request.durationMs)} (${request.state.replace('_', ' ')})`, blocks };
+  // `text` is what notifications show: a mention renders as the person's name there, a bare id would not.
+  return { text: `${title}: ${mention(request.requester)} asks for ${request.resource} ${request.role} for ${formatDuration(request.durationMs)} (${request.state.replace('_', ' ')})`, blocks };
 }
 
 function status(request: RequestRow, grant: GrantRow | null | undefined): string {

@@ -2,7 +2,7 @@
 import type { KnownBlock } from '@slack/types';
 import { grantRef } from '../core/ids.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
-import { ACTION, context, mrkdwn, plainSection, type SlackMessage } from './blocks.ts';
+import { ACTION, context, mrkdwn, reasonBlock, type SlackMessage } from './blocks.ts';
 import { code, escapeMrkdwn, mention, plural, resourceRole, slackTime, truncate } from './text.ts';
 
 const what = resourceRole;
@@ -11,13 +11,13 @@ const where = (request: RequestRow) => (request.channelId ? ` in <#${request.cha
 /** Visible to the whole incident channel: who broke glass, on what, until when, and why. */
 export function breakglassAnnouncement(request: RequestRow, grant: GrantRow): SlackMessage {
   const line = `🚨 ${mention(grant.user)} broke glass: ${what(grant)} until ${slackTime(grant.expiresAt ?? 0)} (${code(grantRef(grant.id))}). Security will review it.`;
-  return { text: `${grant.user} broke glass: ${grant.resource} ${grant.role} until ${new Date(grant.expiresAt ?? 0).toISOString()}. Reason: ${truncate(request.reason, 300)}`, blocks: [mrkdwn(line), context('*Reason*'), plainSection(request.reason)] };
+  return { text: `${mention(grant.user)} broke glass: ${grant.resource} ${grant.role} until ${new Date(grant.expiresAt ?? 0).toISOString()}. Reason: ${truncate(request.reason, 300)}`, blocks: [mrkdwn(line), reasonBlock(request.reason)] };
 }
 
 /** For the notify channels: the same facts, and where it happened. */
 export function breakglassAlert(request: RequestRow, grant: GrantRow): SlackMessage {
   const line = `🚨 Break-glass${where(request)}: ${mention(grant.user)} has ${what(grant)} until ${slackTime(grant.expiresAt ?? 0)} (${code(grantRef(grant.id))}).`;
-  return { text: `Break-glass: ${grant.user} has ${grant.resource} ${grant.role} (${grantRef(grant.id)})`, blocks: [mrkdwn(line), context('*Reason*'), plainSection(request.reason)] };
+  return { text: `Break-glass: ${mention(grant.user)} has ${grant.resource} ${grant.role} (${grantRef(grant.id)})`, blocks: [mrkdwn(line), reasonBlock(request.reason)] };
 }
 
 /** The card the review group acknowledges; after review it says who did, and the button is gone. */
@@ -34,8 +34,7 @@ export function reviewCard(request: RequestRow, grant: GrantRow, reviewers: stri
         { type: 'mrkdwn', text: `*Until*\n${slackTime(grant.expiresAt ?? 0)} (now ${escapeMrkdwn(grant.state.replace('_', ' '))})` },
       ],
     },
-    context('*Reason*'),
-    plainSection(request.reason),
+    reasonBlock(request.reason),
   ];
   if (grant.reviewedBy === null) {
     blocks.push(context(`${reviewers}: please look at this use and acknowledge it.`));
@@ -43,7 +42,7 @@ export function reviewCard(request: RequestRow, grant: GrantRow, reviewers: stri
   } else {
     blocks.push(context(`✅ Acknowledged by ${mention(grant.reviewedBy)} at ${slackTime(grant.reviewedAt ?? 0)}.`));
   }
-  return { text: `Break-glass ${id} by ${grant.user}: ${grant.resource} ${grant.role} (${grant.reviewedBy ? 'reviewed' : 'waiting for review'})`, blocks };
+  return { text: `Break-glass ${id} by ${mention(grant.user)}: ${grant.resource} ${grant.role} (${grant.reviewedBy ? 'reviewed' : 'waiting for review'})`, blocks };
 }
 
 export function reviewReminder(grants: readonly GrantRow[], reviewers: string): SlackMessage {

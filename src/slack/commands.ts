@@ -62,7 +62,7 @@ async function run(cmd: AccessCommand, ctx: CommandContext, deps: ListenerDeps):
     case 'request':
     case 'breakglass': {
       const out = await access.request({ requester: ctx.user, resource: cmd.resource, role: cmd.role, duration: cmd.duration, reason: cmd.reason, breakglass: cmd.kind === 'breakglass', channelId: ctx.channel });
-      await reply(out.ok ? describeOutcome(out.value) : explain(out.error));
+      await reply(out.ok ? describeOutcome(out.value, { defaultDuration: cmd.duration === undefined }) : explain(out.error));
       return;
     }
     case 'explain': {

@@ -2,12 +2,13 @@
 import type { WebClient } from '@slack/web-api';
 import pLimit from 'p-limit';
 import { grantRef, requestRef } from '../core/ids.ts';
+import { currentStep } from '../core/lifecycle.ts';
 import { reviewGroupOf } from '../core/breakglass-review.ts';
 import type { AccessEvent, Logger, Notifier } from '../core/ports.ts';
 import { formatDuration } from '../policy/duration.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
 import type { Store } from '../store/repositories.ts';
-import type { GrantRow, RequestRow } from '../store/schema.ts';
+import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
 import { directMessage, requestCard, type SlackMessage } from './blocks.ts';
 import { breakglassAlert, breakglassAnnouncement, reviewCard, reviewReminder } from './breakglass-blocks.ts';
 import type { SlackCall } from './slack-api.ts';
@@ -143,7 +144,8 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
       }
       case 'request_approval_recorded':
       case 'request_step_advanced':
-        return updateCard(event.request.id);
+        await updateCard(event.request.id);
+        return dm(event.request.requester, progressLine(event.request, event.by, store.approvalsFor(event.request.id)));
       case 'request_approved':
         await updateCard(event.request.id);
         await dm(event.request.requester, `✅ ${mention(event.by)} approved your request ${code(requestRef(event.request.id))} for ${what(event.request)}.`);
@@ -159,7 +161,8 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
         return dm(event.request.requester, `⌛ Nobody decided on your request ${code(requestRef(event.request.id))} for ${what(event.request)} within ${formatDuration(settings().request_timeout)}, so it timed out. Ask again, or ping the approvers.`);
       case 'request_failed':
         await updateCard(event.request.id);
-        return dm(event.request.requester, `⚠️ Your request ${code(requestRef(event.request.id))} for ${what(event.request)} was approved, but granting it failed, so you have no access. Try again later, or tell your Sesame admins. The provider said:`, event.problem);
+        await dm(event.request.requester, `⚠️ Your request ${code(requestRef(event.request.id))} for ${what(event.request)} was approved, but granting it failed, so you have no access. Try again later, or tell your Sesame admins. The provider said:`, event.problem);
+        return auditLine(`⚠️ ${admins()} Granting ${code(requestRef(event.request.id))} ${what(event.request)} to ${mention(event.request.requester)} failed after retries: ${code(event.problem)}`);
       case 'grant_activated':
         await updateCard(event.request.id);
         await dm(event.grant.user, `🔓 You have ${grantLine(event.grant)} until ${slackTime(event.grant.expiresAt ?? 0)}. End it early with \`/access revoke ${grantRef(event.grant.id)}\`.`, event.providerMessage);
@@ -212,6 +215,22 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
       await flushAuditLines();
     },
   };
+}
+
+/**
+ * Tells a requester where their request stands after an approval that did not finish it ("1 of 2"). Counted up to
+ * this approver's own, since the DM may go out after later clicks were already recorded.
+ */
+function progressLine(request: RequestRow, by: string, approvals: readonly ApprovalRow[]): string {
+  const head = `👍 ${mention(by)} approved your request ${code(requestRef(request.id))} for ${resourceRole(request)}`;
+  const step = currentStep(request);
+  if (!step) return `${head}.`;
+  const stepOf = request.steps.length > 1 ? ` (step ${step.index + 1} of ${request.steps.length})` : '';
+  const inStep = approvals.filter((a) => a.step === step.index);
+  const mine = inStep.findIndex((a) => a.approver === by);
+  if (mine < 0) return `${head}; it now waits for ${code(step.from)}${stepOf}.`;
+  const count = Math.min(mine + 1, step.count);
+  return `${head}: ${count} of ${step.count} from ${code(step.from)}${stepOf}; waiting for ${step.count - count} more.`;
 }
 
 /** Events about one request (its card, its grant) are delivered in the order they happened. */

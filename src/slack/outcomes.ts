@@ -7,17 +7,25 @@ import { formatDuration } from '../policy/duration.ts';
 import { explain } from './messages.ts';
 import { code, slackTime } from './text.ts';
 
-export function describeOutcome(outcome: RequestOutcome): string {
+export interface AskedFor {
+  /** True when the person named no duration, so the reply says the length came from the policy. */
+  defaultDuration?: boolean;
+}
+
+export function describeOutcome(outcome: RequestOutcome, asked: AskedFor = {}): string {
   const r = outcome.request;
   const what = `${code(r.resource)} ${code(r.role)}`;
+  const length = formatDuration(r.durationMs);
   switch (outcome.kind) {
     case 'granted': {
-      const capped = outcome.cappedFrom ? ` You asked for ${formatDuration(outcome.cappedFrom)}; break-glass is capped at ${formatDuration(r.durationMs)}, so extend it if the incident needs longer.` : '';
-      return `✅ Granted: ${what} until ${slackTime(outcome.grant.expiresAt ?? 0)} (${code(grantRef(outcome.grant.id))}).${r.breakglass ? ' 🚨 Break-glass: announced here, and security will review it.' : ''}${capped}`;
+      const capped = outcome.cappedFrom ? ` You asked for ${formatDuration(outcome.cappedFrom)}; break-glass is capped at ${length}, so extend it if the incident needs longer.` : '';
+      const lengthNote = asked.defaultDuration ? ` for ${length} (the default for this tier)` : ` for ${length}`;
+      return `✅ Granted: ${what}${lengthNote} until ${slackTime(outcome.grant.expiresAt ?? 0)} (${code(grantRef(outcome.grant.id))}).${r.breakglass ? ' 🚨 Break-glass: announced here, and security will review it.' : ''}${capped}`;
     }
     case 'pending': {
       const step = currentStep(r);
-      return `⏳ Request ${code(requestRef(r.id))} for ${what} (${formatDuration(r.durationMs)}) is waiting for ${step ? code(step.from) : 'approval'}. I'll DM you when it's decided; \`/access cancel ${requestRef(r.id)}\` withdraws it.`;
+      const lengthNote = asked.defaultDuration ? `${length}, the default for this tier` : length;
+      return `⏳ Request ${code(requestRef(r.id))} for ${what} (${lengthNote}) is waiting for ${step ? code(step.from) : 'approval'}. I'll DM you when it's decided; \`/access cancel ${requestRef(r.id)}\` withdraws it.`;
     }
     case 'failed':
       return `⚠️ Request ${code(requestRef(r.id))} for ${what} was approved, but granting it failed (${code(outcome.problem)}), so you have no access. Try again later, or tell your Sesame admins.`;

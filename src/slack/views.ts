@@ -1,5 +1,5 @@
 // Pure modal builders: the request form, the deny-reason form and the extend form, with the ids their handlers read.
-import type { View } from '@slack/types';
+import type { KnownBlock, View } from '@slack/types';
 import type { Policy } from '../policy/schema.ts';
 
 export const VIEW = { request: 'request_form', deny: 'deny_reason', extend: 'extend_form' } as const;
@@ -18,9 +18,24 @@ const MAX_OPTIONS = 100;
 
 const option = (text: string, value = text) => ({ text: { type: 'plain_text' as const, text: text.slice(0, 75) }, value: value.slice(0, 150) });
 
-export function requestModal(policy: Policy, requestable: readonly string[]): View {
+/**
+ * The request form. Until a resource is chosen there is no role list; choosing one (a `block_actions` on the
+ * resource select) rebuilds the form with that resource's roles only, and none when it has just one.
+ */
+export function requestModal(policy: Policy, requestable: readonly string[], chosen?: string): View {
   const resources = requestable.slice(0, MAX_OPTIONS);
-  const roles = [...new Set(resources.flatMap((name) => Object.keys(policy.resources[name]?.roles ?? {})))].slice(0, MAX_OPTIONS);
+  const labelOf = (name: string) => (policy.resources[name]?.description ? `${name} — ${policy.resources[name]?.description}` : name);
+  const picked = chosen !== undefined && resources.includes(chosen) ? chosen : undefined;
+  const roles = picked === undefined ? [] : Object.keys(policy.resources[picked]?.roles ?? {}).slice(0, MAX_OPTIONS);
+  const roleBlock: KnownBlock =
+    roles.length > 1
+      ? {
+          type: 'input',
+          block_id: FIELD.role.block,
+          label: { type: 'plain_text', text: 'Role' },
+          element: { type: 'static_select', action_id: FIELD.role.action, placeholder: { type: 'plain_text', text: `Roles of ${picked}` }, options: roles.map((r) => option(r)) },
+        }
+      : { type: 'context', block_id: FIELD.role.block, elements: [{ type: 'mrkdwn', text: roles.length === 1 ? `Role: *${roles[0]}* (the only one)` : 'The roles appear once you choose a resource.' }] };
   return {
     type: 'modal',
     callback_id: VIEW.request,
@@ -31,23 +46,23 @@ export function requestModal(policy: Policy, requestable: readonly string[]): Vi
       {
         type: 'input',
         block_id: FIELD.resource.block,
+        dispatch_action: true,
         label: { type: 'plain_text', text: 'Resource' },
-        element: { type: 'static_select', action_id: FIELD.resource.action, placeholder: { type: 'plain_text', text: 'What do you need?' }, options: resources.map((name) => option(policy.resources[name]?.description ? `${name} — ${policy.resources[name]?.description}` : name, name)) },
+        element: {
+          type: 'static_select',
+          action_id: FIELD.resource.action,
+          placeholder: { type: 'plain_text', text: 'What do you need?' },
+          options: resources.map((name) => option(labelOf(name), name)),
+          ...(picked === undefined ? {} : { initial_option: option(labelOf(picked), picked) }),
+        },
       },
-      {
-        type: 'input',
-        block_id: FIELD.role.block,
-        optional: true,
-        label: { type: 'plain_text', text: 'Role' },
-        hint: { type: 'plain_text', text: 'Leave empty when the resource has only one role.' },
-        element: { type: 'static_select', action_id: FIELD.role.action, options: roles.map((r) => option(r)) },
-      },
+      roleBlock,
       {
         type: 'input',
         block_id: FIELD.duration.block,
         optional: true,
         label: { type: 'plain_text', text: 'Duration' },
-        hint: { type: 'plain_text', text: 'Like 30m, 2h or 1h30m. Empty: the default for this resource.' },
+        hint: { type: 'plain_text', text: 'Like 30m, 2h, 1h30m or 90min. Empty: the default for this resource.' },
         element: { type: 'plain_text_input', action_id: FIELD.duration.action, placeholder: { type: 'plain_text', text: '1h' }, max_length: 20 },
       },
       {

@@ -36,7 +36,8 @@ describe('requestCard', () => {
   it('shows requester, resource, role, duration, tier, tickets as links, reason, the waiting step and both buttons', () => {
     const card = requestCard({ request: aRequest(), approvals: [], ticketUrl: 'https://t.example/browse/{ticket}' });
     expect(card.blocks).toMatchSnapshot();
-    expect(card.text).toBe('Access request R42: U0ENG1 asks for prod-db write for 1h (pending)');
+    // Notifications show `text`: Slack renders the mention there as the person's name, a bare id it would not.
+    expect(card.text).toBe('Access request R42: <@U0ENG1> asks for prod-db write for 1h (pending)');
   });
 
   it('lists who approved at which step, and drops the buttons once decided', () => {

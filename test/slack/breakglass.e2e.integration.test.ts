@@ -32,7 +32,7 @@ describe('break-glass, end to end', () => {
 
   it('grants at once from an incident channel, caps the duration and says so, and announces it', async () => {
     const text = await reply('breakglass prod-db write 3h INC-42 primary is down', PEOPLE.oncall, 'C0INC42');
-    expect(text).toMatch(/^✅ Granted: `prod-db` `write` until .* 🚨 Break-glass: announced here, and security will review it\. You asked for 3h; break-glass is capped at 1h/);
+    expect(text).toMatch(/^✅ Granted: `prod-db` `write` for 1h until .* 🚨 Break-glass: announced here, and security will review it\. You asked for 3h; break-glass is capped at 1h/);
     const grantId = grantIdOf(text);
     const grant = e.sesame.store.getGrant(grantId);
     expect(grant).toMatchObject({ breakglass: true, state: 'active' });

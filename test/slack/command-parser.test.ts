@@ -21,6 +21,11 @@ describe('parseAccessCommand', () => {
     ['request sandbox', { kind: 'request', resource: 'sandbox', role: undefined, duration: undefined, reason: '' }],
     ['request unknown-thing read 2h x', { kind: 'request', resource: 'unknown-thing', role: undefined, duration: undefined, reason: 'read 2h x' }],
     ['request   prod-db\twrite  2h  spaced   out', { kind: 'request', resource: 'prod-db', role: 'write', duration: 2 * H, reason: 'spaced out' }],
+    ['request sandbox admin 1hour testing', { kind: 'request', resource: 'sandbox', role: 'admin', duration: H, reason: 'testing' }],
+    ['request sandbox 90min testing', { kind: 'request', resource: 'sandbox', role: undefined, duration: 1.5 * H, reason: 'testing' }],
+    ['request prod-db read 1.5h INC-1', { kind: 'request', resource: 'prod-db', role: 'read', duration: 1.5 * H, reason: 'INC-1' }],
+    ['request prod-db read 2hours INC-1 40 rows', { kind: 'request', resource: 'prod-db', role: 'read', duration: 2 * H, reason: 'INC-1 40 rows' }],
+    ['extend G17 45mins', { kind: 'extend', grantId: 17, duration: 45 * 60_000 }],
     ['breakglass prod-db write 4h INC-9 primary down 🔥', { kind: 'breakglass', resource: 'prod-db', role: 'write', duration: 4 * H, reason: 'INC-9 primary down 🔥' }],
     ['cancel R42', { kind: 'cancel', requestId: 42 }],
     ['cancel r42', { kind: 'cancel', requestId: 42 }],
@@ -41,6 +46,9 @@ describe('parseAccessCommand', () => {
     ['extend G4', { code: 'missing_argument', subcommand: 'extend' }],
     ['extend G4 forever', { code: 'duration_malformed', input: 'forever' }],
     ['request prod-db read 0m why', { code: 'duration_zero' }],
+    // A word that starts with a digit is a duration or a mistake, never silently the reason with a default length.
+    ['request sandbox admin 1hourz testing', { code: 'duration_malformed', input: '1hourz' }],
+    ['request prod-db read 500 errors since deploy', { code: 'duration_malformed', input: '500' }],
     ['request prod-db read 99999d why', { code: 'duration_too_large' }],
     ['explain', { code: 'missing_argument', subcommand: 'explain' }],
   ])('refuses %j', (text, error) => {

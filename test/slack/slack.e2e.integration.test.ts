@@ -45,7 +45,7 @@ describe('Slack surface, end to end', () => {
 
     it('grants an auto-approved request and DMs the holder', async () => {
       const text = await reply('request sandbox 1h trying INC-1');
-      expect(text).toMatch(/^✅ Granted: `sandbox` `admin` until <!date\^\d+\^.*\(`G\d+`\)\.$/);
+      expect(text).toMatch(/^✅ Granted: `sandbox` `admin` for 1h until <!date\^\d+\^.*\(`G\d+`\)\.$/);
       await e.slack.waitFor(() => dmsTo(PEOPLE.engineer).find((t) => t.includes('You have')), 'the grant DM');
     });
 
@@ -97,7 +97,10 @@ describe('Slack surface, end to end', () => {
       expect(await ephemeralAfter(await click(PEOPLE.outsider, 'approve_request', id))).toContain('waiting for someone in `security`, and you are not in that group');
       await click(PEOPLE.security, 'approve_request', id);
       await e.slack.waitFor(() => JSON.stringify(lastUpdateOf(cardTs)?.blocks ?? '').includes('step 2 of 2'), 'the card at step 2');
+      // The requester hears of every approval that leaves the request pending, with what is still missing.
+      await e.slack.waitFor(() => dmsTo(PEOPLE.engineer).find((t) => t.includes(`approved your request \`${id}\``) && t.includes('it now waits for `sre-leads` (step 2 of 2)')), 'the step DM');
       await click(PEOPLE.lead1, 'approve_request', id);
+      await e.slack.waitFor(() => dmsTo(PEOPLE.engineer).find((t) => t.includes(`approved your request \`${id}\``) && t.includes('1 of 2 from `sre-leads` (step 2 of 2); waiting for 1 more')), 'the partial approval DM');
       expect(await ephemeralAfter(await click(PEOPLE.lead1, 'approve_request', id))).toContain('You have already approved');
       await click(PEOPLE.lead2, 'approve_request', id);
       const final = await e.slack.waitFor(() => {
@@ -159,7 +162,7 @@ describe('Slack surface, end to end', () => {
       const id = /`(R\d+)`/.exec(await reply('request prod-db write 1h <!channel> <@U0SEC1> *bold* 🚀 ünïcödé'))?.[1] ?? '';
       const card = await e.slack.waitFor(() => cardPostsIn('C0DBA').find((c) => String(c.text).includes(id)), 'the card');
       const reasonBlock = (card.blocks as { type: string; text?: { type: string; text: string } }[]).find((b) => b.text?.text.includes('*bold*'));
-      expect(reasonBlock?.text).toEqual({ type: 'plain_text', text: '<!channel> <@U0SEC1> *bold* 🚀 ünïcödé', emoji: false });
+      expect(reasonBlock?.text).toEqual({ type: 'plain_text', text: 'Reason: <!channel> <@U0SEC1> *bold* 🚀 ünïcödé', emoji: false });
       expect(JSON.stringify(card.blocks)).not.toMatch(/"type":"mrkdwn","text":"[^"]*<!channel>/);
       await reply(`cancel ${id}`);
     });
@@ -196,14 +199,37 @@ describe('Slack surface, end to end', () => {
       expect(text).not.toContain('"value":"prod-db"');
     });
 
-    it('grants through the request modal and DMs the outcome', async () => {
+    it('grants through the request modal with one DM, not two', async () => {
+      const before = dmsTo(PEOPLE.engineer2).length;
       const res = await e.signer.submit(PEOPLE.engineer2, 'request_form', {
         resource: { resource_value: { type: 'static_select', selected_option: { value: 'sandbox' } } },
-        duration: { duration_value: { type: 'plain_text_input', value: '30m' } },
+        duration: { duration_value: { type: 'plain_text_input', value: '90min' } },
         reason: { reason_value: { type: 'plain_text_input', value: 'from the form' } },
       });
       expect(res.status).toBe(200);
-      await e.slack.waitFor(() => dmsTo(PEOPLE.engineer2).find((t) => t.startsWith('✅ Granted: `sandbox` `admin`')), 'the outcome DM');
+      const granted = await e.slack.waitFor(() => dmsTo(PEOPLE.engineer2).slice(before).find((t) => t.includes('You have `sandbox` `admin`')), 'the grant DM');
+      const grant = /`(G\d+)`/.exec(granted)?.[1] ?? '';
+      // The form's own outcome DM (the second one this replaced) used to go out before the grant's.
+      expect(dmsTo(PEOPLE.engineer2).slice(before).filter((t) => t.includes(grant) || t.startsWith('✅ Granted'))).toEqual([granted]);
+    });
+
+    it('lists only the chosen resource\'s roles once a resource is picked in the form', async () => {
+      const form = { id: 'V0FORM', hash: '1700000000.abc', callbackId: 'request_form' };
+      const updatesBefore = e.slack.callsTo('views.update').length;
+      expect((await e.signer.select(PEOPLE.engineer, form, 'resource', 'resource_value', 'staging-db')).status).toBe(200);
+      const several = await e.slack.waitFor(() => e.slack.callsTo('views.update').slice(updatesBefore)[0], 'the form with staging-db roles');
+      expect(several).toMatchObject({ view_id: 'V0FORM', hash: '1700000000.abc' });
+      const roleBlock = (call: Record<string, unknown>) => (call.view as { blocks: { block_id?: string }[] }).blocks.find((b) => b.block_id === 'role');
+      const optionsOf = (call: Record<string, unknown>) => ((roleBlock(call) as { element?: { options?: { value: string }[] } }).element?.options ?? []).map((o) => o.value);
+      expect(optionsOf(several)).toEqual(['read', 'write']);
+      expect(JSON.stringify(several.view)).toContain('"initial_option"');
+
+      await e.signer.select(PEOPLE.engineer, form, 'resource', 'resource_value', 'sandbox');
+      const single = await e.slack.waitFor(() => e.slack.callsTo('views.update').slice(updatesBefore)[1], 'the form with the sandbox role');
+      expect(roleBlock(single)).toMatchObject({ type: 'context' });
+      expect(JSON.stringify(roleBlock(single))).toContain('Role: *admin* (the only one)');
+      // The select is handled, not mistaken for a stale button (that answer would be a DM, as there is no response_url).
+      expect(dmsTo(PEOPLE.engineer).filter((t) => t.includes('no longer knows'))).toEqual([]);
     });
   });
 

@@ -63,6 +63,17 @@ export class SlackSigner {
     return { ...(await this.send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded')), responseId };
   }
 
+  /** Chooses an option in a select of an open modal (an input block with `dispatch_action`), as Slack reports it. */
+  async select(user: string, view: { id: string; hash: string; callbackId: string }, blockId: string, actionId: string, value: string): Promise<SignedResponse> {
+    const payload = {
+      ...envelope('block_actions', user, randomUUID()),
+      container: { type: 'view', view_id: view.id },
+      view: { id: view.id, type: 'modal', callback_id: view.callbackId, hash: view.hash, private_metadata: '', state: { values: {} }, blocks: [] },
+      actions: [{ type: 'static_select', action_id: actionId, block_id: blockId, selected_option: { text: { type: 'plain_text', text: value }, value }, action_ts: '1700000000.2' }],
+    };
+    return this.send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded');
+  }
+
   /** Submits a modal; `values` is { block_id: { action_id: { value } | { selected_option: { value } } } }. */
   async submit(user: string, callbackId: string, values: Record<string, Record<string, unknown>>, privateMetadata = ''): Promise<SignedResponse> {
     const payload = {
