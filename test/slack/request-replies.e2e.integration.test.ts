@@ -43,7 +43,7 @@ describe('a grant that fails at the provider, end to end', () => {
   beforeAll(async () => {
     // Nothing listens on port 1, so every attempt to grant fails.
     e = await startE2E(
-      { resources: { ...(NOOP_PROVIDERS.resources ?? {}), sandbox: { provider: { type: 'webhook', url: 'http://127.0.0.1:1/grant', secret_env: 'SANDBOX_HOOK_SECRET' } } } },
+      { resources: { ...NOOP_PROVIDERS?.resources, sandbox: { provider: { type: 'webhook', url: 'http://127.0.0.1:1/grant', secret_env: 'SANDBOX_HOOK_SECRET' } } } },
       { env: { SANDBOX_HOOK_SECRET: 'a-test-secret-of-some-length' } },
     );
   });
