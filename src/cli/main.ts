@@ -4,6 +4,7 @@ import { appliedMigrationCount, openDatabase } from '../store/db.ts';
 import { auditExport, auditVerify } from './audit-commands.ts';
 import { EXIT, line, processIo, type CliIo } from './io.ts';
 import { policyCheck, policyExplain } from './policy-commands.ts';
+import { policyTest } from './policy-test.ts';
 
 const USAGE = `usage: sesame <command>
 
@@ -12,6 +13,8 @@ const USAGE = `usage: sesame <command>
   policy explain --user U… --resource R [--role X] [--duration 1h] [--reason TEXT]
                  [--channel C…|NAME] [--breakglass] [--at ISO]
                                 what the policy would decide, and which rule decides
+  policy test [PATH…] [--policy FILE]
+                                run policy test files (*.test.yaml; default policies/tests/)
   audit verify [--anchor ID:HASH]
                                 recompute the audit log's hash chain
   audit export [--format jsonl|csv] [--since ISO] [--until ISO]
@@ -44,6 +47,7 @@ async function run(command: string, sub: string | undefined, rest: string[], con
     case 'policy':
       if (sub === 'check') return policyCheck(rest, io, config.policyPath);
       if (sub === 'explain') return policyExplain(rest, io, config.policyPath, null);
+      if (sub === 'test') return policyTest(rest, io, config.policyPath);
       break;
     case 'audit':
       if (sub === 'verify') return auditVerify(rest, io, config.databasePath);
