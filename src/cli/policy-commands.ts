@@ -118,7 +118,7 @@ export function renderDecision(decision: Decision, loaded: LoadedPolicy): string
   return lines;
 }
 
-const offlineDirectory: Directory = {
+export const offlineDirectory: Directory = {
   usergroupMembers: async () => null,
   channelName: async () => null,
   userEmail: async () => null,

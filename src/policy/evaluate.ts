@@ -34,11 +34,12 @@ export interface Evaluation {
   outcome: Outcome;
 }
 
-export function evaluate(policy: Policy, request: PolicyRequest, groups: ReadonlySet<string>): Evaluation {
+/** `breakglassUsesLastHour`: the requester's break-glass grants in the hour before (its rate limit). */
+export function evaluate(policy: Policy, request: PolicyRequest, groups: ReadonlySet<string>, breakglassUsesLastHour = 0): Evaluation {
   const decision = decide(
     policy,
     { resource: request.resource, role: request.role, duration: request.duration, reason: request.reason, breakglass: request.breakglass },
-    { groups, channelName: request.channelName ?? null, breakglassUsesLastHour: 0 },
+    { groups, channelName: request.channelName ?? null, breakglassUsesLastHour },
     request.at,
   );
   return { decision, outcome: outcomeOf(policy, decision, request) };
