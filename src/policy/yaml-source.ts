@@ -51,7 +51,8 @@ export function readYaml(text: string, file: string): Result<YamlSource, PolicyP
 function tabIndentedLines(text: string): number[] {
   const found: number[] = [];
   text.split('\n').forEach((line, i) => {
-    if (/^ *\t/.test(line) && line.trim() !== '') found.push(i + 1);
+    const content = line.trim();
+    if (/^ *\t/.test(line) && content !== '' && !content.startsWith('#')) found.push(i + 1);
   });
   return found;
 }
