@@ -1,6 +1,6 @@
 // `sesame policy test [PATH…] [--policy FILE]`: runs *.test.yaml cases against a policy; no Slack, Redis or database.
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { err, ok, type Result } from '../core/result.ts';
 import { formatProblem, loadPolicyFile, type LoadedPolicy, type PolicyProblem } from '../policy/load.ts';
@@ -49,7 +49,8 @@ export async function policyTest(args: string[], io: CliIo, defaultPolicyPath: s
       continue;
     }
     // The file's own `policy:` is relative to the file; --policy and POLICY_PATH to where the command runs.
-    const policyPath = parsed.value.tests.policy !== undefined ? join(dirname(file), parsed.value.tests.policy) : (values.policy ?? defaultPolicyPath);
+    const own = parsed.value.tests.policy;
+    const policyPath = own === undefined ? (values.policy ?? defaultPolicyPath) : isAbsolute(own) ? own : join(dirname(file), own);
     const loaded = await loadOnce(policyPath);
     if (!loaded.ok) {
       if (!reported.has(policyPath)) for (const problem of loaded.error) line(io.stderr, formatProblem(problem));
