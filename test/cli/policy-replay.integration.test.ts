@@ -131,4 +131,30 @@ describe('sesame policy replay', () => {
     expect(out.code).toBe(1);
     expect(out.stderr).toContain(`${broken} is not a valid policy`);
   });
+
+  it('says when there is no database to replay', async () => {
+    const captured = captureIo();
+    expect(await policyReplay([samePolicy], captured.io, join(h.temp.dir, 'missing.db'))).toBe(1);
+    expect(captured.stderr()).toMatch(/^There is no Sesame database at .*missing\.db; set DATABASE_PATH/);
+  });
+});
+
+describe('sesame policy replay over entries from before groups were recorded', () => {
+  it("uses today's fixed group lists for them, and says so", async () => {
+    const h = accessHarness();
+    try {
+      // An entry as Sesame wrote it before replay existed: no groups, no reason, no duration.
+      h.store.audit(h.clock.now(), { actor: PEOPLE.lead1, action: 'request.refused', details: { resource: 'prod-db', role: 'read', code: 'not_eligible', rule: 'resources.prod-db.eligible: …', breakglass: false } });
+      const policy = join(h.temp.dir, 'leads.yaml');
+      writeFileSync(policy, stringify(aPolicyInput({ resources: { 'prod-db': { eligible: ['sre-leads'] } } })));
+      const captured = captureIo();
+      expect(await policyReplay([policy, '--format', 'jsonl'], captured.io, h.temp.path, new Date(h.clock.now().getTime() + HOUR))).toBe(0);
+      expect(JSON.parse(captured.stdout())).toMatchObject({ request_id: null, user: PEOPLE.lead1, before: { decision: 'refuse', tier: null }, after: { decision: 'needs-approval', tier: 'medium', error: null } });
+      expect(captured.stderr()).toBe(
+        "1 request replayed: 0 unchanged, 1 now need approval, 0 now refused, 0 now auto-approved\nnote: 1 decision(s) predate the audit recording groups; they were replayed with today's fixed group lists (Slack user groups not looked up).\n",
+      );
+    } finally {
+      h.cleanup();
+    }
+  });
 });
