@@ -102,7 +102,7 @@ function breakglassFacets(policy: Policy): Map<string, Facets> {
         ['for members of', glass.groups?.join(', ') ?? 'anyone'],
         ['max duration', formatDuration(glass.max_duration)],
         ['uses per person per hour', String(glass.max_per_hour)],
-        ['reviewed by', glass.review_by ?? 'nobody'],
+        ['reviewed by', glass.review_by ?? policy.settings.admins ?? 'nobody'],
         ['announced in', glass.notify.join(', ') || 'nowhere extra'],
       ]),
     ],

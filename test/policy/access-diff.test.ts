@@ -38,6 +38,11 @@ describe('diffAccess', () => {
     ]);
   });
 
+  it('knows break-glass is reviewed by the admins when review_by is not set', () => {
+    const after = aLoadedPolicy({ breakglass: { review_by: undefined }, settings: { admins: 'sre-leads' } }).policy;
+    expect(diffAccess(base, after).filter((c) => c.aspect === 'reviewed by')).toEqual([{ subject: 'break-glass', aspect: 'reviewed by', before: 'security', after: 'sre-leads' }]);
+  });
+
   it('counts a change of settings where it changes access: business hours change every conditional auto-approve', () => {
     const after = aLoadedPolicy({ settings: { timezone: 'America/New_York' } }).policy;
     expect(diffAccess(base, after).map((c) => `${c.subject}: ${c.aspect}`)).toEqual(['prod-db/read: auto-approve', 'deployers/member: auto-approve']);
