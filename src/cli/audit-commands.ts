@@ -5,7 +5,7 @@ import { auditEntries, auditEntryHash, verifyAuditChain, type ExportedEntry } fr
 import { openDatabase, type Db } from '../store/db.ts';
 import { EXIT, line, writeChunk, type CliIo } from './io.ts';
 
-function openExisting(path: string, io: CliIo): Db | null {
+export function openExisting(path: string, io: CliIo): Db | null {
   if (path === ':memory:' || !existsSync(path)) {
     line(io.stderr, `There is no Sesame database at ${path}; set DATABASE_PATH, or run \`sesame migrate\` to create one.`);
     return null;

@@ -4,6 +4,9 @@ import { appliedMigrationCount, openDatabase } from '../store/db.ts';
 import { auditExport, auditVerify } from './audit-commands.ts';
 import { EXIT, line, processIo, type CliIo } from './io.ts';
 import { policyCheck, policyExplain } from './policy-commands.ts';
+import { policyDiff } from './policy-diff.ts';
+import { policyReplay } from './policy-replay.ts';
+import { policyTest } from './policy-test.ts';
 
 const USAGE = `usage: sesame <command>
 
@@ -12,6 +15,12 @@ const USAGE = `usage: sesame <command>
   policy explain --user U… --resource R [--role X] [--duration 1h] [--reason TEXT]
                  [--channel C…|NAME] [--breakglass] [--at ISO]
                                 what the policy would decide, and which rule decides
+  policy test [PATH…] [--policy FILE]
+                                run policy test files (*.test.yaml; default policies/tests/)
+  policy replay NEW_POLICY [--since 30d|ISO] [--until ISO] [--format table|jsonl] [--fail-on-change]
+                                what NEW_POLICY would have decided for past requests
+  policy diff OLD NEW [--format text|markdown]
+                                the change in access between two policies
   audit verify [--anchor ID:HASH]
                                 recompute the audit log's hash chain
   audit export [--format jsonl|csv] [--since ISO] [--until ISO]
@@ -44,6 +53,9 @@ async function run(command: string, sub: string | undefined, rest: string[], con
     case 'policy':
       if (sub === 'check') return policyCheck(rest, io, config.policyPath);
       if (sub === 'explain') return policyExplain(rest, io, config.policyPath, null);
+      if (sub === 'test') return policyTest(rest, io, config.policyPath);
+      if (sub === 'replay') return policyReplay(rest, io, config.databasePath);
+      if (sub === 'diff') return policyDiff(rest, io);
       break;
     case 'audit':
       if (sub === 'verify') return auditVerify(rest, io, config.databasePath);

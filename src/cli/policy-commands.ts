@@ -4,8 +4,9 @@ import { describeError } from '../core/describe-error.ts';
 import { groupsOf } from '../core/membership.ts';
 import type { Directory } from '../core/ports.ts';
 import { missingSecrets } from '../policy/cross-check.ts';
-import { decide, type Decision } from '../policy/decide.ts';
+import type { Decision } from '../policy/decide.ts';
 import { describeDurationError, formatDuration, parseDuration } from '../policy/duration.ts';
+import { evaluate } from '../policy/evaluate.ts';
 import { formatProblem, loadPolicyFile, type LoadedPolicy } from '../policy/load.ts';
 import { EXIT, line, type CliIo } from './io.ts';
 
@@ -85,7 +86,7 @@ export async function policyExplain(args: string[], io: CliIo, defaultPath: stri
   const lookups = directory ?? offlineDirectory;
   const groups = await groupsOf(policy, values.user, lookups);
   const channelName = values.channel === undefined ? null : /^[CGD][A-Z0-9]{2,}$/.test(values.channel) ? await lookups.channelName(values.channel) : values.channel;
-  const decision = decide(policy, { resource: values.resource, role: values.role, duration, reason: values.reason, breakglass: values.breakglass }, { groups, channelName }, at);
+  const { decision } = evaluate(policy, { user: values.user, resource: values.resource, role: values.role, duration, reason: values.reason, breakglass: values.breakglass, channelName, at }, groups);
 
   for (const text of renderDecision(decision, loaded.value)) line(io.stdout, text);
   line(io.stdout, `groups:   ${groups.size > 0 ? [...groups].join(', ') : '(none)'} (as of ${at.toISOString()})`);
@@ -117,7 +118,7 @@ export function renderDecision(decision: Decision, loaded: LoadedPolicy): string
   return lines;
 }
 
-const offlineDirectory: Directory = {
+export const offlineDirectory: Directory = {
   usergroupMembers: async () => null,
   channelName: async () => null,
   userEmail: async () => null,

@@ -1,6 +1,6 @@
 // The use cases: request, approve, deny, cancel, time out, extend, revoke, expire, break glass — Slack-free.
 import type { LoadedPolicy } from '../policy/load.ts';
-import { decide, type AccessQuery, type Decision } from '../policy/decide.ts';
+import { decide, type AccessQuery, type Decision, type Facts } from '../policy/decide.ts';
 import type { Ms } from '../policy/duration.ts';
 import { LOST_RACE } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
@@ -44,20 +44,25 @@ export class AccessService {
 
   /** A new request (or break-glass): decided by the policy, then granted, refused or sent for approval. */
   async request(input: NewAccessRequest): Promise<Result<RequestOutcome, DomainError>> {
-    return this.open(input, await this.preview(input), null);
+    const facts = await this.factsOf(input);
+    return this.open(input, decide(this.deps.policy().policy, input, facts, this.deps.clock.now()), null, facts);
   }
 
   /** What the policy would decide for this request now, changing nothing (`/access explain`, form validation). */
   async preview(input: NewAccessRequest): Promise<Decision> {
+    return decide(this.deps.policy().policy, input, await this.factsOf(input), this.deps.clock.now());
+  }
+
+  private async factsOf(input: NewAccessRequest): Promise<Facts> {
     const { policy } = this.deps.policy();
     const groups = await groupsOf(policy, input.requester, this.deps.directory);
     const now = this.deps.clock.now();
     const channelName = input.breakglass && input.channelId ? await this.deps.directory.channelName(input.channelId, { fresh: true }) : null;
-    return decide(policy, input, {
+    return {
       groups,
       channelName,
       breakglassUsesLastHour: input.breakglass ? this.deps.store.breakglassGrantsSince(input.requester, now.getTime() - HOUR_MS) : 0,
-    }, now);
+    };
   }
 
   /** Resources this person may request, for help and the request form. */
@@ -79,7 +84,7 @@ export class AccessService {
     const groups = await groupsOf(policy, by, this.deps.directory);
     const query: NewAccessRequest = { requester: by, resource: grant.resource, role: grant.role, duration, reason: grant.reason };
     const decision = decide(policy, query, { groups }, this.deps.clock.now());
-    return this.open(query, decision, grant);
+    return this.open(query, decision, grant, { groups });
   }
 
   async approve(requestId: number, approver: string): Promise<Result<ApproveOutcome, DomainError>> {
@@ -187,12 +192,15 @@ export class AccessService {
     return this.deps.store.pendingRequests().filter((r) => checkApproval(r, this.deps.store.approvalsFor(r.id), facts).ok);
   }
 
-  private async open(input: NewAccessRequest, decision: Decision, extending: GrantRow | null): Promise<Result<RequestOutcome, DomainError>> {
+  private async open(input: NewAccessRequest, decision: Decision, extending: GrantRow | null, facts: Facts): Promise<Result<RequestOutcome, DomainError>> {
     const { store, clock } = this.deps;
     const now = clock.now();
     const ruleText = `${decision.rule.path.join('.')}: ${decision.rule.why}`;
+    // What `sesame policy replay` needs to re-decide this faithfully: every group of the requester (a new
+    // policy may consult groups this one did not) and the channel's name as break-glass saw it.
+    const replay = { groups: [...facts.groups].sort(), channel_name: facts.channelName ?? undefined };
     if (decision.kind === 'refuse') {
-      store.audit(now, { actor: input.requester, action: 'request.refused', grantId: extending ? grantRef(extending.id) : null, details: { resource: input.resource, role: input.role, code: decision.error.code, rule: ruleText, breakglass: input.breakglass ?? false } });
+      store.audit(now, { actor: input.requester, action: 'request.refused', grantId: extending ? grantRef(extending.id) : null, details: { resource: input.resource, role: input.role, code: decision.error.code, rule: ruleText, breakglass: input.breakglass ?? false, duration_ms: input.duration, reason: input.reason, ...replay } });
       await this.notify({ type: 'request_refused', requester: input.requester, resource: input.resource, tier: decision.rule.path[0] === 'tiers' ? String(decision.rule.path[1]) : null, code: decision.error.code });
       return err(decision.error);
     }
@@ -224,7 +232,7 @@ export class AccessService {
         decidedBy: auto ? 'policy' : null,
       });
       const ids = { requestId: requestRef(row.id), grantId: extending ? grantRef(extending.id) : null };
-      tx.audit({ actor: input.requester, action: 'request.created', ...ids, details: { resource: row.resource, role: row.role, tier: row.tier, duration_ms: row.durationMs, reason: row.reason, tickets: row.tickets, capped_from_ms: resolved.capped?.requested, extends: ids.grantId ?? undefined } });
+      tx.audit({ actor: input.requester, action: 'request.created', ...ids, details: { resource: row.resource, role: row.role, tier: row.tier, duration_ms: row.durationMs, reason: row.reason, tickets: row.tickets, capped_from_ms: resolved.capped?.requested, extends: ids.grantId ?? undefined, ...replay } });
       if (input.breakglass) tx.audit({ actor: input.requester, action: 'breakglass.used', ...ids, details: { channel: input.channelId ?? null, rule: ruleText } });
       else if (auto) tx.audit({ actor: 'policy', action: 'request.auto_approved', ...ids, details: { rule: ruleText } });
       return row;

@@ -1,6 +1,6 @@
 // Checks that need the whole policy: every group, tier and role a rule names exists, and the rules can be met.
 import { secretEnvOf } from '../providers/registry.ts';
-import type { Policy } from './schema.ts';
+import type { BreakglassPolicy, Group, Policy, Resource, Settings, Tier } from './schema.ts';
 
 export interface PolicyIssue {
   path: (string | number)[];
@@ -9,21 +9,37 @@ export interface PolicyIssue {
 
 const list = (names: Iterable<string>): string => [...names].map((n) => `"${n}"`).join(', ') || '(none)';
 
-export function crossCheck(policy: Policy): PolicyIssue[] {
+/** The parts of a policy whose own shape is right; `names` also counts entries whose body is wrong, so they are not "unknown" too. */
+export interface PolicyParts {
+  settings: Settings | undefined;
+  groups: Record<string, Group>;
+  tiers: Record<string, Tier>;
+  breakglass: BreakglassPolicy | undefined;
+  resources: Record<string, Resource>;
+  names: { groups: ReadonlySet<string> | undefined; tiers: ReadonlySet<string> | undefined };
+}
+
+export const partsOf = (policy: Policy): PolicyParts => ({
+  ...policy,
+  breakglass: policy.breakglass,
+  names: { groups: new Set(Object.keys(policy.groups)), tiers: new Set(Object.keys(policy.tiers)) },
+});
+
+export function crossCheck(policy: PolicyParts): PolicyIssue[] {
   const issues: PolicyIssue[] = [];
-  const groupNames = new Set(Object.keys(policy.groups));
-  const tierNames = new Set(Object.keys(policy.tiers));
+  const groupNames = policy.names.groups;
+  const tierNames = policy.names.tiers;
 
   const needGroup = (group: string, path: (string | number)[]) => {
-    if (!groupNames.has(group)) issues.push({ path, message: `unknown group "${group}"; groups are ${list(groupNames)}` });
+    if (groupNames !== undefined && !groupNames.has(group)) issues.push({ path, message: `unknown group "${group}"; groups are ${list(groupNames)}` });
   };
   const needTier = (tier: string, path: (string | number)[]) => {
-    if (!tierNames.has(tier)) issues.push({ path, message: `unknown tier "${tier}"; tiers are ${list(tierNames)}` });
+    if (tierNames !== undefined && !tierNames.has(tier)) issues.push({ path, message: `unknown tier "${tier}"; tiers are ${list(tierNames)}` });
   };
 
   const { settings } = policy;
-  if (settings.admins !== undefined) needGroup(settings.admins, ['settings', 'admins']);
-  if (settings.remind_after !== undefined && settings.remind_after >= settings.request_timeout) {
+  if (settings?.admins !== undefined) needGroup(settings.admins, ['settings', 'admins']);
+  if (settings?.remind_after !== undefined && settings.remind_after >= settings.request_timeout) {
     issues.push({ path: ['settings', 'remind_after'], message: 'remind_after must be shorter than request_timeout, or the reminder never comes' });
   }
 
@@ -37,10 +53,11 @@ export function crossCheck(policy: Policy): PolicyIssue[] {
     }
     const conditions = tier.auto_approve;
     if (conditions !== undefined && conditions !== 'always') {
-      if (conditions.business_hours && settings.business_hours === undefined) {
+      // With settings malformed, their own problems are reported; whether they name hours is unknown.
+      if (conditions.business_hours && settings !== undefined && settings.business_hours === undefined) {
         issues.push({ path: [...at, 'auto_approve', 'business_hours'], message: 'business_hours needs settings.business_hours to say when they are' });
       }
-      if (conditions.ticket && settings.ticket_pattern === undefined) {
+      if (conditions.ticket && settings !== undefined && settings.ticket_pattern === undefined) {
         issues.push({ path: [...at, 'auto_approve', 'ticket'], message: 'ticket needs settings.ticket_pattern to recognise a ticket' });
       }
       conditions.groups?.forEach((g, i) => needGroup(g, [...at, 'auto_approve', 'groups', i]));

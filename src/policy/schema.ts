@@ -37,7 +37,7 @@ const businessHoursSchema = z
   .strict()
   .refine((h) => h.from < h.to, { message: '"to" must be later than "from"; overnight windows are not supported', path: ['to'] });
 
-const settingsSchema = z
+export const settingsSchema = z
   .object({
     approvals_channel: channelIdSchema,
     audit_channel: channelIdSchema.optional(),
@@ -52,7 +52,7 @@ const settingsSchema = z
   })
   .strict();
 
-const groupSchema = z
+export const groupSchema = z
   .object({
     slack_usergroup: usergroupIdSchema.optional(),
     users: z.array(userIdSchema).optional(),
@@ -76,7 +76,7 @@ const approvalStepSchema = z
   })
   .strict();
 
-const tierSchema = z
+export const tierSchema = z
   .object({
     auto_approve: z.union([z.literal('always'), autoApproveConditionsSchema]).optional(),
     approvals: z.array(approvalStepSchema).min(1, 'list at least one approval step, or remove approvals').optional(),
@@ -86,7 +86,7 @@ const tierSchema = z
   })
   .strict();
 
-const breakglassSchema = z
+export const breakglassSchema = z
   .object({
     channels: z.array(z.string().min(1)).min(1).optional(),
     groups: z.array(name('group')).min(1).optional(),
@@ -113,7 +113,7 @@ const rolesSchema = z
   )
   .refine((roles) => Object.keys(roles).length > 0, 'list at least one role');
 
-const resourceSchema = z
+export const resourceSchema = z
   .object({
     description: z.string().optional(),
     tier: name('tier'),
@@ -137,6 +137,7 @@ export const policySchema = z
 
 export type Policy = z.output<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;
+export type Settings = Policy['settings'];
 export type Tier = Policy['tiers'][string];
 export type Resource = Policy['resources'][string];
 export type Group = Policy['groups'][string];

@@ -57,6 +57,45 @@ describe('parsePolicy', () => {
     expect(problems[0]).toMatch(/^p\.yaml:\d+:\d+ YAML syntax: /);
   });
 
+  it('reports an unclosed flow map at the line of its opening brace, not the line after', () => {
+    expect(problemsOf('version: 1\nsettings: { approvals_channel: C0X\ntiers: {}\n')[0]).toMatch(/^p\.yaml:2:11 YAML syntax: /);
+  });
+
+  it('reports an unclosed flow sequence and an unclosed quote at the line of the mistake', () => {
+    const text = 'version: 1\nsettings:\n  approvals_channel: C0APPROVALS\ngroups:\n  a: { users: [U0A, U0B }\ntiers: {}\n';
+    expect(problemsOf(text)[0]).toMatch(/^p\.yaml:5:\d+ YAML syntax: /);
+    expect(problemsOf('version: 1\nsettings: "C0X\ntiers: {}\n')[0]).toMatch(/^p\.yaml:2:11 YAML syntax: Missing closing "quote/);
+  });
+
+  it('reports a tab in the indentation once per line, not once per token after it', () => {
+    const text = examplePolicyText().replace('  request_timeout: 1h', '\trequest_timeout: 1h');
+    const line = text.split('\n').findIndex((l) => l.startsWith('\trequest_timeout')) + 1;
+    expect(problemsOf(text)).toEqual([`p.yaml:${line}:1 a tab in the indentation; YAML indents with spaces only, so replace the tab with spaces`]);
+  });
+
+  it('reports dangling references in the well-formed parts beside the shape problems', () => {
+    const text = [
+      'version: 1',
+      'settings: { approvals_channel: C0APPROVALS, admins: secops }',
+      'groups: { ops: { users: [U0OPS] } }',
+      'tiers:',
+      '  low: { max_duration: 1h, auto_approve: always, colour: red }',
+      '  high: { max_duration: 1h, approvals: [{ from: sec }] }',
+      'resources:',
+      '  a: { tier: low, roles: [read], provider: { type: noop } }',
+      '  b: { tier: urgent, roles: [read], provider: { type: noop }, eligible: [opps] }',
+      '  c: { tier: high, roles: { read: { tier: mid } }, provider: { type: ftp } }',
+    ].join('\n');
+    expect(problemsOf(text)).toEqual([
+      'p.yaml:2:53 settings.admins: unknown group "secops"; groups are "ops"',
+      'p.yaml:5:50 tiers.low.colour: unknown key; check its spelling (unknown keys are refused so a typo cannot weaken the policy)',
+      'p.yaml:6:49 tiers.high.approvals[0].from: unknown group "sec"; groups are "ops"',
+      'p.yaml:9:14 resources.b.tier: unknown tier "urgent"; tiers are "low", "high"',
+      'p.yaml:9:74 resources.b.eligible[0]: unknown group "opps"; groups are "ops"',
+      'p.yaml:10:70 resources.c.provider.type: must be one of: webhook, slack_usergroup, postgres, noop',
+    ]);
+  });
+
   it('refuses duplicate keys', () => {
     expect(problemsOf('version: 1\nversion: 1\n')).toEqual(['p.yaml:2:1 duplicate key "version"; each key may appear only once in a map']);
   });
@@ -68,7 +107,22 @@ describe('parsePolicy', () => {
   it('points an unknown key at the key itself', () => {
     const text = examplePolicyText().replace('  request_timeout: 1h', '  request_timout: 1h');
     const line = text.split('\n').findIndex((l) => l.includes('request_timout')) + 1;
-    expect(problemsOf(text)).toContain(`p.yaml:${line}:3 settings.request_timout: unknown key; check its spelling (unknown keys are refused so a typo cannot weaken the policy)`);
+    expect(problemsOf(text)).toContain(`p.yaml:${line}:3 settings.request_timout: unknown key; did you mean \`request_timeout\`? (unknown keys are refused so a typo cannot weaken the policy)`);
+  });
+
+  it.each([
+    ['  max_duration: 8h', '  max_duraton: 8h', 'tiers.low.max_duraton', 'max_duration'],
+    ['      business_hours: true', '      busines_hours: true', 'tiers.medium.auto_approve.busines_hours', 'business_hours'],
+    ['  review_by: security', '  reviewby: security', 'breakglass.reviewby', 'review_by'],
+    ['connection_env: STAGING_PG_URL', 'conection_env: STAGING_PG_URL', 'resources.staging-db.provider.conection_env', 'connection_env'],
+  ])('suggests the known key a misspelt one is close to: %s', (from, to, path, meant) => {
+    const problems = problemsOf(examplePolicyText().replace(from, to));
+    expect(problems.some((p) => p.includes(`${path}: unknown key; did you mean \`${meant}\`?`)), problems.join('\n')).toBe(true);
+  });
+
+  it('suggests nothing for an unknown key unlike any known one', () => {
+    const problems = problemsOf(examplePolicyText().replace('  request_timeout: 1h', '  colour: blue'));
+    expect(problems.find((p) => p.includes('settings.colour'))).toMatch(/unknown key; check its spelling/);
   });
 
   it('reports every problem of the schema at once, in file order, with line and column', () => {

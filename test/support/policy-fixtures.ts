@@ -5,7 +5,7 @@ import { parse, stringify } from 'yaml';
 import { parsePolicy, type LoadedPolicy } from '../../src/policy/load.ts';
 import type { PolicyInput } from '../../src/policy/schema.ts';
 
-export const EXAMPLE_POLICY_PATH = fileURLToPath(new URL('../../policies/policy.yaml', import.meta.url));
+export const EXAMPLE_POLICY_PATH = fileURLToPath(new URL('../../policies/examples/full-policy.yaml', import.meta.url));
 export const examplePolicyText = (): string => readFileSync(EXAMPLE_POLICY_PATH, 'utf8');
 export const examplePolicyInput = (): PolicyInput => parse(examplePolicyText()) as PolicyInput;
 

@@ -1,0 +1,60 @@
+// One request, as explain, policy tests and replay state it, through decide() to a comparable outcome.
+import type { DomainError } from '../core/errors.ts';
+import { decide, resolveTarget, type Decision } from './decide.ts';
+import type { Ms } from './duration.ts';
+import type { ApprovalStep, Policy } from './schema.ts';
+
+export interface PolicyRequest {
+  user: string;
+  resource: string;
+  role?: string | undefined;
+  duration?: Ms | undefined;
+  reason: string;
+  breakglass: boolean;
+  /** The channel's name (break-glass checks it against its globs). */
+  channelName?: string | null | undefined;
+  at: Date;
+}
+
+export type OutcomeKind = 'auto-approve' | 'needs-approval' | 'refuse';
+
+/** What a decision means to the requester, in the terms policy tests and replay compare. */
+export interface Outcome {
+  decision: OutcomeKind;
+  /** The effective tier; for a refusal, the tier the resource and role would have had (null when unknown). */
+  tier: string | null;
+  error: DomainError['code'] | null;
+  /** What would be granted (null when refused). */
+  duration: Ms | null;
+  steps: ApprovalStep[] | null;
+}
+
+export interface Evaluation {
+  decision: Decision;
+  outcome: Outcome;
+}
+
+/** `breakglassUsesLastHour`: the requester's break-glass grants in the hour before (its rate limit). */
+export function evaluate(policy: Policy, request: PolicyRequest, groups: ReadonlySet<string>, breakglassUsesLastHour = 0): Evaluation {
+  const decision = decide(
+    policy,
+    { resource: request.resource, role: request.role, duration: request.duration, reason: request.reason, breakglass: request.breakglass },
+    { groups, channelName: request.channelName ?? null, breakglassUsesLastHour },
+    request.at,
+  );
+  return { decision, outcome: outcomeOf(policy, decision, request) };
+}
+
+export function outcomeOf(policy: Policy, decision: Decision, request: Pick<PolicyRequest, 'resource' | 'role'>): Outcome {
+  if (decision.kind === 'refuse') {
+    const target = resolveTarget(policy, request);
+    return { decision: 'refuse', tier: target.ok ? target.tierName : null, error: decision.error.code, duration: null, steps: null };
+  }
+  return {
+    decision: decision.kind === 'auto_approve' ? 'auto-approve' : 'needs-approval',
+    tier: decision.request.tier,
+    error: null,
+    duration: decision.request.duration,
+    steps: decision.kind === 'needs_approval' ? decision.steps : null,
+  };
+}

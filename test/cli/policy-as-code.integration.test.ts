@@ -1,0 +1,44 @@
+// `sesame policy diff` and `sesame policy replay` as users run them: the real process, wired into the command.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
+import { EXAMPLE_POLICY_PATH } from '../support/policy-fixtures.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+async function sesame(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin', 'sesame.js'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('sesame policy diff and replay, end to end', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = accessHarness();
+    await h.service.request({ requester: PEOPLE.engineer, resource: 'staging-db', role: 'read', duration: 3_600_000, reason: 'look' });
+    h.temp.db.$client.pragma('wal_checkpoint(TRUNCATE)');
+  });
+  afterAll(() => h.cleanup());
+
+  it('diffs the full example against the starting policy as markdown', async () => {
+    const out = await sesame(['policy', 'diff', EXAMPLE_POLICY_PATH, 'policies/policy.yaml', '--format', 'markdown']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('| `staging-db/read` | who may request | everyone | — |');
+  }, 60_000);
+
+  it('replays the database named by DATABASE_PATH', async () => {
+    const out = await sesame(['policy', 'replay', 'policies/policy.yaml', '--since', '2026-11-01T00:00:00Z', '--until', '2026-12-01T00:00:00Z', '--fail-on-change'], { DATABASE_PATH: h.temp.path });
+    // staging-db is not in the starting policy, so the one request would now be refused.
+    expect(out.stdout).toMatch(/^R1 +2026-11-23T09:00:00Z +U0ENG1 +staging-db +read +auto-approve \(low\) +refuse: unknown_resource$/m);
+    expect(out.stdout).toContain('1 request replayed: 0 unchanged, 0 now need approval, 1 now refused, 0 now auto-approved');
+    expect(out.code).toBe(1);
+  }, 60_000);
+});

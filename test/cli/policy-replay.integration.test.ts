@@ -1,0 +1,160 @@
+// `sesame policy replay`: hundreds of requests made through the real service, re-decided under another policy, read-only.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { policyReplay } from '../../src/cli/policy-replay.ts';
+import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
+import { captureIo } from '../support/capture-io.ts';
+import { aPolicyInput } from '../support/policy-fixtures.ts';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+describe('sesame policy replay', () => {
+  let h: Harness;
+  let samePolicy: string;
+  let newPolicy: string;
+  let made = 0;
+  const later = () => new Date(h.clock.now().getTime() + HOUR);
+
+  beforeAll(async () => {
+    h = accessHarness();
+    // Monday from 10:00 Berlin, one request a minute: all inside business hours.
+    for (let i = 0; i < 300; i++) {
+      const ask = [
+        { requester: PEOPLE.engineer, resource: 'staging-db', role: 'read', duration: HOUR, reason: 'checking data' },
+        { requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'poking around' },
+        { requester: PEOPLE.engineer2, resource: 'prod-db', role: 'read', duration: HOUR, reason: 'INC-42 look' },
+        { requester: PEOPLE.oncall, resource: 'prod-db', role: 'write', duration: HOUR, reason: 'DB-1 fix' },
+        { requester: PEOPLE.outsider, resource: 'prod-db', role: 'read', duration: HOUR, reason: 'curious' },
+        { requester: PEOPLE.oncall, resource: 'prod-db', role: 'read', duration: HOUR, reason: 'INC-42 look' },
+      ][i % 6];
+      await h.service.request(ask as NonNullable<typeof ask>);
+      if (i % 25 === 0) {
+        await h.service.request({ requester: PEOPLE.oncall, resource: 'prod-db', role: 'write', duration: 3 * HOUR, reason: 'INC-42 down', breakglass: true, channelId: 'C0INC42' });
+        made++;
+      }
+      made++;
+      h.clock.advance(MINUTE);
+    }
+    samePolicy = join(h.temp.dir, 'same.yaml');
+    writeFileSync(samePolicy, stringify(aPolicyInput()));
+    newPolicy = join(h.temp.dir, 'new.yaml');
+    writeFileSync(
+      newPolicy,
+      stringify(aPolicyInput({ resources: { 'prod-db': { eligible: ['oncall'] }, sandbox: { tier: 'medium' } }, tiers: { high: { auto_approve: 'always' } } })),
+    );
+  });
+  afterAll(() => h.cleanup());
+
+  const replay = async (args: string[], now = later()) => {
+    const captured = captureIo();
+    const code = await policyReplay(args, captured.io, h.temp.path, now);
+    return { code, stdout: captured.stdout(), stderr: captured.stderr() };
+  };
+
+  it('made the history through the service: requests, refusals and break-glass', () => {
+    const count = (sql: string) => (h.temp.db.$client.prepare(sql).get() as { n: number }).n;
+    expect(count('SELECT count(*) AS n FROM requests') + count("SELECT count(*) AS n FROM audit_log WHERE action = 'request.refused'")).toBe(made);
+    expect(count('SELECT count(*) AS n FROM requests WHERE breakglass = 1')).toBe(12);
+  });
+
+  it('records in the audit what replay needs: the requester\'s groups and the break-glass channel\'s name', () => {
+    const details = (action: string, where = '') =>
+      JSON.parse((h.temp.db.$client.prepare(`SELECT details FROM audit_log WHERE action = ? ${where} ORDER BY id LIMIT 1`).get(action) as { details: string }).details) as Record<string, unknown>;
+    const glass = h.temp.db.$client.prepare("SELECT request_id FROM audit_log WHERE action = 'breakglass.used' LIMIT 1").get() as { request_id: string };
+    expect(details('request.created', `AND request_id = '${glass.request_id}'`)).toMatchObject({ groups: ['engineering', 'oncall'], channel_name: 'inc-42-db-down', capped_from_ms: 3 * HOUR });
+    expect(details('request.refused')).toMatchObject({ resource: 'prod-db', role: 'read', code: 'not_eligible', groups: [], reason: 'curious', duration_ms: HOUR });
+  });
+
+  it('changes nothing under the policy that made the decisions, even after group membership changed', async () => {
+    h.directory.usergroups.S0ENG = [];
+    const out = await replay([samePolicy, '--fail-on-change']);
+    expect(out.stdout).toBe(`${made} requests replayed: ${made} unchanged, 0 now need approval, 0 now refused, 0 now auto-approved\n`);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+  });
+
+  it('shows each changed request and the summary, exiting 1 with --fail-on-change', async () => {
+    const out = await replay([newPolicy, '--fail-on-change']);
+    const lines = out.stdout.trimEnd().split('\n');
+    expect(lines.at(-1)).toBe(`${made} requests replayed: ${made - 150} unchanged, 50 now need approval, 50 now refused, 50 now auto-approved`);
+    expect(lines[0]).toMatch(/^REQUEST +AT +USER +RESOURCE +ROLE +BEFORE +AFTER$/);
+    expect(lines.filter((l) => /^R\d+ /.test(l))).toHaveLength(150);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^R\\d+ +2026-11-23T\\S+Z +${PEOPLE.engineer2} +prod-db +read +needs-approval \\(medium\\) +refuse: not_eligible$`)));
+    expect(lines).toContainEqual(expect.stringMatching(/ sandbox +admin +auto-approve \(low\) +needs-approval \(medium\)$/));
+    expect(out.code).toBe(1);
+    expect((await replay([newPolicy])).code).toBe(0);
+  });
+
+  it('writes one JSON line per changed request with --format jsonl, the summary apart', async () => {
+    const out = await replay([newPolicy, '--format', 'jsonl']);
+    const rows = out.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows).toHaveLength(150);
+    expect(rows).toContainEqual({
+      request_id: expect.stringMatching(/^R\d+$/),
+      at: expect.stringMatching(/^2026-11-23T/),
+      user: PEOPLE.oncall,
+      resource: 'prod-db',
+      role: 'write',
+      before: { decision: 'needs-approval', tier: 'high' },
+      after: { decision: 'auto-approve', tier: 'high', error: null },
+    });
+    expect(out.stderr).toMatch(/^\d+ requests replayed: /);
+  });
+
+  it('replays only the period asked for', async () => {
+    const out = await replay([samePolicy, '--since', '2026-11-23T11:00:00Z', '--until', '2026-11-23T12:00:00Z']);
+    // One a minute from 09:00Z: 60 in that hour, plus the break-glass ones made at minutes 125, 150 and 175.
+    expect(out.stdout).toBe('63 requests replayed: 63 unchanged, 0 now need approval, 0 now refused, 0 now auto-approved\n');
+    // The hour before 10:00Z: minutes 0–59, plus break-glass at minutes 0, 25 and 50.
+    expect((await replay([samePolicy, '--since', '1h'], new Date('2026-11-23T10:00:00Z'))).stdout).toMatch(/^63 requests replayed/);
+  });
+
+  it('never writes to the database', async () => {
+    h.temp.db.$client.pragma('wal_checkpoint(TRUNCATE)');
+    const fingerprint = () => [h.temp.path, `${h.temp.path}-wal`].filter(existsSync).map((f) => createHash('sha256').update(readFileSync(f)).digest('hex')).join();
+    const before = fingerprint();
+    await replay([newPolicy]);
+    expect(fingerprint()).toBe(before);
+  });
+
+  it('refuses a bad command line with exit 2 and an invalid policy with exit 1', async () => {
+    expect((await replay([])).code).toBe(2);
+    expect((await replay([newPolicy, '--format', 'csv'])).stderr).toMatch(/^--format must be table or jsonl, not "csv"\./);
+    expect((await replay([newPolicy, '--since', 'yesterday'])).stderr).toMatch(/^--since "yesterday" is neither a duration like 30d nor a date/);
+    const broken = join(h.temp.dir, 'broken.yaml');
+    writeFileSync(broken, 'version: 1\n');
+    const out = await replay([broken]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`${broken} is not a valid policy`);
+  });
+
+  it('says when there is no database to replay', async () => {
+    const captured = captureIo();
+    expect(await policyReplay([samePolicy], captured.io, join(h.temp.dir, 'missing.db'))).toBe(1);
+    expect(captured.stderr()).toMatch(/^There is no Sesame database at .*missing\.db; set DATABASE_PATH/);
+  });
+});
+
+describe('sesame policy replay over entries from before groups were recorded', () => {
+  it("uses today's fixed group lists for them, and says so", async () => {
+    const h = accessHarness();
+    try {
+      // An entry as Sesame wrote it before replay existed: no groups, no reason, no duration.
+      h.store.audit(h.clock.now(), { actor: PEOPLE.lead1, action: 'request.refused', details: { resource: 'prod-db', role: 'read', code: 'not_eligible', rule: 'resources.prod-db.eligible: …', breakglass: false } });
+      const policy = join(h.temp.dir, 'leads.yaml');
+      writeFileSync(policy, stringify(aPolicyInput({ resources: { 'prod-db': { eligible: ['sre-leads'] } } })));
+      const captured = captureIo();
+      expect(await policyReplay([policy, '--format', 'jsonl'], captured.io, h.temp.path, new Date(h.clock.now().getTime() + HOUR))).toBe(0);
+      expect(JSON.parse(captured.stdout())).toMatchObject({ request_id: null, user: PEOPLE.lead1, before: { decision: 'refuse', tier: null }, after: { decision: 'needs-approval', tier: 'medium', error: null } });
+      expect(captured.stderr()).toBe(
+        "1 request replayed: 0 unchanged, 1 now need approval, 0 now refused, 0 now auto-approved\nnote: 1 decision(s) predate the audit recording groups; they were replayed with today's fixed group lists (Slack user groups not looked up).\n",
+      );
+    } finally {
+      h.cleanup();
+    }
+  });
+});
