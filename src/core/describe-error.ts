@@ -72,6 +72,8 @@ export function describeError(e: DomainError, q: Quote = plainQuote): string {
       return `You cannot decide on your own request ${q(e.requestId)}; someone else in the approving group has to.`;
     case 'already_approved':
       return `You have already approved request ${q(e.requestId)} at this step; it needs someone else now.`;
+    case 'approved_earlier_step':
+      return `You already approved request ${q(e.requestId)} at step ${e.step + 1}; each step needs different people, so someone else must approve this one.`;
     case 'scheduler_unavailable':
       return 'Sesame cannot schedule revocations right now (its Redis is unreachable), so it grants nothing routine; try again in a few minutes. In an incident, use break-glass.';
     case 'expiry_in_past':

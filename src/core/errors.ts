@@ -31,5 +31,6 @@ export type DomainError =
   | { code: 'not_in_step_group'; requestId: string; group: string; step: number }
   | { code: 'self_approval'; requestId: string }
   | { code: 'already_approved'; requestId: string; step: number }
+  | { code: 'approved_earlier_step'; requestId: string; step: number }
   | { code: 'scheduler_unavailable' }
   | { code: 'expiry_in_past'; grantId: string };

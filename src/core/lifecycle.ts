@@ -50,6 +50,9 @@ export function checkApproval(request: RequestRow, approvals: readonly ApprovalR
   if (approver.user === request.requester && !request.selfApproval) return err({ code: 'self_approval', requestId: id });
   if (!approver.groups.has(step.from)) return err({ code: 'not_in_step_group', requestId: id, group: step.from, step: step.index });
   if (approvals.some((a) => a.step === step.index && a.approver === approver.user)) return err({ code: 'already_approved', requestId: id, step: step.index });
+  // One person counts once per request: "security, then 2 sre-leads" must take three distinct people.
+  const earlier = approvals.find((a) => a.approver === approver.user);
+  if (earlier !== undefined) return err({ code: 'approved_earlier_step', requestId: id, step: earlier.step });
   return ok({ step: step.index, from: step.from, count: step.count });
 }
 

@@ -110,6 +110,16 @@ describe('AccessService', () => {
       expect(h.store.getRequest(id)?.state).toBe('approved');
       expect(h.provider.count('grant')).toBe(1);
     });
+    it('needs three distinct people for "security, then 2 sre-leads", even when one is in both groups', async () => {
+      h.setPolicy(aLoadedPolicy({ groups: { security: { users: [PEOPLE.security, PEOPLE.lead1] } } }));
+      const id = (await requestProdWrite()).value?.request.id ?? 0;
+      expect((await h.service.approve(id, PEOPLE.lead1)).value).toMatchObject({ kind: 'next_step' });
+      expect((await h.service.approve(id, PEOPLE.lead1)).error).toMatchObject({ code: 'approved_earlier_step', step: 0 });
+      expect((await h.service.approve(id, PEOPLE.lead2)).value).toMatchObject({ kind: 'recorded', have: 1, need: 2 });
+      expect(h.store.getRequest(id)?.state).toBe('pending');
+      expect(h.provider.count('grant')).toBe(0);
+      expect(h.auditActions().filter((a) => a === 'approval.refused')).toHaveLength(1);
+    });
   });
 
   describe('deny, cancel, time out', () => {
