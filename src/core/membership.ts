@@ -1,6 +1,8 @@
 // Which policy groups a person is in right now: fixed user lists, plus Slack user groups via the Directory.
+import { outsiderOf } from '../policy/decide.ts';
 import type { Policy } from '../policy/schema.ts';
-import type { Directory } from './ports.ts';
+import type { ApproverFacts } from './lifecycle.ts';
+import type { Directory, Standing } from './ports.ts';
 
 export async function groupsOf(policy: Policy, user: string, directory: Directory): Promise<Set<string>> {
   const entries = await Promise.all(
@@ -16,4 +18,17 @@ export async function groupsOf(policy: Policy, user: string, directory: Director
 
 export function isAdmin(policy: Policy, groups: ReadonlySet<string>): boolean {
   return policy.settings.admins !== undefined && groups.has(policy.settings.admins);
+}
+
+/** A requester as the policy sees them now: their groups and their place in Slack (guest, other workspace). */
+export async function requesterFacts(policy: Policy, user: string, directory: Directory): Promise<{ groups: Set<string>; standing: Standing }> {
+  const [groups, standing] = await Promise.all([groupsOf(policy, user, directory), directory.standing(user)]);
+  return { groups, standing };
+}
+
+export async function approverFacts(policy: Policy, user: string, directory: Directory): Promise<ApproverFacts> {
+  const { groups, standing } = await requesterFacts(policy, user, directory);
+  const outsider = outsiderOf(policy, standing);
+  // An outsider holds no group's powers, even where a Slack user group lists them.
+  return { user, groups: outsider === null ? groups : new Set(), isAdmin: outsider === null && isAdmin(policy, groups), outsider };
 }
