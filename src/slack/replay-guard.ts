@@ -67,9 +67,14 @@ export function createReplayGuard(options: { redisUrl: string; prefix: string; l
   };
 }
 
-/** What makes a signed request the same one again: its signature, and for Events API callbacks the event id Slack retries with. */
+/**
+ * What makes a signed request the same one again: its signature, and for Events API callbacks the event id Slack
+ * retries with. Both header values are reduced to what the check actually reads, since it accepts spellings that
+ * differ as strings: "1700000000.0" for the timestamp (it reads a Number), "v0=<hex>=x" for the signature.
+ */
 export function replayKeys(signature: string, timestamp: string, rawBody: string, contentType: string | undefined): string[] {
-  const keys = [`sig:${createHash('sha256').update(`${timestamp}:${signature}`).digest('hex')}`];
+  const mac = signature.split('=')[1] ?? '';
+  const keys = [`sig:${createHash('sha256').update(`${Number(timestamp)}:${mac}`).digest('hex')}`];
   if (contentType?.includes('application/json')) {
     try {
       const body = JSON.parse(rawBody) as { type?: unknown; event_id?: unknown };

@@ -41,6 +41,8 @@ describe('createReplayGuard', () => {
     expect(replayKeys('v0=abc', '1700000000', event, 'application/json')).toEqual([expect.stringMatching(/^sig:[0-9a-f]{64}$/), 'event:Ev1']);
     expect(replayKeys('v0=abc', '1700000000', 'payload=%7B%7D', 'application/x-www-form-urlencoded')).toHaveLength(1);
     expect(replayKeys('v0=abc', '1700000001', event, 'application/json')[0]).not.toBe(replayKeys('v0=abc', '1700000000', event, 'application/json')[0]);
+    // Spellings Bolt's check accepts as the same request map to the same key.
+    expect(replayKeys('v0=abc=x', '1700000000.0', event, 'application/json')[0]).toBe(replayKeys('v0=abc', '1700000000', event, 'application/json')[0]);
   });
 
   it('falls back to this process when Redis cannot be reached, so a repeat still acts once here', async () => {

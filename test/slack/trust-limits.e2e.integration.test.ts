@@ -113,6 +113,11 @@ describe('limits the policy promises, over signed Slack traffic', () => {
     await e.slack.waitFor(() => e.slack.responsesTo(sent.responseId)[0], 'the first reply');
     const replay = await e.signer.deliver(original);
     expect(replay.status).toBe(200);
+    // Spellings the signature check accepts too: a timestamp read as a Number, and a signature split at '='.
+    const timestamp = original.headers['x-slack-request-timestamp'] ?? '';
+    const signature = original.headers['x-slack-signature'] ?? '';
+    expect((await e.signer.deliver({ ...original, headers: { ...original.headers, 'x-slack-request-timestamp': `${timestamp}.0` } })).status).toBe(200);
+    expect((await e.signer.deliver({ ...original, headers: { ...original.headers, 'x-slack-signature': `${signature}=again` } })).status).toBe(200);
     const requests = () => e.sesame.store.db.$client.prepare("SELECT count(*) AS n FROM requests WHERE reason = 'INC-6 replayed'").get();
     // Nothing more may happen: give a wrongly accepted replay ample time to show itself.
     await new Promise((r) => setTimeout(r, 1_000));
