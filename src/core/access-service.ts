@@ -95,6 +95,8 @@ export class AccessService {
     const ids = { requestId: requestRef(requestId) };
 
     const recorded = store.transaction(now, (tx) => {
+      // Read again inside the transaction: the check above ran before the awaits that followed it.
+      if (store.approvalsFor(requestId).some((a) => a.approver === approver)) tx.abort();
       if (!tx.insertApproval(requestId, step, approver, now.getTime())) tx.abort();
       const have = tx.countApprovals(requestId, step);
       tx.audit({ actor: approver, action: 'request.approval_recorded', ...ids, details: { step, have, need: count } });

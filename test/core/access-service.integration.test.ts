@@ -120,6 +120,15 @@ describe('AccessService', () => {
       expect(h.provider.count('grant')).toBe(0);
       expect(h.auditActions().filter((a) => a === 'approval.refused')).toHaveLength(1);
     });
+
+    it('counts a person in both groups once even when their two clicks race', async () => {
+      h.setPolicy(aLoadedPolicy({ groups: { security: { users: [PEOPLE.security, PEOPLE.lead1] } } }));
+      const id = (await requestProdWrite()).value?.request.id ?? 0;
+      const results = await Promise.all([h.service.approve(id, PEOPLE.lead1), h.service.approve(id, PEOPLE.lead1)]);
+      expect(results.filter((r) => r.ok)).toHaveLength(1);
+      expect(h.store.approvalsFor(id).map((a) => a.approver)).toEqual([PEOPLE.lead1]);
+      expect(h.store.getRequest(id)).toMatchObject({ state: 'pending', currentStep: 1 });
+    });
   });
 
   describe('deny, cancel, time out', () => {
