@@ -278,7 +278,7 @@ export class AccessService {
 
   private async cancelAsNoLongerAllowed(request: RequestRow, cause: DomainError): Promise<Result<ApproveOutcome, DomainError>> {
     const error: DomainError = { code: 'no_longer_allowed', requestId: requestRef(request.id), cause };
-    const note = `The policy in force now does not allow it: ${describeError(cause)}`;
+    const note = describeError(cause);
     const closed = await this.close(request, 'cancelled', 'sesame', { action: 'request.cancelled', note, details: { code: error.code, cause: cause.code } });
     return err(closed.ok ? error : closed.error);
   }

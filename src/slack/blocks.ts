@@ -90,7 +90,7 @@ function status(request: RequestRow, grant: GrantRow | null | undefined): string
       return `⛔ Denied by ${mention(request.decidedBy ?? 'someone')}${request.decisionNote ? `: ${escapeMrkdwn(truncate(request.decisionNote, 500))}` : '.'}`;
     case 'cancelled':
       // Sesame cancels a request the policy no longer allows when someone tries to approve it.
-      return request.decidedBy === 'sesame' ? `🚫 Cancelled by Sesame${request.decisionNote ? `: ${escapeMrkdwn(truncate(request.decisionNote, 500))}` : '.'}` : '🚫 Cancelled by the requester.';
+      return request.decidedBy === 'sesame' ? `🚫 Cancelled by Sesame: the policy in force no longer allows it${request.decisionNote ? `. ${escapeMrkdwn(truncate(request.decisionNote, 500))}` : '.'}` : '🚫 Cancelled by the requester.';
     case 'timed_out':
       return '⌛ Timed out: nobody decided in time.';
     case 'failed':

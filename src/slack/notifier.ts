@@ -155,7 +155,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
       case 'request_cancelled':
         await updateCard(event.request.id);
         if (event.request.decidedBy !== 'sesame') return;
-        await dm(event.request.requester, `🚫 Your request ${code(requestRef(event.request.id))} for ${what(event.request)} was cancelled, not granted, because the policy in force no longer allows it. Sesame said:`, event.request.decisionNote ?? '');
+        await dm(event.request.requester, `🚫 Your request ${code(requestRef(event.request.id))} for ${what(event.request)} was cancelled, not granted, because the policy in force no longer allows it:`, event.request.decisionNote ?? '');
         return auditLine(`${code(requestRef(event.request.id))} ${what(event.request)} for ${mention(event.request.requester)} cancelled: the policy in force no longer allows it.`);
       case 'request_timed_out':
         await updateCard(event.request.id);

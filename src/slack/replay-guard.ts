@@ -45,21 +45,21 @@ export function createReplayGuard(options: { redisUrl: string; prefix: string; l
 
   return {
     async firstTime(keys, ttlSeconds) {
-      let fresh = true;
-      for (const key of keys) {
-        const local = rememberLocally(key, ttlSeconds);
-        let shared = true;
-        try {
-          shared = (await redis.set(`${options.prefix}:replay:${key}`, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX')) === 'OK';
-        } catch (error) {
-          if (now() - warnedAt > 60_000) {
-            warnedAt = now();
-            options.log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'Redis is unavailable for replay protection; repeats are caught in this process only until it returns');
+      const remembered = await Promise.all(
+        keys.map(async (key) => {
+          const local = rememberLocally(key, ttlSeconds);
+          try {
+            return (await redis.set(`${options.prefix}:replay:${key}`, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX')) === 'OK' && local;
+          } catch (error) {
+            if (now() - warnedAt > 60_000) {
+              warnedAt = now();
+              options.log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'Redis is unavailable for replay protection; repeats are caught in this process only until it returns');
+            }
+            return local;
           }
-        }
-        fresh = fresh && local && shared;
-      }
-      return fresh;
+        }),
+      );
+      return remembered.every(Boolean);
     },
     async close() {
       redis.disconnect();
