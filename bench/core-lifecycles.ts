@@ -34,7 +34,7 @@ export async function coreLifecyclesPerSecond(redisUrl: string, count: number): 
     providers: createProviders({ env: {}, usergroups: noUsergroups }),
     scheduler,
     notifier: metricsObserver(createMetrics()),
-    directory: { usergroupMembers: async () => [], channelName: async () => null, userEmail: async () => null },
+    directory: { usergroupMembers: async () => [], channelName: async () => null, userEmail: async () => null, standing: async () => 'member' },
     clock: { now: () => new Date() },
     log,
     retry: DEFAULT_RETRY,

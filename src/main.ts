@@ -17,6 +17,7 @@ import { createReconciler, type ReconcileReport } from './scheduler/reconciler.t
 import { boltLogger, createSlackApp } from './slack/app.ts';
 import { warnAboutUnknownChannels } from './slack/channel-check.ts';
 import { createSlackDirectory } from './slack/directory.ts';
+import { createReplayGuard } from './slack/replay-guard.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
 import { createUsergroupApi } from './slack/usergroup-api.ts';
 import { countingCalls, createWebClient } from './slack/slack-api.ts';
@@ -110,10 +111,12 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   });
   scheduler.startWorkers(access);
   const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs });
-  const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, log }, { access, policy, log });
+  const replayGuard = createReplayGuard({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
+  const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, log, replayGuard }, { access, policy, log });
   try {
     await slack.app.init();
   } catch (error) {
+    await replayGuard.close();
     await scheduler.close();
     watcher.close();
     db.$client.close();
@@ -167,6 +170,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       await reconciler.stop();
       // Workers finish their jobs first; then what they and earlier work still have to tell Slack is sent.
       await scheduler.close();
+      await replayGuard.close();
       await notifier.close?.();
       // The last thing recorded: the head at shutdown, so nothing written before it can be cut off unnoticed.
       await anchors.stop();

@@ -122,4 +122,6 @@ export const offlineDirectory: Directory = {
   usergroupMembers: async () => null,
   channelName: async () => null,
   userEmail: async () => null,
+  // Offline there is no Slack to ask; `explain` then answers for a full member.
+  standing: async () => 'member',
 };

@@ -1,15 +1,17 @@
 // The use cases: request, approve, deny, cancel, time out, extend, revoke, expire, break glass — Slack-free.
 import type { LoadedPolicy } from '../policy/load.ts';
-import { decide, type AccessQuery, type Decision, type Facts } from '../policy/decide.ts';
+import { decide, outsiderOf, resolveTarget, type AccessQuery, type Decision, type Facts } from '../policy/decide.ts';
 import type { Ms } from '../policy/duration.ts';
 import { LOST_RACE } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
+import { describeError } from './describe-error.ts';
 import type { DomainError } from './errors.ts';
 import { BreakglassReviews } from './breakglass-review.ts';
 import { GrantKeeper, type EndOutcome, type FulfilOutcome, type GrantKeeperDeps } from './grant-keeper.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { checkApproval, checkCancel, checkDeny, checkExtend, checkRevoke, isRequestOverdue, LIVE_GRANT_STATES, requestDeadlines, type ApproverFacts } from './lifecycle.ts';
-import { groupsOf, isAdmin } from './membership.ts';
+import { approverFacts, decisionFacts, requesterFacts } from './membership.ts';
+import { extendingOf, whyNoLongerAllowed } from './redecide.ts';
 import type { AccessEvent } from './ports.ts';
 import { err, ok, type Result } from './result.ts';
 
@@ -31,7 +33,6 @@ export type ApproveOutcome =
   | { kind: 'next_step'; request: RequestRow }
   | { kind: 'approved'; request: RequestRow; fulfilled: GrantOutcome };
 
-const HOUR_MS = 3_600_000;
 
 export class AccessService {
   readonly grants: GrantKeeper;
@@ -53,38 +54,27 @@ export class AccessService {
     return decide(this.deps.policy().policy, input, await this.factsOf(input), this.deps.clock.now());
   }
 
-  private async factsOf(input: NewAccessRequest): Promise<Facts> {
-    const { policy } = this.deps.policy();
-    const groups = await groupsOf(policy, input.requester, this.deps.directory);
-    const now = this.deps.clock.now();
-    const channelName = input.breakglass && input.channelId ? await this.deps.directory.channelName(input.channelId, { fresh: true }) : null;
-    return {
-      groups,
-      channelName,
-      breakglassUsesLastHour: input.breakglass ? this.deps.store.breakglassGrantsSince(input.requester, now.getTime() - HOUR_MS) : 0,
-    };
-  }
+  private factsOf = (input: NewAccessRequest): Promise<Facts> => decisionFacts(this.deps, input);
 
   /** Resources this person may request, for help and the request form. */
   async requestable(user: string): Promise<string[]> {
     const { policy } = this.deps.policy();
-    const groups = await groupsOf(policy, user, this.deps.directory);
+    const { groups, standing } = await this.requesterFacts(user);
+    if (outsiderOf(policy, standing) !== null) return [];
     return Object.entries(policy.resources)
       .filter(([, r]) => r.eligible === undefined || r.eligible.some((g) => groups.has(g)))
       .map(([name]) => name);
   }
 
-  /** More time on an active grant, decided like a new request for the extra duration. */
+  /** More time on an active grant, decided like a new request for the extra duration, within the tier's maximum in total. */
   async extend(grantId: number, by: string, duration: Ms): Promise<Result<RequestOutcome, DomainError>> {
     const grant = this.deps.store.getGrant(grantId);
     if (grant === undefined) return err({ code: 'grant_not_found', grantId: grantRef(grantId) });
     const allowed = checkExtend(grant, by);
     if (!allowed.ok) return allowed;
-    const { policy } = this.deps.policy();
-    const groups = await groupsOf(policy, by, this.deps.directory);
-    const query: NewAccessRequest = { requester: by, resource: grant.resource, role: grant.role, duration, reason: grant.reason };
-    const decision = decide(policy, query, { groups }, this.deps.clock.now());
-    return this.open(query, decision, grant, { groups });
+    const query: NewAccessRequest = { requester: by, resource: grant.resource, role: grant.role, duration, reason: grant.reason, extending: extendingOf(grant) };
+    const facts = await this.requesterFacts(by);
+    return this.open(query, decide(this.deps.policy().policy, query, facts, this.deps.clock.now()), grant, facts);
   }
 
   async approve(requestId: number, approver: string): Promise<Result<ApproveOutcome, DomainError>> {
@@ -94,12 +84,18 @@ export class AccessService {
     const facts = await this.approverFacts(approver);
     const allowed = checkApproval(request, store.approvalsFor(requestId), facts);
     if (!allowed.ok) return this.refuseClick(request, approver, allowed.error);
+    // Judged again under today's policy: a request made under a laxer one (or by someone since removed) is not granted.
+    const extended = request.extendsGrantId === null ? null : (store.getGrant(request.extendsGrantId) ?? null);
+    const stale = whyNoLongerAllowed(this.deps.policy().policy, request, extended, await this.requesterFacts(request.requester), clock.now());
+    if (stale !== null) return this.cancelAsNoLongerAllowed(request, stale);
     const { step, count } = allowed.value;
     const lastStep = step === request.steps.length - 1;
     const now = clock.now();
     const ids = { requestId: requestRef(requestId) };
 
     const recorded = store.transaction(now, (tx) => {
+      // Read again inside the transaction: the check above ran before the awaits that followed it.
+      if (store.approvalsFor(requestId).some((a) => a.approver === approver)) tx.abort();
       if (!tx.insertApproval(requestId, step, approver, now.getTime())) tx.abort();
       const have = tx.countApprovals(requestId, step);
       tx.audit({ actor: approver, action: 'request.approval_recorded', ...ids, details: { step, have, need: count } });
@@ -196,8 +192,7 @@ export class AccessService {
     const { store, clock } = this.deps;
     const now = clock.now();
     const ruleText = `${decision.rule.path.join('.')}: ${decision.rule.why}`;
-    // What `sesame policy replay` needs to re-decide this faithfully: every group of the requester (a new
-    // policy may consult groups this one did not) and the channel's name as break-glass saw it.
+    // What `policy replay` needs to re-decide faithfully: all the requester's groups and the channel name seen.
     const replay = { groups: [...facts.groups].sort(), channel_name: facts.channelName ?? undefined };
     if (decision.kind === 'refuse') {
       store.audit(now, { actor: input.requester, action: 'request.refused', grantId: extending ? grantRef(extending.id) : null, details: { resource: input.resource, role: input.role, code: decision.error.code, rule: ruleText, breakglass: input.breakglass ?? false, duration_ms: input.duration, reason: input.reason, ...replay } });
@@ -252,15 +247,17 @@ export class AccessService {
   private async fulfil(request: RequestRow): Promise<GrantOutcome> {
     if (request.extendsGrantId === null) return this.grants.fulfil(request);
     const grant = this.deps.store.getGrant(request.extendsGrantId) as GrantRow;
-    const extended = await this.grants.extend(grant, request, request.durationMs, request.decidedBy ?? 'sesame');
+    const target = resolveTarget(this.deps.policy().policy, request);
+    const maxTotal = target.ok ? target.tier.max_duration : 0;
+    const extended = await this.grants.extend(grant, request, request.durationMs, request.decidedBy ?? 'sesame', maxTotal);
     return { kind: 'extended', request, grant: extended };
   }
 
-  private async close(request: RequestRow, state: 'denied' | 'cancelled' | 'timed_out', actor: string, audit: { action: 'request.denied' | 'request.cancelled' | 'request.timed_out'; note: string | null }): Promise<Result<RequestRow, DomainError>> {
+  private async close(request: RequestRow, state: 'denied' | 'cancelled' | 'timed_out', actor: string, audit: { action: 'request.denied' | 'request.cancelled' | 'request.timed_out'; note: string | null; details?: Record<string, string> }): Promise<Result<RequestRow, DomainError>> {
     const now = this.deps.clock.now();
     const done = this.deps.store.transaction(now, (tx) => {
       if (!tx.updateRequest(request.id, 'pending', { state, decidedAt: now.getTime(), decidedBy: actor, decisionNote: audit.note })) tx.abort();
-      tx.audit({ actor, action: audit.action, requestId: requestRef(request.id), details: { note: audit.note } });
+      tx.audit({ actor, action: audit.action, requestId: requestRef(request.id), details: { note: audit.note, ...audit.details } });
     });
     const fresh = this.deps.store.getRequest(request.id) as RequestRow;
     if (done === LOST_RACE) return err({ code: 'not_pending', requestId: requestRef(request.id), state: fresh.state });
@@ -276,10 +273,15 @@ export class AccessService {
     return err(error);
   }
 
-  private async approverFacts(user: string): Promise<ApproverFacts> {
-    const { policy } = this.deps.policy();
-    const groups = await groupsOf(policy, user, this.deps.directory);
-    return { user, groups, isAdmin: isAdmin(policy, groups) };
+  private approverFacts = (user: string): Promise<ApproverFacts> => approverFacts(this.deps.policy().policy, user, this.deps.directory);
+
+  private requesterFacts = (user: string) => requesterFacts(this.deps.policy().policy, user, this.deps.directory);
+
+  private async cancelAsNoLongerAllowed(request: RequestRow, cause: DomainError): Promise<Result<ApproveOutcome, DomainError>> {
+    const error: DomainError = { code: 'no_longer_allowed', requestId: requestRef(request.id), cause };
+    const note = describeError(cause);
+    const closed = await this.close(request, 'cancelled', 'sesame', { action: 'request.cancelled', note, details: { code: error.code, cause: cause.code } });
+    return err(closed.ok ? error : closed.error);
   }
 
   private notify(event: AccessEvent): Promise<void> {

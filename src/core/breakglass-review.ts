@@ -5,7 +5,7 @@ import { LOST_RACE, type Store } from '../store/repositories.ts';
 import type { GrantRow } from '../store/schema.ts';
 import type { DomainError } from './errors.ts';
 import { grantRef, requestRef } from './ids.ts';
-import { groupsOf } from './membership.ts';
+import { approverFacts } from './membership.ts';
 import type { Clock, Directory, Notifier } from './ports.ts';
 import { err, ok, type Result } from './result.ts';
 
@@ -51,7 +51,8 @@ export class BreakglassReviews {
     const grant = store.getGrant(grantId);
     if (grant === undefined) return err({ code: 'grant_not_found', grantId: grantRef(grantId) });
     const { policy } = this.deps.policy();
-    const allowed = checkReview(grant, reviewer, await groupsOf(policy, reviewer, this.deps.directory), policy);
+    // Guests and people from other workspaces hold no group's powers here either (settings.allow_guests).
+    const allowed = checkReview(grant, reviewer, (await approverFacts(policy, reviewer, this.deps.directory)).groups, policy);
     const now = clock.now();
     const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
     if (!allowed.ok) {
@@ -72,7 +73,7 @@ export class BreakglassReviews {
   async waitingFor(user: string): Promise<GrantRow[]> {
     const { policy } = this.deps.policy();
     const group = reviewGroupOf(policy);
-    if (group === undefined || !(await groupsOf(policy, user, this.deps.directory)).has(group)) return [];
+    if (group === undefined || !(await approverFacts(policy, user, this.deps.directory)).groups.has(group)) return [];
     return this.deps.store.unreviewedBreakglassGrants().filter((g) => g.user !== user);
   }
 

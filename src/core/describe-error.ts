@@ -30,8 +30,23 @@ export function describeError(e: DomainError, q: Quote = plainQuote): string {
       return `Only members of ${orList(e.eligible, q)} may request ${q(e.resource)}; ask one of them, or ask to be added to the group.`;
     case 'duration_too_long':
       return `${formatDuration(e.requested)} is longer than the ${formatDuration(e.max)} maximum for ${e.tier}-tier access; ask for ${formatDuration(e.max)} or less, and extend later if you need to.`;
+    case 'extension_too_long': {
+      // Whole minutes: what a person can type, and never more than is really left.
+      const allowance = Math.floor(e.allowance / 60_000) * 60_000;
+      const endsIn = `it ends in ${formatDuration(Math.floor(e.endsIn / 60_000) * 60_000 || Math.min(e.endsIn, 60_000))}`;
+      const room = allowance > 0 ? `it can be extended by at most ${formatDuration(allowance)} more (${endsIn})` : `it cannot be extended any further (${endsIn})`;
+      return `Extending ${q(e.grantId)} by ${formatDuration(e.by)} would make it last ${formatDuration(e.total)} from start to end, more than the ${formatDuration(e.max)} maximum for ${e.tier}-tier access; ${room}. If you need more after that, request access again.`;
+    }
     case 'conditions_unmet':
       return `${q(e.resource)} is granted only when every condition holds, and these did not: ${e.unmet.join('; ')}.`;
+    case 'outsider_refused':
+      return e.standing === 'guest'
+        ? 'Slack guests cannot request or approve access here; ask a full member of this workspace to do it, or ask your Sesame admins to set settings.allow_guests.'
+        : 'People from another Slack workspace cannot request or approve access here; ask a member of this workspace to do it, or ask your Sesame admins to set settings.allow_guests.';
+    case 'approvals_changed':
+      return `the policy now asks for different approvals for ${e.tier}-tier access, so the request must be made again.`;
+    case 'no_longer_allowed':
+      return `Request ${q(e.requestId)} was cancelled, not granted, because the policy in force now does not allow it: ${e.cause.code === 'approvals_changed' ? describeError(e.cause, q) : describeError(e.cause, q).replace(/^./, (c) => c.toLowerCase())} The requester was told.`;
     case 'reason_required':
       return 'Break-glass needs a reason: say what the incident is, e.g. INC-42 database down.';
     case 'breakglass_not_configured':
@@ -72,6 +87,8 @@ export function describeError(e: DomainError, q: Quote = plainQuote): string {
       return `You cannot decide on your own request ${q(e.requestId)}; someone else in the approving group has to.`;
     case 'already_approved':
       return `You have already approved request ${q(e.requestId)} at this step; it needs someone else now.`;
+    case 'approved_earlier_step':
+      return `You already approved request ${q(e.requestId)} at step ${e.step + 1}; each step needs different people, so someone else must approve this one.`;
     case 'scheduler_unavailable':
       return 'Sesame cannot schedule revocations right now (its Redis is unreachable), so it grants nothing routine; try again in a few minutes. In an incident, use break-glass.';
     case 'expiry_in_past':

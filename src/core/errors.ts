@@ -11,7 +11,11 @@ export type DomainError =
   | { code: 'role_required'; resource: string; roles: string[] }
   | { code: 'not_eligible'; resource: string; eligible: string[] }
   | { code: 'duration_too_long'; requested: Ms; max: Ms; tier: string }
+  | { code: 'extension_too_long'; grantId: string; by: Ms; total: Ms; max: Ms; tier: string; allowance: Ms; endsIn: Ms }
   | { code: 'conditions_unmet'; resource: string; tier: string; unmet: string[] }
+  | { code: 'outsider_refused'; standing: 'guest' | 'external' }
+  | { code: 'approvals_changed'; tier: string }
+  | { code: 'no_longer_allowed'; requestId: string; cause: DomainError }
   | { code: 'reason_required' }
   | { code: 'breakglass_not_configured' }
   | { code: 'breakglass_wrong_channel'; channel: string | null; allowed: string[] }
@@ -31,5 +35,6 @@ export type DomainError =
   | { code: 'not_in_step_group'; requestId: string; group: string; step: number }
   | { code: 'self_approval'; requestId: string }
   | { code: 'already_approved'; requestId: string; step: number }
+  | { code: 'approved_earlier_step'; requestId: string; step: number }
   | { code: 'scheduler_unavailable' }
   | { code: 'expiry_in_past'; grantId: string };

@@ -144,12 +144,19 @@ export class GrantKeeper {
     return { kind: 'ended', grant: final, verified };
   }
 
-  /** Pushes an active grant's end back by `byMs` and moves its revocation. */
-  async extend(grant: GrantRow, request: RequestRow, byMs: number, actor: string): Promise<GrantRow | null> {
+  /**
+   * Pushes an active grant's end back by `byMs` and moves its revocation; null when it is no longer active or the
+   * new end would make it last longer than `maxTotalMs` from its start (two extensions approved at once, say).
+   */
+  async extend(grant: GrantRow, request: RequestRow, byMs: number, actor: string, maxTotalMs: number): Promise<GrantRow | null> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    const expiresAt = (grant.expiresAt ?? now.getTime()) + byMs;
+    let expiresAt = 0;
     const applied = store.transaction(now, (tx) => {
+      // Read inside the transaction: the end another extension just moved is the one to add to.
+      const fresh = store.getGrant(grant.id);
+      expiresAt = (fresh?.expiresAt ?? now.getTime()) + byMs;
+      if (fresh === undefined || expiresAt - (fresh.startsAt ?? fresh.createdAt) > maxTotalMs) tx.abort();
       if (!tx.updateGrant(grant.id, 'active', { expiresAt })) tx.abort();
       tx.audit({ actor, action: 'grant.extended', requestId: requestRef(request.id), grantId: grantRef(grant.id), details: { by_ms: byMs, expires_at: new Date(expiresAt).toISOString() } });
     });

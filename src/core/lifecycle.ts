@@ -33,6 +33,8 @@ export interface ApproverFacts {
   user: string;
   groups: ReadonlySet<string>;
   isAdmin: boolean;
+  /** Set for a Slack guest or someone from another workspace while the policy does not allow them. */
+  outsider?: 'guest' | 'external' | null;
 }
 
 /** The approval step a pending request is waiting on. */
@@ -48,8 +50,12 @@ export function checkApproval(request: RequestRow, approvals: readonly ApprovalR
   const step = currentStep(request);
   if (step === null) return err({ code: 'not_pending', requestId: id, state: request.state });
   if (approver.user === request.requester && !request.selfApproval) return err({ code: 'self_approval', requestId: id });
+  if (approver.outsider) return err({ code: 'outsider_refused', standing: approver.outsider });
   if (!approver.groups.has(step.from)) return err({ code: 'not_in_step_group', requestId: id, group: step.from, step: step.index });
   if (approvals.some((a) => a.step === step.index && a.approver === approver.user)) return err({ code: 'already_approved', requestId: id, step: step.index });
+  // One person counts once per request: "security, then 2 sre-leads" must take three distinct people.
+  const earlier = approvals.find((a) => a.approver === approver.user);
+  if (earlier !== undefined) return err({ code: 'approved_earlier_step', requestId: id, step: earlier.step });
   return ok({ step: step.index, from: step.from, count: step.count });
 }
 
@@ -60,6 +66,7 @@ export function checkDeny(request: RequestRow, denier: ApproverFacts): Result<{ 
   const step = currentStep(request);
   if (step === null) return err({ code: 'not_pending', requestId: id, state: request.state });
   if (denier.user === request.requester) return err({ code: 'self_approval', requestId: id });
+  if (denier.outsider) return err({ code: 'outsider_refused', standing: denier.outsider });
   if (!denier.groups.has(step.from) && !denier.isAdmin) return err({ code: 'not_in_step_group', requestId: id, group: step.from, step: step.index });
   return ok({ step: step.index });
 }

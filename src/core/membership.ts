@@ -1,6 +1,9 @@
 // Which policy groups a person is in right now: fixed user lists, plus Slack user groups via the Directory.
+import { outsiderOf, type Facts } from '../policy/decide.ts';
 import type { Policy } from '../policy/schema.ts';
-import type { Directory } from './ports.ts';
+import type { ApproverFacts } from './lifecycle.ts';
+import type { GrantKeeperDeps } from './grant-keeper.ts';
+import type { Directory, Standing } from './ports.ts';
 
 export async function groupsOf(policy: Policy, user: string, directory: Directory): Promise<Set<string>> {
   const entries = await Promise.all(
@@ -16,4 +19,27 @@ export async function groupsOf(policy: Policy, user: string, directory: Director
 
 export function isAdmin(policy: Policy, groups: ReadonlySet<string>): boolean {
   return policy.settings.admins !== undefined && groups.has(policy.settings.admins);
+}
+
+/** A requester as the policy sees them now: their groups and their place in Slack (guest, other workspace). */
+export async function requesterFacts(policy: Policy, user: string, directory: Directory): Promise<{ groups: Set<string>; standing: Standing }> {
+  const [groups, standing] = await Promise.all([groupsOf(policy, user, directory), directory.standing(user)]);
+  return { groups, standing };
+}
+
+export async function approverFacts(policy: Policy, user: string, directory: Directory): Promise<ApproverFacts> {
+  const { groups, standing } = await requesterFacts(policy, user, directory);
+  const outsider = outsiderOf(policy, standing);
+  // An outsider holds no group's powers, even where a Slack user group lists them.
+  return { user, groups: outsider === null ? groups : new Set(), isAdmin: outsider === null && isAdmin(policy, groups), outsider };
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Everything the policy looks at for one request: the requester, and for break-glass the channel and recent uses. */
+export async function decisionFacts(deps: Pick<GrantKeeperDeps, 'policy' | 'directory' | 'store' | 'clock'>, input: { requester: string; breakglass?: boolean | undefined; channelId?: string | null | undefined }): Promise<Facts> {
+  const now = deps.clock.now();
+  const channelName = input.breakglass && input.channelId ? await deps.directory.channelName(input.channelId, { fresh: true }) : null;
+  const breakglassUsesLastHour = input.breakglass ? deps.store.breakglassGrantsSince(input.requester, now.getTime() - HOUR_MS) : 0;
+  return { ...(await requesterFacts(deps.policy().policy, input.requester, deps.directory)), channelName, breakglassUsesLastHour };
 }

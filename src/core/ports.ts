@@ -66,12 +66,17 @@ export interface Scheduler {
   cancelRequestJobs(requestId: number): Promise<void>;
 }
 
+/** Whether a person is a full member of the app's own workspace, a guest there, or from another workspace. */
+export type Standing = 'member' | 'guest' | 'external';
+
 /** Who is in a Slack user group, what a channel is called, a user's email. Null when it cannot be found out. */
 export interface Directory {
   usergroupMembers(usergroupId: string): Promise<string[] | null>;
   /** `fresh` skips the cache: break-glass must see a rename at once. */
   channelName(channelId: string, options?: { fresh?: boolean }): Promise<string | null>;
   userEmail(userId: string): Promise<string | null>;
+  /** Throws when Slack cannot be asked: guessing "member" would let guests in. Someone Slack does not know is `external`. */
+  standing(userId: string): Promise<Standing>;
 }
 
 export type AccessEvent =

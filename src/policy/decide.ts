@@ -1,5 +1,6 @@
 // The policy's verdict on one request: pure (policy, request, facts, now) → decision plus the rule that made it.
 import type { DomainError } from '../core/errors.ts';
+import type { Standing } from '../core/ports.ts';
 import { describeBusinessHours, isWithinBusinessHours, localTime } from './business-hours.ts';
 import { closestNames } from './closest.ts';
 import { formatDuration, type Ms } from './duration.ts';
@@ -14,6 +15,8 @@ export interface AccessQuery {
   duration?: Ms | undefined;
   reason: string;
   breakglass?: boolean;
+  /** Set when this asks for more time on a live grant: its start and current end, in ms since the epoch. */
+  extending?: { grantId: string; startsAt: number; expiresAt: number } | undefined;
 }
 
 export interface Facts {
@@ -23,6 +26,8 @@ export interface Facts {
   channelName?: string | null | undefined;
   /** Break-glass grants this requester received in the last hour (break-glass only). */
   breakglassUsesLastHour?: number;
+  /** The requester's place in Slack; unknown counts as a member only where no Slack is asked (tests, offline explain). */
+  standing?: Standing;
 }
 
 /** The policy entry that decided, as a path into the file (`tiers.high.approvals`), and why it applied. */
@@ -48,19 +53,30 @@ export type Decision =
   | { kind: 'refuse'; error: DomainError; rule: RuleRef };
 
 export function decide(policy: Policy, query: AccessQuery, facts: Facts, now: Date): Decision {
+  const outsider = outsiderOf(policy, facts.standing ?? 'member');
+  if (outsider !== null) {
+    return refuse({ code: 'outsider_refused', standing: outsider }, ['settings', 'allow_guests'], `${outsider === 'guest' ? 'Slack guests' : 'people from other Slack workspaces'} may not request access unless settings.allow_guests is true`);
+  }
   const target = resolveTarget(policy, query);
   if (!target.ok) return target.refusal;
   const { resourceName, role, tierName, tier } = target;
-  const resource = policy.resources[resourceName];
   const tickets = extractTickets(policy.settings.ticket_pattern, query.reason);
   const requested = query.duration ?? tier.default_duration ?? policy.settings.default_duration;
   const base = { resource: resourceName, role, tier: tierName, tickets, selfApproval: tier.self_approval };
 
   if (query.breakglass) return decideBreakglass(policy, query, facts, { ...base, duration: requested });
 
-  const eligible = resource?.eligible;
-  if (eligible !== undefined && !eligible.some((g) => facts.groups.has(g))) {
-    return refuse({ code: 'not_eligible', resource: resourceName, eligible }, ['resources', resourceName, 'eligible'], `only members of ${eligible.join(', ')} may request ${resourceName}`);
+  const notEligible = eligibility(policy, resourceName, facts);
+  if (notEligible !== null) return notEligible;
+  if (query.extending !== undefined) {
+    const over = extensionOverMax(query.extending, requested, tier.max_duration, now);
+    if (over !== null) {
+      return refuse(
+        { code: 'extension_too_long', grantId: query.extending.grantId, by: requested, total: over.total, max: tier.max_duration, tier: tierName, allowance: over.allowance, endsIn: over.endsIn },
+        ['tiers', tierName, 'max_duration'],
+        `the grant would last ${formatDuration(over.total)} from start to end, more than tier ${tierName}'s maximum of ${formatDuration(tier.max_duration)}`,
+      );
+    }
   }
   if (requested > tier.max_duration) {
     return refuse(
@@ -90,6 +106,27 @@ export function decide(policy: Policy, query: AccessQuery, facts: Facts, now: Da
       ? `tier ${tierName} always needs approval`
       : `not auto-approved (${unmet.join('; ')}), so tier ${tierName} needs approval`;
   return { kind: 'needs_approval', request, steps: tier.approvals, rule: { path: ['tiers', tierName, 'approvals'], why } };
+}
+
+/**
+ * A tier's max_duration bounds a grant's whole life (start → end), not each extension alone; otherwise
+ * repeated auto-approved extensions would make an 8h tier last for days. Null when `by` still fits.
+ */
+export function extensionOverMax(grant: { startsAt: number; expiresAt: number }, by: Ms, max: Ms, now: Date): { total: Ms; allowance: Ms; endsIn: Ms } | null {
+  const total = grant.expiresAt - grant.startsAt + by;
+  if (total <= max) return null;
+  return { total, allowance: Math.max(0, max - (grant.expiresAt - grant.startsAt)), endsIn: Math.max(0, grant.expiresAt - now.getTime()) };
+}
+
+/** Guests and people from other workspaces are refused unless the policy lets them in; null when this person may act. */
+export function outsiderOf(policy: Policy, standing: Standing): Exclude<Standing, 'member'> | null {
+  return standing === 'member' || policy.settings.allow_guests ? null : standing;
+}
+
+function eligibility(policy: Policy, resourceName: string, facts: Facts): (Decision & { kind: 'refuse' }) | null {
+  const eligible = policy.resources[resourceName]?.eligible;
+  if (eligible === undefined || eligible.some((g) => facts.groups.has(g))) return null;
+  return refuse({ code: 'not_eligible', resource: resourceName, eligible }, ['resources', resourceName, 'eligible'], `only members of ${eligible.join(', ')} may request ${resourceName}`);
 }
 
 type Target = { ok: true; resourceName: string; role: string; tierName: string; tier: Tier } | { ok: false; refusal: Decision & { kind: 'refuse' } };
@@ -161,6 +198,9 @@ function decideBreakglass(policy: Policy, query: AccessQuery, facts: Facts, requ
   if (glass.groups !== undefined && !glass.groups.some((g) => facts.groups.has(g))) {
     return refuse({ code: 'breakglass_not_in_group', groups: glass.groups }, ['breakglass', 'groups'], `break-glass is for members of ${glass.groups.join(', ')}`);
   }
+  // Break-glass skips approval, never eligibility: who may hold a resource at all is the same in an incident.
+  const notEligible = eligibility(policy, request.resource, facts);
+  if (notEligible !== null) return notEligible;
   if ((facts.breakglassUsesLastHour ?? 0) >= glass.max_per_hour) {
     return refuse({ code: 'breakglass_rate_limited', max: glass.max_per_hour }, ['breakglass', 'max_per_hour'], `at most ${glass.max_per_hour} break-glass grants per person per hour`);
   }

@@ -61,6 +61,8 @@ function testDirectory(parsed: ParsedTestFile, loaded: LoadedPolicy): Directory 
     usergroupMembers: async (id) => byUsergroup.get(id) ?? [],
     channelName: async () => null,
     userEmail: async () => null,
+    // Test cases are about the policy, so every person is a full member of the workspace.
+    standing: async () => 'member',
   };
 }
 

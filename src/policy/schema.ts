@@ -49,6 +49,8 @@ export const settingsSchema = z
     request_timeout: durationSchema.prefault('1h'),
     remind_after: durationSchema.optional(),
     default_duration: durationSchema.prefault('1h'),
+    /** Slack guests and people from other workspaces (Slack Connect) may request and approve only when true. */
+    allow_guests: z.boolean().default(false),
   })
   .strict();
 
@@ -89,14 +91,14 @@ export const tierSchema = z
 export const breakglassSchema = z
   .object({
     channels: z.array(z.string().min(1)).min(1).optional(),
-    groups: z.array(name('group')).min(1).optional(),
+    // Required: channels alone would let anyone who can create #inc-x break glass.
+    groups: z.array(name('group'), { error: (issue) => (issue.input === undefined ? 'name the groups who may break glass, like groups: [oncall]; channels alone would let anyone who can create a matching channel break glass' : undefined) }).min(1),
     max_duration: durationSchema,
     max_per_hour: z.number().int().min(1).default(3),
     notify: z.array(channelIdSchema).default([]),
     review_by: name('group').optional(),
   })
-  .strict()
-  .refine((b) => b.channels !== undefined || b.groups !== undefined, 'say who may break glass: channels, groups, or both');
+  .strict();
 
 const roleOptionsSchema = z.object({ tier: name('tier').optional() }).strict();
 type RoleOptions = z.output<typeof roleOptionsSchema>;

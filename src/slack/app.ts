@@ -5,6 +5,7 @@ import type { Logger as PinoLogger } from 'pino';
 import { registerActions } from './actions.ts';
 import { registerCommands } from './commands.ts';
 import type { ListenerDeps } from './listener-deps.ts';
+import { guardReplays, type ReplayGuard } from './replay-guard.ts';
 import { SLACK_UNAVAILABLE, SOMETHING_WENT_WRONG } from './messages.ts';
 import { SlackUnavailableError, webClientOptions } from './slack-api.ts';
 
@@ -18,6 +19,8 @@ export interface SlackAppOptions {
   appToken?: string | undefined;
   apiUrl?: string | undefined;
   log: PinoLogger;
+  /** HTTP mode: remembers signed requests so a replay or a retry of a handled event acts only once. */
+  replayGuard?: ReplayGuard;
 }
 
 export interface SlackApp {
@@ -35,9 +38,11 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
   if (options.appToken) {
     app = new App({ token: options.botToken, appToken: options.appToken, socketMode: true, clientOptions, logger, extendedErrorHandler: true, deferInitialization: true });
   } else {
-    const receiver = new HTTPReceiver({ signingSecret: options.signingSecret ?? '', endpoints: '/slack/events', logger, bodyLimit: 1024 * 1024 });
+    const signingSecret = options.signingSecret ?? '';
+    const bodyLimit = 1024 * 1024;
+    const receiver = new HTTPReceiver({ signingSecret, endpoints: '/slack/events', logger, bodyLimit });
     app = new App({ token: options.botToken, receiver, clientOptions, logger, extendedErrorHandler: true, deferInitialization: true });
-    requestListener = receiver.requestListener;
+    requestListener = options.replayGuard ? guardReplays(receiver.requestListener, { signingSecret, guard: options.replayGuard, log: options.log, bodyLimit }) : receiver.requestListener;
   }
 
   registerCommands(app, deps);

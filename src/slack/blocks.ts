@@ -93,7 +93,8 @@ function status(request: RequestRow, grant: GrantRow | null | undefined): string
     case 'denied':
       return `⛔ Denied by ${mention(request.decidedBy ?? 'someone')}${request.decisionNote ? `: ${escapeMrkdwn(truncate(request.decisionNote, 500))}` : '.'}`;
     case 'cancelled':
-      return '🚫 Cancelled by the requester.';
+      // Sesame cancels a request the policy no longer allows when someone tries to approve it.
+      return request.decidedBy === 'sesame' ? `🚫 Cancelled by Sesame: the policy in force no longer allows it${request.decisionNote ? `. ${escapeMrkdwn(truncate(request.decisionNote, 500))}` : '.'}` : '🚫 Cancelled by the requester.';
     case 'timed_out':
       return '⌛ Timed out: nobody decided in time.';
     case 'failed':

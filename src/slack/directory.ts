@@ -28,6 +28,10 @@ export function createSlackDirectory(client: WebClient, call: SlackCall, now: ()
     }
   };
 
+  const userInfo = (user: string) => cached(`user:${user}`, async () => (await lookUp('users.info', () => client.users.info({ user })))?.user ?? null);
+  // The workspace the app is installed in; anyone whose team_id differs came in over Slack Connect.
+  const homeTeam = () => cached('team', async () => (await lookUp('auth.test', () => client.auth.test()))?.team_id ?? null);
+
   return {
     usergroupMembers: (usergroup) =>
       cached(`usergroup:${usergroup}`, async () => (await lookUp('usergroups.users.list', () => client.usergroups.users.list({ usergroup })))?.users ?? null),
@@ -42,6 +46,12 @@ export function createSlackDirectory(client: WebClient, call: SlackCall, now: ()
         options?.fresh,
       ),
     // The email only decorates provider payloads; an outage there must not block a grant.
-    userEmail: (user) => cached(`email:${user}`, async () => (await lookUp('users.info', () => client.users.info({ user })).catch(() => null))?.user?.profile?.email ?? null),
+    userEmail: (user) => userInfo(user).then((u) => u?.profile?.email ?? null, () => null),
+    standing: async (user) => {
+      const [info, team] = await Promise.all([userInfo(user), homeTeam()]);
+      if (info === null) return 'external'; // Slack does not know them here: never treat that as a member
+      if (info.is_restricted === true || info.is_ultra_restricted === true) return 'guest';
+      return team !== null && info.team_id === team ? 'member' : 'external';
+    },
   };
 }

@@ -155,7 +155,10 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
         await dm(event.request.requester, `⛔ ${mention(event.by)} denied your request ${code(requestRef(event.request.id))} for ${what(event.request)}${event.note ? ':' : '.'}`, event.note);
         return auditLine(`${code(requestRef(event.request.id))} ${what(event.request)} for ${mention(event.request.requester)} denied by ${mention(event.by)}.`);
       case 'request_cancelled':
-        return updateCard(event.request.id);
+        await updateCard(event.request.id);
+        if (event.request.decidedBy !== 'sesame') return;
+        await dm(event.request.requester, `🚫 Your request ${code(requestRef(event.request.id))} for ${what(event.request)} was cancelled, not granted, because the policy in force no longer allows it:`, event.request.decisionNote ?? '');
+        return auditLine(`${code(requestRef(event.request.id))} ${what(event.request)} for ${mention(event.request.requester)} cancelled: the policy in force no longer allows it.`);
       case 'request_timed_out':
         await updateCard(event.request.id);
         return dm(event.request.requester, `⌛ Nobody decided on your request ${code(requestRef(event.request.id))} for ${what(event.request)} within ${formatDuration(settings().request_timeout)}, so it timed out. Ask again, or ping the approvers.`);

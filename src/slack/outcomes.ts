@@ -32,7 +32,7 @@ export function describeOutcome(outcome: RequestOutcome, asked: AskedFor = {}): 
     case 'extended':
       return outcome.grant
         ? `⏩ ${code(grantRef(outcome.grant.id))} now lasts until ${slackTime(outcome.grant.expiresAt ?? 0)}.`
-        : `The grant ended before the extension could be applied; request access again if you still need it.`;
+        : `The extension was not applied: the grant ended, or another extension took it to its tier's maximum, first. ${code('/access list')} shows what you hold; request access again if you need more.`;
   }
 }
 

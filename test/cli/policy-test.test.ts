@@ -29,7 +29,7 @@ describe('sesame policy test', () => {
 
   it('prints a tick per passing case and exactly "N passed, M failed", exiting 0', async () => {
     const file = write('ok.test.yaml', [
-      'groups: { oncall: [U0ALICE] }',
+      'groups: { oncall: [U0ALICE], engineering: [U0ALICE] }',
       'cases:',
       '  - name: engineers read staging at once',
       '    request: { user: U0BOB, resource: staging-db, role: read, duration: 1h, reason: "INC-1 check", at: "2026-11-23T10:00:00Z" }',

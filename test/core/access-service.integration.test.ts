@@ -110,6 +110,25 @@ describe('AccessService', () => {
       expect(h.store.getRequest(id)?.state).toBe('approved');
       expect(h.provider.count('grant')).toBe(1);
     });
+    it('needs three distinct people for "security, then 2 sre-leads", even when one is in both groups', async () => {
+      h.setPolicy(aLoadedPolicy({ groups: { security: { users: [PEOPLE.security, PEOPLE.lead1] } } }));
+      const id = (await requestProdWrite()).value?.request.id ?? 0;
+      expect((await h.service.approve(id, PEOPLE.lead1)).value).toMatchObject({ kind: 'next_step' });
+      expect((await h.service.approve(id, PEOPLE.lead1)).error).toMatchObject({ code: 'approved_earlier_step', step: 0 });
+      expect((await h.service.approve(id, PEOPLE.lead2)).value).toMatchObject({ kind: 'recorded', have: 1, need: 2 });
+      expect(h.store.getRequest(id)?.state).toBe('pending');
+      expect(h.provider.count('grant')).toBe(0);
+      expect(h.auditActions().filter((a) => a === 'approval.refused')).toHaveLength(1);
+    });
+
+    it('counts a person in both groups once even when their two clicks race', async () => {
+      h.setPolicy(aLoadedPolicy({ groups: { security: { users: [PEOPLE.security, PEOPLE.lead1] } } }));
+      const id = (await requestProdWrite()).value?.request.id ?? 0;
+      const results = await Promise.all([h.service.approve(id, PEOPLE.lead1), h.service.approve(id, PEOPLE.lead1)]);
+      expect(results.filter((r) => r.ok)).toHaveLength(1);
+      expect(h.store.approvalsFor(id).map((a) => a.approver)).toEqual([PEOPLE.lead1]);
+      expect(h.store.getRequest(id)).toMatchObject({ state: 'pending', currentStep: 1 });
+    });
   });
 
   describe('deny, cancel, time out', () => {
@@ -284,8 +303,31 @@ describe('AccessService', () => {
     it('refuses an extension longer than the tier allows, or by someone else', async () => {
       const first = await requestSandbox(HOUR);
       const grantId = first.value?.kind === 'granted' ? first.value.grant.id : 0;
-      expect((await h.service.extend(grantId, PEOPLE.engineer, 9 * HOUR)).error?.code).toBe('duration_too_long');
+      expect((await h.service.extend(grantId, PEOPLE.engineer, 9 * HOUR)).error?.code).toBe('extension_too_long');
       expect((await h.service.extend(grantId, PEOPLE.lead1, HOUR)).error?.code).toBe('not_grant_owner');
+    });
+
+    it("keeps the whole grant within the tier's max_duration, however many auto-approved extensions are asked", async () => {
+      const first = await requestSandbox(2 * HOUR);
+      const grant = first.value?.kind === 'granted' ? first.value.grant : null;
+      if (!grant) throw new Error('expected a grant');
+      const outcomes = [];
+      for (let i = 0; i < 30; i++) outcomes.push(await h.service.extend(grant.id, PEOPLE.engineer, HOUR));
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(6);
+      expect(outcomes.at(-1)?.error).toMatchObject({ code: 'extension_too_long', max: 8 * HOUR, allowance: 0 });
+      const final = h.store.getGrant(grant.id);
+      expect((final?.expiresAt ?? 0) - (final?.startsAt ?? 0)).toBe(8 * HOUR);
+      expect(h.auditActions().filter((a) => a === 'request.refused')).toHaveLength(24);
+    });
+
+    it('applies only what fits when two extensions are asked at the same instant', async () => {
+      const first = await requestSandbox(HOUR);
+      const grant = first.value?.kind === 'granted' ? first.value.grant : null;
+      if (!grant) throw new Error('expected a grant');
+      await Promise.all([h.service.extend(grant.id, PEOPLE.engineer, 4 * HOUR), h.service.extend(grant.id, PEOPLE.engineer, 4 * HOUR)]);
+      const final = h.store.getGrant(grant.id);
+      expect((final?.expiresAt ?? 0) - (final?.startsAt ?? 0)).toBe(5 * HOUR);
+      expect(h.auditActions().filter((a) => a === 'grant.extended')).toHaveLength(1);
     });
 
     it('sends an extension that needs approval to the approvers, and extends once approved', async () => {
@@ -298,6 +340,78 @@ describe('AccessService', () => {
       const approved = await h.service.approve(pending.value?.request.id ?? 0, PEOPLE.lead1);
       expect(approved.value).toMatchObject({ kind: 'approved', fulfilled: { kind: 'extended', grant: { expiresAt: (grant.expiresAt ?? 0) + HOUR } } });
       expect(h.provider.count('grant')).toBe(1);
+    });
+  });
+
+  describe('approvals judged against the current policy', () => {
+    const cancelledWith = (id: number) => {
+      expect(h.store.getRequest(id)).toMatchObject({ state: 'cancelled', decidedBy: 'sesame' });
+      expect(h.provider.count('grant')).toBe(0);
+      expect(h.notifier.types()).toContain('request_cancelled');
+      const row = h.temp.db.$client.prepare("SELECT actor, details FROM audit_log WHERE action = 'request.cancelled' AND request_id = ?").get(`R${id}`) as { actor: string; details: string };
+      expect(row.actor).toBe('sesame');
+      return JSON.parse(row.details) as { code: string; cause: string; note: string };
+    };
+
+    it('cancels, not grants, when the requester left the eligible group since asking', async () => {
+      const id = (await requestProdWrite()).value?.request.id ?? 0;
+      h.directory.usergroups.S0ENG = [PEOPLE.engineer2, PEOPLE.oncall];
+      const out = await h.service.approve(id, PEOPLE.security);
+      expect(out.error).toMatchObject({ code: 'no_longer_allowed', requestId: `R${id}`, cause: { code: 'not_eligible' } });
+      expect(cancelledWith(id)).toMatchObject({ code: 'no_longer_allowed', cause: 'not_eligible', note: expect.stringContaining('Only members of "engineering" may request "prod-db"') });
+    });
+
+    it('cancels when the resource is gone from the policy', async () => {
+      const id = (await requestProdWrite()).value?.request.id ?? 0;
+      h.setPolicy(aLoadedPolicy({ resources: { 'prod-db': undefined } }));
+      expect((await h.service.approve(id, PEOPLE.security)).error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'unknown_resource' } });
+      expect(cancelledWith(id).cause).toBe('unknown_resource');
+    });
+
+    it('cancels when the tier now asks for more approvals than were asked of this request', async () => {
+      h.setPolicy(aLoadedPolicy({ tiers: { high: { approvals: [{ from: 'sre-leads', count: 1 }] } } }));
+      const id = (await requestProdWrite()).value?.request.id ?? 0;
+      h.setPolicy(aLoadedPolicy());
+      expect((await h.service.approve(id, PEOPLE.lead1)).error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'approvals_changed', tier: 'high' } });
+      expect(cancelledWith(id).cause).toBe('approvals_changed');
+    });
+
+    it('cancels an extension approved after another one took the grant to its maximum', async () => {
+      const first = await h.service.request({ requester: PEOPLE.oncall, resource: 'deployers', duration: HOUR, reason: 'release INC-3' });
+      const grant = first.value?.kind === 'granted' ? first.value.grant : null;
+      if (!grant) throw new Error('expected an on-call auto-approval');
+      h.clock.set(EVENING);
+      const a = (await h.service.extend(grant.id, PEOPLE.oncall, 2 * HOUR)).value?.request.id ?? 0;
+      const b = (await h.service.extend(grant.id, PEOPLE.oncall, 2 * HOUR)).value?.request.id ?? 0;
+      expect((await h.service.approve(a, PEOPLE.lead1)).value).toMatchObject({ kind: 'approved', fulfilled: { kind: 'extended' } });
+      expect((await h.service.approve(b, PEOPLE.lead1)).error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'extension_too_long', max: 4 * HOUR } });
+      const final = h.store.getGrant(grant.id);
+      expect((final?.expiresAt ?? 0) - (final?.startsAt ?? 0)).toBe(3 * HOUR);
+    });
+  });
+
+  describe('guests and other workspaces', () => {
+    it('refuses a guest requester and audits it', async () => {
+      h.directory.standings.set(PEOPLE.engineer, 'guest');
+      expect((await requestSandbox()).error).toEqual({ code: 'outsider_refused', standing: 'guest' });
+      expect(h.auditActions()).toEqual(['request.refused']);
+      expect(await h.service.requestable(PEOPLE.engineer)).toEqual([]);
+    });
+
+    it('refuses an approver from another workspace, even one listed in the step group, and audits it', async () => {
+      const id = (await requestProdWrite()).value?.request.id ?? 0;
+      h.directory.standings.set(PEOPLE.security, 'external');
+      expect((await h.service.approve(id, PEOPLE.security)).error).toEqual({ code: 'outsider_refused', standing: 'external' });
+      expect((await h.service.prepareDeny(id, PEOPLE.security)).error?.code).toBe('outsider_refused');
+      expect(h.auditActions()).toEqual(['request.created', 'approval.refused', 'approval.refused']);
+      expect(h.store.getRequest(id)?.state).toBe('pending');
+    });
+
+    it('lets them act when settings.allow_guests is true', async () => {
+      h.setPolicy(aLoadedPolicy({ settings: { allow_guests: true } }));
+      h.directory.standings.set(PEOPLE.security, 'guest');
+      const id = (await requestProdWrite()).value?.request.id ?? 0;
+      expect((await h.service.approve(id, PEOPLE.security)).value).toMatchObject({ kind: 'next_step' });
     });
   });
 

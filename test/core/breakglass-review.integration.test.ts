@@ -75,6 +75,15 @@ describe('BreakglassReviews', () => {
     expect((await h.service.reviews.acknowledge(9999, PEOPLE.security)).error?.code).toBe('grant_not_found');
   });
 
+  it('refuses a reviewer who is now a Slack guest, as for approvals', async () => {
+    const grant = await breakGlass();
+    h.directory.standings.set(PEOPLE.security, 'guest');
+    expect((await h.service.reviews.acknowledge(grant.id, PEOPLE.security)).error?.code).toBe('review_not_in_group');
+    expect(await h.service.reviews.waitingFor(PEOPLE.security)).toEqual([]);
+    expect(h.auditActions().at(-1)).toBe('approval.refused');
+    expect(h.store.getGrant(grant.id)?.reviewedBy).toBeNull();
+  });
+
   it('reminds the reviewers a day after an unreviewed use, then daily, and stops once it is reviewed', async () => {
     const grant = await breakGlass();
     expect(await h.service.reviews.remindIfDue()).toBe(false);

@@ -49,7 +49,12 @@ describe('checkApproval', () => {
   it('refuses a second approval of the same step by the same person', () => {
     const request = aRequest({ currentStep: 1 });
     expect(checkApproval(request, [approval(1, 'ULEAD')], person('ULEAD', ['sre-leads'])).error?.code).toBe('already_approved');
-    expect(checkApproval(request, [approval(0, 'ULEAD')], person('ULEAD', ['sre-leads'])).ok).toBe(true);
+    expect(checkApproval(request, [approval(0, 'UOTHER')], person('ULEAD', ['sre-leads'])).ok).toBe(true);
+  });
+
+  it('counts one person once per request: an approver of an earlier step cannot approve a later one', () => {
+    const request = aRequest({ currentStep: 1 });
+    expect(checkApproval(request, [approval(0, 'UBOTH')], person('UBOTH', ['security', 'sre-leads'])).error).toMatchObject({ code: 'approved_earlier_step', step: 0 });
   });
 
   it('refuses clicks on a request that is no longer pending', () => {

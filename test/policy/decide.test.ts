@@ -1,5 +1,6 @@
 // The policy's decisions, rule by rule, including the edges (max duration, 17:59 vs 18:00, DST days).
 import { describe, expect, it } from 'vitest';
+import { describeError } from '../../src/core/describe-error.ts';
 import { decide, type AccessQuery, type Facts } from '../../src/policy/decide.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 
@@ -145,8 +146,53 @@ describe('decide', () => {
     });
   });
 
+  describe('extensions', () => {
+    const grant = { grantId: 'G5', startsAt: MONDAY_10.getTime() - 6 * HOUR, expiresAt: MONDAY_10.getTime() + HOUR };
+    const extend = (by: number, g = grant) => ask({ resource: 'sandbox', duration: by, extending: g });
+
+    it('grants an extension that keeps the whole grant within the tier maximum', () => {
+      expect(extend(HOUR)).toMatchObject({ kind: 'auto_approve', request: { duration: HOUR } });
+    });
+
+    it('refuses one that would pass the maximum from start to new end, with the maximum, the room left and the time left', () => {
+      const decision = extend(90 * 60_000);
+      expect(decision).toMatchObject({
+        kind: 'refuse',
+        error: { code: 'extension_too_long', grantId: 'G5', by: 90 * 60_000, total: 8.5 * HOUR, max: 8 * HOUR, tier: 'low', allowance: HOUR, endsIn: HOUR },
+        rule: { path: ['tiers', 'low', 'max_duration'] },
+      });
+      expect(decision.kind === 'refuse' && describeError(decision.error, (t) => `\`${t}\``)).toBe(
+        'Extending `G5` by 1h30m would make it last 8h30m from start to end, more than the 8h maximum for low-tier access; it can be extended by at most 1h more (it ends in 1h). If you need more after that, request access again.',
+      );
+    });
+
+    it('cannot be chained past the maximum: thirty 1h extensions of an 8h tier stop at 8h in all', () => {
+      let current = { grantId: 'G5', startsAt: MONDAY_10.getTime(), expiresAt: MONDAY_10.getTime() + 2 * HOUR };
+      let granted = 0;
+      for (let i = 0; i < 30; i++) {
+        if (extend(HOUR, current).kind !== 'auto_approve') continue;
+        current = { ...current, expiresAt: current.expiresAt + HOUR };
+        granted++;
+      }
+      expect(granted).toBe(6);
+      expect(current.expiresAt - current.startsAt).toBe(8 * HOUR);
+    });
+  });
+
+  describe('guests and other workspaces', () => {
+    it.each(['guest', 'external'] as const)('refuses a %s by default, whatever they ask for', (standing) => {
+      expect(ask({ resource: 'sandbox' }, { standing })).toMatchObject({ kind: 'refuse', error: { code: 'outsider_refused', standing }, rule: { path: ['settings', 'allow_guests'] } });
+      expect(ask({ resource: 'prod-db', role: 'write', breakglass: true, reason: 'INC-1' }, { standing, groups: ['oncall', 'engineering'], channelName: 'inc-1' }).kind).toBe('refuse');
+    });
+
+    it('lets them in when settings.allow_guests is true', () => {
+      const open = aLoadedPolicy({ settings: { allow_guests: true } }).policy;
+      expect(ask({ resource: 'sandbox' }, { standing: 'guest' }, MONDAY_10, open).kind).toBe('auto_approve');
+    });
+  });
+
   describe('break-glass', () => {
-    const incident = { groups: ['oncall'], channelName: 'inc-db-down' };
+    const incident = { groups: ['oncall', 'engineering'], channelName: 'inc-db-down' };
     const glass = (query: Partial<AccessQuery> = {}, facts: TestFacts = incident) =>
       ask({ resource: 'prod-db', role: 'write', breakglass: true, reason: 'INC-9 db down', ...query }, facts);
 
@@ -165,6 +211,10 @@ describe('decide', () => {
       ['after max_per_hour uses', { ...incident, breakglassUsesLastHour: 3 }, 'breakglass_rate_limited'],
     ])('refuses %s', (_label, facts, code) => {
       expect(glass({}, facts)).toMatchObject({ kind: 'refuse', error: { code } });
+    });
+
+    it("honours the resource's eligible list: on call is not enough for a resource one may not hold at all", () => {
+      expect(glass({}, { ...incident, groups: ['oncall'] })).toMatchObject({ kind: 'refuse', error: { code: 'not_eligible', resource: 'prod-db', eligible: ['engineering'] }, rule: { path: ['resources', 'prod-db', 'eligible'] } });
     });
 
     it('refuses without a reason, or with only spaces', () => {

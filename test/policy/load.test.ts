@@ -179,6 +179,12 @@ describe('parsePolicy', () => {
     expect(problemsOf(text)).toEqual(['p.yaml:2:11 settings.approvals_channel: is required']);
   });
 
+  it('refuses a channels-only break-glass section, which would let anyone who can create #inc-x break glass', () => {
+    const text = stringify(aPolicyInput({ breakglass: { groups: undefined } }));
+    const line = text.split('\n').findIndex((l) => l.startsWith('breakglass:')) + 2;
+    expect(problemsOf(text)).toEqual([expect.stringMatching(new RegExp(`^p\\.yaml:${line}:3 breakglass\\.groups: name the groups who may break glass, like groups: \\[oncall\\]; channels alone`))]);
+  });
+
   it.each([
     [{ tiers: { high: { approvals: [{ from: 'sre', count: 1 }] } } }, 'tiers.high.approvals[0].from: unknown group "sre"; groups are "engineering", "sre-leads", "security", "oncall"'],
     [{ resources: { 'prod-db': { tier: 'critical' } } }, 'resources.prod-db.tier: unknown tier "critical"; tiers are "low", "medium", "high"'],

@@ -10,6 +10,8 @@ describe('break-glass, end to end', () => {
   beforeAll(async () => {
     e = await startE2E(NOOP_PROVIDERS);
     e.slack.usergroups.set('S0ONCALL', [PEOPLE.oncall, ONCALL2]);
+    // Break-glass honours prod-db's eligible list too, so the second on-call person is an engineer as well.
+    e.slack.usergroups.set('S0ENG', [PEOPLE.engineer, PEOPLE.engineer2, PEOPLE.oncall, ONCALL2]);
     e.slack.channels.set('C0INC77', { name: 'inc-77-payments' });
     e.slack.channels.set('D0DIRECT', { name: 'direct', is_im: true });
   });

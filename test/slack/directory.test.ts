@@ -64,6 +64,31 @@ describe('createSlackDirectory', () => {
     expect(await dir.channelName('C0INC')).toBe('inc-1');
   });
 
+  it("tells members from guests and people of other workspaces (users.info against auth.test's team), cached", async () => {
+    const dir = directory();
+    slack.users.set('UGUEST', { is_restricted: true });
+    slack.users.set('USINGLE', { is_ultra_restricted: true });
+    slack.users.set('UCONNECT', { team_id: 'T0OTHER' });
+    expect(await dir.standing('U1')).toBe('member');
+    expect(await dir.standing('UGUEST')).toBe('guest');
+    expect(await dir.standing('USINGLE')).toBe('guest');
+    expect(await dir.standing('UCONNECT')).toBe('external');
+    const asked = slack.callsTo('users.info').length;
+    slack.users.set('UGUEST', {});
+    expect(await dir.standing('UGUEST')).toBe('guest'); // cached like group membership
+    expect(slack.callsTo('users.info').length).toBe(asked);
+    now += 61_000;
+    expect(await dir.standing('UGUEST')).toBe('member');
+  });
+
+  it('counts someone Slack does not know as external, and fails closed (throws) when Slack is down', async () => {
+    const dir = directory();
+    slack.failNext('users.info', { error: 'user_not_found' });
+    expect(await dir.standing('UNOBODY')).toBe('external');
+    slack.failNext('users.info', { status: 503 });
+    await expect(dir.standing('U1')).rejects.toBeInstanceOf(SlackUnavailableError);
+  });
+
   it('gives up on the email quietly during an outage, since it only decorates payloads', async () => {
     const dir = directory();
     slack.failNext('users.info', { status: 503 });

@@ -47,6 +47,8 @@ export interface E2EOptions {
   anchorIntervalMs?: number;
   /** Slack look-up cache; 0 (the default here) so tests see membership changes at once. */
   directoryTtlMs?: number;
+  /** Redis key prefix; give the same one to a second start to play a restart. @defaultValue a fresh one */
+  redisPrefix?: string;
 }
 
 export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS, options: E2EOptions = {}): Promise<E2E> {
@@ -70,7 +72,7 @@ export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS, op
     ...options.env,
   });
   if (!config.ok) throw new Error(config.error.join('\n'));
-  const prefix = `sesame-e2e-${randomUUID()}`;
+  const prefix = options.redisPrefix ?? `sesame-e2e-${randomUUID()}`;
   const sesame = await startSesame({ ...config.value, port: 0, reconcileIntervalMs: options.reconcileIntervalMs ?? config.value.reconcileIntervalMs }, { log: options.log ?? pino({ level: 'silent' }), redisPrefix: prefix, retry: { attempts: 3, baseDelayMs: 5 }, watchPolicyFile: false, directoryTtlMs: options.directoryTtlMs ?? 0, ...(options.anchorIntervalMs ? { anchorIntervalMs: options.anchorIntervalMs } : {}) });
   const signer = new SlackSigner(`http://127.0.0.1:${sesame.port}/slack/events`, SIGNING_SECRET, (id) => slack.responseUrl(id));
 

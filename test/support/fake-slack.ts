@@ -22,6 +22,8 @@ export class FakeSlack {
   private readonly responseWaiters = new Map<string, (body: Record<string, unknown>) => void>();
   readonly channels = new Map<string, { name: string; is_im?: boolean; is_private?: boolean }>();
   readonly emails = new Map<string, string>();
+  /** How users.info describes people beyond their email; unlisted users are full members of T0TEAM. */
+  readonly users = new Map<string, { is_restricted?: boolean; is_ultra_restricted?: boolean; team_id?: string }>();
   private readonly failures = new Map<string, Injected[]>();
   private server: Server | null = null;
   private sockets: WebSocketServer | null = null;
@@ -153,8 +155,10 @@ export class FakeSlack {
         const channel = this.channels.get(String(args.channel));
         return channel ? { ok: true, channel: { id: args.channel, is_im: false, ...channel } } : { ok: false, error: 'channel_not_found' };
       }
-      case 'users.info':
-        return { ok: true, user: { id: args.user, profile: { email: this.emails.get(String(args.user)) ?? null } } };
+      case 'users.info': {
+        const id = String(args.user);
+        return { ok: true, user: { id, team_id: 'T0TEAM', is_restricted: false, is_ultra_restricted: false, ...this.users.get(id), profile: { email: this.emails.get(id) ?? null } } };
+      }
       default:
         return { ok: true };
     }

@@ -1,5 +1,5 @@
 // In-memory stand-ins for the core's ports, recording what the core asked of them.
-import type { AccessEvent, Clock, Directory, GrantSubject, Logger, Notifier, Provider, Providers, Scheduler } from '../../src/core/ports.ts';
+import type { AccessEvent, Clock, Directory, GrantSubject, Logger, Notifier, Provider, Providers, Scheduler, Standing } from '../../src/core/ports.ts';
 import { ProviderError } from '../../src/core/provider-error.ts';
 import type { UsergroupApi } from '../../src/providers/provider-module.ts';
 
@@ -117,6 +117,11 @@ export class StaticDirectory implements Directory {
   }
   async userEmail(user: string): Promise<string | null> {
     return `${user.toLowerCase()}@example.com`;
+  }
+  /** Everyone is a member unless listed in `standings`. */
+  readonly standings = new Map<string, Standing>();
+  async standing(user: string): Promise<Standing> {
+    return this.standings.get(user) ?? 'member';
   }
 }
 

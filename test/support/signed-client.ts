@@ -11,6 +11,15 @@ export interface SendOptions {
   timestamp?: number;
   /** Sign with this secret instead of the right one. */
   secret?: string;
+  /** More headers, e.g. Slack's X-Slack-Retry-Num on a retry. */
+  headers?: Record<string, string>;
+}
+
+/** One request exactly as it went out, so a test can deliver it again byte for byte (a replay). */
+export interface SentRequest {
+  body: string;
+  contentType: string;
+  headers: Record<string, string>;
 }
 
 export class SlackSigner {
@@ -20,14 +29,19 @@ export class SlackSigner {
     private readonly responseUrl: (id: string) => string,
   ) {}
 
+  /** The last request sent, as it went out. */
+  lastSent: SentRequest | null = null;
+
   async send(body: string, contentType: string, options: SendOptions = {}): Promise<SignedResponse> {
     const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
     const signature = `v0=${createHmac('sha256', options.secret ?? this.signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
-    const res = await fetch(this.eventsUrl, {
-      method: 'POST',
-      headers: { 'content-type': contentType, 'x-slack-signature': signature, 'x-slack-request-timestamp': String(timestamp) },
-      body,
-    });
+    this.lastSent = { body, contentType, headers: { 'content-type': contentType, 'x-slack-signature': signature, 'x-slack-request-timestamp': String(timestamp), ...options.headers } };
+    return this.deliver(this.lastSent);
+  }
+
+  /** Delivers a request again exactly as it was sent (same body, timestamp and signature), as a replaying attacker would. */
+  async deliver(sent: SentRequest): Promise<SignedResponse> {
+    const res = await fetch(this.eventsUrl, { method: 'POST', headers: sent.headers, body: sent.body });
     return { status: res.status, body: await res.text() };
   }
 
@@ -83,10 +97,10 @@ export class SlackSigner {
     return this.send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded');
   }
 
-  /** An Events API callback, e.g. app_home_opened. */
-  async event(event: Record<string, unknown>): Promise<SignedResponse> {
-    const body = JSON.stringify({ token: 'legacy-verification-token', team_id: 'T0TEAM', api_app_id: 'A0SESAME', type: 'event_callback', event_id: `Ev${randomUUID()}`, event_time: Math.floor(Date.now() / 1000), event });
-    return this.send(body, 'application/json');
+  /** An Events API callback, e.g. app_home_opened; `eventId` and `options` let a test send Slack's retry of it. */
+  async event(event: Record<string, unknown>, eventId = `Ev${randomUUID()}`, options: SendOptions = {}): Promise<SignedResponse> {
+    const body = JSON.stringify({ token: 'legacy-verification-token', team_id: 'T0TEAM', api_app_id: 'A0SESAME', type: 'event_callback', event_id: eventId, event_time: Math.floor(Date.now() / 1000), event });
+    return this.send(body, 'application/json', options);
   }
 }
 

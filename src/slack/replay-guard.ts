@@ -1,0 +1,119 @@
+// A signed Slack request acts once: a replay inside the signature window, or Slack's retry of a handled event, is acked and dropped.
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { HTTPModuleFunctions, isValidSlackRequest, type BufferedIncomingMessage } from '@slack/bolt';
+import { Redis } from 'ioredis';
+import type { Logger } from '../core/ports.ts';
+import { redisOptions } from '../scheduler/redis-options.ts';
+
+/** How old (or, see the HTTP server, how far in the future) a signed request may be: Slack's 5 minutes. */
+export const SIGNATURE_WINDOW_SECONDS = 5 * 60;
+/** A Redis that has not answered by then counts as down for this request; Slack wants its ack within 3 s. */
+const REDIS_DEADLINE_MS = 500;
+/** Bounds the in-process memory kept while Redis is away; a flood beyond it forgets the oldest first. */
+const MAX_REMEMBERED = 100_000;
+
+export interface ReplayGuard {
+  /** True the first time any of `keys` is seen within `ttlSeconds`; false for a repeat. Never throws. */
+  firstTime(keys: string[], ttlSeconds: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Remembers keys in Redis (SET NX EX, so it holds across restarts and replicas) and in this process. When Redis is
+ * down or slow it fails open to the process memory alone: break-glass must work without Redis (SPEC §6), and a
+ * replay then still acts once per process; only a replay delivered after a restart during the outage gets through.
+ */
+export function createReplayGuard(options: { redisUrl: string; prefix: string; log: Logger; now?: () => number }): ReplayGuard {
+  const now = options.now ?? Date.now;
+  const redis = new Redis({ ...redisOptions(options.redisUrl), maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000, commandTimeout: REDIS_DEADLINE_MS });
+  redis.on('error', () => undefined);
+  const memory = new Map<string, number>();
+  let warnedAt = 0;
+
+  const rememberLocally = (key: string, ttlSeconds: number): boolean => {
+    const until = memory.get(key);
+    if (until !== undefined && until > now()) return false;
+    memory.delete(key); // re-inserted below, so insertion order stays oldest-first
+    memory.set(key, now() + ttlSeconds * 1000);
+    for (const [old, expires] of memory) {
+      if (memory.size <= MAX_REMEMBERED && expires > now()) break;
+      memory.delete(old);
+    }
+    return true;
+  };
+
+  return {
+    async firstTime(keys, ttlSeconds) {
+      const remembered = await Promise.all(
+        keys.map(async (key) => {
+          const local = rememberLocally(key, ttlSeconds);
+          try {
+            return (await redis.set(`${options.prefix}:replay:${key}`, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX')) === 'OK' && local;
+          } catch (error) {
+            if (now() - warnedAt > 60_000) {
+              warnedAt = now();
+              options.log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'Redis is unavailable for replay protection; repeats are caught in this process only until it returns');
+            }
+            return local;
+          }
+        }),
+      );
+      return remembered.every(Boolean);
+    },
+    async close() {
+      redis.disconnect();
+    },
+  };
+}
+
+/**
+ * What makes a signed request the same one again: its signature, and for Events API callbacks the event id Slack
+ * retries with. Both header values are reduced to what the check actually reads, since it accepts spellings that
+ * differ as strings: "1700000000.0" for the timestamp (it reads a Number), "v0=<hex>=x" for the signature.
+ */
+export function replayKeys(signature: string, timestamp: string, rawBody: string, contentType: string | undefined): string[] {
+  const mac = signature.split('=')[1] ?? '';
+  const keys = [`sig:${createHash('sha256').update(`${Number(timestamp)}:${mac}`).digest('hex')}`];
+  if (contentType?.includes('application/json')) {
+    try {
+      const body = JSON.parse(rawBody) as { type?: unknown; event_id?: unknown };
+      if (body.type === 'event_callback' && typeof body.event_id === 'string') keys.push(`event:${body.event_id}`);
+    } catch {
+      // Bolt answers malformed bodies itself.
+    }
+  }
+  return keys;
+}
+
+/**
+ * Wraps Bolt's listener: a validly signed request seen before is acked (200, empty) without reaching Bolt.
+ * Anything not validly signed goes straight to Bolt, which refuses it; only signed requests are remembered,
+ * so nobody can fill Redis with made-up signatures.
+ */
+export function guardReplays(listener: RequestListener, options: { signingSecret: string; guard: ReplayGuard; log: Logger; bodyLimit: number; now?: () => number }): RequestListener {
+  const now = options.now ?? Date.now;
+  return (req: IncomingMessage, res: ServerResponse) => {
+    void (async () => {
+      let buffered: BufferedIncomingMessage;
+      try {
+        // Bolt reuses the buffered body (req.rawBody) instead of reading the stream again.
+        buffered = await HTTPModuleFunctions.bufferIncomingMessage(req, options.bodyLimit);
+      } catch {
+        res.writeHead(413).end();
+        return;
+      }
+      const signature = req.headers['x-slack-signature'];
+      const timestamp = req.headers['x-slack-request-timestamp'];
+      const rawBody = buffered.rawBody.toString();
+      if (typeof signature !== 'string' || typeof timestamp !== 'string') return listener(buffered, res);
+      const signed = isValidSlackRequest({ signingSecret: options.signingSecret, body: rawBody, headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': Number(timestamp) }, nowMilliseconds: now() });
+      if (!signed) return listener(buffered, res);
+      // Remembered until the timestamp leaves the window either way, after which the signature check refuses it anyway.
+      const ttl = Number(timestamp) + SIGNATURE_WINDOW_SECONDS - Math.floor(now() / 1000) + 1;
+      if (await options.guard.firstTime(replayKeys(signature, timestamp, rawBody, req.headers['content-type']), ttl)) return listener(buffered, res);
+      options.log.warn({ retryNum: req.headers['x-slack-retry-num'] ?? null }, 'a Slack request that was already handled came again; acked without acting');
+      res.writeHead(200).end();
+    })();
+  };
+}

@@ -1,0 +1,54 @@
+// The replay guard on real Redis: SET NX EX under the deployment's prefix, shared by processes, expiring with the window.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createReplayGuard, replayKeys, SIGNATURE_WINDOW_SECONDS } from '../../src/slack/replay-guard.ts';
+import { deleteKeys } from '../support/e2e.ts';
+import { silentLogger } from '../support/fakes.ts';
+
+describe('createReplayGuard', () => {
+  const prefix = `sesame-replay-${randomUUID()}`;
+  const redis = new Redis({ host: '127.0.0.1', port: 6379 });
+  const guards = [createReplayGuard({ redisUrl: 'redis://127.0.0.1:6379/0', prefix, log: silentLogger }), createReplayGuard({ redisUrl: 'redis://127.0.0.1:6379/0', prefix, log: silentLogger })];
+  afterAll(async () => {
+    await Promise.all(guards.map((g) => g.close()));
+    await deleteKeys(`${prefix}:*`);
+    redis.disconnect();
+  });
+  /** The guards connect in the background; until then they would (rightly) fall back to memory only. */
+  const ready = async () => {
+    for (let i = 0; i < 200; i++) {
+      await Promise.all(guards.map((g, n) => g.firstTime([`warm-up-${n}-${i}`], 5)));
+      if ((await redis.exists(`${prefix}:replay:warm-up-0-${i}`, `${prefix}:replay:warm-up-1-${i}`)) === 2) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  it('says first time once, in Redis under the prefix with a TTL of the window, also for another process', async () => {
+    await ready();
+    const [a, b] = guards;
+    const key = `sig:${randomUUID()}`;
+    expect(await a?.firstTime([key], SIGNATURE_WINDOW_SECONDS)).toBe(true);
+    expect(await a?.firstTime([key], SIGNATURE_WINDOW_SECONDS)).toBe(false);
+    expect(await b?.firstTime([key], SIGNATURE_WINDOW_SECONDS)).toBe(false); // a restarted or second Sesame
+    const ttl = await redis.ttl(`${prefix}:replay:${key}`);
+    expect(ttl).toBeGreaterThan(SIGNATURE_WINDOW_SECONDS - 10);
+    expect(ttl).toBeLessThanOrEqual(SIGNATURE_WINDOW_SECONDS);
+  });
+
+  it('keys a signed request on its signature and, for an Events API callback, on the event id Slack retries with', () => {
+    const event = JSON.stringify({ type: 'event_callback', event_id: 'Ev1' });
+    expect(replayKeys('v0=abc', '1700000000', event, 'application/json')).toEqual([expect.stringMatching(/^sig:[0-9a-f]{64}$/), 'event:Ev1']);
+    expect(replayKeys('v0=abc', '1700000000', 'payload=%7B%7D', 'application/x-www-form-urlencoded')).toHaveLength(1);
+    expect(replayKeys('v0=abc', '1700000001', event, 'application/json')[0]).not.toBe(replayKeys('v0=abc', '1700000000', event, 'application/json')[0]);
+    // Spellings Bolt's check accepts as the same request map to the same key.
+    expect(replayKeys('v0=abc=x', '1700000000.0', event, 'application/json')[0]).toBe(replayKeys('v0=abc', '1700000000', event, 'application/json')[0]);
+  });
+
+  it('falls back to this process when Redis cannot be reached, so a repeat still acts once here', async () => {
+    const offline = createReplayGuard({ redisUrl: 'redis://127.0.0.1:1/0', prefix, log: silentLogger });
+    expect(await offline.firstTime(['sig:offline'], 60)).toBe(true);
+    expect(await offline.firstTime(['sig:offline'], 60)).toBe(false);
+    await offline.close();
+  });
+});
