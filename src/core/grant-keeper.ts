@@ -106,8 +106,9 @@ export class GrantKeeper {
     const provider = this.deps.providers.for(config);
     const subject = await this.subjectOf(grant);
     let verified: boolean | null = null;
+    let cleanupPending: string | null = null;
     const attempt = await withRetries(async () => {
-      await provider.revoke(subject);
+      cleanupPending = (await provider.revoke(subject))?.cleanupPending ?? null;
       if (provider.check) {
         if ((await provider.check(subject)) === 'present') throw new Error('the provider still reports the access as present after revoking it');
         verified = true;
@@ -130,18 +131,52 @@ export class GrantKeeper {
       return { kind: 'revoke_failed', grant: failed, problem };
     }
 
+    const left = cleanupPending as string | null;
     const ended = store.transaction(now, (tx) => {
-      if (!tx.updateGrant(grant.id, LIVE_GRANT_STATES, { state: outcome, endedAt: now.getTime(), endedBy: actor })) tx.abort();
+      if (!tx.updateGrant(grant.id, LIVE_GRANT_STATES, { state: outcome, endedAt: now.getTime(), endedBy: actor, cleanupPending: left })) tx.abort();
       const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
       const lateMs = outcome === 'expired' ? now.getTime() - (grant.expiresAt ?? now.getTime()) : undefined;
       tx.audit({ actor, action: outcome === 'expired' ? 'grant.expired' : 'grant.revoked', ...ids, details: { late_ms: lateMs, attempts: attempt.attempts } });
       if (verified) tx.audit({ actor: 'sesame', action: 'grant.verified_absent', ...ids, details: { provider: config.type } });
+      // The access is gone, so the grant ends; what the provider could not remove yet is on record until a sweep does.
+      if (left !== null) tx.audit({ actor: 'sesame', action: 'grant.cleanup_pending', ...ids, details: { provider: config.type, problem: left } });
     });
     if (ended === LOST_RACE) return { kind: 'not_live', grant: store.getGrant(grant.id) as GrantRow };
     if (outcome === 'revoked') await this.safely('cancel revoke job', () => this.deps.scheduler.cancelRevoke(grant.id));
     const final = store.getGrant(grant.id) as GrantRow;
     await this.notify({ type: 'grant_ended', grant: final, outcome, by: actor });
+    if (left !== null) {
+      await this.notify({ type: 'grant_cleanup_pending', grant: final, problem: left });
+    }
     return { kind: 'ended', grant: final, verified };
+  }
+
+  /**
+   * Retries the provider clean-up of an ended grant (its revoke, which providers make safe to repeat); true when
+   * it is now done. Still failing only updates the stored problem: the first failure was audited and announced.
+   */
+  async finishCleanup(grantId: number): Promise<boolean> {
+    const { store, clock, log } = this.deps;
+    const grant = store.getGrant(grantId);
+    if (grant?.cleanupPending == null) return false;
+    let left: string | null;
+    try {
+      left = (await this.deps.providers.for(grant.provider).revoke(await this.subjectOf(grant)))?.cleanupPending ?? null;
+    } catch (error) {
+      left = errorMessage(error);
+    }
+    if (left !== null) {
+      if (left !== grant.cleanupPending) store.transaction(clock.now(), (tx) => tx.updateGrant(grant.id, grant.state, { cleanupPending: left }));
+      log.warn({ grantId: grantRef(grant.id), problem: left }, 'provider clean-up still pending');
+      return false;
+    }
+    const done = store.transaction(clock.now(), (tx) => {
+      if (!tx.updateGrant(grant.id, grant.state, { cleanupPending: null })) tx.abort();
+      tx.audit({ actor: 'sesame', action: 'grant.cleanup_done', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), details: { provider: grant.provider.type } });
+    });
+    if (done === LOST_RACE) return false;
+    await this.notify({ type: 'grant_cleaned_up', grant: store.getGrant(grant.id) as GrantRow });
+    return true;
   }
 
   /** Pushes an active grant's end back by `byMs` and moves its revocation. */
