@@ -47,6 +47,9 @@ const clientOptions = (connectionString: string): pg.ClientConfig => ({
   query_timeout: PG_TIMEOUTS.queryMs,
   idle_in_transaction_session_timeout: PG_TIMEOUTS.queryMs,
   application_name: 'sesame',
+  // Grantees may create functions and operators in public; on the default search_path an exact-type match there
+  // beats pg_catalog's, and Sesame would run the grantee's code with its own CREATEROLE. Only pg_catalog resolves.
+  options: '-c search_path=pg_catalog',
 });
 
 function createPostgresProvider(config: PostgresConfig, env: Readonly<Record<string, string | undefined>>): Provider {

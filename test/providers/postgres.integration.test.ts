@@ -57,7 +57,9 @@ describe('postgres provider', () => {
     await box.start();
     provider = providerFor();
   });
+  const onCleanup: (() => Promise<unknown>)[] = [];
   afterAll(async () => {
+    for (const step of onCleanup) await step();
     for (const { provider: p, subject } of granted) await p.revoke(subject).catch(() => undefined);
     for (const p of providers) await p.close?.();
     await box.stop();
@@ -154,6 +156,24 @@ describe('postgres provider', () => {
       expect((await client.query('SELECT 1 FROM pg_class WHERE relname = $1', [`sesame_left_elsewhere_${box.suffix}`])).rowCount).toBe(0);
       expect(await ownedBy(client, box.sesame)).toBe(0);
     });
+  });
+
+  it("never runs a grantee's code as Sesame: its queries resolve functions in pg_catalog only", async () => {
+    const { subject, url } = await grant();
+    const session = await connectAs(url);
+    // A trap: an exact-type `count(boolean)` in public would beat pg_catalog's count("any") on a default search_path,
+    // and whoever ran it would create a role: as Sesame, a CREATEROLE role, that is a way to more power.
+    const evil = `sesame_evil_${box.suffix}`;
+    onCleanup.push(() => box.admin.query(`DROP ROLE IF EXISTS ${evil}`));
+    await session.query(`CREATE FUNCTION public.sesame_trap_${box.suffix}(bigint, boolean) RETURNS bigint LANGUAGE plpgsql AS $$
+      BEGIN EXECUTE 'CREATE ROLE ${evil}'; RETURN 0; EXCEPTION WHEN others THEN RETURN 0; END $$`);
+    await session.query(`CREATE AGGREGATE public.count(boolean) (SFUNC = public.sesame_trap_${box.suffix}, STYPE = bigint, INITCOND = '0')`);
+    await session.query(`CREATE FUNCTION public.pg_terminate_backend(bigint) RETURNS boolean LANGUAGE plpgsql AS $$
+      BEGIN EXECUTE 'CREATE ROLE ${evil}'; RETURN true; EXCEPTION WHEN others THEN RETURN true; END $$`);
+
+    await expect(provider.revoke(subject)).resolves.toBeUndefined();
+    await session.end().catch(() => undefined);
+    expect(await box.roleExists(evil)).toBe(false);
   });
 
   describe('reassign_owned_to', () => {
