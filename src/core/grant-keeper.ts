@@ -4,8 +4,8 @@ import { LOST_RACE, type Store } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { EXPIRY_WARNING_MS, expiryWarningAt, LIVE_GRANT_STATES } from './lifecycle.ts';
-import type { Clock, Directory, GrantSubject, Logger, Notifier, Providers, Scheduler } from './ports.ts';
-import { errorMessage, withRetries, type RetryOptions } from './retry.ts';
+import type { Clock, Directory, GrantSubject, Logger, Notifier, Providers, RevokeResult, Scheduler } from './ports.ts';
+import { errorMessage, withRetries, type Attempted, type RetryOptions } from './retry.ts';
 
 export interface GrantKeeperDeps {
   store: Store;
@@ -29,6 +29,9 @@ export type EndOutcome =
   | { kind: 'not_live'; grant: GrantRow }
   | { kind: 'unknown' }
   | { kind: 'not_due'; grant: GrantRow };
+
+/** What a successful provider revoke left for a later clean-up, if anything. */
+const cleanupLeftBy = (undone: Attempted<void | RevokeResult>): string | null => (undone.ok ? (undone.value?.cleanupPending ?? null) : null);
 
 export class GrantKeeper {
   constructor(private readonly deps: GrantKeeperDeps) {}
@@ -63,15 +66,15 @@ export class GrantKeeper {
       // A timeout or a garbled answer may hide a grant that did happen: take it back before calling it failed.
       const undone = await this.revokeAt(subject);
       if (!undone.ok) this.deps.log.error({ grantId: grantRef(pending.id), problem: errorMessage(undone.error) }, 'could not undo a failed grant at the provider');
-      return this.failRequest(request, pending, errorMessage(attempt.error));
+      return this.failRequest(request, pending, errorMessage(attempt.error), cleanupLeftBy(undone));
     }
     const providerState = attempt.value.state ?? null;
 
     const now = clock.now();
     if (expiresAt.getTime() <= now.getTime()) {
       // The clock jumped (or the provider took longer than the whole window): never activate a grant already over.
-      await this.revokeAt({ ...subject, providerState });
-      return this.failRequest(request, pending, `the grant would have ended at ${expiresAt.toISOString()}, before it could start; check the server's clock`);
+      const undone = await this.revokeAt({ ...subject, providerState });
+      return this.failRequest(request, pending, `the grant would have ended at ${expiresAt.toISOString()}, before it could start; check the server's clock`, cleanupLeftBy(undone));
     }
     const activated = store.transaction(now, (tx) => {
       if (!tx.updateGrant(pending.id, 'pending', { state: 'active', startsAt: startsAt.getTime(), expiresAt: expiresAt.getTime(), providerState })) tx.abort();
@@ -212,7 +215,7 @@ export class GrantKeeper {
     const undone = await this.revokeAt(subject);
     if (!undone.ok) return false; // the next sweep tries again
     const request = this.deps.store.getRequest(grant.requestId) as RequestRow;
-    await this.failRequest(request, grant, 'Sesame was interrupted while granting; the access was undone, so request it again');
+    await this.failRequest(request, grant, 'Sesame was interrupted while granting; the access was undone, so request it again', cleanupLeftBy(undone));
     return true;
   }
 
@@ -225,16 +228,20 @@ export class GrantKeeper {
     return true;
   }
 
-  private async failRequest(request: RequestRow, grant: GrantRow | null, problem: string): Promise<FulfilOutcome> {
+  /** `cleanupPending`: the undo at the provider cut the access but left something for the reconciler to remove. */
+  private async failRequest(request: RequestRow, grant: GrantRow | null, problem: string, cleanupPending: string | null = null): Promise<FulfilOutcome> {
     const now = this.deps.clock.now();
+    const left = grant ? cleanupPending : null;
     this.deps.store.transaction(now, (tx) => {
-      if (grant) tx.updateGrant(grant.id, 'pending', { state: 'failed', endedAt: now.getTime() });
+      if (grant) tx.updateGrant(grant.id, 'pending', { state: 'failed', endedAt: now.getTime(), cleanupPending: left });
       tx.updateRequest(request.id, 'approved', { state: 'failed', decisionNote: problem });
       tx.audit({ actor: 'sesame', action: 'grant.failed', requestId: requestRef(request.id), grantId: grant ? grantRef(grant.id) : null, details: { problem } });
+      if (grant && left !== null) tx.audit({ actor: 'sesame', action: 'grant.cleanup_pending', requestId: requestRef(request.id), grantId: grantRef(grant.id), details: { provider: grant.provider.type, problem: left } });
     });
     this.deps.log.error({ requestId: requestRef(request.id), problem }, 'grant failed');
     const failed = this.deps.store.getRequest(request.id) as RequestRow;
     await this.notify({ type: 'request_failed', request: failed, problem });
+    if (grant && left !== null) await this.notify({ type: 'grant_cleanup_pending', grant: this.deps.store.getGrant(grant.id) as GrantRow, problem: left });
     return { kind: 'failed', request: failed, problem };
   }
 
