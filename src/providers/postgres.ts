@@ -19,7 +19,17 @@ const schema = z
     /** Keeps what a grantee created under this role at revoke instead of dropping it; never a powerful role. */
     reassign_owned_to: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((block, ctx) => {
+    const target = block.reassign_owned_to;
+    if (target !== undefined && Object.values(block.roles).includes(target)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['reassign_owned_to'],
+        message: `${target} is also a role this block grants, so a grantee's SECURITY DEFINER functions would keep running with its access after the revoke; name a NOLOGIN role that holds nothing`,
+      });
+    }
+  });
 
 type PostgresConfig = z.output<typeof schema>;
 

@@ -215,6 +215,16 @@ describe('postgres provider', () => {
       expect(await box.roleExists(loginRoleOf(subject))).toBe(false);
     });
 
+    it('refuses, when the policy loads, a target that is also one of the roles the block grants', () => {
+      const parsed = postgresProvider.schema.safeParse({ type: 'postgres', connection_env: 'X', roles: { read: 'app_reader' }, reassign_owned_to: 'app_reader' });
+      expect(parsed.error?.issues).toEqual([
+        expect.objectContaining({
+          path: ['reassign_owned_to'],
+          message: "app_reader is also a role this block grants, so a grantee's SECURITY DEFINER functions would keep running with its access after the revoke; name a NOLOGIN role that holds nothing",
+        }),
+      ]);
+    });
+
     it('names superusers, BYPASSRLS, powerful memberships and missing roles, and passes a plain role', async () => {
       const plain = await box.role('sesame_plain');
       const bypass = await box.role('sesame_bypass', 'NOLOGIN BYPASSRLS');
