@@ -271,7 +271,9 @@ function connectionMessage(connectionString: string, login: string, password: st
   const target = new URL(connectionString);
   target.username = login;
   target.password = password;
-  target.search = '';
+  // Sesame's own options are not the requester's business, but a TLS requirement must reach their psql too.
+  const sslmode = target.searchParams.get('sslmode');
+  target.search = sslmode === null ? '' : new URLSearchParams({ sslmode }).toString();
   return [
     `Your PostgreSQL login \`${login}\` works until ${expiresAt.toISOString()} (the database refuses it after that):`,
     '```',

@@ -121,6 +121,12 @@ describe('postgres provider', () => {
     });
   });
 
+  it("passes the connection's sslmode on to the requester's psql, and none of Sesame's other options", async () => {
+    const strict = providerFor({}, `${box.sesameUrl}?sslmode=disable&application_name=sesame-internal`);
+    const { message } = await grant({}, strict);
+    expect(message).toMatch(/psql "postgres:\/\/sesame_g\d+:[^@]+@127\.0\.0\.1:5432\/test\?sslmode=disable"/);
+  });
+
   it('cuts a live session at revoke, drops the role and refuses new logins', async () => {
     const { subject, url, login } = await grant();
     const live = await connectAs(url);
