@@ -50,7 +50,6 @@ describe('providers, end to end', () => {
   afterAll(async () => {
     await e.stop();
     await receiver.stop();
-    await dropLeftoverLogins();
     await box.stop();
   });
 
