@@ -109,13 +109,13 @@ export class GrantKeeper {
     const provider = this.deps.providers.for(config);
     const subject = await this.subjectOf(grant);
     let verified: boolean | null = null;
-    let cleanupPending: string | null = null;
     const attempt = await withRetries(async () => {
-      cleanupPending = (await provider.revoke(subject))?.cleanupPending ?? null;
+      const result = await provider.revoke(subject);
       if (provider.check) {
         if ((await provider.check(subject)) === 'present') throw new Error('the provider still reports the access as present after revoking it');
         verified = true;
       }
+      return result?.cleanupPending ?? null;
     }, this.deps.retry);
 
     const now = clock.now();
@@ -134,7 +134,7 @@ export class GrantKeeper {
       return { kind: 'revoke_failed', grant: failed, problem };
     }
 
-    const left = cleanupPending as string | null;
+    const left = attempt.value;
     const ended = store.transaction(now, (tx) => {
       if (!tx.updateGrant(grant.id, LIVE_GRANT_STATES, { state: outcome, endedAt: now.getTime(), endedBy: actor, cleanupPending: left })) tx.abort();
       const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
@@ -148,9 +148,7 @@ export class GrantKeeper {
     if (outcome === 'revoked') await this.safely('cancel revoke job', () => this.deps.scheduler.cancelRevoke(grant.id));
     const final = store.getGrant(grant.id) as GrantRow;
     await this.notify({ type: 'grant_ended', grant: final, outcome, by: actor });
-    if (left !== null) {
-      await this.notify({ type: 'grant_cleanup_pending', grant: final, problem: left });
-    }
+    if (left !== null) await this.notify({ type: 'grant_cleanup_pending', grant: final, problem: left });
     return { kind: 'ended', grant: final, verified };
   }
 
