@@ -197,7 +197,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
       case 'grant_revoke_failed':
         return auditLine(`🚨 ${admins()} Revoking ${grantLine(event.grant)} of ${mention(event.grant.user)} failed; Sesame keeps retrying. The provider said: ${code(event.problem)}`);
       case 'grant_cleanup_pending':
-        return auditLine(`🧹 ${admins()} ${grantLine(event.grant)} of ${mention(event.grant.user)} is ${event.grant.state}: the access is gone, but its clean-up is not finished; Sesame retries on every sweep. The provider said: ${code(event.problem)}`);
+        return auditLine(`🧹 ${admins()} ${grantLine(event.grant)} of ${mention(event.grant.user)} is ${event.grant.state}: the access is gone, but its clean-up is not finished. Sesame retries on every sweep; fix what the provider names, or finish the clean-up by hand. The provider said: ${code(event.problem)}`);
       case 'grant_cleaned_up':
         return auditLine(`🧹 The clean-up of ${grantLine(event.grant)} is finished.`);
       case 'breakglass_reviewed':
