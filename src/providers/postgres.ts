@@ -40,7 +40,7 @@ export const loginRoleOf = (subject: Pick<GrantSubject, 'grantId'>): string => `
  * Deadlines for every round trip, so a database that hangs (or a lock that is never released) fails the call
  * instead of holding a grant or a revoke forever: the server cancels a statement, the client gives up on a reply.
  */
-export const PG_TIMEOUTS = { connectMs: 5_000, statementMs: 10_000, queryMs: 15_000 } as const;
+const PG_TIMEOUTS = { connectMs: 5_000, statementMs: 10_000, queryMs: 15_000 } as const;
 
 /** How long revoke waits for terminated sessions to go before calling the access still present. */
 const SESSION_EXIT_WAIT_MS = 5_000;

@@ -11,9 +11,6 @@ const WEBHOOK_TIMEOUT_MS = 5_000;
 const MAX_MESSAGE_CHARS = 2_000;
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
-/** A signature older (or newer) than this is a replay or a broken clock; receivers should refuse it. */
-export const SIGNATURE_TOLERANCE_SECONDS = 300;
-
 const schema = z
   .object({
     type: z.literal('webhook'),
