@@ -86,16 +86,21 @@ function createPostgresProvider(config: PostgresConfig, env: Readonly<Record<str
       throw failure(what, cause, `could not connect to PostgreSQL (${config.connection_env}) to`);
     }
     try {
-      if (!transaction) return await work(client);
+      if (!transaction) {
+        const result = await work(client);
+        client.release();
+        return result;
+      }
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
+      client.release();
       return result;
     } catch (cause) {
-      if (transaction) await client.query('ROLLBACK').catch(() => undefined);
+      // Closing the connection rolls back an open transaction, and a ROLLBACK sent to a server that stopped
+      // answering would wait out a second deadline.
+      client.release(true);
       throw failure(what, cause);
-    } finally {
-      client.release();
     }
   };
 

@@ -320,6 +320,31 @@ describe('postgres provider', () => {
       }
     }, 30_000);
 
+    it('gives up on a connected server that stops answering (frozen, unreachable) instead of waiting forever', async () => {
+      // A proxy that, once frozen, swallows everything in both directions, as a SIGSTOPped server or a dead link would.
+      let frozen = false;
+      const sockets: Socket[] = [];
+      const proxy = await listen(createServer((inbound: Socket) => {
+        const upstream = connect(5432, '127.0.0.1');
+        sockets.push(inbound, upstream);
+        inbound.on('data', (chunk: Buffer) => void (frozen || upstream.write(chunk)));
+        upstream.on('data', (chunk: Buffer) => void (frozen || inbound.write(chunk)));
+        inbound.on('error', () => upstream.destroy());
+        upstream.on('error', () => inbound.destroy());
+      }));
+      try {
+        const stalling = providerFor({}, box.sesameUrl.replace(':5432', `:${(proxy.address() as AddressInfo).port}`));
+        const { subject, login } = await grant({}, stalling); // the pool now holds a connected client
+        granted.push({ provider, subject });
+        frozen = true;
+        const failure = await stalling.extend?.({ ...subject, expiresAt: new Date(Date.now() + 60 * 60_000) }).catch((e: unknown) => e);
+        expect(failure).toMatchObject({ retryable: true, message: expect.stringMatching(new RegExp(`^PostgreSQL refused to extend ${login}: .*timeout`, 'i')) });
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => proxy.close(resolve));
+      }
+    }, 40_000);
+
     it('cancels a statement stuck behind a lock instead of waiting forever', async () => {
       const { subject, login } = await grant();
       const holder = new pg.Client({ connectionString: box.sesameUrl.replace(box.sesame, 'postgres') });
