@@ -164,22 +164,20 @@ function createPostgresProvider(config: PostgresConfig, env: Readonly<Record<str
       false,
     );
 
-  /** DROP OWNED (after REASSIGN OWNED when configured) in one database, on a connection of its own. */
+  /**
+   * DROP OWNED (after REASSIGN OWNED when configured) in the database `client` is connected to, in one
+   * transaction. On failure the caller closes the connection, which rolls it back.
+   */
   const cleanDatabase = async (client: Queryable, login: string): Promise<void> => {
     await client.query('BEGIN');
-    try {
-      if (config.reassign_owned_to !== undefined) {
-        // Checked again here: the target may have gained powers since the grant.
-        await assertSafeReassignTarget(client, config.reassign_owned_to);
-        await client.query(`REASSIGN OWNED BY ${id(login)} TO ${id(config.reassign_owned_to)}`);
-      }
-      // Never CASCADE: other people's objects that depend on the grantee's are left for a human, not dropped.
-      await client.query(`DROP OWNED BY ${id(login)}`);
-      await client.query('COMMIT');
-    } catch (cause) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw cause;
+    if (config.reassign_owned_to !== undefined) {
+      // Checked again here: the target may have gained powers since the grant.
+      await assertSafeReassignTarget(client, config.reassign_owned_to);
+      await client.query(`REASSIGN OWNED BY ${id(login)} TO ${id(config.reassign_owned_to)}`);
     }
+    // Never CASCADE: other people's objects that depend on the grantee's are left for a human, not dropped.
+    await client.query(`DROP OWNED BY ${id(login)}`);
+    await client.query('COMMIT');
   };
 
   const cleanOtherDatabase = async (login: string, database: string): Promise<void> => {
@@ -190,9 +188,12 @@ function createPostgresProvider(config: PostgresConfig, env: Readonly<Record<str
     try {
       await client.connect();
       await cleanDatabase(client, login);
-    } finally {
-      await client.end().catch(() => undefined);
+    } catch (cause) {
+      // Not awaited: a server that stopped answering would never confirm the goodbye.
+      void client.end().catch(() => undefined);
+      throw cause;
     }
+    await client.end().catch(() => undefined);
   };
 
   /** Step 3: removes what the login left, then the login itself. A sentence naming what is left when it cannot. */
