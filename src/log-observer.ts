@@ -13,6 +13,8 @@ function fieldsOf(event: AccessEvent): Record<string, unknown> {
     case 'grant_expiring':
     case 'grant_ended':
     case 'grant_revoke_failed':
+    case 'grant_cleanup_pending':
+    case 'grant_cleaned_up':
     case 'breakglass_reviewed': {
       const g = event.grant;
       return { requestId: requestRef(g.requestId), grantId: grantRef(g.id), user: g.user, resource: g.resource, role: g.role, ...('by' in event ? { by: event.by } : {}), ...('outcome' in event ? { outcome: event.outcome } : {}) };
@@ -31,6 +33,7 @@ export function logObserver(log: Logger): Notifier {
     notify: async (event) => {
       const fields = { event: event.type, ...fieldsOf(event) };
       if (event.type === 'grant_revoke_failed') log.error({ ...fields, problem: event.problem }, event.type);
+      else if (event.type === 'grant_cleanup_pending') log.warn({ ...fields, problem: event.problem }, event.type);
       else log.info(fields, event.type);
     },
   };

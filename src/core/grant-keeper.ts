@@ -4,8 +4,8 @@ import { LOST_RACE, type Store } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { EXPIRY_WARNING_MS, expiryWarningAt, LIVE_GRANT_STATES } from './lifecycle.ts';
-import type { Clock, Directory, GrantSubject, Logger, Notifier, Providers, Scheduler } from './ports.ts';
-import { errorMessage, withRetries, type RetryOptions } from './retry.ts';
+import type { Clock, Directory, GrantSubject, Logger, Notifier, Providers, RevokeResult, Scheduler } from './ports.ts';
+import { errorMessage, withRetries, type Attempted, type RetryOptions } from './retry.ts';
 
 export interface GrantKeeperDeps {
   store: Store;
@@ -29,6 +29,9 @@ export type EndOutcome =
   | { kind: 'not_live'; grant: GrantRow }
   | { kind: 'unknown' }
   | { kind: 'not_due'; grant: GrantRow };
+
+/** What a successful provider revoke left for a later clean-up, if anything. */
+const cleanupLeftBy = (undone: Attempted<void | RevokeResult>): string | null => (undone.ok ? (undone.value?.cleanupPending ?? null) : null);
 
 export class GrantKeeper {
   constructor(private readonly deps: GrantKeeperDeps) {}
@@ -63,15 +66,15 @@ export class GrantKeeper {
       // A timeout or a garbled answer may hide a grant that did happen: take it back before calling it failed.
       const undone = await this.revokeAt(subject);
       if (!undone.ok) this.deps.log.error({ grantId: grantRef(pending.id), problem: errorMessage(undone.error) }, 'could not undo a failed grant at the provider');
-      return this.failRequest(request, pending, errorMessage(attempt.error));
+      return this.failRequest(request, pending, errorMessage(attempt.error), cleanupLeftBy(undone));
     }
     const providerState = attempt.value.state ?? null;
 
     const now = clock.now();
     if (expiresAt.getTime() <= now.getTime()) {
       // The clock jumped (or the provider took longer than the whole window): never activate a grant already over.
-      await this.revokeAt({ ...subject, providerState });
-      return this.failRequest(request, pending, `the grant would have ended at ${expiresAt.toISOString()}, before it could start; check the server's clock`);
+      const undone = await this.revokeAt({ ...subject, providerState });
+      return this.failRequest(request, pending, `the grant would have ended at ${expiresAt.toISOString()}, before it could start; check the server's clock`, cleanupLeftBy(undone));
     }
     const activated = store.transaction(now, (tx) => {
       if (!tx.updateGrant(pending.id, 'pending', { state: 'active', startsAt: startsAt.getTime(), expiresAt: expiresAt.getTime(), providerState })) tx.abort();
@@ -107,11 +110,12 @@ export class GrantKeeper {
     const subject = await this.subjectOf(grant);
     let verified: boolean | null = null;
     const attempt = await withRetries(async () => {
-      await provider.revoke(subject);
+      const result = await provider.revoke(subject);
       if (provider.check) {
         if ((await provider.check(subject)) === 'present') throw new Error('the provider still reports the access as present after revoking it');
         verified = true;
       }
+      return result?.cleanupPending ?? null;
     }, this.deps.retry);
 
     const now = clock.now();
@@ -130,18 +134,50 @@ export class GrantKeeper {
       return { kind: 'revoke_failed', grant: failed, problem };
     }
 
+    const left = attempt.value;
     const ended = store.transaction(now, (tx) => {
-      if (!tx.updateGrant(grant.id, LIVE_GRANT_STATES, { state: outcome, endedAt: now.getTime(), endedBy: actor })) tx.abort();
+      if (!tx.updateGrant(grant.id, LIVE_GRANT_STATES, { state: outcome, endedAt: now.getTime(), endedBy: actor, cleanupPending: left })) tx.abort();
       const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
       const lateMs = outcome === 'expired' ? now.getTime() - (grant.expiresAt ?? now.getTime()) : undefined;
       tx.audit({ actor, action: outcome === 'expired' ? 'grant.expired' : 'grant.revoked', ...ids, details: { late_ms: lateMs, attempts: attempt.attempts } });
       if (verified) tx.audit({ actor: 'sesame', action: 'grant.verified_absent', ...ids, details: { provider: config.type } });
+      // The access is gone, so the grant ends; what the provider could not remove yet is on record until a sweep does.
+      if (left !== null) tx.audit({ actor: 'sesame', action: 'grant.cleanup_pending', ...ids, details: { provider: config.type, problem: left } });
     });
     if (ended === LOST_RACE) return { kind: 'not_live', grant: store.getGrant(grant.id) as GrantRow };
     if (outcome === 'revoked') await this.safely('cancel revoke job', () => this.deps.scheduler.cancelRevoke(grant.id));
     const final = store.getGrant(grant.id) as GrantRow;
     await this.notify({ type: 'grant_ended', grant: final, outcome, by: actor });
+    if (left !== null) await this.notify({ type: 'grant_cleanup_pending', grant: final, problem: left });
     return { kind: 'ended', grant: final, verified };
+  }
+
+  /**
+   * Retries the provider clean-up of an ended grant (its revoke, which providers make safe to repeat); true when
+   * it is now done. Still failing only updates the stored problem: the first failure was audited and announced.
+   */
+  async finishCleanup(grantId: number): Promise<boolean> {
+    const { store, clock, log } = this.deps;
+    const grant = store.getGrant(grantId);
+    if (grant?.cleanupPending == null) return false;
+    let left: string | null;
+    try {
+      left = (await this.deps.providers.for(grant.provider).revoke(await this.subjectOf(grant)))?.cleanupPending ?? null;
+    } catch (error) {
+      left = errorMessage(error);
+    }
+    if (left !== null) {
+      if (left !== grant.cleanupPending) store.transaction(clock.now(), (tx) => tx.updateGrant(grant.id, grant.state, { cleanupPending: left }));
+      log.warn({ grantId: grantRef(grant.id), problem: left }, 'provider clean-up still pending');
+      return false;
+    }
+    const done = store.transaction(clock.now(), (tx) => {
+      if (!tx.updateGrant(grant.id, grant.state, { cleanupPending: null })) tx.abort();
+      tx.audit({ actor: 'sesame', action: 'grant.cleanup_done', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), details: { provider: grant.provider.type } });
+    });
+    if (done === LOST_RACE) return false;
+    await this.notify({ type: 'grant_cleaned_up', grant: store.getGrant(grant.id) as GrantRow });
+    return true;
   }
 
   /**
@@ -184,7 +220,7 @@ export class GrantKeeper {
     const undone = await this.revokeAt(subject);
     if (!undone.ok) return false; // the next sweep tries again
     const request = this.deps.store.getRequest(grant.requestId) as RequestRow;
-    await this.failRequest(request, grant, 'Sesame was interrupted while granting; the access was undone, so request it again');
+    await this.failRequest(request, grant, 'Sesame was interrupted while granting; the access was undone, so request it again', cleanupLeftBy(undone));
     return true;
   }
 
@@ -197,16 +233,20 @@ export class GrantKeeper {
     return true;
   }
 
-  private async failRequest(request: RequestRow, grant: GrantRow | null, problem: string): Promise<FulfilOutcome> {
+  /** `cleanupPending`: the undo at the provider cut the access but left something for the reconciler to remove. */
+  private async failRequest(request: RequestRow, grant: GrantRow | null, problem: string, cleanupPending: string | null = null): Promise<FulfilOutcome> {
     const now = this.deps.clock.now();
+    const left = grant ? cleanupPending : null;
     this.deps.store.transaction(now, (tx) => {
-      if (grant) tx.updateGrant(grant.id, 'pending', { state: 'failed', endedAt: now.getTime() });
+      if (grant) tx.updateGrant(grant.id, 'pending', { state: 'failed', endedAt: now.getTime(), cleanupPending: left });
       tx.updateRequest(request.id, 'approved', { state: 'failed', decisionNote: problem });
       tx.audit({ actor: 'sesame', action: 'grant.failed', requestId: requestRef(request.id), grantId: grant ? grantRef(grant.id) : null, details: { problem } });
+      if (grant && left !== null) tx.audit({ actor: 'sesame', action: 'grant.cleanup_pending', requestId: requestRef(request.id), grantId: grantRef(grant.id), details: { provider: grant.provider.type, problem: left } });
     });
     this.deps.log.error({ requestId: requestRef(request.id), problem }, 'grant failed');
     const failed = this.deps.store.getRequest(request.id) as RequestRow;
     await this.notify({ type: 'request_failed', request: failed, problem });
+    if (grant && left !== null) await this.notify({ type: 'grant_cleanup_pending', grant: this.deps.store.getGrant(grant.id) as GrantRow, problem: left });
     return { kind: 'failed', request: failed, problem };
   }
 

@@ -24,13 +24,23 @@ export interface GrantSubject {
 }
 
 /**
+ * What `revoke` returns when the access is gone (`check` says absent) but something the grant left behind could
+ * not be cleaned up yet (e.g. objects a database login created). The grant still ends; Sesame calls `revoke`
+ * again on later sweeps until it returns nothing, so a provider's revoke must be safe to repeat.
+ */
+export interface RevokeResult {
+  /** A sentence naming what was left and why, for the audit log and the admins. */
+  cleanupPending: string;
+}
+
+/**
  * Grants and revokes access somewhere outside Sesame. Implementations throw `ProviderError`
  * (with `retryable`) on failure; any other thrown error is treated as retryable.
  */
 export interface Provider {
   /** `message` is shown to the requester only (it may hold credentials); `state` is kept for `revoke` and `check`. */
   grant(subject: GrantSubject): Promise<{ message?: string; state?: ProviderState }>;
-  revoke(subject: GrantSubject): Promise<void>;
+  revoke(subject: GrantSubject): Promise<void | RevokeResult>;
   /** Whether the access is still in place; providers that cannot tell leave this out. */
   check?(subject: GrantSubject): Promise<'present' | 'absent'>;
   /** Moves the end of an active grant (e.g. a database role's VALID UNTIL); leave out when nothing outside needs to know. */
@@ -95,6 +105,8 @@ export type AccessEvent =
   | { type: 'grant_expiring'; grant: GrantRow }
   | { type: 'grant_ended'; grant: GrantRow; outcome: 'revoked' | 'expired'; by: string }
   | { type: 'grant_revoke_failed'; grant: GrantRow; problem: string }
+  | { type: 'grant_cleanup_pending'; grant: GrantRow; problem: string }
+  | { type: 'grant_cleaned_up'; grant: GrantRow }
   | { type: 'breakglass_reviewed'; grant: GrantRow; by: string }
   | { type: 'breakglass_review_reminder'; grants: GrantRow[] };
 

@@ -17,8 +17,25 @@ const schema = z
     url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
     secret_env: envVarSchema,
     check: z.boolean().default(false),
+    /** Allows a plain http:// URL that is not loopback, for a network the operator vouches for. */
+    insecure_http: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((block, ctx) => {
+    const url = new URL(block.url);
+    if (url.protocol === 'http:' && !isLoopback(url.hostname) && !block.insecure_http) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `uses http://, so grants, revokes and the webhook's answers (which may carry credentials) would cross the network unencrypted; use https://, or set insecure_http: true if this network is trusted`,
+      });
+    }
+  });
+
+/** Loopback never leaves the machine, so plain http there exposes nothing (a local sidecar, a test receiver). */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
 
 /** The body Sesame POSTs; receivers can validate against this shape. */
 export const webhookPayloadSchema = z
@@ -55,7 +72,14 @@ function payloadOf(event: WebhookPayload['event'], s: GrantSubject): WebhookPayl
   };
 }
 
-const signatureOf = (secret: string, body: string): string => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+/**
+ * `X-Sesame-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<signed>">`, where `signed` is the raw body of a
+ * POST or the query string of a GET. The time is inside the MAC, so a captured call cannot be replayed later.
+ */
+export function webhookSignature(secret: string, signed: string, at: Date = new Date()): string {
+  const t = Math.floor(at.getTime() / 1000);
+  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${signed}`).digest('hex')}`;
+}
 
 export const webhookProvider = defineProvider({
   schema,
@@ -65,12 +89,12 @@ export const webhookProvider = defineProvider({
     const secret = () => requireEnv(env, config.secret_env, `the webhook at ${host}`);
 
     /** Sends one signed request; any answer but 2xx within the timeout is a retryable failure. */
-    const send = async (method: 'POST' | 'GET', url: string, event: string, body: string): Promise<string> => {
-      const headers = { 'content-type': 'application/json', 'x-sesame-event': event, 'x-sesame-signature': signatureOf(secret(), body) };
+    const send = async (method: 'POST' | 'GET', url: string, event: string, signed: string): Promise<string> => {
+      const headers = { 'content-type': 'application/json', 'x-sesame-event': event, 'x-sesame-signature': webhookSignature(secret(), signed) };
       let response: Response;
       let text: string;
       try {
-        response = await fetch(url, { method, headers, ...(method === 'POST' ? { body } : {}), signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS), redirect: 'error' });
+        response = await fetch(url, { method, headers, ...(method === 'POST' ? { body: signed } : {}), signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS), redirect: 'error' });
         text = await readLimited(response);
       } catch (cause) {
         const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
@@ -101,10 +125,10 @@ export const webhookProvider = defineProvider({
       ...(config.check
         ? {
             async check(subject: GrantSubject) {
-              const query = new URLSearchParams({ grant_id: subject.grantId }).toString();
-              const url = `${config.url}${config.url.includes('?') ? '&' : '?'}${query}`;
-              // A GET has no body, so the signature covers the query string.
-              const answer = checkAnswerSchema.safeParse(parseJson(await send('GET', url, 'check', query)));
+              const url = new URL(config.url);
+              url.searchParams.append('grant_id', subject.grantId);
+              // A GET has no body, so the signature covers the whole query string, exactly as sent.
+              const answer = checkAnswerSchema.safeParse(parseJson(await send('GET', url.toString(), 'check', url.search.slice(1))));
               if (!answer.success) throw new ProviderError(`the webhook at ${host} answered the check with something other than {"present": true|false}`, true);
               return answer.data.present ? ('present' as const) : ('absent' as const);
             },

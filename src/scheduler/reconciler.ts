@@ -15,6 +15,8 @@ export interface ReconcileReport {
   revoked: number;
   rescheduled: number;
   timedOut: number;
+  /** Ended grants whose provider clean-up (left over after the access was cut) finished in this sweep. */
+  cleanedUp: number;
   /** Whether the daily "break-glass waits for review" reminder went out in this sweep. */
   reviewReminded: boolean;
   /** Pages read; each holds at most `pageSize` rows, so memory stays flat however many grants there are. */
@@ -62,7 +64,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   }
 
   async function runOnce(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, pages: 0, schedulerDown: false, reviewReminded: false };
+    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, cleanedUp: 0, pages: 0, schedulerDown: false, reviewReminded: false };
     const now = clock.now().getTime();
 
     for (let after = 0; ; ) {
@@ -82,6 +84,16 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       await inParallel(ids, async (id) => {
         const out = await access.expire(id);
         if (out.kind === 'ended') report.revoked++;
+      });
+      after = ids.at(-1) as number;
+    }
+
+    for (let after = 0; ; ) {
+      const ids = store.cleanupPendingGrantIds(after, pageSize);
+      report.pages++;
+      if (ids.length === 0) break;
+      await inParallel(ids, async (id) => {
+        if (await access.grants.finishCleanup(id)) report.cleanedUp++;
       });
       after = ids.at(-1) as number;
     }
@@ -125,7 +137,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       return false;
     });
 
-    if (report.undone + report.revoked + report.rescheduled + report.timedOut > 0) log.info({ ...report }, 'reconciled');
+    if (report.undone + report.revoked + report.rescheduled + report.timedOut + report.cleanedUp > 0) log.info({ ...report }, 'reconciled');
     return report;
   }
 

@@ -108,6 +108,24 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
 
   const grantLine = (g: GrantRow) => `${what(g)} (${grantRef(g.id)})`;
 
+  /**
+   * The grant's DM: the provider's message (credentials, perhaps) is in the blocks only, never in the `text` that
+   * phones show in notifications, and where it went is stored so the grant's end deletes it, even after a restart.
+   */
+  async function grantDm(grant: GrantRow, text: string, providerMessage: string | null): Promise<void> {
+    if (providerMessage === null) return dm(grant.user, text);
+    const res = await post(grant.user, { ...directMessage(text, providerMessage), text: `${text} The details are in this message.` });
+    if (res.ts) store.setGrantDm(grant.id, res.channel ?? grant.user, res.ts);
+  }
+
+  async function deleteGrantDm(grantId: number): Promise<void> {
+    const grant = store.getGrant(grantId); // the stored row: the event's copy may predate the DM
+    if (!grant?.dmChannel || !grant.dmTs) return;
+    const { dmChannel: channel, dmTs: ts } = grant;
+    await call('chat.delete', () => client.chat.delete({ channel, ts }));
+    store.setGrantDm(grant.id, null, null);
+  }
+
   /** Incident channel (visible to all), the notify channels, and the review card. */
   async function announceBreakglass(request: RequestRow, grant: GrantRow): Promise<void> {
     if (request.channelId) await postEach([request.channelId], breakglassAnnouncement(request, grant));
@@ -168,7 +186,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
         return auditLine(`⚠️ ${admins()} Granting ${code(requestRef(event.request.id))} ${what(event.request)} to ${mention(event.request.requester)} failed after retries: ${code(event.problem)}`);
       case 'grant_activated':
         await updateCard(event.request.id);
-        await dm(event.grant.user, `🔓 You have ${grantLine(event.grant)} until ${slackTime(event.grant.expiresAt ?? 0)}. End it early with \`/access revoke ${grantRef(event.grant.id)}\`.`, event.providerMessage);
+        await grantDm(event.grant, `🔓 You have ${grantLine(event.grant)} until ${slackTime(event.grant.expiresAt ?? 0)}. End it early with \`/access revoke ${grantRef(event.grant.id)}\`.`, event.providerMessage);
         await auditLine(`${event.grant.breakglass ? '🚨 break-glass ' : ''}${grantLine(event.grant)} granted to ${mention(event.grant.user)} until ${slackTime(event.grant.expiresAt ?? 0)}.`);
         if (event.grant.breakglass) await announceBreakglass(event.request, event.grant);
         return;
@@ -178,11 +196,16 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
       case 'grant_expiring':
         return dm(event.grant.user, `⏳ Your access ${grantLine(event.grant)} ends at ${slackTime(event.grant.expiresAt ?? 0)}. Need longer? \`/access extend ${grantRef(event.grant.id)} 30m\`.`);
       case 'grant_ended':
+        await deleteGrantDm(event.grant.id).catch(() => undefined); // `call` logged it; the end is still told
         if (event.grant.breakglass) await updateCard(event.grant.requestId);
         await dm(event.grant.user, event.outcome === 'expired' ? `🔒 Your access ${grantLine(event.grant)} has ended.` : `🔒 Your access ${grantLine(event.grant)} was revoked by ${mention(event.by)}.`);
         return auditLine(`${grantLine(event.grant)} of ${mention(event.grant.user)} ${event.outcome}.`);
       case 'grant_revoke_failed':
         return auditLine(`🚨 ${admins()} Revoking ${grantLine(event.grant)} of ${mention(event.grant.user)} failed; Sesame keeps retrying. The provider said: ${code(event.problem)}`);
+      case 'grant_cleanup_pending':
+        return auditLine(`🧹 ${admins()} ${grantLine(event.grant)} of ${mention(event.grant.user)} is ${event.grant.state}: the access is gone, but its clean-up is not finished. Sesame retries on every sweep; fix what the provider names, or finish the clean-up by hand. The provider said: ${code(event.problem)}`);
+      case 'grant_cleaned_up':
+        return auditLine(`🧹 The clean-up of ${grantLine(event.grant)} is finished.`);
       case 'breakglass_reviewed':
         await updateCard(event.grant.requestId);
         return auditLine(`Break-glass ${grantLine(event.grant)} of ${mention(event.grant.user)} acknowledged by ${mention(event.by)}.`);

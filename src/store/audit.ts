@@ -21,6 +21,8 @@ export const AUDIT_ACTIONS = [
   'grant.expired',
   'grant.revoke_failed',
   'grant.verified_absent',
+  'grant.cleanup_pending',
+  'grant.cleanup_done',
   'breakglass.used',
   'breakglass.reviewed',
   'breakglass.review_reminded',

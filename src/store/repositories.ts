@@ -1,5 +1,5 @@
 // The queries the core needs; every state change runs in one IMMEDIATE transaction with its audit entries.
-import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import { canTransitionGrant, canTransitionRequest } from '../core/lifecycle.ts';
 import { AuditLog, type AuditEntryInput } from './audit.ts';
@@ -118,6 +118,11 @@ export class Store {
     this.db.update(requests).set({ cardChannel: channel, cardTs: ts }).where(eq(requests.id, id)).run();
   }
 
+  /** Remembers (or forgets, with nulls) the DM that carried a grant's provider message, so its end can delete it. */
+  setGrantDm(id: number, channel: string | null, ts: string | null): void {
+    this.db.update(grants).set({ dmChannel: channel, dmTs: ts }).where(eq(grants.id, id)).run();
+  }
+
   countGrants(state: GrantState): number {
     return this.db.select({ n: count() }).from(grants).where(eq(grants.state, state)).get()?.n ?? 0;
   }
@@ -130,6 +135,11 @@ export class Store {
   /** One page (by id) of grants left `pending` since before `cutoffMs`: a grant interrupted mid-call to its provider. */
   stalePendingGrantIds(cutoffMs: number, afterId: number, limit: number): number[] {
     return this.grantIdsPage(and(eq(grants.state, 'pending'), lte(grants.createdAt, cutoffMs)), afterId, limit);
+  }
+
+  /** One page (by id) of ended grants whose provider clean-up is still to finish. */
+  cleanupPendingGrantIds(afterId: number, limit: number): number[] {
+    return this.grantIdsPage(isNotNull(grants.cleanupPending), afterId, limit);
   }
 
   private grantIdsPage(where: SQL | undefined, afterId: number, limit: number): number[] {

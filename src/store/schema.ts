@@ -79,6 +79,11 @@ export const grants = sqliteTable(
     revokeAttempts: integer('revoke_attempts').notNull().default(0),
     reviewedBy: text('reviewed_by'),
     reviewedAt: integer('reviewed_at'),
+    /** Set while the access is gone but the provider still has leftovers to remove; the reconciler retries until done. */
+    cleanupPending: text('cleanup_pending'),
+    /** The DM that carried the provider's message (credentials, perhaps), deleted when the grant ends. */
+    dmChannel: text('dm_channel'),
+    dmTs: text('dm_ts'),
   },
   (t) => [
     uniqueIndex('grants_request_idx').on(t.requestId),
@@ -88,6 +93,8 @@ export const grants = sqliteTable(
     index('grants_user_idx').on(t.user, t.state),
     // Every reconcile sweep asks for unreviewed break-glass grants; without this it would scan every grant ever made.
     index('grants_review_idx').on(t.breakglass, t.reviewedBy),
+    // Almost no grant ever waits for a clean-up, so only those are indexed.
+    index('grants_cleanup_idx').on(t.id).where(sql`${t.cleanupPending} IS NOT NULL`),
   ],
 );
 

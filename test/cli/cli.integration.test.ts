@@ -171,7 +171,7 @@ describe('sesame CLI', () => {
     it('creates the database with its folder and applies migrations', async () => {
       const path = join(temp.dir, 'nested', 'dir', 'fresh.db');
       const out = await sesame(['migrate'], { DATABASE_PATH: path });
-      expect(out).toMatchObject({ code: 0, stdout: `${path}: up to date (6 migrations applied)\n` });
+      expect(out).toMatchObject({ code: 0, stdout: `${path}: up to date (7 migrations applied)\n` });
       expect(await sesame(['audit', 'verify'], { DATABASE_PATH: path })).toMatchObject({ code: 0, stdout: 'ok 0 entries\n' });
     });
 

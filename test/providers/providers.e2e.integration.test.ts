@@ -4,9 +4,9 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOT_TOKEN, PEOPLE, SIGNING_SECRET, startE2E, type E2E } from '../support/e2e.ts';
+import { PG_ADMIN_URL as PG_URL, PgSandbox } from '../support/pg-sandbox.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
 
-const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const HOOK_SECRET = 'e2e-hook-secret-abcdef';
 
 /** A crashed earlier run may have left `sesame_g1`…; this database's grant ids start again at G1. */
@@ -20,6 +20,7 @@ async function dropLeftoverLogins(): Promise<void> {
 
 describe('providers, end to end', () => {
   let e: E2E;
+  const box = new PgSandbox();
   const receiver = new WebhookReceiver(HOOK_SECRET);
   const logLines: string[] = [];
   const secrets = [HOOK_SECRET, SIGNING_SECRET, BOT_TOKEN];
@@ -32,22 +33,24 @@ describe('providers, end to end', () => {
 
   beforeAll(async () => {
     await dropLeftoverLogins();
+    await box.start();
     await receiver.start();
     e = await startE2E(
       {
         // Low tiers everywhere, so each request is granted at once and the test is about the providers.
         resources: {
-          'staging-db': { provider: { type: 'postgres', connection_env: 'E2E_PG_URL', roles: { read: 'pg_read_all_data', write: 'pg_write_all_data' } } },
+          'staging-db': { provider: { type: 'postgres', connection_env: 'E2E_PG_URL', roles: { read: box.reader, write: 'pg_write_all_data' } } },
           'prod-db': { tier: 'low', roles: { read: { tier: 'low' } }, provider: { type: 'webhook', url: receiver.url, secret_env: 'E2E_HOOK_SECRET', check: true } },
           deployers: { tier: 'low' },
         },
       },
-      { env: { E2E_PG_URL: PG_URL, E2E_HOOK_SECRET: HOOK_SECRET }, log: pino({ level: 'debug' }, logSink) },
+      { env: { E2E_PG_URL: box.sesameUrl, E2E_HOOK_SECRET: HOOK_SECRET }, log: pino({ level: 'debug' }, logSink) },
     );
   });
   afterAll(async () => {
     await e.stop();
     await receiver.stop();
+    await box.stop();
   });
 
   const command = async (text: string, user: string = PEOPLE.engineer) => {
@@ -59,13 +62,20 @@ describe('providers, end to end', () => {
   const dmsTo = (user: string) => e.slack.callsTo('chat.postMessage').filter((c) => c.channel === user).map((c) => JSON.stringify(c));
   const auditText = () => JSON.stringify(e.sesame.store.db.$client.prepare('SELECT * FROM audit_log').all());
 
-  it('DMs working Postgres credentials that appear in no log and no audit entry, and drops the login at revoke', async () => {
+  it('DMs working Postgres credentials that appear in no log, no audit entry and no notification text, and deletes them at revoke', async () => {
     const grantId = grantIdIn(await command('request staging-db read 1h checking a report'));
     expect(grantId).not.toBe('');
     const dm = await e.slack.waitFor(() => dmsTo(PEOPLE.engineer).find((t) => t.includes('psql')), 'the credentials DM');
     const url = /psql \\"([^"\\]+)\\"/.exec(dm)?.[1] ?? '';
     const password = new URL(url).password;
     expect(password.length).toBeGreaterThan(20);
+    // What a phone shows in its notification is `text`: the grant, never the credentials.
+    const posted = e.slack.callsTo('chat.postMessage').find((c) => JSON.stringify(c).includes(password));
+    expect(posted?.text).toMatch(new RegExp(`^🔓 You have .* \\(${grantId}\\) until .*The details are in this message\\.$`));
+    expect(String(posted?.text)).not.toContain(password);
+    // Recorded once Slack has answered the post, which may be just after the fake Slack saw it.
+    await e.slack.waitFor(() => e.sesame.store.getGrant(Number(grantId.slice(1)))?.dmTs, 'the stored DM');
+    expect(e.sesame.store.getGrant(Number(grantId.slice(1)))).toMatchObject({ dmChannel: PEOPLE.engineer, dmTs: expect.any(String) });
 
     const session = new pg.Client({ connectionString: url });
     await session.connect();
@@ -78,7 +88,45 @@ describe('providers, end to end', () => {
     await e.slack.waitFor(() => e.auditActions().includes('grant.verified_absent'), 'the verification');
 
     expect(auditText()).not.toContain(password);
+    // The DM with the password is gone from Slack once the grant ends.
+    await e.slack.waitFor(() => e.slack.callsTo('chat.delete').length > 0, 'the credentials DM to be deleted');
+    expect([...e.slack.messages.values()].filter((m) => JSON.stringify(m).includes(password))).toEqual([]);
+    expect(e.sesame.store.getGrant(Number(grantId.slice(1)))).toMatchObject({ dmChannel: null, dmTs: null });
     secrets.push(password);
+  });
+
+  it('cuts a Postgres login off at revoke even when its clean-up fails, says which role is left, and a later sweep finishes it', async () => {
+    const grantId = grantIdIn(await command('request staging-db read 1h checking another report'));
+    const login = `sesame_${grantId.toLowerCase()}`;
+    const dm = await e.slack.waitFor(() => dmsTo(PEOPLE.engineer).find((t) => t.includes(login)), 'the credentials DM');
+    const url = /psql \\"([^"\\]+)\\"/.exec(dm)?.[1] ?? '';
+    secrets.push(new URL(url).password);
+    // The grantee leaves a table in a second database, which Sesame's role is then not allowed to enter.
+    const elsewhere = new URL(url);
+    elsewhere.pathname = `/${box.otherDb}`;
+    const session = new pg.Client({ connectionString: elsewhere.toString() });
+    await session.connect();
+    await session.query('CREATE TABLE left_for_cleanup (n int)');
+    await session.end();
+    await box.admin.query(`REVOKE CONNECT ON DATABASE ${box.otherDb} FROM PUBLIC`);
+    await box.admin.query(`GRANT CONNECT ON DATABASE ${box.otherDb} TO ${box.reader}`);
+
+    expect(await command(`revoke ${grantId}`)).toBe(`🔒 \`${grantId}\` is revoked.`);
+    await expect(new pg.Client({ connectionString: url }).connect()).rejects.toThrow(/not permitted to log in/);
+    const pending = e.sesame.store.db.$client.prepare("SELECT details FROM audit_log WHERE action = 'grant.cleanup_pending' AND grant_id = ?").get(grantId) as { details: string } | undefined;
+    expect(JSON.parse(pending?.details ?? '{}')).toMatchObject({ provider: 'postgres', problem: expect.stringContaining(`the database role ${login} can no longer log in and holds no role`) });
+    const auditPost = await e.slack.waitFor(() => e.slack.callsTo('chat.postMessage').find((c) => c.channel === 'C0AUDIT' && String(c.text).includes('🧹')), 'the audit-channel line');
+    expect(String(auditPost.text)).toContain(`(${grantId})`);
+    expect(String(auditPost.text)).toContain(`the database role ${login}`);
+    expect(e.sesame.store.getGrant(Number(grantId.slice(1)))).toMatchObject({ state: 'revoked', cleanupPending: expect.stringContaining(login) });
+
+    expect((await e.sesame.reconcile()).cleanedUp).toBe(0); // still not allowed in: nothing changes
+    await box.admin.query(`GRANT CONNECT ON DATABASE ${box.otherDb} TO ${box.sesame}`);
+    expect((await e.sesame.reconcile()).cleanedUp).toBe(1);
+    expect(await box.roleExists(login)).toBe(false);
+    await box.inOtherDb(async (client) => expect((await client.query("SELECT 1 FROM pg_class WHERE relname = 'left_for_cleanup'")).rowCount).toBe(0));
+    expect(e.sesame.store.getGrant(Number(grantId.slice(1)))?.cleanupPending).toBeNull();
+    expect(e.auditActions().filter((a) => a.startsWith('grant.cleanup'))).toEqual(['grant.cleanup_pending', 'grant.cleanup_done']);
   });
 
   it('calls the webhook with the requester\'s email, relays its message, and verifies the revoke with a check', async () => {
@@ -116,7 +164,7 @@ describe('providers, end to end', () => {
     const events = logLines.map((l) => JSON.parse(l) as { event?: string; grantId?: string; requestId?: string });
     expect(events.find((l) => l.event === 'grant_activated')).toMatchObject({ grantId: 'G1', requestId: 'R1' });
     expect(events.find((l) => l.event === 'grant_ended')).toMatchObject({ grantId: 'G1' });
-    expect(secrets).toHaveLength(4);
+    expect(secrets).toHaveLength(5);
     for (const secret of secrets) expect(logLines.filter((l) => l.includes(secret)).map((l) => l.slice(0, 300))).toEqual([]);
   });
 });

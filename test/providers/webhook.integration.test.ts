@@ -1,9 +1,11 @@
 // The webhook provider against a real HTTP receiver on loopback that verifies the HMAC signature, as a customer's would.
+import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Provider } from '../../src/core/ports.ts';
 import { ProviderError } from '../../src/core/provider-error.ts';
+import { formatProblem, parsePolicy } from '../../src/policy/load.ts';
 import type { ProviderConfig } from '../../src/policy/schema.ts';
 import { webhookProvider } from '../../src/providers/webhook.ts';
 import { noUsergroups } from '../support/fakes.ts';
@@ -20,6 +22,7 @@ describe('webhook provider', () => {
     receiver.received.length = 0;
     receiver.mode = 'ok';
     receiver.message = 'connect with: ssh bastion.example.com';
+    receiver.clockOffsetSeconds = 0;
   });
 
   const config = (overrides: Partial<Extract<ProviderConfig, { type: 'webhook' }>> = {}) =>
@@ -65,6 +68,63 @@ describe('webhook provider', () => {
     expect(await checking.check?.(subject)).toBe('absent');
     expect(receiver.received.filter((r) => r.event === 'check').every((r) => r.signatureValid)).toBe(true);
     expect(provider().check).toBeUndefined();
+  });
+
+  it('signs "<t>.<raw body>" with the current unix time in X-Sesame-Signature: t=…,v1=…', async () => {
+    await provider().grant(aSubject());
+    const [call] = receiver.received;
+    const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(call?.signature ?? '') ?? [];
+    expect(Math.abs(Number(t) - Date.now() / 1000)).toBeLessThan(60);
+    expect(v1).toBe(createHmac('sha256', SECRET).update(`${t}.${call?.raw}`).digest('hex'));
+  });
+
+  it('lets a receiver refuse a captured call replayed more than 5 minutes later, or with its t rewritten', async () => {
+    await provider().grant(aSubject());
+    const [call] = receiver.received;
+    const replay = (signature: string) =>
+      fetch(`${receiver.url.replace(/\/hook$/, '')}${call?.path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-sesame-event': 'grant', 'x-sesame-signature': signature },
+        body: call?.raw,
+      }).then((r) => r.status);
+    const signature = call?.signature ?? '';
+    expect(await replay(signature)).toBe(200); // within the window the receiver cannot tell, which is why it is short
+    receiver.clockOffsetSeconds = 301;
+    expect(await replay(signature)).toBe(401);
+    receiver.clockOffsetSeconds = 0;
+    const t = Number(/^t=(\d+)/.exec(signature)?.[1]);
+    expect(await replay(signature.replace(/^t=\d+/, `t=${t + 1}`))).toBe(401);
+  });
+
+  it('signs the whole query string of a check, also when the URL already has one', async () => {
+    const checking = provider(undefined, { check: true, url: `${receiver.url}?tenant=acme` });
+    const subject = aSubject();
+    expect(await checking.check?.(subject)).toBe('absent');
+    const [call] = receiver.received;
+    expect(call?.path).toBe(`/hook?tenant=acme&grant_id=${subject.grantId}`);
+    expect(call?.signatureValid).toBe(true);
+  });
+
+  describe('plain http', () => {
+    const policyWith = (provider: string) =>
+      ['version: 1', 'settings: { approvals_channel: C0APPROVALS }', 'tiers: { low: { max_duration: 1h, auto_approve: always } }', 'resources:', `  hook: { tier: low, roles: [x], provider: ${provider} }`].join('\n');
+
+    it('refuses an http:// URL off this machine when the policy loads, with a sentence', () => {
+      const result = parsePolicy(policyWith('{ type: webhook, url: "http://hooks.example.com/x", secret_env: S }'), 'p.yaml');
+      expect((result.error ?? []).map(formatProblem)).toEqual([
+        "p.yaml:5:66 resources.hook.provider.url: uses http://, so grants, revokes and the webhook's answers (which may carry credentials) would cross the network unencrypted; use https://, or set insecure_http: true if this network is trusted",
+      ]);
+    });
+
+    it.each([
+      '{ type: webhook, url: "http://hooks.example.com/x", secret_env: S, insecure_http: true }',
+      '{ type: webhook, url: "https://hooks.example.com/x", secret_env: S }',
+      '{ type: webhook, url: "http://127.0.0.1:8080/x", secret_env: S }',
+      '{ type: webhook, url: "http://localhost:8080/x", secret_env: S }',
+      '{ type: webhook, url: "http://[::1]:8080/x", secret_env: S }',
+    ])('accepts %s', (block) => {
+      expect(parsePolicy(policyWith(block), 'p.yaml').ok).toBe(true);
+    });
   });
 
   it('fails, retryably, on a non-2xx answer', async () => {

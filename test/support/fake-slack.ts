@@ -24,6 +24,8 @@ export class FakeSlack {
   readonly emails = new Map<string, string>();
   /** How users.info describes people beyond their email; unlisted users are full members of T0TEAM. */
   readonly users = new Map<string, { is_restricted?: boolean; is_ultra_restricted?: boolean; team_id?: string }>();
+  /** Messages posted and not deleted, by ts, as a user would still see them. */
+  readonly messages = new Map<string, Record<string, unknown>>();
   private readonly failures = new Map<string, Injected[]>();
   private server: Server | null = null;
   private sockets: WebSocketServer | null = null;
@@ -135,8 +137,17 @@ export class FakeSlack {
         return { ok: true, url: `${this.url.replace('http', 'ws')}/link` };
       case 'auth.test':
         return { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0TEAM', user: 'sesame', url: 'https://example.slack.com/' };
-      case 'chat.postMessage':
-        return { ok: true, channel: args.channel, ts: ts(), message: { text: args.text } };
+      case 'chat.postMessage': {
+        const posted = ts();
+        this.messages.set(posted, args);
+        return { ok: true, channel: args.channel, ts: posted, message: { text: args.text } };
+      }
+      case 'chat.delete': {
+        const message = this.messages.get(String(args.ts));
+        if (message?.channel !== args.channel) return { ok: false, error: 'message_not_found' };
+        this.messages.delete(String(args.ts));
+        return { ok: true, channel: args.channel, ts: args.ts };
+      }
       case 'chat.update':
         return { ok: true, channel: args.channel, ts: args.ts };
       case 'views.open':

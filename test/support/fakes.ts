@@ -23,6 +23,8 @@ export class FakeProvider implements Provider {
   /** Revoke "succeeds" but the access stays, as a broken provider might do. */
   revokeLeavesAccess = false;
   permanentFailure = false;
+  /** While set, revoke cuts the access but reports this as left for a later clean-up. */
+  cleanupLeft: string | null = null;
   grantMessage: string | undefined = undefined;
   /** Runs during each grant, e.g. to move a test clock as a slow provider or a clock jump would. */
   duringGrant: () => void = () => {};
@@ -38,13 +40,14 @@ export class FakeProvider implements Provider {
     return this.grantMessage === undefined ? {} : { message: this.grantMessage };
   }
 
-  async revoke(s: GrantSubject): Promise<void> {
+  async revoke(s: GrantSubject): ReturnType<Provider['revoke']> {
     this.calls.push({ op: 'revoke', grantId: s.grantId, expiresAt: s.expiresAt });
     if (this.failRevokes > 0) {
       this.failRevokes--;
       throw new ProviderError('fake provider: revoke failed', true);
     }
     if (!this.revokeLeavesAccess) this.present.delete(s.grantId);
+    return this.cleanupLeft === null ? undefined : { cleanupPending: this.cleanupLeft };
   }
 
   async check(s: GrantSubject): Promise<'present' | 'absent'> {

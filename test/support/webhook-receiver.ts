@@ -1,15 +1,20 @@
-// A webhook receiver on loopback, as a customer would write one: it checks the HMAC signature and keeps who has access.
+// A webhook receiver on loopback, as a customer would write one: it checks the timestamped HMAC signature (refusing a
+// `t` more than 5 minutes off, so a captured call cannot be replayed) and keeps who has access.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { webhookPayloadSchema, type WebhookPayload } from '../../src/providers/webhook.ts';
+
+const TOLERANCE_SECONDS = 5 * 60;
 
 export type ReceiverMode = 'ok' | 'fail' | 'garbage' | 'slow';
 
 export class WebhookReceiver {
-  readonly received: { event: string; signatureValid: boolean; contentType: string; payload: WebhookPayload | null; raw: string }[] = [];
+  readonly received: { event: string; signatureValid: boolean; signature: string; contentType: string; payload: WebhookPayload | null; raw: string; headers: IncomingHttpHeaders; method: string; path: string }[] = [];
   readonly present = new Set<string>();
   mode: ReceiverMode = 'ok';
+  /** Moves the receiver's clock, to see how it treats a signature made that long ago (or ahead). */
+  clockOffsetSeconds = 0;
   message: string | undefined = 'connect with: ssh bastion.example.com';
   private server: Server | null = null;
 
@@ -30,9 +35,15 @@ export class WebhookReceiver {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
 
+  /** Accepts `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<signed>">` made with our secret within the last 5 minutes. */
   private verify(signed: string, header: string | undefined): boolean {
-    const expected = Buffer.from(`sha256=${createHmac('sha256', this.secret).update(signed).digest('hex')}`);
-    const given = Buffer.from(header ?? '');
+    const fields = new Map((header ?? '').split(',').map((part) => [part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1)] as const));
+    const t = fields.get('t') ?? '';
+    if (!/^\d+$/.test(t)) return false;
+    const now = Math.floor(Date.now() / 1000) + this.clockOffsetSeconds;
+    if (Math.abs(now - Number(t)) > TOLERANCE_SECONDS) return false;
+    const expected = Buffer.from(createHmac('sha256', this.secret).update(`${t}.${signed}`).digest('hex'));
+    const given = Buffer.from(fields.get('v1') ?? '');
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
@@ -43,9 +54,10 @@ export class WebhookReceiver {
     const url = new URL(req.url ?? '/', 'http://x');
     const event = String(req.headers['x-sesame-event'] ?? '');
     const signed = req.method === 'GET' ? url.search.slice(1) : raw;
-    const signatureValid = this.verify(signed, req.headers['x-sesame-signature'] as string | undefined);
+    const signature = String(req.headers['x-sesame-signature'] ?? '');
+    const signatureValid = this.verify(signed, signature);
     const parsed = req.method === 'POST' ? webhookPayloadSchema.safeParse(safeJson(raw)) : null;
-    this.received.push({ event, signatureValid, contentType: String(req.headers['content-type']), payload: parsed?.success ? parsed.data : null, raw });
+    this.received.push({ event, signatureValid, signature, contentType: String(req.headers['content-type']), payload: parsed?.success ? parsed.data : null, raw, headers: req.headers, method: req.method ?? '', path: req.url ?? '' });
 
     if (this.mode === 'slow') await new Promise((resolve) => setTimeout(resolve, 10_000));
     if (res.destroyed) return;
