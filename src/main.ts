@@ -1,13 +1,15 @@
 // Composition root: config → db → policy → scheduler → providers → slack → http. Nothing else builds adapters.
 import type { AddressInfo } from 'node:net';
-import { pino, type Logger as PinoLogger } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
 import type { Config } from './config.ts';
 import { createAnchorPoster } from './audit-anchor.ts';
 import { AccessService } from './core/access-service.ts';
+import { redactUrl } from './core/redact.ts';
 import type { Clock } from './core/ports.ts';
-import { DEFAULT_RETRY } from './core/retry.ts';
+import { DEFAULT_RETRY, errorMessage } from './core/retry.ts';
 import { createHttpServer } from './http/server.ts';
 import { logObserver } from './log-observer.ts';
+import { createLogger } from './logger.ts';
 import { createMetrics, fanOut, metricsObserver, type Metrics } from './metrics.ts';
 import { formatProblem, loadPolicyFile } from './policy/load.ts';
 import { createPolicyWatcher } from './policy-watcher.ts';
@@ -36,8 +38,8 @@ function slackInitProblem(error: unknown, apiUrl: string | undefined): string {
   if (code === 'invalid_auth' || code === 'not_authed' || code === 'account_inactive' || code === 'token_revoked') {
     return `Slack refused SLACK_BOT_TOKEN (${code}); copy the Bot User OAuth Token again from your Slack app → OAuth & Permissions.`;
   }
-  const reason = error instanceof Error ? error.message : String(error);
-  return `Could not reach Slack at ${apiUrl ?? 'https://slack.com/api/'} to verify the bot token (${reason}); check the network, or SLACK_API_URL.`;
+  const reason = errorMessage(error);
+  return `Could not reach Slack at ${redactUrl(apiUrl ?? 'https://slack.com/api/')} to verify the bot token (${reason}); check the network, or SLACK_API_URL.`;
 }
 
 export interface StartOptions {
@@ -64,7 +66,7 @@ export interface RunningSesame {
 }
 
 export async function startSesame(config: Config, options: StartOptions = {}): Promise<RunningSesame> {
-  const log = options.log ?? pino({ level: config.logLevel, base: { app: 'sesame' }, redact: ['token', 'password', 'secret', '*.token', '*.password', '*.secret'] });
+  const log = options.log ?? createLogger(config.logLevel);
   const botToken = config.slack.botToken;
   if (!botToken) throw new StartupError(['SLACK_BOT_TOKEN is not set.']);
   const loaded = await loadPolicyFile(config.policyPath, { env: config.secrets });
@@ -126,7 +128,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     readiness: async () => {
       const checks = {
         sqlite: store.ping() ? 'ok' : 'the database does not answer',
-        redis: (await scheduler.available()) ? 'ok' : `Redis at ${config.redisUrl} is unreachable`,
+        redis: (await scheduler.available()) ? 'ok' : `Redis at ${redactUrl(config.redisUrl)} is unreachable`,
         policy: 'ok',
       };
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
@@ -138,7 +140,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   });
   if (!slack.requestListener) await slack.app.start();
   // Without this the first sweep may run while Redis is still connecting, skip rescheduling, and leave it to the next one.
-  if (!(await scheduler.connected(3_000))) log.error({ redis: config.redisUrl }, 'Redis does not answer; routine requests are refused until it does');
+  if (!(await scheduler.connected(3_000))) log.error({ redis: redactUrl(config.redisUrl) }, 'Redis does not answer; routine requests are refused until it does');
   reconciler.start();
   const anchors = createAnchorPoster({
     auditLog: store.auditLog,

@@ -15,6 +15,8 @@ const requestJob = z.object({ requestId: z.number().int().positive() });
 
 /** Redis commands that take longer than this count as "Redis is down" instead of waiting in BullMQ's offline queue. */
 const COMMAND_TIMEOUT_MS = 2_000;
+/** How long shutdown waits for running jobs (and then for the queues) before leaving them; SIGTERM allows 10 s in all. */
+const CLOSE_DEADLINE_MS = 4_000;
 /** setTimeout's ceiling (about 24.8 days); a fallback timer for a longer grant re-arms itself. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -53,6 +55,19 @@ async function warnUnlessNoEviction(redis: Redis, log: Logger): Promise<void> {
     }
   } catch {
     log.warn({}, 'could not read Redis maxmemory-policy (CONFIG may be disabled); make sure it is "noeviction"');
+  }
+}
+
+/** Whether `work` settled within `ms`; it is left running either way. */
+async function within(ms: number, work: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -218,8 +233,11 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
 
     async close() {
       for (const timer of fallbacks.values()) clearTimeout(timer);
-      await Promise.all(workers.map((w) => w.close()));
-      await Promise.all(Object.values(queues).map((q) => q.close()));
+      // A graceful worker close waits for Redis; with Redis away it would wait forever, and there is no job to finish.
+      const down = probe.status !== 'ready';
+      const closed = await within(CLOSE_DEADLINE_MS, Promise.all(workers.map((w) => w.close(down))));
+      if (!closed) log.warn({ afterMs: CLOSE_DEADLINE_MS }, 'revocation jobs still running at shutdown were left to BullMQ, which retries them after the restart');
+      await within(CLOSE_DEADLINE_MS, Promise.all(Object.values(queues).map((q) => q.close())));
       probe.disconnect();
     },
   };
