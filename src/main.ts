@@ -13,6 +13,7 @@ import { createLogger } from './logger.ts';
 import { createMetrics, fanOut, metricsObserver, type Metrics } from './metrics.ts';
 import { formatProblem, loadPolicyFile } from './policy/load.ts';
 import { createPolicyWatcher } from './policy-watcher.ts';
+import { withDeadlines } from './providers/deadline.ts';
 import { createProviders } from './providers/registry.ts';
 import { createBullScheduler } from './scheduler/bullmq-scheduler.ts';
 import { createReconciler, type ReconcileReport } from './scheduler/reconciler.ts';
@@ -54,6 +55,8 @@ export interface StartOptions {
   directoryTtlMs?: number;
   /** How often the audit chain head is posted. @defaultValue 1 h */
   anchorIntervalMs?: number;
+  /** How long one provider call may take before it fails (and is retried). @defaultValue 30 s */
+  providerDeadlineMs?: number;
 }
 
 export interface RunningSesame {
@@ -95,7 +98,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   policy = () => watcher.current();
 
   const directory = createSlackDirectory(client, call, Date.now, options.directoryTtlMs);
-  const providers = createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call) });
+  const providers = withDeadlines(createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call) }), options.providerDeadlineMs);
   // In the background: a slow Slack must not delay start-up, and an unknown channel is a warning, not a refusal.
   void warnAboutUnknownChannels(loaded.value.policy, directory, log);
   const notifier = fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics), logObserver(log.child({ component: 'access' })));

@@ -34,6 +34,12 @@ export interface ReconcilerOptions {
   pageSize?: number;
   /** Revocations run this many at a time. @defaultValue 20 */
   concurrency?: number;
+  /**
+   * How long a sweep waits for one grant's provider call before moving on. The call goes on (the provider
+   * deadline ends it, as `revoke_failed`) and later sweeps skip that grant meanwhile, so one stuck provider
+   * never keeps the next sweep from revoking the others. @defaultValue half the interval, at most 10 s
+   */
+  grantWaitMs?: number;
 }
 
 export interface Reconciler {
@@ -47,8 +53,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const { store, access, scheduler, clock, log } = options;
   const pageSize = options.pageSize ?? 1_000;
   const concurrency = options.concurrency ?? 20;
+  const grantWaitMs = options.grantWaitMs ?? Math.min(10_000, options.intervalMs / 2);
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<ReconcileReport> | null = null;
+  /** Grants whose provider call a sweep started and that has not ended yet (it may outlive its sweep). */
+  const busy = new Map<number, Promise<void>>();
 
   async function inParallel(ids: number[], work: (id: number) => Promise<unknown>): Promise<void> {
     let next = 0;
@@ -61,6 +70,22 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     await Promise.all(lanes);
   }
 
+  /** Runs one grant's provider work unless it is still running from an earlier sweep; waits for it at most grantWaitMs. */
+  async function onGrant(grantId: number, work: () => Promise<void>): Promise<void> {
+    if (busy.has(grantId)) return;
+    const done = work()
+      .catch((error: unknown) => log.error({ grantId, problem: errorMessage(error) }, 'reconcile step failed; the next sweep retries'))
+      .finally(() => busy.delete(grantId));
+    busy.set(grantId, done);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), grantWaitMs);
+    });
+    const outcome = await Promise.race([done, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') log.warn({ grantId, afterMs: grantWaitMs }, 'a provider call is taking long; the sweep goes on without it and skips this grant until it ends');
+  }
+
   async function runOnce(): Promise<ReconcileReport> {
     const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, pages: 0, schedulerDown: false, reviewReminded: false };
     const now = clock.now().getTime();
@@ -69,9 +94,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       const ids = store.stalePendingGrantIds(now - INTERRUPTED_GRANT_AGE_MS, after, pageSize);
       report.pages++;
       if (ids.length === 0) break;
-      await inParallel(ids, async (id) => {
-        if (await access.grants.undoInterrupted(id)) report.undone++;
-      });
+      await inParallel(ids, (id) =>
+        onGrant(id, async () => {
+          if (await access.grants.undoInterrupted(id)) report.undone++;
+        }),
+      );
       after = ids.at(-1) as number;
     }
 
@@ -79,10 +106,12 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       const ids = store.dueGrantIds(now, after, pageSize);
       report.pages++;
       if (ids.length === 0) break;
-      await inParallel(ids, async (id) => {
-        const out = await access.expire(id);
-        if (out.kind === 'ended') report.revoked++;
-      });
+      await inParallel(ids, (id) =>
+        onGrant(id, async () => {
+          const out = await access.expire(id);
+          if (out.kind === 'ended') report.revoked++;
+        }),
+      );
       after = ids.at(-1) as number;
     }
 
@@ -147,6 +176,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       if (timer) clearInterval(timer);
       timer = null;
       await running;
+      // Calls a sweep left running get a short grace; one still stuck is finished by BullMQ or the next start's sweep.
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(busy.values()), new Promise((resolve) => (grace = setTimeout(resolve, Math.min(grantWaitMs, 3_000))))]);
+      clearTimeout(grace);
     },
   };
 }
