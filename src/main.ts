@@ -55,6 +55,8 @@ export interface StartOptions {
   directoryTtlMs?: number;
   /** How often the audit chain head is posted. @defaultValue 1 h */
   anchorIntervalMs?: number;
+  /** How long one HTTP call to Slack may take. @defaultValue 10 s */
+  slackTimeoutMs?: number;
   /** How long one provider call may take before it fails (and is retried). @defaultValue 30 s */
   providerDeadlineMs?: number;
 }
@@ -82,7 +84,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const clock = options.clock ?? { now: () => new Date() };
   const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log, warnHorizonMs: Math.max(3_600_000, 2 * config.reconcileIntervalMs) });
 
-  const client = createWebClient(botToken, config.slack.apiUrl, boltLogger(log.child({ component: 'web-api' })));
+  const client = createWebClient(botToken, config.slack.apiUrl, boltLogger(log.child({ component: 'web-api' })), options.slackTimeoutMs);
   const call = countingCalls(metrics, log);
   const watcher = createPolicyWatcher({
     initial: loaded.value,
@@ -115,7 +117,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   });
   scheduler.startWorkers(access);
   const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs });
-  const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, log }, { access, policy, log });
+  const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, timeoutMs: options.slackTimeoutMs, log }, { access, policy, log });
   try {
     await slack.app.init();
   } catch (error) {

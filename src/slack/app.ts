@@ -6,7 +6,7 @@ import { registerActions } from './actions.ts';
 import { registerCommands } from './commands.ts';
 import type { ListenerDeps } from './listener-deps.ts';
 import { SLACK_UNAVAILABLE, SOMETHING_WENT_WRONG } from './messages.ts';
-import { SlackUnavailableError, webClientOptions } from './slack-api.ts';
+import { SLACK_TIMEOUT_MS, SlackUnavailableError, webClientOptions } from './slack-api.ts';
 
 /** The last overload of `app.error`: the handler that also receives the payload (Bolt does not export the type). */
 type ExtendedErrorHandler = Parameters<App['error']>[0];
@@ -17,6 +17,8 @@ export interface SlackAppOptions {
   /** Set: Socket Mode (no public URL needed). */
   appToken?: string | undefined;
   apiUrl?: string | undefined;
+  /** One Slack HTTP call's deadline. @defaultValue SLACK_TIMEOUT_MS */
+  timeoutMs?: number | undefined;
   log: PinoLogger;
 }
 
@@ -29,7 +31,7 @@ export interface SlackApp {
 
 export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): SlackApp {
   const logger = boltLogger(options.log.child({ component: 'bolt' }));
-  const clientOptions = { ...webClientOptions(options.apiUrl), logger };
+  const clientOptions = { ...webClientOptions(options.apiUrl, options.timeoutMs), logger };
   let app: App;
   let requestListener: SlackApp['requestListener'] = null;
   if (options.appToken) {
@@ -53,6 +55,7 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
     if (responseUrl) {
       await fetch(responseUrl, {
         method: 'POST',
+        signal: AbortSignal.timeout(options.timeoutMs ?? SLACK_TIMEOUT_MS),
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text: outage ? SLACK_UNAVAILABLE : SOMETHING_WENT_WRONG(ref) }),
       }).catch(() => undefined);
