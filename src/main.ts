@@ -23,7 +23,7 @@ import { createSlackDirectory } from './slack/directory.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
 import { createUsergroupApi } from './slack/usergroup-api.ts';
 import { countingCalls, createWebClient } from './slack/slack-api.ts';
-import { openDatabase } from './store/db.ts';
+import { DatabaseInUseError, lockInstance, openDatabase, type InstanceLock } from './store/db.ts';
 import { Store } from './store/repositories.ts';
 
 export class StartupError extends Error {
@@ -77,6 +77,13 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const loaded = await loadPolicyFile(config.policyPath, { env: config.secrets });
   if (!loaded.ok) throw new StartupError(loaded.error.map(formatProblem));
 
+  let instance: InstanceLock;
+  try {
+    instance = lockInstance(config.databasePath);
+  } catch (error) {
+    if (error instanceof DatabaseInUseError) throw new StartupError([error.message]);
+    throw error;
+  }
   const db = openDatabase(config.databasePath);
   let policy = () => loaded.value;
   const store = new Store(db, () => policy().sha256);
@@ -124,6 +131,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     await scheduler.close();
     watcher.close();
     db.$client.close();
+    instance.release();
     throw new StartupError([slackInitProblem(error, config.slack.apiUrl)]);
   }
 
@@ -180,6 +188,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       watcher.close();
       await providers.close?.();
       db.$client.close();
+      instance.release();
     },
   };
 }

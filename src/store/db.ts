@@ -34,3 +34,40 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
 export function appliedMigrationCount(db: Db): number {
   return (db.$client.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }).n;
 }
+
+export class DatabaseInUseError extends Error {
+  override readonly name = 'DatabaseInUseError';
+}
+
+/** Held for as long as this process serves a database; `release` at shutdown. */
+export interface InstanceLock {
+  readonly path: string | null;
+  release(): void;
+}
+
+/**
+ * Makes this process the only Sesame on the database at `path`, or throws `DatabaseInUseError` with a sentence.
+ * The lock is SQLite's own OS file lock (fcntl) on a small file beside the database, held by one connection in
+ * exclusive locking mode: the kernel drops it the moment the process dies (SIGKILL, power loss), so a crash never
+ * blocks the next start, and the database itself stays readable for `audit verify` and `policy explain`.
+ */
+export function lockInstance(path: string): InstanceLock {
+  if (path === ':memory:') return { path: null, release: () => undefined };
+  const lockPath = `${path}.lock`;
+  mkdirSync(dirname(lockPath), { recursive: true });
+  const holder = new Database(lockPath, { timeout: 0 });
+  try {
+    holder.pragma('locking_mode = EXCLUSIVE');
+    // The first write transaction takes the exclusive lock; in this locking mode it is kept until the connection closes.
+    holder.exec('BEGIN EXCLUSIVE; COMMIT;');
+  } catch (error) {
+    holder.close();
+    if ((error as { code?: unknown }).code === 'SQLITE_BUSY') {
+      throw new DatabaseInUseError(
+        `Another Sesame process is already running on ${path} (it holds ${lockPath}); stop it first, or give this one its own DATABASE_PATH. Two processes on one database would revoke and notify twice.`,
+      );
+    }
+    throw error;
+  }
+  return { path: lockPath, release: () => holder.close() };
+}
