@@ -23,7 +23,7 @@ import { createSlackDirectory } from './slack/directory.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
 import { createUsergroupApi } from './slack/usergroup-api.ts';
 import { countingCalls, createWebClient } from './slack/slack-api.ts';
-import { DatabaseInUseError, lockInstance, openDatabase, type InstanceLock } from './store/db.ts';
+import { DatabaseInUseError, lockInstance, openDatabase, writeProblem, type InstanceLock } from './store/db.ts';
 import { Store } from './store/repositories.ts';
 
 export class StartupError extends Error {
@@ -135,12 +135,17 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     throw new StartupError([slackInitProblem(error, config.slack.apiUrl)]);
   }
 
+  const databaseCheck = (): string => {
+    if (!store.ping()) return `the database at ${config.databasePath} does not answer`;
+    const problem = writeProblem(db);
+    return problem === null ? 'ok' : `the database at ${config.databasePath} is not writable (${problem}); check the free disk space and that no other program holds a lock on it`;
+  };
   const server = createHttpServer({
     slack: slack.requestListener,
     metrics: metrics.registry,
     readiness: async () => {
       const checks = {
-        sqlite: store.ping() ? 'ok' : 'the database does not answer',
+        sqlite: databaseCheck(),
         redis: (await scheduler.available()) ? 'ok' : `Redis at ${redactUrl(config.redisUrl)} is unreachable`,
         policy: 'ok',
       };

@@ -168,14 +168,17 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   return {
     runOnce: sweep,
     start() {
-      void sweep();
-      timer = setInterval(() => void sweep(), options.intervalMs);
+      // The timer has no caller to hand a failure to: a database that refuses a read is logged, never fatal.
+      const tick = () =>
+        void sweep().catch((error: unknown) => log.error({ problem: errorMessage(error) }, 'reconcile sweep failed; the next one retries'));
+      tick();
+      timer = setInterval(tick, options.intervalMs);
       timer.unref();
     },
     async stop() {
       if (timer) clearInterval(timer);
       timer = null;
-      await running;
+      await running?.catch(() => undefined);
       // Calls a sweep left running get a short grace; one still stuck is finished by BullMQ or the next start's sweep.
       let grace: NodeJS.Timeout | undefined;
       await Promise.race([Promise.all(busy.values()), new Promise((resolve) => (grace = setTimeout(resolve, Math.min(grantWaitMs, 3_000))))]);

@@ -71,3 +71,26 @@ export function lockInstance(path: string): InstanceLock {
   }
   return { path: lockPath, release: () => holder.close() };
 }
+
+/** How long the readiness write probe waits for a lock; /readyz must answer quickly whatever holds the database. */
+const PROBE_BUSY_TIMEOUT_MS = 250;
+
+/**
+ * Null when the database takes a write now, else why not (locked by another program, disk full, read-only file).
+ * A real committed write (the header's user_version, rewritten unchanged): a read or a rolled-back transaction
+ * would not touch the disk and so could not notice it is full.
+ */
+export function writeProblem(db: Db): string | null {
+  const client = db.$client;
+  const busyTimeout = client.pragma('busy_timeout', { simple: true }) as number;
+  client.pragma(`busy_timeout = ${PROBE_BUSY_TIMEOUT_MS}`);
+  try {
+    const version = client.pragma('user_version', { simple: true }) as number;
+    client.pragma(`user_version = ${Number(version)}`);
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    client.pragma(`busy_timeout = ${Number(busyTimeout)}`);
+  }
+}
