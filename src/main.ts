@@ -26,6 +26,9 @@ import { countingCalls, createWebClient } from './slack/slack-api.ts';
 import { DatabaseInUseError, lockInstance, openDatabase, writeProblem, type InstanceLock } from './store/db.ts';
 import { Store } from './store/repositories.ts';
 
+/** Of the 10 s `sesame start` allows for SIGTERM, how long acknowledged Slack work may still take. */
+const ACKNOWLEDGED_WORK_GRACE_MS = 5_000;
+
 export class StartupError extends Error {
   override readonly name = 'StartupError';
   constructor(readonly problems: string[]) {
@@ -182,8 +185,11 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     metrics,
     reconcile: () => reconciler.runOnce(),
     async stop() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // No new Slack requests; then what was already acknowledged finishes (a grant in flight is recorded and answered).
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       if (!slack.requestListener) await slack.app.stop();
+      if (!(await slack.idle(ACKNOWLEDGED_WORK_GRACE_MS))) log.warn({ afterMs: ACKNOWLEDGED_WORK_GRACE_MS }, 'Slack work still running at shutdown was cut off; the reconciler undoes any grant it left half-done');
+      await closed;
       await reconciler.stop();
       // Workers finish their jobs first; then what they and earlier work still have to tell Slack is sent.
       await scheduler.close();

@@ -18,7 +18,7 @@ const COMMAND_TIMEOUT_MS = 2_000;
 /** How often Redis is asked for a PING; one unanswered for COMMAND_TIMEOUT_MS makes Redis count as down. */
 const HEARTBEAT_MS = 1_000;
 /** How long shutdown waits for running jobs (and then for the queues) before leaving them; SIGTERM allows 10 s in all. */
-const CLOSE_DEADLINE_MS = 4_000;
+const CLOSE_DEADLINE_MS = 2_000;
 /** setTimeout's ceiling (about 24.8 days); a fallback timer for a longer grant re-arms itself. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 

@@ -27,6 +27,11 @@ export interface SlackApp {
   app: App;
   /** In HTTP mode, the listener for POST /slack/events; null in Socket Mode. */
   requestListener: HTTPReceiver['requestListener'] | null;
+  /**
+   * Resolves once every listener already running has finished (work goes on after the ack), or after `timeoutMs`
+   * with false. Shutdown waits on it so a grant Slack was told about is finished, recorded and answered.
+   */
+  idle(timeoutMs: number): Promise<boolean>;
 }
 
 export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): SlackApp {
@@ -41,6 +46,27 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
     app = new App({ token: options.botToken, receiver, clientOptions, logger, extendedErrorHandler: true, deferInitialization: true });
     requestListener = receiver.requestListener;
   }
+
+  // Outermost middleware: its promise covers the whole listener, including what it does after ack().
+  const running = new Set<Promise<unknown>>();
+  app.use(async ({ next }) => {
+    const listener = next();
+    running.add(listener);
+    try {
+      await listener;
+    } finally {
+      running.delete(listener);
+    }
+  });
+  const idle = async (timeoutMs: number): Promise<boolean> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([Promise.allSettled([...running]).then(() => true), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 
   registerCommands(app, deps);
   registerActions(app, deps);
@@ -62,7 +88,7 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
     }
   };
   app.error(onError);
-  return { app, requestListener };
+  return { app, requestListener, idle };
 }
 
 /** Bolt and the Web API client log through pino, as JSON like everything else. */
