@@ -138,10 +138,12 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     throw new StartupError([slackInitProblem(error, config.slack.apiUrl)]);
   }
 
+  // The write probe is a real commit: at most one a second, however often /readyz is asked (it is unauthenticated).
+  let probed = { at: 0, problem: null as string | null };
   const databaseCheck = (): string => {
     if (!store.ping()) return `the database at ${config.databasePath} does not answer`;
-    const problem = writeProblem(db);
-    return problem === null ? 'ok' : `the database at ${config.databasePath} is not writable (${problem}); check the free disk space and that no other program holds a lock on it`;
+    if (Date.now() - probed.at >= 1_000) probed = { at: Date.now(), problem: writeProblem(db) };
+    return probed.problem === null ? 'ok' : `the database at ${config.databasePath} is not writable (${probed.problem}); check the free disk space and that no other program holds a lock on it`;
   };
   const server = createHttpServer({
     slack: slack.requestListener,

@@ -1,6 +1,6 @@
 // Opens the SQLite file (WAL, busy_timeout, foreign keys) and applies the migrations in migrations/.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
@@ -53,8 +53,9 @@ export interface InstanceLock {
  */
 export function lockInstance(path: string): InstanceLock {
   if (path === ':memory:') return { path: null, release: () => undefined };
-  const lockPath = `${path}.lock`;
-  mkdirSync(dirname(lockPath), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true });
+  // Named after the real file, so two paths to one database (a symlink, "./data" and "/app/data") share one lock.
+  const lockPath = `${existsSync(path) ? realpathSync(path) : join(realpathSync(dirname(path)), basename(path))}.lock`;
   const holder = new Database(lockPath, { timeout: 0 });
   try {
     holder.pragma('locking_mode = EXCLUSIVE');

@@ -38,7 +38,7 @@ describe('SIGTERM with a grant in flight', () => {
     await redis.flushdb();
     await new Promise<void>((resolve) => slowHook.listen(0, '127.0.0.1', resolve));
     const hookUrl = `http://127.0.0.1:${(slowHook.address() as AddressInfo).port}/hook`;
-    const changes = { resources: { ...NOOP_PROVIDERS.resources, 'prod-db': { tier: 'low', roles: { read: { tier: 'low' } }, provider: { type: 'webhook', url: hookUrl, secret_env: 'HOOK_SECRET' } } } } as Parameters<typeof aPolicyInput>[0];
+    const changes = { resources: { ...NOOP_PROVIDERS?.resources, 'prod-db': { tier: 'low', roles: { read: { tier: 'low' } }, provider: { type: 'webhook', url: hookUrl, secret_env: 'HOOK_SECRET' } } } } as Parameters<typeof aPolicyInput>[0];
     writeFileSync(join(dir, 'policy.yaml'), stringify(aPolicyInput(changes)));
     env = {
       PATH: process.env.PATH,

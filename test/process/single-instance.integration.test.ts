@@ -1,6 +1,6 @@
 // Two `sesame start` processes on one SQLite file: the second refuses with a sentence; read-only CLI commands still
 // work beside the running one; a SIGKILLed process does not block the next start.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -81,5 +81,17 @@ describe('one Sesame per database', () => {
     expect(() => lockInstance(path)).toThrow(DatabaseInUseError);
     held.release();
     lockInstance(path).release();
+  });
+
+  it('shares one lock between two paths to the same database (a symlink)', () => {
+    const real = join(dir, 'real');
+    mkdirSync(real);
+    symlinkSync(real, join(dir, 'linked'));
+    const held = lockInstance(join(real, 'sesame.db'));
+    try {
+      expect(() => lockInstance(join(dir, 'linked', 'sesame.db'))).toThrow(DatabaseInUseError);
+    } finally {
+      held.release();
+    }
   });
 });
