@@ -34,6 +34,11 @@ describe('a Slack that never answers', () => {
     expect(SLACK_TIMEOUT_MS).toBeLessThanOrEqual(10_000);
   });
 
+  it('bounds the fetch Bolt uses for respond() to a response_url that never answers', async () => {
+    const fetch = webClientOptions(undefined, 200).fetch as typeof globalThis.fetch;
+    await expect(fetch(`${apiUrl.replace('/api/', '')}/response/1`, { method: 'POST', body: '{}' })).rejects.toThrow(/timeout|aborted/i);
+  });
+
   it('fails a Web API call instead of hanging', async () => {
     const client = createWebClient('xoxb-test', apiUrl, undefined, 200);
     await expect(client.chat.postMessage({ channel: 'C1', text: 'hello' })).rejects.toThrow(/timeout/i);
