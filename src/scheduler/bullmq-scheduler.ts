@@ -89,6 +89,9 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
   probe.on('error', () => undefined);
   probe.once('ready', () => void warnUnlessNoEviction(probe, log));
   // A frozen Redis (SIGSTOP, a hung host) keeps the socket open and answers nothing: only a PING with a deadline tells.
+  // Its own connection, so the PING never queues behind a large pipeline of ours.
+  const pinger = new Redis({ ...connection, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 });
+  pinger.on('error', () => undefined);
   let answering = true;
   probe.on('ready', () => {
     answering = true;
@@ -104,9 +107,9 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
       if (Date.now() - pingSentAt >= COMMAND_TIMEOUT_MS) setAnswering(false);
       return;
     }
-    if (probe.status !== 'ready') return;
+    if (pinger.status !== 'ready') return;
     pingSentAt = Date.now();
-    probe
+    pinger
       .ping()
       .then(
         () => setAnswering(true),
@@ -272,6 +275,7 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
       if (!closed) log.warn({ afterMs: CLOSE_DEADLINE_MS }, 'revocation jobs still running at shutdown were left to BullMQ, which retries them after the restart');
       await within(CLOSE_DEADLINE_MS, Promise.all(Object.values(queues).map((q) => q.close())));
       probe.disconnect();
+      pinger.disconnect();
     },
   };
 }
