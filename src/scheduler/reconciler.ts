@@ -54,6 +54,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const pageSize = options.pageSize ?? 1_000;
   const concurrency = options.concurrency ?? 20;
   const grantWaitMs = options.grantWaitMs ?? Math.min(10_000, options.intervalMs / 2);
+  /** Calls left running by sweeps, at most; grants beyond it wait for a later sweep (or their BullMQ job). */
+  const maxBusy = 4 * concurrency;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<ReconcileReport> | null = null;
   /** Grants whose provider call a sweep started and that has not ended yet (it may outlive its sweep). */
@@ -72,7 +74,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
   /** Runs one grant's provider work unless it is still running from an earlier sweep; waits for it at most grantWaitMs. */
   async function onGrant(grantId: number, work: () => Promise<void>): Promise<void> {
-    if (busy.has(grantId)) return;
+    // A provider that stops answering must not be sent one more call per lane every grantWaitMs without end.
+    if (busy.has(grantId) || busy.size >= maxBusy) return;
     const done = work()
       .catch((error: unknown) => log.error({ grantId, problem: errorMessage(error) }, 'reconcile step failed; the next sweep retries'))
       .finally(() => busy.delete(grantId));
@@ -181,7 +184,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       await running?.catch(() => undefined);
       // Calls a sweep left running get a short grace; one still stuck is finished by BullMQ or the next start's sweep.
       let grace: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(busy.values()), new Promise((resolve) => (grace = setTimeout(resolve, Math.min(grantWaitMs, 3_000))))]);
+      await Promise.race([Promise.all(busy.values()), new Promise((resolve) => (grace = setTimeout(resolve, Math.min(grantWaitMs, 1_000))))]);
       clearTimeout(grace);
     },
   };

@@ -63,4 +63,18 @@ describe('a provider call that never returns', () => {
     await reconciler.runOnce();
     expect(h.provider.count('revoke')).toBe(1);
   });
+
+  it('leaves at most four calls per lane running, so a provider that stopped answering is not flooded', async () => {
+    h = accessHarness(undefined, { clock: realClock });
+    for (let i = 0; i < 12; i++) {
+      const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: 1_000, reason: `stuck ${i}` });
+      if (out.value?.kind !== 'granted') throw new Error('expected a grant');
+      h.provider.hangRevokes.add(grantRef(out.value.grant.id));
+    }
+    await new Promise((r) => setTimeout(r, 1_100));
+    reconciler = createReconciler({ store: h.store, access: h.service, scheduler: h.scheduler, clock: realClock, log: silentLogger, intervalMs: 60_000, concurrency: 2, grantWaitMs: 20 });
+    await reconciler.runOnce();
+    await reconciler.runOnce();
+    expect(h.provider.count('revoke')).toBe(8);
+  });
 });
