@@ -4,9 +4,10 @@
 const SECRET_PARAM = /^(password|passwd|pass|pwd|sslpassword|secret|token|access_token|api_key|apikey|key)$/i;
 
 // scheme://user:password@ — greedy up to the last "@" of the authority, since an unencoded "@" in a password is common.
-const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'`<>]*@/gi;
+// Neither pattern crosses a quote or a backslash, so a scrubbed JSON log line stays valid JSON.
+const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'`<>\\]*@/gi;
 // ?password=… or &password=… anywhere in a text (a connection string inside an error message).
-const QUERY_SECRET = /([?&])(password|passwd|pass|pwd|sslpassword|secret|token|access_token|api_key|apikey|key)=[^&\s"'`<>#]*/gi;
+const QUERY_SECRET = /([?&])(password|passwd|pass|pwd|sslpassword|secret|token|access_token|api_key|apikey|key)=[^&\s"'`<>#\\]*/gi;
 
 /**
  * A URL as it may be shown: `redis://user:pw@127.0.0.1:6379/0` → `redis://127.0.0.1:6379/0`, secret query

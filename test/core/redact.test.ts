@@ -35,6 +35,12 @@ describe('redactCredentials', () => {
     expect(JSON.parse(redactCredentials(line))).toEqual({ msg: 'x', redis: 'redis://h:1/0', next: 'a@b' });
   });
 
+  it('keeps a JSON line valid when a secret parameter is followed by an escaped quote', () => {
+    const line = JSON.stringify({ msg: 'failed: postgres://h/db?password=abc"quoted" here' });
+    expect(() => JSON.parse(redactCredentials(line))).not.toThrow();
+    expect(redactCredentials(line)).not.toContain('abc');
+  });
+
   it('masks password= in a libpq keyword string quoted in an error', () => {
     expect(redactCredentials('bad conn postgres://h/db?password=topsecret&x=1')).toBe('bad conn postgres://h/db?password=***&x=1');
   });
