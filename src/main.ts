@@ -23,7 +23,7 @@ import { createSlackDirectory } from './slack/directory.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
 import { createUsergroupApi } from './slack/usergroup-api.ts';
 import { countingCalls, createWebClient } from './slack/slack-api.ts';
-import { DatabaseInUseError, lockInstance, openDatabase, writeProblem, type InstanceLock } from './store/db.ts';
+import { InstanceLockError, lockInstance, openDatabase, writeProblem, type InstanceLock } from './store/db.ts';
 import { Store } from './store/repositories.ts';
 
 /** Of the 10 s `sesame start` allows for SIGTERM, how long acknowledged Slack work may still take. */
@@ -84,7 +84,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   try {
     instance = lockInstance(config.databasePath);
   } catch (error) {
-    if (error instanceof DatabaseInUseError) throw new StartupError([error.message]);
+    if (error instanceof InstanceLockError) throw new StartupError([error.message]);
     throw error;
   }
   const db = openDatabase(config.databasePath);

@@ -35,8 +35,9 @@ export function appliedMigrationCount(db: Db): number {
   return (db.$client.prepare('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }).n;
 }
 
-export class DatabaseInUseError extends Error {
-  override readonly name = 'DatabaseInUseError';
+/** Why this process may not serve the database: another Sesame holds it, or the lock cannot be made. One sentence. */
+export class InstanceLockError extends Error {
+  override readonly name = 'InstanceLockError';
 }
 
 /** Held for as long as this process serves a database; `release` at shutdown. */
@@ -46,17 +47,24 @@ export interface InstanceLock {
 }
 
 /**
- * Makes this process the only Sesame on the database at `path`, or throws `DatabaseInUseError` with a sentence.
+ * Makes this process the only Sesame on the database at `path`, or throws `InstanceLockError` with a sentence.
  * The lock is SQLite's own OS file lock (fcntl) on a small file beside the database, held by one connection in
  * exclusive locking mode: the kernel drops it the moment the process dies (SIGKILL, power loss), so a crash never
  * blocks the next start, and the database itself stays readable for `audit verify` and `policy explain`.
  */
 export function lockInstance(path: string): InstanceLock {
   if (path === ':memory:') return { path: null, release: () => undefined };
-  mkdirSync(dirname(path), { recursive: true });
-  // Named after the real file, so two paths to one database (a symlink, "./data" and "/app/data") share one lock.
-  const lockPath = `${existsSync(path) ? realpathSync(path) : join(realpathSync(dirname(path)), basename(path))}.lock`;
-  const holder = new Database(lockPath, { timeout: 0 });
+  let lockPath = `${path}.lock`;
+  let holder: Database.Database;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    // Named after the real file, so two paths to one database (a symlink, "./data" and "/app/data") share one lock.
+    lockPath = `${existsSync(path) ? realpathSync(path) : join(realpathSync(dirname(path)), basename(path))}.lock`;
+    holder = new Database(lockPath, { timeout: 0 });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new InstanceLockError(`Cannot create the lock file ${lockPath} beside the database (${reason}); DATABASE_PATH must name a file in a folder Sesame can write to.`);
+  }
   try {
     holder.pragma('locking_mode = EXCLUSIVE');
     // The first write transaction takes the exclusive lock; in this locking mode it is kept until the connection closes.
@@ -64,7 +72,7 @@ export function lockInstance(path: string): InstanceLock {
   } catch (error) {
     holder.close();
     if ((error as { code?: unknown }).code === 'SQLITE_BUSY') {
-      throw new DatabaseInUseError(
+      throw new InstanceLockError(
         `Another Sesame process is already running on ${path} (it holds ${lockPath}); stop it first, or give this one its own DATABASE_PATH. Two processes on one database would revoke and notify twice.`,
       );
     }

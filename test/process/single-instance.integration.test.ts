@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DatabaseInUseError, lockInstance } from '../../src/store/db.ts';
+import { InstanceLockError, lockInstance } from '../../src/store/db.ts';
 import { NOOP_PROVIDERS, PEOPLE, SIGNING_SECRET } from '../support/e2e.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
 import { aPolicyInput } from '../support/policy-fixtures.ts';
@@ -78,9 +78,17 @@ describe('one Sesame per database', () => {
   it('holds the lock within one process too, and releases it', () => {
     const path = join(dir, 'in-process.db');
     const held = lockInstance(path);
-    expect(() => lockInstance(path)).toThrow(DatabaseInUseError);
+    expect(() => lockInstance(path)).toThrow(InstanceLockError);
     held.release();
     lockInstance(path).release();
+  });
+
+  it('says what to do when the lock cannot be made (DATABASE_PATH under a file, not a folder)', () => {
+    const file = join(dir, 'not-a-folder');
+    writeFileSync(file, '');
+    expect(() => lockInstance(join(file, 'sesame.db'))).toThrow(
+      new InstanceLockError(`Cannot create the lock file ${join(file, 'sesame.db')}.lock beside the database (EEXIST: file already exists, mkdir '${file}'); DATABASE_PATH must name a file in a folder Sesame can write to.`),
+    );
   });
 
   it('shares one lock between two paths to the same database (a symlink)', () => {
@@ -89,7 +97,7 @@ describe('one Sesame per database', () => {
     symlinkSync(real, join(dir, 'linked'));
     const held = lockInstance(join(real, 'sesame.db'));
     try {
-      expect(() => lockInstance(join(dir, 'linked', 'sesame.db'))).toThrow(DatabaseInUseError);
+      expect(() => lockInstance(join(dir, 'linked', 'sesame.db'))).toThrow(InstanceLockError);
     } finally {
       held.release();
     }
