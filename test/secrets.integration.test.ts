@@ -1,7 +1,9 @@
 // Credentials inside REDIS_URL and postgres:// URLs never reach /readyz, the log (at debug level) or Slack.
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProviderError } from '../src/core/provider-error.ts';
 import { createLogger } from '../src/logger.ts';
+import { accessHarness } from './support/access-harness.ts';
 import { PEOPLE, startE2E, type E2E } from './support/e2e.ts';
 
 const REDIS_PASSWORD = 'redis-pw-7c1f9a';
@@ -67,5 +69,33 @@ describe('secrets in URLs', () => {
     expect(sent).toContain('Sesame cannot schedule revocations right now');
     expect(sent).not.toContain(REDIS_PASSWORD);
     expect(sent).not.toContain(PG_PASSWORD);
+  });
+});
+
+describe('a provider error that quotes a connection string', () => {
+  it('reaches the audit log and the admins\' alert without the password', async () => {
+    const h = accessHarness(undefined, {
+      providers: (fake) => ({
+        for: (config) => ({
+          ...fake.for(config),
+          grant: (subject) => fake.for(config).grant(subject),
+          revoke: async () => {
+            throw new ProviderError(`could not connect to postgres://sesame:${PG_PASSWORD}@db.internal:5432/app?sslmode=require`, true);
+          },
+        }),
+      }),
+    });
+    try {
+      const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: 3_600_000, reason: 'secret in error' });
+      if (out.value?.kind !== 'granted') throw new Error('expected a grant');
+      await h.service.revoke(out.value.grant.id, PEOPLE.engineer);
+      const alert = h.notifier.events.find((e) => e.type === 'grant_revoke_failed');
+      expect(alert).toMatchObject({ problem: 'could not connect to postgres://db.internal:5432/app?sslmode=require' });
+      const audit = JSON.stringify(h.temp.db.$client.prepare('SELECT * FROM audit_log').all());
+      expect(audit).toContain('grant.revoke_failed');
+      expect(audit).not.toContain(PG_PASSWORD);
+    } finally {
+      h.cleanup();
+    }
   });
 });
