@@ -47,8 +47,7 @@ export class OwnRedis {
     if (!child || child.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-      child.kill('SIGCONT');
+      child.kill('SIGKILL'); // ends a frozen (SIGSTOPped) server too
     });
     this.process = null;
   }
