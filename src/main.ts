@@ -1,16 +1,19 @@
 // Composition root: config → db → policy → scheduler → providers → slack → http. Nothing else builds adapters.
 import type { AddressInfo } from 'node:net';
-import { pino, type Logger as PinoLogger } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
 import type { Config } from './config.ts';
 import { createAnchorPoster } from './audit-anchor.ts';
 import { AccessService } from './core/access-service.ts';
+import { redactUrl } from './core/redact.ts';
 import type { Clock } from './core/ports.ts';
-import { DEFAULT_RETRY } from './core/retry.ts';
+import { DEFAULT_RETRY, errorMessage } from './core/retry.ts';
 import { createHttpServer } from './http/server.ts';
 import { logObserver } from './log-observer.ts';
+import { createLogger } from './logger.ts';
 import { createMetrics, fanOut, metricsObserver, type Metrics } from './metrics.ts';
 import { formatProblem, loadPolicyFile } from './policy/load.ts';
 import { createPolicyWatcher } from './policy-watcher.ts';
+import { withDeadlines } from './providers/deadline.ts';
 import { createProviders } from './providers/registry.ts';
 import { createBullScheduler } from './scheduler/bullmq-scheduler.ts';
 import { createReconciler, type ReconcileReport } from './scheduler/reconciler.ts';
@@ -21,8 +24,11 @@ import { createReplayGuard } from './slack/replay-guard.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
 import { createUsergroupApi } from './slack/usergroup-api.ts';
 import { countingCalls, createWebClient } from './slack/slack-api.ts';
-import { openDatabase } from './store/db.ts';
+import { InstanceLockError, lockInstance, openDatabase, writeProblem, type InstanceLock } from './store/db.ts';
 import { Store } from './store/repositories.ts';
+
+/** Of the 10 s `sesame start` allows for SIGTERM, how long acknowledged Slack work may still take. */
+const ACKNOWLEDGED_WORK_GRACE_MS = 5_000;
 
 export class StartupError extends Error {
   override readonly name = 'StartupError';
@@ -37,8 +43,8 @@ function slackInitProblem(error: unknown, apiUrl: string | undefined): string {
   if (code === 'invalid_auth' || code === 'not_authed' || code === 'account_inactive' || code === 'token_revoked') {
     return `Slack refused SLACK_BOT_TOKEN (${code}); copy the Bot User OAuth Token again from your Slack app → OAuth & Permissions.`;
   }
-  const reason = error instanceof Error ? error.message : String(error);
-  return `Could not reach Slack at ${apiUrl ?? 'https://slack.com/api/'} to verify the bot token (${reason}); check the network, or SLACK_API_URL.`;
+  const reason = errorMessage(error);
+  return `Could not reach Slack at ${redactUrl(apiUrl ?? 'https://slack.com/api/')} to verify the bot token (${reason}); check the network, or SLACK_API_URL.`;
 }
 
 export interface StartOptions {
@@ -53,6 +59,10 @@ export interface StartOptions {
   directoryTtlMs?: number;
   /** How often the audit chain head is posted. @defaultValue 1 h */
   anchorIntervalMs?: number;
+  /** How long one HTTP call to Slack may take. @defaultValue 10 s */
+  slackTimeoutMs?: number;
+  /** How long one provider call may take before it fails (and is retried). @defaultValue 30 s */
+  providerDeadlineMs?: number;
 }
 
 export interface RunningSesame {
@@ -65,12 +75,19 @@ export interface RunningSesame {
 }
 
 export async function startSesame(config: Config, options: StartOptions = {}): Promise<RunningSesame> {
-  const log = options.log ?? pino({ level: config.logLevel, base: { app: 'sesame' }, redact: ['token', 'password', 'secret', '*.token', '*.password', '*.secret'] });
+  const log = options.log ?? createLogger(config.logLevel);
   const botToken = config.slack.botToken;
   if (!botToken) throw new StartupError(['SLACK_BOT_TOKEN is not set.']);
   const loaded = await loadPolicyFile(config.policyPath, { env: config.secrets });
   if (!loaded.ok) throw new StartupError(loaded.error.map(formatProblem));
 
+  let instance: InstanceLock;
+  try {
+    instance = lockInstance(config.databasePath);
+  } catch (error) {
+    if (error instanceof InstanceLockError) throw new StartupError([error.message]);
+    throw error;
+  }
   const db = openDatabase(config.databasePath);
   let policy = () => loaded.value;
   const store = new Store(db, () => policy().sha256);
@@ -78,7 +95,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const clock = options.clock ?? { now: () => new Date() };
   const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log, warnHorizonMs: Math.max(3_600_000, 2 * config.reconcileIntervalMs) });
 
-  const client = createWebClient(botToken, config.slack.apiUrl, boltLogger(log.child({ component: 'web-api' })));
+  const client = createWebClient(botToken, config.slack.apiUrl, boltLogger(log.child({ component: 'web-api' })), options.slackTimeoutMs);
   const call = countingCalls(metrics, log);
   const watcher = createPolicyWatcher({
     initial: loaded.value,
@@ -94,7 +111,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   policy = () => watcher.current();
 
   const directory = createSlackDirectory(client, call, Date.now, options.directoryTtlMs);
-  const providers = createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call) });
+  const providers = withDeadlines(createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call) }), options.providerDeadlineMs);
   // In the background: a slow Slack must not delay start-up, and an unknown channel is a warning, not a refusal.
   void warnAboutUnknownChannels(loaded.value.policy, directory, log);
   const notifier = fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics), logObserver(log.child({ component: 'access' })));
@@ -112,7 +129,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   scheduler.startWorkers(access);
   const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs });
   const replayGuard = createReplayGuard({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
-  const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, log, replayGuard }, { access, policy, log });
+  const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, timeoutMs: options.slackTimeoutMs, log, replayGuard }, { access, policy, log });
   try {
     await slack.app.init();
   } catch (error) {
@@ -120,16 +137,24 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     await scheduler.close();
     watcher.close();
     db.$client.close();
+    instance.release();
     throw new StartupError([slackInitProblem(error, config.slack.apiUrl)]);
   }
 
+  // The write probe is a real commit: at most one a second, however often /readyz is asked (it is unauthenticated).
+  let probed = { at: 0, problem: null as string | null };
+  const databaseCheck = (): string => {
+    if (!store.ping()) return `the database at ${config.databasePath} does not answer`;
+    if (Date.now() - probed.at >= 1_000) probed = { at: Date.now(), problem: writeProblem(db) };
+    return probed.problem === null ? 'ok' : `the database at ${config.databasePath} is not writable (${probed.problem}); check the free disk space and that no other program holds a lock on it`;
+  };
   const server = createHttpServer({
     slack: slack.requestListener,
     metrics: metrics.registry,
     readiness: async () => {
       const checks = {
-        sqlite: store.ping() ? 'ok' : 'the database does not answer',
-        redis: (await scheduler.available()) ? 'ok' : `Redis at ${config.redisUrl} is unreachable`,
+        sqlite: databaseCheck(),
+        redis: (await scheduler.available()) ? 'ok' : `Redis at ${redactUrl(config.redisUrl)} is unreachable`,
         policy: 'ok',
       };
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
@@ -141,7 +166,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   });
   if (!slack.requestListener) await slack.app.start();
   // Without this the first sweep may run while Redis is still connecting, skip rescheduling, and leave it to the next one.
-  if (!(await scheduler.connected(3_000))) log.error({ redis: config.redisUrl }, 'Redis does not answer; routine requests are refused until it does');
+  if (!(await scheduler.connected(3_000))) log.error({ redis: redactUrl(config.redisUrl) }, 'Redis does not answer; routine requests are refused until it does');
   reconciler.start();
   const anchors = createAnchorPoster({
     auditLog: store.auditLog,
@@ -165,8 +190,11 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     metrics,
     reconcile: () => reconciler.runOnce(),
     async stop() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // No new Slack requests; then what was already acknowledged finishes (a grant in flight is recorded and answered).
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       if (!slack.requestListener) await slack.app.stop();
+      if (!(await slack.idle(ACKNOWLEDGED_WORK_GRACE_MS))) log.warn({ afterMs: ACKNOWLEDGED_WORK_GRACE_MS }, 'Slack work still running at shutdown was cut off; the reconciler undoes any grant it left half-done');
+      await closed;
       await reconciler.stop();
       // Workers finish their jobs first; then what they and earlier work still have to tell Slack is sent.
       await scheduler.close();
@@ -177,6 +205,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       watcher.close();
       await providers.close?.();
       db.$client.close();
+      instance.release();
     },
   };
 }

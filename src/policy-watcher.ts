@@ -2,6 +2,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from './core/ports.ts';
+import { errorMessage } from './core/retry.ts';
 import { formatProblem, loadPolicyFile, type LoadedPolicy } from './policy/load.ts';
 import type { Store } from './store/repositories.ts';
 
@@ -41,14 +42,47 @@ export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatche
       return false;
     }
     if (next.value.sha256 === current.sha256) return false;
+    const previous = current;
+    // Switched first so the entry carries the new sha256; back again if it cannot be recorded.
     current = next.value;
-    store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: { file: current.file, sha256: current.sha256, reason } });
+    try {
+      store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: { file: current.file, sha256: current.sha256, reason } });
+    } catch (error) {
+      current = previous;
+      return notRecorded(next.value.sha256, reason, error);
+    }
     log.info({ file: current.file, sha256: current.sha256, reason }, 'policy reloaded');
     return true;
   }
+
+  /**
+   * A policy in force must be in the audit log; when the database cannot record it (locked, disk full), the old
+   * policy stays, the failure is logged, and audited too if the database takes that smaller write.
+   */
+  function notRecorded(sha256: string, reason: string, error: unknown): false {
+    const problem = errorMessage(error);
+    log.error({ file: current.file, sha256, reason, problem }, 'the edited policy could not be recorded in the database, so the previous one stays in force; fix the database and reload (SIGHUP) again');
+    try {
+      store.audit(new Date(), { actor: 'sesame', action: 'policy.rejected', details: { file: current.file, sha256, reason, problems: [`the database could not record it: ${problem}`] } });
+    } catch {
+      // Already logged; the database refuses writes right now.
+    }
+    void options.announce(`⚠️ The edited policy ${current.file} could not be recorded in Sesame's database (${problem}), so the previous one stays in force. Fix the database, then reload.`).catch(() => undefined);
+    return false;
+  }
+
+  const guarded = async (reason: string): Promise<boolean> => {
+    try {
+      return await reload(reason);
+    } catch (error) {
+      // Reading the file or auditing a rejection failed: never an unhandled rejection that would end the process.
+      log.error({ file: current.file, reason, problem: errorMessage(error) }, 'policy reload failed; the previous policy stays in force');
+      return false;
+    }
+  };
   const serialized = (reason: string): Promise<boolean> => {
-    const run = (reloading ?? Promise.resolve(false)).then(() => reload(reason));
-    reloading = run.finally(() => undefined);
+    const run = (reloading ?? Promise.resolve(false)).then(() => guarded(reason));
+    reloading = run;
     return run;
   };
 

@@ -16,6 +16,12 @@ describe('Dockerfile', () => {
     expect(instructions.filter((l) => l.startsWith('USER ')).at(-1)).toBe('USER node');
   });
 
+  it('builds and runs on a maintained Node LTS (22), while the code keeps working on Node 20', () => {
+    expect(instructions.filter((l) => l.startsWith('FROM ')).map((l) => l.split(/\s+/)[1])).toEqual(['node:22-bookworm-slim', 'node:22-bookworm-slim']);
+    const pkg = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { engines: { node: string } };
+    expect(pkg.engines.node).toBe('>=20');
+  });
+
   it('checks /healthz and starts Sesame', () => {
     expect(dockerfile).toMatch(/HEALTHCHECK [^\n]*\\\n\s+CMD [^\n]*\/healthz/);
     expect(instructions.at(-1)).toBe('CMD ["node", "bin/sesame.js", "start"]');

@@ -1,6 +1,7 @@
 // Policy reloads: a valid edit takes effect and is audited; an invalid one is rejected, audited and announced.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../src/policy/load.ts';
@@ -15,9 +16,12 @@ describe('policy watcher', () => {
   let watcher: PolicyWatcher;
   let file: string;
   const announced: string[] = [];
+  const errors: string[] = [];
+  const log = { ...silentLogger, error: (_fields: object, message: string) => void errors.push(message) };
   const actions = () => temp.db.$client.prepare('SELECT action, policy_sha256 AS sha, details FROM audit_log ORDER BY id').all() as { action: string; sha: string; details: string }[];
 
   beforeEach(() => {
+    errors.length = 0;
     temp = tempDb();
     file = join(temp.dir, 'policy.yaml');
     writeFileSync(file, stringify(aPolicyInput()));
@@ -27,7 +31,7 @@ describe('policy watcher', () => {
     // As in main.ts: audit entries carry the sha256 of whatever policy the watcher has in force.
     let created: PolicyWatcher | undefined;
     const store = new Store(temp.db, () => created?.current().sha256 ?? initialSha);
-    watcher = created = createPolicyWatcher({ initial: initial.value, store, log: silentLogger, watchFile: true, announce: async (t) => void announced.push(t) });
+    watcher = created = createPolicyWatcher({ initial: initial.value, store, log, watchFile: true, announce: async (t) => void announced.push(t) });
   });
   afterEach(() => {
     watcher.close();
@@ -57,6 +61,31 @@ describe('policy watcher', () => {
     const problems = JSON.parse(rejected?.details ?? '{}').problems as string[];
     expect(problems.some((p) => /policy\.yaml:2:32 settings\.approvals_channel: must be a Slack channel ID/.test(p))).toBe(true);
     expect(announced.at(-1)).toContain('was rejected, so the previous one stays in force');
+  });
+
+  it('keeps the old policy, logs and announces when the database is locked during a reload, and never dies of it', async () => {
+    const before = watcher.current();
+    temp.db.$client.pragma('busy_timeout = 100');
+    const locker = new Database(temp.path);
+    locker.exec('BEGIN EXCLUSIVE');
+    try {
+      writeFileSync(file, stringify(aPolicyInput({ tiers: { low: { max_duration: '5h' } } })));
+      // The signal path has no caller to catch a failure: an unhandled rejection here would end the process.
+      process.kill(process.pid, 'SIGHUP');
+      const until = Date.now() + 10_000;
+      while (errors.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(errors[0]).toMatch(/could not be recorded in the database, so the previous one stays in force/);
+      expect(await watcher.reload('test')).toBe(false);
+      expect(watcher.current()).toBe(before);
+      expect(announced.at(-1)).toMatch(/could not be recorded in Sesame's database \(database is locked\), so the previous one stays in force/);
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+    }
+    // Once the database takes writes again, the same edit goes into force and is audited (by this reload, or the file watcher's).
+    await watcher.reload('test');
+    expect(watcher.current().policy.tiers.low?.max_duration).toBe(5 * 3_600_000);
+    expect(actions().at(-1)).toMatchObject({ action: 'policy.loaded', sha: watcher.current().sha256 });
   });
 
   it('reloads by itself when the file changes', async () => {

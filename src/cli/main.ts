@@ -1,5 +1,6 @@
 // The `sesame` command: start, policy check|explain, audit verify|export, migrate.
 import { loadConfig, slackConfigProblems, type Config } from '../config.ts';
+import { errorMessage } from '../core/retry.ts';
 import { appliedMigrationCount, openDatabase } from '../store/db.ts';
 import { auditExport, auditVerify } from './audit-commands.ts';
 import { EXIT, line, processIo, type CliIo } from './io.ts';
@@ -43,7 +44,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   try {
     return await run(command, sub, rest, config.value, io);
   } catch (error) {
-    line(io.stderr, `sesame ${command} failed: ${error instanceof Error ? error.message : String(error)}`);
+    line(io.stderr, `sesame ${command} failed: ${errorMessage(error)}`);
     return EXIT.failed;
   }
 }

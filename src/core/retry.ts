@@ -1,5 +1,6 @@
 // Tries an operation a few times with exponential backoff, stopping early on errors a retry cannot fix.
 import { isRetryable } from './provider-error.ts';
+import { redactCredentials } from './redact.ts';
 
 export interface RetryOptions {
   /** Total tries, the first included. @defaultValue 3 */
@@ -28,4 +29,5 @@ export async function withRetries<T>(operation: () => Promise<T>, options: Retry
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+/** An error as one line for logs, the audit log and Slack; credentials inside URLs never pass through it. */
+export const errorMessage = (error: unknown): string => redactCredentials(error instanceof Error ? error.message : String(error));

@@ -1,6 +1,7 @@
 // The `slack_usergroup` provider: adds the requester to a Slack user group for the window, keeping everyone else.
 import { z } from 'zod';
 import type { GrantSubject } from '../core/ports.ts';
+import { ProviderError } from '../core/provider-error.ts';
 import { usergroupIdSchema } from '../policy/fields.ts';
 import { defineProvider, type UsergroupApi } from './provider-module.ts';
 
@@ -10,40 +11,65 @@ const schema = z.object({ type: z.literal('slack_usergroup'), usergroup: usergro
 const stateSchema = z.object({ standing: z.boolean() });
 
 /**
+ * How long one change may hold its group's queue. Below the provider call deadline, so the caller hears this
+ * sentence; the Slack client's own timeout normally ends a change well before.
+ */
+export const USERGROUP_CHANGE_DEADLINE_MS = 25_000;
+
+/**
  * Slack only offers "replace the member list", so a read-modify-write per change; changes to one group are
- * queued one after another in this process, or two overlapping grants would drop each other's user.
+ * queued one after another in this process, or two overlapping grants would drop each other's user. A change
+ * that overruns its deadline fails and frees the queue; its `signal` is aborted so it writes nothing late.
  */
 const queues = new Map<string, Promise<unknown>>();
-function serialized<T>(usergroup: string, change: () => Promise<T>): Promise<T> {
+function serialized<T>(usergroup: string, deadlineMs: number, change: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const previous = queues.get(usergroup) ?? Promise.resolve();
-  const next = previous.then(change, change);
+  const bounded = () =>
+    new Promise<T>((resolve, reject) => {
+      const controller = new AbortController();
+      const timer = setTimeout(() => {
+        controller.abort();
+        reject(new ProviderError(`changing Slack user group ${usergroup} took longer than ${deadlineMs / 1000} s; it will be tried again`, true));
+      }, deadlineMs);
+      change(controller.signal)
+        .then(resolve, reject)
+        .finally(() => clearTimeout(timer));
+    });
+  const next = previous.then(bounded, bounded);
   const settled = next.catch(() => undefined);
   queues.set(usergroup, settled);
   void settled.then(() => queues.get(usergroup) === settled && queues.delete(usergroup));
   return next;
 }
 
+/** Refuses to write once the change's deadline passed: a later change may already have read the group. */
+function writable(signal: AbortSignal, usergroup: string): void {
+  if (signal.aborted) throw new ProviderError(`changing Slack user group ${usergroup} was abandoned after its deadline`, true);
+}
+
 const wasStanding = (subject: GrantSubject): boolean => stateSchema.safeParse(subject.providerState).data?.standing === true;
 
-function createUsergroupProvider(usergroup: string, api: UsergroupApi) {
+export function createUsergroupProvider(usergroup: string, api: UsergroupApi, deadlineMs: number = USERGROUP_CHANGE_DEADLINE_MS) {
   return {
     grant: (subject: GrantSubject) =>
-      serialized(usergroup, async () => {
+      serialized(usergroup, deadlineMs, async (signal) => {
         const members = await api.members(usergroup);
         const standing = members.includes(subject.user.slackId);
+        writable(signal, usergroup);
         if (!standing) await api.setMembers(usergroup, [...members, subject.user.slackId]);
         return { state: { standing } };
       }),
     revoke: (subject: GrantSubject) =>
-      serialized(usergroup, async () => {
+      serialized(usergroup, deadlineMs, async (signal) => {
         // Without a record (a grant interrupted before it was stored) removal is the safe side.
         if (wasStanding(subject)) return;
         const members = await api.members(usergroup);
+        writable(signal, usergroup);
         if (members.includes(subject.user.slackId)) await api.setMembers(usergroup, members.filter((m) => m !== subject.user.slackId));
       }),
     /** "Present" means the membership this grant added is still there; a standing member's is not the grant's. */
     check: (subject: GrantSubject) =>
-      serialized(usergroup, async () =>
+      serialized(usergroup, deadlineMs, async () =>
         !wasStanding(subject) && (await api.members(usergroup)).includes(subject.user.slackId) ? ('present' as const) : ('absent' as const),
       ),
   };

@@ -15,6 +15,10 @@ const requestJob = z.object({ requestId: z.number().int().positive() });
 
 /** Redis commands that take longer than this count as "Redis is down" instead of waiting in BullMQ's offline queue. */
 const COMMAND_TIMEOUT_MS = 2_000;
+/** How often Redis is asked for a PING; one unanswered for COMMAND_TIMEOUT_MS makes Redis count as down. */
+const HEARTBEAT_MS = 1_000;
+/** How long shutdown waits for running jobs (and then for the queues) before leaving them; SIGTERM allows 10 s in all. */
+const CLOSE_DEADLINE_MS = 2_000;
 /** setTimeout's ceiling (about 24.8 days); a fallback timer for a longer grant re-arms itself. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -56,6 +60,19 @@ async function warnUnlessNoEviction(redis: Redis, log: Logger): Promise<void> {
   }
 }
 
+/** Whether `work` settled (fulfilled or not) within `ms`; it is left running either way. */
+async function within(ms: number, work: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // BullMQ refuses ":" in custom ids, and re-adding an existing id silently does nothing.
 const jobIdOf = (kind: QueueName, ref: string) => `${kind}-${ref}`;
 const JOB_OPTIONS: JobsOptions = { removeOnComplete: true, removeOnFail: 1_000, attempts: 10, backoff: { type: 'exponential', delay: 1_000 } };
@@ -71,13 +88,46 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
   const probe = new Redis({ ...connection, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 });
   probe.on('error', () => undefined);
   probe.once('ready', () => void warnUnlessNoEviction(probe, log));
+  // A frozen Redis (SIGSTOP, a hung host) keeps the socket open and answers nothing: only a PING with a deadline tells.
+  // Its own connection, so the PING never queues behind a large pipeline of ours.
+  const pinger = new Redis({ ...connection, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 });
+  pinger.on('error', () => undefined);
+  let answering = true;
+  probe.on('ready', () => {
+    answering = true;
+  });
+  let pingSentAt: number | null = null;
+  const setAnswering = (answered: boolean) => {
+    if (answered !== answering) log.warn({ answering: answered }, answered ? 'Redis answers again' : `Redis accepted the connection but did not answer a PING within ${COMMAND_TIMEOUT_MS} ms; treating it as down`);
+    answering = answered;
+  };
+  const heartbeat = setInterval(() => {
+    // One PING at a time: a frozen Redis answers the outstanding one when it thaws, and that marks it up again.
+    if (pingSentAt !== null) {
+      if (Date.now() - pingSentAt >= COMMAND_TIMEOUT_MS) setAnswering(false);
+      return;
+    }
+    if (pinger.status !== 'ready') return;
+    pingSentAt = Date.now();
+    pinger
+      .ping()
+      .then(
+        () => setAnswering(true),
+        () => setAnswering(false),
+      )
+      .finally(() => {
+        pingSentAt = null;
+      });
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+  const up = () => probe.status === 'ready' && answering;
   const workers: Worker[] = [];
   const fallbacks = new Map<number, NodeJS.Timeout>();
   let access: AccessService | null = null;
 
   /** Runs a Redis command, failing fast (instead of queueing forever) while Redis is away. */
   async function redis<T>(command: () => Promise<T>): Promise<T> {
-    if (probe.status !== 'ready') throw new SchedulerUnavailableError('Redis is unreachable');
+    if (!up()) throw new SchedulerUnavailableError('Redis is unreachable');
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new SchedulerUnavailableError(`Redis did not answer within ${COMMAND_TIMEOUT_MS} ms`)), COMMAND_TIMEOUT_MS);
@@ -130,7 +180,7 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
   };
 
   return {
-    available: async () => probe.status === 'ready',
+    available: async () => up(),
     connected: (timeoutMs) =>
       probe.status === 'ready'
         ? Promise.resolve(true)
@@ -218,9 +268,14 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
 
     async close() {
       for (const timer of fallbacks.values()) clearTimeout(timer);
-      await Promise.all(workers.map((w) => w.close()));
-      await Promise.all(Object.values(queues).map((q) => q.close()));
+      // A graceful worker close waits for Redis; with Redis away it would wait forever, and there is no job to finish.
+      clearInterval(heartbeat);
+      const down = !up();
+      const closed = await within(CLOSE_DEADLINE_MS, Promise.all(workers.map((w) => w.close(down))));
+      if (!closed) log.warn({ afterMs: CLOSE_DEADLINE_MS }, 'revocation jobs still running at shutdown were left to BullMQ, which retries them after the restart');
+      await within(CLOSE_DEADLINE_MS, Promise.all(Object.values(queues).map((q) => q.close())));
       probe.disconnect();
+      pinger.disconnect();
     },
   };
 }

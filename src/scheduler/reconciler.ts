@@ -36,6 +36,12 @@ export interface ReconcilerOptions {
   pageSize?: number;
   /** Revocations run this many at a time. @defaultValue 20 */
   concurrency?: number;
+  /**
+   * How long a sweep waits for one grant's provider call before moving on. The call goes on (the provider
+   * deadline ends it, as `revoke_failed`) and later sweeps skip that grant meanwhile, so one stuck provider
+   * never keeps the next sweep from revoking the others. @defaultValue half the interval, at most 10 s
+   */
+  grantWaitMs?: number;
 }
 
 export interface Reconciler {
@@ -49,8 +55,13 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const { store, access, scheduler, clock, log } = options;
   const pageSize = options.pageSize ?? 1_000;
   const concurrency = options.concurrency ?? 20;
+  const grantWaitMs = options.grantWaitMs ?? Math.min(10_000, options.intervalMs / 2);
+  /** Calls left running by sweeps, at most; grants beyond it wait for a later sweep (or their BullMQ job). */
+  const maxBusy = 4 * concurrency;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<ReconcileReport> | null = null;
+  /** Grants whose provider call a sweep started and that has not ended yet (it may outlive its sweep). */
+  const busy = new Map<number, Promise<void>>();
 
   async function inParallel(ids: number[], work: (id: number) => Promise<unknown>): Promise<void> {
     let next = 0;
@@ -63,6 +74,23 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     await Promise.all(lanes);
   }
 
+  /** Runs one grant's provider work unless it is still running from an earlier sweep; waits for it at most grantWaitMs. */
+  async function onGrant(grantId: number, work: () => Promise<void>): Promise<void> {
+    // A provider that stops answering must not be sent one more call per lane every grantWaitMs without end.
+    if (busy.has(grantId) || busy.size >= maxBusy) return;
+    const done = work()
+      .catch((error: unknown) => log.error({ grantId, problem: errorMessage(error) }, 'reconcile step failed; the next sweep retries'))
+      .finally(() => busy.delete(grantId));
+    busy.set(grantId, done);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), grantWaitMs);
+    });
+    const outcome = await Promise.race([done, late]);
+    clearTimeout(timer);
+    if (outcome === 'late') log.warn({ grantId, afterMs: grantWaitMs }, 'a provider call is taking long; the sweep goes on without it and skips this grant until it ends');
+  }
+
   async function runOnce(): Promise<ReconcileReport> {
     const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, cleanedUp: 0, pages: 0, schedulerDown: false, reviewReminded: false };
     const now = clock.now().getTime();
@@ -71,9 +99,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       const ids = store.stalePendingGrantIds(now - INTERRUPTED_GRANT_AGE_MS, after, pageSize);
       report.pages++;
       if (ids.length === 0) break;
-      await inParallel(ids, async (id) => {
-        if (await access.grants.undoInterrupted(id)) report.undone++;
-      });
+      await inParallel(ids, (id) =>
+        onGrant(id, async () => {
+          if (await access.grants.undoInterrupted(id)) report.undone++;
+        }),
+      );
       after = ids.at(-1) as number;
     }
 
@@ -81,10 +111,12 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       const ids = store.dueGrantIds(now, after, pageSize);
       report.pages++;
       if (ids.length === 0) break;
-      await inParallel(ids, async (id) => {
-        const out = await access.expire(id);
-        if (out.kind === 'ended') report.revoked++;
-      });
+      await inParallel(ids, (id) =>
+        onGrant(id, async () => {
+          const out = await access.expire(id);
+          if (out.kind === 'ended') report.revoked++;
+        }),
+      );
       after = ids.at(-1) as number;
     }
 
@@ -151,14 +183,21 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   return {
     runOnce: sweep,
     start() {
-      void sweep();
-      timer = setInterval(() => void sweep(), options.intervalMs);
+      // The timer has no caller to hand a failure to: a database that refuses a read is logged, never fatal.
+      const tick = () =>
+        void sweep().catch((error: unknown) => log.error({ problem: errorMessage(error) }, 'reconcile sweep failed; the next one retries'));
+      tick();
+      timer = setInterval(tick, options.intervalMs);
       timer.unref();
     },
     async stop() {
       if (timer) clearInterval(timer);
       timer = null;
-      await running;
+      await running?.catch(() => undefined);
+      // Calls a sweep left running get a short grace; one still stuck is finished by BullMQ or the next start's sweep.
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(busy.values()), new Promise((resolve) => (grace = setTimeout(resolve, Math.min(grantWaitMs, 1_000))))]);
+      clearTimeout(grace);
     },
   };
 }

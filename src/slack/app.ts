@@ -7,7 +7,7 @@ import { registerCommands } from './commands.ts';
 import type { ListenerDeps } from './listener-deps.ts';
 import { guardReplays, type ReplayGuard } from './replay-guard.ts';
 import { SLACK_UNAVAILABLE, SOMETHING_WENT_WRONG } from './messages.ts';
-import { SlackUnavailableError, webClientOptions } from './slack-api.ts';
+import { SLACK_TIMEOUT_MS, SlackUnavailableError, webClientOptions } from './slack-api.ts';
 
 /** The last overload of `app.error`: the handler that also receives the payload (Bolt does not export the type). */
 type ExtendedErrorHandler = Parameters<App['error']>[0];
@@ -18,6 +18,8 @@ export interface SlackAppOptions {
   /** Set: Socket Mode (no public URL needed). */
   appToken?: string | undefined;
   apiUrl?: string | undefined;
+  /** One Slack HTTP call's deadline. @defaultValue SLACK_TIMEOUT_MS */
+  timeoutMs?: number | undefined;
   log: PinoLogger;
   /** HTTP mode: remembers signed requests so a replay or a retry of a handled event acts only once. */
   replayGuard?: ReplayGuard;
@@ -28,11 +30,16 @@ export interface SlackApp {
   app: App;
   /** In HTTP mode, the listener for POST /slack/events; null in Socket Mode. */
   requestListener: HTTPReceiver['requestListener'] | null;
+  /**
+   * Resolves once every listener already running has finished (work goes on after the ack), or after `timeoutMs`
+   * with false. Shutdown waits on it so a grant Slack was told about is finished, recorded and answered.
+   */
+  idle(timeoutMs: number): Promise<boolean>;
 }
 
 export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): SlackApp {
   const logger = boltLogger(options.log.child({ component: 'bolt' }));
-  const clientOptions = { ...webClientOptions(options.apiUrl), logger };
+  const clientOptions = { ...webClientOptions(options.apiUrl, options.timeoutMs), logger };
   let app: App;
   let requestListener: SlackApp['requestListener'] = null;
   if (options.appToken) {
@@ -44,6 +51,27 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
     app = new App({ token: options.botToken, receiver, clientOptions, logger, extendedErrorHandler: true, deferInitialization: true });
     requestListener = options.replayGuard ? guardReplays(receiver.requestListener, { signingSecret, guard: options.replayGuard, log: options.log, bodyLimit }) : receiver.requestListener;
   }
+
+  // Outermost middleware: its promise covers the whole listener, including what it does after ack().
+  const running = new Set<Promise<unknown>>();
+  app.use(async ({ next }) => {
+    const listener = next();
+    running.add(listener);
+    try {
+      await listener;
+    } finally {
+      running.delete(listener);
+    }
+  });
+  const idle = async (timeoutMs: number): Promise<boolean> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([Promise.allSettled([...running]).then(() => true), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 
   registerCommands(app, deps);
   registerActions(app, deps);
@@ -58,13 +86,14 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
     if (responseUrl) {
       await fetch(responseUrl, {
         method: 'POST',
+        signal: AbortSignal.timeout(options.timeoutMs ?? SLACK_TIMEOUT_MS),
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text: outage ? SLACK_UNAVAILABLE : SOMETHING_WENT_WRONG(ref) }),
       }).catch(() => undefined);
     }
   };
   app.error(onError);
-  return { app, requestListener };
+  return { app, requestListener, idle };
 }
 
 /** Bolt and the Web API client log through pino, as JSON like everything else. */

@@ -1,7 +1,7 @@
 // An AccessService on a real SQLite file with in-memory fakes of every port, for core integration tests.
 import { afterEach, beforeEach, expect } from 'vitest';
 import { AccessService } from '../../src/core/access-service.ts';
-import type { Clock, Scheduler } from '../../src/core/ports.ts';
+import type { Clock, Providers, Scheduler } from '../../src/core/ports.ts';
 import type { LoadedPolicy } from '../../src/policy/load.ts';
 import { verifyAuditChain } from '../../src/store/audit.ts';
 import { Store } from '../../src/store/repositories.ts';
@@ -30,6 +30,8 @@ export interface HarnessOverrides {
   /** A real scheduler instead of the in-memory fake (the fake is still returned, unused). */
   scheduler?: Scheduler;
   clock?: Clock;
+  /** Wraps the fake provider's registry, e.g. in the production call deadlines. */
+  providers?: (fake: Providers) => Providers;
 }
 
 export function accessHarness(policy: LoadedPolicy = aLoadedPolicy(), overrides: HarnessOverrides = {}): Harness {
@@ -47,7 +49,7 @@ export function accessHarness(policy: LoadedPolicy = aLoadedPolicy(), overrides:
   const service = new AccessService({
     store,
     policy: () => current,
-    providers: singleProvider(provider),
+    providers: overrides.providers ? overrides.providers(singleProvider(provider)) : singleProvider(provider),
     scheduler: overrides.scheduler ?? scheduler,
     notifier,
     directory,

@@ -26,6 +26,8 @@ export class FakeProvider implements Provider {
   /** While set, revoke cuts the access but reports this as left for a later clean-up. */
   cleanupLeft: string | null = null;
   grantMessage: string | undefined = undefined;
+  /** Grant refs (G17) whose revoke never returns, like a provider stuck on a dead connection. */
+  readonly hangRevokes = new Set<string>();
   /** Runs during each grant, e.g. to move a test clock as a slow provider or a clock jump would. */
   duringGrant: () => void = () => {};
 
@@ -42,6 +44,7 @@ export class FakeProvider implements Provider {
 
   async revoke(s: GrantSubject): ReturnType<Provider['revoke']> {
     this.calls.push({ op: 'revoke', grantId: s.grantId, expiresAt: s.expiresAt });
+    if (this.hangRevokes.has(s.grantId)) return new Promise<void>(() => {});
     if (this.failRevokes > 0) {
       this.failRevokes--;
       throw new ProviderError('fake provider: revoke failed', true);

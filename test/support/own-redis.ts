@@ -33,12 +33,21 @@ export class OwnRedis {
     return this;
   }
 
+  /** SIGSTOP: the server keeps its connections open and answers nothing, like a hung host. */
+  freeze(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   async stop(): Promise<void> {
     const child = this.process;
     if (!child || child.exitCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
-      child.kill('SIGKILL');
+      child.kill('SIGKILL'); // ends a frozen (SIGSTOPped) server too
     });
     this.process = null;
   }

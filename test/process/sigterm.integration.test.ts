@@ -1,0 +1,91 @@
+// SIGTERM while a grant is in flight at a slow provider: `sesame start` finishes it (recorded, requester told) before
+// it exits 0, within the 10 s bound.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Redis } from 'ioredis';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NOOP_PROVIDERS, PEOPLE, SIGNING_SECRET } from '../support/e2e.ts';
+import { FakeSlack } from '../support/fake-slack.ts';
+import { aPolicyInput } from '../support/policy-fixtures.ts';
+import { spawnSesame, untilReady } from '../support/sesame-process.ts';
+import { SlackSigner } from '../support/signed-client.ts';
+
+const REDIS_DB = 12;
+const PORT = 42_000 + Math.floor(Math.random() * 2_000);
+const PROVIDER_DELAY_MS = 2_000;
+
+describe('SIGTERM with a grant in flight', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-sigterm-'));
+  const slack = new FakeSlack();
+  const redis = new Redis({ host: '127.0.0.1', port: 6379, db: REDIS_DB });
+  const hits: string[] = [];
+  // A webhook receiver that takes its time over every call, then says yes.
+  const slowHook: Server = createServer((req, res) => {
+    hits.push(String(req.headers['x-sesame-event']));
+    req.resume();
+    setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), PROVIDER_DELAY_MS);
+  });
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    await slack.start();
+    slack.usergroups.set('S0ENG', [PEOPLE.engineer]);
+    await redis.flushdb();
+    await new Promise<void>((resolve) => slowHook.listen(0, '127.0.0.1', resolve));
+    const hookUrl = `http://127.0.0.1:${(slowHook.address() as AddressInfo).port}/hook`;
+    const changes = { resources: { ...NOOP_PROVIDERS?.resources, 'prod-db': { tier: 'low', roles: { read: { tier: 'low' } }, provider: { type: 'webhook', url: hookUrl, secret_env: 'HOOK_SECRET' } } } } as Parameters<typeof aPolicyInput>[0];
+    writeFileSync(join(dir, 'policy.yaml'), stringify(aPolicyInput(changes)));
+    env = {
+      PATH: process.env.PATH,
+      SLACK_BOT_TOKEN: 'xoxb-sigterm-test',
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      PORT: String(PORT),
+      DATABASE_PATH: join(dir, 'sesame.db'),
+      POLICY_PATH: join(dir, 'policy.yaml'),
+      REDIS_URL: `redis://127.0.0.1:6379/${REDIS_DB}`,
+      HOOK_SECRET: 'sigterm-hook-secret',
+      LOG_LEVEL: 'warn',
+    };
+  });
+  afterAll(async () => {
+    slowHook.closeAllConnections();
+    await new Promise((resolve) => slowHook.close(resolve));
+    await redis.flushdb();
+    redis.disconnect();
+    await slack.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('finishes, records and answers the acknowledged grant, then exits 0', async () => {
+    const sesame = spawnSesame(['start'], env);
+    try {
+      await untilReady(sesame, PORT);
+      const signer = new SlackSigner(`http://127.0.0.1:${PORT}/slack/events`, SIGNING_SECRET, (id) => slack.responseUrl(id));
+      const sent = await signer.command('request prod-db read 1h deploy check', { user: PEOPLE.engineer });
+      await slack.waitFor(() => hits.includes('grant') || slack.responsesTo(sent.responseId)[0], 'the provider to be asked').catch((e: unknown) => {
+        throw new Error(`${String(e)}\n${sesame.output()}`);
+      });
+      expect(slack.responsesTo(sent.responseId)).toEqual([]);
+
+      sesame.child.kill('SIGTERM');
+      expect(await sesame.exited()).toBe(0);
+
+      expect(String(slack.responsesTo(sent.responseId)[0]?.text)).toMatch(/^✅ Granted: `prod-db` `read`/);
+      const db = new Database(join(dir, 'sesame.db'), { readonly: true });
+      try {
+        expect(db.prepare('SELECT state FROM grants').all()).toEqual([{ state: 'active' }]);
+        expect(db.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'grant.activated'").get()).toEqual({ n: 1 });
+      } finally {
+        db.close();
+      }
+    } finally {
+      if (sesame.child.exitCode === null) sesame.child.kill('SIGKILL');
+    }
+  }, 60_000);
+});

@@ -1,0 +1,80 @@
+// One provider call that never returns: the sweep goes on without it, another grant due meanwhile is revoked by the
+// next sweep, and the stuck one ends revoke_failed with the admins alerted once the provider deadline passes.
+import { afterEach, describe, expect, it } from 'vitest';
+import { grantRef } from '../../src/core/ids.ts';
+import { withDeadlines } from '../../src/providers/deadline.ts';
+import { createReconciler, type Reconciler } from '../../src/scheduler/reconciler.ts';
+import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
+import { silentLogger } from '../support/fakes.ts';
+
+const realClock = { now: () => new Date() };
+const INTERVAL_MS = 1_000;
+const PROVIDER_DEADLINE_MS = 3_000;
+
+async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('a provider call that never returns', () => {
+  let h: Harness;
+  let reconciler: Reconciler;
+  afterEach(async () => {
+    await reconciler.stop();
+    h.cleanup();
+  });
+
+  it('does not keep the reconciler from revoking another grant, and ends revoke_failed with the admins alerted', async () => {
+    h = accessHarness(undefined, { clock: realClock, providers: (fake) => withDeadlines(fake, PROVIDER_DEADLINE_MS) });
+    const grant = async (durationMs: number) => {
+      const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: durationMs, reason: 'stuck provider' });
+      if (out.value?.kind !== 'granted') throw new Error('expected a grant');
+      return out.value.grant;
+    };
+    // The fake scheduler runs no jobs: only the reconciler revokes here.
+    const stuck = await grant(1_000);
+    h.provider.hangRevokes.add(grantRef(stuck.id));
+    const other = await grant(2_000);
+    reconciler = createReconciler({ store: h.store, access: h.service, scheduler: h.scheduler, clock: realClock, log: silentLogger, intervalMs: INTERVAL_MS });
+    reconciler.start();
+
+    await until(() => h.store.getGrant(other.id)?.state === 'expired', 'the other grant to be revoked');
+    // Revoked while the stuck call was still running: no sweep waited for it.
+    expect(h.store.getGrant(stuck.id)?.state).toBe('active');
+
+    await until(() => h.store.getGrant(stuck.id)?.state === 'revoke_failed', 'the stuck grant to fail');
+    const alert = h.notifier.events.find((e) => e.type === 'grant_revoke_failed');
+    expect(alert).toMatchObject({ grant: { id: stuck.id }, problem: `the noop provider's revoke did not answer within ${PROVIDER_DEADLINE_MS / 1000} s; it will be tried again` });
+    expect(h.auditActions()).toContain('grant.revoke_failed');
+  }, 60_000);
+
+  it('lets a sweep finish while the call is still running, and the next sweep skips that grant', async () => {
+    h = accessHarness(undefined, { clock: realClock });
+    const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: 1_000, reason: 'stuck provider' });
+    if (out.value?.kind !== 'granted') throw new Error('expected a grant');
+    const stuck = out.value.grant;
+    h.provider.hangRevokes.add(grantRef(stuck.id));
+    await until(() => Date.now() > (stuck.expiresAt ?? 0), 'the grant to fall due', 5_000);
+    reconciler = createReconciler({ store: h.store, access: h.service, scheduler: h.scheduler, clock: realClock, log: silentLogger, intervalMs: 60_000, grantWaitMs: 200 });
+    await reconciler.runOnce();
+    await reconciler.runOnce();
+    expect(h.provider.count('revoke')).toBe(1);
+  });
+
+  it('leaves at most four calls per lane running, so a provider that stopped answering is not flooded', async () => {
+    h = accessHarness(undefined, { clock: realClock });
+    for (let i = 0; i < 12; i++) {
+      const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: 1_000, reason: `stuck ${i}` });
+      if (out.value?.kind !== 'granted') throw new Error('expected a grant');
+      h.provider.hangRevokes.add(grantRef(out.value.grant.id));
+    }
+    await new Promise((r) => setTimeout(r, 1_100));
+    reconciler = createReconciler({ store: h.store, access: h.service, scheduler: h.scheduler, clock: realClock, log: silentLogger, intervalMs: 60_000, concurrency: 2, grantWaitMs: 20 });
+    await reconciler.runOnce();
+    await reconciler.runOnce();
+    expect(h.provider.count('revoke')).toBe(8);
+  });
+});
