@@ -11,6 +11,7 @@ import { grantRef, requestRef } from './ids.ts';
 import { checkApproval, checkCancel, checkDeny, checkExtend, checkRevoke, isRequestOverdue, LIVE_GRANT_STATES, requestDeadlines, type ApproverFacts } from './lifecycle.ts';
 import { groupsOf, isAdmin } from './membership.ts';
 import type { AccessEvent } from './ports.ts';
+import { auditRefusal, type Refusal } from './refusals.ts';
 import { err, ok, type Result } from './result.ts';
 
 export type AccessServiceDeps = GrantKeeperDeps;
@@ -72,9 +73,9 @@ export class AccessService {
   /** More time on an active grant, decided like a new request for the extra duration. */
   async extend(grantId: number, by: string, duration: Ms): Promise<Result<RequestOutcome, DomainError>> {
     const grant = this.deps.store.getGrant(grantId);
-    if (grant === undefined) return err({ code: 'grant_not_found', grantId: grantRef(grantId) });
+    if (grant === undefined) return this.refuse({ actor: by, action: 'grant.extend_refused', grantId: grantRef(grantId), error: { code: 'grant_not_found', grantId: grantRef(grantId) } });
     const allowed = checkExtend(grant, by);
-    if (!allowed.ok) return allowed;
+    if (!allowed.ok) return this.refuse({ actor: by, action: 'grant.extend_refused', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), error: allowed.error, details: { state: grant.state } });
     const { policy } = this.deps.policy();
     const groups = await groupsOf(policy, by, this.deps.directory);
     const query: NewAccessRequest = { requester: by, resource: grant.resource, role: grant.role, duration, reason: grant.reason };
@@ -85,7 +86,7 @@ export class AccessService {
   async approve(requestId: number, approver: string): Promise<Result<ApproveOutcome, DomainError>> {
     const { store, clock } = this.deps;
     const request = store.getRequest(requestId);
-    if (request === undefined) return err({ code: 'request_not_found', requestId: requestRef(requestId) });
+    if (request === undefined) return this.refuse({ actor: approver, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const facts = await this.approverFacts(approver);
     const allowed = checkApproval(request, store.approvalsFor(requestId), facts);
     if (!allowed.ok) return this.refuseClick(request, approver, allowed.error);
@@ -127,32 +128,32 @@ export class AccessService {
   /** Checks a Deny click before asking for a reason; a refusal is audited like any refused click. */
   async prepareDeny(requestId: number, denier: string): Promise<Result<RequestRow, DomainError>> {
     const request = this.deps.store.getRequest(requestId);
-    if (request === undefined) return err({ code: 'request_not_found', requestId: requestRef(requestId) });
+    if (request === undefined) return this.refuse({ actor: denier, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const allowed = checkDeny(request, await this.approverFacts(denier));
     return allowed.ok ? ok(request) : this.refuseClick(request, denier, allowed.error);
   }
 
   async deny(requestId: number, denier: string, note: string | null): Promise<Result<RequestRow, DomainError>> {
     const request = this.deps.store.getRequest(requestId);
-    if (request === undefined) return err({ code: 'request_not_found', requestId: requestRef(requestId) });
+    if (request === undefined) return this.refuse({ actor: denier, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const allowed = checkDeny(request, await this.approverFacts(denier));
     if (!allowed.ok) return this.refuseClick(request, denier, allowed.error);
-    return this.close(request, 'denied', denier, { action: 'request.denied', note });
+    return this.close(request, 'denied', denier, { action: 'request.denied', note, refused: 'approval.refused' });
   }
 
   async cancel(requestId: number, by: string): Promise<Result<RequestRow, DomainError>> {
     const request = this.deps.store.getRequest(requestId);
-    if (request === undefined) return err({ code: 'request_not_found', requestId: requestRef(requestId) });
+    if (request === undefined) return this.refuse({ actor: by, action: 'request.cancel_refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const allowed = checkCancel(request, by);
-    if (!allowed.ok) return allowed;
-    return this.close(request, 'cancelled', by, { action: 'request.cancelled', note: null });
+    if (!allowed.ok) return this.refuse({ actor: by, action: 'request.cancel_refused', requestId: requestRef(request.id), error: allowed.error, details: { state: request.state } });
+    return this.close(request, 'cancelled', by, { action: 'request.cancelled', note: null, refused: 'request.cancel_refused' });
   }
 
   /** Times out a pending request whose deadline has passed; false when there is nothing to do. */
   async timeOut(requestId: number): Promise<boolean> {
     const request = this.deps.store.getRequest(requestId);
     if (request === undefined || !isRequestOverdue(request, this.deps.clock.now())) return false;
-    return (await this.close(request, 'timed_out', 'sesame', { action: 'request.timed_out', note: null })).ok;
+    return (await this.close(request, 'timed_out', 'sesame', { action: 'request.timed_out', note: null, refused: null })).ok;
   }
 
   /** Reminds the approvers of a request still pending; false when there is nothing to remind about. */
@@ -165,10 +166,14 @@ export class AccessService {
 
   async revoke(grantId: number, by: string): Promise<Result<EndOutcome, DomainError>> {
     const grant = this.deps.store.getGrant(grantId);
-    if (grant === undefined) return err({ code: 'grant_not_found', grantId: grantRef(grantId) });
+    if (grant === undefined) return this.refuse({ actor: by, action: 'grant.revoke_refused', grantId: grantRef(grantId), error: { code: 'grant_not_found', grantId: grantRef(grantId) } });
+    const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
     const allowed = checkRevoke(grant, await this.approverFacts(by));
-    if (!allowed.ok) return allowed;
-    return ok(await this.grants.end(grantId, 'revoked', by));
+    if (!allowed.ok) return this.refuse({ actor: by, action: 'grant.revoke_refused', ...ids, error: allowed.error, details: { state: grant.state } });
+    const ended = await this.grants.end(grantId, 'revoked', by);
+    // Someone else ended it between the check and the revoke: this attempt changed nothing, and says so in the log.
+    if (ended.kind === 'not_live') this.refuse({ actor: by, action: 'grant.revoke_refused', ...ids, error: { code: 'not_active', grantId: ids.grantId, state: ended.grant.state }, details: { state: ended.grant.state } });
+    return ok(ended);
   }
 
   /** The scheduled end of a grant; does nothing unless it is live and due. */
@@ -192,12 +197,14 @@ export class AccessService {
     const now = clock.now();
     const ruleText = `${decision.rule.path.join('.')}: ${decision.rule.why}`;
     if (decision.kind === 'refuse') {
-      store.audit(now, { actor: input.requester, action: 'request.refused', grantId: extending ? grantRef(extending.id) : null, details: { resource: input.resource, role: input.role, code: decision.error.code, rule: ruleText, breakglass: input.breakglass ?? false } });
+      store.audit(now, { actor: input.requester, action: extending ? 'grant.extend_refused' : 'request.refused', requestId: extending ? requestRef(extending.requestId) : null, grantId: extending ? grantRef(extending.id) : null, details: { resource: input.resource, role: input.role, code: decision.error.code, rule: ruleText, breakglass: input.breakglass ?? false } });
       await this.notify({ type: 'request_refused', requester: input.requester, resource: input.resource, tier: decision.rule.path[0] === 'tiers' ? String(decision.rule.path[1]) : null, code: decision.error.code });
       return err(decision.error);
     }
     // Fail closed: no routine grant without a scheduled revocation. Break-glass fails open (with a timer).
-    if (!input.breakglass && !(await this.deps.scheduler.available())) return err({ code: 'scheduler_unavailable' });
+    if (!input.breakglass && !(await this.deps.scheduler.available())) {
+      return this.refuse({ actor: input.requester, action: extending ? 'grant.extend_refused' : 'request.refused', requestId: extending ? requestRef(extending.requestId) : null, grantId: extending ? grantRef(extending.id) : null, error: { code: 'scheduler_unavailable' }, details: { resource: input.resource, role: input.role ?? null } });
+    }
 
     const resolved = decision.request;
     const auto = decision.kind === 'auto_approve';
@@ -248,14 +255,23 @@ export class AccessService {
     return { kind: 'extended', request, grant: extended };
   }
 
-  private async close(request: RequestRow, state: 'denied' | 'cancelled' | 'timed_out', actor: string, audit: { action: 'request.denied' | 'request.cancelled' | 'request.timed_out'; note: string | null }): Promise<Result<RequestRow, DomainError>> {
+  /** `refused` is audited when a racing event closed the request first and this attempt, by a person, changed nothing. */
+  private async close(
+    request: RequestRow,
+    state: 'denied' | 'cancelled' | 'timed_out',
+    actor: string,
+    audit: { action: 'request.denied' | 'request.cancelled' | 'request.timed_out'; note: string | null; refused: Refusal['action'] | null },
+  ): Promise<Result<RequestRow, DomainError>> {
     const now = this.deps.clock.now();
     const done = this.deps.store.transaction(now, (tx) => {
       if (!tx.updateRequest(request.id, 'pending', { state, decidedAt: now.getTime(), decidedBy: actor, decisionNote: audit.note })) tx.abort();
       tx.audit({ actor, action: audit.action, requestId: requestRef(request.id), details: { note: audit.note } });
     });
     const fresh = this.deps.store.getRequest(request.id) as RequestRow;
-    if (done === LOST_RACE) return err({ code: 'not_pending', requestId: requestRef(request.id), state: fresh.state });
+    if (done === LOST_RACE) {
+      const error: DomainError = { code: 'not_pending', requestId: requestRef(request.id), state: fresh.state };
+      return audit.refused === null ? err(error) : this.refuse({ actor, action: audit.refused, requestId: error.requestId, error, details: { state: fresh.state } });
+    }
     await this.safely(() => this.deps.scheduler.cancelRequestJobs(request.id));
     const event: AccessEvent =
       state === 'denied' ? { type: 'request_denied', request: fresh, by: actor, note: audit.note } : state === 'cancelled' ? { type: 'request_cancelled', request: fresh } : { type: 'request_timed_out', request: fresh };
@@ -266,6 +282,10 @@ export class AccessService {
   private refuseClick<T>(request: RequestRow, clicker: string, error: DomainError): Result<T, DomainError> {
     this.deps.store.audit(this.deps.clock.now(), { actor: clicker, action: 'approval.refused', requestId: requestRef(request.id), details: { code: error.code, state: request.state, step: request.currentStep } });
     return err(error);
+  }
+
+  private refuse(refusal: Refusal): { ok: false; error: DomainError } {
+    return auditRefusal(this.deps.store, this.deps.clock.now(), refusal);
   }
 
   private async approverFacts(user: string): Promise<ApproverFacts> {

@@ -7,6 +7,7 @@ import type { DomainError } from './errors.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { groupsOf } from './membership.ts';
 import type { Clock, Directory, Notifier } from './ports.ts';
+import { auditRefusal } from './refusals.ts';
 import { err, ok, type Result } from './result.ts';
 
 /** Unreviewed uses are brought up again this often (and first this long after the oldest use). */
@@ -49,21 +50,18 @@ export class BreakglassReviews {
   async acknowledge(grantId: number, reviewer: string): Promise<Result<GrantRow, DomainError>> {
     const { store, clock } = this.deps;
     const grant = store.getGrant(grantId);
-    if (grant === undefined) return err({ code: 'grant_not_found', grantId: grantRef(grantId) });
+    if (grant === undefined) return auditRefusal(store, clock.now(), { actor: reviewer, action: 'breakglass.review_refused', grantId: grantRef(grantId), error: { code: 'grant_not_found', grantId: grantRef(grantId) } });
     const { policy } = this.deps.policy();
     const allowed = checkReview(grant, reviewer, await groupsOf(policy, reviewer, this.deps.directory), policy);
     const now = clock.now();
     const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
-    if (!allowed.ok) {
-      store.audit(now, { actor: reviewer, action: 'approval.refused', ...ids, details: { code: allowed.error.code, of: 'breakglass_review' } });
-      return allowed;
-    }
+    if (!allowed.ok) return auditRefusal(store, now, { actor: reviewer, action: 'breakglass.review_refused', ...ids, error: allowed.error });
     const done = store.transaction(now, (tx) => {
       if (!tx.markReviewed(grant.id, reviewer, now.getTime())) tx.abort();
       tx.audit({ actor: reviewer, action: 'breakglass.reviewed', ...ids, details: { used_by: grant.user, resource: grant.resource, role: grant.role, group: allowed.value } });
     });
     const fresh = store.getGrant(grant.id) as GrantRow;
-    if (done === LOST_RACE) return err({ code: 'already_reviewed', grantId: ids.grantId, by: fresh.reviewedBy ?? 'someone' });
+    if (done === LOST_RACE) return auditRefusal(store, now, { actor: reviewer, action: 'breakglass.review_refused', ...ids, error: { code: 'already_reviewed', grantId: ids.grantId, by: fresh.reviewedBy ?? 'someone' } });
     await this.deps.notifier.notify({ type: 'breakglass_reviewed', grant: fresh, by: reviewer });
     return ok(fresh);
   }
