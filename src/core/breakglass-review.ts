@@ -79,8 +79,13 @@ export class BreakglassReviews {
     const { store, clock } = this.deps;
     const waiting = store.unreviewedBreakglassGrants();
     const now = clock.now();
-    if (!reviewReminderDue(waiting[0]?.createdAt ?? null, store.lastAuditAt(REVIEW_REMINDED), now)) return false;
-    store.audit(now, { actor: 'sesame', action: REVIEW_REMINDED, details: { waiting: waiting.map((g) => grantRef(g.id)) } });
+    // Checked again inside the transaction: two sweeps at once (two processes) must not both record a reminder.
+    const due = store.transaction(now, (tx) => {
+      if (!reviewReminderDue(waiting[0]?.createdAt ?? null, store.lastAuditAt(REVIEW_REMINDED), now)) return false;
+      tx.audit({ actor: 'sesame', action: REVIEW_REMINDED, details: { waiting: waiting.map((g) => grantRef(g.id)) } });
+      return true;
+    });
+    if (due !== true) return false;
     await this.deps.notifier.notify({ type: 'breakglass_review_reminder', grants: waiting });
     return true;
   }

@@ -80,10 +80,15 @@ export class GrantKeeper {
         action: 'grant.activated',
         requestId: requestRef(request.id),
         grantId: grantRef(pending.id),
-        details: { resource: request.resource, role: request.role, starts_at: startsAt.toISOString(), expires_at: expiresAt.toISOString(), provider: provider.type, attempts: attempt.attempts, breakglass: request.breakglass },
+        details: { resource: request.resource, role: request.role, user: request.requester, created_at: createdAt.toISOString(), starts_at: startsAt.toISOString(), expires_at: expiresAt.toISOString(), provider: provider.type, attempts: attempt.attempts, breakglass: request.breakglass },
       });
     });
-    if (activated === LOST_RACE) throw new Error(`grant ${grantRef(pending.id)} left the pending state while being granted`);
+    if (activated === LOST_RACE) {
+      // A sweep took this grant for interrupted and failed it while the provider was still granting: the access the
+      // provider just gave belongs to no live grant, so it is taken back before reporting the bug.
+      await this.revokeAt({ ...subject, providerState });
+      throw new Error(`grant ${grantRef(pending.id)} left the pending state while being granted`);
+    }
     const grant = store.getGrant(pending.id) as GrantRow;
     await this.scheduleRevoke(grant);
     const providerMessage = attempt.value.message ?? null;
@@ -117,17 +122,25 @@ export class GrantKeeper {
     const now = clock.now();
     if (!attempt.ok) {
       const problem = errorMessage(attempt.error);
-      store.transaction(now, (tx) => {
-        tx.updateGrant(grant.id, LIVE_GRANT_STATES, { state: 'revoke_failed', revokeAttempts: grant.revokeAttempts + attempt.attempts });
-        // Audit the first failure loudly; later retries only count attempts, so the log is not flooded.
-        if (grant.state === 'active') {
+      // Decided on the row as it is now, not as read before the provider call: a racing revoke job or sweep may have
+      // ended the grant meanwhile, and then this failure changed nothing and must neither be audited nor alarm anyone.
+      const failed = store.transaction(now, (tx) => {
+        const current = tx.getGrant(grant.id);
+        if (current === undefined || !LIVE_GRANT_STATES.includes(current.state)) return tx.abort();
+        const revokeAttempts = current.revokeAttempts + attempt.attempts;
+        if (tx.updateGrant(grant.id, 'active', { state: 'revoke_failed', revokeAttempts })) {
+          // Audit the first failure loudly; later retries only count attempts, so the log is not flooded.
           tx.audit({ actor: 'sesame', action: 'grant.revoke_failed', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), details: { problem, attempts: attempt.attempts } });
+          return 'first' as const;
         }
+        if (!tx.updateGrant(grant.id, 'revoke_failed', { revokeAttempts })) tx.abort();
+        return 'again' as const;
       });
+      const fresh = store.getGrant(grant.id) as GrantRow;
+      if (failed === LOST_RACE) return { kind: 'not_live', grant: fresh };
       log.error({ grantId: grantRef(grant.id), problem }, 'revoke failed');
-      const failed = store.getGrant(grant.id) as GrantRow;
-      if (grant.state === 'active') await this.notify({ type: 'grant_revoke_failed', grant: failed, problem });
-      return { kind: 'revoke_failed', grant: failed, problem };
+      if (failed === 'first') await this.notify({ type: 'grant_revoke_failed', grant: fresh, problem });
+      return { kind: 'revoke_failed', grant: fresh, problem };
     }
 
     const ended = store.transaction(now, (tx) => {
@@ -148,8 +161,10 @@ export class GrantKeeper {
   async extend(grant: GrantRow, request: RequestRow, byMs: number, actor: string): Promise<GrantRow | null> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    const expiresAt = (grant.expiresAt ?? now.getTime()) + byMs;
     const applied = store.transaction(now, (tx) => {
+      // From the end as it is now: two extensions approved at once both count, and each entry names the end it made.
+      const current = tx.getGrant(grant.id);
+      const expiresAt = (current?.expiresAt ?? now.getTime()) + byMs;
       if (!tx.updateGrant(grant.id, 'active', { expiresAt })) tx.abort();
       tx.audit({ actor, action: 'grant.extended', requestId: requestRef(request.id), grantId: grantRef(grant.id), details: { by_ms: byMs, expires_at: new Date(expiresAt).toISOString() } });
     });
@@ -192,13 +207,15 @@ export class GrantKeeper {
 
   private async failRequest(request: RequestRow, grant: GrantRow | null, problem: string): Promise<FulfilOutcome> {
     const now = this.deps.clock.now();
-    this.deps.store.transaction(now, (tx) => {
-      if (grant) tx.updateGrant(grant.id, 'pending', { state: 'failed', endedAt: now.getTime() });
-      tx.updateRequest(request.id, 'approved', { state: 'failed', decisionNote: problem });
-      tx.audit({ actor: 'sesame', action: 'grant.failed', requestId: requestRef(request.id), grantId: grant ? grantRef(grant.id) : null, details: { problem } });
+    // Both rows move or neither does: a sweep undoing the same interrupted grant may have failed it already.
+    const applied = this.deps.store.transaction(now, (tx) => {
+      if (grant && !tx.updateGrant(grant.id, 'pending', { state: 'failed', endedAt: now.getTime() })) tx.abort();
+      if (!tx.updateRequest(request.id, 'approved', { state: 'failed', decisionNote: problem })) tx.abort();
+      tx.audit({ actor: 'sesame', action: 'grant.failed', requestId: requestRef(request.id), grantId: grant ? grantRef(grant.id) : null, details: { problem, created_at: grant ? new Date(grant.createdAt).toISOString() : undefined } });
     });
-    this.deps.log.error({ requestId: requestRef(request.id), problem }, 'grant failed');
     const failed = this.deps.store.getRequest(request.id) as RequestRow;
+    if (applied === LOST_RACE) return { kind: 'failed', request: failed, problem: failed.decisionNote ?? problem };
+    this.deps.log.error({ requestId: requestRef(request.id), problem }, 'grant failed');
     await this.notify({ type: 'request_failed', request: failed, problem });
     return { kind: 'failed', request: failed, problem };
   }
