@@ -231,7 +231,13 @@ export class AccessService {
         decidedBy: auto ? 'policy' : null,
       });
       const ids = { requestId: requestRef(row.id), grantId: extending ? grantRef(extending.id) : null };
-      tx.audit({ actor: input.requester, action: 'request.created', ...ids, details: { resource: row.resource, role: row.role, tier: row.tier, duration_ms: row.durationMs, reason: row.reason, tickets: row.tickets, capped_from_ms: resolved.capped?.requested, extends: ids.grantId ?? undefined } });
+      // Everything `audit verify` needs to prove the row: what was asked, what approval it needs, and until when.
+      tx.audit({
+        actor: input.requester,
+        action: 'request.created',
+        ...ids,
+        details: { resource: row.resource, role: row.role, tier: row.tier, duration_ms: row.durationMs, reason: row.reason, tickets: row.tickets, capped_from_ms: resolved.capped?.requested, extends: ids.grantId ?? undefined, steps: row.steps, self_approval: row.selfApproval, timeout_at: row.timeoutAt === null ? null : new Date(row.timeoutAt).toISOString() },
+      });
       if (input.breakglass) tx.audit({ actor: input.requester, action: 'breakglass.used', ...ids, details: { channel: input.channelId ?? null, rule: ruleText } });
       else if (auto) tx.audit({ actor: 'policy', action: 'request.auto_approved', ...ids, details: { rule: ruleText } });
       return row;

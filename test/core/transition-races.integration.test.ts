@@ -13,6 +13,9 @@ describe('racing transitions and their audit entries', () => {
     const now = h.clock.now();
     const ids = h.store.transaction(now, (tx) => {
       const request = tx.insertRequest({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: HOUR, reason: 'r', tickets: [], state: 'approved', steps: [], rule: 'test', createdAt: now.getTime(), decidedAt: now.getTime(), decidedBy: 'policy' });
+      tx.audit({ actor: PEOPLE.engineer, action: 'request.created', requestId: `R${request.id}`, details: { resource: 'sandbox', role: 'admin' } });
+      tx.audit({ actor: 'policy', action: 'request.auto_approved', requestId: `R${request.id}` });
+      // The grant is left pending without an entry, as a crash in the middle of granting leaves it.
       const grant = tx.insertGrant({ requestId: request.id, user: PEOPLE.engineer, resource: 'sandbox', role: 'admin', provider: { type: 'noop' }, reason: 'r', state: 'pending', createdAt: now.getTime() });
       return { request: request.id, grant: grant.id };
     });
