@@ -61,6 +61,16 @@ export class AccessService {
     }, now);
   }
 
+  /**
+   * Decides a submitted request form before it closes, so a refusal shows on its field. Unlike `preview`, a refusal
+   * here is a refused request: audited and announced like one refused by `/access request`.
+   */
+  async screen(input: NewAccessRequest): Promise<Decision> {
+    const decision = await this.preview(input);
+    if (decision.kind === 'refuse') await this.refuseRequest(input, decision, null);
+    return decision;
+  }
+
   /** Resources this person may request, for help and the request form. */
   async requestable(user: string): Promise<string[]> {
     const { policy } = this.deps.policy();
@@ -196,11 +206,7 @@ export class AccessService {
     const { store, clock } = this.deps;
     const now = clock.now();
     const ruleText = `${decision.rule.path.join('.')}: ${decision.rule.why}`;
-    if (decision.kind === 'refuse') {
-      store.audit(now, { actor: input.requester, action: extending ? 'grant.extend_refused' : 'request.refused', requestId: extending ? requestRef(extending.requestId) : null, grantId: extending ? grantRef(extending.id) : null, details: { resource: input.resource, role: input.role, code: decision.error.code, rule: ruleText, breakglass: input.breakglass ?? false } });
-      await this.notify({ type: 'request_refused', requester: input.requester, resource: input.resource, tier: decision.rule.path[0] === 'tiers' ? String(decision.rule.path[1]) : null, code: decision.error.code });
-      return err(decision.error);
-    }
+    if (decision.kind === 'refuse') return this.refuseRequest(input, decision, extending);
     // Fail closed: no routine grant without a scheduled revocation. Break-glass fails open (with a timer).
     if (!input.breakglass && !(await this.deps.scheduler.available())) {
       return this.refuse({ actor: input.requester, action: extending ? 'grant.extend_refused' : 'request.refused', requestId: extending ? requestRef(extending.requestId) : null, grantId: extending ? grantRef(extending.id) : null, error: { code: 'scheduler_unavailable' }, details: { resource: input.resource, role: input.role ?? null } });
@@ -251,6 +257,14 @@ export class AccessService {
     }
     const outcome = await this.fulfil(created);
     return ok(resolved.capped ? { ...outcome, cappedFrom: resolved.capped.requested } : outcome);
+  }
+
+  private async refuseRequest(input: NewAccessRequest, decision: Decision & { kind: 'refuse' }, extending: GrantRow | null): Promise<{ ok: false; error: DomainError }> {
+    const ruleText = `${decision.rule.path.join('.')}: ${decision.rule.why}`;
+    const ids = { requestId: extending ? requestRef(extending.requestId) : null, grantId: extending ? grantRef(extending.id) : null };
+    this.deps.store.audit(this.deps.clock.now(), { actor: input.requester, action: extending ? 'grant.extend_refused' : 'request.refused', ...ids, details: { resource: input.resource, role: input.role, code: decision.error.code, rule: ruleText, breakglass: input.breakglass ?? false } });
+    await this.notify({ type: 'request_refused', requester: input.requester, resource: input.resource, tier: decision.rule.path[0] === 'tiers' ? String(decision.rule.path[1]) : null, code: decision.error.code });
+    return err(decision.error);
   }
 
   /** Grants an approved request, or for an extension request moves its grant's end. */

@@ -100,6 +100,19 @@ describe('refused actions are audited, end to end', () => {
     expect(tooLong.entries).toMatchObject([{ actor: PEOPLE.engineer, action: 'grant.extend_refused', grant_id: grantId, details: { code: 'duration_too_long' } }]);
   });
 
+  it('audits a request the form refuses before it closes, as a refused request', async () => {
+    const form = await attempt(async () => {
+      const sent = await e.signer.submit(PEOPLE.outsider, 'request_form', {
+        resource: { resource_value: { type: 'static_select', selected_option: { value: 'prod-db' } } },
+        role: { role_value: { type: 'static_select', selected_option: { value: 'write' } } },
+        reason: { reason_value: { type: 'plain_text_input', value: 'let me in' } },
+      });
+      return sent.body;
+    });
+    expect(JSON.parse(form.text)).toMatchObject({ response_action: 'errors' });
+    expect(form.entries).toMatchObject([{ actor: PEOPLE.outsider, action: 'request.refused', details: { code: 'not_eligible', resource: 'prod-db' } }]);
+  });
+
   it('audits a refused break-glass acknowledgement by the user themself and by an outsider', async () => {
     const grantId = idOf('G', await reply('breakglass prod-db read 30m INC-43 cache stampede', PEOPLE.oncall, 'C0INC42'));
     const own = await attempt(() => clickReply(PEOPLE.oncall, 'acknowledge_breakglass', grantId));
