@@ -1,4 +1,5 @@
 // Pure: what the requests and grants tables must hold, rebuilt from the audit log alone, and where the tables differ.
+import { createHash } from 'node:crypto';
 import { parseRef } from './ids.ts';
 
 /** One audit entry as verify reads it. */
@@ -42,6 +43,11 @@ export const stableJson = (v: unknown): string =>
   JSON.stringify(v, (_key, value: unknown) =>
     typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : value,
   );
+/**
+ * Names a grant's provider block in its activation entry: a block edited in the table (say, pointed at a no-op
+ * provider so the revoke does nothing) no longer matches.
+ */
+export const providerDigest = (provider: unknown): string => createHash('sha256').update(stableJson(provider)).digest('hex');
 const json = (v: unknown): string | undefined => (v === undefined ? undefined : stableJson(v));
 /** A time the entry may give as an ISO string, explicitly null, or not at all. */
 const maybeMs = (v: unknown): number | null | undefined => (v === null ? null : ms(v));
@@ -110,6 +116,7 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
           resource: str(d.resource),
           role: str(d.role),
           breakglass: bool(d.breakglass),
+          provider_sha256: str(d.provider_sha256),
           state: 'active',
           created_at: ms(d.created_at),
           starts_at: ms(d.starts_at),

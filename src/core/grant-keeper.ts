@@ -2,6 +2,7 @@
 import type { LoadedPolicy } from '../policy/load.ts';
 import { LOST_RACE, type Store } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
+import { providerDigest } from './audit-replay.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { EXPIRY_WARNING_MS, expiryWarningAt, LIVE_GRANT_STATES } from './lifecycle.ts';
 import type { Clock, Directory, GrantSubject, Logger, Notifier, Providers, Scheduler } from './ports.ts';
@@ -80,7 +81,7 @@ export class GrantKeeper {
         action: 'grant.activated',
         requestId: requestRef(request.id),
         grantId: grantRef(pending.id),
-        details: { resource: request.resource, role: request.role, user: request.requester, created_at: createdAt.toISOString(), starts_at: startsAt.toISOString(), expires_at: expiresAt.toISOString(), provider: provider.type, attempts: attempt.attempts, breakglass: request.breakglass },
+        details: { resource: request.resource, role: request.role, user: request.requester, created_at: createdAt.toISOString(), starts_at: startsAt.toISOString(), expires_at: expiresAt.toISOString(), provider: provider.type, provider_sha256: providerDigest(provider), attempts: attempt.attempts, breakglass: request.breakglass },
       });
     });
     if (activated === LOST_RACE) {

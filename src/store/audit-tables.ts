@@ -1,6 +1,6 @@
 // Reads the requests and grants tables for `audit verify` and checks every row against the replayed audit log.
 import type Database from 'better-sqlite3';
-import { compareRow, missingRows, replayAudit, stableJson, type Fields, type Mismatch } from '../core/audit-replay.ts';
+import { compareRow, missingRows, providerDigest, replayAudit, stableJson, type Fields, type Mismatch } from '../core/audit-replay.ts';
 import { auditEntries } from './audit.ts';
 
 interface StoredRequest {
@@ -28,6 +28,7 @@ interface StoredGrant {
   resource: string;
   role: string;
   breakglass: number;
+  provider: string;
   state: string;
   created_at: number;
   starts_at: number | null;
@@ -39,7 +40,7 @@ interface StoredGrant {
 }
 
 const requestFields = (r: StoredRequest): Fields => ({ ...r, steps: stableJson(JSON.parse(r.steps) as unknown), self_approval: r.self_approval === 1 });
-const grantFields = (g: StoredGrant): Fields => ({ ...g, breakglass: g.breakglass === 1 });
+const grantFields = ({ provider, ...g }: StoredGrant): Fields => ({ ...g, breakglass: g.breakglass === 1, provider_sha256: providerDigest(JSON.parse(provider) as unknown) });
 
 /** Every difference between the tables and the log, in id order; empty when each row is what the log says. */
 export function verifyTablesAgainstAudit(client: Database.Database): { mismatches: Mismatch[]; requests: number; grants: number } {
@@ -55,7 +56,7 @@ export function verifyTablesAgainstAudit(client: Database.Database): { mismatche
   }
   mismatches.push(...missingRows('request', replayed.requests, seen.request));
   const grants = client
-    .prepare('SELECT id, request_id, user, resource, role, breakglass, state, created_at, starts_at, expires_at, ended_at, ended_by, reviewed_by, reviewed_at FROM grants ORDER BY id')
+    .prepare('SELECT id, request_id, user, resource, role, breakglass, provider, state, created_at, starts_at, expires_at, ended_at, ended_by, reviewed_by, reviewed_at FROM grants ORDER BY id')
     .iterate() as IterableIterator<StoredGrant>;
   for (const row of grants) {
     seen.grant.add(row.id);

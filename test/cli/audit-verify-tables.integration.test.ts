@@ -119,6 +119,13 @@ describe('sesame audit verify, against the tables', () => {
     expect(out.stderr).toContain(`request R${denied}: decided_by is U0MALLORY in the table but U0SEC1 in the audit log`);
   });
 
+  it('names an active grant whose provider block was swapped, so its revoke would do nothing', async () => {
+    const glass = h.temp.db.$client.prepare("SELECT id FROM grants WHERE breakglass = 1").get() as { id: number };
+    const out = await verify(tampered('provider.db', `UPDATE grants SET provider = '{"type":"noop"}' WHERE id = ${glass.id}`));
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(new RegExp(`grant G${glass.id}: provider_sha256 is [0-9a-f]{64} in the table but [0-9a-f]{64} in the audit log`));
+  });
+
   it('names a grant row slipped in without any audit entry, and a row deleted', async () => {
     const out = await verify(
       tampered(
