@@ -11,7 +11,8 @@ import { grantRef, requestRef } from './ids.ts';
 import { checkApproval, checkCancel, checkDeny, checkExtend, checkRevoke, isRequestOverdue, LIVE_GRANT_STATES, requestDeadlines, type ApproverFacts } from './lifecycle.ts';
 import { groupsOf, isAdmin } from './membership.ts';
 import type { AccessEvent } from './ports.ts';
-import { auditRefusal, type Refusal } from './refusals.ts';
+import { requestCreatedDetails } from './audit-details.ts';
+import { RefusalLog, type Refusal } from './refusals.ts';
 import { err, ok, type Result } from './result.ts';
 
 export type AccessServiceDeps = GrantKeeperDeps;
@@ -38,9 +39,11 @@ export class AccessService {
   readonly grants: GrantKeeper;
   readonly reviews: BreakglassReviews;
 
+  private readonly refusals: RefusalLog;
   constructor(private readonly deps: AccessServiceDeps) {
     this.grants = new GrantKeeper(deps);
     this.reviews = new BreakglassReviews(deps);
+    this.refusals = new RefusalLog(deps.store, deps.clock, (event) => this.notify(event));
   }
 
   /** A new request (or break-glass): decided by the policy, then granted, refused or sent for approval. */
@@ -61,13 +64,10 @@ export class AccessService {
     }, now);
   }
 
-  /**
-   * Decides a submitted request form before it closes, so a refusal shows on its field. Unlike `preview`, a refusal
-   * here is a refused request: audited and announced like one refused by `/access request`.
-   */
+  /** Like `preview`, for a submitted request form: a refusal is a refused request, audited and announced as one. */
   async screen(input: NewAccessRequest): Promise<Decision> {
     const decision = await this.preview(input);
-    if (decision.kind === 'refuse') await this.refuseRequest(input, decision, null);
+    if (decision.kind === 'refuse') await this.refusals.request(input, decision, null);
     return decision;
   }
 
@@ -83,9 +83,9 @@ export class AccessService {
   /** More time on an active grant, decided like a new request for the extra duration. */
   async extend(grantId: number, by: string, duration: Ms): Promise<Result<RequestOutcome, DomainError>> {
     const grant = this.deps.store.getGrant(grantId);
-    if (grant === undefined) return this.refuse({ actor: by, action: 'grant.extend_refused', grantId: grantRef(grantId), error: { code: 'grant_not_found', grantId: grantRef(grantId) } });
+    if (grant === undefined) return this.refusals.onGrant('grant.extend_refused', by, grantId, undefined, { code: 'grant_not_found', grantId: grantRef(grantId) });
     const allowed = checkExtend(grant, by);
-    if (!allowed.ok) return this.refuse({ actor: by, action: 'grant.extend_refused', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), error: allowed.error, details: { state: grant.state } });
+    if (!allowed.ok) return this.refusals.onGrant('grant.extend_refused', by, grantId, grant, allowed.error);
     const { policy } = this.deps.policy();
     const groups = await groupsOf(policy, by, this.deps.directory);
     const query: NewAccessRequest = { requester: by, resource: grant.resource, role: grant.role, duration, reason: grant.reason };
@@ -96,10 +96,10 @@ export class AccessService {
   async approve(requestId: number, approver: string): Promise<Result<ApproveOutcome, DomainError>> {
     const { store, clock } = this.deps;
     const request = store.getRequest(requestId);
-    if (request === undefined) return this.refuse({ actor: approver, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
+    if (request === undefined) return this.refusals.refuse({ actor: approver, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const facts = await this.approverFacts(approver);
     const allowed = checkApproval(request, store.approvalsFor(requestId), facts);
-    if (!allowed.ok) return this.refuseClick(request, approver, allowed.error);
+    if (!allowed.ok) return this.refusals.click(request, approver, allowed.error);
     const { step, count } = allowed.value;
     const lastStep = step === request.steps.length - 1;
     const now = clock.now();
@@ -119,7 +119,7 @@ export class AccessService {
     if (recorded === LOST_RACE) {
       const fresh = store.getRequest(requestId) as RequestRow;
       const again = checkApproval(fresh, store.approvalsFor(requestId), facts);
-      return this.refuseClick(fresh, approver, again.ok ? { code: 'not_pending', requestId: ids.requestId, state: fresh.state } : again.error);
+      return this.refusals.click(fresh, approver, again.ok ? { code: 'not_pending', requestId: ids.requestId, state: fresh.state } : again.error);
     }
     const updated = store.getRequest(requestId) as RequestRow;
     if (!recorded.stepDone) {
@@ -138,24 +138,24 @@ export class AccessService {
   /** Checks a Deny click before asking for a reason; a refusal is audited like any refused click. */
   async prepareDeny(requestId: number, denier: string): Promise<Result<RequestRow, DomainError>> {
     const request = this.deps.store.getRequest(requestId);
-    if (request === undefined) return this.refuse({ actor: denier, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
+    if (request === undefined) return this.refusals.refuse({ actor: denier, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const allowed = checkDeny(request, await this.approverFacts(denier));
-    return allowed.ok ? ok(request) : this.refuseClick(request, denier, allowed.error);
+    return allowed.ok ? ok(request) : this.refusals.click(request, denier, allowed.error);
   }
 
   async deny(requestId: number, denier: string, note: string | null): Promise<Result<RequestRow, DomainError>> {
     const request = this.deps.store.getRequest(requestId);
-    if (request === undefined) return this.refuse({ actor: denier, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
+    if (request === undefined) return this.refusals.refuse({ actor: denier, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const allowed = checkDeny(request, await this.approverFacts(denier));
-    if (!allowed.ok) return this.refuseClick(request, denier, allowed.error);
+    if (!allowed.ok) return this.refusals.click(request, denier, allowed.error);
     return this.close(request, 'denied', denier, { action: 'request.denied', note, refused: 'approval.refused' });
   }
 
   async cancel(requestId: number, by: string): Promise<Result<RequestRow, DomainError>> {
     const request = this.deps.store.getRequest(requestId);
-    if (request === undefined) return this.refuse({ actor: by, action: 'request.cancel_refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
+    if (request === undefined) return this.refusals.refuse({ actor: by, action: 'request.cancel_refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const allowed = checkCancel(request, by);
-    if (!allowed.ok) return this.refuse({ actor: by, action: 'request.cancel_refused', requestId: requestRef(request.id), error: allowed.error, details: { state: request.state } });
+    if (!allowed.ok) return this.refusals.refuse({ actor: by, action: 'request.cancel_refused', requestId: requestRef(request.id), error: allowed.error, details: { state: request.state } });
     return this.close(request, 'cancelled', by, { action: 'request.cancelled', note: null, refused: 'request.cancel_refused' });
   }
 
@@ -176,13 +176,12 @@ export class AccessService {
 
   async revoke(grantId: number, by: string): Promise<Result<EndOutcome, DomainError>> {
     const grant = this.deps.store.getGrant(grantId);
-    if (grant === undefined) return this.refuse({ actor: by, action: 'grant.revoke_refused', grantId: grantRef(grantId), error: { code: 'grant_not_found', grantId: grantRef(grantId) } });
-    const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
+    if (grant === undefined) return this.refusals.onGrant('grant.revoke_refused', by, grantId, undefined, { code: 'grant_not_found', grantId: grantRef(grantId) });
     const allowed = checkRevoke(grant, await this.approverFacts(by));
-    if (!allowed.ok) return this.refuse({ actor: by, action: 'grant.revoke_refused', ...ids, error: allowed.error, details: { state: grant.state } });
+    if (!allowed.ok) return this.refusals.onGrant('grant.revoke_refused', by, grantId, grant, allowed.error);
     const ended = await this.grants.end(grantId, 'revoked', by);
     // Someone else ended it between the check and the revoke: this attempt changed nothing, and says so in the log.
-    if (ended.kind === 'not_live') this.refuse({ actor: by, action: 'grant.revoke_refused', ...ids, error: { code: 'not_active', grantId: ids.grantId, state: ended.grant.state }, details: { state: ended.grant.state } });
+    if (ended.kind === 'not_live') this.refusals.onGrant('grant.revoke_refused', by, grantId, ended.grant, { code: 'not_active', grantId: grantRef(grantId), state: ended.grant.state });
     return ok(ended);
   }
 
@@ -206,11 +205,9 @@ export class AccessService {
     const { store, clock } = this.deps;
     const now = clock.now();
     const ruleText = `${decision.rule.path.join('.')}: ${decision.rule.why}`;
-    if (decision.kind === 'refuse') return this.refuseRequest(input, decision, extending);
+    if (decision.kind === 'refuse') return this.refusals.request(input, decision, extending);
     // Fail closed: no routine grant without a scheduled revocation. Break-glass fails open (with a timer).
-    if (!input.breakglass && !(await this.deps.scheduler.available())) {
-      return this.refuse({ actor: input.requester, action: extending ? 'grant.extend_refused' : 'request.refused', requestId: extending ? requestRef(extending.requestId) : null, grantId: extending ? grantRef(extending.id) : null, error: { code: 'scheduler_unavailable' }, details: { resource: input.resource, role: input.role ?? null } });
-    }
+    if (!input.breakglass && !(await this.deps.scheduler.available())) return this.refusals.request(input, { error: { code: 'scheduler_unavailable' } }, extending);
 
     const resolved = decision.request;
     const auto = decision.kind === 'auto_approve';
@@ -237,13 +234,7 @@ export class AccessService {
         decidedBy: auto ? 'policy' : null,
       });
       const ids = { requestId: requestRef(row.id), grantId: extending ? grantRef(extending.id) : null };
-      // Everything `audit verify` needs to prove the row: what was asked, what approval it needs, and until when.
-      tx.audit({
-        actor: input.requester,
-        action: 'request.created',
-        ...ids,
-        details: { resource: row.resource, role: row.role, tier: row.tier, duration_ms: row.durationMs, reason: row.reason, tickets: row.tickets, capped_from_ms: resolved.capped?.requested, extends: ids.grantId ?? undefined, steps: row.steps, self_approval: row.selfApproval, timeout_at: row.timeoutAt === null ? null : new Date(row.timeoutAt).toISOString() },
-      });
+      tx.audit({ actor: input.requester, action: 'request.created', ...ids, details: requestCreatedDetails(row, resolved.capped?.requested) });
       if (input.breakglass) tx.audit({ actor: input.requester, action: 'breakglass.used', ...ids, details: { channel: input.channelId ?? null, rule: ruleText } });
       else if (auto) tx.audit({ actor: 'policy', action: 'request.auto_approved', ...ids, details: { rule: ruleText } });
       return row;
@@ -259,14 +250,6 @@ export class AccessService {
     return ok(resolved.capped ? { ...outcome, cappedFrom: resolved.capped.requested } : outcome);
   }
 
-  private async refuseRequest(input: NewAccessRequest, decision: Decision & { kind: 'refuse' }, extending: GrantRow | null): Promise<{ ok: false; error: DomainError }> {
-    const ruleText = `${decision.rule.path.join('.')}: ${decision.rule.why}`;
-    const ids = { requestId: extending ? requestRef(extending.requestId) : null, grantId: extending ? grantRef(extending.id) : null };
-    this.deps.store.audit(this.deps.clock.now(), { actor: input.requester, action: extending ? 'grant.extend_refused' : 'request.refused', ...ids, details: { resource: input.resource, role: input.role, code: decision.error.code, rule: ruleText, breakglass: input.breakglass ?? false } });
-    await this.notify({ type: 'request_refused', requester: input.requester, resource: input.resource, tier: decision.rule.path[0] === 'tiers' ? String(decision.rule.path[1]) : null, code: decision.error.code });
-    return err(decision.error);
-  }
-
   /** Grants an approved request, or for an extension request moves its grant's end. */
   private async fulfil(request: RequestRow): Promise<GrantOutcome> {
     if (request.extendsGrantId === null) return this.grants.fulfil(request);
@@ -276,12 +259,7 @@ export class AccessService {
   }
 
   /** `refused` is audited when a racing event closed the request first and this attempt, by a person, changed nothing. */
-  private async close(
-    request: RequestRow,
-    state: 'denied' | 'cancelled' | 'timed_out',
-    actor: string,
-    audit: { action: 'request.denied' | 'request.cancelled' | 'request.timed_out'; note: string | null; refused: Refusal['action'] | null },
-  ): Promise<Result<RequestRow, DomainError>> {
+  private async close(request: RequestRow, state: 'denied' | 'cancelled' | 'timed_out', actor: string, audit: { action: `request.${typeof state}`; note: string | null; refused: Refusal['action'] | null }): Promise<Result<RequestRow, DomainError>> {
     const now = this.deps.clock.now();
     const done = this.deps.store.transaction(now, (tx) => {
       if (!tx.updateRequest(request.id, 'pending', { state, decidedAt: now.getTime(), decidedBy: actor, decisionNote: audit.note })) tx.abort();
@@ -290,22 +268,13 @@ export class AccessService {
     const fresh = this.deps.store.getRequest(request.id) as RequestRow;
     if (done === LOST_RACE) {
       const error: DomainError = { code: 'not_pending', requestId: requestRef(request.id), state: fresh.state };
-      return audit.refused === null ? err(error) : this.refuse({ actor, action: audit.refused, requestId: error.requestId, error, details: { state: fresh.state } });
+      return audit.refused === null ? err(error) : this.refusals.refuse({ actor, action: audit.refused, requestId: error.requestId, error, details: { state: fresh.state } });
     }
     await this.safely(() => this.deps.scheduler.cancelRequestJobs(request.id));
     const event: AccessEvent =
       state === 'denied' ? { type: 'request_denied', request: fresh, by: actor, note: audit.note } : state === 'cancelled' ? { type: 'request_cancelled', request: fresh } : { type: 'request_timed_out', request: fresh };
     await this.notify(event);
     return ok(fresh);
-  }
-
-  private refuseClick<T>(request: RequestRow, clicker: string, error: DomainError): Result<T, DomainError> {
-    this.deps.store.audit(this.deps.clock.now(), { actor: clicker, action: 'approval.refused', requestId: requestRef(request.id), details: { code: error.code, state: request.state, step: request.currentStep } });
-    return err(error);
-  }
-
-  private refuse(refusal: Refusal): { ok: false; error: DomainError } {
-    return auditRefusal(this.deps.store, this.deps.clock.now(), refusal);
   }
 
   private async approverFacts(user: string): Promise<ApproverFacts> {
