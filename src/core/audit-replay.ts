@@ -22,7 +22,13 @@ export type Fields = Record<string, Value | undefined>;
 export interface Replayed {
   requests: Map<number, Fields>;
   grants: Map<number, Fields>;
+  /** Who approved each step, by `R<id>:<step>`, from the approvals the log recorded. */
+  approvals: Map<string, Set<string>>;
+  /** What the log contradicts within itself, e.g. an approval count that includes approvals it never recorded. */
+  problems: Mismatch[];
 }
+
+export const approvalKey = (requestId: number, step: number): string => `R${requestId}:${step}`;
 
 export interface Mismatch {
   /** `request R5` or `grant G3`. */
@@ -68,6 +74,8 @@ function patch(map: Map<number, Fields>, id: number | null, fields: Fields): voi
 export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
   const requests = new Map<number, Fields>();
   const grants = new Map<number, Fields>();
+  const approvals = new Map<string, Set<string>>();
+  const problems: Mismatch[] = [];
   for (const entry of entries) {
     const d = detailsOf(entry);
     const at = ms(entry.at) as number;
@@ -100,7 +108,14 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
         const step = num(d.step);
         const have = num(d.have);
         const need = num(d.need);
-        if (step !== undefined && have !== undefined && need !== undefined && have >= need) patch(requests, requestId, { current_step: step + 1 });
+        if (requestId === null || step === undefined) break;
+        const approvers = approvals.get(approvalKey(requestId, step)) ?? new Set<string>();
+        approvals.set(approvalKey(requestId, step), approvers.add(entry.actor));
+        // `have` was counted from the approvals table: more than the log recorded means rows were added behind Sesame's back.
+        if (have !== undefined && have !== approvers.size) {
+          problems.push({ row: `request R${requestId}`, problem: `step ${step} counted ${have} approvals at ${entry.at} but the audit log records ${approvers.size} (approvals were added outside Sesame)` });
+        }
+        if (have !== undefined && need !== undefined && have >= need) patch(requests, requestId, { current_step: step + 1 });
         break;
       }
       case 'request.approved':
@@ -145,7 +160,7 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
         break;
     }
   }
-  return { requests, grants };
+  return { requests, grants, approvals, problems };
 }
 
 const show = (column: string, value: Value | undefined): string =>

@@ -1,6 +1,6 @@
 // Reads the requests and grants tables for `audit verify` and checks every row against the replayed audit log.
 import type Database from 'better-sqlite3';
-import { compareRow, missingRows, providerDigest, replayAudit, stableJson, type Fields, type Mismatch } from '../core/audit-replay.ts';
+import { approvalKey, compareRow, missingRows, providerDigest, replayAudit, stableJson, type Fields, type Mismatch } from '../core/audit-replay.ts';
 import { auditEntries } from './audit.ts';
 
 interface StoredRequest {
@@ -63,5 +63,16 @@ export function verifyTablesAgainstAudit(client: Database.Database): { mismatche
     mismatches.push(...compareRow('grant', row.id, grantFields(row), replayed.grants.get(row.id)));
   }
   mismatches.push(...missingRows('grant', replayed.grants, seen.grant));
+  const approvals = client.prepare('SELECT request_id, step, approver FROM approvals ORDER BY id').iterate() as IterableIterator<{ request_id: number; step: number; approver: string }>;
+  const approvalsSeen = new Map<string, number>();
+  for (const a of approvals) {
+    const key = approvalKey(a.request_id, a.step);
+    approvalsSeen.set(key, (approvalsSeen.get(key) ?? 0) + 1);
+    if (!replayed.approvals.get(key)?.has(a.approver)) mismatches.push({ row: `request R${a.request_id}`, problem: `an approval of step ${a.step} by ${a.approver} is in the table but the audit log never recorded it` });
+  }
+  for (const [key, approvers] of replayed.approvals) {
+    if ((approvalsSeen.get(key) ?? 0) < approvers.size) mismatches.push({ row: `request ${key.split(':')[0]}`, problem: `step ${key.split(':')[1]} has fewer approvals in the table than the ${approvers.size} the audit log records` });
+  }
+  mismatches.push(...replayed.problems);
   return { mismatches, requests: seen.request.size, grants: seen.grant.size };
 }

@@ -126,6 +126,12 @@ describe('sesame audit verify, against the tables', () => {
     expect(out.stderr).toMatch(new RegExp(`grant G${glass.id}: provider_sha256 is [0-9a-f]{64} in the table but [0-9a-f]{64} in the audit log`));
   });
 
+  it('names an approval slipped into the table, which would have let one real click complete a step', async () => {
+    const out = await verify(tampered('approval.db', `INSERT INTO approvals (request_id, step, approver, at) VALUES (${ids.twoSteps}, 1, 'U0MALLORY', 0)`));
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`request R${ids.twoSteps}: an approval of step 1 by U0MALLORY is in the table but the audit log never recorded it`);
+  });
+
   it('names a grant row slipped in without any audit entry, and a row deleted', async () => {
     const out = await verify(
       tampered(
@@ -146,6 +152,15 @@ describe('replayAudit (pure)', () => {
     const row = { requester: 'U1', resource: 'sandbox', role: 'anything', state: 'pending', created_at: Date.UTC(2026, 10, 23, 9), timeout_at: 123, decided_at: null, decided_by: null, current_step: 0, extends_grant_id: null };
     expect(compareRow('request', 1, row, replayed.requests.get(1))).toEqual([]);
     expect(compareRow('request', 1, { ...row, resource: 'prod-db' }, replayed.requests.get(1))).toEqual([{ row: 'request R1', problem: 'resource is prod-db in the table but sandbox in the audit log' }]);
+  });
+
+  it('notices an approval count that includes approvals the log never recorded', () => {
+    const at = '2026-11-23T09:00:00.000Z';
+    const replayed = replayAudit([
+      { at, actor: 'U1', action: 'request.created', request_id: 'R1', grant_id: null, details: {} },
+      { at, actor: 'U2', action: 'request.approval_recorded', request_id: 'R1', grant_id: null, details: { step: 0, have: 2, need: 2 } },
+    ]);
+    expect(replayed.problems).toEqual([{ row: 'request R1', problem: `step 0 counted 2 approvals at ${at} but the audit log records 1 (approvals were added outside Sesame)` }]);
   });
 
   it('ignores refusals, which change no row', () => {
