@@ -27,4 +27,22 @@ describe('racing transitions and their audit entries', () => {
     expect(h.store.getGrant(ids.grant)?.state).toBe('failed');
   });
 
+
+  it('takes back what the provider granted when a sweep failed the grant meanwhile, and records no activation', async () => {
+    h.provider.duringGrant = () => {
+      // The sweep's side of the race, as it lands while the provider is still answering.
+      const [grantId] = h.store.stalePendingGrantIds(Number.MAX_SAFE_INTEGER, 0, 1);
+      const grant = h.store.getGrant(grantId as number);
+      if (grant === undefined) throw new Error('expected a pending grant');
+      h.store.transaction(h.clock.now(), (tx) => {
+        tx.updateGrant(grant.id, 'pending', { state: 'failed', endedAt: h.clock.now().getTime() });
+        tx.updateRequest(grant.requestId, 'approved', { state: 'failed', decisionNote: 'interrupted' });
+        tx.audit({ actor: 'sesame', action: 'grant.failed', requestId: `R${grant.requestId}`, grantId: `G${grant.id}`, details: { problem: 'interrupted', created_at: new Date(grant.createdAt).toISOString() } });
+      });
+    };
+    await expect(h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', duration: HOUR, reason: 'try' })).rejects.toThrow('left the pending state while being granted');
+    expect(h.provider.present.size).toBe(0);
+    expect(h.provider.calls.map((c) => c.op)).toEqual(['grant', 'revoke']);
+    expect(h.auditActions()).not.toContain('grant.activated');
+  });
 });
