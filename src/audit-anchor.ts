@@ -101,9 +101,12 @@ export function createAnchorPoster(options: AnchorPosterOptions): AnchorPoster {
     return head;
   }
 
+  // Reading the head can fail (the database is locked or closing); the next tick tries again.
+  const logFailure = (error: unknown): void => log.warn({ problem: errorMessage(error) }, 'could not take an audit anchor');
+
   function schedule(): void {
     if (stopped) return;
-    timer = setTimeout(() => void postNow('interval').finally(schedule), options.intervalMs());
+    timer = setTimeout(() => void postNow('interval').catch(logFailure).finally(schedule), options.intervalMs());
     timer.unref();
   }
 
@@ -126,11 +129,11 @@ export function createAnchorPoster(options: AnchorPosterOptions): AnchorPoster {
  * Anchors right after every break-glass use (granted or failed), so the entry recording it is anchored within
  * seconds rather than at the next interval. Not awaited: a slow anchor_url must not delay the person breaking glass.
  */
-export function anchorAtBreakglass(anchors: Pick<AnchorPoster, 'postNow'>): Notifier {
+export function anchorAtBreakglass(anchors: Pick<AnchorPoster, 'postNow'>, log: Logger): Notifier {
   return {
     notify: async (event) => {
       const breakglass = event.type === 'grant_activated' ? event.grant.breakglass : event.type === 'request_failed' ? event.request.breakglass : false;
-      if (breakglass) void anchors.postNow('breakglass');
+      if (breakglass) anchors.postNow('breakglass').catch((error: unknown) => log.warn({ problem: errorMessage(error) }, 'could not take an audit anchor after a break-glass use'));
     },
   };
 }

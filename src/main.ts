@@ -112,7 +112,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       return true;
     },
   });
-  const notifier = fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics), logObserver(log.child({ component: 'access' })), anchorAtBreakglass(anchors));
+  const notifier = fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics), logObserver(log.child({ component: 'access' })), anchorAtBreakglass(anchors, log));
   const access = new AccessService({
     store,
     policy,

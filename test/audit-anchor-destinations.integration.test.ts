@@ -84,6 +84,19 @@ describe('anchors outside Slack', () => {
     expect(JSON.parse(last.body)).toEqual({ anchor: `1:${auditEntryHash(temp.db.$client, 1)}`, id: 1, hash: auditEntryHash(temp.db.$client, 1), at: expect.any(String), reason: 'interval' });
   });
 
+  it('keeps ticking, with a warning, when the head cannot be read', async () => {
+    const temp = tempDb();
+    cleanups.push(() => temp.cleanup());
+    const store = new Store(temp.db, () => 'a'.repeat(64));
+    const warnings: string[] = [];
+    const poster = createAnchorPoster({ auditLog: store.auditLog, log: { ...silentLogger, warn: (_fields, message) => void warnings.push(message) }, intervalMs: () => 10, post: async () => false, target: () => null });
+    temp.db.$client.close(); // as when the database goes away under a running timer
+    poster.start();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(warnings.filter((w) => w === 'could not take an audit anchor').length).toBeGreaterThanOrEqual(2);
+    await expect(poster.stop()).rejects.toThrow();
+  });
+
   describe('in the running app', () => {
     let e: E2E;
     const start = async (settings: Record<string, string>, log: Logger, env: Record<string, string> = {}) => {
