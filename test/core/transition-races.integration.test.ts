@@ -45,4 +45,17 @@ describe('racing transitions and their audit entries', () => {
     expect(h.provider.calls.map((c) => c.op)).toEqual(['grant', 'revoke']);
     expect(h.auditActions()).not.toContain('grant.activated');
   });
+
+  it('extends from the end as it is when the extension applies, not as another process read it earlier', async () => {
+    const granted = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', duration: HOUR, reason: 'try' });
+    if (granted.value?.kind !== 'granted') throw new Error('expected a grant');
+    const { grant, request } = granted.value;
+    // Both extensions start from the same row, read before either applied, as two processes racing would.
+    await h.service.grants.extend(grant, request, 30 * 60_000, PEOPLE.engineer);
+    await h.service.grants.extend(grant, request, 30 * 60_000, PEOPLE.engineer);
+    const end = (grant.expiresAt ?? 0) + HOUR;
+    expect(h.store.getGrant(grant.id)?.expiresAt).toBe(end);
+    const entries = h.temp.db.$client.prepare("SELECT details FROM audit_log WHERE action = 'grant.extended' ORDER BY id").all() as { details: string }[];
+    expect(entries.map((e) => (JSON.parse(e.details) as { expires_at: string }).expires_at).at(-1)).toBe(new Date(end).toISOString());
+  });
 });
