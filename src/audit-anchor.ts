@@ -1,24 +1,48 @@
-// Posts the audit chain head to the audit channel hourly and at shutdown, so a rewritten or truncated tail is detectable.
-import type { Logger } from './core/ports.ts';
+// Anchors the audit chain head: to the log, the audit channel and optionally a signed POST, every `anchor_every` and at every break-glass.
+import type { Logger, Notifier } from './core/ports.ts';
 import { errorMessage } from './core/retry.ts';
+import { SIGNATURE_HEADER, signatureHeader } from './signing.ts';
 import type { AuditLog } from './store/audit.ts';
 
-const ANCHOR_INTERVAL_MS = 3_600_000;
+const POST_TIMEOUT_MS = 10_000;
+
+export type AnchorReason = 'interval' | 'breakglass' | 'shutdown';
+
+/** Where anchors are POSTed and the key they are signed with; null when the policy names no anchor_url. */
+export interface AnchorTarget {
+  url: string;
+  secret: string;
+}
 
 export interface AnchorPosterOptions {
   auditLog: AuditLog;
   /** Posts to the audit channel; resolves false when the policy names none. */
   post: (text: string) => Promise<boolean>;
+  /** Read at each anchor, so a policy reload takes effect without a restart. */
+  target: () => AnchorTarget | null;
+  /** Read before each wait, for the same reason. */
+  intervalMs: () => number;
   log: Logger;
-  /** @defaultValue 1 h */
-  intervalMs?: number;
+  /** @defaultValue globalThis.fetch */
+  fetch?: typeof fetch;
+  /** @defaultValue Date.now */
+  now?: () => number;
 }
 
 export interface AnchorPoster {
   start(): void;
-  /** Posts the head now unless it was already posted; returns what was anchored. */
-  postNow(): Promise<{ id: number; hash: string } | null>;
+  /** Anchors the head now unless every destination already has it; returns what was anchored. */
+  postNow(reason?: AnchorReason): Promise<{ id: number; hash: string } | null>;
   stop(): Promise<void>;
+}
+
+/** The body POSTed to anchor_url (also what its signature covers). */
+export interface AnchorPayload {
+  anchor: string;
+  id: number;
+  hash: string;
+  at: string;
+  reason: AnchorReason;
 }
 
 const anchorText = (head: { id: number; hash: string }): string =>
@@ -26,32 +50,90 @@ const anchorText = (head: { id: number; hash: string }): string =>
 
 export function createAnchorPoster(options: AnchorPosterOptions): AnchorPoster {
   const { auditLog, log } = options;
-  let lastPosted: string | null = null;
+  const send = options.fetch ?? fetch;
+  const now = options.now ?? Date.now;
+  // Per destination, so one that was down gets the head on the next tick even when nothing new was written.
+  const delivered = { log: '', slack: '', url: '' };
   let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
 
-  async function postNow(): Promise<{ id: number; hash: string } | null> {
+  async function postTo(target: AnchorTarget, payload: AnchorPayload): Promise<void> {
+    const body = JSON.stringify(payload);
+    const response = await send(target.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signatureHeader(target.secret, body, now() / 1000) },
+      body,
+      signal: AbortSignal.timeout(POST_TIMEOUT_MS),
+      redirect: 'error',
+    });
+    await response.body?.cancel();
+    if (!response.ok) throw new Error(`${new URL(target.url).host} answered ${response.status}`);
+  }
+
+  async function postNow(reason: AnchorReason = 'interval'): Promise<{ id: number; hash: string } | null> {
     const head = auditLog.chainHead();
-    if (head === null || `${head.id}:${head.hash}` === lastPosted) return null;
-    // Logged as well as posted: the log usually lives on other machines than the database, which is the point.
-    log.info({ anchor: `${head.id}:${head.hash}` }, 'audit anchor');
-    try {
-      if (await options.post(anchorText(head))) lastPosted = `${head.id}:${head.hash}`;
-    } catch (error) {
-      log.warn({ problem: errorMessage(error) }, 'could not post the audit anchor; it is in this log');
+    if (head === null) return null;
+    const anchor = `${head.id}:${head.hash}`;
+    const target = options.target();
+    const pending = delivered.log !== anchor || delivered.slack !== anchor || (target !== null && delivered.url !== anchor);
+    if (!pending) return null;
+    // Warn level, so LOG_LEVEL=warn keeps it: the log usually lives on other machines than the database, which is the point.
+    log.warn({ anchor, reason }, 'audit anchor');
+    delivered.log = anchor;
+    const deliveries: Promise<void>[] = [];
+    if (delivered.slack !== anchor) {
+      deliveries.push(
+        options.post(anchorText(head)).then(
+          (posted) => void (posted && (delivered.slack = anchor)),
+          (error: unknown) => log.warn({ problem: errorMessage(error) }, 'could not post the audit anchor to Slack; it is in this log'),
+        ),
+      );
     }
+    if (target !== null && delivered.url !== anchor) {
+      deliveries.push(
+        postTo(target, { anchor, id: head.id, hash: head.hash, at: new Date(now()).toISOString(), reason }).then(
+          () => void (delivered.url = anchor),
+          (error: unknown) => log.warn({ problem: errorMessage(error) }, 'could not POST the audit anchor to anchor_url; it is in this log'),
+        ),
+      );
+    }
+    await Promise.all(deliveries);
     return head;
+  }
+
+  // Reading the head can fail (the database is locked or closing); the next tick tries again.
+  const logFailure = (error: unknown): void => log.warn({ problem: errorMessage(error) }, 'could not take an audit anchor');
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => void postNow('interval').catch(logFailure).finally(schedule), options.intervalMs());
+    timer.unref();
   }
 
   return {
     start() {
-      timer = setInterval(() => void postNow(), options.intervalMs ?? ANCHOR_INTERVAL_MS);
-      timer.unref();
+      stopped = false;
+      schedule();
     },
     postNow,
     async stop() {
-      if (timer) clearInterval(timer);
+      stopped = true;
+      if (timer) clearTimeout(timer);
       timer = null;
-      await postNow();
+      await postNow('shutdown');
+    },
+  };
+}
+
+/**
+ * Anchors right after every break-glass use (granted or failed), so the entry recording it is anchored within
+ * seconds rather than at the next interval. Not awaited: a slow anchor_url must not delay the person breaking glass.
+ */
+export function anchorAtBreakglass(anchors: Pick<AnchorPoster, 'postNow'>, log: Logger): Notifier {
+  return {
+    notify: async (event) => {
+      const breakglass = event.type === 'grant_activated' ? event.grant.breakglass : event.type === 'request_failed' ? event.request.breakglass : false;
+      if (breakglass) anchors.postNow('breakglass').catch((error: unknown) => log.warn({ problem: errorMessage(error) }, 'could not take an audit anchor after a break-glass use'));
     },
   };
 }

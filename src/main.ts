@@ -2,7 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger as PinoLogger } from 'pino';
 import type { Config } from './config.ts';
-import { createAnchorPoster } from './audit-anchor.ts';
+import { anchorAtBreakglass, createAnchorPoster } from './audit-anchor.ts';
 import { AccessService } from './core/access-service.ts';
 import { redactUrl } from './core/redact.ts';
 import type { Clock } from './core/ports.ts';
@@ -57,7 +57,7 @@ export interface StartOptions {
   watchPolicyFile?: boolean;
   /** How long Slack look-ups are cached. @defaultValue 60 s */
   directoryTtlMs?: number;
-  /** How often the audit chain head is posted. @defaultValue 1 h */
+  /** How often the audit chain head is anchored, overriding the policy's `anchor_every`. @defaultValue settings.anchor_every */
   anchorIntervalMs?: number;
   /** How long one HTTP call to Slack may take. @defaultValue 10 s */
   slackTimeoutMs?: number;
@@ -114,7 +114,23 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const providers = withDeadlines(createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call) }), options.providerDeadlineMs);
   // In the background: a slow Slack must not delay start-up, and an unknown channel is a warning, not a refusal.
   void warnAboutUnknownChannels(loaded.value.policy, directory, log);
-  const notifier = fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics), logObserver(log.child({ component: 'access' })));
+  const anchors = createAnchorPoster({
+    auditLog: store.auditLog,
+    log,
+    intervalMs: () => options.anchorIntervalMs ?? watcher.current().policy.settings.anchor_every,
+    target: () => {
+      const { anchor_url: url, anchor_secret_env: secretEnv } = watcher.current().policy.settings;
+      const secret = secretEnv === undefined ? undefined : config.secrets[secretEnv];
+      return url === undefined || !secret ? null : { url, secret };
+    },
+    post: async (text) => {
+      const channel = watcher.current().policy.settings.audit_channel;
+      if (!channel) return false;
+      await call('chat.postMessage', () => client.chat.postMessage({ channel, text }));
+      return true;
+    },
+  });
+  const notifier = fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics), logObserver(log.child({ component: 'access' })), anchorAtBreakglass(anchors, log));
   const access = new AccessService({
     store,
     policy,
@@ -168,17 +184,6 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   // Without this the first sweep may run while Redis is still connecting, skip rescheduling, and leave it to the next one.
   if (!(await scheduler.connected(3_000))) log.error({ redis: redactUrl(config.redisUrl) }, 'Redis does not answer; routine requests are refused until it does');
   reconciler.start();
-  const anchors = createAnchorPoster({
-    auditLog: store.auditLog,
-    log,
-    intervalMs: options.anchorIntervalMs,
-    post: async (text) => {
-      const channel = watcher.current().policy.settings.audit_channel;
-      if (!channel) return false;
-      await call('chat.postMessage', () => client.chat.postMessage({ channel, text }));
-      return true;
-    },
-  });
   anchors.start();
   const port = (server.address() as AddressInfo).port;
   log.info({ port, mode: slack.requestListener ? 'http' : 'socket', policy: loaded.value.file }, 'Sesame is running');

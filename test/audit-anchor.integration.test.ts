@@ -47,7 +47,8 @@ describe('createAnchorPoster', () => {
       const poster = createAnchorPoster({
         auditLog: store.auditLog,
         log: silentLogger,
-        intervalMs: 3_600_000,
+        intervalMs: () => 3_600_000,
+        target: () => null,
         post: async (text) => {
           if (failNext) throw new Error('Slack is down');
           posted.push(text);

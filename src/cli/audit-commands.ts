@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { auditEntries, auditEntryHash, verifyAuditChain, type ExportedEntry } from '../store/audit.ts';
+import { verifyTablesAgainstAudit } from '../store/audit-tables.ts';
 import { openDatabase, type Db } from '../store/db.ts';
 import { EXIT, line, writeChunk, type CliIo } from './io.ts';
 
@@ -12,6 +13,8 @@ export function openExisting(path: string, io: CliIo): Db | null {
   }
   return openDatabase(path, { readonly: true });
 }
+
+const MAX_MISMATCHES_SHOWN = 50;
 
 export async function auditVerify(args: string[], io: CliIo, databasePath: string): Promise<number> {
   const { values } = parseArgs({ args, options: { anchor: { type: 'string' } } });
@@ -43,7 +46,16 @@ export async function auditVerify(args: string[], io: CliIo, databasePath: strin
         return EXIT.failed;
       }
     }
-    line(io.stdout, `ok ${result.entries} entries${anchor ? `, anchor ${anchor.id} matches` : ''}`);
+    // The chain proves the log; replaying it proves the tables, where an edited expires_at or state would otherwise go unseen.
+    const tables = verifyTablesAgainstAudit(db.$client);
+    if (tables.mismatches.length > 0) {
+      for (const m of tables.mismatches.slice(0, MAX_MISMATCHES_SHOWN)) line(io.stderr, `${m.row}: ${m.problem}`);
+      const more = tables.mismatches.length - MAX_MISMATCHES_SHOWN;
+      if (more > 0) line(io.stderr, `… and ${more} more`);
+      line(io.stderr, `The log verified (${result.entries} entries), but ${tables.mismatches.length === 1 ? 'this row differs' : 'these rows differ'} from it: the database was changed outside Sesame; restore it from a backup and find out who could write to it.`);
+      return EXIT.failed;
+    }
+    line(io.stdout, `ok ${result.entries} entries${anchor ? `, anchor ${anchor.id} matches` : ''}; ${tables.requests} requests and ${tables.grants} grants match the log`);
     return EXIT.ok;
   } finally {
     db.$client.close();

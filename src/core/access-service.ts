@@ -1,46 +1,36 @@
 // The use cases: request, approve, deny, cancel, time out, extend, revoke, expire, break glass — Slack-free.
 import type { LoadedPolicy } from '../policy/load.ts';
-import { decide, outsiderOf, resolveTarget, type AccessQuery, type Decision, type Facts } from '../policy/decide.ts';
+import { decide, outsiderOf, resolveTarget, type Decision, type Facts } from '../policy/decide.ts';
 import type { Ms } from '../policy/duration.ts';
 import { LOST_RACE } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { describeError } from './describe-error.ts';
 import type { DomainError } from './errors.ts';
 import { BreakglassReviews } from './breakglass-review.ts';
-import { GrantKeeper, type EndOutcome, type FulfilOutcome, type GrantKeeperDeps } from './grant-keeper.ts';
+import type { ApproveOutcome, GrantOutcome, NewAccessRequest, RequestOutcome } from './access-types.ts';
+import { GrantKeeper, type EndOutcome, type GrantKeeperDeps } from './grant-keeper.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { checkApproval, checkCancel, checkDeny, checkExtend, checkRevoke, isRequestOverdue, LIVE_GRANT_STATES, requestDeadlines, type ApproverFacts } from './lifecycle.ts';
 import { approverFacts, decisionFacts, requesterFacts } from './membership.ts';
 import { extendingOf, whyNoLongerAllowed } from './redecide.ts';
 import type { AccessEvent } from './ports.ts';
+import { replayDetails, requestCreatedDetails } from './audit-details.ts';
+import { RefusalLog, type Refusal } from './refusals.ts';
 import { err, ok, type Result } from './result.ts';
 
 export type AccessServiceDeps = GrantKeeperDeps;
 
-export interface NewAccessRequest extends AccessQuery {
-  requester: string;
-  /** Where the command was typed (break-glass checks its name). */
-  channelId?: string | null;
-}
-
-export type GrantOutcome = FulfilOutcome | { kind: 'extended'; request: RequestRow; grant: GrantRow | null };
-/** A break-glass duration above the policy's maximum is cut to it, not refused; `cappedFrom` says from what. */
-export type GrantedOutcome = GrantOutcome & { cappedFrom?: Ms };
-export type RequestOutcome = GrantedOutcome | { kind: 'pending'; request: RequestRow; decision: Decision & { kind: 'needs_approval' } };
-
-export type ApproveOutcome =
-  | { kind: 'recorded'; request: RequestRow; have: number; need: number }
-  | { kind: 'next_step'; request: RequestRow }
-  | { kind: 'approved'; request: RequestRow; fulfilled: GrantOutcome };
-
+export type { ApproveOutcome, GrantedOutcome, GrantOutcome, NewAccessRequest, RequestOutcome } from './access-types.ts';
 
 export class AccessService {
   readonly grants: GrantKeeper;
   readonly reviews: BreakglassReviews;
 
+  private readonly refusals: RefusalLog;
   constructor(private readonly deps: AccessServiceDeps) {
     this.grants = new GrantKeeper(deps);
     this.reviews = new BreakglassReviews(deps);
+    this.refusals = new RefusalLog(deps.store, deps.clock, (event) => this.notify(event));
   }
 
   /** A new request (or break-glass): decided by the policy, then granted, refused or sent for approval. */
@@ -56,6 +46,14 @@ export class AccessService {
 
   private factsOf = (input: NewAccessRequest): Promise<Facts> => decisionFacts(this.deps, input);
 
+  /** Like `preview`, for a submitted request form: a refusal is a refused request, audited and announced as one. */
+  async screen(input: NewAccessRequest): Promise<Decision> {
+    const facts = await this.factsOf(input);
+    const decision = decide(this.deps.policy().policy, input, facts, this.deps.clock.now());
+    if (decision.kind === 'refuse') await this.refusals.request(input, decision, null, replayDetails(facts));
+    return decision;
+  }
+
   /** Resources this person may request, for help and the request form. */
   async requestable(user: string): Promise<string[]> {
     const { policy } = this.deps.policy();
@@ -69,9 +67,9 @@ export class AccessService {
   /** More time on an active grant, decided like a new request for the extra duration, within the tier's maximum in total. */
   async extend(grantId: number, by: string, duration: Ms): Promise<Result<RequestOutcome, DomainError>> {
     const grant = this.deps.store.getGrant(grantId);
-    if (grant === undefined) return err({ code: 'grant_not_found', grantId: grantRef(grantId) });
+    if (grant === undefined) return this.refusals.onGrant('grant.extend_refused', by, grantId, undefined, { code: 'grant_not_found', grantId: grantRef(grantId) });
     const allowed = checkExtend(grant, by);
-    if (!allowed.ok) return allowed;
+    if (!allowed.ok) return this.refusals.onGrant('grant.extend_refused', by, grantId, grant, allowed.error);
     const query: NewAccessRequest = { requester: by, resource: grant.resource, role: grant.role, duration, reason: grant.reason, extending: extendingOf(grant) };
     const facts = await this.requesterFacts(by);
     return this.open(query, decide(this.deps.policy().policy, query, facts, this.deps.clock.now()), grant, facts);
@@ -80,10 +78,10 @@ export class AccessService {
   async approve(requestId: number, approver: string): Promise<Result<ApproveOutcome, DomainError>> {
     const { store, clock } = this.deps;
     const request = store.getRequest(requestId);
-    if (request === undefined) return err({ code: 'request_not_found', requestId: requestRef(requestId) });
+    if (request === undefined) return this.refusals.refuse({ actor: approver, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const facts = await this.approverFacts(approver);
     const allowed = checkApproval(request, store.approvalsFor(requestId), facts);
-    if (!allowed.ok) return this.refuseClick(request, approver, allowed.error);
+    if (!allowed.ok) return this.refusals.click(request, approver, allowed.error);
     // Judged again under today's policy: a request made under a laxer one (or by someone since removed) is not granted.
     const extended = request.extendsGrantId === null ? null : (store.getGrant(request.extendsGrantId) ?? null);
     const stale = whyNoLongerAllowed(this.deps.policy().policy, request, extended, await this.requesterFacts(request.requester), clock.now());
@@ -109,7 +107,7 @@ export class AccessService {
     if (recorded === LOST_RACE) {
       const fresh = store.getRequest(requestId) as RequestRow;
       const again = checkApproval(fresh, store.approvalsFor(requestId), facts);
-      return this.refuseClick(fresh, approver, again.ok ? { code: 'not_pending', requestId: ids.requestId, state: fresh.state } : again.error);
+      return this.refusals.click(fresh, approver, again.ok ? { code: 'not_pending', requestId: ids.requestId, state: fresh.state } : again.error);
     }
     const updated = store.getRequest(requestId) as RequestRow;
     if (!recorded.stepDone) {
@@ -128,32 +126,32 @@ export class AccessService {
   /** Checks a Deny click before asking for a reason; a refusal is audited like any refused click. */
   async prepareDeny(requestId: number, denier: string): Promise<Result<RequestRow, DomainError>> {
     const request = this.deps.store.getRequest(requestId);
-    if (request === undefined) return err({ code: 'request_not_found', requestId: requestRef(requestId) });
+    if (request === undefined) return this.refusals.refuse({ actor: denier, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const allowed = checkDeny(request, await this.approverFacts(denier));
-    return allowed.ok ? ok(request) : this.refuseClick(request, denier, allowed.error);
+    return allowed.ok ? ok(request) : this.refusals.click(request, denier, allowed.error);
   }
 
   async deny(requestId: number, denier: string, note: string | null): Promise<Result<RequestRow, DomainError>> {
     const request = this.deps.store.getRequest(requestId);
-    if (request === undefined) return err({ code: 'request_not_found', requestId: requestRef(requestId) });
+    if (request === undefined) return this.refusals.refuse({ actor: denier, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const allowed = checkDeny(request, await this.approverFacts(denier));
-    if (!allowed.ok) return this.refuseClick(request, denier, allowed.error);
-    return this.close(request, 'denied', denier, { action: 'request.denied', note });
+    if (!allowed.ok) return this.refusals.click(request, denier, allowed.error);
+    return this.close(request, 'denied', denier, { action: 'request.denied', note, refused: 'approval.refused' });
   }
 
   async cancel(requestId: number, by: string): Promise<Result<RequestRow, DomainError>> {
     const request = this.deps.store.getRequest(requestId);
-    if (request === undefined) return err({ code: 'request_not_found', requestId: requestRef(requestId) });
+    if (request === undefined) return this.refusals.refuse({ actor: by, action: 'request.cancel_refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const allowed = checkCancel(request, by);
-    if (!allowed.ok) return allowed;
-    return this.close(request, 'cancelled', by, { action: 'request.cancelled', note: null });
+    if (!allowed.ok) return this.refusals.refuse({ actor: by, action: 'request.cancel_refused', requestId: requestRef(request.id), error: allowed.error, details: { state: request.state } });
+    return this.close(request, 'cancelled', by, { action: 'request.cancelled', note: null, refused: 'request.cancel_refused' });
   }
 
   /** Times out a pending request whose deadline has passed; false when there is nothing to do. */
   async timeOut(requestId: number): Promise<boolean> {
     const request = this.deps.store.getRequest(requestId);
     if (request === undefined || !isRequestOverdue(request, this.deps.clock.now())) return false;
-    return (await this.close(request, 'timed_out', 'sesame', { action: 'request.timed_out', note: null })).ok;
+    return (await this.close(request, 'timed_out', 'sesame', { action: 'request.timed_out', note: null, refused: null })).ok;
   }
 
   /** Reminds the approvers of a request still pending; false when there is nothing to remind about. */
@@ -166,10 +164,13 @@ export class AccessService {
 
   async revoke(grantId: number, by: string): Promise<Result<EndOutcome, DomainError>> {
     const grant = this.deps.store.getGrant(grantId);
-    if (grant === undefined) return err({ code: 'grant_not_found', grantId: grantRef(grantId) });
+    if (grant === undefined) return this.refusals.onGrant('grant.revoke_refused', by, grantId, undefined, { code: 'grant_not_found', grantId: grantRef(grantId) });
     const allowed = checkRevoke(grant, await this.approverFacts(by));
-    if (!allowed.ok) return allowed;
-    return ok(await this.grants.end(grantId, 'revoked', by));
+    if (!allowed.ok) return this.refusals.onGrant('grant.revoke_refused', by, grantId, grant, allowed.error);
+    const ended = await this.grants.end(grantId, 'revoked', by);
+    // Someone else ended it between the check and the revoke: this attempt changed nothing, and says so in the log.
+    if (ended.kind === 'not_live') this.refusals.onGrant('grant.revoke_refused', by, grantId, ended.grant, { code: 'not_active', grantId: grantRef(grantId), state: ended.grant.state });
+    return ok(ended);
   }
 
   /** The scheduled end of a grant; does nothing unless it is live and due. */
@@ -192,15 +193,10 @@ export class AccessService {
     const { store, clock } = this.deps;
     const now = clock.now();
     const ruleText = `${decision.rule.path.join('.')}: ${decision.rule.why}`;
-    // What `policy replay` needs to re-decide faithfully: all the requester's groups and the channel name seen.
-    const replay = { groups: [...facts.groups].sort(), channel_name: facts.channelName ?? undefined };
-    if (decision.kind === 'refuse') {
-      store.audit(now, { actor: input.requester, action: 'request.refused', grantId: extending ? grantRef(extending.id) : null, details: { resource: input.resource, role: input.role, code: decision.error.code, rule: ruleText, breakglass: input.breakglass ?? false, duration_ms: input.duration, reason: input.reason, ...replay } });
-      await this.notify({ type: 'request_refused', requester: input.requester, resource: input.resource, tier: decision.rule.path[0] === 'tiers' ? String(decision.rule.path[1]) : null, code: decision.error.code });
-      return err(decision.error);
-    }
+    const replay = replayDetails(facts);
+    if (decision.kind === 'refuse') return this.refusals.request(input, decision, extending, replay);
     // Fail closed: no routine grant without a scheduled revocation. Break-glass fails open (with a timer).
-    if (!input.breakglass && !(await this.deps.scheduler.available())) return err({ code: 'scheduler_unavailable' });
+    if (!input.breakglass && !(await this.deps.scheduler.available())) return this.refusals.request(input, { error: { code: 'scheduler_unavailable' } }, extending, replay);
 
     const resolved = decision.request;
     const auto = decision.kind === 'auto_approve';
@@ -227,7 +223,7 @@ export class AccessService {
         decidedBy: auto ? 'policy' : null,
       });
       const ids = { requestId: requestRef(row.id), grantId: extending ? grantRef(extending.id) : null };
-      tx.audit({ actor: input.requester, action: 'request.created', ...ids, details: { resource: row.resource, role: row.role, tier: row.tier, duration_ms: row.durationMs, reason: row.reason, tickets: row.tickets, capped_from_ms: resolved.capped?.requested, extends: ids.grantId ?? undefined, ...replay } });
+      tx.audit({ actor: input.requester, action: 'request.created', ...ids, details: { ...requestCreatedDetails(row, resolved.capped?.requested), ...replay } });
       if (input.breakglass) tx.audit({ actor: input.requester, action: 'breakglass.used', ...ids, details: { channel: input.channelId ?? null, rule: ruleText } });
       else if (auto) tx.audit({ actor: 'policy', action: 'request.auto_approved', ...ids, details: { rule: ruleText } });
       return row;
@@ -253,24 +249,23 @@ export class AccessService {
     return { kind: 'extended', request, grant: extended };
   }
 
-  private async close(request: RequestRow, state: 'denied' | 'cancelled' | 'timed_out', actor: string, audit: { action: 'request.denied' | 'request.cancelled' | 'request.timed_out'; note: string | null; details?: Record<string, string> }): Promise<Result<RequestRow, DomainError>> {
+  /** `refused` is audited when a racing event closed the request first and this attempt, by a person, changed nothing. */
+  private async close(request: RequestRow, state: 'denied' | 'cancelled' | 'timed_out', actor: string, audit: { action: `request.${typeof state}`; note: string | null; refused: Refusal['action'] | null; details?: Record<string, string> }): Promise<Result<RequestRow, DomainError>> {
     const now = this.deps.clock.now();
     const done = this.deps.store.transaction(now, (tx) => {
       if (!tx.updateRequest(request.id, 'pending', { state, decidedAt: now.getTime(), decidedBy: actor, decisionNote: audit.note })) tx.abort();
       tx.audit({ actor, action: audit.action, requestId: requestRef(request.id), details: { note: audit.note, ...audit.details } });
     });
     const fresh = this.deps.store.getRequest(request.id) as RequestRow;
-    if (done === LOST_RACE) return err({ code: 'not_pending', requestId: requestRef(request.id), state: fresh.state });
+    if (done === LOST_RACE) {
+      const error: DomainError = { code: 'not_pending', requestId: requestRef(request.id), state: fresh.state };
+      return audit.refused === null ? err(error) : this.refusals.refuse({ actor, action: audit.refused, requestId: error.requestId, error, details: { state: fresh.state } });
+    }
     await this.safely(() => this.deps.scheduler.cancelRequestJobs(request.id));
     const event: AccessEvent =
       state === 'denied' ? { type: 'request_denied', request: fresh, by: actor, note: audit.note } : state === 'cancelled' ? { type: 'request_cancelled', request: fresh } : { type: 'request_timed_out', request: fresh };
     await this.notify(event);
     return ok(fresh);
-  }
-
-  private refuseClick<T>(request: RequestRow, clicker: string, error: DomainError): Result<T, DomainError> {
-    this.deps.store.audit(this.deps.clock.now(), { actor: clicker, action: 'approval.refused', requestId: requestRef(request.id), details: { code: error.code, state: request.state, step: request.currentStep } });
-    return err(error);
   }
 
   private approverFacts = (user: string): Promise<ApproverFacts> => approverFacts(this.deps.policy().policy, user, this.deps.directory);
@@ -280,7 +275,7 @@ export class AccessService {
   private async cancelAsNoLongerAllowed(request: RequestRow, cause: DomainError): Promise<Result<ApproveOutcome, DomainError>> {
     const error: DomainError = { code: 'no_longer_allowed', requestId: requestRef(request.id), cause };
     const note = describeError(cause);
-    const closed = await this.close(request, 'cancelled', 'sesame', { action: 'request.cancelled', note, details: { code: error.code, cause: cause.code } });
+    const closed = await this.close(request, 'cancelled', 'sesame', { action: 'request.cancelled', note, refused: null, details: { code: error.code, cause: cause.code } });
     return err(closed.ok ? error : closed.error);
   }
 

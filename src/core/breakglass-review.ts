@@ -7,6 +7,7 @@ import type { DomainError } from './errors.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { approverFacts } from './membership.ts';
 import type { Clock, Directory, Notifier } from './ports.ts';
+import { auditRefusal } from './refusals.ts';
 import { err, ok, type Result } from './result.ts';
 
 /** Unreviewed uses are brought up again this often (and first this long after the oldest use). */
@@ -49,22 +50,19 @@ export class BreakglassReviews {
   async acknowledge(grantId: number, reviewer: string): Promise<Result<GrantRow, DomainError>> {
     const { store, clock } = this.deps;
     const grant = store.getGrant(grantId);
-    if (grant === undefined) return err({ code: 'grant_not_found', grantId: grantRef(grantId) });
+    if (grant === undefined) return auditRefusal(store, clock.now(), { actor: reviewer, action: 'breakglass.review_refused', grantId: grantRef(grantId), error: { code: 'grant_not_found', grantId: grantRef(grantId) } });
     const { policy } = this.deps.policy();
     // Guests and people from other workspaces hold no group's powers here either (settings.allow_guests).
     const allowed = checkReview(grant, reviewer, (await approverFacts(policy, reviewer, this.deps.directory)).groups, policy);
     const now = clock.now();
     const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
-    if (!allowed.ok) {
-      store.audit(now, { actor: reviewer, action: 'approval.refused', ...ids, details: { code: allowed.error.code, of: 'breakglass_review' } });
-      return allowed;
-    }
+    if (!allowed.ok) return auditRefusal(store, now, { actor: reviewer, action: 'breakglass.review_refused', ...ids, error: allowed.error });
     const done = store.transaction(now, (tx) => {
       if (!tx.markReviewed(grant.id, reviewer, now.getTime())) tx.abort();
       tx.audit({ actor: reviewer, action: 'breakglass.reviewed', ...ids, details: { used_by: grant.user, resource: grant.resource, role: grant.role, group: allowed.value } });
     });
     const fresh = store.getGrant(grant.id) as GrantRow;
-    if (done === LOST_RACE) return err({ code: 'already_reviewed', grantId: ids.grantId, by: fresh.reviewedBy ?? 'someone' });
+    if (done === LOST_RACE) return auditRefusal(store, now, { actor: reviewer, action: 'breakglass.review_refused', ...ids, error: { code: 'already_reviewed', grantId: ids.grantId, by: fresh.reviewedBy ?? 'someone' } });
     await this.deps.notifier.notify({ type: 'breakglass_reviewed', grant: fresh, by: reviewer });
     return ok(fresh);
   }
@@ -82,8 +80,13 @@ export class BreakglassReviews {
     const { store, clock } = this.deps;
     const waiting = store.unreviewedBreakglassGrants();
     const now = clock.now();
-    if (!reviewReminderDue(waiting[0]?.createdAt ?? null, store.lastAuditAt(REVIEW_REMINDED), now)) return false;
-    store.audit(now, { actor: 'sesame', action: REVIEW_REMINDED, details: { waiting: waiting.map((g) => grantRef(g.id)) } });
+    // Checked again inside the transaction: two sweeps at once (two processes) must not both record a reminder.
+    const due = store.transaction(now, (tx) => {
+      if (!reviewReminderDue(waiting[0]?.createdAt ?? null, store.lastAuditAt(REVIEW_REMINDED), now)) return false;
+      tx.audit({ actor: 'sesame', action: REVIEW_REMINDED, details: { waiting: waiting.map((g) => grantRef(g.id)) } });
+      return true;
+    });
+    if (due !== true) return false;
     await this.deps.notifier.notify({ type: 'breakglass_review_reminder', grants: waiting });
     return true;
   }

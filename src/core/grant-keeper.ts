@@ -2,6 +2,7 @@
 import type { LoadedPolicy } from '../policy/load.ts';
 import { LOST_RACE, type Store } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
+import { providerDigest } from './audit-replay.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { EXPIRY_WARNING_MS, expiryWarningAt, LIVE_GRANT_STATES } from './lifecycle.ts';
 import type { Clock, Directory, GrantSubject, Logger, Notifier, Providers, RevokeResult, Scheduler } from './ports.ts';
@@ -83,10 +84,15 @@ export class GrantKeeper {
         action: 'grant.activated',
         requestId: requestRef(request.id),
         grantId: grantRef(pending.id),
-        details: { resource: request.resource, role: request.role, starts_at: startsAt.toISOString(), expires_at: expiresAt.toISOString(), provider: provider.type, attempts: attempt.attempts, breakglass: request.breakglass },
+        details: { resource: request.resource, role: request.role, user: request.requester, created_at: createdAt.toISOString(), starts_at: startsAt.toISOString(), expires_at: expiresAt.toISOString(), provider: provider.type, provider_sha256: providerDigest(provider), attempts: attempt.attempts, breakglass: request.breakglass },
       });
     });
-    if (activated === LOST_RACE) throw new Error(`grant ${grantRef(pending.id)} left the pending state while being granted`);
+    if (activated === LOST_RACE) {
+      // A sweep took this grant for interrupted and failed it while the provider was still granting: the access the
+      // provider just gave belongs to no live grant, so it is taken back before reporting the bug.
+      await this.revokeAt({ ...subject, providerState });
+      throw new Error(`grant ${grantRef(pending.id)} left the pending state while being granted`);
+    }
     const grant = store.getGrant(pending.id) as GrantRow;
     await this.scheduleRevoke(grant);
     const providerMessage = attempt.value.message ?? null;
@@ -121,17 +127,25 @@ export class GrantKeeper {
     const now = clock.now();
     if (!attempt.ok) {
       const problem = errorMessage(attempt.error);
-      store.transaction(now, (tx) => {
-        tx.updateGrant(grant.id, LIVE_GRANT_STATES, { state: 'revoke_failed', revokeAttempts: grant.revokeAttempts + attempt.attempts });
-        // Audit the first failure loudly; later retries only count attempts, so the log is not flooded.
-        if (grant.state === 'active') {
+      // Decided on the row as it is now, not as read before the provider call: a racing revoke job or sweep may have
+      // ended the grant meanwhile, and then this failure changed nothing and must neither be audited nor alarm anyone.
+      const failed = store.transaction(now, (tx) => {
+        const current = tx.getGrant(grant.id);
+        if (current === undefined || !LIVE_GRANT_STATES.includes(current.state)) return tx.abort();
+        const revokeAttempts = current.revokeAttempts + attempt.attempts;
+        if (tx.updateGrant(grant.id, 'active', { state: 'revoke_failed', revokeAttempts })) {
+          // Audit the first failure loudly; later retries only count attempts, so the log is not flooded.
           tx.audit({ actor: 'sesame', action: 'grant.revoke_failed', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), details: { problem, attempts: attempt.attempts } });
+          return 'first' as const;
         }
+        if (!tx.updateGrant(grant.id, 'revoke_failed', { revokeAttempts })) tx.abort();
+        return 'again' as const;
       });
+      const fresh = store.getGrant(grant.id) as GrantRow;
+      if (failed === LOST_RACE) return { kind: 'not_live', grant: fresh };
       log.error({ grantId: grantRef(grant.id), problem }, 'revoke failed');
-      const failed = store.getGrant(grant.id) as GrantRow;
-      if (grant.state === 'active') await this.notify({ type: 'grant_revoke_failed', grant: failed, problem });
-      return { kind: 'revoke_failed', grant: failed, problem };
+      if (failed === 'first') await this.notify({ type: 'grant_revoke_failed', grant: fresh, problem });
+      return { kind: 'revoke_failed', grant: fresh, problem };
     }
 
     const left = attempt.value;
@@ -189,10 +203,11 @@ export class GrantKeeper {
     const now = clock.now();
     let expiresAt = 0;
     const applied = store.transaction(now, (tx) => {
-      // Read inside the transaction: the end another extension just moved is the one to add to.
-      const fresh = store.getGrant(grant.id);
-      expiresAt = (fresh?.expiresAt ?? now.getTime()) + byMs;
-      if (fresh === undefined || expiresAt - (fresh.startsAt ?? fresh.createdAt) > maxTotalMs) tx.abort();
+      // From the end as it is now: two extensions approved at once both count, each within the tier's maximum in
+      // total, and each entry names the end it made.
+      const current = tx.getGrant(grant.id);
+      expiresAt = (current?.expiresAt ?? now.getTime()) + byMs;
+      if (current === undefined || expiresAt - (current.startsAt ?? current.createdAt) > maxTotalMs) tx.abort();
       if (!tx.updateGrant(grant.id, 'active', { expiresAt })) tx.abort();
       tx.audit({ actor, action: 'grant.extended', requestId: requestRef(request.id), grantId: grantRef(grant.id), details: { by_ms: byMs, expires_at: new Date(expiresAt).toISOString() } });
     });
@@ -237,14 +252,16 @@ export class GrantKeeper {
   private async failRequest(request: RequestRow, grant: GrantRow | null, problem: string, cleanupPending: string | null = null): Promise<FulfilOutcome> {
     const now = this.deps.clock.now();
     const left = grant ? cleanupPending : null;
-    this.deps.store.transaction(now, (tx) => {
-      if (grant) tx.updateGrant(grant.id, 'pending', { state: 'failed', endedAt: now.getTime(), cleanupPending: left });
-      tx.updateRequest(request.id, 'approved', { state: 'failed', decisionNote: problem });
-      tx.audit({ actor: 'sesame', action: 'grant.failed', requestId: requestRef(request.id), grantId: grant ? grantRef(grant.id) : null, details: { problem } });
+    // Both rows move or neither does: a sweep undoing the same interrupted grant may have failed it already.
+    const applied = this.deps.store.transaction(now, (tx) => {
+      if (grant && !tx.updateGrant(grant.id, 'pending', { state: 'failed', endedAt: now.getTime(), cleanupPending: left })) tx.abort();
+      if (!tx.updateRequest(request.id, 'approved', { state: 'failed', decisionNote: problem })) tx.abort();
+      tx.audit({ actor: 'sesame', action: 'grant.failed', requestId: requestRef(request.id), grantId: grant ? grantRef(grant.id) : null, details: { problem, created_at: grant ? new Date(grant.createdAt).toISOString() : undefined } });
       if (grant && left !== null) tx.audit({ actor: 'sesame', action: 'grant.cleanup_pending', requestId: requestRef(request.id), grantId: grantRef(grant.id), details: { provider: grant.provider.type, problem: left } });
     });
-    this.deps.log.error({ requestId: requestRef(request.id), problem }, 'grant failed');
     const failed = this.deps.store.getRequest(request.id) as RequestRow;
+    if (applied === LOST_RACE) return { kind: 'failed', request: failed, problem: failed.decisionNote ?? problem };
+    this.deps.log.error({ requestId: requestRef(request.id), problem }, 'grant failed');
     await this.notify({ type: 'request_failed', request: failed, problem });
     if (grant && left !== null) await this.notify({ type: 'grant_cleanup_pending', grant: this.deps.store.getGrant(grant.id) as GrantRow, problem: left });
     return { kind: 'failed', request: failed, problem };

@@ -108,12 +108,17 @@ export function crossCheck(policy: PolicyParts): PolicyIssue[] {
 
 /** Every secret a provider block names must be set, or its grants would fail at the first request. */
 export function missingSecrets(policy: Policy, env: Readonly<Record<string, string | undefined>>): PolicyIssue[] {
-  return Object.entries(policy.resources).flatMap(([resourceName, resource]) =>
+  const anchorSecret = policy.settings.anchor_secret_env;
+  const anchorIssues: PolicyIssue[] =
+    anchorSecret !== undefined && !env[anchorSecret]
+      ? [{ path: ['settings', 'anchor_secret_env'], message: `environment variable ${anchorSecret} is not set; audit anchors POSTed to anchor_url are signed with it; set it where Sesame runs, or remove anchor_url` }]
+      : [];
+  return anchorIssues.concat(Object.entries(policy.resources).flatMap(([resourceName, resource]) =>
     secretEnvOf(resource.provider)
       .filter(({ variable }) => !env[variable])
       .map(({ key, variable }) => ({
         path: ['resources', resourceName, 'provider', key],
         message: `environment variable ${variable} is not set; the ${resource.provider.type} provider of "${resourceName}" reads its secret from it; set it where Sesame runs (see .env.example), or change the policy`,
       })),
-  );
+  ));
 }

@@ -1,7 +1,7 @@
 // The policy file's shape as zod schemas; the Policy type is inferred from them, never written by hand.
 import { z } from 'zod';
 import { providerConfigSchema } from '../providers/registry.ts';
-import { channelIdSchema, durationSchema, name, userIdSchema, usergroupIdSchema } from './fields.ts';
+import { channelIdSchema, durationSchema, envVarSchema, name, userIdSchema, usergroupIdSchema } from './fields.ts';
 
 const clockTimeSchema = z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be a time like "09:00" (24-hour, quoted)');
 
@@ -28,6 +28,11 @@ function isRegExp(source: string): boolean {
   }
 }
 
+function isSafeAnchorUrl(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'https:' || hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}
+
 const businessHoursSchema = z
   .object({
     days: z.array(z.enum(WEEKDAYS)).min(1, 'name at least one day (mon … sun)'),
@@ -51,8 +56,17 @@ export const settingsSchema = z
     default_duration: durationSchema.prefault('1h'),
     /** Slack guests and people from other workspaces (Slack Connect) may request and approve only when true. */
     allow_guests: z.boolean().default(false),
+    /** How often the audit chain head is anchored (also at every break-glass use). @defaultValue 10m */
+    anchor_every: durationSchema.prefault('10m'),
+    /** Where anchors are also POSTed, signed, so a copy lives where the bot token cannot edit or delete it. */
+    anchor_url: z.url({ protocol: /^https?$/, error: 'must be an https URL' }).refine(isSafeAnchorUrl, 'must be https (http only to localhost): an anchor sent in clear can be altered on the way').optional(),
+    anchor_secret_env: envVarSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.anchor_url === undefined || s.anchor_secret_env !== undefined, {
+    message: 'anchor_url needs anchor_secret_env: the environment variable holding the key anchors are signed with',
+    path: ['anchor_secret_env'],
+  });
 
 export const groupSchema = z
   .object({

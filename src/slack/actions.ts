@@ -126,8 +126,8 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     if (duration && !duration.ok) return void (await ack({ response_action: 'errors', errors: { [FIELD.duration.block]: describeDurationError(duration.error) } }));
     if (!reason) return void (await ack({ response_action: 'errors', errors: { [FIELD.reason.block]: 'Say why you need it; approvers decide on this.' } }));
     const input = { requester: body.user.id, resource, role, duration: duration?.value, reason };
-    // Decide before closing the form, so a refusal shows on the field it concerns.
-    const decision = await access.preview(input);
+    // Decide before closing the form, so a refusal shows on the field it concerns (and is audited like any refused request).
+    const decision = await access.screen(input);
     if (decision.kind === 'refuse') return void (await ack({ response_action: 'errors', errors: { [blockFor(decision.error)]: explain(decision.error) } }));
     await ack();
     const out = await access.request(input);

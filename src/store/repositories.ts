@@ -27,6 +27,8 @@ export interface Transaction {
   countApprovals(requestId: number, step: number): number;
   insertGrant(values: Omit<NewGrant, 'id'>): GrantRow;
   updateGrant(id: number, from: GrantState | GrantState[], patch: GrantPatch): boolean;
+  /** The grant as it is now, read inside the transaction: what a transition and its audit entry must be based on. */
+  getGrant(id: number): GrantRow | undefined;
   /** Records the review of a break-glass grant; false when it is not break-glass or already reviewed. */
   markReviewed(grantId: number, reviewer: string, at: number): boolean;
   audit(entry: AuditEntryInput): AuditRow;
@@ -224,6 +226,7 @@ export class Store {
       updateGrant: (id, from, patch) =>
         assertTransitions('grant', states(from), patch.state, canTransitionGrant) ??
         db.update(grants).set(patch).where(and(eq(grants.id, id), inArray(grants.state, states(from)))).run().changes === 1,
+      getGrant: (id) => this.byId.grant.get({ id }),
       markReviewed: (grantId, reviewer, at) =>
         db.update(grants).set({ reviewedBy: reviewer, reviewedAt: at }).where(and(eq(grants.id, grantId), eq(grants.breakglass, true), isNull(grants.reviewedBy))).run().changes === 1,
       audit: (entry) => this.auditLog.append(entry, this.policySha256(), now),

@@ -29,7 +29,14 @@ describe('sesame CLI', () => {
   beforeAll(() => {
     temp = tempDb();
     const store = new Store(temp.db, () => 'c'.repeat(64));
-    for (let i = 0; i < 4; i++) store.audit(new Date(Date.UTC(2026, 10, 20 + i)), { actor: 'U1', action: 'request.created', requestId: `R${i + 1}`, details: { reason: i === 2 ? 'has, "quotes"\nand a newline' : 'plain' } });
+    // Each entry with its row, as Sesame writes them, so verify can prove the table too.
+    for (let i = 0; i < 4; i++) {
+      const at = new Date(Date.UTC(2026, 10, 20 + i));
+      store.transaction(at, (tx) => {
+        const row = tx.insertRequest({ requester: 'U1', resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 3_600_000, reason: 'r', tickets: [], state: 'pending', steps: [], rule: 'test', createdAt: at.getTime() });
+        tx.audit({ actor: 'U1', action: 'request.created', requestId: `R${row.id}`, details: { reason: i === 2 ? 'has, "quotes"\nand a newline' : 'plain' } });
+      });
+    }
     temp.db.$client.pragma('wal_checkpoint(TRUNCATE)');
   });
   afterAll(() => temp.cleanup());
@@ -96,7 +103,7 @@ describe('sesame CLI', () => {
 
   describe('audit', () => {
     it('verifies an intact log', async () => {
-      expect(await sesame(['audit', 'verify'], dbEnv())).toMatchObject({ code: 0, stdout: 'ok 4 entries\n' });
+      expect(await sesame(['audit', 'verify'], dbEnv())).toMatchObject({ code: 0, stdout: 'ok 4 entries; 4 requests and 0 grants match the log\n' });
     });
 
     it('names the first broken entry of a tampered copy', async () => {
@@ -136,10 +143,12 @@ describe('sesame CLI', () => {
         db.close();
         return { DATABASE_PATH: copy };
       };
-      const rewritten = forge('rewritten.db', "UPDATE audit_log SET actor = 'mallory' WHERE id = 4;");
+      // Since verify also replays the log against the tables, the forger has to change the row too; the anchor still catches it.
+      expect(await sesame(['audit', 'verify'], forge('log-only.db', "UPDATE audit_log SET actor = 'mallory' WHERE id = 4;"))).toMatchObject({ code: 1, stderr: expect.stringContaining('request R4: requester is U1 in the table but mallory in the audit log') });
+      const rewritten = forge('rewritten.db', "UPDATE audit_log SET actor = 'mallory' WHERE id = 4; UPDATE requests SET requester = 'mallory' WHERE id = 4;");
       expect(await sesame(['audit', 'verify'], rewritten)).toMatchObject({ code: 0 });
       expect(await sesame(['audit', 'verify', '--anchor', `${anchor.id}:${anchor.hash}`], rewritten)).toMatchObject({ code: 1, stderr: expect.stringContaining(`broken at entry ${anchor.id}: its hash differs from the anchor`) });
-      const truncated = forge('truncated.db', `DELETE FROM audit_log WHERE id = ${anchor.id};`);
+      const truncated = forge('truncated.db', `DELETE FROM audit_log WHERE id = ${anchor.id}; DELETE FROM requests WHERE id = 4;`);
       expect(await sesame(['audit', 'verify'], truncated)).toMatchObject({ code: 0 });
       expect(await sesame(['audit', 'verify', '--anchor', `${anchor.id}:${anchor.hash}`], truncated)).toMatchObject({ code: 1, stderr: expect.stringContaining('the tail was truncated') });
     });
@@ -172,7 +181,7 @@ describe('sesame CLI', () => {
       const path = join(temp.dir, 'nested', 'dir', 'fresh.db');
       const out = await sesame(['migrate'], { DATABASE_PATH: path });
       expect(out).toMatchObject({ code: 0, stdout: `${path}: up to date (7 migrations applied)\n` });
-      expect(await sesame(['audit', 'verify'], { DATABASE_PATH: path })).toMatchObject({ code: 0, stdout: 'ok 0 entries\n' });
+      expect(await sesame(['audit', 'verify'], { DATABASE_PATH: path })).toMatchObject({ code: 0, stdout: 'ok 0 entries; 0 requests and 0 grants match the log\n' });
     });
 
     it('does not pretend to run: start names what is missing and exits non-zero', async () => {

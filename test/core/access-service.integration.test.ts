@@ -317,7 +317,7 @@ describe('AccessService', () => {
       expect(outcomes.at(-1)?.error).toMatchObject({ code: 'extension_too_long', max: 8 * HOUR, allowance: 0 });
       const final = h.store.getGrant(grant.id);
       expect((final?.expiresAt ?? 0) - (final?.startsAt ?? 0)).toBe(8 * HOUR);
-      expect(h.auditActions().filter((a) => a === 'request.refused')).toHaveLength(24);
+      expect(h.auditActions().filter((a) => a === 'grant.extend_refused')).toHaveLength(24);
     });
 
     it('applies only what fits when two extensions are asked at the same instant', async () => {

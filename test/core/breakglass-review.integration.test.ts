@@ -70,9 +70,10 @@ describe('BreakglassReviews', () => {
     const grant = await breakGlass();
     expect((await h.service.reviews.acknowledge(grant.id, PEOPLE.oncall)).error?.code).toBe('review_own');
     expect((await h.service.reviews.acknowledge(grant.id, PEOPLE.outsider)).error?.code).toBe('review_not_in_group');
-    expect(h.auditActions().slice(-2)).toEqual(['approval.refused', 'approval.refused']);
+    expect(h.auditActions().slice(-2)).toEqual(['breakglass.review_refused', 'breakglass.review_refused']);
     expect(h.store.getGrant(grant.id)?.reviewedBy).toBeNull();
     expect((await h.service.reviews.acknowledge(9999, PEOPLE.security)).error?.code).toBe('grant_not_found');
+    expect(h.auditActions().at(-1)).toBe('breakglass.review_refused');
   });
 
   it('refuses a reviewer who is now a Slack guest, as for approvals', async () => {
@@ -80,7 +81,7 @@ describe('BreakglassReviews', () => {
     h.directory.standings.set(PEOPLE.security, 'guest');
     expect((await h.service.reviews.acknowledge(grant.id, PEOPLE.security)).error?.code).toBe('review_not_in_group');
     expect(await h.service.reviews.waitingFor(PEOPLE.security)).toEqual([]);
-    expect(h.auditActions().at(-1)).toBe('approval.refused');
+    expect(h.auditActions().at(-1)).toBe('breakglass.review_refused');
     expect(h.store.getGrant(grant.id)?.reviewedBy).toBeNull();
   });
 

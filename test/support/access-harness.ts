@@ -4,6 +4,7 @@ import { AccessService } from '../../src/core/access-service.ts';
 import type { Clock, Providers, Scheduler } from '../../src/core/ports.ts';
 import type { LoadedPolicy } from '../../src/policy/load.ts';
 import { verifyAuditChain } from '../../src/store/audit.ts';
+import { verifyTablesAgainstAudit } from '../../src/store/audit-tables.ts';
 import { Store } from '../../src/store/repositories.ts';
 import { FakeProvider, FakeScheduler, ManualClock, RecordingNotifier, silentLogger, singleProvider, StaticDirectory } from './fakes.ts';
 import { aLoadedPolicy } from './policy-fixtures.ts';
@@ -67,7 +68,7 @@ export function accessHarness(policy: LoadedPolicy = aLoadedPolicy(), overrides:
   };
 }
 
-/** A new harness for every test (handed to `use`); after each, its audit chain must still verify, whatever the test did. */
+/** A new harness for every test (handed to `use`); after each, its audit chain and the tables must still verify, whatever the test did. */
 export function useFreshHarness(use: (harness: Harness) => void): void {
   let current: Harness | undefined;
   beforeEach(() => {
@@ -77,6 +78,8 @@ export function useFreshHarness(use: (harness: Harness) => void): void {
   afterEach(() => {
     if (!current) return;
     expect(verifyAuditChain(current.temp.db.$client).ok).toBe(true);
+    // Whatever the test did through the core, the tables are what replaying the log gives.
+    expect(verifyTablesAgainstAudit(current.temp.db.$client).mismatches).toEqual([]);
     current.cleanup();
   });
 }

@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config.ts';
 import { startSesame, type RunningSesame } from '../../src/main.ts';
 import type { PolicyInput } from '../../src/policy/schema.ts';
+import { verifyTablesAgainstAudit } from '../../src/store/audit-tables.ts';
 import { FakeSlack } from './fake-slack.ts';
 import { PEOPLE } from './access-harness.ts';
 import { aPolicyInput } from './policy-fixtures.ts';
@@ -82,10 +83,13 @@ export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS, op
     signer,
     auditActions: () => sesame.store.db.$client.prepare('SELECT action FROM audit_log ORDER BY id').all().map((r) => (r as { action: string }).action),
     async stop() {
+      // Read before stopping closes the database: whatever the test did through Slack, the tables are what the log says.
+      const { mismatches } = verifyTablesAgainstAudit(sesame.store.db.$client);
       await sesame.stop();
       await slack.stop();
       if (!options.redisUrl) await deleteKeys(`${prefix}:*`);
       rmSync(dir, { recursive: true, force: true });
+      if (mismatches.length > 0) throw new Error(`the tables differ from the audit log:\n${mismatches.map((m) => `${m.row}: ${m.problem}`).join('\n')}`);
     },
   };
 }

@@ -1,0 +1,28 @@
+// What an entry records about the row it creates: enough for `audit verify` to rebuild the row from the log alone.
+import type { Facts } from '../policy/decide.ts';
+import type { Json } from '../store/canonical-json.ts';
+import type { RequestRow } from '../store/schema.ts';
+import { grantRef } from './ids.ts';
+
+/** A new request: what was asked, what approval it needs, and until when it waits. */
+export function requestCreatedDetails(row: RequestRow, cappedFromMs: number | undefined): { [key: string]: Json | undefined } {
+  return {
+    resource: row.resource,
+    role: row.role,
+    tier: row.tier,
+    duration_ms: row.durationMs,
+    reason: row.reason,
+    tickets: row.tickets,
+    capped_from_ms: cappedFromMs,
+    extends: row.extendsGrantId === null ? undefined : grantRef(row.extendsGrantId),
+    steps: row.steps,
+    self_approval: row.selfApproval,
+    timeout_at: row.timeoutAt === null ? null : new Date(row.timeoutAt).toISOString(),
+  };
+}
+
+/** What `policy replay` needs to re-decide a request faithfully: all the requester's groups (a new policy may consult
+ * groups this one did not) and the channel's name as break-glass saw it. */
+export function replayDetails(facts: Facts): { groups: string[]; channel_name: string | undefined } {
+  return { groups: [...facts.groups].sort(), channel_name: facts.channelName ?? undefined };
+}

@@ -1,0 +1,191 @@
+// Pure: what the requests and grants tables must hold, rebuilt from the audit log alone, and where the tables differ.
+import { createHash } from 'node:crypto';
+import { parseRef } from './ids.ts';
+
+/** One audit entry as verify reads it. */
+export interface ReplayEntry {
+  at: string;
+  actor: string;
+  action: string;
+  request_id: string | null;
+  grant_id: string | null;
+  details: unknown;
+}
+
+type Value = string | number | boolean | null;
+/**
+ * A row's checked columns by their SQL names. `undefined` means the log does not say (an entry written before
+ * Sesame recorded that detail); such a column is not checked, every other one must match.
+ */
+export type Fields = Record<string, Value | undefined>;
+
+export interface Replayed {
+  requests: Map<number, Fields>;
+  grants: Map<number, Fields>;
+  /** Who approved each step, by `R<id>:<step>`, from the approvals the log recorded. */
+  approvals: Map<string, Set<string>>;
+  /** What the log contradicts within itself, e.g. an approval count that includes approvals it never recorded. */
+  problems: Mismatch[];
+}
+
+export const approvalKey = (requestId: number, step: number): string => `R${requestId}:${step}`;
+
+export interface Mismatch {
+  /** `request R5` or `grant G3`. */
+  row: string;
+  /** A sentence naming what differs. */
+  problem: string;
+}
+
+const TIME_COLUMNS = new Set(['created_at', 'timeout_at', 'decided_at', 'starts_at', 'expires_at', 'ended_at', 'reviewed_at']);
+const DECISIONS: Record<string, string> = { 'request.approved': 'approved', 'request.denied': 'denied', 'request.cancelled': 'cancelled', 'request.timed_out': 'timed_out' };
+
+const ms = (iso: unknown): number | undefined => (typeof iso === 'string' ? new Date(iso).getTime() : undefined);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : undefined);
+/** JSON with object keys sorted, so a value read from the table and one from an entry compare equal. */
+export const stableJson = (v: unknown): string =>
+  JSON.stringify(v, (_key, value: unknown) =>
+    typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : value,
+  );
+/**
+ * Names a grant's provider block in its activation entry: a block edited in the table (say, pointed at a no-op
+ * provider so the revoke does nothing) no longer matches.
+ */
+export const providerDigest = (provider: unknown): string => createHash('sha256').update(stableJson(provider)).digest('hex');
+const json = (v: unknown): string | undefined => (v === undefined ? undefined : stableJson(v));
+/** A time the entry may give as an ISO string, explicitly null, or not at all. */
+const maybeMs = (v: unknown): number | null | undefined => (v === null ? null : ms(v));
+
+function detailsOf(entry: ReplayEntry): Record<string, unknown> {
+  return typeof entry.details === 'object' && entry.details !== null && !Array.isArray(entry.details) ? (entry.details as Record<string, unknown>) : {};
+}
+
+function patch(map: Map<number, Fields>, id: number | null, fields: Fields): void {
+  if (id === null) return;
+  const row = map.get(id) ?? {};
+  // A later entry that does not say leaves what an earlier one said.
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined || !(key in row)) row[key] = value;
+  map.set(id, row);
+}
+
+/** Folds the log, in chain order, into the rows it implies. Refusals and other entries that change no row are skipped. */
+export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
+  const requests = new Map<number, Fields>();
+  const grants = new Map<number, Fields>();
+  const approvals = new Map<string, Set<string>>();
+  const problems: Mismatch[] = [];
+  for (const entry of entries) {
+    const d = detailsOf(entry);
+    const at = ms(entry.at) as number;
+    const requestId = entry.request_id === null ? null : parseRef('R', entry.request_id);
+    const grantId = entry.grant_id === null ? null : parseRef('G', entry.grant_id);
+    switch (entry.action) {
+      case 'request.created':
+        patch(requests, requestId, {
+          requester: entry.actor,
+          resource: str(d.resource),
+          role: str(d.role),
+          tier: str(d.tier),
+          duration_ms: num(d.duration_ms),
+          state: 'pending',
+          created_at: at,
+          timeout_at: maybeMs(d.timeout_at),
+          decided_at: null,
+          decided_by: null,
+          current_step: 0,
+          steps: json(d.steps),
+          self_approval: bool(d.self_approval),
+          extends_grant_id: grantId,
+        });
+        break;
+      case 'request.auto_approved':
+      case 'breakglass.used':
+        if (requestId !== null) patch(requests, requestId, { state: 'approved', decided_at: at, decided_by: 'policy', timeout_at: null });
+        break;
+      case 'request.approval_recorded': {
+        const step = num(d.step);
+        const have = num(d.have);
+        const need = num(d.need);
+        if (requestId === null || step === undefined) break;
+        const approvers = approvals.get(approvalKey(requestId, step)) ?? new Set<string>();
+        approvals.set(approvalKey(requestId, step), approvers.add(entry.actor));
+        // `have` was counted from the approvals table: more than the log recorded means rows were added behind Sesame's back.
+        if (have !== undefined && have !== approvers.size) {
+          problems.push({ row: `request R${requestId}`, problem: `step ${step} counted ${have} approvals at ${entry.at} but the audit log records ${approvers.size} (approvals were added outside Sesame)` });
+        }
+        if (have !== undefined && need !== undefined && have >= need) patch(requests, requestId, { current_step: step + 1 });
+        break;
+      }
+      case 'request.approved':
+      case 'request.denied':
+      case 'request.cancelled':
+      case 'request.timed_out':
+        patch(requests, requestId, { state: DECISIONS[entry.action] as string, decided_at: at, decided_by: entry.actor });
+        break;
+      case 'grant.activated':
+        patch(grants, grantId, {
+          request_id: requestId,
+          user: str(d.user) ?? (requestId === null ? undefined : str(requests.get(requestId)?.requester)),
+          resource: str(d.resource),
+          role: str(d.role),
+          breakglass: bool(d.breakglass),
+          provider_sha256: str(d.provider_sha256),
+          state: 'active',
+          created_at: ms(d.created_at),
+          starts_at: ms(d.starts_at),
+          expires_at: ms(d.expires_at),
+          ended_at: null,
+          ended_by: null,
+        });
+        break;
+      case 'grant.failed':
+        patch(requests, requestId, { state: 'failed' });
+        // A grant that fails never started: it went from pending straight to failed.
+        patch(grants, grantId, { request_id: requestId, state: 'failed', created_at: ms(d.created_at), starts_at: null, expires_at: null, ended_at: at, ended_by: null });
+        break;
+      case 'grant.extended':
+        patch(grants, grantId, { expires_at: ms(d.expires_at) });
+        break;
+      case 'grant.revoke_failed':
+        patch(grants, grantId, { state: 'revoke_failed' });
+        break;
+      case 'grant.expired':
+      case 'grant.revoked':
+        patch(grants, grantId, { state: entry.action === 'grant.expired' ? 'expired' : 'revoked', ended_at: at, ended_by: entry.actor });
+        break;
+      case 'breakglass.reviewed':
+        patch(grants, grantId, { reviewed_by: entry.actor, reviewed_at: at });
+        break;
+    }
+  }
+  return { requests, grants, approvals, problems };
+}
+
+const show = (column: string, value: Value | undefined): string =>
+  value === null || value === undefined ? 'empty' : TIME_COLUMNS.has(column) && typeof value === 'number' ? new Date(value).toISOString() : String(value);
+
+/**
+ * Compares one table row with what the log says it must be. `expected` undefined: the log never recorded the row;
+ * a grant still `pending` is then being granted right now (its first entry is written when that ends).
+ */
+export function compareRow(kind: 'request' | 'grant', id: number, actual: Fields, expected: Fields | undefined): Mismatch[] {
+  const row = `${kind} ${kind === 'request' ? 'R' : 'G'}${id}`;
+  // Later entries alone do not make a row: its first entry (request.created, grant.activated or grant.failed) must be there.
+  const created = kind === 'request' ? expected?.requester !== undefined : expected?.request_id !== undefined;
+  if (!created) {
+    return kind === 'grant' && actual.state === 'pending' ? [] : [{ row, problem: 'is in the table but the audit log never recorded it' }];
+  }
+  const mismatches: Mismatch[] = [];
+  for (const [column, value] of Object.entries(expected ?? {})) {
+    if (value === undefined || actual[column] === value) continue;
+    mismatches.push({ row, problem: `${column} is ${show(column, actual[column])} in the table but ${show(column, value)} in the audit log` });
+  }
+  return mismatches;
+}
+
+/** Rows the log records that the table no longer has. */
+export function missingRows(kind: 'request' | 'grant', expected: Map<number, Fields>, present: ReadonlySet<number>): Mismatch[] {
+  return [...expected.keys()].filter((id) => !present.has(id)).map((id) => ({ row: `${kind} ${kind === 'request' ? 'R' : 'G'}${id}`, problem: 'is recorded in the audit log but missing from the table' }));
+}
