@@ -49,6 +49,8 @@ const settingsSchema = z
     request_timeout: durationSchema.prefault('1h'),
     remind_after: durationSchema.optional(),
     default_duration: durationSchema.prefault('1h'),
+    /** Accounts whose names at a provider differ from the Slack profile: `U0ALICE: { github: alice-gh, aws: alice@corp }`. */
+    identities: z.record(userIdSchema, z.record(name('identity table'), z.string().trim().min(1, 'must not be empty'))).default({}),
   })
   .strict();
 

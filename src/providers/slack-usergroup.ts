@@ -1,5 +1,6 @@
 // The `slack_usergroup` provider: adds the requester to a Slack user group for the window, keeping everyone else.
 import { z } from 'zod';
+import { KeyedQueue } from '../core/keyed-queue.ts';
 import type { GrantSubject } from '../core/ports.ts';
 import { usergroupIdSchema } from '../policy/fields.ts';
 import { defineProvider, type UsergroupApi } from './provider-module.ts';
@@ -11,22 +12,17 @@ const stateSchema = z.object({ standing: z.boolean() });
 
 /**
  * Slack only offers "replace the member list", so a read-modify-write per change; changes to one group are
- * queued one after another in this process, or two overlapping grants would drop each other's user.
+ * queued one after another in this process, or two grants for different people would drop each other's user.
  */
-const queues = new Map<string, Promise<unknown>>();
-function serialized<T>(usergroup: string, change: () => Promise<T>): Promise<T> {
-  const previous = queues.get(usergroup) ?? Promise.resolve();
-  const next = previous.then(change, change);
-  const settled = next.catch(() => undefined);
-  queues.set(usergroup, settled);
-  void settled.then(() => queues.get(usergroup) === settled && queues.delete(usergroup));
-  return next;
-}
+const queue = new KeyedQueue();
+const serialized = <T>(usergroup: string, change: () => Promise<T>): Promise<T> => queue.run(usergroup, change);
 
 const wasStanding = (subject: GrantSubject): boolean => stateSchema.safeParse(subject.providerState).data?.standing === true;
 
 function createUsergroupProvider(usergroup: string, api: UsergroupApi) {
   return {
+    /** One membership per person and group, however many grants give it: the core counts them and revokes at the last end. */
+    accessKey: (subject: Pick<GrantSubject, 'user'>) => `slack_usergroup:${usergroup}:${subject.user.slackId}`,
     grant: (subject: GrantSubject) =>
       serialized(usergroup, async () => {
         const members = await api.members(usergroup);

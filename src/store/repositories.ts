@@ -1,5 +1,5 @@
 // The queries the core needs; every state change runs in one IMMEDIATE transaction with its audit entries.
-import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, isNull, lte, ne, sql, type SQL } from 'drizzle-orm';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import { canTransitionGrant, canTransitionRequest } from '../core/lifecycle.ts';
 import { AuditLog, type AuditEntryInput } from './audit.ts';
@@ -111,6 +111,19 @@ export class Store {
 
   grantsOf(user: string, states: GrantState[]): GrantRow[] {
     return this.db.select().from(grants).where(and(eq(grants.user, user), inArray(grants.state, states))).orderBy(asc(grants.id)).all();
+  }
+
+  /**
+   * The other grants that hold `accessKey` at the provider: live ones, and pending ones (a grant interrupted after its
+   * provider call may have granted). Callers serialize per key, so a pending one is never a grant still on its way.
+   */
+  holdersOf(accessKey: string, exceptId: number): GrantRow[] {
+    return this.db
+      .select()
+      .from(grants)
+      .where(and(eq(grants.accessKey, accessKey), inArray(grants.state, ['pending', 'active', 'revoke_failed']), ne(grants.id, exceptId)))
+      .orderBy(asc(grants.id))
+      .all();
   }
 
   /** Remembers where a request's approval card is; not a state change, so not audited. */

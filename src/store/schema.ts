@@ -79,6 +79,10 @@ export const grants = sqliteTable(
     revokeAttempts: integer('revoke_attempts').notNull().default(0),
     reviewedBy: text('reviewed_by'),
     reviewedAt: integer('reviewed_at'),
+    /** The account the provider granted to (settings.identities, email, …), fixed at grant time so a later profile change cannot redirect the revoke. */
+    identity: text('identity'),
+    /** What the provider grants, named by the provider (`Provider.accessKey`); live grants sharing one are counted, and only the last one's end revokes. */
+    accessKey: text('access_key'),
   },
   (t) => [
     uniqueIndex('grants_request_idx').on(t.requestId),
@@ -88,6 +92,7 @@ export const grants = sqliteTable(
     index('grants_user_idx').on(t.user, t.state),
     // Every reconcile sweep asks for unreviewed break-glass grants; without this it would scan every grant ever made.
     index('grants_review_idx').on(t.breakglass, t.reviewedBy),
+    index('grants_access_key_idx').on(t.accessKey, t.state),
   ],
 );
 

@@ -10,6 +10,8 @@ export class WebhookReceiver {
   readonly received: { event: string; signatureValid: boolean; contentType: string; payload: WebhookPayload | null; raw: string }[] = [];
   readonly present = new Set<string>();
   mode: ReceiverMode = 'ok';
+  /** Answers this many more requests with 503 whatever the mode, as a receiver having a bad moment does. */
+  failNext = 0;
   message: string | undefined = 'connect with: ssh bastion.example.com';
   private server: Server | null = null;
 
@@ -50,6 +52,10 @@ export class WebhookReceiver {
     if (this.mode === 'slow') await new Promise((resolve) => setTimeout(resolve, 10_000));
     if (res.destroyed) return;
     if (!signatureValid) return void res.writeHead(401).end('bad signature');
+    if (this.failNext > 0) {
+      this.failNext--;
+      return void res.writeHead(503).end('busy');
+    }
     if (this.mode === 'fail') return void res.writeHead(503).end('down for maintenance');
     if (this.mode === 'garbage') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>it works!</html>');
     if (req.method === 'GET') {

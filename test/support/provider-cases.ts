@@ -1,0 +1,104 @@
+// The providers the contract suite runs against, each with its backend (real or a stand-in) and its ways to fail.
+import pg from 'pg';
+import { expect } from 'vitest';
+import type { GrantSubject, Provider } from '../../src/core/ports.ts';
+import { createProviders } from '../../src/providers/registry.ts';
+import type { ProviderConfig } from '../../src/policy/schema.ts';
+import { createWebClient } from '../../src/slack/slack-api.ts';
+import { createUsergroupApi } from '../../src/slack/usergroup-api.ts';
+import { FakeSlack } from './fake-slack.ts';
+import { FlakyTcpProxy } from './stand-ins/flaky-tcp-proxy.ts';
+import { WebhookReceiver } from './webhook-receiver.ts';
+
+export interface ProviderCase {
+  name: string;
+  config: ProviderConfig;
+  make(config: ProviderConfig): Provider;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The backend fails the next call the way a busy service does (5xx, throttling, a dropped connection). */
+  failNextTransient(provider: Provider): void | Promise<void>;
+  /** Injected faults not yet hit, where the backend can tell. */
+  faultsLeft?(): number;
+  /** A block the backend refuses for good, and the sentence the refusal must contain. */
+  permanent(): { config: ProviderConfig; message: RegExp };
+  /** Asserts the backend itself ends the access at the subject's expiry, for providers that can. */
+  expectExpiry?(subject: GrantSubject): Promise<void>;
+  /** Whether the person has the access at the backend, looked at directly rather than through the provider's check. */
+  holds?(subject: GrantSubject): Promise<boolean>;
+}
+
+const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const HOOK_SECRET = 'contract-secret';
+
+export function providerCases(): ProviderCase[] {
+  const slack = new FakeSlack();
+  const receiver = new WebhookReceiver(HOOK_SECRET);
+  const pgProxy = new FlakyTcpProxy('127.0.0.1', 5432);
+  const env: Record<string, string | undefined> = { HOOK_SECRET };
+  const make = (config: ProviderConfig): Provider =>
+    createProviders({ env, usergroups: createUsergroupApi(createWebClient('xoxb-test', slack.apiUrl), (_m, call) => call()) }).for(config);
+  const usergroup = 'S0CONTRACT';
+
+  return [
+    {
+      name: 'webhook',
+      // A getter: the receiver's port is known only once it listens.
+      get config(): ProviderConfig {
+        return { type: 'webhook', url: receiver.url, secret_env: 'HOOK_SECRET', check: true };
+      },
+      make,
+      start: async () => void (await receiver.start()),
+      stop: () => receiver.stop(),
+      failNextTransient: () => void (receiver.failNext = 1),
+      faultsLeft: () => receiver.failNext,
+      permanent: () => ({
+        config: { type: 'webhook', url: receiver.url, secret_env: 'CONTRACT_UNSET_SECRET', check: true },
+        message: /^CONTRACT_UNSET_SECRET is not set, so the webhook at .+ cannot work; set it in Sesame's environment and restart$/,
+      }),
+    },
+    {
+      name: 'slack_usergroup',
+      config: { type: 'slack_usergroup', usergroup },
+      make,
+      start: async () => {
+        await slack.start();
+        slack.usergroups.set(usergroup, ['U0KEEP1']);
+      },
+      stop: () => slack.stop(),
+      failNextTransient: () => slack.failNext('usergroups.users.list', { status: 500 }),
+      permanent: () => ({ config: { type: 'slack_usergroup', usergroup: 'S0NOPE' }, message: /^Slack user group S0NOPE does not exist in this workspace; fix provider\.usergroup/ }),
+      holds: async (subject) => (slack.usergroups.get(usergroup) ?? []).includes(subject.user.slackId),
+    },
+    {
+      name: 'postgres',
+      config: { type: 'postgres', connection_env: 'CONTRACT_PG_URL', roles: { read: 'pg_read_all_data' } },
+      make,
+      start: async () => {
+        await pgProxy.start();
+        env.CONTRACT_PG_URL = `postgres://postgres@127.0.0.1:${pgProxy.port}/test`;
+      },
+      stop: () => pgProxy.stop(),
+      failNextTransient: async (provider) => {
+        // A fresh pool must dial again (pooled connections would hide the fault), and the dial is dropped.
+        await provider.close?.();
+        pgProxy.dropNext = 1;
+      },
+      faultsLeft: () => pgProxy.dropNext,
+      permanent: () => ({
+        config: { type: 'postgres', connection_env: 'CONTRACT_PG_URL', roles: { read: 'sesame_contract_no_such_role' } },
+        message: /^the database role sesame_contract_no_such_role \(mapped from "read"\) does not exist; create it or fix provider\.roles$/,
+      }),
+      async expectExpiry(subject) {
+        const admin = new pg.Client({ connectionString: PG_URL });
+        await admin.connect();
+        try {
+          const { rows } = await admin.query('SELECT rolvaliduntil FROM pg_roles WHERE rolname = $1', [`sesame_${subject.grantId.toLowerCase()}`]);
+          expect(rows[0]?.rolvaliduntil).toEqual(subject.expiresAt);
+        } finally {
+          await admin.end();
+        }
+      },
+    },
+  ];
+}
