@@ -7,6 +7,7 @@ import type { ProviderConfig } from '../../src/policy/schema.ts';
 import { createWebClient } from '../../src/slack/slack-api.ts';
 import { createUsergroupApi } from '../../src/slack/usergroup-api.ts';
 import { FakeSlack } from './fake-slack.ts';
+import { GithubStandIn } from './stand-ins/github.ts';
 import { FlakyTcpProxy } from './stand-ins/flaky-tcp-proxy.ts';
 import { WebhookReceiver } from './webhook-receiver.ts';
 
@@ -30,6 +31,7 @@ export interface ProviderCase {
 
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const HOOK_SECRET = 'contract-secret';
+const GITHUB_TOKEN = 'ghp_contract_token';
 
 export function providerCases(): ProviderCase[] {
   const slack = new FakeSlack();
@@ -39,6 +41,7 @@ export function providerCases(): ProviderCase[] {
   const make = (config: ProviderConfig): Provider =>
     createProviders({ env, usergroups: createUsergroupApi(createWebClient('xoxb-test', slack.apiUrl), (_m, call) => call()) }).for(config);
   const usergroup = 'S0CONTRACT';
+  const github = new GithubStandIn(GITHUB_TOKEN);
 
   return [
     {
@@ -99,6 +102,27 @@ export function providerCases(): ProviderCase[] {
           await admin.end();
         }
       },
+    },
+    {
+      name: 'github_team',
+      get config(): ProviderConfig {
+        return { type: 'github_team', org: 'acme', team: 'ops', role: 'member', token_env: 'GITHUB_TOKEN', base_url: github.baseUrl, identity: 'username' };
+      },
+      make,
+      start: async () => {
+        await github.start();
+        github.openOrg = true;
+        github.teams.set('acme/ops', new Map([['standing-lead', 'maintainer']]));
+        env.GITHUB_TOKEN = GITHUB_TOKEN;
+      },
+      stop: () => github.stop(),
+      failNextTransient: () => github.failNext({ status: 502, message: 'Server Error' }),
+      faultsLeft: () => github.failuresLeft,
+      permanent: () => ({
+        config: { type: 'github_team', org: 'acme', team: 'no-such-team', role: 'member', token_env: 'GITHUB_TOKEN', base_url: github.baseUrl, identity: 'username' },
+        message: /^GitHub \(127\.0\.0\.1:\d+\) has no team acme\/no-such-team the token can see; fix provider\.org and provider\.team, or the token's access$/,
+      }),
+      holds: async (subject) => github.role('acme/ops', subject.identity ?? '') !== undefined,
     },
   ];
 }
