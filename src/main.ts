@@ -12,6 +12,7 @@ import { createMetrics, fanOut, metricsObserver, type Metrics } from './metrics.
 import { formatProblem, loadPolicyFile } from './policy/load.ts';
 import { createPolicyWatcher } from './policy-watcher.ts';
 import { createProviders } from './providers/registry.ts';
+import { sweepOrphans } from './core/orphan-sweep.ts';
 import { createBullScheduler } from './scheduler/bullmq-scheduler.ts';
 import { createReconciler, type ReconcileReport } from './scheduler/reconciler.ts';
 import { boltLogger, createSlackApp } from './slack/app.ts';
@@ -109,7 +110,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     retry: options.retry ?? DEFAULT_RETRY,
   });
   scheduler.startWorkers(access);
-  const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs });
+  const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs, sweepOrphans: () => sweepOrphans({ store, policy, providers, log }) });
   const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, log }, { access, policy, log });
   try {
     await slack.app.init();

@@ -46,6 +46,12 @@ export interface Provider {
   check?(subject: GrantSubject): Promise<'present' | 'absent'>;
   /** Moves the end of an active grant (e.g. a database role's VALID UNTIL); leave out when nothing outside needs to know. */
   extend?(subject: GrantSubject): Promise<void>;
+  /**
+   * Deletes what this provider made for grants that are not live (`isLive` is false for ended, failed and unknown
+   * grants; pending ones count as live, they may be mid-grant): leftovers of a crash between the provider's grant
+   * and Sesame's record. Returns the names of what it deleted. Providers whose grants leave no named object leave this out.
+   */
+  sweep?(isLive: (grantId: string) => boolean): Promise<string[]>;
   /** Releases connections at shutdown. */
   close?(): Promise<void>;
 }

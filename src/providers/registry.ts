@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { Provider, Providers } from '../core/ports.ts';
 import { githubTeamProvider } from './github-team.ts';
+import { kubernetesProvider } from './kubernetes.ts';
 import { noopProvider } from './noop.ts';
 import { postgresProvider } from './postgres.ts';
 import type { ProviderDeps, SecretReference } from './provider-module.ts';
@@ -9,7 +10,7 @@ import { slackUsergroupProvider } from './slack-usergroup.ts';
 import { webhookProvider } from './webhook.ts';
 
 /** Adding a provider: write its file (see provider-module.ts) and list it here. */
-const PROVIDER_MODULES = [webhookProvider, slackUsergroupProvider, postgresProvider, githubTeamProvider, noopProvider] as const;
+const PROVIDER_MODULES = [webhookProvider, slackUsergroupProvider, postgresProvider, githubTeamProvider, kubernetesProvider, noopProvider] as const;
 
 // A generic mapped type keeps the tuple a tuple, which discriminatedUnion needs.
 type SchemasOf<Modules> = { -readonly [K in keyof Modules]: Modules[K] extends { schema: infer S } ? S : never };

@@ -15,6 +15,8 @@ export interface ReconcileReport {
   revoked: number;
   rescheduled: number;
   timedOut: number;
+  /** Provider objects deleted because their grant is not live (a crash between creating one and recording it). */
+  orphans: number;
   /** Whether the daily "break-glass waits for review" reminder went out in this sweep. */
   reviewReminded: boolean;
   /** Pages read; each holds at most `pageSize` rows, so memory stays flat however many grants there are. */
@@ -34,6 +36,8 @@ export interface ReconcilerOptions {
   pageSize?: number;
   /** Revocations run this many at a time. @defaultValue 20 */
   concurrency?: number;
+  /** Deletes provider objects of grants that are not live (see `Provider.sweep`); returns how many. */
+  sweepOrphans?: () => Promise<number>;
 }
 
 export interface Reconciler {
@@ -62,7 +66,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   }
 
   async function runOnce(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, pages: 0, schedulerDown: false, reviewReminded: false };
+    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, orphans: 0, pages: 0, schedulerDown: false, reviewReminded: false };
     const now = clock.now().getTime();
 
     for (let after = 0; ; ) {
@@ -125,7 +129,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       return false;
     });
 
-    if (report.undone + report.revoked + report.rescheduled + report.timedOut > 0) log.info({ ...report }, 'reconciled');
+    report.orphans = (await options.sweepOrphans?.()) ?? 0;
+
+    if (report.undone + report.revoked + report.rescheduled + report.timedOut + report.orphans > 0) log.info({ ...report }, 'reconciled');
     return report;
   }
 

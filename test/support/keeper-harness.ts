@@ -2,6 +2,7 @@
 import { randomInt } from 'node:crypto';
 import { GrantKeeper, subjectFor, type FulfilOutcome } from '../../src/core/grant-keeper.ts';
 import type { Directory, GrantSubject, Provider } from '../../src/core/ports.ts';
+import type { LoadedPolicy } from '../../src/policy/load.ts';
 import type { PolicyInput, ProviderConfig } from '../../src/policy/schema.ts';
 import { LOST_RACE, Store } from '../../src/store/repositories.ts';
 import type { GrantRow } from '../../src/store/schema.ts';
@@ -12,6 +13,7 @@ import { tempDb } from './temp-db.ts';
 export interface KeeperHarness {
   keeper: GrantKeeper;
   store: Store;
+  policy: LoadedPolicy;
   /** Approves and fulfils a request for `user` on `resource` (a key of `resources` given to `keeperHarness`). */
   grant(user: string, resource?: string): Promise<FulfilOutcome>;
   /** Ends a grant as a person's revoke does. */
@@ -67,6 +69,7 @@ export function keeperHarness(provider: Provider, config: ProviderConfig, option
   return {
     keeper,
     store,
+    policy,
     grant,
     end: (grant) => keeper.end(grant.id, 'revoked', 'U0SEC1'),
     subject: (grant) => subjectFor(store.getGrant(grant.id) ?? grant, `${grant.user.toLowerCase()}@example.com`),

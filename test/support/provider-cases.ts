@@ -8,6 +8,8 @@ import { createWebClient } from '../../src/slack/slack-api.ts';
 import { createUsergroupApi } from '../../src/slack/usergroup-api.ts';
 import { FakeSlack } from './fake-slack.ts';
 import { GithubStandIn } from './stand-ins/github.ts';
+import { KubernetesStandIn } from './stand-ins/kubernetes.ts';
+import { makeTestPki } from './stand-ins/test-pki.ts';
 import { FlakyTcpProxy } from './stand-ins/flaky-tcp-proxy.ts';
 import { WebhookReceiver } from './webhook-receiver.ts';
 
@@ -32,6 +34,7 @@ export interface ProviderCase {
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const HOOK_SECRET = 'contract-secret';
 const GITHUB_TOKEN = 'ghp_contract_token';
+const KUBE_TOKEN = 'kube-contract-token';
 
 export function providerCases(): ProviderCase[] {
   const slack = new FakeSlack();
@@ -42,6 +45,8 @@ export function providerCases(): ProviderCase[] {
     createProviders({ env, usergroups: createUsergroupApi(createWebClient('xoxb-test', slack.apiUrl), (_m, call) => call()) }).for(config);
   const usergroup = 'S0CONTRACT';
   const github = new GithubStandIn(GITHUB_TOKEN);
+  const pki = makeTestPki();
+  const kube = new KubernetesStandIn(pki, KUBE_TOKEN);
 
   return [
     {
@@ -123,6 +128,28 @@ export function providerCases(): ProviderCase[] {
         message: /^GitHub \(127\.0\.0\.1:\d+\) has no team acme\/no-such-team the token can see; fix provider\.org and provider\.team, or the token's access$/,
       }),
       holds: async (subject) => github.role('acme/ops', subject.identity ?? '') !== undefined,
+    },
+    {
+      name: 'kubernetes',
+      get config(): ProviderConfig {
+        return { type: 'kubernetes', server: kube.url, token_env: 'KUBE_TOKEN', ca_env: 'KUBE_CA', namespace: 'default', role: 'debugger', subject_kind: 'User', identity: 'email' };
+      },
+      make,
+      start: async () => {
+        await kube.start();
+        Object.assign(env, { KUBE_TOKEN, KUBE_CA: pki.caPem });
+      },
+      stop: () => kube.stop(),
+      failNextTransient: () => kube.failNext({ code: 503, reason: 'ServiceUnavailable' }),
+      faultsLeft: () => kube.failuresLeft,
+      permanent: () => ({
+        config: { type: 'kubernetes', server: kube.url, token_env: 'KUBE_TOKEN', ca_env: 'KUBE_CA', namespace: 'no-such-ns', role: 'debugger', subject_kind: 'User', identity: 'email' },
+        message: /^Kubernetes could not create RoleBinding sesame-g\d+: namespaces "no-such-ns" not found; check provider\.namespace$/,
+      }),
+      async expectExpiry(subject) {
+        const annotations = kube.binding('default', `sesame-${subject.grantId.toLowerCase()}`)?.metadata.annotations as Record<string, string> | undefined;
+        expect(annotations?.['sesame.dev/expires-at']).toBe(subject.expiresAt.toISOString());
+      },
     },
   ];
 }
