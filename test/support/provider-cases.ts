@@ -8,6 +8,7 @@ import { createWebClient } from '../../src/slack/slack-api.ts';
 import { createUsergroupApi } from '../../src/slack/usergroup-api.ts';
 import { FakeSlack } from './fake-slack.ts';
 import { GithubStandIn } from './stand-ins/github.ts';
+import { IdentityCenterStandIn } from './stand-ins/aws-identity-center.ts';
 import { KubernetesStandIn } from './stand-ins/kubernetes.ts';
 import { makeTestPki } from './stand-ins/test-pki.ts';
 import { FlakyTcpProxy } from './stand-ins/flaky-tcp-proxy.ts';
@@ -35,6 +36,16 @@ const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const HOOK_SECRET = 'contract-secret';
 const GITHUB_TOKEN = 'ghp_contract_token';
 const KUBE_TOKEN = 'kube-contract-token';
+const AWS_KEY_ID = 'AKIACONTRACT00000000';
+export const AWS_BLOCK = {
+  type: 'aws_identity_center',
+  instance_arn: 'arn:aws:sso:::instance/ssoins-0123456789abcdef',
+  identity_store_id: 'd-0123456789',
+  account_id: '111122223333',
+  permission_set_arn: 'arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef',
+  region: 'eu-central-1',
+  identity: 'email',
+} as const;
 
 export function providerCases(): ProviderCase[] {
   const slack = new FakeSlack();
@@ -47,6 +58,7 @@ export function providerCases(): ProviderCase[] {
   const github = new GithubStandIn(GITHUB_TOKEN);
   const pki = makeTestPki();
   const kube = new KubernetesStandIn(pki, KUBE_TOKEN);
+  const aws = new IdentityCenterStandIn(AWS_KEY_ID);
 
   return [
     {
@@ -150,6 +162,25 @@ export function providerCases(): ProviderCase[] {
         const annotations = kube.binding('default', `sesame-${subject.grantId.toLowerCase()}`)?.metadata.annotations as Record<string, string> | undefined;
         expect(annotations?.['sesame.dev/expires-at']).toBe(subject.expiresAt.toISOString());
       },
+    },
+    {
+      name: 'aws_identity_center',
+      config: { ...AWS_BLOCK },
+      make,
+      start: async () => {
+        await aws.start();
+        aws.autoUsers = true;
+        // The SDK reads the standard chain and endpoint setting from the process environment, as in production.
+        Object.assign(process.env, { AWS_ENDPOINT_URL: aws.url, AWS_ACCESS_KEY_ID: AWS_KEY_ID, AWS_SECRET_ACCESS_KEY: 'contract-secret-key', AWS_REGION: 'eu-central-1' });
+      },
+      stop: () => aws.stop(),
+      failNextTransient: () => aws.failNext({ status: 400, type: 'ThrottlingException', message: 'Rate exceeded' }, { status: 500, type: 'InternalServerException' }),
+      faultsLeft: () => aws.failuresLeft,
+      permanent: () => ({
+        config: { ...AWS_BLOCK, instance_arn: 'arn:aws:sso:::instance/ssoins-ffffffffffffffff' },
+        message: /^AWS IAM Identity Center could not list the assignments of permission set ps-0123456789abcdef on account 111122223333: ResourceNotFoundException: Instance not found$/,
+      }),
+      holds: async (subject) => [...aws.users.entries()].some(([id, u]) => u.email === subject.identity && aws.hasAssignment(AWS_BLOCK.account_id, AWS_BLOCK.permission_set_arn, id)),
     },
   ];
 }
