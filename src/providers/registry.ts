@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { Provider, Providers } from '../core/ports.ts';
 import { awsIdentityCenterProvider } from './aws-identity-center.ts';
+import { gcpIamProvider } from './gcp-iam.ts';
 import { githubTeamProvider } from './github-team.ts';
 import { kubernetesProvider } from './kubernetes.ts';
 import { noopProvider } from './noop.ts';
@@ -11,7 +12,7 @@ import { slackUsergroupProvider } from './slack-usergroup.ts';
 import { webhookProvider } from './webhook.ts';
 
 /** Adding a provider: write its file (see provider-module.ts) and list it here. */
-const PROVIDER_MODULES = [webhookProvider, slackUsergroupProvider, postgresProvider, githubTeamProvider, kubernetesProvider, awsIdentityCenterProvider, noopProvider] as const;
+const PROVIDER_MODULES = [webhookProvider, slackUsergroupProvider, postgresProvider, githubTeamProvider, kubernetesProvider, awsIdentityCenterProvider, gcpIamProvider, noopProvider] as const;
 
 // A generic mapped type keeps the tuple a tuple, which discriminatedUnion needs.
 type SchemasOf<Modules> = { -readonly [K in keyof Modules]: Modules[K] extends { schema: infer S } ? S : never };

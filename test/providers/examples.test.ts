@@ -9,7 +9,7 @@ const examples = readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
 
 describe('policies/examples', () => {
   it('holds an example for every provider Sesame ships beyond the basics', () => {
-    expect(examples).toEqual(expect.arrayContaining(['github-team.yaml', 'kubernetes.yaml', 'aws-identity-center.yaml']));
+    expect(examples).toEqual(expect.arrayContaining(['github-team.yaml', 'kubernetes.yaml', 'aws-identity-center.yaml', 'gcp-iam.yaml']));
   });
 
   it.each(examples)('%s parses as a valid policy', (file) => {

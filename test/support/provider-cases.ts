@@ -9,6 +9,7 @@ import { createUsergroupApi } from '../../src/slack/usergroup-api.ts';
 import { FakeSlack } from './fake-slack.ts';
 import { GithubStandIn } from './stand-ins/github.ts';
 import { IdentityCenterStandIn } from './stand-ins/aws-identity-center.ts';
+import { GcpStandIn } from './stand-ins/gcp.ts';
 import { KubernetesStandIn } from './stand-ins/kubernetes.ts';
 import { makeTestPki } from './stand-ins/test-pki.ts';
 import { FlakyTcpProxy } from './stand-ins/flaky-tcp-proxy.ts';
@@ -59,6 +60,7 @@ export function providerCases(): ProviderCase[] {
   const pki = makeTestPki();
   const kube = new KubernetesStandIn(pki, KUBE_TOKEN);
   const aws = new IdentityCenterStandIn(AWS_KEY_ID);
+  const gcp = new GcpStandIn();
 
   return [
     {
@@ -181,6 +183,30 @@ export function providerCases(): ProviderCase[] {
         message: /^AWS IAM Identity Center could not list the assignments of permission set ps-0123456789abcdef on account 111122223333: ResourceNotFoundException: Instance not found$/,
       }),
       holds: async (subject) => [...aws.users.entries()].some(([id, u]) => u.email === subject.identity && aws.hasAssignment(AWS_BLOCK.account_id, AWS_BLOCK.permission_set_arn, id)),
+    },
+    {
+      name: 'gcp_iam',
+      config: { type: 'gcp_iam', project: 'sesame-contract', role: 'roles/storage.objectViewer', identity: 'email' },
+      make,
+      start: async () => {
+        await gcp.start();
+        gcp.addResource('projects/sesame-contract', [{ role: 'roles/storage.objectViewer', members: ['user:standing@example.com'] }]);
+        // ADC reads the process environment (as in production); the API root comes through the provider's env.
+        gcp.useAsAdc(process.env);
+        env.CLOUD_RESOURCE_MANAGER_URL = process.env.CLOUD_RESOURCE_MANAGER_URL;
+      },
+      stop: () => gcp.stop(),
+      failNextTransient: () => gcp.failNext({ code: 503, status: 'UNAVAILABLE' }),
+      faultsLeft: () => gcp.failuresLeft,
+      permanent: () => ({
+        config: { type: 'gcp_iam', project: 'no-such-project', role: 'roles/storage.objectViewer', identity: 'email' },
+        message: /^Google refused to let Sesame read the IAM policy on projects\/no-such-project \(.*\); give its service account roles\/resourcemanager\.projectIamAdmin there/,
+      }),
+      async expectExpiry(subject) {
+        const ours = gcp.bindingsOf('projects/sesame-contract').find((b) => b.condition?.title === `sesame ${subject.grantId}`);
+        expect(ours?.condition?.expression).toBe(`request.time < timestamp("${subject.expiresAt.toISOString()}")`);
+      },
+      holds: async (subject) => gcp.bindingsOf('projects/sesame-contract').some((b) => b.members.includes(`user:${subject.identity}`) && b.condition !== undefined),
     },
   ];
 }
