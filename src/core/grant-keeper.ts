@@ -79,7 +79,7 @@ export class GrantKeeper {
     const startsAt = clock.now();
     const expiresAt = new Date(startsAt.getTime() + request.durationMs);
     const subject = await this.subjectOf({ ...pending, startsAt: startsAt.getTime(), expiresAt: expiresAt.getTime() });
-    const shared = sharedAccess(pending, accessKey === null ? [] : store.holdersOf(accessKey, pending.id));
+    const shared = sharedAccess(pending, accessKey === null ? [] : store.holdersOf(accessKey, pending.id, { pending: true }));
     if (!shared.ok) return this.failRequest(request, pending, shared.error);
     const attempt = await withRetries(() => this.grantOrShare(subject, shared.value), this.deps.retry);
     if (!attempt.ok) {
@@ -149,7 +149,7 @@ export class GrantKeeper {
     const subject = await this.subjectOf(grant);
     let verified: boolean | null = null;
     // While another grant still holds the same access, this end only stops counting; the last end revokes.
-    const keptFor = grant.accessKey === null ? [] : store.holdersOf(grant.accessKey, grant.id);
+    const keptFor = grant.accessKey === null ? [] : store.holdersOf(grant.accessKey, grant.id, { pending: false });
     const attempt = await withRetries(async () => {
       if (keptFor.length > 0) return;
       await provider.revoke(subject);
@@ -250,7 +250,7 @@ export class GrantKeeper {
 
   /** Takes a grant back at its provider (the one named in the subject), with retries, unless another grant holds the same access. */
   private revokeAt(subject: GrantSubject, grant: GrantRow) {
-    if (grant.accessKey !== null && this.deps.store.holdersOf(grant.accessKey, grant.id).length > 0) return Promise.resolve({ ok: true as const, value: undefined, attempts: 0 });
+    if (grant.accessKey !== null && this.deps.store.holdersOf(grant.accessKey, grant.id, { pending: false }).length > 0) return Promise.resolve({ ok: true as const, value: undefined, attempts: 0 });
     return withRetries(() => this.deps.providers.for(subject.provider).revoke(subject), this.deps.retry);
   }
 

@@ -114,14 +114,17 @@ export class Store {
   }
 
   /**
-   * The other grants that hold `accessKey` at the provider: live ones, and pending ones (a grant interrupted after its
-   * provider call may have granted). Callers serialize per key, so a pending one is never a grant still on its way.
+   * The other grants that hold `accessKey` at the provider: the live ones, and with `pending` also those left pending
+   * (a grant interrupted after its provider call may have granted; callers serialize per key, so a pending one is never
+   * a grant still on its way). A new grant shares with either; an end keeps the access only for a live one, because
+   * an interrupted grant is undone anyway and must not hold access past the last live grant.
    */
-  holdersOf(accessKey: string, exceptId: number): GrantRow[] {
+  holdersOf(accessKey: string, exceptId: number, options: { pending: boolean }): GrantRow[] {
+    const states: GrantState[] = options.pending ? ['pending', 'active', 'revoke_failed'] : ['active', 'revoke_failed'];
     return this.db
       .select()
       .from(grants)
-      .where(and(eq(grants.accessKey, accessKey), inArray(grants.state, ['pending', 'active', 'revoke_failed']), ne(grants.id, exceptId)))
+      .where(and(eq(grants.accessKey, accessKey), inArray(grants.state, states), ne(grants.id, exceptId)))
       .orderBy(asc(grants.id))
       .all();
   }

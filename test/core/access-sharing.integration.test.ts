@@ -112,7 +112,7 @@ describe('GrantKeeper with identities and access keys', () => {
     expect(provider.count('revoke')).toBe(0);
   });
 
-  it('revokes at the last end even when an interrupted grant of the same access was left pending', async () => {
+  it('revokes at the last live end even when an interrupted grant of the same access was left pending', async () => {
     const provider = new CountedProvider();
     h = keeperHarness(provider, config, { resources: { a: config, b: config } });
     const live = await h.granted('U0ALICE', 'a');
@@ -120,8 +120,33 @@ describe('GrantKeeper with identities and access keys', () => {
     // As if Sesame crashed while granting: the row is pending again and nothing recorded its provider state.
     h.store.db.$client.prepare("UPDATE grants SET state = 'pending', provider_state = NULL WHERE id = ?").run(pending.id);
     await h.end(live);
-    expect(provider.members.has('u0alice')).toBe(true);
+    expect(provider.members.has('u0alice')).toBe(false); // the interrupted grant gets undone; it keeps nothing alive
     expect(await h.keeper.undoInterrupted(pending.id)).toBe(true);
+    expect(provider.members.has('u0alice')).toBe(false);
+  });
+
+  it('does not undo a live grant when an interrupted one of the same access is undone', async () => {
+    const provider = new CountedProvider();
+    h = keeperHarness(provider, config, { resources: { a: config, b: config } });
+    const live = await h.granted('U0ALICE', 'a');
+    const pending = await h.granted('U0ALICE', 'b');
+    h.store.db.$client.prepare("UPDATE grants SET state = 'pending' WHERE id = ?").run(pending.id);
+    expect(await h.keeper.undoInterrupted(pending.id)).toBe(true);
+    expect(provider.members.has('u0alice')).toBe(true);
+    await h.end(live);
+    expect(provider.members.has('u0alice')).toBe(false);
+  });
+
+  it('shares with an interrupted grant rather than taking its access for a standing one', async () => {
+    const provider = new CountedProvider();
+    h = keeperHarness(provider, config, { resources: { a: config, b: config } });
+    const interrupted = await h.granted('U0ALICE', 'a');
+    h.store.db.$client.prepare("UPDATE grants SET state = 'pending', provider_state = NULL WHERE id = ?").run(interrupted.id);
+    const next = await h.granted('U0ALICE', 'b');
+    expect(h.auditDetails('grant.activated')[1]).toMatchObject({ shared_with: `G${interrupted.id}` });
+    expect(await h.keeper.undoInterrupted(interrupted.id)).toBe(true);
+    expect(provider.members.has('u0alice')).toBe(true);
+    await h.end(next);
     expect(provider.members.has('u0alice')).toBe(false);
   });
 });
