@@ -1,48 +1,44 @@
 // Turns approved requests into grants and ends them again, through the provider named in the grant.
-import type { LoadedPolicy } from '../policy/load.ts';
-import { LOST_RACE, type Store } from '../store/repositories.ts';
+import type { ProviderConfig } from '../policy/schema.ts';
+import { LOST_RACE } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { providerDigest } from './audit-replay.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { EXPIRY_WARNING_MS, expiryWarningAt, LIVE_GRANT_STATES } from './lifecycle.ts';
-import type { Clock, Directory, GrantSubject, Logger, Notifier, Providers, RevokeResult, Scheduler } from './ports.ts';
-import { errorMessage, withRetries, type Attempted, type RetryOptions } from './retry.ts';
+import { keptForDetails, sharedAccess, sharedDetails } from './access-sharing.ts';
+import { resolveIdentity } from './identity.ts';
+import { finishCleanup } from './grant-cleanup.ts';
+import { cleanupLeftBy, subjectFor, type EndOutcome, type FulfilOutcome, type GrantKeeperDeps } from './grant-model.ts';
+import { KeyedQueue } from './keyed-queue.ts';
+import type { GrantSubject, Notifier, Provider } from './ports.ts';
+import { ok } from './result.ts';
+import { errorMessage, withRetries } from './retry.ts';
 
-export interface GrantKeeperDeps {
-  store: Store;
-  policy: () => LoadedPolicy;
-  providers: Providers;
-  scheduler: Scheduler;
-  notifier: Notifier;
-  directory: Directory;
-  clock: Clock;
-  log: Logger;
-  retry: RetryOptions;
-}
-
-export type FulfilOutcome =
-  | { kind: 'granted'; request: RequestRow; grant: GrantRow; providerMessage: string | null }
-  | { kind: 'failed'; request: RequestRow; problem: string };
-
-export type EndOutcome =
-  | { kind: 'ended'; grant: GrantRow; verified: boolean | null }
-  | { kind: 'revoke_failed'; grant: GrantRow; problem: string }
-  | { kind: 'not_live'; grant: GrantRow }
-  | { kind: 'unknown' }
-  | { kind: 'not_due'; grant: GrantRow };
-
-/** What a successful provider revoke left for a later clean-up, if anything. */
-const cleanupLeftBy = (undone: Attempted<void | RevokeResult>): string | null => (undone.ok ? (undone.value?.cleanupPending ?? null) : null);
+export { subjectFor, type EndOutcome, type FulfilOutcome, type GrantKeeperDeps } from './grant-model.ts';
 
 export class GrantKeeper {
+  /** Grants and ends of one access key run one at a time, so "is anyone else holding it?" stays true until acted on. */
+  private readonly keys = new KeyedQueue();
+
   constructor(private readonly deps: GrantKeeperDeps) {}
 
   /** Grants an approved request through its provider; on lasting failure the request becomes `failed`. */
   async fulfil(request: RequestRow): Promise<FulfilOutcome> {
-    const { store, clock } = this.deps;
-    const provider = this.deps.policy().policy.resources[request.resource]?.provider;
-    if (provider === undefined) return this.failRequest(request, null, `resource ${request.resource} is no longer in the policy`);
+    const config = this.deps.policy().policy.resources[request.resource]?.provider;
+    if (config === undefined) return this.failRequest(request, null, `resource ${request.resource} is no longer in the policy`);
+    const provider = this.deps.providers.for(config);
+    const email = await this.deps.directory.userEmail(request.requester).catch(() => null);
+    const person = { slackId: request.requester, email };
+    // Refused before anything is granted: a guessed account would give someone else the access.
+    const identity = provider.identity ? resolveIdentity(provider.identity, person, this.deps.policy().policy.settings.identities) : ok(null);
+    if (!identity.ok) return this.failRequest(request, null, identity.error);
+    const accessKey = provider.accessKey?.({ user: person, identity: identity.value }) ?? null;
+    return this.keys.run(accessKey, () => this.grantAt(request, config, identity.value, accessKey));
+  }
 
+  /** The provider call and the activation, run one at a time per access key so overlapping grants see each other. */
+  private async grantAt(request: RequestRow, provider: ProviderConfig, identity: string | null, accessKey: string | null): Promise<FulfilOutcome> {
+    const { store, clock } = this.deps;
     const createdAt = clock.now();
     const pending = store.transaction(createdAt, (tx) =>
       tx.insertGrant({
@@ -55,6 +51,8 @@ export class GrantKeeper {
         breakglass: request.breakglass,
         state: 'pending',
         createdAt: createdAt.getTime(),
+        identity,
+        accessKey,
       }),
     );
     if (pending === LOST_RACE) throw new Error('unreachable: grant insert cannot lose a race');
@@ -62,10 +60,12 @@ export class GrantKeeper {
     const startsAt = clock.now();
     const expiresAt = new Date(startsAt.getTime() + request.durationMs);
     const subject = await this.subjectOf({ ...pending, startsAt: startsAt.getTime(), expiresAt: expiresAt.getTime() });
-    const attempt = await withRetries(() => this.deps.providers.for(provider).grant(subject), this.deps.retry);
+    const shared = sharedAccess(pending, accessKey === null ? [] : store.holdersOf(accessKey, pending.id, { pending: true }));
+    if (!shared.ok) return this.failRequest(request, pending, shared.error);
+    const attempt = await withRetries(() => this.grantOrShare(subject, shared.value), this.deps.retry);
     if (!attempt.ok) {
       // A timeout or a garbled answer may hide a grant that did happen: take it back before calling it failed.
-      const undone = await this.revokeAt(subject);
+      const undone = await this.revokeAt(subject, pending);
       if (!undone.ok) this.deps.log.error({ grantId: grantRef(pending.id), problem: errorMessage(undone.error) }, 'could not undo a failed grant at the provider');
       return this.failRequest(request, pending, errorMessage(attempt.error), cleanupLeftBy(undone));
     }
@@ -74,7 +74,7 @@ export class GrantKeeper {
     const now = clock.now();
     if (expiresAt.getTime() <= now.getTime()) {
       // The clock jumped (or the provider took longer than the whole window): never activate a grant already over.
-      const undone = await this.revokeAt({ ...subject, providerState });
+      const undone = await this.revokeAt({ ...subject, providerState }, pending);
       return this.failRequest(request, pending, `the grant would have ended at ${expiresAt.toISOString()}, before it could start; check the server's clock`, cleanupLeftBy(undone));
     }
     const activated = store.transaction(now, (tx) => {
@@ -84,13 +84,13 @@ export class GrantKeeper {
         action: 'grant.activated',
         requestId: requestRef(request.id),
         grantId: grantRef(pending.id),
-        details: { resource: request.resource, role: request.role, user: request.requester, created_at: createdAt.toISOString(), starts_at: startsAt.toISOString(), expires_at: expiresAt.toISOString(), provider: provider.type, provider_sha256: providerDigest(provider), attempts: attempt.attempts, breakglass: request.breakglass },
+        details: { resource: request.resource, role: request.role, user: request.requester, created_at: createdAt.toISOString(), starts_at: startsAt.toISOString(), expires_at: expiresAt.toISOString(), provider: provider.type, provider_sha256: providerDigest(provider), attempts: attempt.attempts, breakglass: request.breakglass, ...sharedDetails(shared.value) },
       });
     });
     if (activated === LOST_RACE) {
       // A sweep took this grant for interrupted and failed it while the provider was still granting: the access the
       // provider just gave belongs to no live grant, so it is taken back before reporting the bug.
-      await this.revokeAt({ ...subject, providerState });
+      await this.revokeAt({ ...subject, providerState }, pending);
       throw new Error(`grant ${grantRef(pending.id)} left the pending state while being granted`);
     }
     const grant = store.getGrant(pending.id) as GrantRow;
@@ -101,10 +101,29 @@ export class GrantKeeper {
   }
 
   /**
+   * Access another grant already gives is not granted again: the new grant takes over the first one's state
+   * (e.g. "was not a member before"), so whichever ends last undoes exactly what the first one did. Only when
+   * the provider says the access went missing meanwhile is it granted again, still under the first one's state.
+   */
+  private async grantOrShare(subject: GrantSubject, holder: GrantRow | null): ReturnType<Provider['grant']> {
+    const provider = this.deps.providers.for(subject.provider);
+    if (holder === null) return provider.grant(subject);
+    const inherited = { ...subject, providerState: holder.providerState };
+    if (provider.check && (await provider.check(inherited)) === 'present') return holder.providerState ? { state: holder.providerState } : {};
+    await provider.grant(inherited);
+    return holder.providerState ? { state: holder.providerState } : {};
+  }
+
+  /**
    * Takes access away: the provider revokes (with retries), `check` confirms where the provider can
    * tell, and only then the grant becomes `outcome`. A failure leaves it `revoke_failed` for the retry.
    */
   async end(grantId: number, outcome: 'revoked' | 'expired', actor: string): Promise<EndOutcome> {
+    const accessKey = this.deps.store.getGrant(grantId)?.accessKey ?? null;
+    return this.keys.run(accessKey, () => this.endAt(grantId, outcome, actor));
+  }
+
+  private async endAt(grantId: number, outcome: 'revoked' | 'expired', actor: string): Promise<EndOutcome> {
     const { store, clock, log } = this.deps;
     const grant = store.getGrant(grantId);
     if (grant === undefined) return { kind: 'unknown' };
@@ -115,7 +134,10 @@ export class GrantKeeper {
     const provider = this.deps.providers.for(config);
     const subject = await this.subjectOf(grant);
     let verified: boolean | null = null;
+    // While another grant still holds the same access, this end only stops counting; the last end revokes.
+    const keptFor = grant.accessKey === null ? [] : store.holdersOf(grant.accessKey, grant.id, { pending: false });
     const attempt = await withRetries(async () => {
+      if (keptFor.length > 0) return null;
       const result = await provider.revoke(subject);
       if (provider.check) {
         if ((await provider.check(subject)) === 'present') throw new Error('the provider still reports the access as present after revoking it');
@@ -153,7 +175,7 @@ export class GrantKeeper {
       if (!tx.updateGrant(grant.id, LIVE_GRANT_STATES, { state: outcome, endedAt: now.getTime(), endedBy: actor, cleanupPending: left })) tx.abort();
       const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
       const lateMs = outcome === 'expired' ? now.getTime() - (grant.expiresAt ?? now.getTime()) : undefined;
-      tx.audit({ actor, action: outcome === 'expired' ? 'grant.expired' : 'grant.revoked', ...ids, details: { late_ms: lateMs, attempts: attempt.attempts } });
+      tx.audit({ actor, action: outcome === 'expired' ? 'grant.expired' : 'grant.revoked', ...ids, details: { late_ms: lateMs, attempts: attempt.attempts, ...keptForDetails(keptFor) } });
       if (verified) tx.audit({ actor: 'sesame', action: 'grant.verified_absent', ...ids, details: { provider: config.type } });
       // The access is gone, so the grant ends; what the provider could not remove yet is on record until a sweep does.
       if (left !== null) tx.audit({ actor: 'sesame', action: 'grant.cleanup_pending', ...ids, details: { provider: config.type, problem: left } });
@@ -166,33 +188,8 @@ export class GrantKeeper {
     return { kind: 'ended', grant: final, verified };
   }
 
-  /**
-   * Retries the provider clean-up of an ended grant (its revoke, which providers make safe to repeat); true when
-   * it is now done. Still failing only updates the stored problem: the first failure was audited and announced.
-   */
-  async finishCleanup(grantId: number): Promise<boolean> {
-    const { store, clock, log } = this.deps;
-    const grant = store.getGrant(grantId);
-    if (grant?.cleanupPending == null) return false;
-    let left: string | null;
-    try {
-      left = (await this.deps.providers.for(grant.provider).revoke(await this.subjectOf(grant)))?.cleanupPending ?? null;
-    } catch (error) {
-      left = errorMessage(error);
-    }
-    if (left !== null) {
-      if (left !== grant.cleanupPending) store.transaction(clock.now(), (tx) => tx.updateGrant(grant.id, grant.state, { cleanupPending: left }));
-      log.warn({ grantId: grantRef(grant.id), problem: left }, 'provider clean-up still pending');
-      return false;
-    }
-    const done = store.transaction(clock.now(), (tx) => {
-      if (!tx.updateGrant(grant.id, grant.state, { cleanupPending: null })) tx.abort();
-      tx.audit({ actor: 'sesame', action: 'grant.cleanup_done', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), details: { provider: grant.provider.type } });
-    });
-    if (done === LOST_RACE) return false;
-    await this.notify({ type: 'grant_cleaned_up', grant: store.getGrant(grant.id) as GrantRow });
-    return true;
-  }
+  /** Retries the provider clean-up an ended grant left; true when it is now done. */
+  finishCleanup = (grantId: number): Promise<boolean> => finishCleanup(this.deps, grantId, (event) => this.notify(event));
 
   /**
    * Pushes an active grant's end back by `byMs` and moves its revocation; null when it is no longer active or the
@@ -232,7 +229,7 @@ export class GrantKeeper {
     const grant = this.deps.store.getGrant(grantId);
     if (grant?.state !== 'pending') return false;
     const subject = await this.subjectOf(grant);
-    const undone = await this.revokeAt(subject);
+    const undone = await this.keys.run(grant.accessKey, () => this.revokeAt(subject, grant));
     if (!undone.ok) return false; // the next sweep tries again
     const request = this.deps.store.getRequest(grant.requestId) as RequestRow;
     await this.failRequest(request, grant, 'Sesame was interrupted while granting; the access was undone, so request it again', cleanupLeftBy(undone));
@@ -267,8 +264,9 @@ export class GrantKeeper {
     return { kind: 'failed', request: failed, problem };
   }
 
-  /** Takes a grant back at its provider (the one named in the subject), with retries. */
-  private revokeAt(subject: GrantSubject) {
+  /** Takes a grant back at its provider (the one named in the subject), with retries, unless another grant holds the same access. */
+  private revokeAt(subject: GrantSubject, grant: GrantRow) {
+    if (grant.accessKey !== null && this.deps.store.holdersOf(grant.accessKey, grant.id, { pending: false }).length > 0) return Promise.resolve({ ok: true as const, value: undefined, attempts: 0 });
     return withRetries(() => this.deps.providers.for(subject.provider).revoke(subject), this.deps.retry);
   }
 
@@ -278,20 +276,7 @@ export class GrantKeeper {
   }
 
   private async subjectOf(grant: GrantRow): Promise<GrantSubject> {
-    const email = await this.deps.directory.userEmail(grant.user).catch(() => null);
-    return {
-      grantId: grantRef(grant.id),
-      requestId: requestRef(grant.requestId),
-      user: { slackId: grant.user, email },
-      resource: grant.resource,
-      role: grant.role,
-      reason: grant.reason,
-      startsAt: new Date(grant.startsAt ?? grant.createdAt),
-      expiresAt: new Date(grant.expiresAt ?? grant.createdAt),
-      breakglass: grant.breakglass,
-      provider: grant.provider,
-      providerState: grant.providerState,
-    };
+    return subjectFor(grant, await this.deps.directory.userEmail(grant.user).catch(() => null));
   }
 
   private notify(event: Parameters<Notifier['notify']>[0]): Promise<void> {
@@ -306,3 +291,4 @@ export class GrantKeeper {
     }
   }
 }
+

@@ -1,6 +1,7 @@
 // The core's only windows to the outside world; adapters implement them and main.ts plugs them in.
 import type { ProviderConfig } from '../policy/schema.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
+import type { IdentityNeed } from './identity.ts';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -12,6 +13,8 @@ export interface GrantSubject {
   grantId: string;
   requestId: string;
   user: { slackId: string; email: string | null };
+  /** The account at the provider (see `Provider.identity`), fixed when the grant was made; null for providers that need none. */
+  identity: string | null;
   resource: string;
   role: string;
   reason: string;
@@ -38,6 +41,14 @@ export interface RevokeResult {
  * (with `retryable`) on failure; any other thrown error is treated as retryable.
  */
 export interface Provider {
+  /** Which account this provider grants to; the core resolves it before granting and refuses the grant when it cannot. */
+  readonly identity?: IdentityNeed;
+  /**
+   * Names what a grant gives, the same for every grant giving the same person the same access (one group membership,
+   * one account assignment). Live grants sharing a key are counted: the access is granted once and revoked when the
+   * last of them ends. Leave out when each grant makes its own thing (a login role, a binding named after the grant).
+   */
+  accessKey?(subject: Pick<GrantSubject, 'user' | 'identity'>): string;
   /** `message` is shown to the requester only (it may hold credentials); `state` is kept for `revoke` and `check`. */
   grant(subject: GrantSubject): Promise<{ message?: string; state?: ProviderState }>;
   revoke(subject: GrantSubject): Promise<void | RevokeResult>;
@@ -45,6 +56,12 @@ export interface Provider {
   check?(subject: GrantSubject): Promise<'present' | 'absent'>;
   /** Moves the end of an active grant (e.g. a database role's VALID UNTIL); leave out when nothing outside needs to know. */
   extend?(subject: GrantSubject): Promise<void>;
+  /**
+   * Deletes what this provider made for grants that are not live (`isLive` is false for ended, failed and unknown
+   * grants; pending ones count as live, they may be mid-grant): leftovers of a crash between the provider's grant
+   * and Sesame's record. Returns the names of what it deleted. Providers whose grants leave no named object leave this out.
+   */
+  sweep?(isLive: (grantId: string) => boolean): Promise<string[]>;
   /** Releases connections at shutdown. */
   close?(): Promise<void>;
 }

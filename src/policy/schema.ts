@@ -61,6 +61,8 @@ export const settingsSchema = z
     /** Where anchors are also POSTed, signed, so a copy lives where the bot token cannot edit or delete it. */
     anchor_url: z.url({ protocol: /^https?$/, error: 'must be an https URL' }).refine(isSafeAnchorUrl, 'must be https (http only to localhost): an anchor sent in clear can be altered on the way').optional(),
     anchor_secret_env: envVarSchema.optional(),
+    /** Accounts whose names at a provider differ from the Slack profile: `U0ALICE: { github: alice-gh, aws: alice@corp }`. */
+    identities: z.record(userIdSchema, z.record(name('identity table'), z.string().trim().min(1, 'must not be empty'))).default({}),
   })
   .strict()
   .refine((s) => s.anchor_url === undefined || s.anchor_secret_env !== undefined, {

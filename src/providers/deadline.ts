@@ -9,7 +9,7 @@ import { ProviderError } from '../core/provider-error.ts';
  */
 export const DEFAULT_PROVIDER_DEADLINE_MS = 30_000;
 
-type Operation = 'grant' | 'revoke' | 'check' | 'extend';
+type Operation = 'grant' | 'revoke' | 'check' | 'extend' | 'sweep';
 
 /** The call's own promise is left to settle; its late result is ignored, since the core has moved on. */
 function bounded<T>(call: () => Promise<T>, what: string, ms: number): Promise<T> {
@@ -30,8 +30,12 @@ function bounded<T>(call: () => Promise<T>, what: string, ms: number): Promise<T
 
 function withDeadline(provider: Provider, type: string, ms: number): Provider {
   const run = <T>(op: Operation, call: () => Promise<T>) => bounded(call, `the ${type} provider's ${op}`, ms);
-  const { check, extend } = provider;
+  const { check, extend, accessKey, sweep } = provider;
   return {
+    // What the core asks before any call (whose account, which shared access) passes through unchanged.
+    ...(provider.identity !== undefined ? { identity: provider.identity } : {}),
+    ...(accessKey ? { accessKey: (subject) => accessKey.call(provider, subject) } : {}),
+    ...(sweep ? { sweep: (isLive) => run('sweep', () => sweep.call(provider, isLive)) } : {}),
     grant: (subject) => run('grant', () => provider.grant(subject)),
     revoke: (subject) => run('revoke', () => provider.revoke(subject)),
     ...(check ? { check: (subject) => run('check', () => check.call(provider, subject)) } : {}),

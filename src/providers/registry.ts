@@ -1,6 +1,10 @@
 // The provider registry: every provider file is listed once here; the policy's provider block and the lookup by type follow.
 import { z } from 'zod';
 import type { Provider, Providers } from '../core/ports.ts';
+import { awsIdentityCenterProvider } from './aws-identity-center.ts';
+import { gcpIamProvider } from './gcp-iam.ts';
+import { githubTeamProvider } from './github-team.ts';
+import { kubernetesProvider } from './kubernetes.ts';
 import { noopProvider } from './noop.ts';
 import { postgresProvider } from './postgres.ts';
 import type { ProviderDeps, SecretReference } from './provider-module.ts';
@@ -8,7 +12,7 @@ import { slackUsergroupProvider } from './slack-usergroup.ts';
 import { webhookProvider } from './webhook.ts';
 
 /** Adding a provider: write its file (see provider-module.ts) and list it here. */
-const PROVIDER_MODULES = [webhookProvider, slackUsergroupProvider, postgresProvider, noopProvider] as const;
+const PROVIDER_MODULES = [webhookProvider, slackUsergroupProvider, postgresProvider, githubTeamProvider, kubernetesProvider, awsIdentityCenterProvider, gcpIamProvider, noopProvider] as const;
 
 // A generic mapped type keeps the tuple a tuple, which discriminatedUnion needs.
 type SchemasOf<Modules> = { -readonly [K in keyof Modules]: Modules[K] extends { schema: infer S } ? S : never };

@@ -51,6 +51,8 @@ const wasStanding = (subject: GrantSubject): boolean => stateSchema.safeParse(su
 
 export function createUsergroupProvider(usergroup: string, api: UsergroupApi, deadlineMs: number = USERGROUP_CHANGE_DEADLINE_MS) {
   return {
+    /** One membership per person and group, however many grants give it: the core counts them and revokes at the last end. */
+    accessKey: (subject: Pick<GrantSubject, 'user'>) => `slack_usergroup:${usergroup}:${subject.user.slackId}`,
     grant: (subject: GrantSubject) =>
       serialized(usergroup, deadlineMs, async (signal) => {
         const members = await api.members(usergroup);

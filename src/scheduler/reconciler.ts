@@ -17,6 +17,8 @@ export interface ReconcileReport {
   timedOut: number;
   /** Ended grants whose provider clean-up (left over after the access was cut) finished in this sweep. */
   cleanedUp: number;
+  /** Provider objects deleted because their grant is not live (a crash between creating one and recording it). */
+  orphans: number;
   /** Whether the daily "break-glass waits for review" reminder went out in this sweep. */
   reviewReminded: boolean;
   /** Pages read; each holds at most `pageSize` rows, so memory stays flat however many grants there are. */
@@ -42,6 +44,8 @@ export interface ReconcilerOptions {
    * never keeps the next sweep from revoking the others. @defaultValue half the interval, at most 10 s
    */
   grantWaitMs?: number;
+  /** Deletes provider objects of grants that are not live (see `Provider.sweep`); returns how many. */
+  sweepOrphans?: () => Promise<number>;
 }
 
 export interface Reconciler {
@@ -92,7 +96,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   }
 
   async function runOnce(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, cleanedUp: 0, pages: 0, schedulerDown: false, reviewReminded: false };
+    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, cleanedUp: 0, orphans: 0, pages: 0, schedulerDown: false, reviewReminded: false };
     const now = clock.now().getTime();
 
     for (let after = 0; ; ) {
@@ -169,7 +173,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       return false;
     });
 
-    if (report.undone + report.revoked + report.rescheduled + report.timedOut + report.cleanedUp > 0) log.info({ ...report }, 'reconciled');
+    report.orphans = (await options.sweepOrphans?.()) ?? 0;
+
+    if (report.undone + report.revoked + report.rescheduled + report.timedOut + report.cleanedUp + report.orphans > 0) log.info({ ...report }, 'reconciled');
     return report;
   }
 

@@ -1,5 +1,5 @@
 // The queries the core needs; every state change runs in one IMMEDIATE transaction with its audit entries.
-import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, ne, sql, type SQL } from 'drizzle-orm';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import { canTransitionGrant, canTransitionRequest } from '../core/lifecycle.ts';
 import { AuditLog, type AuditEntryInput } from './audit.ts';
@@ -113,6 +113,22 @@ export class Store {
 
   grantsOf(user: string, states: GrantState[]): GrantRow[] {
     return this.db.select().from(grants).where(and(eq(grants.user, user), inArray(grants.state, states))).orderBy(asc(grants.id)).all();
+  }
+
+  /**
+   * The other grants that hold `accessKey` at the provider: the live ones, and with `pending` also those left pending
+   * (a grant interrupted after its provider call may have granted; callers serialize per key, so a pending one is never
+   * a grant still on its way). A new grant shares with either; an end keeps the access only for a live one, because
+   * an interrupted grant is undone anyway and must not hold access past the last live grant.
+   */
+  holdersOf(accessKey: string, exceptId: number, options: { pending: boolean }): GrantRow[] {
+    const states: GrantState[] = options.pending ? ['pending', 'active', 'revoke_failed'] : ['active', 'revoke_failed'];
+    return this.db
+      .select()
+      .from(grants)
+      .where(and(eq(grants.accessKey, accessKey), inArray(grants.state, states), ne(grants.id, exceptId)))
+      .orderBy(asc(grants.id))
+      .all();
   }
 
   /** Remembers where a request's approval card is; not a state change, so not audited. */

@@ -84,6 +84,10 @@ export const grants = sqliteTable(
     /** The DM that carried the provider's message (credentials, perhaps), deleted when the grant ends. */
     dmChannel: text('dm_channel'),
     dmTs: text('dm_ts'),
+    /** The account the provider granted to (settings.identities, email, …), fixed at grant time so a later profile change cannot redirect the revoke. */
+    identity: text('identity'),
+    /** What the provider grants, named by the provider (`Provider.accessKey`); live grants sharing one are counted, and only the last one's end revokes. */
+    accessKey: text('access_key'),
   },
   (t) => [
     uniqueIndex('grants_request_idx').on(t.requestId),
@@ -95,6 +99,7 @@ export const grants = sqliteTable(
     index('grants_review_idx').on(t.breakglass, t.reviewedBy),
     // Almost no grant ever waits for a clean-up, so only those are indexed.
     index('grants_cleanup_idx').on(t.id).where(sql`${t.cleanupPending} IS NOT NULL`),
+    index('grants_access_key_idx').on(t.accessKey, t.state),
   ],
 );
 

@@ -92,7 +92,7 @@ describe('parsePolicy', () => {
       'p.yaml:6:49 tiers.high.approvals[0].from: unknown group "sec"; groups are "ops"',
       'p.yaml:9:14 resources.b.tier: unknown tier "urgent"; tiers are "low", "high"',
       'p.yaml:9:74 resources.b.eligible[0]: unknown group "opps"; groups are "ops"',
-      'p.yaml:10:70 resources.c.provider.type: must be one of: webhook, slack_usergroup, postgres, noop',
+      'p.yaml:10:70 resources.c.provider.type: must be one of: webhook, slack_usergroup, postgres, github_team, kubernetes, aws_identity_center, gcp_iam, noop',
     ]);
   });
 
@@ -142,7 +142,7 @@ describe('parsePolicy', () => {
       'p.yaml:6:24 tiers.low.max_duration: must be a duration like 90s, 30m, 2h, 1d or 1h30m',
       'p.yaml:6:42 tiers.low.auto_approve: must be "always" or a map of conditions (business_hours, ticket, max_duration, groups)',
       'p.yaml:8:33 resources.a.roles[1]: expected string, got number',
-      'p.yaml:8:55 resources.a.provider.type: must be one of: webhook, slack_usergroup, postgres, noop',
+      'p.yaml:8:55 resources.a.provider.type: must be one of: webhook, slack_usergroup, postgres, github_team, kubernetes, aws_identity_center, gcp_iam, noop',
     ]);
   });
 

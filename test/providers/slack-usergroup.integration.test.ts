@@ -7,6 +7,7 @@ import { createWebClient } from '../../src/slack/slack-api.ts';
 import { createUsergroupApi } from '../../src/slack/usergroup-api.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
 import { aSubject } from '../support/grant-subjects.ts';
+import { keeperHarness } from '../support/keeper-harness.ts';
 
 describe('slack_usergroup provider', () => {
   const slack = new FakeSlack();
@@ -55,6 +56,24 @@ describe('slack_usergroup provider', () => {
     expect(slack.usergroups.get('S0STAND')).toEqual(['U0LEAD1']);
     // The grant added nothing, so nothing of it is present.
     expect(await provider.check?.({ ...subject, providerState: state ?? null })).toBe('absent');
+  });
+
+  it('through the core: a crash mid-grant cannot turn Sesame\'s own membership into a "standing" one that is never removed', async () => {
+    slack.usergroups.set('S0CRASH', ['U0KEEP1']);
+    const config = slackUsergroupProvider.schema.parse({ type: 'slack_usergroup', usergroup: 'S0CRASH' });
+    const h = keeperHarness(providerFor('S0CRASH'), config, { resources: { a: config, b: config } });
+    try {
+      const interrupted = await h.granted('U0ALICE', 'a');
+      // Crashed after Slack added her, before the grant was recorded: pending, no provider state.
+      h.store.db.$client.prepare("UPDATE grants SET state = 'pending', provider_state = NULL WHERE id = ?").run(interrupted.id);
+      const next = await h.granted('U0ALICE', 'b');
+      expect(await h.keeper.undoInterrupted(interrupted.id)).toBe(true);
+      expect(slack.usergroups.get('S0CRASH')).toEqual(['U0KEEP1', 'U0ALICE']);
+      await h.end(next);
+      expect(slack.usergroups.get('S0CRASH')).toEqual(['U0KEEP1']);
+    } finally {
+      h.cleanup();
+    }
   });
 
   it('fails permanently, saying what to fix, for a user group that does not exist', async () => {

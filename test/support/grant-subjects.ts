@@ -8,6 +8,7 @@ export function aSubject(overrides: Partial<GrantSubject> = {}): GrantSubject {
     grantId: `G${n}`,
     requestId: `R${n}`,
     user: { slackId: 'U0ENG1', email: 'eng1@example.com' },
+    identity: null,
     resource: 'prod-db',
     role: 'read',
     reason: 'INC-42 debugging',

@@ -15,6 +15,8 @@ export class WebhookReceiver {
   mode: ReceiverMode = 'ok';
   /** Moves the receiver's clock, to see how it treats a signature made that long ago (or ahead). */
   clockOffsetSeconds = 0;
+  /** Answers this many more requests with 503 whatever the mode, as a receiver having a bad moment does. */
+  failNext = 0;
   message: string | undefined = 'connect with: ssh bastion.example.com';
   private server: Server | null = null;
 
@@ -62,6 +64,10 @@ export class WebhookReceiver {
     if (this.mode === 'slow') await new Promise((resolve) => setTimeout(resolve, 10_000));
     if (res.destroyed) return;
     if (!signatureValid) return void res.writeHead(401).end('bad signature');
+    if (this.failNext > 0) {
+      this.failNext--;
+      return void res.writeHead(503).end('busy');
+    }
     if (this.mode === 'fail') return void res.writeHead(503).end('down for maintenance');
     if (this.mode === 'garbage') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>it works!</html>');
     if (req.method === 'GET') {

@@ -1,0 +1,29 @@
+// Overlapping grants of the same access (one access key): whether a new grant may share it, and what the audit says.
+import { canonicalJson } from '../store/canonical-json.ts';
+import type { GrantRow } from '../store/schema.ts';
+import { grantRef } from './ids.ts';
+import type { Result } from './result.ts';
+
+/**
+ * The grant whose access a new one shares (the oldest other holder), or null when nobody holds the key.
+ * Grants with the same key but different provider blocks (a team as member and as maintainer) cannot share:
+ * ending one would take away, or leave behind, the other's access, so the newer one is refused.
+ */
+export function sharedAccess(grant: GrantRow, holders: GrantRow[]): Result<GrantRow | null, string> {
+  const holder = holders[0];
+  if (holder === undefined) return { ok: true, value: null };
+  const different = holders.find((h) => canonicalJson(h.provider) !== canonicalJson(grant.provider));
+  if (different !== undefined) {
+    return {
+      ok: false,
+      error:
+        `${grantRef(different.id)} (${different.resource} ${different.role}) already gives this access through a differently configured provider, ` +
+        `and the two cannot overlap; ask again when ${grantRef(different.id)} has ended, or revoke it first.`,
+    };
+  }
+  return { ok: true, value: holder };
+}
+
+export const sharedDetails = (holder: GrantRow | null): { shared_with?: string } => (holder === null ? {} : { shared_with: grantRef(holder.id) });
+
+export const keptForDetails = (holders: GrantRow[]): { kept_for?: string[] } => (holders.length === 0 ? {} : { kept_for: holders.map((h) => grantRef(h.id)) });

@@ -1,0 +1,19 @@
+// Every example policy under policies/examples/ is a valid policy, so copying one is a working start.
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parsePolicy } from '../../src/policy/load.ts';
+
+const DIR = fileURLToPath(new URL('../../policies/examples/', import.meta.url));
+const examples = readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
+
+describe('policies/examples', () => {
+  it('holds an example for every provider Sesame ships beyond the basics', () => {
+    expect(examples).toEqual(expect.arrayContaining(['github-team.yaml', 'kubernetes.yaml', 'aws-identity-center.yaml', 'gcp-iam.yaml']));
+  });
+
+  it.each(examples)('%s parses as a valid policy', (file) => {
+    const result = parsePolicy(readFileSync(`${DIR}${file}`, 'utf8'), file);
+    expect(result.ok ? [] : result.error.map((p) => `${p.line}:${p.col} ${p.message}`)).toEqual([]);
+  });
+});

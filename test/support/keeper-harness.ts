@@ -1,0 +1,85 @@
+// A real GrantKeeper on a real SQLite file around one provider: approved requests go in, grants and ends come out.
+import { randomInt } from 'node:crypto';
+import { GrantKeeper, subjectFor, type FulfilOutcome } from '../../src/core/grant-keeper.ts';
+import type { Directory, GrantSubject, Provider } from '../../src/core/ports.ts';
+import type { LoadedPolicy } from '../../src/policy/load.ts';
+import type { PolicyInput, ProviderConfig } from '../../src/policy/schema.ts';
+import { LOST_RACE, Store } from '../../src/store/repositories.ts';
+import type { GrantRow } from '../../src/store/schema.ts';
+import { FakeScheduler, ManualClock, RecordingNotifier, silentLogger, singleProvider, StaticDirectory } from './fakes.ts';
+import { aLoadedPolicy } from './policy-fixtures.ts';
+import { tempDb } from './temp-db.ts';
+
+export interface KeeperHarness {
+  keeper: GrantKeeper;
+  store: Store;
+  policy: LoadedPolicy;
+  /** Approves and fulfils a request for `user` on `resource` (a key of `resources` given to `keeperHarness`). */
+  grant(user: string, resource?: string): Promise<FulfilOutcome>;
+  /** Ends a grant as a person's revoke does. */
+  end(grant: GrantRow): ReturnType<GrantKeeper['end']>;
+  /** The grant as its provider is told about it. */
+  subject(grant: GrantRow): GrantSubject;
+  /** The granted row, or a failure with its problem. */
+  granted(user: string, resource?: string): Promise<GrantRow>;
+  auditDetails(action: string): Record<string, unknown>[];
+  cleanup(): void;
+}
+
+export interface KeeperOptions {
+  /** Resource name → provider block; all use `provider`. @defaultValue one resource, `contract` */
+  resources?: Record<string, ProviderConfig>;
+  identities?: Record<string, Record<string, string>>;
+  directory?: Directory;
+}
+
+export function keeperHarness(provider: Provider, config: ProviderConfig, options: KeeperOptions = {}): KeeperHarness {
+  const temp = tempDb();
+  // Grant ids name things at shared backends (PostgreSQL logins `sesame_g17`): start them where no other run does.
+  temp.db.$client.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('grants', ?)").run(randomInt(1_000_000, 2_000_000_000));
+  const resources = options.resources ?? { contract: config };
+  const policy = aLoadedPolicy({
+    settings: { identities: options.identities ?? {} },
+    resources: Object.fromEntries(Object.entries(resources).map(([name, block]) => [name, { tier: 'low', roles: ['read'], provider: block }])) as PolicyInput['resources'],
+  });
+  const store = new Store(temp.db, () => policy.sha256);
+  const clock = new ManualClock(new Date());
+  const keeper = new GrantKeeper({
+    store,
+    policy: () => policy,
+    providers: singleProvider(provider),
+    scheduler: new FakeScheduler(),
+    notifier: new RecordingNotifier(),
+    directory: options.directory ?? new StaticDirectory(),
+    clock,
+    log: silentLogger,
+    retry: { attempts: 3, baseDelayMs: 1 },
+  });
+  const grant = (user: string, resource = Object.keys(resources)[0] ?? 'contract') => {
+    const now = clock.now();
+    const request = store.transaction(now, (tx) =>
+      tx.insertRequest({
+        requester: user, resource, role: 'read', tier: 'low', durationMs: 60 * 60_000, reason: 'contract test', tickets: [],
+        state: 'approved', steps: [], rule: 'test', createdAt: now.getTime(),
+      }),
+    );
+    if (request === LOST_RACE) throw new Error('unreachable');
+    return keeper.fulfil(request);
+  };
+  return {
+    keeper,
+    store,
+    policy,
+    grant,
+    end: (grant) => keeper.end(grant.id, 'revoked', 'U0SEC1'),
+    subject: (grant) => subjectFor(store.getGrant(grant.id) ?? grant, `${grant.user.toLowerCase()}@example.com`),
+    async granted(user, resource) {
+      const outcome = await grant(user, resource);
+      if (outcome.kind !== 'granted') throw new Error(`grant failed: ${outcome.problem}`);
+      return outcome.grant;
+    },
+    auditDetails: (action) =>
+      (temp.db.$client.prepare('SELECT details FROM audit_log WHERE action = ? ORDER BY id').all(action) as { details: string }[]).map((r) => JSON.parse(r.details) as Record<string, unknown>),
+    cleanup: () => temp.cleanup(),
+  };
+}

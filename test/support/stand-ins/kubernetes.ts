@@ -1,0 +1,127 @@
+// A Kubernetes API server stand-in over TLS for RBAC bindings, following
+// https://kubernetes.io/docs/reference/kubernetes-api/authorization-resources/role-binding-v1/ (and cluster-role-binding-v1)
+// and https://kubernetes.io/docs/reference/using-api/api-concepts/: 404 NotFound, 409 AlreadyExists / Conflict on a stale
+// resourceVersion, 410 Gone for an expired list continue token, answers as metav1.Status objects.
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TestPki } from './test-pki.ts';
+
+type Obj = { metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; [k: string]: unknown }; [k: string]: unknown };
+export interface InjectedStatus {
+  code: number;
+  reason: string;
+}
+
+const PREFIX = '/apis/rbac.authorization.k8s.io/v1';
+
+export class KubernetesStandIn {
+  /** "namespace/name" (namespace empty for cluster-scoped) → binding. */
+  readonly bindings = new Map<string, Obj>();
+  readonly namespaces = new Set<string>(['default']);
+  /** A token that may read but not write, for 403s. */
+  readonly readOnlyToken = 'read-only-token';
+  private readonly failures: InjectedStatus[] = [];
+  private version = 1;
+  private server: Server | null = null;
+
+  constructor(
+    private readonly pki: TestPki,
+    readonly token: string,
+  ) {}
+
+  get url(): string {
+    return `https://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
+  }
+
+  failNext(...failures: InjectedStatus[]): void {
+    this.failures.push(...failures);
+  }
+
+  get failuresLeft(): number {
+    return this.failures.length;
+  }
+
+  binding(namespace: string | undefined, name: string): Obj | undefined {
+    return this.bindings.get(`${namespace ?? ''}/${name}`);
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer({ key: this.pki.serverKeyPem, cert: this.pki.serverCertPem }, (req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const url = new URL(req.url ?? '/', 'https://x');
+    const method = req.method ?? 'GET';
+    const json = (code: number, body: unknown) => void res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const status = (code: number, reason: string, message: string) => json(code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
+
+    const injected = this.failures.shift();
+    if (injected) return status(injected.code, injected.reason, `injected ${injected.reason}`);
+    const auth = req.headers.authorization;
+    if (auth !== `Bearer ${this.token}` && auth !== `Bearer ${this.readOnlyToken}`) return status(401, 'Unauthorized', 'Unauthorized');
+
+    const m = /^(?:\/namespaces\/([^/]+))?\/(rolebindings|clusterrolebindings)(?:\/([^/]+))?$/.exec(url.pathname.slice(PREFIX.length));
+    if (!url.pathname.startsWith(PREFIX) || !m) return status(404, 'NotFound', 'the server could not find the requested resource');
+    const [, namespace, resource, name] = m;
+    if ((namespace === undefined) !== (resource === 'clusterrolebindings')) return status(404, 'NotFound', 'the server could not find the requested resource');
+    const kind = resource === 'rolebindings' ? 'RoleBinding' : 'ClusterRoleBinding';
+    if (namespace !== undefined && !this.namespaces.has(namespace)) return status(404, 'NotFound', `namespaces "${namespace}" not found`);
+    if (method !== 'GET' && auth === `Bearer ${this.readOnlyToken}`) {
+      return status(403, 'Forbidden', `${resource}.rbac.authorization.k8s.io is forbidden: User "system:serviceaccount:sesame:reader" cannot ${method.toLowerCase()} resource "${resource}"`);
+    }
+    const key = `${namespace ?? ''}/${name ?? ''}`;
+    const notFound = () => status(404, 'NotFound', `${resource}.rbac.authorization.k8s.io "${name}" not found`);
+    const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Obj) : null;
+
+    if (name === undefined && method === 'GET') {
+      if (url.searchParams.has('continue')) return status(410, 'Expired', 'The provided continue parameter is too old');
+      const selector = (url.searchParams.get('labelSelector') ?? '').split(',').filter(Boolean).map((s) => s.split('='));
+      const items = [...this.bindings.entries()]
+        .filter(([k]) => k.startsWith(`${namespace ?? ''}/`))
+        .map(([, v]) => v)
+        .filter((b) => selector.every(([k, v]) => b.metadata.labels?.[k ?? ''] === v));
+      return json(200, { kind: `${kind}List`, apiVersion: 'rbac.authorization.k8s.io/v1', metadata: { resourceVersion: String(this.version) }, items });
+    }
+    if (name === undefined && method === 'POST') {
+      if (!body) return status(400, 'BadRequest', 'no body');
+      const k = `${namespace ?? ''}/${body.metadata.name}`;
+      if (this.bindings.has(k)) return status(409, 'AlreadyExists', `${resource}.rbac.authorization.k8s.io "${body.metadata.name}" already exists`);
+      const stored = { ...body, metadata: { ...body.metadata, ...(namespace ? { namespace } : {}), resourceVersion: String(++this.version), uid: `uid-${this.version}` } };
+      this.bindings.set(k, stored);
+      return json(201, stored);
+    }
+    const existing = this.bindings.get(key);
+    if (method === 'GET') return existing ? json(200, existing) : notFound();
+    if (method === 'DELETE') {
+      if (!existing) return notFound();
+      this.bindings.delete(key);
+      return json(200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: 'rbac.authorization.k8s.io', kind: resource } });
+    }
+    if (method === 'PUT') {
+      if (!existing || !body) return notFound();
+      if (body.metadata.resourceVersion !== existing.metadata.resourceVersion) {
+        return status(409, 'Conflict', `Operation cannot be fulfilled on ${resource}.rbac.authorization.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+      }
+      const stored = { ...body, metadata: { ...body.metadata, resourceVersion: String(++this.version) } };
+      this.bindings.set(key, stored);
+      return json(200, stored);
+    }
+    return status(405, 'MethodNotAllowed', 'method not allowed');
+  }
+
+  /** Changes a binding behind Sesame's back, as another controller would (its resourceVersion moves). */
+  touch(namespace: string | undefined, name: string): void {
+    const existing = this.binding(namespace, name);
+    if (existing) existing.metadata.resourceVersion = String(++this.version);
+  }
+}
