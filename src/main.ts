@@ -1,13 +1,15 @@
 // Composition root: config → db → policy → scheduler → providers → slack → http. Nothing else builds adapters.
 import type { AddressInfo } from 'node:net';
-import { pino, type Logger as PinoLogger } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
 import type { Config } from './config.ts';
 import { createAnchorPoster } from './audit-anchor.ts';
 import { AccessService } from './core/access-service.ts';
 import type { Clock } from './core/ports.ts';
 import { DEFAULT_RETRY } from './core/retry.ts';
+import { slackTokenSentence } from './doctor/slack-checks.ts';
 import { createHttpServer } from './http/server.ts';
 import { logObserver } from './log-observer.ts';
+import { createLogger } from './logger.ts';
 import { createMetrics, fanOut, metricsObserver, type Metrics } from './metrics.ts';
 import { formatProblem, loadPolicyFile } from './policy/load.ts';
 import { createPolicyWatcher } from './policy-watcher.ts';
@@ -28,16 +30,6 @@ export class StartupError extends Error {
   constructor(readonly problems: string[]) {
     super(problems.join('\n'));
   }
-}
-
-/** Why Slack refused or could not be asked to verify the bot token, as one sentence. */
-function slackInitProblem(error: unknown, apiUrl: string | undefined): string {
-  const code = (error as { data?: { error?: string } } | null)?.data?.error;
-  if (code === 'invalid_auth' || code === 'not_authed' || code === 'account_inactive' || code === 'token_revoked') {
-    return `Slack refused SLACK_BOT_TOKEN (${code}); copy the Bot User OAuth Token again from your Slack app → OAuth & Permissions.`;
-  }
-  const reason = error instanceof Error ? error.message : String(error);
-  return `Could not reach Slack at ${apiUrl ?? 'https://slack.com/api/'} to verify the bot token (${reason}); check the network, or SLACK_API_URL.`;
 }
 
 export interface StartOptions {
@@ -64,7 +56,7 @@ export interface RunningSesame {
 }
 
 export async function startSesame(config: Config, options: StartOptions = {}): Promise<RunningSesame> {
-  const log = options.log ?? pino({ level: config.logLevel, base: { app: 'sesame' }, redact: ['token', 'password', 'secret', '*.token', '*.password', '*.secret'] });
+  const log = options.log ?? createLogger(config.logLevel);
   const botToken = config.slack.botToken;
   if (!botToken) throw new StartupError(['SLACK_BOT_TOKEN is not set.']);
   const loaded = await loadPolicyFile(config.policyPath, { env: config.secrets });
@@ -117,7 +109,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     await scheduler.close();
     watcher.close();
     db.$client.close();
-    throw new StartupError([slackInitProblem(error, config.slack.apiUrl)]);
+    throw new StartupError([slackTokenSentence(error, config.slack.apiUrl)]);
   }
 
   const server = createHttpServer({

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { auditEntries, auditEntryHash, verifyAuditChain, type ExportedEntry } from '../store/audit.ts';
 import { openDatabase, type Db } from '../store/db.ts';
+import type { CommandContext } from './command.ts';
 import { EXIT, line, writeChunk, type CliIo } from './io.ts';
 
 function openExisting(path: string, io: CliIo): Db | null {
@@ -13,7 +14,7 @@ function openExisting(path: string, io: CliIo): Db | null {
   return openDatabase(path, { readonly: true });
 }
 
-export async function auditVerify(args: string[], io: CliIo, databasePath: string): Promise<number> {
+export async function auditVerify(args: string[], { io, config }: CommandContext): Promise<number> {
   const { values } = parseArgs({ args, options: { anchor: { type: 'string' } } });
   let anchor: { id: number; hash: string } | null = null;
   if (values.anchor !== undefined) {
@@ -24,7 +25,7 @@ export async function auditVerify(args: string[], io: CliIo, databasePath: strin
     }
     anchor = { id: Number(match[1]), hash: match[2] as string };
   }
-  const db = openExisting(databasePath, io);
+  const db = openExisting(config.databasePath, io);
   if (!db) return EXIT.failed;
   try {
     const result = verifyAuditChain(db.$client);
@@ -43,7 +44,7 @@ export async function auditVerify(args: string[], io: CliIo, databasePath: strin
         return EXIT.failed;
       }
     }
-    line(io.stdout, `ok ${result.entries} entries${anchor ? `, anchor ${anchor.id} matches` : ''}`);
+    line(io.stdout, `ok: ${result.entries} ${result.entries === 1 ? 'entry' : 'entries'}${anchor ? `, anchor ${anchor.id} matches` : ''}`);
     return EXIT.ok;
   } finally {
     db.$client.close();
@@ -57,14 +58,8 @@ const csvField = (value: unknown): string => {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 };
 
-export async function auditExport(args: string[], io: CliIo, databasePath: string): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args, options: { format: { type: 'string', default: 'jsonl' }, since: { type: 'string' }, until: { type: 'string' } } }));
-  } catch (error) {
-    line(io.stderr, `${(error as Error).message}\nusage: sesame audit export [--format jsonl|csv] [--since ISO] [--until ISO]`);
-    return EXIT.usage;
-  }
+export async function auditExport(args: string[], { io, config }: CommandContext): Promise<number> {
+  const { values } = parseArgs({ args, options: { format: { type: 'string', default: 'jsonl' }, since: { type: 'string' }, until: { type: 'string' } } });
   if (values.format !== 'jsonl' && values.format !== 'csv') {
     line(io.stderr, `--format must be jsonl or csv, not "${values.format}".`);
     return EXIT.usage;
@@ -72,7 +67,7 @@ export async function auditExport(args: string[], io: CliIo, databasePath: strin
   const since = parseDate('--since', values.since, io);
   const until = parseDate('--until', values.until, io);
   if (since === null || until === null) return EXIT.usage;
-  const db = openExisting(databasePath, io);
+  const db = openExisting(config.databasePath, io);
   if (!db) return EXIT.failed;
   try {
     const render = values.format === 'csv' ? (e: ExportedEntry) => CSV_COLUMNS.map((c) => csvField(e[c])).join(',') : (e: ExportedEntry) => JSON.stringify(e);

@@ -1,11 +1,12 @@
 // The `postgres` provider: an ephemeral LOGIN role per grant that the database itself expires, dropped at revoke.
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { z } from 'zod';
 import type { GrantSubject, Provider } from '../core/ports.ts';
 import { ProviderError } from '../core/provider-error.ts';
 import { errorMessage } from '../core/retry.ts';
 import { envVarSchema, name } from '../policy/fields.ts';
+import { postgresFindings } from './postgres-doctor.ts';
 import { defineProvider, requireEnv } from './provider-module.ts';
 
 const schema = z
@@ -26,9 +27,10 @@ const PERMANENT_CODES = new Set(['42704', '3D000', '28P01', '28000', '42501']);
 function createPostgresProvider(config: z.output<typeof schema>, env: Readonly<Record<string, string | undefined>>): Provider {
   let pool: pg.Pool | undefined;
   const connection = () => requireEnv(env, config.connection_env, 'the postgres provider');
-  const poolOf = (): pg.Pool => {
+  const poolOf = async (): Promise<pg.Pool> => {
+    const driver = await loadPg();
     if (!pool) {
-      pool = new pg.Pool({ connectionString: connection(), max: 4, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 10_000, statement_timeout: 10_000 });
+      pool = new driver.Pool({ connectionString: connection(), max: 4, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 10_000, statement_timeout: 10_000 });
       // An idle client's error (the server restarted) must not crash Sesame; the next query reconnects.
       pool.on('error', () => undefined);
     }
@@ -36,17 +38,17 @@ function createPostgresProvider(config: z.output<typeof schema>, env: Readonly<R
   };
 
   /** Runs `work` in one transaction, turning driver errors into sentences (never including SQL, which may hold a password). */
-  const inTransaction = async <T>(what: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+  const inTransaction = async <T>(what: string, work: (client: pg.PoolClient, driver: typeof pg) => Promise<T>): Promise<T> => {
     let client: pg.PoolClient;
     try {
-      client = await poolOf().connect();
+      client = await (await poolOf()).connect();
     } catch (cause) {
       if (cause instanceof ProviderError) throw cause;
       throw new ProviderError(`could not connect to PostgreSQL (${config.connection_env}) to ${what}: ${messageOf(cause)}`, !PERMANENT_CODES.has(codeOf(cause)), { cause });
     }
     try {
       await client.query('BEGIN');
-      const result = await work(client);
+      const result = await work(client, await loadPg());
       await client.query('COMMIT');
       return result;
     } catch (cause) {
@@ -67,7 +69,7 @@ function createPostgresProvider(config: z.output<typeof schema>, env: Readonly<R
       if (dbRole === undefined) throw new ProviderError(`role "${subject.role}" has no database role in provider.roles`, false);
       const login = loginRoleOf(subject);
       const password = randomBytes(24).toString('base64url');
-      await inTransaction(`create ${login}`, async (client) => {
+      await inTransaction(`create ${login}`, async (client, pg) => {
         if (await exists(client, login)) {
           throw new ProviderError(`a database role ${login} already exists (left by an earlier Sesame database?); drop it and request again`, false);
         }
@@ -81,9 +83,9 @@ function createPostgresProvider(config: z.output<typeof schema>, env: Readonly<R
 
     async revoke(subject) {
       const login = loginRoleOf(subject);
-      const id = pg.escapeIdentifier(login);
-      await inTransaction(`drop ${login}`, async (client) => {
+      await inTransaction(`drop ${login}`, async (client, pg) => {
         if (!(await exists(client, login))) return; // already gone (dropped by hand): nothing to undo
+        const id = pg.escapeIdentifier(login);
         // NOLOGIN first, so no new session can start between cutting the old ones and dropping the role.
         await client.query(`ALTER ROLE ${id} NOLOGIN`);
         await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()', [login]);
@@ -101,7 +103,7 @@ function createPostgresProvider(config: z.output<typeof schema>, env: Readonly<R
 
     async extend(subject) {
       const login = loginRoleOf(subject);
-      await inTransaction(`extend ${login}`, async (client) => {
+      await inTransaction(`extend ${login}`, async (client, pg) => {
         await client.query(`ALTER ROLE ${pg.escapeIdentifier(login)} VALID UNTIL ${pg.escapeLiteral(subject.expiresAt.toISOString())}`);
       });
     },
@@ -127,6 +129,9 @@ function connectionMessage(connectionString: string, login: string, password: st
   ].join('\n');
 }
 
+/** The driver is loaded on first use, so reading a policy (which validates this block) does not load it. */
+const loadPg = async (): Promise<typeof pg> => (await import('pg')).default;
+
 const codeOf = (error: unknown): string => String((error as { code?: unknown } | null)?.code ?? '');
 const messageOf = (error: unknown): string => errorMessage(error) || codeOf(error) || 'unknown error';
 
@@ -134,4 +139,5 @@ export const postgresProvider = defineProvider({
   schema,
   secretEnv: (config) => [{ key: 'connection_env', variable: config.connection_env }],
   create: (config, { env }) => createPostgresProvider(config, env),
+  doctor: (config, { env }) => postgresFindings(config, env),
 });

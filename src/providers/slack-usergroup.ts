@@ -1,6 +1,7 @@
 // The `slack_usergroup` provider: adds the requester to a Slack user group for the window, keeping everyone else.
 import { z } from 'zod';
 import type { GrantSubject } from '../core/ports.ts';
+import { errorText, failed, passed } from '../doctor/finding.ts';
 import { usergroupIdSchema } from '../policy/fields.ts';
 import { defineProvider, type UsergroupApi } from './provider-module.ts';
 
@@ -52,4 +53,13 @@ function createUsergroupProvider(usergroup: string, api: UsergroupApi) {
 export const slackUsergroupProvider = defineProvider({
   schema,
   create: (config, { usergroups }) => createUsergroupProvider(config.usergroup, usergroups),
+  async doctor(config, { usergroupIds }) {
+    try {
+      return (await usergroupIds()).has(config.usergroup)
+        ? [passed(`Slack user group ${config.usergroup} exists`)]
+        : [failed(`Slack user group ${config.usergroup} does not exist in this workspace`, 'fix provider.usergroup (the ID in the group\'s link, S…)')];
+    } catch (error) {
+      return [failed(`Slack user group ${config.usergroup} ${errorText(error)}`)];
+    }
+  },
 });

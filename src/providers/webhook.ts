@@ -5,6 +5,7 @@ import type { GrantSubject } from '../core/ports.ts';
 import { ProviderError } from '../core/provider-error.ts';
 import { envVarSchema } from '../policy/fields.ts';
 import { defineProvider, requireEnv } from './provider-module.ts';
+import { webhookFindings } from './webhook-doctor.ts';
 
 const WEBHOOK_TIMEOUT_MS = 5_000;
 /** A grant's message is DM'd; a longer answer is a mistake on the other side, not something to relay. */
@@ -60,6 +61,7 @@ const signatureOf = (secret: string, body: string): string => `sha256=${createHm
 export const webhookProvider = defineProvider({
   schema,
   secretEnv: (config) => [{ key: 'secret_env', variable: config.secret_env }],
+  doctor: (config, { env }) => webhookFindings(config, env, signatureOf),
   create(config, { env }) {
     const host = new URL(config.url).host;
     const secret = () => requireEnv(env, config.secret_env, `the webhook at ${host}`);
