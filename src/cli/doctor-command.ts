@@ -9,6 +9,8 @@ export async function doctor(args: string[], { io, config }: CommandContext): Pr
   const findings = await runDoctor(config);
   for (const finding of findings) line(io.stdout, renderFinding(finding));
   const failures = findings.filter((f) => f.status === 'failed').length;
-  line(io.stdout, failures === 0 ? `all ${findings.length} checks passed` : `${failures} of ${findings.length} checks failed`);
+  const unknown = findings.filter((f) => f.status === 'unknown').length;
+  const couldNotTell = unknown > 0 ? `, ${unknown} could not be made` : '';
+  line(io.stdout, failures === 0 && unknown === 0 ? `all ${findings.length} checks passed` : `${failures} of ${findings.length} checks failed${couldNotTell}`);
   return failures === 0 ? EXIT.ok : EXIT.failed;
 }

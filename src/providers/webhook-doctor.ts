@@ -38,7 +38,8 @@ export async function webhookFindings(config: WebhookBlock, env: Readonly<Record
   return [failed(`the webhook at ${host} answered a signed check ${what}`, `make the receiver verify the signature with ${config.secret_env} and answer checks (or set check: false)`)];
 }
 
+/** fetch says only "fetch failed"; the reason (ECONNREFUSED, a DNS error) is in its cause. */
 function reasonOf(error: unknown): string {
-  const inner = (error as { cause?: { code?: string } } | null)?.cause?.code;
-  return inner ?? errorText(error);
+  const inner = (error as { cause?: { code?: string; message?: string } } | null)?.cause;
+  return inner?.code ?? inner?.message ?? errorText(error);
 }
