@@ -106,7 +106,8 @@ function unknown(argv: string[], io: CliIo): number {
 }
 
 function suggestion(typed: string, among: readonly Command[]): string {
-  const names = new Set(among.flatMap((c) => [c.name, c.name.split(' ')[0] as string]));
+  // Compare like with like: "policy chek" with whole command names, "polcy" with their first words.
+  const names = new Set(among.map((c) => (typed.includes(' ') ? c.name : (c.name.split(' ')[0] as string))));
   const [best] = closestNames(typed, names, 1);
   return best === undefined ? '' : ` Did you mean "sesame ${best}"?`;
 }
