@@ -6,6 +6,7 @@ import { createAnchorPoster } from './audit-anchor.ts';
 import { AccessService } from './core/access-service.ts';
 import type { Clock } from './core/ports.ts';
 import { DEFAULT_RETRY } from './core/retry.ts';
+import { logFindings } from './doctor/log-findings.ts';
 import { slackTokenSentence } from './doctor/slack-checks.ts';
 import { createHttpServer } from './http/server.ts';
 import { logObserver } from './log-observer.ts';
@@ -17,7 +18,6 @@ import { createProviders } from './providers/registry.ts';
 import { createBullScheduler } from './scheduler/bullmq-scheduler.ts';
 import { createReconciler, type ReconcileReport } from './scheduler/reconciler.ts';
 import { boltLogger, createSlackApp } from './slack/app.ts';
-import { warnAboutUnknownChannels } from './slack/channel-check.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
 import { createUsergroupApi } from './slack/usergroup-api.ts';
@@ -32,6 +32,14 @@ export class StartupError extends Error {
   }
 }
 
+/** Why the HTTP server could not listen, and what to do. */
+function listenProblem(error: unknown, port: number): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'EADDRINUSE') return `Port ${port} is already in use (another Sesame, or another program, listens on it); stop that, or set PORT to a free port.`;
+  if (code === 'EACCES') return `Port ${port} needs privileges this user does not have; set PORT to 1024 or above.`;
+  return `Could not listen on port ${port} (${error instanceof Error ? error.message : String(error)}); set PORT to a free port.`;
+}
+
 export interface StartOptions {
   log?: PinoLogger;
   clock?: Clock;
@@ -44,6 +52,8 @@ export interface StartOptions {
   directoryTtlMs?: number;
   /** How often the audit chain head is posted. @defaultValue 1 h */
   anchorIntervalMs?: number;
+  /** Run `sesame doctor`'s checks after start and log what they find. @defaultValue true */
+  startupChecks?: boolean;
 }
 
 export interface RunningSesame {
@@ -86,8 +96,6 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
 
   const directory = createSlackDirectory(client, call, Date.now, options.directoryTtlMs);
   const providers = createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call) });
-  // In the background: a slow Slack must not delay start-up, and an unknown channel is a warning, not a refusal.
-  void warnAboutUnknownChannels(loaded.value.policy, directory, log);
   const notifier = fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics), logObserver(log.child({ component: 'access' })));
   const access = new AccessService({
     store,
@@ -103,13 +111,18 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   scheduler.startWorkers(access);
   const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs });
   const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, log }, { access, policy, log });
+  /** Undoes what started so far and stops with `problem` alone, so the fatal cause is the first and only thing said. */
+  const abandon = async (problem: string): Promise<never> => {
+    await scheduler.close();
+    watcher.close();
+    await providers.close?.();
+    db.$client.close();
+    throw new StartupError([problem]);
+  };
   try {
     await slack.app.init();
   } catch (error) {
-    await scheduler.close();
-    watcher.close();
-    db.$client.close();
-    throw new StartupError([slackTokenSentence(error, config.slack.apiUrl)]);
+    await abandon(slackTokenSentence(error, config.slack.apiUrl));
   }
 
   const server = createHttpServer({
@@ -124,10 +137,14 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
     },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, '0.0.0.0', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, '0.0.0.0', () => resolve());
+    });
+  } catch (error) {
+    await abandon(listenProblem(error, config.port));
+  }
   if (!slack.requestListener) await slack.app.start();
   // Without this the first sweep may run while Redis is still connecting, skip rescheduling, and leave it to the next one.
   if (!(await scheduler.connected(3_000))) log.error({ redis: config.redisUrl }, 'Redis does not answer; routine requests are refused until it does');
@@ -146,6 +163,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   anchors.start();
   const port = (server.address() as AddressInfo).port;
   log.info({ port, mode: slack.requestListener ? 'http' : 'socket', policy: loaded.value.file }, 'Sesame is running');
+  // The same checks as `sesame doctor`, in the background: what they find is logged, never a reason to stop.
+  const checks = options.startupChecks === false ? Promise.resolve() : logFindings(config, log);
 
   return {
     port,
@@ -154,6 +173,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     metrics,
     reconcile: () => reconciler.runOnce(),
     async stop() {
+      await checks;
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (!slack.requestListener) await slack.app.stop();
       await reconciler.stop();
