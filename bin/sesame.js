@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // The `sesame` command: the compiled CLI in dist/, or the TypeScript source through tsx in a checkout not built (or edited since the build).
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import module from 'node:module';
+
+// Node 22.1+ keeps compiled code of the modules between runs, which shortens every later start; older Node skips it.
+module.enableCompileCache?.();
 
 const root = new URL('../', import.meta.url);
 const compiled = new URL('dist/cli/main.js', root);
