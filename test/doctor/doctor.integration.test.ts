@@ -165,6 +165,15 @@ describe('sesame doctor', () => {
     }
   });
 
+  it('without check: true, only asks whether the webhook answers HTTP, unsigned and without a body', async () => {
+    const policy = join(dir, 'unchecked-policy.yaml');
+    writeFileSync(policy, policyYaml(receiver.url, { read: roles.readonly, write: roles.readonly }).replace('check: true', 'check: false'));
+    const seen = receiver.received.length;
+    const findings = await runDoctor(configWith({ POLICY_PATH: policy }));
+    expect(lines(findings)).toContain(`✓ prod-db (webhook): the webhook at 127.0.0.1:${new URL(receiver.url).port} answers (HTTP 401 to HEAD)`);
+    expect(receiver.received.slice(seen)).toEqual([expect.objectContaining({ event: '', signatureValid: false, payload: null, raw: '' })]);
+  });
+
   it('says a refused token once, instead of failing every channel for the same reason', async () => {
     slack.failNext('auth.test', { error: 'invalid_auth' });
     const findings = await runDoctor(configWith());
