@@ -68,6 +68,12 @@ describe('sesame start output', () => {
     ]);
   });
 
+  it('writes a malformed environment variable as a JSON line too', async () => {
+    const out = await sesame(['start'], { ...env, PORT: 'eighty' });
+    expect(out).toMatchObject({ code: 1, stderr: '' });
+    expect(parseLines(out.stdout)).toEqual([expect.objectContaining({ level: 60, msg: expect.stringMatching(/^PORT must be a port number/) })]);
+  });
+
   it('names the port in use and what to do', async () => {
     const taken: Server = await new Promise((resolve) => {
       const server = createServer().listen(0, '0.0.0.0', () => resolve(server));
