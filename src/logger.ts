@@ -7,3 +7,6 @@ export function createLogger(level: Level | 'silent', destination: Writable = pr
   // Standard output goes through pino's synchronous writer, so the last lines before an exit are not lost.
   return destination === process.stdout ? pino(options) : pino(options, destination);
 }
+
+/** Resolves once every line written so far has reached its destination (pino writes asynchronously), before an exit. */
+export const flushed = (log: Logger): Promise<void> => new Promise((resolve) => log.flush(() => resolve()));

@@ -163,8 +163,9 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   anchors.start();
   const port = (server.address() as AddressInfo).port;
   log.info({ port, mode: slack.requestListener ? 'http' : 'socket', policy: loaded.value.file }, 'Sesame is running');
-  // The same checks as `sesame doctor`, in the background: what they find is logged, never a reason to stop.
-  const checks = options.startupChecks === false ? Promise.resolve() : logFindings(config, log);
+  // The same checks as `sesame doctor`, in the background: what they find is logged, never a reason to stop (nor to
+  // wait for at shutdown: a Slack that does not answer must not hold up a SIGTERM).
+  if (options.startupChecks !== false) void logFindings(config, log);
 
   return {
     port,
@@ -173,7 +174,6 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     metrics,
     reconcile: () => reconciler.runOnce(),
     async stop() {
-      await checks;
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (!slack.requestListener) await slack.app.stop();
       await reconciler.stop();

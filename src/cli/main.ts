@@ -50,9 +50,10 @@ async function execute(command: Command, args: string[], io: CliIo): Promise<num
   const config = loadConfig(io.env);
   if (!config.ok) {
     if (command.json) {
-      const { createLogger } = await import('../logger.ts');
+      const { createLogger, flushed } = await import('../logger.ts');
       const log = createLogger('info', io.stdout);
       for (const problem of config.error) log.fatal(problem);
+      await flushed(log);
     } else {
       for (const problem of config.error) line(io.stderr, problem);
     }

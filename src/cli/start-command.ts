@@ -1,7 +1,9 @@
 // `sesame start`: runs the bot until SIGTERM/SIGINT; everything it says, fatal causes included, is a JSON log line.
+import type { Logger } from 'pino';
 import { slackConfigProblems } from '../config.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, flushed } from '../logger.ts';
 import { startSesame, StartupError } from '../main.ts';
+import type { Config } from '../config.ts';
 import { UsageError, type CommandContext } from './command.ts';
 import { EXIT } from './io.ts';
 
@@ -11,6 +13,13 @@ const STOP_TIMEOUT_MS = 10_000;
 export async function start(args: string[], { io, config }: CommandContext): Promise<number> {
   if (args.length > 0) throw new UsageError(`sesame start takes no arguments (configuration comes from the environment), not "${args.join(' ')}".`);
   const log = createLogger(config.logLevel, io.stdout);
+  const code = await runUntilStopped(config, log);
+  // The process exits right after; what is still queued is written first, in order.
+  await flushed(log);
+  return code;
+}
+
+async function runUntilStopped(config: Config, log: Logger): Promise<number> {
   const problems = slackConfigProblems(config);
   for (const problem of problems) log.fatal(problem);
   if (problems.length > 0) return EXIT.failed;
