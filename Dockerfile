@@ -1,11 +1,17 @@
-# Sesame in a container: dependencies are built in one stage (better-sqlite3 compiles natively), run in a slim one as `node`.
-FROM node:22-bookworm-slim AS deps
+# Sesame in a container: compiled in one stage (better-sqlite3 builds natively, TypeScript → dist/), run in a slim one as
+# `node` with production dependencies only — no TypeScript toolchain (tsc, tsx, esbuild) at run time.
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+# Without scripts, so `prepare` does not build before the sources are here; the native modules are built explicitly.
+RUN npm ci --ignore-scripts --no-audit --no-fund && npm rebuild better-sqlite3 msgpackr-extract
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build.js ./scripts/
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
@@ -13,10 +19,10 @@ ENV NODE_ENV=production \
     DATABASE_PATH=/data/sesame.db \
     POLICY_PATH=/app/policies/policy.yaml
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
-COPY src ./src
 COPY migrations ./migrations
 COPY policies ./policies
 RUN mkdir -p /data && chown node:node /data

@@ -1,11 +1,35 @@
 #!/usr/bin/env node
-// The `sesame` command: runs the TypeScript CLI through tsx, so a clone needs no build step.
-import { register } from 'tsx/esm/api';
+// The `sesame` command: the compiled CLI in dist/, or the TypeScript source through tsx in a checkout not built (or edited since the build).
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import module from 'node:module';
 
-register();
-const { main } = await import('../src/cli/main.ts');
-const args = process.argv.slice(2);
-const code = await main(args);
-// After `start` stops, connection pools may linger; other commands exit naturally so piped output is never cut.
-if (args[0] === 'start') process.exit(code);
-process.exitCode = code;
+// Node 22.1+ keeps compiled code of the modules between runs, which shortens every later start; older Node skips it.
+module.enableCompileCache?.();
+
+const root = new URL('../', import.meta.url);
+const compiled = new URL('dist/cli/main.js', root);
+const source = new URL('src/', root);
+
+/** Whether a source file changed after the build, so a stale dist/ never runs code other than what is checked out. */
+function sourceIsNewer(builtAt) {
+  for (const entry of readdirSync(source, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && statSync(`${entry.parentPath}/${entry.name}`).mtimeMs > builtAt) return true;
+  }
+  return false;
+}
+
+async function fromSource() {
+  let register;
+  try {
+    ({ register } = await import('tsx/esm/api'));
+  } catch {
+    process.stderr.write('Sesame is not built and tsx is not installed; run `npm ci` (which builds it) or `npm run build`.\n');
+    process.exit(1);
+  }
+  register();
+  return import(new URL('src/cli/main.ts', root).href);
+}
+
+const useCompiled = existsSync(compiled) && !(existsSync(source) && sourceIsNewer(statSync(compiled).mtimeMs));
+const { run } = useCompiled ? await import(compiled.href) : await fromSource();
+await run(process.argv.slice(2));

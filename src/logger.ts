@@ -10,6 +10,14 @@ function scrubbing(destination: DestinationStream): DestinationStream {
   return { write: (line: string) => destination.write(redactCredentials(line)) };
 }
 
-export function createLogger(level: Level | 'silent', destination: DestinationStream = pino.destination({ dest: 1, sync: true })): Logger {
-  return pino({ level, base: { app: 'sesame' }, redact: ['token', 'password', 'secret', '*.token', '*.password', '*.secret'] }, scrubbing(destination));
+/**
+ * Standard output is written synchronously (through its file descriptor, not the stream), so the last lines before
+ * an exit, a fatal cause above all, are never lost in a pipe.
+ */
+export function createLogger(level: Level | 'silent', destination: DestinationStream = process.stdout): Logger {
+  const target = destination === process.stdout ? pino.destination({ dest: 1, sync: true }) : destination;
+  return pino({ level, base: { app: 'sesame' }, redact: ['token', 'password', 'secret', '*.token', '*.password', '*.secret'] }, scrubbing(target));
 }
+
+/** Resolves once every line written so far has reached its destination, before an exit. */
+export const flushed = (log: Logger): Promise<void> => new Promise((resolve) => log.flush(() => resolve()));

@@ -6,7 +6,9 @@ import { anchorAtBreakglass, createAnchorPoster } from './audit-anchor.ts';
 import { AccessService } from './core/access-service.ts';
 import { redactUrl } from './core/redact.ts';
 import type { Clock } from './core/ports.ts';
-import { DEFAULT_RETRY, errorMessage } from './core/retry.ts';
+import { DEFAULT_RETRY } from './core/retry.ts';
+import { logFindings } from './doctor/log-findings.ts';
+import { slackTokenSentence } from './doctor/slack-checks.ts';
 import { createHttpServer } from './http/server.ts';
 import { logObserver } from './log-observer.ts';
 import { createLogger } from './logger.ts';
@@ -19,7 +21,6 @@ import { sweepOrphans } from './core/orphan-sweep.ts';
 import { createBullScheduler } from './scheduler/bullmq-scheduler.ts';
 import { createReconciler, type ReconcileReport } from './scheduler/reconciler.ts';
 import { boltLogger, createSlackApp } from './slack/app.ts';
-import { warnAboutUnknownChannels } from './slack/channel-check.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { createReplayGuard } from './slack/replay-guard.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
@@ -38,14 +39,12 @@ export class StartupError extends Error {
   }
 }
 
-/** Why Slack refused or could not be asked to verify the bot token, as one sentence. */
-function slackInitProblem(error: unknown, apiUrl: string | undefined): string {
-  const code = (error as { data?: { error?: string } } | null)?.data?.error;
-  if (code === 'invalid_auth' || code === 'not_authed' || code === 'account_inactive' || code === 'token_revoked') {
-    return `Slack refused SLACK_BOT_TOKEN (${code}); copy the Bot User OAuth Token again from your Slack app → OAuth & Permissions.`;
-  }
-  const reason = errorMessage(error);
-  return `Could not reach Slack at ${redactUrl(apiUrl ?? 'https://slack.com/api/')} to verify the bot token (${reason}); check the network, or SLACK_API_URL.`;
+/** Why the HTTP server could not listen, and what to do. */
+function listenProblem(error: unknown, port: number): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'EADDRINUSE') return `Port ${port} is already in use (another Sesame, or another program, listens on it); stop that, or set PORT to a free port.`;
+  if (code === 'EACCES') return `Port ${port} needs privileges this user does not have; set PORT to 1024 or above.`;
+  return `Could not listen on port ${port} (${error instanceof Error ? error.message : String(error)}); set PORT to a free port.`;
 }
 
 export interface StartOptions {
@@ -64,6 +63,8 @@ export interface StartOptions {
   slackTimeoutMs?: number;
   /** How long one provider call may take before it fails (and is retried). @defaultValue 30 s */
   providerDeadlineMs?: number;
+  /** Run `sesame doctor`'s checks after start and log what they find. @defaultValue true */
+  startupChecks?: boolean;
 }
 
 export interface RunningSesame {
@@ -113,8 +114,6 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
 
   const directory = createSlackDirectory(client, call, Date.now, options.directoryTtlMs);
   const providers = withDeadlines(createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call) }), options.providerDeadlineMs);
-  // In the background: a slow Slack must not delay start-up, and an unknown channel is a warning, not a refusal.
-  void warnAboutUnknownChannels(loaded.value.policy, directory, log);
   const anchors = createAnchorPoster({
     auditLog: store.auditLog,
     log,
@@ -147,15 +146,20 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs, sweepOrphans: () => sweepOrphans({ store, policy, providers, log }) });
   const replayGuard = createReplayGuard({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
   const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, timeoutMs: options.slackTimeoutMs, log, replayGuard }, { access, policy, log });
-  try {
-    await slack.app.init();
-  } catch (error) {
+  /** Undoes what started so far and stops with `problem` alone, so the fatal cause is the first and only thing said. */
+  const abandon = async (problem: string): Promise<never> => {
     await replayGuard.close();
     await scheduler.close();
     watcher.close();
+    await providers.close?.();
     db.$client.close();
     instance.release();
-    throw new StartupError([slackInitProblem(error, config.slack.apiUrl)]);
+    throw new StartupError([problem]);
+  };
+  try {
+    await slack.app.init();
+  } catch (error) {
+    await abandon(slackTokenSentence(error, config.slack.apiUrl));
   }
 
   // The write probe is a real commit: at most one a second, however often /readyz is asked (it is unauthenticated).
@@ -177,10 +181,14 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
     },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, '0.0.0.0', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, '0.0.0.0', () => resolve());
+    });
+  } catch (error) {
+    await abandon(listenProblem(error, config.port));
+  }
   if (!slack.requestListener) await slack.app.start();
   // Without this the first sweep may run while Redis is still connecting, skip rescheduling, and leave it to the next one.
   if (!(await scheduler.connected(3_000))) log.error({ redis: redactUrl(config.redisUrl) }, 'Redis does not answer; routine requests are refused until it does');
@@ -188,6 +196,9 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   anchors.start();
   const port = (server.address() as AddressInfo).port;
   log.info({ port, mode: slack.requestListener ? 'http' : 'socket', policy: loaded.value.file }, 'Sesame is running');
+  // The same checks as `sesame doctor`, in the background: what they find is logged, never a reason to stop (nor to
+  // wait for at shutdown: a Slack that does not answer must not hold up a SIGTERM).
+  if (options.startupChecks !== false) void logFindings(config, log);
 
   return {
     port,

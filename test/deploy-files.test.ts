@@ -10,9 +10,14 @@ const dockerfile = readFileSync(`${ROOT}/Dockerfile`, 'utf8');
 describe('Dockerfile', () => {
   const instructions = dockerfile.split('\n').filter((l) => /^[A-Z]+\s/.test(l));
 
-  it('builds in one stage and runs in another, as a non-root user', () => {
+  it('builds in one stage and runs the compiled dist/ in another, as a non-root user', () => {
     expect(instructions.filter((l) => l.startsWith('FROM ')).length).toBe(2);
-    expect(dockerfile).toMatch(/COPY --from=deps \/app\/node_modules/);
+    expect(dockerfile).toMatch(/COPY --from=build \/app\/node_modules/);
+    expect(dockerfile).toMatch(/COPY --from=build \/app\/dist/);
+    // The runtime stage holds no TypeScript: no sources, and dev dependencies (tsx, esbuild, typescript) pruned.
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(runtime).not.toMatch(/COPY (src|tsconfig)/);
+    expect(dockerfile).toMatch(/npm prune --omit=dev/);
     expect(instructions.filter((l) => l.startsWith('USER ')).at(-1)).toBe('USER node');
   });
 

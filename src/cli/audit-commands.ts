@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { auditEntries, auditEntryHash, verifyAuditChain, type ExportedEntry } from '../store/audit.ts';
 import { verifyTablesAgainstAudit } from '../store/audit-tables.ts';
 import { openDatabase, type Db } from '../store/db.ts';
+import type { CommandContext } from './command.ts';
 import { EXIT, line, writeChunk, type CliIo } from './io.ts';
 
 export function openExisting(path: string, io: CliIo): Db | null {
@@ -16,7 +17,7 @@ export function openExisting(path: string, io: CliIo): Db | null {
 
 const MAX_MISMATCHES_SHOWN = 50;
 
-export async function auditVerify(args: string[], io: CliIo, databasePath: string): Promise<number> {
+export async function auditVerify(args: string[], { io, config }: CommandContext): Promise<number> {
   const { values } = parseArgs({ args, options: { anchor: { type: 'string' } } });
   let anchor: { id: number; hash: string } | null = null;
   if (values.anchor !== undefined) {
@@ -27,7 +28,7 @@ export async function auditVerify(args: string[], io: CliIo, databasePath: strin
     }
     anchor = { id: Number(match[1]), hash: match[2] as string };
   }
-  const db = openExisting(databasePath, io);
+  const db = openExisting(config.databasePath, io);
   if (!db) return EXIT.failed;
   try {
     const result = verifyAuditChain(db.$client);
@@ -55,7 +56,7 @@ export async function auditVerify(args: string[], io: CliIo, databasePath: strin
       line(io.stderr, `The log verified (${result.entries} entries), but ${tables.mismatches.length === 1 ? 'this row differs' : 'these rows differ'} from it: the database was changed outside Sesame; restore it from a backup and find out who could write to it.`);
       return EXIT.failed;
     }
-    line(io.stdout, `ok ${result.entries} entries${anchor ? `, anchor ${anchor.id} matches` : ''}; ${tables.requests} requests and ${tables.grants} grants match the log`);
+    line(io.stdout, `ok: ${result.entries} ${result.entries === 1 ? 'entry' : 'entries'}${anchor ? `, anchor ${anchor.id} matches` : ''}; ${tables.requests} requests and ${tables.grants} grants match the log`);
     return EXIT.ok;
   } finally {
     db.$client.close();
@@ -69,14 +70,8 @@ const csvField = (value: unknown): string => {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 };
 
-export async function auditExport(args: string[], io: CliIo, databasePath: string): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({ args, options: { format: { type: 'string', default: 'jsonl' }, since: { type: 'string' }, until: { type: 'string' } } }));
-  } catch (error) {
-    line(io.stderr, `${(error as Error).message}\nusage: sesame audit export [--format jsonl|csv] [--since ISO] [--until ISO]`);
-    return EXIT.usage;
-  }
+export async function auditExport(args: string[], { io, config }: CommandContext): Promise<number> {
+  const { values } = parseArgs({ args, options: { format: { type: 'string', default: 'jsonl' }, since: { type: 'string' }, until: { type: 'string' } } });
   if (values.format !== 'jsonl' && values.format !== 'csv') {
     line(io.stderr, `--format must be jsonl or csv, not "${values.format}".`);
     return EXIT.usage;
@@ -84,7 +79,7 @@ export async function auditExport(args: string[], io: CliIo, databasePath: strin
   const since = parseDate('--since', values.since, io);
   const until = parseDate('--until', values.until, io);
   if (since === null || until === null) return EXIT.usage;
-  const db = openExisting(databasePath, io);
+  const db = openExisting(config.databasePath, io);
   if (!db) return EXIT.failed;
   try {
     const render = values.format === 'csv' ? (e: ExportedEntry) => CSV_COLUMNS.map((c) => csvField(e[c])).join(',') : (e: ExportedEntry) => JSON.stringify(e);

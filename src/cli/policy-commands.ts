@@ -8,11 +8,13 @@ import type { Decision } from '../policy/decide.ts';
 import { describeDurationError, formatDuration, parseDuration } from '../policy/duration.ts';
 import { evaluate } from '../policy/evaluate.ts';
 import { formatProblem, loadPolicyFile, type LoadedPolicy } from '../policy/load.ts';
-import { EXIT, line, type CliIo } from './io.ts';
+import { UsageError, type CommandContext } from './command.ts';
+import { EXIT, line } from './io.ts';
 
-export async function policyCheck(args: string[], io: CliIo, defaultPath: string): Promise<number> {
+export async function policyCheck(args: string[], { io, config }: CommandContext): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  const file = positionals[0] ?? defaultPath;
+  if (positionals.length > 1) throw new UsageError(`sesame policy check takes one file, not ${positionals.length}.`);
+  const file = positionals[0] ?? config.policyPath;
   const loaded = await loadPolicyFile(file);
   if (!loaded.ok) {
     for (const problem of loaded.error) line(io.stderr, formatProblem(problem));
@@ -34,35 +36,24 @@ function summarize({ policy, file, sha256 }: LoadedPolicy): string {
   return `${file}: ok — ${n(Object.keys(policy.resources).length, 'resource')}, ${n(Object.keys(policy.tiers).length, 'tier')}, ${n(Object.keys(policy.groups).length, 'group')}, ${breakglass} (sha256 ${sha256.slice(0, 12)})`;
 }
 
-export const EXPLAIN_USAGE =
-  'usage: sesame policy explain --user U… --resource NAME [--role ROLE] [--duration 1h] [--reason "INC-42 …"] [--channel C…|NAME] [--breakglass] [--at ISO] [--policy FILE]';
-
-/** Explains with group membership from explicit `users:` lists; Slack user groups need a live directory. */
-export async function policyExplain(args: string[], io: CliIo, defaultPath: string, directory: Directory | null): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        user: { type: 'string' },
-        resource: { type: 'string' },
-        role: { type: 'string' },
-        duration: { type: 'string' },
-        reason: { type: 'string', default: '' },
-        channel: { type: 'string' },
-        breakglass: { type: 'boolean', default: false },
-        at: { type: 'string' },
-        policy: { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    line(io.stderr, `${(error as Error).message}\n${EXPLAIN_USAGE}`);
-    return EXIT.usage;
-  }
-  if (!values.user || !values.resource) {
-    line(io.stderr, `--user and --resource are required.\n${EXPLAIN_USAGE}`);
-    return EXIT.usage;
-  }
+/** Explains with membership from `users:` lists, and from Slack user groups when SLACK_BOT_TOKEN is set (unless --no-slack). */
+export async function policyExplain(args: string[], { io, config }: CommandContext): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      user: { type: 'string' },
+      resource: { type: 'string' },
+      role: { type: 'string' },
+      duration: { type: 'string' },
+      reason: { type: 'string', default: '' },
+      channel: { type: 'string' },
+      breakglass: { type: 'boolean', default: false },
+      at: { type: 'string' },
+      policy: { type: 'string' },
+      'no-slack': { type: 'boolean', default: false },
+    },
+  });
+  if (!values.user || !values.resource) throw new UsageError('--user and --resource are required.');
   let duration: number | undefined;
   if (values.duration !== undefined) {
     const parsed = parseDuration(values.duration);
@@ -77,22 +68,32 @@ export async function policyExplain(args: string[], io: CliIo, defaultPath: stri
     line(io.stderr, `--at "${values.at}" is not a date; write it like 2026-11-23T10:00:00Z.`);
     return EXIT.usage;
   }
-  const loaded = await loadPolicyFile(values.policy ?? defaultPath);
+  const loaded = await loadPolicyFile(values.policy ?? config.policyPath);
   if (!loaded.ok) {
     for (const problem of loaded.error) line(io.stderr, formatProblem(problem));
     return EXIT.failed;
   }
   const { policy } = loaded.value;
-  const lookups = directory ?? offlineDirectory;
-  const groups = await groupsOf(policy, values.user, lookups);
-  const channelName = values.channel === undefined ? null : /^[CGD][A-Z0-9]{2,}$/.test(values.channel) ? await lookups.channelName(values.channel) : values.channel;
+  let directory: Directory | null = null;
+  let groups: Set<string>;
+  let channelName: string | null;
+  try {
+    if (!values['no-slack'] && config.slack.botToken) directory = await slackDirectory(config.slack.botToken, config.slack.apiUrl);
+    const lookups = directory ?? offlineDirectory;
+    groups = await groupsOf(policy, values.user, lookups);
+    channelName = values.channel === undefined ? null : /^[CGD][A-Z0-9]{2,}$/.test(values.channel) ? await lookups.channelName(values.channel) : values.channel;
+  } catch (error) {
+    line(io.stderr, `Could not ask Slack for user groups and channels (${error instanceof Error ? error.message : String(error)}); check SLACK_BOT_TOKEN and SLACK_API_URL, or pass --no-slack.`);
+    return EXIT.failed;
+  }
   const { decision } = evaluate(policy, { user: values.user, resource: values.resource, role: values.role, duration, reason: values.reason, breakglass: values.breakglass, channelName, at }, groups);
 
   for (const text of renderDecision(decision, loaded.value)) line(io.stdout, text);
   line(io.stdout, `groups:   ${groups.size > 0 ? [...groups].join(', ') : '(none)'} (as of ${at.toISOString()})`);
   const unresolved = Object.entries(policy.groups).filter(([, g]) => g.slack_usergroup !== undefined && g.users === undefined);
   if (directory === null && unresolved.length > 0) {
-    line(io.stdout, `note:     Slack user groups were not looked up (${unresolved.map(([n]) => n).join(', ')}); set SLACK_BOT_TOKEN to include them.`);
+    const how = values['no-slack'] ? 'drop --no-slack to include them' : 'set SLACK_BOT_TOKEN to include them';
+    line(io.stdout, `note:     Slack user groups were not looked up (${unresolved.map(([n]) => n).join(', ')}); ${how}.`);
   }
   return EXIT.ok;
 }
@@ -125,3 +126,14 @@ export const offlineDirectory: Directory = {
   // Offline there is no Slack to ask; `explain` then answers for a full member.
   standing: async () => 'member',
 };
+
+/**
+ * A live, uncached directory over Slack's Web API, after checking the token (a refused token would otherwise read as
+ * "in no user group"); loaded only when asked for, so an offline explain stays fast.
+ */
+async function slackDirectory(token: string, apiUrl: string | undefined): Promise<Directory> {
+  const [{ createWebClient }, { createSlackDirectory }] = await Promise.all([import('../slack/slack-api.ts'), import('../slack/directory.ts')]);
+  const client = createWebClient(token, apiUrl);
+  await client.auth.test();
+  return createSlackDirectory(client, (_method, call) => call(), Date.now, 0);
+}

@@ -1,6 +1,6 @@
 // The `postgres` provider: an ephemeral LOGIN role per grant that the database itself expires, cut off and dropped at revoke.
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { z } from 'zod';
 import type { GrantSubject, Provider, RevokeResult } from '../core/ports.ts';
 import { ProviderError } from '../core/provider-error.ts';
@@ -8,6 +8,8 @@ import { errorMessage } from '../core/retry.ts';
 import { envVarSchema, name } from '../policy/fields.ts';
 import { unsafeReassignTarget, type Queryable } from './postgres-roles.ts';
 import { scramSha256Verifier } from './postgres-scram.ts';
+import { postgresFindings } from './postgres-doctor.ts';
+import { connectionMessage } from './postgres-message.ts';
 import { defineProvider, requireEnv } from './provider-module.ts';
 
 const schema = z
@@ -48,7 +50,15 @@ const SESSION_EXIT_WAIT_MS = 5_000;
 /** SQLSTATEs that no retry fixes: a missing role or database, refused credentials, too few privileges. */
 const PERMANENT_CODES = new Set(['42704', '3D000', '28P01', '28000', '42501']);
 
-const id = pg.escapeIdentifier;
+// The driver loads on first use, so `policy check` (which reads this module's schema) never pays for it.
+let driver: typeof pg | undefined;
+const loadPg = async (): Promise<typeof pg> => (driver ??= (await import('pg')).default);
+const loaded = (): typeof pg => {
+  if (!driver) throw new Error('unreachable: the pg driver is loaded before any SQL is built');
+  return driver;
+};
+const id = (name: string): string => loaded().escapeIdentifier(name);
+const literal = (text: string): string => loaded().escapeLiteral(text);
 
 const clientOptions = (connectionString: string): pg.ClientConfig => ({
   connectionString,
@@ -65,9 +75,10 @@ const clientOptions = (connectionString: string): pg.ClientConfig => ({
 function createPostgresProvider(config: PostgresConfig, env: Readonly<Record<string, string | undefined>>): Provider {
   let pool: pg.Pool | undefined;
   const connection = () => requireEnv(env, config.connection_env, 'the postgres provider');
-  const poolOf = (): pg.Pool => {
+  const poolOf = async (): Promise<pg.Pool> => {
+    const { Pool } = await loadPg();
     if (!pool) {
-      pool = new pg.Pool({ ...clientOptions(connection()), max: 4, idleTimeoutMillis: 10_000 });
+      pool = new Pool({ ...clientOptions(connection()), max: 4, idleTimeoutMillis: 10_000 });
       // An idle client's error (the server restarted) must not crash Sesame; the next query reconnects.
       pool.on('error', () => undefined);
     }
@@ -81,7 +92,7 @@ function createPostgresProvider(config: PostgresConfig, env: Readonly<Record<str
   const withClient = async <T>(what: string, work: (client: pg.PoolClient) => Promise<T>, transaction = true): Promise<T> => {
     let client: pg.PoolClient;
     try {
-      client = await poolOf().connect();
+      client = await (await poolOf()).connect();
     } catch (cause) {
       throw failure(what, cause, `could not connect to PostgreSQL (${config.connection_env}) to`);
     }
@@ -183,7 +194,7 @@ function createPostgresProvider(config: PostgresConfig, env: Readonly<Record<str
   const cleanOtherDatabase = async (login: string, database: string): Promise<void> => {
     const target = new URL(connection());
     target.pathname = `/${encodeURIComponent(database)}`;
-    const client = new pg.Client(clientOptions(target.toString()));
+    const client = new (await loadPg()).Client(clientOptions(target.toString()));
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -228,7 +239,7 @@ function createPostgresProvider(config: PostgresConfig, env: Readonly<Record<str
         if (!(await roleExists(client, dbRole))) throw new ProviderError(`the database role ${dbRole} (mapped from "${subject.role}") does not exist; create it or fix provider.roles`, false);
         if (config.reassign_owned_to !== undefined) await assertSafeReassignTarget(client, config.reassign_owned_to);
         // Only the SCRAM verifier travels: a DDL statement log must never hold a working password.
-        await client.query(`CREATE ROLE ${id(login)} LOGIN PASSWORD ${pg.escapeLiteral(scramSha256Verifier(password))} VALID UNTIL ${pg.escapeLiteral(subject.expiresAt.toISOString())}`);
+        await client.query(`CREATE ROLE ${id(login)} LOGIN PASSWORD ${literal(scramSha256Verifier(password))} VALID UNTIL ${literal(subject.expiresAt.toISOString())}`);
         await client.query(`GRANT ${id(dbRole)} TO ${id(login)}`);
       });
       return { message: connectionMessage(connection(), login, password, subject.expiresAt) };
@@ -261,7 +272,7 @@ function createPostgresProvider(config: PostgresConfig, env: Readonly<Record<str
     async extend(subject) {
       const login = loginRoleOf(subject);
       await withClient(`extend ${login}`, async (client) => {
-        await client.query(`ALTER ROLE ${id(login)} VALID UNTIL ${pg.escapeLiteral(subject.expiresAt.toISOString())}`);
+        await client.query(`ALTER ROLE ${id(login)} VALID UNTIL ${literal(subject.expiresAt.toISOString())}`);
       });
     },
 
@@ -272,22 +283,6 @@ function createPostgresProvider(config: PostgresConfig, env: Readonly<Record<str
   };
 }
 
-/** The DM that tells the requester how to connect; it carries the password, so it goes to them alone. */
-function connectionMessage(connectionString: string, login: string, password: string, expiresAt: Date): string {
-  const target = new URL(connectionString);
-  target.username = login;
-  target.password = password;
-  // Sesame's own options are not the requester's business, but a TLS requirement must reach their psql too.
-  const sslmode = target.searchParams.get('sslmode');
-  target.search = sslmode === null ? '' : new URLSearchParams({ sslmode }).toString();
-  return [
-    `Your PostgreSQL login \`${login}\` works until ${expiresAt.toISOString()} (the database refuses it after that):`,
-    '```',
-    `psql "${target.toString()}"`,
-    '```',
-  ].join('\n');
-}
-
 const codeOf = (error: unknown): string => String((error as { code?: unknown } | null)?.code ?? '');
 const messageOf = (error: unknown): string => errorMessage(error) || codeOf(error) || 'unknown error';
 
@@ -295,4 +290,5 @@ export const postgresProvider = defineProvider({
   schema,
   secretEnv: (config) => [{ key: 'connection_env', variable: config.connection_env }],
   create: (config, { env }) => createPostgresProvider(config, env),
+  doctor: (config, { env }) => postgresFindings(config, env),
 });

@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import type { Provider } from '../core/ports.ts';
 import { ProviderError } from '../core/provider-error.ts';
+import type { Finding } from '../doctor/finding.ts';
 
 /** Slack user group membership, read and written without any cache (the provider must see the truth). */
 export interface UsergroupApi {
@@ -13,6 +14,13 @@ export interface ProviderDeps {
   /** Where `secret_env` and `connection_env` are looked up. */
   env: Readonly<Record<string, string | undefined>>;
   usergroups: UsergroupApi;
+}
+
+/** What `sesame doctor` (and start-up) hands a provider's check. */
+export interface DoctorDeps {
+  env: ProviderDeps['env'];
+  /** The workspace's user group IDs (usergroups.list, asked once); rejects with a sentence when Slack cannot say. */
+  usergroupIds(): Promise<Set<string>>;
 }
 
 export interface SecretReference {
@@ -28,6 +36,11 @@ export interface ProviderModule<Schema extends ProviderBlockSchema> {
   /** The environment variables this block reads, by the key that names each; `sesame start` refuses to run while one is unset. */
   secretEnv?(config: z.output<Schema>): SecretReference[];
   create(config: z.output<Schema>, deps: ProviderDeps): Provider;
+  /**
+   * Checks, without changing anything, that this block can work: the target answers, Sesame has the rights it needs,
+   * what the block names exists. One finding per thing checked; called by `sesame doctor` and at start-up.
+   */
+  doctor?(config: z.output<Schema>, deps: DoctorDeps): Promise<Finding[]>;
 }
 
 export const defineProvider = <Schema extends ProviderBlockSchema>(module: ProviderModule<Schema>): ProviderModule<Schema> => module;

@@ -7,7 +7,8 @@ import { githubTeamProvider } from './github-team.ts';
 import { kubernetesProvider } from './kubernetes.ts';
 import { noopProvider } from './noop.ts';
 import { postgresProvider } from './postgres.ts';
-import type { ProviderDeps, SecretReference } from './provider-module.ts';
+import type { Finding } from '../doctor/finding.ts';
+import type { DoctorDeps, ProviderDeps, SecretReference } from './provider-module.ts';
 import { slackUsergroupProvider } from './slack-usergroup.ts';
 import { webhookProvider } from './webhook.ts';
 
@@ -17,7 +18,12 @@ const PROVIDER_MODULES = [webhookProvider, slackUsergroupProvider, postgresProvi
 // A generic mapped type keeps the tuple a tuple, which discriminatedUnion needs.
 type SchemasOf<Modules> = { -readonly [K in keyof Modules]: Modules[K] extends { schema: infer S } ? S : never };
 type BlockSchemas = SchemasOf<typeof PROVIDER_MODULES>;
-type AnyModule = { schema: z.ZodType; secretEnv?(config: never): SecretReference[]; create(config: never, deps: ProviderDeps): Provider };
+type AnyModule = {
+  schema: z.ZodType;
+  secretEnv?(config: never): SecretReference[];
+  create(config: never, deps: ProviderDeps): Provider;
+  doctor?(config: never, deps: DoctorDeps): Promise<Finding[]>;
+};
 
 const PROVIDER_TYPES = PROVIDER_MODULES.map((m) => m.schema.shape.type.value);
 
@@ -37,6 +43,11 @@ function moduleFor(config: ProviderConfig): AnyModule {
 export function secretEnvOf(config: ProviderConfig): SecretReference[] {
   const module = moduleFor(config);
   return module.secretEnv?.(config as never) ?? [];
+}
+
+/** The provider's own checks of this block (see ProviderModule.doctor); none when the provider has nothing to check. */
+export async function doctorOf(config: ProviderConfig, deps: DoctorDeps): Promise<Finding[]> {
+  return (await moduleFor(config).doctor?.(config as never, deps)) ?? [];
 }
 
 /** One provider per distinct provider block, so blocks that share a database share its pool. */

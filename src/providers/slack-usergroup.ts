@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { GrantSubject } from '../core/ports.ts';
 import { ProviderError } from '../core/provider-error.ts';
+import { errorText, failed, passed } from '../doctor/finding.ts';
 import { usergroupIdSchema } from '../policy/fields.ts';
 import { defineProvider, type UsergroupApi } from './provider-module.ts';
 
@@ -80,4 +81,13 @@ export function createUsergroupProvider(usergroup: string, api: UsergroupApi, de
 export const slackUsergroupProvider = defineProvider({
   schema,
   create: (config, { usergroups }) => createUsergroupProvider(config.usergroup, usergroups),
+  async doctor(config, { usergroupIds }) {
+    try {
+      return (await usergroupIds()).has(config.usergroup)
+        ? [passed(`Slack user group ${config.usergroup} exists`)]
+        : [failed(`Slack user group ${config.usergroup} does not exist in this workspace`, 'fix provider.usergroup (the ID in the group\'s link, S…)')];
+    } catch (error) {
+      return [failed(`Slack user group ${config.usergroup} ${errorText(error)}`)];
+    }
+  },
 });

@@ -1,10 +1,11 @@
 // The `webhook` provider: signed JSON POSTs on grant and revoke (SPEC §8), and an optional GET to check.
-import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { GrantSubject } from '../core/ports.ts';
 import { ProviderError } from '../core/provider-error.ts';
 import { envVarSchema } from '../policy/fields.ts';
 import { defineProvider, requireEnv } from './provider-module.ts';
+import { signatureHeader } from '../signing.ts';
+import { webhookFindings } from './webhook-doctor.ts';
 
 const WEBHOOK_TIMEOUT_MS = 5_000;
 /** A grant's message is DM'd; a longer answer is a mistake on the other side, not something to relay. */
@@ -77,13 +78,13 @@ function payloadOf(event: WebhookPayload['event'], s: GrantSubject): WebhookPayl
  * POST or the query string of a GET. The time is inside the MAC, so a captured call cannot be replayed later.
  */
 export function webhookSignature(secret: string, signed: string, at: Date = new Date()): string {
-  const t = Math.floor(at.getTime() / 1000);
-  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${signed}`).digest('hex')}`;
+  return signatureHeader(secret, signed, at.getTime() / 1000);
 }
 
 export const webhookProvider = defineProvider({
   schema,
   secretEnv: (config) => [{ key: 'secret_env', variable: config.secret_env }],
+  doctor: (config, { env }) => webhookFindings(config, env, (secret, signed) => webhookSignature(secret, signed)),
   create(config, { env }) {
     const host = new URL(config.url).host;
     const secret = () => requireEnv(env, config.secret_env, `the webhook at ${host}`);

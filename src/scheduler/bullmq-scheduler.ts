@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { AccessService } from '../core/access-service.ts';
 import { grantRef, requestRef } from '../core/ids.ts';
 import type { Logger, RevokeSchedule, Scheduler } from '../core/ports.ts';
+import { createOutageLog } from './outage-log.ts';
 import { redisOptions } from './redis-options.ts';
 
 export const QUEUES = { revoke: 'revoke', warn: 'warn', timeout: 'timeout', remind: 'remind' } as const;
@@ -83,10 +84,12 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
   const prefix = options.prefix ?? 'sesame';
   const warnHorizonMs = options.warnHorizonMs ?? 3_600_000;
   const queues = Object.fromEntries(Object.values(QUEUES).map((name) => [name, new Queue(name, { connection, prefix })])) as Record<QueueName, Queue>;
-  for (const queue of Object.values(queues)) queue.on('error', (error) => log.warn({ queue: queue.name, problem: error.message }, 'queue connection problem'));
   // A separate connection that fails fast, to tell "Redis is down" without waiting on BullMQ's retries.
   const probe = new Redis({ ...connection, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 });
-  probe.on('error', () => undefined);
+  const outage = createOutageLog(log, options.redisUrl, () => probe.status !== 'ready');
+  for (const queue of Object.values(queues)) queue.on('error', (error) => outage.error(`queue ${queue.name}`, error));
+  probe.on('error', (error) => outage.error('probe', error));
+  probe.on('ready', () => outage.recovered());
   probe.once('ready', () => void warnUnlessNoEviction(probe, log));
   // A frozen Redis (SIGSTOP, a hung host) keeps the socket open and answers nothing: only a PING with a deadline tells.
   // Its own connection, so the PING never queues behind a large pipeline of ours.
@@ -168,7 +171,7 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
 
   function work(kind: QueueName, handle: (job: Job) => Promise<void>): Worker {
     const worker = new Worker(kind, handle, { connection, prefix, concurrency: 50, lockDuration: 10_000, stalledInterval: 5_000 });
-    worker.on('error', (error) => log.warn({ queue: kind, problem: error.message }, 'worker connection problem'));
+    worker.on('error', (error) => outage.error(`worker ${kind}`, error));
     worker.on('failed', (job, error) => log.warn({ queue: kind, jobId: job?.id, problem: error.message }, 'job failed; BullMQ will retry it'));
     return worker;
   }

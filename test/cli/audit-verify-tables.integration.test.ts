@@ -87,7 +87,7 @@ describe('sesame audit verify, against the tables', () => {
     ]);
     const out = await verify(h.temp.path);
     expect(out.stderr).toBe('');
-    expect(out).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok \d+ entries; 10 requests and 5 grants match the log\n$/) });
+    expect(out).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok: \d+ entries; 10 requests and 5 grants match the log\n$/) });
   });
 
   it('names the grant whose expires_at was pushed back in the table, with both times', async () => {

@@ -1,31 +1,16 @@
 // The `sesame` command as users run it: a real process, real files, exit codes and output.
-import { execFile } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entryHash } from '../../src/store/audit.ts';
 import { Store } from '../../src/store/repositories.ts';
 import { EXAMPLE_POLICY_PATH } from '../support/policy-fixtures.ts';
+import { sesame } from '../support/run-cli.ts';
 
 /** Every migration in the journal, so adding one does not break this test. */
 const MIGRATION_COUNT = (JSON.parse(readFileSync(new URL('../../migrations/meta/_journal.json', import.meta.url), 'utf8')) as { entries: unknown[] }).entries.length;
 import { tempDb, type TempDb } from '../support/temp-db.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'sesame.js');
-
-async function sesame(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('sesame CLI', () => {
   let temp: TempDb;
@@ -99,14 +84,14 @@ describe('sesame CLI', () => {
     });
 
     it('exits 2 with usage when a required flag is missing or a value is wrong', async () => {
-      expect(await sesame(['policy', 'explain', '--user', 'U1'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--user and --resource are required') });
+      expect(await sesame(['policy', 'explain', '--user', 'U1'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--user and --resource are required\.\n\nusage: sesame policy explain/) });
       expect(await sesame(['policy', 'explain', '--user', 'U1', '--resource', 'x', '--duration', '5x'])).toMatchObject({ code: 2, stderr: expect.stringContaining('"5x" is not a duration') });
     });
   });
 
   describe('audit', () => {
     it('verifies an intact log', async () => {
-      expect(await sesame(['audit', 'verify'], dbEnv())).toMatchObject({ code: 0, stdout: 'ok 4 entries; 4 requests and 0 grants match the log\n' });
+      expect(await sesame(['audit', 'verify'], dbEnv())).toMatchObject({ code: 0, stdout: 'ok: 4 entries; 4 requests and 0 grants match the log\n' });
     });
 
     it('names the first broken entry of a tampered copy', async () => {
@@ -183,14 +168,17 @@ describe('sesame CLI', () => {
     it('creates the database with its folder and applies migrations', async () => {
       const path = join(temp.dir, 'nested', 'dir', 'fresh.db');
       const out = await sesame(['migrate'], { DATABASE_PATH: path });
-      expect(out).toMatchObject({ code: 0, stdout: `${path}: up to date (${MIGRATION_COUNT} migrations applied)\n` });
-      expect(await sesame(['audit', 'verify'], { DATABASE_PATH: path })).toMatchObject({ code: 0, stdout: 'ok 0 entries; 0 requests and 0 grants match the log\n' });
+      expect(out).toMatchObject({ code: 0, stdout: `${path}: created, ${MIGRATION_COUNT} migrations applied\n` });
+      expect(await sesame(['migrate'], { DATABASE_PATH: path })).toMatchObject({ code: 0, stdout: `${path}: already up to date (${MIGRATION_COUNT} migrations applied)\n` });
+      expect(await sesame(['audit', 'verify'], { DATABASE_PATH: path })).toMatchObject({ code: 0, stdout: 'ok: 0 entries; 0 requests and 0 grants match the log\n' });
     });
 
     it('does not pretend to run: start names what is missing and exits non-zero', async () => {
       const out = await sesame(['start'], { DATABASE_PATH: join(temp.dir, 'start.db'), POLICY_PATH: EXAMPLE_POLICY_PATH });
       expect(out.code).toBe(1);
-      expect(out.stderr).toContain('SLACK_BOT_TOKEN is not set');
+      expect(out.stderr).toBe('');
+      const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
+      expect(lines[0]).toMatchObject({ level: 60, msg: expect.stringContaining('SLACK_BOT_TOKEN is not set') });
     });
 
     it('reports malformed environment variables one sentence each', async () => {
@@ -202,7 +190,7 @@ describe('sesame CLI', () => {
     });
 
     it('prints usage for an unknown command', async () => {
-      expect(await sesame(['polcy', 'check'])).toMatchObject({ code: 2, stderr: expect.stringContaining('Unknown command "polcy check"') });
+      expect(await sesame(['polcy', 'check'])).toMatchObject({ code: 2, stderr: expect.stringContaining('Unknown command "polcy check". Did you mean "sesame policy check"?') });
     });
   });
 });

@@ -20,7 +20,8 @@ export class FakeSlack {
   readonly responses: { id: string; body: Record<string, unknown> }[] = [];
   readonly usergroups = new Map<string, string[]>();
   private readonly responseWaiters = new Map<string, (body: Record<string, unknown>) => void>();
-  readonly channels = new Map<string, { name: string; is_im?: boolean; is_private?: boolean }>();
+  /** Channels Slack knows; Sesame is a member unless `is_member: false`. */
+  readonly channels = new Map<string, { name: string; is_im?: boolean; is_private?: boolean; is_member?: boolean }>();
   readonly emails = new Map<string, string>();
   /** How users.info describes people beyond their email; unlisted users are full members of T0TEAM. */
   readonly users = new Map<string, { is_restricted?: boolean; is_ultra_restricted?: boolean; team_id?: string }>();
@@ -158,13 +159,15 @@ export class FakeSlack {
         const users = this.usergroups.get(String(args.usergroup));
         return users ? { ok: true, users } : { ok: false, error: 'no_such_subteam' };
       }
+      case 'usergroups.list':
+        return { ok: true, usergroups: [...this.usergroups.keys()].map((id) => ({ id, handle: id.toLowerCase() })) };
       case 'usergroups.users.update': {
         this.usergroups.set(String(args.usergroup), String(args.users).split(',').filter(Boolean));
         return { ok: true, usergroup: { id: args.usergroup } };
       }
       case 'conversations.info': {
         const channel = this.channels.get(String(args.channel));
-        return channel ? { ok: true, channel: { id: args.channel, is_im: false, ...channel } } : { ok: false, error: 'channel_not_found' };
+        return channel ? { ok: true, channel: { id: args.channel, is_im: false, is_member: true, ...channel } } : { ok: false, error: 'channel_not_found' };
       }
       case 'users.info': {
         const id = String(args.user);

@@ -7,7 +7,11 @@ export class OwnRedis {
   private process: ChildProcess | null = null;
   port = 0;
 
-  constructor(private readonly maxmemoryPolicy = 'noeviction') {}
+  /** `extraArgs` are more redis-server options, after (so overriding) the defaults: e.g. persistence on. */
+  constructor(
+    private readonly maxmemoryPolicy = 'noeviction',
+    private readonly extraArgs: string[] = [],
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}/0`;
@@ -15,7 +19,7 @@ export class OwnRedis {
 
   async start(): Promise<this> {
     if (this.port === 0) this.port = await freePort();
-    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', this.maxmemoryPolicy], { stdio: 'ignore' });
+    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', this.maxmemoryPolicy, ...this.extraArgs], { stdio: 'ignore' });
     const client = new Redis({ port: this.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on('error', () => undefined);
     const until = Date.now() + 10_000;

@@ -1,0 +1,57 @@
+// `sesame start`: runs the bot until SIGTERM/SIGINT; everything it says, fatal causes included, is a JSON log line.
+import type { Logger } from 'pino';
+import { slackConfigProblems } from '../config.ts';
+import { createLogger, flushed } from '../logger.ts';
+import { startSesame, StartupError } from '../main.ts';
+import type { Config } from '../config.ts';
+import { UsageError, type CommandContext } from './command.ts';
+import { EXIT } from './io.ts';
+
+/** How long in-flight work may take after SIGTERM before the process gives up waiting. */
+const STOP_TIMEOUT_MS = 10_000;
+
+export async function start(args: string[], { io, config }: CommandContext): Promise<number> {
+  if (args.length > 0) throw new UsageError(`sesame start takes no arguments (configuration comes from the environment), not "${args.join(' ')}".`);
+  const log = createLogger(config.logLevel, io.stdout);
+  const code = await runUntilStopped(config, log);
+  // The process exits right after; what is still queued is written first, in order.
+  await flushed(log);
+  return code;
+}
+
+async function runUntilStopped(config: Config, log: Logger): Promise<number> {
+  const problems = slackConfigProblems(config);
+  for (const problem of problems) log.fatal(problem);
+  if (problems.length > 0) return EXIT.failed;
+  let sesame;
+  try {
+    sesame = await startSesame(config, { log });
+  } catch (error) {
+    if (error instanceof StartupError) for (const problem of error.problems) log.fatal(problem);
+    else log.fatal({ problem: error instanceof Error ? error.message : String(error) }, 'Sesame could not start');
+    return EXIT.failed;
+  }
+  const running = sesame;
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: string) => {
+      log.info({ signal }, 'finishing in-flight work and stopping');
+      const forced = setTimeout(() => {
+        log.error({ signal }, `in-flight work did not finish within ${STOP_TIMEOUT_MS / 1000} s; stopping anyway (the reconciler picks up what was cut off)`);
+        resolve(EXIT.failed);
+      }, STOP_TIMEOUT_MS);
+      forced.unref();
+      void running.stop().then(
+        () => {
+          log.info({ signal }, 'stopped');
+          resolve(EXIT.ok);
+        },
+        (error: unknown) => {
+          log.error({ signal, problem: error instanceof Error ? error.message : String(error) }, 'stopping failed');
+          resolve(EXIT.failed);
+        },
+      );
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}
