@@ -4,10 +4,12 @@ import { appliedMigrationCount, openDatabase } from '../store/db.ts';
 import { auditExport, auditVerify } from './audit-commands.ts';
 import { EXIT, line, processIo, type CliIo } from './io.ts';
 import { policyCheck, policyExplain } from './policy-commands.ts';
+import { playgroundCommand } from '../playground/command.ts';
 
 const USAGE = `usage: sesame <command>
 
   start                         run the bot (what npm start does)
+  playground                    try Sesame in the browser, no Slack needed (npm run playground)
   policy check [FILE]           validate a policy file
   policy explain --user U… --resource R [--role X] [--duration 1h] [--reason TEXT]
                  [--channel C…|NAME] [--breakglass] [--at ISO]
@@ -26,6 +28,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     line(command === undefined ? io.stderr : io.stdout, USAGE);
     return command === undefined ? EXIT.usage : EXIT.ok;
   }
+  if (command === 'playground') return playgroundCommand(io);
   const config = loadConfig(io.env);
   if (!config.ok) {
     for (const problem of config.error) line(io.stderr, problem);
