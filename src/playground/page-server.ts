@@ -75,10 +75,13 @@ export function createPageServer(deps: PageServerDeps): Server {
     const url = new URL(req.url ?? '/', 'http://playground');
     if (req.method === 'GET') {
       if (url.pathname === '/') return file(res, 'index.html', 'text/html; charset=utf-8');
+      if (url.pathname === '/favicon.ico') return void res.writeHead(204).end();
       if (url.pathname === '/style.css') return file(res, 'style.css', 'text/css; charset=utf-8');
       if (url.pathname.startsWith('/js/')) return script(res, url.pathname.slice('/js/'.length));
       if (url.pathname === '/ui/state') {
-        const user = userId.safeParse(url.searchParams.get('user') ?? firstPerson());
+        // Someone the policy does not name (a stale choice from another policy) falls back to its first person.
+        const asked = url.searchParams.get('user') ?? '';
+        const user = userId.safeParse(slack.people.has(asked) ? asked : firstPerson());
         return user.success ? json(res, 200, snapshot(user.data)) : json(res, 400, { problem: 'Choose who to act as: ?user= needs a Slack user id like U0ALICE.' });
       }
       if (url.pathname === '/ui/events') return stream(req, res);

@@ -1,0 +1,107 @@
+// The playground in a real browser: a person requests, approves and breaks glass by clicking, as in Slack.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { launchChromium, openPlayground, type OpenPlayground } from './browser-harness.ts';
+
+let browser: Browser;
+let open: OpenPlayground | null = null;
+
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await open?.close();
+  await browser?.close();
+});
+
+async function start(): Promise<OpenPlayground> {
+  await open?.close();
+  open = await openPlayground(browser);
+  return open;
+}
+
+describe('the playground in Chromium', () => {
+  it('grants an auto-approved request made in the modal, shows it counting down, and shows it expire', { timeout: 120_000 }, async () => {
+    const { page, actAs, type, see, openSesame, conversation } = await start();
+    await actAs('Alice Adams');
+    await type('/access request');
+
+    const modal = page.getByRole('dialog', { name: 'Request access' });
+    await see(modal);
+    await modal.getByLabel('Resource').selectOption('sandbox');
+    await modal.getByLabel('Duration').fill('20s');
+    await modal.getByLabel('Reason').fill('trying the playground');
+    await modal.getByRole('button', { name: 'Request' }).click();
+    await modal.waitFor({ state: 'detached' });
+
+    const grant = page.locator('#grants li', { hasText: 'sandbox admin' });
+    await see(grant.filter({ hasText: 'active' }));
+    expect(await grant.textContent()).toMatch(/for @alice — active · 0:\d\d left/);
+    await see(page.locator('#audit li', { hasText: 'grant.activated' }));
+
+    await openSesame('Messages');
+    await see(conversation().getByText('Granted:'));
+    await see(conversation().getByText('You have'));
+
+    await see(grant.filter({ hasText: 'expired' }), 60_000);
+    await see(conversation().getByText('has ended'));
+    await see(page.locator('#audit li', { hasText: 'grant.expired' }));
+  });
+
+  it('takes a high-tier request through Approve by security and then an SRE lead, updating the card in place', { timeout: 90_000 }, async () => {
+    const { page, actAs, type, see, openChannel, openSesame, conversation } = await start();
+    await actAs('Alice Adams');
+    await type('/access request prod-db write 5m hotfix for OPS-7');
+    const reply = conversation().locator('article', { hasText: 'is waiting for' });
+    await see(reply);
+    expect(await reply.textContent()).toContain('Only visible to you');
+
+    await actAs('Bob Brown');
+    await conversation().getByText('No messages yet').waitFor();
+    expect(await conversation().getByText('is waiting for').count()).toBe(0);
+
+    await actAs('Frank Fischer (security)');
+    await openChannel('access-approvals');
+    const card = conversation().locator('article', { has: page.getByRole('heading', { name: /Access request R\d+/ }) });
+    await see(card);
+    expect(await card.textContent()).toContain('@alice');
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await see(card.getByText('Waiting for step 2 of 2'));
+    await see(card.getByText('(edited)'));
+
+    await actAs('Dan Diaz (SRE lead)');
+    await see(card.getByText('Waiting for step 2 of 2'));
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await see(card.getByText(/Approved by @dan; granted as G\d+/));
+    expect(await card.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    expect(await conversation().locator('article').count()).toBe(1);
+    await see(page.locator('#grants li', { hasText: 'prod-db write' }).filter({ hasText: 'active' }));
+
+    await actAs('Alice Adams');
+    await openSesame('Messages');
+    await see(conversation().getByText('@dan approved your request'));
+  });
+
+  it('breaks glass in the incident channel: announced to everyone there, reviewed by security', { timeout: 90_000 }, async () => {
+    const { page, actAs, type, see, openChannel, conversation } = await start();
+    await actAs('Carol Chen (on call)');
+    await openChannel('inc-42-db-down');
+    await type('/access breakglass prod-db write 10m primary is down');
+    await see(conversation().getByText(/break-glass is capped at 5m/));
+    await see(conversation().getByText('@carol broke glass'));
+
+    await actAs('Bob Brown');
+    await see(conversation().getByText('@carol broke glass'));
+    expect(await conversation().getByText(/capped at 5m/).count()).toBe(0);
+
+    await actAs('Frank Fischer (security)');
+    await openChannel('access-approvals');
+    const card = conversation().locator('article', { has: page.getByRole('heading', { name: /Break-glass G\d+ — review/ }) });
+    await see(card);
+    await card.getByRole('button', { name: 'Acknowledge' }).click();
+    await see(card.getByText('Acknowledged by @frank'));
+    await see(page.locator('#grants li', { hasText: 'prod-db write 🚨' }));
+    await see(page.locator('#audit li', { hasText: 'breakglass.reviewed' }));
+  });
+});
