@@ -43,6 +43,8 @@ describe('the playground in Chromium', () => {
     await openSesame('Messages');
     await see(conversation().getByText('Granted:'));
     await see(conversation().getByText('You have'));
+    // <!date^…> shows in the reader's own time zone, as Slack shows it.
+    expect(await conversation().locator('.blocks time').first().textContent()).toMatch(/^Today \d{1,2}:\d{2}/);
 
     await see(grant.filter({ hasText: 'expired' }), 60_000);
     await see(conversation().getByText('has ended'));
@@ -70,9 +72,14 @@ describe('the playground in Chromium', () => {
     await see(card.getByText('Waiting for step 2 of 2'));
     await see(card.getByText('(edited)'));
 
+    // The second approver decides from Sesame's App Home tab, where requests waiting for them are listed.
     await actAs('Dan Diaz (SRE lead)');
-    await see(card.getByText('Waiting for step 2 of 2'));
-    await card.getByRole('button', { name: 'Approve' }).click();
+    await openSesame('Home');
+    const waiting = conversation().locator('.bk-section', { hasText: '@alice wants' });
+    await see(waiting);
+    await conversation().getByRole('button', { name: 'Approve' }).click();
+    await see(conversation().getByText('Nothing is waiting for you.'));
+    await openChannel('access-approvals');
     await see(card.getByText(/Approved by @dan; granted as G\d+/));
     expect(await card.getByRole('button', { name: 'Approve' }).count()).toBe(0);
     expect(await conversation().locator('article').count()).toBe(1);
