@@ -64,7 +64,11 @@ describe('the playground in Chromium', () => {
     expect(await conversation().getByText('is waiting for').count()).toBe(0);
 
     await actAs('Frank Fischer (security)');
+    // The card is new to Frank: the sidebar says so until he opens the channel.
+    const approvals = page.getByRole('button', { name: '# access-approvals' });
+    expect(await approvals.getAttribute('aria-description')).toBe('1 new');
     await openChannel('access-approvals');
+    expect(await approvals.getAttribute('aria-description')).toBeNull();
     const card = conversation().locator('article', { has: page.getByRole('heading', { name: /Access request R\d+/ }) });
     await see(card);
     expect(await card.textContent()).toContain('@alice');

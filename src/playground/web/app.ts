@@ -82,8 +82,8 @@ function refresh(): Promise<void> {
 
 function render(state: Snapshot): void {
   renderSwitcher(state);
-  renderSidebar(state);
   renderPlace(state);
+  renderSidebar(state);
   renderGrants(grantList, state.grants, names, clockOffset);
   seenAudit = renderAudit(auditList, state, names, seenAudit);
   renderModalOf(state);
@@ -98,23 +98,46 @@ function renderSwitcher(state: Snapshot): void {
   actingAs.value = state.me;
 }
 
+/** The newest message ts each person has seen in each conversation, so the sidebar can show what is new. */
+const readUpTo = new Map<string, string>();
+
+function unread(state: Snapshot, conversationId: string): number {
+  const read = readUpTo.get(`${state.me}:${conversationId}`) ?? '';
+  return state.messages.filter((m) => m.channel === conversationId && m.user !== state.me && m.ts > read).length;
+}
+
 function renderSidebar(state: Snapshot): void {
-  const entries = state.channels.map((c) => entry(`# ${c.name}`, place.kind === 'channel' && place.id === c.id, () => go({ kind: 'channel', id: c.id })));
+  const entries = state.channels.map((c) => entry(`# ${c.name}`, place.kind === 'channel' && place.id === c.id, unread(state, c.id), () => go({ kind: 'channel', id: c.id })));
   channelList.replaceChildren(...entries);
   const app = $<HTMLButtonElement>('app-entry');
   app.setAttribute('aria-current', String(place.kind === 'app'));
   app.onclick = () => go({ kind: 'app', tab: 'messages' });
+  showUnread(app, place.kind === 'app' ? 0 : unread(state, state.me));
 }
 
-function entry(text: string, current: boolean, open: () => void): HTMLLIElement {
+function entry(text: string, current: boolean, count: number, open: () => void): HTMLLIElement {
   const li = document.createElement('li');
   const button = document.createElement('button');
   button.type = 'button';
   button.textContent = text;
   button.setAttribute('aria-current', String(current));
   button.addEventListener('click', open);
+  showUnread(button, current ? 0 : count);
   li.append(button);
   return li;
+}
+
+/** A count beside the name; hidden from the accessible name, which stays the channel's, and said as a description. */
+function showUnread(button: HTMLButtonElement, count: number): void {
+  button.querySelector('.unread')?.remove();
+  button.classList.toggle('has-unread', count > 0);
+  if (count === 0) return button.removeAttribute('aria-description');
+  const badge = document.createElement('span');
+  badge.className = 'unread';
+  badge.setAttribute('aria-hidden', 'true');
+  badge.textContent = String(count);
+  button.append(badge);
+  button.setAttribute('aria-description', `${count} new`);
 }
 
 function go(next: Place): void {
@@ -141,6 +164,8 @@ function renderPlace(state: Snapshot): void {
   input.placeholder = `Message ${name} — try /access help`;
   conversation.setAttribute('aria-label', `Conversation in ${name}`);
   const messages = state.messages.filter((m) => m.channel === channel);
+  const newest = messages.at(-1)?.ts;
+  if (newest) readUpTo.set(`${state.me}:${channel}`, newest);
   const stick = conversation.scrollHeight - conversation.scrollTop - conversation.clientHeight < 40;
   conversation.replaceChildren(...(messages.length > 0 ? messages.map(renderMessage) : [emptyNote(place.kind === 'channel' ? 'No messages yet. Type /access help below.' : 'Sesame sends you direct messages here.')]));
   if (stick) conversation.scrollTop = conversation.scrollHeight;
