@@ -21,6 +21,8 @@ export function launchChromium(): Promise<Browser> {
 export interface OpenPlayground {
   page: Page;
   playground: RunningPlayground;
+  /** Every URL the page has asked for. */
+  requested: string[];
   actAs(name: string): Promise<void>;
   openChannel(name: string): Promise<void>;
   openSesame(tab: 'Home' | 'Messages'): Promise<void>;
@@ -44,12 +46,15 @@ export async function openPlayground(browser: Browser, env: NodeJS.ProcessEnv = 
   const context = await browser.newContext({ viewport: { width: 1400, height: 860 } });
   const page = await context.newPage();
   page.setDefaultTimeout(UI_TIMEOUT_MS);
+  const requested: string[] = [];
+  page.on('request', (request) => void requested.push(request.url()));
   await page.goto(playground.url);
   const see = (locator: Locator, timeoutMs = UI_TIMEOUT_MS) => locator.waitFor({ state: 'visible', timeout: timeoutMs });
   const composer = page.getByRole('textbox', { name: 'Message' });
   return {
     page,
     playground,
+    requested,
     see,
     actAs: async (name) => {
       await page.getByLabel('Acting as').selectOption({ label: name });

@@ -23,15 +23,26 @@ async function start(): Promise<OpenPlayground> {
 
 describe('the playground in Chromium', () => {
   it('grants an auto-approved request made in the modal, shows it counting down, and shows it expire', { timeout: 120_000 }, async () => {
-    const { page, actAs, type, see, openSesame, conversation } = await start();
+    const { page, actAs, type, see, openSesame, conversation, requested, playground } = await start();
     await actAs('Alice Adams');
     await type('/access request');
 
     const modal = page.getByRole('dialog', { name: 'Request access' });
     await see(modal);
+    await modal.getByLabel('Resource').focus();
+    await page.keyboard.press('Escape');
+    await modal.waitFor({ state: 'detached' });
+
+    await type('/access request');
+    await see(modal);
     await modal.getByLabel('Resource').selectOption('sandbox');
-    await modal.getByLabel('Duration').fill('20s');
+    await modal.getByLabel('Duration').fill('soon');
     await modal.getByLabel('Reason').fill('trying the playground');
+    await modal.getByRole('button', { name: 'Request' }).click();
+    // Sesame refuses the field, and the form stays open with the reason beside it.
+    await see(modal.getByRole('alert').filter({ hasText: /\w/ }));
+    expect(await modal.getByRole('alert').filter({ hasText: /\w/ }).count()).toBe(1);
+    await modal.getByLabel('Duration').fill('20s');
     await modal.getByRole('button', { name: 'Request' }).click();
     await modal.waitFor({ state: 'detached' });
 
@@ -49,6 +60,9 @@ describe('the playground in Chromium', () => {
     await see(grant.filter({ hasText: 'expired' }), 60_000);
     await see(conversation().getByText('has ended'));
     await see(page.locator('#audit li', { hasText: 'grant.expired' }));
+    // Everything came from the playground itself: no CDN, no network.
+    expect(requested.filter((url) => !url.startsWith(playground.url))).toEqual([]);
+    expect(requested).toContain(`${playground.url}js/mrkdwn.js`);
   });
 
   it('takes a high-tier request through Approve by security and then an SRE lead, updating the card in place', { timeout: 90_000 }, async () => {

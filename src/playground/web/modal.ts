@@ -66,6 +66,9 @@ export function renderModal(id: string, view: ViewJson, handlers: ModalHandlers)
     }
     handlers.onSubmit(values);
   });
+  dialog.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') handlers.onClose();
+  });
   overlay.append(dialog);
   return {
     root: overlay,
