@@ -36,7 +36,7 @@ export class EventsSender {
 
   /** `/access …` typed by `user` in `channel`. */
   async command(user: string, channel: string, text: string): Promise<Delivered> {
-    const [command = '/access', ...words] = text.trim().split(/\s+/);
+    const command = text.trim().split(/\s/, 1)[0] ?? '/access';
     const body = new URLSearchParams({
       token: 'legacy-verification-token',
       team_id: TEAM.id,
@@ -46,7 +46,7 @@ export class EventsSender {
       user_id: user,
       user_name: this.name(user),
       command,
-      text: words.join(' '),
+      text: text.trim().slice(command.length).trim(),
       api_app_id: APP_ID,
       response_url: this.slack.responseUrl(randomUUID(), { user, channel }),
       trigger_id: this.slack.workspace.triggerFor(user),

@@ -96,6 +96,7 @@ export function createPageServer(deps: PageServerDeps): Server {
             workspace.post({ channel: input.data.channel, user: input.data.user, text: input.data.text, blocks: [] });
             return json(res, 200, {});
           }
+          if (!/^\/access(\s|$)/.test(input.data.text)) return refuse(res, `${input.data.text.split(/\s/)[0]} is not a command here; Sesame's command is /access (try /access help).`);
           return delivered(res, await sender.command(input.data.user, input.data.channel, input.data.text));
         }
         case '/ui/click': {

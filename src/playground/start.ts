@@ -1,8 +1,6 @@
 // Starts the real Sesame (startSesame: Bolt over HTTP, policy engine, BullMQ, SQLite) behind the Slack stand-in,
 // and the page that shows the stand-in's workspace. No Slack variable is read: the stand-in is the Slack.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config.ts';
@@ -62,7 +60,6 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
     await slack.stop();
     throw new StartupError(config.error);
   }
-  if (databasePath !== ':memory:') mkdirSync(dirname(databasePath), { recursive: true });
 
   let sesame: RunningSesame;
   try {

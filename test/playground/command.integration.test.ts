@@ -63,6 +63,15 @@ describe('sesame playground', () => {
       expect(state.people.map((x) => x.name)).toEqual(['alice', 'bob', 'carol', 'dan', 'erin', 'frank']);
       expect(state.channels.map((c) => c.name)).toEqual(['general', 'access-approvals', 'inc-42-db-down', 'sesame-audit']);
       expect(state.audit.map((a) => a.action)).toContain('policy.loaded');
+
+      // Only /access is a command; other text is just a message in the channel.
+      const say = (text: string) => fetch(`http://127.0.0.1:${port}/ui/command`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'U0BOB', channel: 'C0GENERAL', text }) });
+      const unknown = await say('/deploy prod');
+      expect(unknown.status).toBe(400);
+      expect(await unknown.json()).toEqual({ problem: "/deploy is not a command here; Sesame's command is /access (try /access help)." });
+      expect((await say('hello team')).status).toBe(200);
+      const after = (await (await fetch(`http://127.0.0.1:${port}/ui/state?user=U0FRANK`)).json()) as Snapshot;
+      expect(after.messages.map((m) => [m.channel, m.user, m.text])).toEqual([['C0GENERAL', 'U0BOB', 'hello team']]);
     } finally {
       p.child.kill('SIGTERM');
     }
