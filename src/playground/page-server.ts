@@ -87,6 +87,9 @@ export function createPageServer(deps: PageServerDeps): Server {
       if (url.pathname === '/ui/events') return stream(req, res);
     }
     if (req.method === 'POST') {
+      // Only this page may act: other sites could otherwise post here from the same browser (and with a policy
+      // whose providers are real, grant real access). Their requests carry another Origin, or cannot be JSON.
+      if (!fromThisPage(req)) return json(res, 403, { problem: 'Only the playground page itself may do this; open it at its own address.' });
       const body = await readJson(req);
       switch (url.pathname) {
         case '/ui/command': {
@@ -178,6 +181,14 @@ export function createPageServer(deps: PageServerDeps): Server {
 
 /** Views are passed on as Sesame sent them; the page renders what it knows and skips the rest. */
 const viewJson = (view: Record<string, unknown>): ViewJson => ({ ...view, type: String(view.type ?? 'modal') }) as ViewJson;
+
+/** A same-origin JSON request on a loopback host name (a rebound DNS name is not one). */
+function fromThisPage(req: IncomingMessage): boolean {
+  const host = req.headers.host ?? '';
+  if (!/^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host)) return false;
+  if (req.headers.origin !== undefined && req.headers.origin !== `http://${host}`) return false;
+  return String(req.headers['content-type'] ?? '').startsWith('application/json');
+}
 
 const isUser = (id: string) => /^[UW]/.test(id);
 

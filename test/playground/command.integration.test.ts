@@ -72,6 +72,16 @@ describe('sesame playground', () => {
       expect((await say('hello team')).status).toBe(200);
       const after = (await (await fetch(`http://127.0.0.1:${port}/ui/state?user=U0FRANK`)).json()) as Snapshot;
       expect(after.messages.map((m) => [m.channel, m.user, m.text])).toEqual([['C0GENERAL', 'U0BOB', 'hello team']]);
+
+      // Another site open in the same browser cannot act in the playground.
+      const forged: Record<string, string>[] = [
+        { origin: 'https://evil.example', 'content-type': 'application/json' },
+        { 'content-type': 'text/plain' },
+      ];
+      for (const headers of forged) {
+        const res = await fetch(`http://127.0.0.1:${port}/ui/command`, { method: 'POST', headers, body: JSON.stringify({ user: 'U0BOB', channel: 'C0GENERAL', text: '/access request sandbox admin 1m forged' }) });
+        expect(res.status).toBe(403);
+      }
     } finally {
       p.child.kill('SIGTERM');
     }
