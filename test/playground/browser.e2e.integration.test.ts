@@ -112,7 +112,7 @@ describe('the playground in Chromium', () => {
     const { page, actAs, type, see, openChannel, conversation } = await start();
     await actAs('Carol Chen (on call)');
     await openChannel('inc-42-db-down');
-    await type('/access breakglass prod-db write 10m primary is down');
+    await type('/access breakglass prod-db write 10m primary is down <b>now</b> & <@U0FRANK>');
     await see(conversation().getByText(/break-glass is capped at 5m/));
     await see(conversation().getByText('@carol broke glass'));
 
@@ -124,6 +124,9 @@ describe('the playground in Chromium', () => {
     await openChannel('access-approvals');
     const card = conversation().locator('article', { has: page.getByRole('heading', { name: /Break-glass G\d+ — review/ }) });
     await see(card);
+    // What the requester typed shows as text: never markup, never a mention.
+    await see(card.getByText('primary is down <b>now</b> & <@U0FRANK>'));
+    expect(await conversation().locator('b').count()).toBe(0);
     await card.getByRole('button', { name: 'Acknowledge' }).click();
     await see(card.getByText('Acknowledged by @frank'));
     await see(page.locator('#grants li', { hasText: 'prod-db write 🚨' }));
