@@ -1,6 +1,7 @@
 // Starts the real Sesame (startSesame: Bolt over HTTP, policy engine, BullMQ, SQLite) behind the Slack stand-in,
 // and the page that shows the stand-in's workspace. No Slack variable is read: the stand-in is the Slack.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config.ts';
@@ -20,7 +21,7 @@ export interface PlaygroundOptions {
   /** Port of the page; 0 lets the OS choose. @defaultValue PORT, else 3000 */
   port?: number;
   log?: Logger;
-  /** Namespace for BullMQ keys, so a restarted playground finds its timers again. @defaultValue sesame-playground */
+  /** Namespace for BullMQ keys. @defaultValue one per database file (see redisPrefixFor) */
   redisPrefix?: string;
 }
 
@@ -35,6 +36,14 @@ export interface RunningPlayground {
 /** Slack variables in the environment belong to a real workspace; the playground must never read them. */
 export function withoutSlackVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([key]) => !key.startsWith('SLACK_')));
+}
+
+/**
+ * One BullMQ namespace per database file: a restarted playground finds its timers again, and two playgrounds
+ * with different databases on one Redis never take each other's jobs.
+ */
+export function redisPrefixFor(databasePath: string): string {
+  return `sesame-playground-${createHash('sha256').update(resolve(databasePath)).digest('hex').slice(0, 12)}`;
 }
 
 export async function startPlayground(options: PlaygroundOptions): Promise<RunningPlayground> {
@@ -65,7 +74,7 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
   try {
     // Look-ups are not cached: switching people or editing a group in the playground shows at once.
     // Sesame's own port is private to the playground: only the stand-in talks to it.
-    sesame = await startSesame({ ...config.value, port: 0 }, { ...(options.log ? { log: options.log } : {}), redisPrefix: options.redisPrefix ?? 'sesame-playground', directoryTtlMs: 0 });
+    sesame = await startSesame({ ...config.value, port: 0 }, { ...(options.log ? { log: options.log } : {}), redisPrefix: options.redisPrefix ?? redisPrefixFor(databasePath), directoryTtlMs: 0 });
   } catch (error) {
     await slack.stop();
     throw error;

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../src/playground/protocol.ts';
+import { redisPrefixFor } from '../../src/playground/start.ts';
+import { deleteKeys } from '../support/e2e.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'sesame.js');
@@ -40,7 +42,10 @@ async function until(check: () => boolean, what: string, timeoutMs = 20_000): Pr
 
 describe('sesame playground', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-playground-cli-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await deleteKeys(`${redisPrefixFor(join(dir, 'playground.db'))}:*`);
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('serves the page at PORT with the playground policy, reads no Slack variable, and exits 0 on SIGTERM', { timeout: 60_000 }, async () => {
     const { port, server } = await freePort();
