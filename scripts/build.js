@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -22,4 +23,6 @@ try {
   process.stderr.write('The build failed (the compiler errors are above); dist/ is incomplete.\n');
   process.exit(1);
 }
-cpSync(`${root}src`, `${root}dist`, { recursive: true, filter: (path) => !path.endsWith('.ts') });
+// The playground's browser modules stay TypeScript: its page server compiles them for the browser on request.
+const browserModules = join('src', 'playground', 'web');
+cpSync(`${root}src`, `${root}dist`, { recursive: true, filter: (path) => !path.endsWith('.ts') || path.includes(browserModules) });

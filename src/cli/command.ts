@@ -20,6 +20,8 @@ export interface Command {
   load(): Promise<CommandRun>;
   /** Its output is JSON log lines (start), so configuration problems are written as JSON too. */
   json?: boolean;
+  /** What of the environment its configuration is read from, when not all of it (the playground ignores Slack's). */
+  environment?(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
 }
 
 /** A command line the command cannot take; the dispatcher prints the message and the command's help, and exits 2. */

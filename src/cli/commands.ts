@@ -1,4 +1,5 @@
 // The command table: adding a subcommand is one entry here (its help and a lazy import of the file that runs it).
+import { withoutSlackVariables } from '../playground/environment.ts';
 import type { Command } from './command.ts';
 
 export const COMMANDS: readonly Command[] = [
@@ -8,6 +9,19 @@ export const COMMANDS: readonly Command[] = [
     help: 'usage: sesame start\n\nRuns Sesame with the configuration in the environment (and ./.env); logs JSON lines to standard output.',
     load: async () => (await import('./start-command.ts')).start,
     json: true,
+  },
+  {
+    name: 'playground',
+    summary: 'try Sesame in the browser, no Slack needed (npm run playground)',
+    help: [
+      'usage: sesame playground',
+      '',
+      'Runs the real Sesame behind a local Slack stand-in and prints its address (http://127.0.0.1:3000/, or PORT).',
+      'Needs only Redis (REDIS_URL). Uses ./data/playground.db and policies/playground.yaml unless DATABASE_PATH or',
+      'POLICY_PATH are set; reads no Slack variable.',
+    ].join('\n'),
+    environment: withoutSlackVariables,
+    load: async () => (await import('../playground/command.ts')).playgroundCommand,
   },
   {
     name: 'doctor',

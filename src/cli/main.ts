@@ -48,7 +48,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 
 async function execute(command: Command, args: string[], io: CliIo): Promise<number> {
   const { loadConfig } = await import('../config.ts');
-  const config = loadConfig(io.env);
+  const config = loadConfig(command.environment?.(io.env) ?? io.env);
   if (!config.ok) {
     if (command.json) {
       const { createLogger, flushed } = await import('../logger.ts');

@@ -1,0 +1,136 @@
+// The playground in a real browser: a person requests, approves and breaks glass by clicking, as in Slack.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { launchChromium, openPlayground, type OpenPlayground } from './browser-harness.ts';
+
+let browser: Browser;
+let open: OpenPlayground | null = null;
+
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await open?.close();
+  await browser?.close();
+});
+
+async function start(): Promise<OpenPlayground> {
+  await open?.close();
+  open = await openPlayground(browser);
+  return open;
+}
+
+describe('the playground in Chromium', () => {
+  it('grants an auto-approved request made in the modal, shows it counting down, and shows it expire', { timeout: 120_000 }, async () => {
+    const { page, actAs, type, see, openSesame, conversation, requested, playground } = await start();
+    await actAs('Alice Adams');
+    await type('/access request');
+
+    const modal = page.getByRole('dialog', { name: 'Request access' });
+    await see(modal);
+    await modal.getByLabel('Resource').focus();
+    await page.keyboard.press('Escape');
+    await modal.waitFor({ state: 'detached' });
+
+    await type('/access request');
+    await see(modal);
+    await modal.getByLabel('Resource').selectOption('sandbox');
+    await modal.getByLabel('Duration').fill('soon');
+    await modal.getByLabel('Reason').fill('trying the playground');
+    await modal.getByRole('button', { name: 'Request' }).click();
+    // Sesame refuses the field, and the form stays open with the reason beside it.
+    await see(modal.getByRole('alert').filter({ hasText: /\w/ }));
+    expect(await modal.getByRole('alert').filter({ hasText: /\w/ }).count()).toBe(1);
+    await modal.getByLabel('Duration').fill('20s');
+    await modal.getByRole('button', { name: 'Request' }).click();
+    await modal.waitFor({ state: 'detached' });
+
+    const grant = page.locator('#grants li', { hasText: 'sandbox admin' });
+    await see(grant.filter({ hasText: 'active' }));
+    expect(await grant.textContent()).toMatch(/for @alice — active · 0:\d\d left/);
+    await see(page.locator('#audit li', { hasText: 'grant.activated' }));
+
+    await openSesame('Messages');
+    // One DM for a form request: the grant itself, not a second "Granted:" for the form.
+    await see(conversation().getByText('You have'));
+    expect(await conversation().getByText('Granted:').count()).toBe(0);
+    // <!date^…> shows in the reader's own time zone, as Slack shows it.
+    expect(await conversation().locator('.blocks time').first().textContent()).toMatch(/^Today \d{1,2}:\d{2}/);
+
+    await see(grant.filter({ hasText: 'expired' }), 60_000);
+    await see(conversation().getByText('has ended'));
+    await see(page.locator('#audit li', { hasText: 'grant.expired' }));
+    // Everything came from the playground itself: no CDN, no network.
+    expect(requested.filter((url) => !url.startsWith(playground.url))).toEqual([]);
+    expect(requested).toContain(`${playground.url}js/mrkdwn.js`);
+  });
+
+  it('takes a high-tier request through Approve by security and then an SRE lead, updating the card in place', { timeout: 90_000 }, async () => {
+    const { page, actAs, type, see, openChannel, openSesame, conversation } = await start();
+    await actAs('Alice Adams');
+    await type('/access request prod-db write 5m hotfix for OPS-7');
+    const reply = conversation().locator('article', { hasText: 'is waiting for' });
+    await see(reply);
+    expect(await reply.textContent()).toContain('Only visible to you');
+
+    await actAs('Bob Brown');
+    await conversation().getByText('No messages yet').waitFor();
+    expect(await conversation().getByText('is waiting for').count()).toBe(0);
+
+    await actAs('Frank Fischer (security)');
+    // The card is new to Frank: the sidebar says so until he opens the channel.
+    const approvals = page.getByRole('button', { name: '# access-approvals' });
+    expect(await approvals.getAttribute('aria-description')).toBe('1 new');
+    await openChannel('access-approvals');
+    expect(await approvals.getAttribute('aria-description')).toBeNull();
+    const card = conversation().locator('article', { has: page.getByRole('heading', { name: /Access request R\d+/ }) });
+    await see(card);
+    expect(await card.textContent()).toContain('@alice');
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await see(card.getByText('Waiting for step 2 of 2'));
+    await see(card.getByText('(edited)'));
+
+    // The second approver decides from Sesame's App Home tab, where requests waiting for them are listed.
+    await actAs('Dan Diaz (SRE lead)');
+    await openSesame('Home');
+    const waiting = conversation().locator('.bk-section', { hasText: '@alice wants' });
+    await see(waiting);
+    await conversation().getByRole('button', { name: 'Approve' }).click();
+    await see(conversation().getByText('Nothing is waiting for you.'));
+    await openChannel('access-approvals');
+    await see(card.getByText(/Approved by @dan; granted as G\d+/));
+    expect(await card.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    expect(await conversation().locator('article').count()).toBe(1);
+    await see(page.locator('#grants li', { hasText: 'prod-db write' }).filter({ hasText: 'active' }));
+
+    await actAs('Alice Adams');
+    await openSesame('Messages');
+    await see(conversation().getByText('@dan approved your request'));
+  });
+
+  it('breaks glass in the incident channel: announced to everyone there, reviewed by security', { timeout: 90_000 }, async () => {
+    const { page, actAs, type, see, openChannel, conversation } = await start();
+    await actAs('Carol Chen (on call)');
+    await openChannel('inc-42-db-down');
+    await type('/access breakglass prod-db write 10m primary is down <b>now</b> & <@U0FRANK>');
+    await see(conversation().getByText(/break-glass is capped at 5m/));
+    await see(conversation().getByText('@carol broke glass'));
+
+    await actAs('Bob Brown');
+    await see(conversation().getByText('@carol broke glass'));
+    expect(await conversation().getByText(/capped at 5m/).count()).toBe(0);
+
+    await actAs('Frank Fischer (security)');
+    await openChannel('access-approvals');
+    const card = conversation().locator('article', { has: page.getByRole('heading', { name: /Break-glass G\d+ — review/ }) });
+    await see(card);
+    // What the requester typed shows as text: never markup, never a mention.
+    await see(card.getByText('primary is down <b>now</b> & <@U0FRANK>'));
+    expect(await conversation().locator('b').count()).toBe(0);
+    await card.getByRole('button', { name: 'Acknowledge' }).click();
+    await see(card.getByText('Acknowledged by @frank'));
+    await see(page.locator('#grants li', { hasText: 'prod-db write 🚨' }));
+    await see(page.locator('#audit li', { hasText: 'breakglass.reviewed' }));
+  });
+});
