@@ -3,23 +3,25 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { sleep } from './stats.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface Child {
   url: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
-async function started(child: ChildProcess, probe: string, what: string): Promise<void> {
+/** Waits until `probe` answers below 500, polling every `everyMs`. */
+export async function started(child: ChildProcess, probe: string, what: string, everyMs = 100): Promise<void> {
   const until = Date.now() + 60_000;
   for (;;) {
     if (await fetch(probe).then((r) => r.status < 500, () => false)) return;
     if (Date.now() > until || child.exitCode !== null) throw new Error(`bench: ${what} did not start`);
-    await sleep(100);
+    await sleep(everyMs);
   }
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
+export function stopper(child: ChildProcess): () => Promise<void> {
   return () =>
     new Promise((resolve) => {
       if (child.exitCode !== null) return resolve();
@@ -33,11 +35,11 @@ export async function startSesameProcess(env: Record<string, string>, port: numb
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const child = spawn(process.execPath, [...profile, `${ROOT}/bin/sesame.js`, 'start'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
   await started(child, `http://127.0.0.1:${port}/readyz`, 'Sesame');
-  return { url: `http://127.0.0.1:${port}/slack/events`, stop: stopper(child) };
+  return { url: `http://127.0.0.1:${port}/slack/events`, pid: child.pid ?? 0, stop: stopper(child) };
 }
 
 export async function startBareBoltProcess(env: Record<string, string>, port: number): Promise<Child> {
   const child = spawn(process.execPath, [`${ROOT}/bench/bare-bolt.mjs`], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
   await started(child, `http://127.0.0.1:${port}/`, 'the bare Bolt app');
-  return { url: `http://127.0.0.1:${port}/slack/events`, stop: stopper(child) };
+  return { url: `http://127.0.0.1:${port}/slack/events`, pid: child.pid ?? 0, stop: stopper(child) };
 }
