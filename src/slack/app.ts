@@ -30,13 +30,15 @@ export interface SlackApp {
 export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): SlackApp {
   const logger = boltLogger(options.log.child({ component: 'bolt' }));
   const clientOptions = { ...webClientOptions(options.apiUrl), logger };
+  // Sesame keeps no conversation state in Bolt; its default store was read on every request for nothing.
+  const convoStore = false;
   let app: App;
   let requestListener: SlackApp['requestListener'] = null;
   if (options.appToken) {
-    app = new App({ token: options.botToken, appToken: options.appToken, socketMode: true, clientOptions, logger, extendedErrorHandler: true, deferInitialization: true });
+    app = new App({ token: options.botToken, appToken: options.appToken, socketMode: true, clientOptions, convoStore, logger, extendedErrorHandler: true, deferInitialization: true });
   } else {
     const receiver = new HTTPReceiver({ signingSecret: options.signingSecret ?? '', endpoints: '/slack/events', logger, bodyLimit: 1024 * 1024 });
-    app = new App({ token: options.botToken, receiver, clientOptions, logger, extendedErrorHandler: true, deferInitialization: true });
+    app = new App({ token: options.botToken, receiver, clientOptions, convoStore, logger, extendedErrorHandler: true, deferInitialization: true });
     requestListener = receiver.requestListener;
   }
 
