@@ -20,6 +20,7 @@ import { createSlackDirectory } from './slack/directory.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
 import { createUsergroupApi } from './slack/usergroup-api.ts';
 import { countingCalls, createWebClient } from './slack/slack-api.ts';
+import { checkpointInBackground } from './store/checkpointer.ts';
 import { openDatabase } from './store/db.ts';
 import { Store } from './store/repositories.ts';
 
@@ -71,6 +72,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   if (!loaded.ok) throw new StartupError(loaded.error.map(formatProblem));
 
   const db = openDatabase(config.databasePath);
+  const checkpoints = checkpointInBackground(db.$client, { onProblem: (problem) => log.warn({ problem }, 'background SQLite checkpoint failed') });
   let policy = () => loaded.value;
   const store = new Store(db, () => policy().sha256);
   const metrics = createMetrics(() => store.countGrants('active'));
@@ -116,6 +118,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   } catch (error) {
     await scheduler.close();
     watcher.close();
+    await checkpoints.stop();
     db.$client.close();
     throw new StartupError([slackInitProblem(error, config.slack.apiUrl)]);
   }
@@ -172,6 +175,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       await anchors.stop();
       watcher.close();
       await providers.close?.();
+      await checkpoints.stop();
       db.$client.close();
     },
   };
