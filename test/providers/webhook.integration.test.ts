@@ -1,5 +1,5 @@
 // The webhook provider against a real HTTP receiver on loopback that verifies the HMAC signature, as a customer's would.
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Provider } from '../../src/core/ports.ts';
@@ -104,6 +104,48 @@ describe('webhook provider', () => {
     const failure = await failureOf(provider(undefined, { url: `http://127.0.0.1:${port}/hook` }).grant(aSubject()));
     expect(failure).toMatchObject({ retryable: true, message: `the webhook at 127.0.0.1:${port} could not be reached (ECONNREFUSED)` });
   });
+
+  /** A receiver that answers every request with `answer`, for what the shared receiver cannot do. */
+  async function oddReceiver(answer: (res: ServerResponse) => void): Promise<{ url: string; close: () => Promise<void> }> {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => answer(res));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}/hook`,
+      close: () => new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+    };
+  }
+
+  it('does not follow a redirect: a 3xx is a failed call', async () => {
+    const odd = await oddReceiver((res) => res.writeHead(302, { location: receiver.url }).end());
+    const failure = await failureOf(provider(undefined, { url: odd.url }).grant(aSubject()));
+    await odd.close();
+    expect(failure).toMatchObject({ retryable: true, message: expect.stringMatching(/answered 302 to grant$/) });
+    expect(receiver.received).toEqual([]);
+  });
+
+  it('reads at most 64 KiB of an answer, so a huge one is garbage rather than a message', async () => {
+    const odd = await oddReceiver((res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'x'.repeat(200_000) })));
+    const failure = await failureOf(provider(undefined, { url: odd.url }).grant(aSubject()));
+    await odd.close();
+    expect(failure).toMatchObject({ retryable: false, message: expect.stringContaining('something other than JSON') });
+  });
+
+  it('gives up after 5 s on an answer whose body never ends', async () => {
+    const odd = await oddReceiver((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"message": "still wri');
+    });
+    const failure = await failureOf(provider(undefined, { url: odd.url }).revoke(aSubject()));
+    await odd.close();
+    expect(failure).toMatchObject({ retryable: true, message: expect.stringContaining('did not answer within 5 s') });
+  }, 15_000);
 
   it('fails permanently, naming the variable, when the secret is not set', async () => {
     expect(await failureOf(provider({}).grant(aSubject()))).toMatchObject({
