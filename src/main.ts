@@ -1,6 +1,6 @@
 // Composition root: config → db → policy → scheduler → providers → slack → http. Nothing else builds adapters.
 import type { AddressInfo } from 'node:net';
-import { pino, type Logger as PinoLogger } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
 import type { Config } from './config.ts';
 import { createAnchorPoster } from './audit-anchor.ts';
 import { AccessService } from './core/access-service.ts';
@@ -8,6 +8,7 @@ import type { Clock } from './core/ports.ts';
 import { DEFAULT_RETRY } from './core/retry.ts';
 import { createHttpServer } from './http/server.ts';
 import { logObserver } from './log-observer.ts';
+import { createLogger } from './logging.ts';
 import { createMetrics, fanOut, metricsObserver, type Metrics } from './metrics.ts';
 import { formatProblem, loadPolicyFile } from './policy/load.ts';
 import { createPolicyWatcher } from './policy-watcher.ts';
@@ -65,7 +66,7 @@ export interface RunningSesame {
 }
 
 export async function startSesame(config: Config, options: StartOptions = {}): Promise<RunningSesame> {
-  const log = options.log ?? pino({ level: config.logLevel, base: { app: 'sesame' }, redact: ['token', 'password', 'secret', '*.token', '*.password', '*.secret'] });
+  const log = options.log ?? createLogger(config.logLevel);
   const botToken = config.slack.botToken;
   if (!botToken) throw new StartupError(['SLACK_BOT_TOKEN is not set.']);
   const loaded = await loadPolicyFile(config.policyPath, { env: config.secrets });
