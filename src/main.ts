@@ -26,6 +26,7 @@ import { createReplayGuard } from './slack/replay-guard.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
 import { createUsergroupApi } from './slack/usergroup-api.ts';
 import { countingCalls, createWebClient } from './slack/slack-api.ts';
+import { checkpointInBackground } from './store/checkpointer.ts';
 import { InstanceLockError, lockInstance, openDatabase, writeProblem, type InstanceLock } from './store/db.ts';
 import { Store } from './store/repositories.ts';
 
@@ -91,6 +92,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     throw error;
   }
   const db = openDatabase(config.databasePath);
+  const checkpoints = checkpointInBackground(db.$client, { onProblem: (problem) => log.warn({ problem }, 'background SQLite checkpoint failed') });
   let policy = () => loaded.value;
   const store = new Store(db, () => policy().sha256);
   const metrics = createMetrics(() => store.countGrants('active'));
@@ -152,6 +154,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     await scheduler.close();
     watcher.close();
     await providers.close?.();
+    await checkpoints.stop();
     db.$client.close();
     instance.release();
     throw new StartupError([problem]);
@@ -221,6 +224,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       await anchors.stop();
       watcher.close();
       await providers.close?.();
+      await checkpoints.stop();
       db.$client.close();
       instance.release();
     },

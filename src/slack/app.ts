@@ -40,15 +40,17 @@ export interface SlackApp {
 export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): SlackApp {
   const logger = boltLogger(options.log.child({ component: 'bolt' }));
   const clientOptions = { ...webClientOptions(options.apiUrl, options.timeoutMs), logger };
+  // Sesame keeps no conversation state in Bolt; its default store was read on every request for nothing.
+  const convoStore = false;
   let app: App;
   let requestListener: SlackApp['requestListener'] = null;
   if (options.appToken) {
-    app = new App({ token: options.botToken, appToken: options.appToken, socketMode: true, clientOptions, logger, extendedErrorHandler: true, deferInitialization: true });
+    app = new App({ token: options.botToken, appToken: options.appToken, socketMode: true, clientOptions, convoStore, logger, extendedErrorHandler: true, deferInitialization: true });
   } else {
     const signingSecret = options.signingSecret ?? '';
     const bodyLimit = 1024 * 1024;
     const receiver = new HTTPReceiver({ signingSecret, endpoints: '/slack/events', logger, bodyLimit });
-    app = new App({ token: options.botToken, receiver, clientOptions, logger, extendedErrorHandler: true, deferInitialization: true });
+    app = new App({ token: options.botToken, receiver, clientOptions, convoStore, logger, extendedErrorHandler: true, deferInitialization: true });
     requestListener = options.replayGuard ? guardReplays(receiver.requestListener, { signingSecret, guard: options.replayGuard, log: options.log, bodyLimit }) : receiver.requestListener;
   }
 

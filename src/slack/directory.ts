@@ -6,13 +6,22 @@ import { isPlatformAnswer, SlackUnavailableError, type SlackCall } from './slack
 /** How long group membership and channel names are trusted; leaving a group takes effect within this. */
 export const DIRECTORY_TTL_MS = 60_000;
 
-export function createSlackDirectory(client: WebClient, call: SlackCall, now: () => number = Date.now, ttlMs = DIRECTORY_TTL_MS): Directory {
+/**
+ * Look-ups remembered at most; beyond it the least recently fetched is forgotten. Expired entries were never
+ * removed, so a workspace's every user, channel and group stayed in memory for the life of the process.
+ */
+export const DIRECTORY_MAX_ENTRIES = 10_000;
+
+export function createSlackDirectory(client: WebClient, call: SlackCall, now: () => number = Date.now, ttlMs = DIRECTORY_TTL_MS, maxEntries = DIRECTORY_MAX_ENTRIES): Directory {
   const cache = new Map<string, { at: number; value: Promise<unknown> }>();
   const cached = <T>(key: string, load: () => Promise<T>, fresh = false): Promise<T> => {
     const hit = cache.get(key);
     if (hit && !fresh && now() - hit.at < ttlMs) return hit.value as Promise<T>;
     const value = load();
+    // Deleted first so the Map's order is the order of fetching: the first key is always the one to forget.
+    cache.delete(key);
     cache.set(key, { at: now(), value });
+    if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
     // A failed look-up is not remembered: the next caller asks Slack again.
     value.then((v) => v === null && cache.delete(key), () => cache.delete(key));
     return value;

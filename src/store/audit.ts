@@ -70,6 +70,17 @@ export function entryHash(prevHash: string, fields: HashedFields): string {
 }
 
 /**
+ * `entryHash` for an entry being written, whose details are already canonical JSON: the top-level fields are
+ * fixed scalars, so their canonical form is written out in sorted key order rather than sorting the whole entry
+ * again (appending is on the path of every request and revoke). Must equal `entryHash`; the tests compare them.
+ */
+function appendedEntryHash(prevHash: string, fields: Omit<HashedFields, 'details'>, detailsJson: string): string {
+  const s = JSON.stringify;
+  const text = `{"action":${s(fields.action)},"actor":${s(fields.actor)},"at":${s(fields.at)},"details":${detailsJson},"grant_id":${s(fields.grant_id)},"id":${s(fields.id)},"policy_sha256":${s(fields.policy_sha256)},"request_id":${s(fields.request_id)}}`;
+  return createHash('sha256').update(prevHash + text).digest('hex');
+}
+
+/**
  * Appends entries to the chain. Call it inside the transaction of the state change it records;
  * with an IMMEDIATE transaction the head read here cannot be raced by another writer.
  */
@@ -94,15 +105,15 @@ export class AuditLog {
     if (!this.client.inTransaction) throw new Error('AuditLog.append must run inside the transaction of the change it records');
     const last = this.head.get();
     const prevHash = last?.hash ?? GENESIS_HASH;
-    const details = JSON.parse(canonicalJson(entry.details ?? {})) as Json;
-    const fields: HashedFields = {
+    // Canonical once: the stored text is what the hash covers.
+    const details = canonicalJson(entry.details ?? {});
+    const fields = {
       id: (last?.id ?? 0) + 1,
       at: now.toISOString(),
       actor: entry.actor,
       action: entry.action,
       request_id: entry.requestId ?? null,
       grant_id: entry.grantId ?? null,
-      details,
       policy_sha256: policySha256,
     };
     const row: AuditRow = {
@@ -112,10 +123,10 @@ export class AuditLog {
       action: fields.action,
       requestId: fields.request_id,
       grantId: fields.grant_id,
-      details: canonicalJson(details),
+      details,
       policySha256,
       prevHash,
-      hash: entryHash(prevHash, fields),
+      hash: appendedEntryHash(prevHash, fields, details),
     };
     this.insert.run(row);
     return row;

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.ts';
+import { cacheStatements } from './statement-cache.ts';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
@@ -25,6 +26,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
   client.pragma('busy_timeout = 5000');
   client.pragma('foreign_keys = ON');
   client.pragma('synchronous = NORMAL');
+  cacheStatements(client);
   const db = drizzle(client, { schema }) as Db;
   if (options.migrate ?? !options.readonly) migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
   return db;

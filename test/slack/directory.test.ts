@@ -36,6 +36,21 @@ describe('createSlackDirectory', () => {
     expect(slack.callsTo('usergroups.users.list').length - before).toBe(2);
   });
 
+  it('forgets the look-up fetched longest ago once it holds its maximum, so memory stays bounded', async () => {
+    const client = new WebClient('xoxb-test', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } });
+    const dir = createSlackDirectory(client, countingCalls(metrics, silentLogger), () => now, 60_000, 2);
+    slack.emails.set('U2', 'u2@example.com');
+    slack.emails.set('U3', 'u3@example.com');
+    const asked = () => slack.callsTo('users.info').length;
+    const before = asked();
+    for (const user of ['U1', 'U2', 'U3']) await dir.userEmail(user);
+    expect(asked() - before).toBe(3);
+    expect(await dir.userEmail('U3')).toBe('u3@example.com');
+    expect(asked() - before).toBe(3);
+    expect(await dir.userEmail('U1')).toBe('u1@example.com');
+    expect(asked() - before).toBe(4);
+  });
+
   it('reads a channel name fresh when asked (break-glass), so a rename counts at once', async () => {
     const dir = directory();
     slack.channels.set('C0REN', { name: 'inc-7-outage' });

@@ -46,6 +46,26 @@ describe('audit log', () => {
     expect(canonicalJson({ b: 1, a: { d: [2, { f: 1, e: 0 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"e":0,"f":1}]},"b":1}');
   });
 
+  it('hashes what it stores exactly as verification recomputes it, whatever the details hold', () => {
+    const tricky = [
+      { z: 1, a: { y: [3, { b: null, a: 'é"\\\n\u2028' }] }, gone: undefined, m: -0, big: 1e21, tiny: 1e-7 },
+      {},
+      { list: [], nested: { deeper: { deepest: ['🔓', true, false] } } },
+    ];
+    store.transaction(at(30), (tx) => {
+      for (const details of tricky) tx.audit({ actor: 'U"quote', action: 'grant.expired', requestId: 'R9', grantId: null, details });
+      tx.audit({ actor: 'sesame', action: 'policy.loaded' });
+    });
+    const rows = temp.db.$client.prepare('SELECT * FROM audit_log WHERE id > 5 ORDER BY id').all() as Record<string, string | number | null>[];
+    expect(rows).toHaveLength(4);
+    for (const row of rows) {
+      const fields = { id: row.id, at: row.at, actor: row.actor, action: row.action, request_id: row.request_id, grant_id: row.grant_id, details: JSON.parse(String(row.details)), policy_sha256: row.policy_sha256 };
+      expect(row.hash).toBe(entryHash(String(row.prev_hash), fields as never));
+      expect(row.details).toBe(canonicalJson(JSON.parse(String(row.details))));
+    }
+    expect(verifyAuditChain(temp.db.$client)).toMatchObject({ ok: true, entries: 9 });
+  });
+
   it('refuses UPDATE and DELETE in the database itself', () => {
     expect(() => temp.db.$client.exec("UPDATE audit_log SET actor = 'mallory' WHERE id = 2")).toThrow(/append-only: entries cannot be updated/);
     expect(() => temp.db.$client.exec('DELETE FROM audit_log WHERE id = 5')).toThrow(/append-only: entries cannot be deleted/);
