@@ -46,6 +46,12 @@ describe('compose.yaml', () => {
     volumes: Record<string, unknown>;
   };
 
+  it('listens on PORT (3000 unless set) inside and outside the container', () => {
+    const sesame = compose.services.sesame as { environment?: Record<string, string>; ports?: string[] };
+    expect(sesame.environment?.PORT).toBe('${PORT:-3000}');
+    expect(sesame.ports).toEqual(['${PORT:-3000}:${PORT:-3000}']);
+  });
+
   it('runs Redis with noeviction and append-only persistence on a volume', () => {
     const redis = compose.services.redis;
     expect(redis?.command?.join(' ')).toContain('--maxmemory-policy noeviction');
