@@ -18,7 +18,7 @@ import { WebhookReceiver } from '../support/webhook-receiver.ts';
 const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/test';
 const HOOK_SECRET = 'doctor-hook-secret';
 const suffix = randomBytes(4).toString('hex');
-const roles = { admin: `sesame_doc_admin_${suffix}`, weak: `sesame_doc_weak_${suffix}`, readonly: `sesame_doc_ro_${suffix}`, missing: `sesame_doc_missing_${suffix}` };
+const roles = { admin: `sesame_doc_admin_${suffix}`, weak: `sesame_doc_weak_${suffix}`, readonly: `sesame_doc_ro_${suffix}`, missing: `sesame_doc_missing_${suffix}`, keeper: `sesame_doc_keeper_${suffix}` };
 
 const policyYaml = (hookUrl: string, mapped: { read: string; write: string }) => `version: 1
 settings:
@@ -70,6 +70,7 @@ describe('sesame doctor', () => {
     await admin.query(`CREATE ROLE ${roles.admin} LOGIN CREATEROLE`);
     await admin.query(`CREATE ROLE ${roles.weak} LOGIN`);
     await admin.query(`CREATE ROLE ${roles.readonly} NOLOGIN`);
+    await admin.query(`CREATE ROLE ${roles.keeper} NOLOGIN`);
     slack.channels.set('C0APPROVALS', { name: 'approvals' });
     slack.channels.set('C0AUDIT', { name: 'audit' });
     slack.channels.set('C0DBA', { name: 'dba' });
@@ -91,7 +92,7 @@ describe('sesame doctor', () => {
   });
 
   afterAll(async () => {
-    for (const role of [roles.admin, roles.weak, roles.readonly]) await admin.query(`DROP ROLE IF EXISTS ${role}`);
+    for (const role of [roles.admin, roles.weak, roles.readonly, roles.keeper]) await admin.query(`DROP ROLE IF EXISTS ${role}`);
     await admin.end();
     await Promise.all([slack.stop(), receiver.stop(), healthyRedis.stop()]);
     rmSync(dir, { recursive: true, force: true });
@@ -141,6 +142,19 @@ describe('sesame doctor', () => {
     const out = await sesame(['doctor'], { ...env, POLICY_PATH: policy, DOCTOR_PG_URL: `postgres://${roles.weak}@127.0.0.1:5432/test` });
     expect(out.code).toBe(1);
     expect(out.stdout).toMatch(/\n2 of \d+ checks failed\n$/);
+  });
+
+  it('refuses a reassign_owned_to role that could lift a grantee to more power, as the grant itself would', async () => {
+    const policy = join(dir, 'reassign-policy.yaml');
+    const unsafe = policyYaml(receiver.url, { read: roles.readonly, write: roles.readonly }).replace('roles: { read:', `reassign_owned_to: ${roles.admin}, roles: { read:`);
+    writeFileSync(policy, unsafe);
+    const findings = await runDoctor(configWith({ POLICY_PATH: policy }));
+    expect(lines(findings.filter((f) => f.status === 'failed'))).toEqual([
+      `✗ staging-db (postgres): reassign_owned_to ${roles.admin} cannot be used: the role ${roles.admin} has CREATEROLE — name a role with no special attributes that owns nothing sensitive, or remove reassign_owned_to so objects are dropped`,
+    ]);
+    writeFileSync(policy, unsafe.replace(`reassign_owned_to: ${roles.admin}`, `reassign_owned_to: ${roles.keeper}`));
+    const safe = await runDoctor(configWith({ POLICY_PATH: policy }));
+    expect(lines(safe)).toContain(`✓ staging-db (postgres): reassign_owned_to ${roles.keeper} holds no superuser, CREATEROLE or BYPASSRLS power`);
   });
 
   it('fails a channel Slack does not know, one Sesame is not in, a missing user group and an unreachable webhook', async () => {
