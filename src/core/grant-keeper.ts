@@ -12,6 +12,7 @@ import { cleanupLeftBy, subjectFor, type EndOutcome, type FulfilOutcome, type Gr
 import { KeyedQueue } from './keyed-queue.ts';
 import type { GrantSubject, Notifier, Provider } from './ports.ts';
 import { ok } from './result.ts';
+import { mayHaveGranted } from './provider-error.ts';
 import { errorMessage, withRetries } from './retry.ts';
 
 export { subjectFor, type EndOutcome, type FulfilOutcome, type GrantKeeperDeps } from './grant-model.ts';
@@ -64,7 +65,9 @@ export class GrantKeeper {
     if (!shared.ok) return this.failRequest(request, pending, shared.error);
     const attempt = await withRetries(() => this.grantOrShare(subject, shared.value), this.deps.retry);
     if (!attempt.ok) {
-      // A timeout or a garbled answer may hide a grant that did happen: take it back before calling it failed.
+      // A timeout or a garbled answer may hide a grant that did happen: take it back before calling it failed. Not
+      // when the provider found the thing already there and not ours: the undo would destroy someone else's access.
+      if (!mayHaveGranted(attempt.error)) return this.failRequest(request, pending, errorMessage(attempt.error));
       const undone = await this.revokeAt(subject, pending);
       if (!undone.ok) this.deps.log.error({ grantId: grantRef(pending.id), problem: errorMessage(undone.error) }, 'could not undo a failed grant at the provider');
       return this.failRequest(request, pending, errorMessage(attempt.error), cleanupLeftBy(undone));

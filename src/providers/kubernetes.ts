@@ -132,7 +132,7 @@ function createKubernetesProvider(config: Config, env: Readonly<Record<string, s
         // A retry after a lost answer finds its own binding; anything else of that name is not Sesame's to take over.
         const found = await call(`read ${kind} ${name}`, () => ops.read(name));
         if (typeof found === 'number' || !isOurs(found, subject)) {
-          throw new ProviderError(`a ${kind} ${name} that Sesame did not make for this grant already exists in ${where}; delete it and request again`, false);
+          throw new ProviderError(`a ${kind} ${name} that Sesame did not make for this grant already exists in ${where}; Sesame left it alone: delete it if it is stale, and request again`, false, { nothingGranted: true });
         }
       }
       return {};

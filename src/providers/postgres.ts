@@ -234,7 +234,7 @@ function createPostgresProvider(config: PostgresConfig, env: Readonly<Record<str
       const password = randomBytes(24).toString('base64url');
       await withClient(`create ${login}`, async (client) => {
         if (await roleExists(client, login)) {
-          throw new ProviderError(`a database role ${login} already exists (left by an earlier Sesame database?); drop it and request again`, false);
+          throw new ProviderError(`a database role ${login} already exists and is not this grant's (another Sesame on this server, or one left by an earlier Sesame database?); Sesame left it alone: remove it if it is stale, and request again`, false, { nothingGranted: true });
         }
         if (!(await roleExists(client, dbRole))) throw new ProviderError(`the database role ${dbRole} (mapped from "${subject.role}") does not exist; create it or fix provider.roles`, false);
         if (config.reassign_owned_to !== undefined) await assertSafeReassignTarget(client, config.reassign_owned_to);

@@ -12,11 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOOP_PROVIDERS, PEOPLE, SIGNING_SECRET } from '../support/e2e.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
 import { aPolicyInput } from '../support/policy-fixtures.ts';
-import { spawnSesame, untilReady } from '../support/sesame-process.ts';
+import { freePort, spawnSesame, untilReady } from '../support/sesame-process.ts';
 import { SlackSigner } from '../support/signed-client.ts';
 
 const REDIS_DB = 12;
-const PORT = 42_000 + Math.floor(Math.random() * 2_000);
+const PORT = await freePort();
 const PROVIDER_DELAY_MS = 2_000;
 
 describe('SIGTERM with a grant in flight', () => {

@@ -10,10 +10,10 @@ import { InstanceLockError, lockInstance } from '../../src/store/db.ts';
 import { NOOP_PROVIDERS, PEOPLE, SIGNING_SECRET } from '../support/e2e.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
 import { aPolicyInput } from '../support/policy-fixtures.ts';
-import { spawnSesame, untilReady, type SesameProcess } from '../support/sesame-process.ts';
+import { freePort, spawnSesame, untilReady, type SesameProcess } from '../support/sesame-process.ts';
 
 const REDIS_DB = 11;
-const PORT = 40_000 + Math.floor(Math.random() * 2_000);
+const PORT = await freePort();
 
 describe('one Sesame per database', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-lock-'));

@@ -68,7 +68,7 @@ describe('kubernetes provider', () => {
     await expect(provider.grant(s)).resolves.toEqual({}); // the retry of a grant whose answer was lost
     const foreign = { ...s, identity: 'mallory@corp.example' };
     const failure = await provider.grant(foreign).catch((e: unknown) => e);
-    expect(failure).toMatchObject({ retryable: false, message: `a RoleBinding ${bindingNameOf(s)} that Sesame did not make for this grant already exists in namespace default; delete it and request again` });
+    expect(failure).toMatchObject({ retryable: false, message: `a RoleBinding ${bindingNameOf(s)} that Sesame did not make for this grant already exists in namespace default; Sesame left it alone: delete it if it is stale, and request again`, nothingGranted: true });
     expect(await provider.check?.(foreign)).toBe('absent');
     await provider.revoke(s);
   });

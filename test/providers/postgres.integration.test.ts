@@ -303,7 +303,7 @@ describe('postgres provider', () => {
   it('refuses, permanently, to take over a login of the same name that it did not just create', async () => {
     const { subject, login } = await grant();
     const failure = await provider.grant(subject).catch((e: unknown) => e);
-    expect(failure).toMatchObject({ retryable: false, message: `a database role ${login} already exists (left by an earlier Sesame database?); drop it and request again` });
+    expect(failure).toMatchObject({ retryable: false, message: `a database role ${login} already exists and is not this grant's (another Sesame on this server, or one left by an earlier Sesame database?); Sesame left it alone: remove it if it is stale, and request again`, nothingGranted: true });
   });
 
   describe('deadlines', () => {

@@ -1,5 +1,6 @@
 // `sesame` as a real child process (bin/sesame.js through tsx), with its output captured, for process-level tests.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -29,4 +30,19 @@ export async function untilReady(sesame: SesameProcess, port: number): Promise<v
     if (Date.now() > until || sesame.child.exitCode !== null) throw new Error(`sesame did not become ready:\n${sesame.output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * A loopback port free right now, for a child process that must be told its port in advance. Asking the kernel beats
+ * a random pick, which can land on a port an outgoing connection holds.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }
