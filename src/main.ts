@@ -50,6 +50,8 @@ function listenProblem(error: unknown, port: number): string {
 
 export interface StartOptions {
   log?: PinoLogger;
+  /** The address to listen on. @defaultValue 0.0.0.0 (every interface, as Slack must reach it) */
+  host?: string;
   clock?: Clock;
   /** Namespace for BullMQ keys in Redis. @defaultValue sesame */
   redisPrefix?: string;
@@ -187,7 +189,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(config.port, '0.0.0.0', () => resolve());
+      server.listen(config.port, options.host ?? '0.0.0.0', () => resolve());
     });
   } catch (error) {
     await abandon(listenProblem(error, config.port));

@@ -144,6 +144,9 @@ export class FakeSlack {
   }
 
   private async handle(req: IncomingMessage): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> {
+    // Sesame's Web API client never sends an Origin; a browser always does on a cross-site POST. Without this, any web
+    // page open beside the playground could rewrite user groups (who may approve) with a plain form post.
+    if (req.headers.origin !== undefined) return { status: 403, body: { ok: false, error: 'not_allowed_from_a_browser' } };
     const raw = await readBody(req);
     const path = (req.url ?? '').split('?')[0] ?? '';
     if (path.startsWith('/response/')) {

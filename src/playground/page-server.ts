@@ -73,6 +73,8 @@ export function createPageServer(deps: PageServerDeps): Server {
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://playground');
+    // Reads too: a page whose DNS name was rebound to 127.0.0.1 would otherwise read everyone's DMs and the audit log.
+    if (!onLoopbackHost(req)) return json(res, 403, { problem: 'Open the playground at http://127.0.0.1 or http://localhost; other host names are refused.' });
     if (req.method === 'GET') {
       if (url.pathname === '/') return file(res, 'index.html', 'text/html; charset=utf-8');
       if (url.pathname === '/favicon.ico') return void res.writeHead(204).end();
@@ -182,10 +184,13 @@ export function createPageServer(deps: PageServerDeps): Server {
 /** Views are passed on as Sesame sent them; the page renders what it knows and skips the rest. */
 const viewJson = (view: Record<string, unknown>): ViewJson => ({ ...view, type: String(view.type ?? 'modal') }) as ViewJson;
 
-/** A same-origin JSON request on a loopback host name (a rebound DNS name is not one). */
+/** Addressed by a loopback host name: a rebound DNS name is not one. */
+const onLoopbackHost = (req: IncomingMessage): boolean => /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(req.headers.host ?? '');
+
+/** A same-origin JSON request on a loopback host name. */
 function fromThisPage(req: IncomingMessage): boolean {
   const host = req.headers.host ?? '';
-  if (!/^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(host)) return false;
+  if (!onLoopbackHost(req)) return false;
   if (req.headers.origin !== undefined && req.headers.origin !== `http://${host}`) return false;
   return String(req.headers['content-type'] ?? '').startsWith('application/json');
 }

@@ -1,6 +1,7 @@
 // `sesame playground` as a newcomer runs it: a real process that prints its address, ignores Slack settings, stops on SIGTERM.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +88,16 @@ describe('sesame playground', () => {
         const res = await fetch(`http://127.0.0.1:${port}/ui/command`, { method: 'POST', headers, body: JSON.stringify({ user: 'U0BOB', channel: 'C0GENERAL', text: '/access request sandbox admin 1m forged' }) });
         expect(res.status).toBe(403);
       }
+      // Nor can a page whose DNS name was rebound to this address read anyone's messages.
+      const rebound = await new Promise<number>((resolve, reject) => {
+        request({ host: '127.0.0.1', port, path: '/ui/state?user=U0ALICE', headers: { host: `evil.example:${port}` } }, (r) => {
+          r.resume();
+          resolve(r.statusCode ?? 0);
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(rebound).toBe(403);
     } finally {
       p.child.kill('SIGTERM');
     }

@@ -64,6 +64,17 @@ describe('the Slack stand-in', () => {
     expect(slack.workspace.message('C0APPROVALS', String(posted.ts))).toBeUndefined();
   });
 
+  it('refuses what a browser sends it (an Origin header), so no web page can rewrite a user group', async () => {
+    slack.usergroups.set('S0ONCALL', ['U0BOB']);
+    const forged = await fetch(`${slack.apiUrl}usergroups.users.update`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'usergroup=S0ONCALL&users=U0ALICE',
+    });
+    expect(forged.status).toBe(403);
+    expect(slack.usergroups.get('S0ONCALL')).toEqual(['U0BOB']);
+  });
+
   it('sends a slash command form-encoded and signed; a response_url post shows only to whoever typed it', async () => {
     received.length = 0;
     await sender.command('U0ALICE', 'C0APPROVALS', '/access request sandbox admin 1m testing');
