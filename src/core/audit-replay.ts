@@ -132,6 +132,10 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
           role: str(d.role),
           breakglass: bool(d.breakglass),
           provider_sha256: str(d.provider_sha256),
+          // What the revoke acts on: whose account, which shared access, what was there before the grant.
+          provider_state_sha256: str(d.provider_state_sha256),
+          identity: d.identity === undefined ? undefined : (str(d.identity) ?? null),
+          access_key: d.access_key === undefined ? undefined : (str(d.access_key) ?? null),
           state: 'active',
           created_at: ms(d.created_at),
           starts_at: ms(d.starts_at),

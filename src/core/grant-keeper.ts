@@ -87,7 +87,7 @@ export class GrantKeeper {
         action: 'grant.activated',
         requestId: requestRef(request.id),
         grantId: grantRef(pending.id),
-        details: { resource: request.resource, role: request.role, user: request.requester, created_at: createdAt.toISOString(), starts_at: startsAt.toISOString(), expires_at: expiresAt.toISOString(), provider: provider.type, provider_sha256: providerDigest(provider), attempts: attempt.attempts, breakglass: request.breakglass, ...sharedDetails(shared.value) },
+        details: { resource: request.resource, role: request.role, user: request.requester, created_at: createdAt.toISOString(), starts_at: startsAt.toISOString(), expires_at: expiresAt.toISOString(), provider: provider.type, provider_sha256: providerDigest(provider), provider_state_sha256: providerDigest(providerState), identity: pending.identity, access_key: pending.accessKey, attempts: attempt.attempts, breakglass: request.breakglass, ...sharedDetails(shared.value) },
       });
     });
     if (activated === LOST_RACE) {

@@ -29,6 +29,9 @@ interface StoredGrant {
   role: string;
   breakglass: number;
   provider: string;
+  provider_state: string | null;
+  identity: string | null;
+  access_key: string | null;
   state: string;
   created_at: number;
   starts_at: number | null;
@@ -40,7 +43,12 @@ interface StoredGrant {
 }
 
 const requestFields = (r: StoredRequest): Fields => ({ ...r, steps: stableJson(JSON.parse(r.steps) as unknown), self_approval: r.self_approval === 1 });
-const grantFields = ({ provider, ...g }: StoredGrant): Fields => ({ ...g, breakglass: g.breakglass === 1, provider_sha256: providerDigest(JSON.parse(provider) as unknown) });
+const grantFields = ({ provider, provider_state: state, ...g }: StoredGrant): Fields => ({
+  ...g,
+  breakglass: g.breakglass === 1,
+  provider_sha256: providerDigest(JSON.parse(provider) as unknown),
+  provider_state_sha256: providerDigest(state === null ? null : (JSON.parse(state) as unknown)),
+});
 
 /** Every difference between the tables and the log, in id order; empty when each row is what the log says. */
 export function verifyTablesAgainstAudit(client: Database.Database): { mismatches: Mismatch[]; requests: number; grants: number } {
@@ -56,7 +64,7 @@ export function verifyTablesAgainstAudit(client: Database.Database): { mismatche
   }
   mismatches.push(...missingRows('request', replayed.requests, seen.request));
   const grants = client
-    .prepare('SELECT id, request_id, user, resource, role, breakglass, provider, state, created_at, starts_at, expires_at, ended_at, ended_by, reviewed_by, reviewed_at FROM grants ORDER BY id')
+    .prepare('SELECT id, request_id, user, resource, role, breakglass, provider, provider_state, identity, access_key, state, created_at, starts_at, expires_at, ended_at, ended_by, reviewed_by, reviewed_at FROM grants ORDER BY id')
     .iterate() as IterableIterator<StoredGrant>;
   for (const row of grants) {
     seen.grant.add(row.id);

@@ -126,6 +126,15 @@ describe('sesame audit verify, against the tables', () => {
     expect(out.stderr).toMatch(new RegExp(`grant G${glass.id}: provider_sha256 is [0-9a-f]{64} in the table but [0-9a-f]{64} in the audit log`));
   });
 
+  it('names a grant whose access key, account or provider state was edited, each of which steers its revoke', async () => {
+    const glass = h.temp.db.$client.prepare("SELECT id FROM grants WHERE breakglass = 1").get() as { id: number };
+    const out = await verify(tampered('steering.db', `UPDATE grants SET access_key = 'shared', identity = 'someone-else', provider_state = '{"standing":true}' WHERE id = ${glass.id}`));
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`grant G${glass.id}: identity is someone-else in the table but empty in the audit log`);
+    expect(out.stderr).toContain(`grant G${glass.id}: access_key is shared in the table but empty in the audit log`);
+    expect(out.stderr).toMatch(new RegExp(`grant G${glass.id}: provider_state_sha256 is [0-9a-f]{64} in the table but [0-9a-f]{64} in the audit log`));
+  });
+
   it('names an approval slipped into the table, which would have let one real click complete a step', async () => {
     const out = await verify(tampered('approval.db', `INSERT INTO approvals (request_id, step, approver, at) VALUES (${ids.twoSteps}, 1, 'U0MALLORY', 0)`));
     expect(out.code).toBe(1);
