@@ -91,6 +91,8 @@ describe('providers, end to end', () => {
     // The DM with the password is gone from Slack once the grant ends.
     await e.slack.waitFor(() => e.slack.callsTo('chat.delete').length > 0, 'the credentials DM to be deleted');
     expect([...e.slack.messages.values()].filter((m) => JSON.stringify(m).includes(password))).toEqual([]);
+    // Forgotten once Slack has answered the delete, which may be just after the fake Slack saw it.
+    await e.slack.waitFor(() => e.sesame.store.getGrant(Number(grantId.slice(1)))?.dmTs === null || null, 'the stored DM to be forgotten');
     expect(e.sesame.store.getGrant(Number(grantId.slice(1)))).toMatchObject({ dmChannel: null, dmTs: null });
     secrets.push(password);
   });
