@@ -1,15 +1,15 @@
 // A webhook receiver on loopback, as a customer would write one: it checks the timestamped HMAC signature (refusing a
 // `t` more than 5 minutes off, so a captured call cannot be replayed) and keeps who has access.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { webhookPayloadSchema, type WebhookPayload } from '../../src/providers/webhook.ts';
+import { LoopbackServer } from './loopback-server.ts';
 
 const TOLERANCE_SECONDS = 5 * 60;
 
 export type ReceiverMode = 'ok' | 'fail' | 'garbage' | 'slow';
 
-export class WebhookReceiver {
+export class WebhookReceiver extends LoopbackServer {
   readonly received: { event: string; signatureValid: boolean; signature: string; contentType: string; payload: WebhookPayload | null; raw: string; headers: IncomingHttpHeaders; method: string; path: string }[] = [];
   readonly present = new Set<string>();
   mode: ReceiverMode = 'ok';
@@ -18,23 +18,13 @@ export class WebhookReceiver {
   /** Answers this many more requests with 503 whatever the mode, as a receiver having a bad moment does. */
   failNext = 0;
   message: string | undefined = 'connect with: ssh bastion.example.com';
-  private server: Server | null = null;
 
-  constructor(private readonly secret: string) {}
+  constructor(private readonly secret: string) {
+    super();
+  }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}/hook`;
-  }
-
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+    return `http://127.0.0.1:${this.port}/hook`;
   }
 
   /** Accepts `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<signed>">` made with our secret within the last 5 minutes. */
@@ -49,7 +39,7 @@ export class WebhookReceiver {
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');

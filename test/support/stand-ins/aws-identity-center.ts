@@ -4,8 +4,8 @@
 // AccessDeniedException…), and https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_GetUserId.html.
 // Assignments provision asynchronously: IN_PROGRESS until polled `pollsUntilDone` times, then SUCCEEDED or FAILED.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from '../loopback-server.ts';
 
 interface Operation {
   kind: 'create' | 'delete';
@@ -21,7 +21,7 @@ export interface InjectedAwsError {
   message?: string;
 }
 
-export class IdentityCenterStandIn {
+export class IdentityCenterStandIn extends LoopbackServer {
   /** Identity Store users: id → { userName, email }. */
   readonly users = new Map<string, { userName: string; email: string }>();
   /** "account|permissionSetArn|principalId" of each provisioned assignment. */
@@ -38,12 +38,13 @@ export class IdentityCenterStandIn {
   readonly deniedKeyId = 'AKIADENIEDDENIED0000';
   private readonly operations = new Map<string, Operation>();
   private readonly failures: InjectedAwsError[] = [];
-  private server: Server | null = null;
 
-  constructor(readonly accessKeyId: string) {}
+  constructor(readonly accessKeyId: string) {
+    super();
+  }
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${this.port}`;
   }
 
   addUser(userName: string, email: string): string {
@@ -64,18 +65,7 @@ export class IdentityCenterStandIn {
     return this.assignments.has(`${account}|${permissionSetArn}|${principalId}`);
   }
 
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const send = (status: number, body: unknown) =>

@@ -4,11 +4,11 @@
 // (conditions need policy version 3; basic roles refuse them); plus the STS token exchange that Application Default
 // Credentials of type external_account call (https://cloud.google.com/iam/docs/reference/sts/rest/v1/TopLevel/token).
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LoopbackServer } from '../loopback-server.ts';
 
 export interface GcpBinding {
   role: string;
@@ -20,7 +20,7 @@ export interface InjectedGcpError {
   status: string;
 }
 
-export class GcpStandIn {
+export class GcpStandIn extends LoopbackServer {
   /** Resource name ("projects/p") → its policy; an unknown resource is 404. */
   readonly policies = new Map<string, { version: number; etag: string; bindings: GcpBinding[] }>();
   /** The next setIamPolicy finds the policy changed by someone else first (its etag moves), as many times as set. */
@@ -29,10 +29,9 @@ export class GcpStandIn {
   private readonly failures: InjectedGcpError[] = [];
   private readonly tokens = new Set<string>();
   private revision = 1;
-  private server: Server | null = null;
 
   get url(): string {
-    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}/`;
+    return `http://127.0.0.1:${this.port}/`;
   }
 
   /**
@@ -69,22 +68,11 @@ export class GcpStandIn {
     return this.failures.length;
   }
 
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
-
   private nextEtag(): string {
     return Buffer.from(`etag-${++this.revision}`).toString('base64');
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');

@@ -2,8 +2,8 @@
 // https://docs.github.com/en/rest/teams/members (GET/PUT/DELETE /orgs/{org}/teams/{team_slug}/memberships/{username})
 // and https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api (403/429 with retry-after or
 // x-ratelimit-remaining: 0 and x-ratelimit-reset). Served under /api/v3, as GitHub Enterprise Server does.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoopbackServer } from '../loopback-server.ts';
 
 type Role = 'member' | 'maintainer';
 export interface Injected {
@@ -12,7 +12,7 @@ export interface Injected {
   message?: string;
 }
 
-export class GithubStandIn {
+export class GithubStandIn extends LoopbackServer {
   /** "org/team" → login → role; logins are stored lower-case, as GitHub treats them. */
   readonly teams = new Map<string, Map<string, Role>>();
   /** Organization members; anyone else PUT on a team gets an invitation (state "pending"). */
@@ -22,12 +22,13 @@ export class GithubStandIn {
   readonly invitations = new Set<string>();
   readonly requests: { method: string; path: string; at: number }[] = [];
   private readonly failures: Injected[] = [];
-  private server: Server | null = null;
 
-  constructor(readonly token: string) {}
+  constructor(readonly token: string) {
+    super();
+  }
 
   get baseUrl(): string {
-    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}/api/v3`;
+    return `http://127.0.0.1:${this.port}/api/v3`;
   }
 
   /** The next requests are answered with these, in order. */
@@ -43,18 +44,7 @@ export class GithubStandIn {
     return this.teams.get(team)?.get(login.toLowerCase());
   }
 
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const path = new URL(req.url ?? '/', 'http://x').pathname;

@@ -4,8 +4,8 @@
 // resourceVersion, 410 Gone for an expired list continue token, answers as metav1.Status objects.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { TestPki } from './test-pki.ts';
+import { LoopbackServer } from '../loopback-server.ts';
 
 type Obj = { metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; [k: string]: unknown }; [k: string]: unknown };
 export interface InjectedStatus {
@@ -15,7 +15,7 @@ export interface InjectedStatus {
 
 const PREFIX = '/apis/rbac.authorization.k8s.io/v1';
 
-export class KubernetesStandIn {
+export class KubernetesStandIn extends LoopbackServer {
   /** "namespace/name" (namespace empty for cluster-scoped) → binding. */
   readonly bindings = new Map<string, Obj>();
   readonly namespaces = new Set<string>(['default']);
@@ -23,15 +23,16 @@ export class KubernetesStandIn {
   readonly readOnlyToken = 'read-only-token';
   private readonly failures: InjectedStatus[] = [];
   private version = 1;
-  private server: Server | null = null;
 
   constructor(
     private readonly pki: TestPki,
     readonly token: string,
-  ) {}
+  ) {
+    super();
+  }
 
   get url(): string {
-    return `https://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
+    return `https://127.0.0.1:${this.port}`;
   }
 
   failNext(...failures: InjectedStatus[]): void {
@@ -46,18 +47,11 @@ export class KubernetesStandIn {
     return this.bindings.get(`${namespace ?? ''}/${name}`);
   }
 
-  async start(): Promise<this> {
-    this.server = createServer({ key: this.pki.serverKeyPem, cert: this.pki.serverCertPem }, (req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return this;
+  protected override makeServer(listener: (req: IncomingMessage, res: ServerResponse) => void): Server {
+    return createServer({ key: this.pki.serverKeyPem, cert: this.pki.serverCertPem }, listener);
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? '/', 'https://x');
