@@ -50,13 +50,14 @@ export class SchedulerUnavailableError extends Error {
 }
 
 /** BullMQ needs `noeviction`: under memory pressure any other policy may silently drop revocation jobs. */
-async function warnUnlessNoEviction(redis: Redis, log: Logger): Promise<void> {
+async function warnUnlessNoEviction(redis: Redis, log: Logger, closing: () => boolean): Promise<void> {
   try {
     const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
     if (policy !== 'noeviction') {
       log.warn({ maxmemoryPolicy: policy }, `Redis maxmemory-policy is "${policy}", not "noeviction": under memory pressure Redis may drop revocation jobs. Set maxmemory-policy noeviction; until then only the reconciler guarantees revocations.`);
     }
   } catch {
+    if (closing()) return;
     log.warn({}, 'could not read Redis maxmemory-policy (CONFIG may be disabled); make sure it is "noeviction"');
   }
 }
@@ -87,10 +88,15 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
   // A separate connection that fails fast, to tell "Redis is down" without waiting on BullMQ's retries.
   const probe = new Redis({ ...connection, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 });
   const outage = createOutageLog(log, options.redisUrl, () => probe.status !== 'ready');
-  for (const queue of Object.values(queues)) queue.on('error', (error) => outage.error(`queue ${queue.name}`, error));
-  probe.on('error', (error) => outage.error('probe', error));
+  // Connections cut by our own shutdown (one still mid-handshake rejects its SELECT or ready check) are no outage.
+  let closing = false;
+  const connectionError = (source: string) => (error: Error) => {
+    if (!closing) outage.error(source, error);
+  };
+  for (const queue of Object.values(queues)) queue.on('error', connectionError(`queue ${queue.name}`));
+  probe.on('error', connectionError('probe'));
   probe.on('ready', () => outage.recovered());
-  probe.once('ready', () => void warnUnlessNoEviction(probe, log));
+  probe.once('ready', () => void warnUnlessNoEviction(probe, log, () => closing));
   // A frozen Redis (SIGSTOP, a hung host) keeps the socket open and answers nothing: only a PING with a deadline tells.
   // Its own connection, so the PING never queues behind a large pipeline of ours.
   const pinger = new Redis({ ...connection, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 });
@@ -270,6 +276,7 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
     },
 
     async close() {
+      closing = true;
       for (const timer of fallbacks.values()) clearTimeout(timer);
       // A graceful worker close waits for Redis; with Redis away it would wait forever, and there is no job to finish.
       clearInterval(heartbeat);

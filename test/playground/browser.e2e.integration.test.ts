@@ -134,4 +134,29 @@ describe('the playground in Chromium', () => {
     await see(page.locator('#grants li', { hasText: 'prod-db write 🚨' }));
     await see(page.locator('#audit li', { hasText: 'breakglass.reviewed' }));
   });
+  it('keeps the person picked in "Acting as" when a view of the one before is still on its way', { timeout: 60_000 }, async () => {
+    const { page, actAs, type, see, conversation } = await start();
+    await actAs('Alice Adams');
+    // Alice's next view is held back until Bob has been picked; it arrives after, and must not take the page back.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let heldOne = false;
+    await page.route(/\/ui\/state\?user=U0ALICE/, async (route) => {
+      if (!heldOne) {
+        heldOne = true;
+        await held;
+      }
+      await route.continue();
+    });
+    await type('/access help');
+    await expect.poll(() => heldOne, { timeout: 15_000 }).toBe(true);
+    await actAs('Bob Brown');
+    release();
+    await see(conversation().getByText('No messages yet'));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await page.getByLabel('Acting as').inputValue()).toBe('U0BOB');
+    expect(await conversation().getByText('Only visible to you').count()).toBe(0);
+  });
 });

@@ -50,3 +50,20 @@ describe('Redis outage log', () => {
     }
   });
 });
+
+describe('shutting down', () => {
+  it('says nothing about connections it cuts itself, even one still mid-handshake', { timeout: 60_000 }, async () => {
+    const lines: Line[] = [];
+    const record = (level: Line['level']) => (fields: object, message: string) => void lines.push({ level, fields: fields as Record<string, unknown>, message });
+    const log = { info: record('info'), warn: record('warn'), error: record('error') };
+    // Closed at every moment of its start-up: before the first connect, during the handshake, just after ready.
+    for (let i = 0; i < 40; i++) {
+      const prefix = `sesame-close-${randomUUID()}`;
+      const scheduler = createBullScheduler({ redisUrl: 'redis://127.0.0.1:6379/9', prefix, log });
+      await new Promise((r) => setTimeout(r, i % 8));
+      await scheduler.close();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
+  });
+});

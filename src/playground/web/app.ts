@@ -67,9 +67,16 @@ function refresh(): Promise<void> {
   refreshing = (async () => {
     do {
       again = false;
-      const res = await fetch(`/ui/state?user=${encodeURIComponent(me)}`);
+      const asked = me;
+      const res = await fetch(`/ui/state?user=${encodeURIComponent(asked)}`);
       if (!res.ok) return showProblem(((await res.json()) as Problem).problem);
-      snapshot = (await res.json()) as Snapshot;
+      const answer = (await res.json()) as Snapshot;
+      // Someone else was picked in "Acting as" while this was in flight: this view is theirs no longer.
+      if (me !== asked) {
+        again = true;
+        continue;
+      }
+      snapshot = answer;
       me = snapshot.me;
       clockOffset = snapshot.now - Date.now();
       render(snapshot);
