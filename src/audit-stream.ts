@@ -1,5 +1,6 @@
 // Pushes every audit entry, in chain order, signed, to settings.audit_stream.url, at least once: a background loop
 // woken by new entries and a timer, that moves the cursor only after a 2xx and backs off (with jitter) on failure.
+import { createHash } from 'node:crypto';
 import type { Logger } from './core/ports.ts';
 import { errorMessage } from './core/retry.ts';
 import { streamBody } from './audit-stream-format.ts';
@@ -28,6 +29,9 @@ export function auditStreamTarget(settings: Settings, secrets: Readonly<Record<s
   const authorization = stream.authorization_env === undefined ? undefined : secrets[stream.authorization_env];
   return { url: stream.url, secret, authorization, format: stream.format, batch: stream.batch, timeoutMs: stream.timeout, warnLag: stream.warn_lag };
 }
+
+/** The cursor's key for a destination: a digest, so a token in the URL's query is not kept in the database. */
+export const destinationKey = (url: string): string => createHash('sha256').update(url).digest('hex');
 
 export interface RetryBackoff {
   /** The first wait after a failure; doubled at each failure in a row. */
@@ -80,6 +84,9 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
   let sleeping: { wakeable: boolean; resolve: () => void } | null = null;
   let failures = 0;
   let lastProblem: string | null = null;
+  let reportedBreak = -1;
+  /** Set by every new entry; cleared when the loop reads, so an entry written during a POST is not left for the timer. */
+  let woken = false;
 
   /** Waits `ms`, or less when stopped, or (if `wakeable`) when a new entry is written. */
   const pause = (ms: number, wakeable: boolean): Promise<void> =>
@@ -96,6 +103,7 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
 
   // Called inside the writer's transaction: only resolves a promise, so the loop reads after the commit.
   const wake = (): void => {
+    woken = true;
     if (sleeping?.wakeable) sleeping.resolve();
   };
 
@@ -115,12 +123,20 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
 
   /** Sends the next batch; true when there may be more to send at once. */
   async function shipBatch(target: AuditStreamTarget): Promise<boolean> {
-    const after = cursor.position(target.url)?.id ?? 0;
-    const entries = cursor.entriesAfter(after, target.batch);
+    const key = destinationKey(target.url);
+    woken = false;
+    const position = cursor.position(key);
+    const entries = cursor.entriesAfter(position?.id ?? 0, target.batch);
+    const [first] = entries;
     const last = entries.at(-1);
-    if (last === undefined) return false;
+    if (first === undefined || last === undefined) return false;
+    // The SIEM will see the break too (its copy no longer links); said here once, where the operator looks first.
+    if (position !== null && first.prev_hash !== position.hash && reportedBreak !== position.id) {
+      reportedBreak = position.id;
+      log.error({ deliveredUpTo: position.id, deliveredHash: position.hash, next: first.id, nextPrevHash: first.prev_hash }, 'the audit log no longer continues from the last entry the audit stream delivered: it was changed after it was sent; run sesame audit verify and compare with the SIEM copy');
+    }
     await post(target, entries);
-    cursor.advance(target.url, { id: last.id, hash: last.hash }, now());
+    cursor.advance(key, { id: last.id, hash: last.hash }, now());
     return entries.length === target.batch;
   }
 
@@ -138,7 +154,7 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
         if (failures > 0) log.info({ host, failures }, 'the audit stream is delivering again');
         failures = 0;
         lastProblem = null;
-        if (!more) await pause(pollMs, true);
+        if (!more && !woken) await pause(pollMs, true);
       } catch (error) {
         // Nothing may end this loop but stop(): a failure of any kind (receiver, network, database) is waited out.
         if (stopped) break;
@@ -156,7 +172,7 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
   function lag(): number | null {
     const target = options.target();
     if (target === null) return null;
-    return Math.max(0, cursor.headId() - (cursor.position(target.url)?.id ?? 0));
+    return Math.max(0, cursor.headId() - (cursor.position(destinationKey(target.url))?.id ?? 0));
   }
 
   return {

@@ -1,6 +1,6 @@
 // The audit stream's shipper against a real HTTP receiver: order, batches, signatures, HEC, outages, timeouts, restarts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAuditStreamer, type AuditStreamer, type AuditStreamTarget } from '../src/audit-stream.ts';
+import { createAuditStreamer, destinationKey, type AuditStreamer, type AuditStreamTarget } from '../src/audit-stream.ts';
 import { AuditStreamCursor } from '../src/store/audit-stream-cursor.ts';
 import { auditEntries } from '../src/store/audit.ts';
 import { Store } from '../src/store/repositories.ts';
@@ -63,6 +63,8 @@ describe('the audit stream shipper', () => {
     expect(receiver.stored).toEqual(inDatabase()); // exactly once, in order, every field as `audit export` writes it
     expectChainVerifies(receiver.stored);
     await until(() => streamer?.lag() === 0, 'the cursor at the head'); // moved once the last 200 is read
+    // Keyed by a digest of the URL: a token in its query string is not kept in the database.
+    expect(temp.db.$client.prepare('SELECT destination, last_id FROM audit_stream_cursor').all()).toEqual([{ destination: destinationKey(receiver.url), last_id: 9 }]);
   });
 
   it('splunk_hec: one HEC event object per entry (time, host, source, sourcetype, event) with the Authorization header', async () => {
@@ -114,6 +116,22 @@ describe('the audit stream shipper', () => {
     expect(receiver.stored).toEqual(inDatabase());
   });
 
+  it('says so when an entry it already delivered was changed in the database, and still sends what follows', async () => {
+    const errors: string[] = [];
+    write(3);
+    const fixed = target();
+    streamer = createAuditStreamer({ cursor: new AuditStreamCursor(temp.db.$client), onAppend: (l) => store.auditLog.onAppend(l), target: () => fixed, log: { ...silentLogger, error: (_fields, message) => errors.push(message) }, backoff: FAST, pollMs: 60_000 });
+    streamer.start();
+    await allStored('the first 3');
+    await until(() => streamer?.lag() === 0, 'the cursor at the head');
+    // Someone with the database file rewrites entry 3 (the triggers are theirs to drop).
+    temp.db.$client.exec("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET hash = '" + 'f'.repeat(64) + "' WHERE id = 3");
+    write(1);
+    await allStored('entry 4');
+    expect(errors).toEqual(['the audit log no longer continues from the last entry the audit stream delivered: it was changed after it was sent; run sesame audit verify and compare with the SIEM copy']);
+    expect(() => expectChainVerifies(receiver.stored)).toThrow(/entry 4 links to the one before/);
+  });
+
   it('never moves the cursor backwards, so a late acknowledgement cannot make it resend or skip', () => {
     const cursor = new AuditStreamCursor(temp.db.$client);
     cursor.advance('https://siem.example/in', { id: 9, hash: 'h9' }, 1);
@@ -131,6 +149,6 @@ describe('the audit stream shipper', () => {
     const stopping = Date.now();
     await s.stop();
     expect(Date.now() - stopping).toBeLessThan(2_000);
-    expect(new AuditStreamCursor(temp.db.$client).position(receiver.url)).toBeNull();
+    expect(new AuditStreamCursor(temp.db.$client).position(destinationKey(receiver.url))).toBeNull();
   });
 });

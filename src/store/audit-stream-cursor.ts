@@ -28,7 +28,7 @@ export class AuditStreamCursor {
     );
   }
 
-  /** Where `destination` got to; null when nothing was ever acknowledged there (it gets the log from entry 1). */
+  /** Where `destination` (a key naming one receiver) got to; null when nothing was ever acknowledged there (it gets the log from entry 1). */
   position(destination: string): StreamPosition | null {
     const row = this.read.get(destination);
     return row === undefined ? null : { id: row.last_id, hash: row.last_hash };
