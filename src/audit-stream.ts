@@ -42,6 +42,8 @@ export interface RetryBackoff {
 export const DEFAULT_STREAM_BACKOFF: RetryBackoff = { baseMs: 1_000, maxMs: 60_000 };
 /** How often the loop looks for entries even when nothing woke it (an entry written by another process, a missed wake). */
 const DEFAULT_POLL_MS = 5_000;
+/** How long shutdown lets a POST in flight finish (and its batch be acknowledged) before abandoning it. */
+const STOP_GRACE_MS = 1_000;
 
 export interface AuditStreamerOptions {
   cursor: AuditStreamCursor;
@@ -66,7 +68,7 @@ export interface AuditStreamer {
   lag(): number | null;
   /** A sentence for /readyz when the lag is past `warn_lag`; null otherwise. */
   warning(): string | null;
-  /** Stops the loop, abandoning a POST in flight (its entries are sent again at the next start). */
+  /** Stops the loop; a POST still in flight after a second is abandoned (its entries are sent again at the next start). */
   stop(): Promise<void>;
 }
 
@@ -91,6 +93,8 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
   /** Waits `ms`, or less when stopped, or (if `wakeable`) when a new entry is written. */
   const pause = (ms: number, wakeable: boolean): Promise<void> =>
     new Promise((resolve) => {
+      // stop() may have come while a POST was finishing, with nothing asleep for it to wake.
+      if (stopped) return resolve();
       const timer = setTimeout(done, ms);
       timer.unref();
       function done(): void {
@@ -194,9 +198,13 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
       stopped = true;
       unsubscribe?.();
       unsubscribe = null;
-      inFlight?.abort();
       sleeping?.resolve();
-      await running;
+      const finished = running ?? Promise.resolve();
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([finished, new Promise((resolve) => (grace = setTimeout(resolve, STOP_GRACE_MS)))]);
+      clearTimeout(grace);
+      inFlight?.abort();
+      await finished;
       running = null;
     },
   };

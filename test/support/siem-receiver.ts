@@ -28,6 +28,8 @@ export class SiemReceiver extends LoopbackServer {
   /** What the SIEM indexed, in the order it indexed it (duplicates included). */
   readonly stored: ExportedEntry[] = [];
   mode: SiemMode = 'ok';
+  /** While set, answers wait for it: a POST held in flight for as long as the test likes. */
+  hold: Promise<void> | null = null;
   private fixedPort = 0;
 
   constructor(private readonly secret: string) {
@@ -75,6 +77,7 @@ export class SiemReceiver extends LoopbackServer {
     };
     if (!post.signatureValid) return answer(401);
     if (this.mode === 'hang') return;
+    if (this.hold) await this.hold;
     if (this.mode === 'fail') return answer(503);
     this.stored.push(...entries);
     answer(this.mode === 'lost_ack' ? 503 : 200);
