@@ -33,6 +33,14 @@ export function auditStreamTarget(settings: Settings, secrets: Readonly<Record<s
 /** The cursor's key for a destination: a digest, so a token in the URL's query is not kept in the database. */
 export const destinationKey = (url: string): string => createHash('sha256').update(url).digest('hex');
 
+/** Why a POST got no answer, in words ("fetch failed" alone says nothing). */
+function unreachable(host: string, timeoutMs: number, error: unknown): string {
+  if (error instanceof Error && error.name === 'TimeoutError') return `${host} did not answer within ${timeoutMs} ms`;
+  const cause = error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : errorMessage(error);
+  return `could not reach ${host} (${detail})`;
+}
+
 export interface RetryBackoff {
   /** The first wait after a failure; doubled at each failure in a row. */
   baseMs: number;
@@ -115,14 +123,18 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
     const { contentType, body } = streamBody(target.format, entries);
     const headers: Record<string, string> = { 'content-type': contentType, [SIGNATURE_HEADER]: signatureHeader(target.secret, body, now() / 1000) };
     if (target.authorization !== undefined) headers.authorization = target.authorization;
+    const host = new URL(target.url).host;
     inFlight = new AbortController();
+    let response: Response;
     try {
-      const response = await send(target.url, { method: 'POST', headers, body, signal: AbortSignal.any([inFlight.signal, AbortSignal.timeout(target.timeoutMs)]), redirect: 'error' });
+      response = await send(target.url, { method: 'POST', headers, body, signal: AbortSignal.any([inFlight.signal, AbortSignal.timeout(target.timeoutMs)]), redirect: 'error' });
       await response.body?.cancel();
-      if (!response.ok) throw new Error(`${new URL(target.url).host} answered ${response.status}`);
+    } catch (error) {
+      throw new Error(unreachable(host, target.timeoutMs, error));
     } finally {
       inFlight = null;
     }
+    if (!response.ok) throw new Error(`${host} answered ${response.status}`);
   }
 
   /** Sends the next batch; true when there may be more to send at once. */

@@ -117,7 +117,8 @@ describe('the audit stream shipper', () => {
     await until(() => receiver.posts.filter((p) => p.status === 503 && p.entries.length > 0).length >= 4, 'lost acks');
     await receiver.stop(); // down: connections refused
     write(3);
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => s.warning()?.includes('could not reach 127.0.0.1'), 'a refused connection');
+    expect(s.warning()).toMatch(/is 7 entries behind \(last failure: could not reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\)\)/);
     expect(s.lag()).toBe(7);
     receiver.mode = 'ok';
     await receiver.restart();
@@ -171,9 +172,11 @@ describe('the audit stream shipper', () => {
   it('gives up on a receiver that does not answer within the timeout, and stop() abandons a POST in flight after a short grace', async () => {
     write(2);
     receiver.mode = 'hang';
-    const s = start({ timeoutMs: 200 });
+    const s = start({ timeoutMs: 200, warnLag: 1 });
     await until(() => receiver.posts.length >= 2, 'a retry after the timeout');
     expect(s.lag()).toBe(2);
+    expect(s.warning()).toMatch(/is 2 entries behind \(last failure: 127\.0\.0\.1:\d+ did not answer within 200 ms\)/);
+    expect(receiver.posts.every((p) => p.status === null)).toBe(true);
     const stopping = Date.now();
     await s.stop();
     expect(Date.now() - stopping).toBeLessThan(3_000); // the 1 s grace, not the 200 ms timeout's retries forever
