@@ -21,7 +21,7 @@ function metricNames(expr: string): string[] {
 async function exportedSeries(): Promise<Map<string, string>> {
   const series = new Map<string, string>();
   for (const metric of await createMetrics().registry.getMetricsAsJSON()) {
-    const names = metric.type === 'histogram' ? ['_bucket', '_sum', '_count'].map((s) => metric.name + s) : [metric.name];
+    const names = String(metric.type) === 'histogram' ? ['_bucket', '_sum', '_count'].map((s) => metric.name + s) : [metric.name];
     for (const name of names) series.set(name, metric.name);
   }
   return series;
