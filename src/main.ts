@@ -24,6 +24,7 @@ import { createBullScheduler } from './scheduler/bullmq-scheduler.ts';
 import { createReconciler, type ReconcileReport } from './scheduler/reconciler.ts';
 import { boltLogger, createSlackApp } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
+import { revokeAllCleared } from './slack/block-commands.ts';
 import { createReplayGuard } from './slack/replay-guard.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
 import { createUsergroupApi } from './slack/usergroup-api.ts';
@@ -140,7 +141,11 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const accessDeps = { store, policy, providers, scheduler, notifier, directory, clock, log, retry: options.retry ?? DEFAULT_RETRY };
   const access = new AccessService(accessDeps);
   const blocks = new UserBlocks(accessDeps, access.grants);
-  const reasons = new ReasonEnds(accessDeps, access.grants);
+  const reasons = new ReasonEnds(accessDeps, access.grants, async (user, grantIds) => {
+    const channel = watcher.current().policy.settings.audit_channel;
+    const text = revokeAllCleared(user, grantIds);
+    if (channel) await call('chat.postMessage', () => client.chat.postMessage({ channel, text }));
+  });
   scheduler.startWorkers(access);
   const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs, sweepOrphans: () => sweepOrphans({ store, policy, providers, log }), sweepReasons: () => reasons.sweep() });
   const replayGuard = createReplayGuard({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });

@@ -5,6 +5,7 @@ import { channelsWithLiveBreakglass, liveBreakglassGrantIdsIn, liveGrantIdsOfBlo
 import type { GrantKeeper } from './grant-keeper.ts';
 import type { GrantKeeperDeps } from './grant-model.ts';
 import { grantRef } from './ids.ts';
+import { LIVE_GRANT_STATES } from './lifecycle.ts';
 import type { Directory } from './ports.ts';
 import { errorMessage } from './retry.ts';
 
@@ -32,9 +33,11 @@ export async function inGroup(policy: Policy, name: string, user: string, direct
 }
 
 export class ReasonEnds {
+  /** `announceCleared` tells the admins (the audit channel) when a blocked person's last grant, failing until now, is gone. */
   constructor(
     private readonly deps: Pick<GrantKeeperDeps, 'store' | 'policy' | 'directory' | 'log'>,
     private readonly grants: GrantKeeper,
+    private readonly announceCleared: (user: string, grantIds: string[]) => Promise<void> = async () => {},
   ) {}
 
   /** The `channel_archive` event (or the sweep noticing one): every live break-glass grant made there ends. Returns how many ended. */
@@ -60,7 +63,14 @@ export class ReasonEnds {
       if ((await inGroup(policy().policy, held.group, held.user, directory)) !== false) continue;
       report.leftGroup += await this.endAll([held.grantId], leftGroupReason(held.group));
     }
-    report.blocked = await this.endAll(liveGrantIdsOfBlocked(store.db), 'an admin blocked the holder (/access revoke-all)');
+    // Also retries revoke-all's failed revokes every sweep, rather than only when each grant was due to end anyway.
+    const ofBlocked = liveGrantIdsOfBlocked(store.db).map((id) => store.getGrant(id)).filter((g) => g !== undefined);
+    report.blocked = await this.endAll(ofBlocked.map((g) => g.id), 'an admin blocked the holder (/access revoke-all)');
+    for (const user of new Set(ofBlocked.map((g) => g.user))) {
+      if (store.grantsOf(user, LIVE_GRANT_STATES).length > 0) continue;
+      const ended = ofBlocked.filter((g) => g.user === user).map((g) => grantRef(g.id));
+      await this.announceCleared(user, ended).catch(() => undefined);
+    }
     return report;
   }
 

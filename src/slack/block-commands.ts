@@ -16,6 +16,10 @@ export function revokeAllSummary(out: RevokeAllOutcome, by: string): string {
   return `⚠️ ${mention(by)} ran revoke-all: ${who} ${ended}, but revoking ${failing} failed; Sesame keeps retrying those.${cancelled} ${blocked}`;
 }
 
+/** The audit channel's line when revokes that failed during revoke-all have since succeeded. */
+export const revokeAllCleared = (user: string, grantIds: string[]): string =>
+  `🔒 revoke-all: all access of ${mention(user)} is now confirmed gone (${grantIds.map(code).join(', ')} ended after retrying).`;
+
 export async function runRevokeAll(deps: ListenerDeps, client: WebClient, by: string, user: string, reason: string): Promise<string> {
   const out = await deps.blocks.revokeAll(user, by, reason);
   if (!out.ok) return explain(out.error);

@@ -2,6 +2,7 @@
 // block lands, an approval between the block and the grant, an approval of a cancelled request.
 import { describe, expect, it } from 'vitest';
 import type { GrantSubject } from '../../src/core/ports.ts';
+import { ReasonEnds } from '../../src/core/reason-ended.ts';
 import { UserBlocks } from '../../src/core/user-blocks.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { silentLogger, singleProvider } from '../support/fakes.ts';
@@ -73,6 +74,16 @@ describe('revoke-all races', () => {
     expect(out.ok && out.value.ended).toEqual([]);
     expect(out.ok && out.value.failed).toEqual([{ grantId: 'G1', problem: 'fake provider: revoke failed' }]);
     expect(h.store.getGrant(1)?.state).toBe('revoke_failed');
+
+    // The next sweep retries it (not only when the grant was due to end), and tells the admins once all is gone.
+    const cleared: [string, string[]][] = [];
+    const reasons = new ReasonEnds({ store: h.store, policy: () => aLoadedPolicy(), directory: h.directory, log: silentLogger }, h.service.grants, async (user, ids) => void cleared.push([user, ids]));
+    expect(await reasons.sweep()).toEqual({ archived: 0, leftGroup: 0, blocked: 1 });
+    expect(h.store.getGrant(1)?.state).toBe('revoked');
+    expect(h.provider.present.size).toBe(0);
+    expect(cleared).toEqual([[PEOPLE.engineer, ['G1']]]);
+    expect(await reasons.sweep()).toEqual({ archived: 0, leftGroup: 0, blocked: 0 });
+    expect(cleared).toHaveLength(1);
   });
 
   it('refuses a blocked person\'s extension', async () => {
