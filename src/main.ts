@@ -5,6 +5,8 @@ import type { Config } from './config.ts';
 import { anchorAtBreakglass, createAnchorPoster } from './audit-anchor.ts';
 import { auditStreamTarget, createAuditStreamer, type RetryBackoff } from './audit-stream.ts';
 import { AccessService } from './core/access-service.ts';
+import { ReasonEnds } from './core/reason-ended.ts';
+import { UserBlocks } from './core/user-blocks.ts';
 import { redactUrl } from './core/redact.ts';
 import type { Clock } from './core/ports.ts';
 import { DEFAULT_RETRY } from './core/retry.ts';
@@ -23,6 +25,7 @@ import { createBullScheduler } from './scheduler/bullmq-scheduler.ts';
 import { createReconciler, type ReconcileReport } from './scheduler/reconciler.ts';
 import { boltLogger, createSlackApp } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
+import { revokeAllCleared } from './slack/block-commands.ts';
 import { createReplayGuard } from './slack/replay-guard.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
 import { createUsergroupApi } from './slack/usergroup-api.ts';
@@ -146,21 +149,18 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     ...(options.auditStreamBackoff ? { backoff: options.auditStreamBackoff } : {}),
   });
   const notifier = fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics), logObserver(log.child({ component: 'access' })), anchorAtBreakglass(anchors, log));
-  const access = new AccessService({
-    store,
-    policy,
-    providers,
-    scheduler,
-    notifier,
-    directory,
-    clock,
-    log,
-    retry: options.retry ?? DEFAULT_RETRY,
+  const accessDeps = { store, policy, providers, scheduler, notifier, directory, clock, log, retry: options.retry ?? DEFAULT_RETRY };
+  const access = new AccessService(accessDeps);
+  const blocks = new UserBlocks(accessDeps, access.grants);
+  const reasons = new ReasonEnds(accessDeps, access.grants, async (user, grantIds) => {
+    const channel = watcher.current().policy.settings.audit_channel;
+    const text = revokeAllCleared(user, grantIds);
+    if (channel) await call('chat.postMessage', () => client.chat.postMessage({ channel, text }));
   });
   scheduler.startWorkers(access);
-  const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs, sweepOrphans: () => sweepOrphans({ store, policy, providers, log }) });
+  const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs, sweepOrphans: () => sweepOrphans({ store, policy, providers, log }), sweepReasons: () => reasons.sweep() });
   const replayGuard = createReplayGuard({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
-  const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, timeoutMs: options.slackTimeoutMs, log, replayGuard }, { access, policy, log });
+  const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, timeoutMs: options.slackTimeoutMs, log, replayGuard }, { access, blocks, reasons, policy, log });
   /** Undoes what started so far and stops with `problem` alone, so the fatal cause is the first and only thing said. */
   const abandon = async (problem: string): Promise<never> => {
     await replayGuard.close();

@@ -110,6 +110,20 @@ export const COMMANDS: readonly Command[] = [
     load: async () => (await import('./audit-commands.ts')).auditExport,
   },
   {
+    name: 'report',
+    summary: 'the numbers: time to grant and revoke, automation, audit completeness, refusals, break-glass',
+    help: [
+      'usage: sesame report [--since 30d|ISO] [--until 1d|ISO] [--format table|json|markdown]',
+      '',
+      '  --since 30d|ISO        requests made from when (default: 30d ago)',
+      '  --until 1d|ISO         until when (default: now)',
+      '  --format FORMAT        table, json or markdown (default: table)',
+      '',
+      'Overall, per tier and per resource. Reads the database at DATABASE_PATH and never writes to it.',
+    ].join('\n'),
+    load: async () => (await import('./report-command.ts')).report,
+  },
+  {
     name: 'migrate',
     summary: 'create the database or apply pending migrations, and exit',
     help: 'usage: sesame migrate\n\nCreates the database at DATABASE_PATH, or applies the migrations it lacks, and says which it did.',

@@ -71,7 +71,7 @@ export async function policyReplay(args: string[], io: CliIo, databasePath: stri
 }
 
 /** `30d` (that long before now) or an ISO date; a string is the sentence saying what is wrong. */
-function instant(flag: string, value: string, now: Date): Date | string {
+export function instant(flag: string, value: string, now: Date): Date | string {
   if (looksLikeDuration(value)) {
     const ago = parseDuration(value);
     if (ago.ok) return new Date(now.getTime() - ago.value);

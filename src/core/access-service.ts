@@ -221,11 +221,12 @@ export class AccessService {
         timeoutAt: auto ? null : timeoutAt.getTime(),
         decidedAt: auto ? now.getTime() : null,
         decidedBy: auto ? 'policy' : null,
+        autoGroup: decision.kind === 'auto_approve' ? (decision.group ?? null) : null,
       });
       const ids = { requestId: requestRef(row.id), grantId: extending ? grantRef(extending.id) : null };
       tx.audit({ actor: input.requester, action: 'request.created', ...ids, details: { ...requestCreatedDetails(row, resolved.capped?.requested), ...replay } });
       if (input.breakglass) tx.audit({ actor: input.requester, action: 'breakglass.used', ...ids, details: { channel: input.channelId ?? null, rule: ruleText } });
-      else if (auto) tx.audit({ actor: 'policy', action: 'request.auto_approved', ...ids, details: { rule: ruleText } });
+      else if (auto) tx.audit({ actor: 'policy', action: 'request.auto_approved', ...ids, details: { rule: ruleText, group: row.autoGroup ?? undefined } });
       return row;
     });
     if (created === LOST_RACE) throw new Error('unreachable: request insert cannot lose a race');
@@ -268,9 +269,9 @@ export class AccessService {
     return ok(fresh);
   }
 
-  private approverFacts = (user: string): Promise<ApproverFacts> => approverFacts(this.deps.policy().policy, user, this.deps.directory);
+  private approverFacts = (user: string): Promise<ApproverFacts> => approverFacts(this.deps.policy().policy, user, this.deps.directory, this.deps.store);
 
-  private requesterFacts = (user: string) => requesterFacts(this.deps.policy().policy, user, this.deps.directory);
+  private requesterFacts = (user: string) => requesterFacts(this.deps.policy().policy, user, this.deps.directory, this.deps.store);
 
   private async cancelAsNoLongerAllowed(request: RequestRow, cause: DomainError): Promise<Result<ApproveOutcome, DomainError>> {
     const error: DomainError = { code: 'no_longer_allowed', requestId: requestRef(request.id), cause };

@@ -93,5 +93,11 @@ export function describeError(e: DomainError, q: Quote = plainQuote): string {
       return 'Sesame cannot schedule revocations right now (its Redis is unreachable), so it grants nothing routine; try again in a few minutes. In an incident, use break-glass.';
     case 'expiry_in_past':
       return `Grant ${q(e.grantId)} would already have ended; check the server's clock and try again.`;
+    case 'user_blocked':
+      return `An admin has blocked your access requests (after revoking your access); ask an admin, who can lift it with ${q('/access unblock')}.`;
+    case 'not_admin':
+      return `Only admins may use ${q(`/access ${e.action}`)}; ask one of them.`;
+    case 'not_blocked':
+      return `${q(e.user)} is not blocked, so there is nothing to unblock.`;
   }
 }

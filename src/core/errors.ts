@@ -37,4 +37,7 @@ export type DomainError =
   | { code: 'already_approved'; requestId: string; step: number }
   | { code: 'approved_earlier_step'; requestId: string; step: number }
   | { code: 'scheduler_unavailable' }
-  | { code: 'expiry_in_past'; grantId: string };
+  | { code: 'expiry_in_past'; grantId: string }
+  | { code: 'user_blocked' }
+  | { code: 'not_admin'; action: 'revoke-all' | 'unblock' }
+  | { code: 'not_blocked'; user: string };

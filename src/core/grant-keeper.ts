@@ -27,6 +27,7 @@ export class GrantKeeper {
   async fulfil(request: RequestRow): Promise<FulfilOutcome> {
     const config = this.deps.policy().policy.resources[request.resource]?.provider;
     if (config === undefined) return this.failRequest(request, null, `resource ${request.resource} is no longer in the policy`);
+    if (this.deps.store.isBlocked(request.requester)) return this.failRequest(request, null, 'an admin blocked the requester (/access revoke-all) before the grant was made');
     const provider = this.deps.providers.for(config);
     const email = await this.deps.directory.userEmail(request.requester).catch(() => null);
     const person = { slackId: request.requester, email };
@@ -121,12 +122,12 @@ export class GrantKeeper {
    * Takes access away: the provider revokes (with retries), `check` confirms where the provider can
    * tell, and only then the grant becomes `outcome`. A failure leaves it `revoke_failed` for the retry.
    */
-  async end(grantId: number, outcome: 'revoked' | 'expired', actor: string): Promise<EndOutcome> {
+  async end(grantId: number, outcome: 'revoked' | 'expired', actor: string, reason?: string): Promise<EndOutcome> {
     const accessKey = this.deps.store.getGrant(grantId)?.accessKey ?? null;
-    return this.keys.run(accessKey, () => this.endAt(grantId, outcome, actor));
+    return this.keys.run(accessKey, () => this.endAt(grantId, outcome, actor, reason));
   }
 
-  private async endAt(grantId: number, outcome: 'revoked' | 'expired', actor: string): Promise<EndOutcome> {
+  private async endAt(grantId: number, outcome: 'revoked' | 'expired', actor: string, reason: string | undefined): Promise<EndOutcome> {
     const { store, clock, log } = this.deps;
     const grant = store.getGrant(grantId);
     if (grant === undefined) return { kind: 'unknown' };
@@ -178,7 +179,7 @@ export class GrantKeeper {
       if (!tx.updateGrant(grant.id, LIVE_GRANT_STATES, { state: outcome, endedAt: now.getTime(), endedBy: actor, cleanupPending: left })) tx.abort();
       const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
       const lateMs = outcome === 'expired' ? now.getTime() - (grant.expiresAt ?? now.getTime()) : undefined;
-      tx.audit({ actor, action: outcome === 'expired' ? 'grant.expired' : 'grant.revoked', ...ids, details: { late_ms: lateMs, attempts: attempt.attempts, ...keptForDetails(keptFor) } });
+      tx.audit({ actor, action: outcome === 'expired' ? 'grant.expired' : 'grant.revoked', ...ids, details: { late_ms: lateMs, attempts: attempt.attempts, reason, ...keptForDetails(keptFor) } });
       if (verified) tx.audit({ actor: 'sesame', action: 'grant.verified_absent', ...ids, details: { provider: config.type } });
       // The access is gone, so the grant ends; what the provider could not remove yet is on record until a sweep does.
       if (left !== null) tx.audit({ actor: 'sesame', action: 'grant.cleanup_pending', ...ids, details: { provider: config.type, problem: left } });

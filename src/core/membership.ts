@@ -4,6 +4,7 @@ import type { Policy } from '../policy/schema.ts';
 import type { ApproverFacts } from './lifecycle.ts';
 import type { GrantKeeperDeps } from './grant-keeper.ts';
 import type { Directory, Standing } from './ports.ts';
+import type { Store } from '../store/repositories.ts';
 
 export async function groupsOf(policy: Policy, user: string, directory: Directory): Promise<Set<string>> {
   const entries = await Promise.all(
@@ -21,17 +22,18 @@ export function isAdmin(policy: Policy, groups: ReadonlySet<string>): boolean {
   return policy.settings.admins !== undefined && groups.has(policy.settings.admins);
 }
 
-/** A requester as the policy sees them now: their groups and their place in Slack (guest, other workspace). */
-export async function requesterFacts(policy: Policy, user: string, directory: Directory): Promise<{ groups: Set<string>; standing: Standing }> {
+/** A requester as the policy sees them now: their groups, their place in Slack (guest, other workspace) and whether an admin blocked them. */
+export async function requesterFacts(policy: Policy, user: string, directory: Directory, store?: Store): Promise<{ groups: Set<string>; standing: Standing; blocked: boolean }> {
   const [groups, standing] = await Promise.all([groupsOf(policy, user, directory), directory.standing(user)]);
-  return { groups, standing };
+  return { groups, standing, blocked: store?.isBlocked(user) ?? false };
 }
 
-export async function approverFacts(policy: Policy, user: string, directory: Directory): Promise<ApproverFacts> {
-  const { groups, standing } = await requesterFacts(policy, user, directory);
+export async function approverFacts(policy: Policy, user: string, directory: Directory, store?: Store): Promise<ApproverFacts> {
+  const { groups, standing, blocked } = await requesterFacts(policy, user, directory, store);
   const outsider = outsiderOf(policy, standing);
-  // An outsider holds no group's powers, even where a Slack user group lists them.
-  return { user, groups: outsider === null ? groups : new Set(), isAdmin: outsider === null && isAdmin(policy, groups), outsider };
+  // An outsider holds no group's powers, even where a Slack user group lists them; nor does a blocked (perhaps stolen) account.
+  const powers = outsider === null && !blocked;
+  return { user, groups: powers ? groups : new Set(), isAdmin: powers && isAdmin(policy, groups), outsider };
 }
 
 const HOUR_MS = 3_600_000;
@@ -41,5 +43,5 @@ export async function decisionFacts(deps: Pick<GrantKeeperDeps, 'policy' | 'dire
   const now = deps.clock.now();
   const channelName = input.breakglass && input.channelId ? await deps.directory.channelName(input.channelId, { fresh: true }) : null;
   const breakglassUsesLastHour = input.breakglass ? deps.store.breakglassGrantsSince(input.requester, now.getTime() - HOUR_MS) : 0;
-  return { ...(await requesterFacts(deps.policy().policy, input.requester, deps.directory)), channelName, breakglassUsesLastHour };
+  return { ...(await requesterFacts(deps.policy().policy, input.requester, deps.directory, deps.store)), channelName, breakglassUsesLastHour };
 }

@@ -101,6 +101,8 @@ export interface Directory {
   usergroupMembers(usergroupId: string): Promise<string[] | null>;
   /** `fresh` skips the cache: break-glass must see a rename at once. */
   channelName(channelId: string, options?: { fresh?: boolean }): Promise<string | null>;
+  /** Whether a channel is archived, asked afresh; null when Slack does not know it. Directories that cannot tell leave this out. */
+  channelArchived?(channelId: string): Promise<boolean | null>;
   userEmail(userId: string): Promise<string | null>;
   /** Throws when Slack cannot be asked: guessing "member" would let guests in. Someone Slack does not know is `external`. */
   standing(userId: string): Promise<Standing>;

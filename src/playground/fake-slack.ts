@@ -32,7 +32,7 @@ export class FakeSlack {
   readonly usergroups = new Map<string, string[]>();
   private readonly responseWaiters = new Map<string, (body: Record<string, unknown>) => void>();
   /** Channels Slack knows; Sesame is a member unless `is_member: false`. */
-  readonly channels = new Map<string, { name: string; is_im?: boolean; is_private?: boolean; is_member?: boolean }>();
+  readonly channels = new Map<string, { name: string; is_im?: boolean; is_private?: boolean; is_member?: boolean; is_archived?: boolean }>();
   readonly emails = new Map<string, string>();
   /** How users.info describes people's standing; unlisted users are full members of T0TEAM. */
   readonly users = new Map<string, { is_restricted?: boolean; is_ultra_restricted?: boolean; team_id?: string }>();

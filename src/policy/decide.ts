@@ -28,6 +28,8 @@ export interface Facts {
   breakglassUsesLastHour?: number;
   /** The requester's place in Slack; unknown counts as a member only where no Slack is asked (tests, offline explain). */
   standing?: Standing;
+  /** Set while an admin has blocked the requester (`/access revoke-all`): everything is refused until unblocked. */
+  blocked?: boolean;
 }
 
 /** The policy entry that decided, as a path into the file (`tiers.high.approvals`), and why it applied. */
@@ -48,11 +50,13 @@ export interface ResolvedRequest {
 }
 
 export type Decision =
-  | { kind: 'auto_approve'; request: ResolvedRequest; rule: RuleRef }
+  /** `group`: the policy group whose membership made it automatic; the grant ends when the requester leaves it. */
+  | { kind: 'auto_approve'; request: ResolvedRequest; rule: RuleRef; group?: string }
   | { kind: 'needs_approval'; request: ResolvedRequest; steps: ApprovalStep[]; rule: RuleRef }
   | { kind: 'refuse'; error: DomainError; rule: RuleRef };
 
 export function decide(policy: Policy, query: AccessQuery, facts: Facts, now: Date): Decision {
+  if (facts.blocked) return refuse({ code: 'user_blocked' }, ['settings', 'admins'], 'an admin blocked this person with /access revoke-all; only /access unblock lifts it');
   const outsider = outsiderOf(policy, facts.standing ?? 'member');
   if (outsider !== null) {
     return refuse({ code: 'outsider_refused', standing: outsider }, ['settings', 'allow_guests'], `${outsider === 'guest' ? 'Slack guests' : 'people from other Slack workspaces'} may not request access unless settings.allow_guests is true`);
@@ -94,7 +98,8 @@ export function decide(policy: Policy, query: AccessQuery, facts: Facts, now: Da
   if (auto !== undefined) {
     const checked = checkConditions(policy, auto, request, facts, now);
     if (checked.unmet.length === 0) {
-      return { kind: 'auto_approve', request, rule: { path: ['tiers', tierName, 'auto_approve'], why: `every auto_approve condition of tier ${tierName} held: ${checked.met.join('; ')}` } };
+      const rule = { path: ['tiers', tierName, 'auto_approve'], why: `every auto_approve condition of tier ${tierName} held: ${checked.met.join('; ')}` };
+      return { kind: 'auto_approve', request, rule, ...(checked.group === undefined ? {} : { group: checked.group }) };
     }
     unmet = checked.unmet;
   }
@@ -162,7 +167,7 @@ function checkConditions(
   request: ResolvedRequest,
   facts: Facts,
   now: Date,
-): { met: string[]; unmet: string[] } {
+): { met: string[]; unmet: string[]; group?: string } {
   const met: string[] = [];
   const unmet: string[] = [];
   const note = (holds: boolean, yes: string, no: string) => (holds ? met.push(yes) : unmet.push(no));
@@ -181,6 +186,7 @@ function checkConditions(
   if (conditions.groups !== undefined) {
     const member = conditions.groups.find((g) => facts.groups.has(g));
     note(member !== undefined, `requester is in ${member}`, `requester is not in ${conditions.groups.join(' or ')}`);
+    if (member !== undefined) return { met, unmet, group: member };
   }
   return { met, unmet };
 }

@@ -2,6 +2,7 @@
 import type { AccessService } from '../core/access-service.ts';
 import { expiryWarningAt } from '../core/lifecycle.ts';
 import type { Clock, Logger, Scheduler } from '../core/ports.ts';
+import type { ReasonSweepReport } from '../core/reason-ended.ts';
 import { errorMessage } from '../core/retry.ts';
 import type { Store } from '../store/repositories.ts';
 
@@ -19,6 +20,8 @@ export interface ReconcileReport {
   cleanedUp: number;
   /** Provider objects deleted because their grant is not live (a crash between creating one and recording it). */
   orphans: number;
+  /** Grants ended because their reason had gone (see `ReasonSweepReport`). */
+  reasonsEnded: number;
   /** Whether the daily "break-glass waits for review" reminder went out in this sweep. */
   reviewReminded: boolean;
   /** Pages read; each holds at most `pageSize` rows, so memory stays flat however many grants there are. */
@@ -46,6 +49,8 @@ export interface ReconcilerOptions {
   grantWaitMs?: number;
   /** Deletes provider objects of grants that are not live (see `Provider.sweep`); returns how many. */
   sweepOrphans?: () => Promise<number>;
+  /** Ends grants whose reason has gone (archived incident channel, left group, blocked holder); see core/reason-ended.ts. */
+  sweepReasons?: () => Promise<ReasonSweepReport>;
 }
 
 export interface Reconciler {
@@ -96,7 +101,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   }
 
   async function runOnce(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, cleanedUp: 0, orphans: 0, pages: 0, schedulerDown: false, reviewReminded: false };
+    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, cleanedUp: 0, orphans: 0, reasonsEnded: 0, pages: 0, schedulerDown: false, reviewReminded: false };
     const now = clock.now().getTime();
 
     for (let after = 0; ; ) {
@@ -174,8 +179,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     });
 
     report.orphans = (await options.sweepOrphans?.()) ?? 0;
+    const reasons = await options.sweepReasons?.().catch((error: unknown) => log.warn({ problem: errorMessage(error) }, 'checking whether grants\' reasons still hold failed'));
+    report.reasonsEnded = reasons ? reasons.archived + reasons.leftGroup + reasons.blocked : 0;
 
-    if (report.undone + report.revoked + report.rescheduled + report.timedOut + report.cleanedUp + report.orphans > 0) log.info({ ...report }, 'reconciled');
+    if (report.undone + report.revoked + report.rescheduled + report.timedOut + report.cleanedUp + report.orphans + report.reasonsEnded > 0) log.info({ ...report }, 'reconciled');
     return report;
   }
 

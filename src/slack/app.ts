@@ -4,6 +4,7 @@ import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/b
 import type { Logger as PinoLogger } from 'pino';
 import { registerActions } from './actions.ts';
 import { registerCommands } from './commands.ts';
+import { registerReasonEvents } from './reason-events.ts';
 import type { ListenerDeps } from './listener-deps.ts';
 import { guardReplays, type ReplayGuard } from './replay-guard.ts';
 import { SLACK_UNAVAILABLE, SOMETHING_WENT_WRONG } from './messages.ts';
@@ -77,6 +78,7 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
 
   registerCommands(app, deps);
   registerActions(app, deps);
+  registerReasonEvents(app, deps);
 
   const onError: ExtendedErrorHandler = async ({ error, body }) => {
     const ref = randomBytes(4).toString('hex');

@@ -21,14 +21,17 @@ export type AccessCommand =
   | { kind: 'cancel'; requestId: number }
   | { kind: 'revoke'; grantId: number }
   | { kind: 'extend'; grantId: number; duration: Ms }
-  | ({ kind: 'explain' } & AccessTarget);
+  | ({ kind: 'explain' } & AccessTarget)
+  | { kind: 'revoke_all'; user: string; reason: string }
+  | { kind: 'unblock'; user: string };
 
 export type CommandError =
   | DurationError
   | { code: 'unknown_subcommand'; input: string }
   | { code: 'missing_argument'; subcommand: string; usage: string }
   | { code: 'bad_id'; subcommand: string; input: string; prefix: 'R' | 'G' }
-  | { code: 'reason_too_long'; length: number; max: number };
+  | { code: 'reason_too_long'; length: number; max: number }
+  | { code: 'bad_user'; subcommand: 'revoke-all' | 'unblock'; input: string };
 
 export const USAGE = {
   request: '/access request <resource> [role] [duration] [reason…]',
@@ -37,7 +40,15 @@ export const USAGE = {
   revoke: '/access revoke <grant-id>',
   extend: '/access extend <grant-id> <duration>',
   explain: '/access explain <resource> [role] [duration]',
+  'revoke-all': '/access revoke-all <@person> <reason…>',
+  unblock: '/access unblock <@person>',
 } as const;
+
+/** A person named as a mention (`<@U123>` or `<@U123|name>`, as Slack escapes it) or as a bare member ID; null otherwise. */
+export function parseUser(word: string): string | null {
+  const match = /^(?:<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]+))$/.exec(word);
+  return match ? ((match[1] ?? match[2]) as string) : null;
+}
 
 /** `rolesOf(resource)` says which words name a role of that resource (undefined for unknown resources). */
 export function parseAccessCommand(text: string, rolesOf: (resource: string) => readonly string[] | undefined): Result<AccessCommand, CommandError> {
@@ -83,6 +94,16 @@ export function parseAccessCommand(text: string, rolesOf: (resource: string) => 
       if (id === null) return err({ code: 'bad_id', subcommand, input: rest[0], prefix: 'G' });
       const duration = parseDuration(rest[1]);
       return duration.ok ? ok({ kind: 'extend', grantId: id, duration: duration.value }) : duration;
+    }
+    case 'revoke-all':
+    case 'unblock': {
+      if (rest[0] === undefined || (subcommand === 'revoke-all' && rest[1] === undefined)) return missing(subcommand);
+      const user = parseUser(rest[0]);
+      if (user === null) return err({ code: 'bad_user', subcommand, input: rest[0] });
+      if (subcommand === 'unblock') return ok({ kind: 'unblock', user });
+      const reason = rest.slice(1).join(' ');
+      if (reason.length > MAX_REASON_LENGTH) return err({ code: 'reason_too_long', length: reason.length, max: MAX_REASON_LENGTH });
+      return ok({ kind: 'revoke_all', user, reason });
     }
     default:
       return err({ code: 'unknown_subcommand', input: first ?? '' });

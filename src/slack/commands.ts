@@ -4,6 +4,7 @@ import pLimit from 'p-limit';
 import type { WebClient } from '@slack/web-api';
 import { grantRef, requestRef } from '../core/ids.ts';
 import { parseAccessCommand, type AccessCommand } from './command-parser.ts';
+import { runRevokeAll, runUnblock } from './block-commands.ts';
 import { awaitingMessage, ephemeral, helpMessage, overviewMessage } from './blocks.ts';
 import type { ListenerDeps } from './listener-deps.ts';
 import { explain } from './messages.ts';
@@ -98,6 +99,10 @@ async function run(cmd: AccessCommand, ctx: CommandContext, deps: ListenerDeps):
       );
       return;
     }
+    case 'revoke_all':
+      return void (await reply(await runRevokeAll(deps, ctx.client, ctx.user, cmd.user, cmd.reason)));
+    case 'unblock':
+      return void (await reply(await runUnblock(deps, ctx.user, cmd.user)));
     case 'extend': {
       const out = await access.extend(cmd.grantId, ctx.user, cmd.duration);
       await reply(out.ok ? describeOutcome(out.value) : explain(out.error));

@@ -54,6 +54,11 @@ export function createSlackDirectory(client: WebClient, call: SlackCall, now: ()
         },
         options?.fresh,
       ),
+    // Always fresh: an archived incident channel must end its break-glass grants on the next sweep.
+    channelArchived: async (channel) => {
+      const info = (await lookUp('conversations.info', () => client.conversations.info({ channel })))?.channel;
+      return info ? info.is_archived === true : null;
+    },
     // The email only decorates provider payloads; an outage there must not block a grant.
     userEmail: (user) => userInfo(user).then((u) => u?.profile?.email ?? null, () => null),
     standing: async (user) => {

@@ -12,6 +12,8 @@ export function explain(e: DomainError | CommandError): string {
       return `That needs more: ${code(e.usage)}.`;
     case 'bad_id':
       return `${code(e.input)} is not a ${e.prefix === 'R' ? 'request id (like `R42`)' : 'grant id (like `G17`)'}; ${code('/access list')} shows yours.`;
+    case 'bad_user':
+      return `${code(e.input)} does not name a person; mention them (${code('@name')}) or give their member ID (like ${code('U012AB3CD')}).`;
     case 'reason_too_long':
       return `Your reason is ${e.length.toLocaleString('en-US')} characters; keep it under ${e.max.toLocaleString('en-US')} and link a ticket for the details.`;
     default:

@@ -30,6 +30,9 @@ export const AUDIT_ACTIONS = [
   'breakglass.reviewed',
   'breakglass.review_refused',
   'breakglass.review_reminded',
+  'user.blocked',
+  'user.unblocked',
+  'user.block_refused',
   'policy.loaded',
   'policy.rejected',
 ] as const;

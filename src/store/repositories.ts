@@ -3,6 +3,7 @@ import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, ne
 import type { GrantState, RequestState } from '../core/errors.ts';
 import { canTransitionGrant, canTransitionRequest } from '../core/lifecycle.ts';
 import { AuditLog, type AuditEntryInput } from './audit.ts';
+import { isBlocked } from './blocks.ts';
 import type { Db } from './db.ts';
 import { approvals, auditLog, grants, requests, type ApprovalRow, type AuditRow, type GrantRow, type RequestRow } from './schema.ts';
 
@@ -196,6 +197,11 @@ export class Store {
 
   pendingRequests(): RequestRow[] {
     return this.db.select().from(requests).where(eq(requests.state, 'pending')).orderBy(asc(requests.id)).all();
+  }
+
+  /** Whether an admin blocked this person (`/access revoke-all`); see blocks.ts. */
+  isBlocked(user: string): boolean {
+    return isBlocked(this.db, user);
   }
 
   breakglassGrantsSince(user: string, since: number): number {

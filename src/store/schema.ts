@@ -35,8 +35,14 @@ export const requests = sqliteTable(
     /** Where the approval card was posted, so it can be updated in place. */
     cardChannel: text('card_channel'),
     cardTs: text('card_ts'),
+    /** The policy group whose membership auto-approved this request; its grant ends when the requester leaves it. */
+    autoGroup: text('auto_group'),
   },
-  (t) => [index('requests_state_idx').on(t.state, t.timeoutAt), index('requests_requester_idx').on(t.requester, t.state)],
+  (t) => [
+    index('requests_state_idx').on(t.state, t.timeoutAt),
+    index('requests_requester_idx').on(t.requester, t.state),
+    index('requests_channel_idx').on(t.channelId).where(sql`${t.breakglass} = 1`),
+  ],
 );
 
 export const approvals = sqliteTable(
@@ -128,7 +134,16 @@ export const auditStreamCursor = sqliteTable('audit_stream_cursor', {
   updatedAt: integer('updated_at').notNull(),
 });
 
+/** People an admin blocked with `/access revoke-all`; their requests are refused until `/access unblock`. */
+export const blockedUsers = sqliteTable('blocked_users', {
+  user: text('user').primaryKey(),
+  blockedBy: text('blocked_by').notNull(),
+  reason: text('reason').notNull(),
+  blockedAt: integer('blocked_at').notNull(),
+});
+
 export type RequestRow = typeof requests.$inferSelect;
 export type GrantRow = typeof grants.$inferSelect;
 export type ApprovalRow = typeof approvals.$inferSelect;
 export type AuditRow = typeof auditLog.$inferSelect;
+export type BlockedUserRow = typeof blockedUsers.$inferSelect;

@@ -89,6 +89,18 @@ describe('decide', () => {
       expect(d.rule.why).toContain('ticket INC-42');
     });
 
+    it('names the group whose membership made it automatic, and none when membership played no part', () => {
+      expect(ask({ resource: 'deployers', duration: HOUR }, onCall)).toMatchObject({ kind: 'auto_approve', group: 'oncall' });
+      expect(ask({ resource: 'sandbox' }, onCall)).not.toHaveProperty('group');
+      expect(ask({ resource: 'prod-db', role: 'write', breakglass: true }, { groups: ['oncall', 'engineering'], channelName: 'inc-1' })).not.toHaveProperty('group');
+    });
+
+    it('refuses everything, break-glass too, while an admin has blocked the requester', () => {
+      for (const d of [ask({ resource: 'sandbox' }, { blocked: true }), ask({ resource: 'prod-db', role: 'write', breakglass: true }, { groups: ['oncall', 'engineering'], channelName: 'inc-1', blocked: true })]) {
+        expect(d).toMatchObject({ kind: 'refuse', error: { code: 'user_blocked' }, rule: { path: ['settings', 'admins'] } });
+      }
+    });
+
     it.each([
       ['no ticket in the reason', { reason: 'just looking' }, onCall, 'no ticket reference in the reason'],
       ['longer than the condition allows', { duration: 3 * HOUR }, onCall, '3h is longer than 2h'],

@@ -33,6 +33,11 @@ describe('parseAccessCommand', () => {
     ['revoke G17', { kind: 'revoke', grantId: 17 }],
     ['extend G17 30m', { kind: 'extend', grantId: 17, duration: 30 * 60_000 }],
     ['explain prod-db write 2h', { kind: 'explain', resource: 'prod-db', role: 'write', duration: 2 * H }],
+    ['revoke-all <@U0ENG1|eng> laptop stolen SEC-9', { kind: 'revoke_all', user: 'U0ENG1', reason: 'laptop stolen SEC-9' }],
+    ['revoke-all <@W0ENG1> offboarding', { kind: 'revoke_all', user: 'W0ENG1', reason: 'offboarding' }],
+    ['REVOKE-ALL U0ENG1 offboarding', { kind: 'revoke_all', user: 'U0ENG1', reason: 'offboarding' }],
+    ['unblock <@U0ENG1|eng>', { kind: 'unblock', user: 'U0ENG1' }],
+    ['unblock U0ENG1', { kind: 'unblock', user: 'U0ENG1' }],
   ])('reads %j', (text, expected) => {
     expect(parse(text)).toEqual({ ok: true, value: expected });
   });
@@ -51,6 +56,13 @@ describe('parseAccessCommand', () => {
     ['request prod-db read 500 errors since deploy', { code: 'duration_malformed', input: '500' }],
     ['request prod-db read 99999d why', { code: 'duration_too_large' }],
     ['explain', { code: 'missing_argument', subcommand: 'explain' }],
+    // revoke-all needs a reason: an access cut nobody can explain later is not allowed.
+    ['revoke-all <@U0ENG1>', { code: 'missing_argument', subcommand: 'revoke-all' }],
+    ['revoke-all', { code: 'missing_argument', subcommand: 'revoke-all' }],
+    ['revoke-all @alice stolen', { code: 'bad_user', subcommand: 'revoke-all', input: '@alice' }],
+    ['revoke-all <#C0GENERAL|general> stolen', { code: 'bad_user', input: '<#C0GENERAL|general>' }],
+    ['unblock', { code: 'missing_argument', subcommand: 'unblock' }],
+    ['unblock <!channel>', { code: 'bad_user', subcommand: 'unblock' }],
   ])('refuses %j', (text, error) => {
     expect(parse(text)).toMatchObject({ ok: false, error });
   });

@@ -14,7 +14,7 @@ describe('manifest.yaml', () => {
     expect(manifest.features.slash_commands.map((c) => c.command)).toEqual(['/access']);
     expect(manifest.features.app_home.home_tab_enabled).toBe(true);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
-    expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_home_opened']);
+    expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_home_opened', 'channel_archive', 'group_archive']);
     for (const url of [manifest.features.slash_commands[0]?.url, manifest.settings.interactivity.request_url, manifest.settings.event_subscriptions.request_url]) expect(url).toMatch(/\/slack\/events$/);
   });
 

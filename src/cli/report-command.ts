@@ -1,0 +1,43 @@
+// `sesame report`: requests, time to grant and to revoke, automation, audit completeness, refusals and break-glass, read-only.
+import { parseArgs } from 'node:util';
+import { buildReport } from '../report/figures.ts';
+import { formatJson, formatMarkdown, formatTable } from '../report/format.ts';
+import { reportRows } from '../store/report-rows.ts';
+import { openExisting } from './audit-commands.ts';
+import type { CommandContext } from './command.ts';
+import { EXIT, line, writeChunk } from './io.ts';
+import { instant } from './policy-replay.ts';
+
+export const REPORT_USAGE = 'usage: sesame report [--since 30d|ISO] [--until 1d|ISO] [--format table|json|markdown]';
+
+export async function report(args: string[], { io, config }: CommandContext, now: Date = new Date()): Promise<number> {
+  const usage = (message: string) => {
+    line(io.stderr, `${message}\n${REPORT_USAGE}`);
+    return EXIT.usage;
+  };
+  let values;
+  try {
+    values = parseArgs({ args, options: { since: { type: 'string', default: '30d' }, until: { type: 'string' }, format: { type: 'string', default: 'table' } } }).values;
+  } catch (error) {
+    return usage((error as Error).message);
+  }
+  const format = values.format;
+  if (format !== 'table' && format !== 'json' && format !== 'markdown') return usage(`--format must be table, json or markdown, not "${format}".`);
+  const since = instant('--since', values.since, now);
+  const until = values.until === undefined ? now : instant('--until', values.until, now);
+  if (typeof since === 'string') return usage(since);
+  if (typeof until === 'string') return usage(until);
+  if (since.getTime() >= until.getTime()) return usage(`--since (${since.toISOString()}) must be before --until (${until.toISOString()}).`);
+
+  const db = openExisting(config.databasePath, io);
+  if (!db) return EXIT.failed;
+  let rows;
+  try {
+    rows = reportRows(db.$client, since, until);
+  } finally {
+    db.$client.close();
+  }
+  const built = buildReport(since, until, rows.requests, rows.grants, rows.refusals);
+  await writeChunk(io.stdout, format === 'json' ? formatJson(built) : format === 'markdown' ? formatMarkdown(built) : formatTable(built));
+  return EXIT.ok;
+}

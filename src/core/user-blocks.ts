@@ -1,0 +1,105 @@
+// `/access revoke-all` and `/access unblock`: an admin ends every live grant of a person at once (offboarding, a
+// stolen account) and blocks their requests until unblocked. Every step is audited.
+import { LOST_RACE } from '../store/repositories.ts';
+import { deleteBlock, insertBlock } from '../store/blocks.ts';
+import type { RequestRow } from '../store/schema.ts';
+import type { DomainError } from './errors.ts';
+import type { GrantKeeper } from './grant-keeper.ts';
+import type { GrantKeeperDeps } from './grant-model.ts';
+import { grantRef, requestRef } from './ids.ts';
+import { LIVE_GRANT_STATES } from './lifecycle.ts';
+import { approverFacts } from './membership.ts';
+import { auditRefusal } from './refusals.ts';
+import { ok, type Result } from './result.ts';
+
+/** How long revoke-all waits for grants being made at that moment (a provider call under way) to settle. */
+export const SETTLE_WAIT_MS = 30_000;
+const SETTLE_POLL_MS = 100;
+
+export interface RevokeAllOutcome {
+  user: string;
+  /** False when the person was already blocked (their grants are ended again all the same). */
+  newlyBlocked: boolean;
+  cancelled: number;
+  /** Grants whose access is gone (confirmed by the provider's check where it has one). */
+  ended: string[];
+  /** Grants whose revoke failed; they are `revoke_failed`, retried by every sweep, and the admins were alerted. */
+  failed: { grantId: string; problem: string }[];
+}
+
+export class UserBlocks {
+  constructor(
+    private readonly deps: GrantKeeperDeps,
+    private readonly grants: GrantKeeper,
+  ) {}
+
+  async revokeAll(user: string, by: string, reason: string): Promise<Result<RevokeAllOutcome, DomainError>> {
+    const refused = await this.refuseUnlessAdmin(by, 'revoke-all', user);
+    if (refused !== null) return refused;
+    const { store, clock } = this.deps;
+    if (reason.trim() === '') return auditRefusal(store, clock.now(), { actor: by, action: 'user.block_refused', error: { code: 'reason_required' }, details: { user } });
+    const now = clock.now();
+    // Blocked first: from here on every new request, approval and grant of this person is refused.
+    const newlyBlocked = store.transaction(now, (tx) => {
+      if (!insertBlock(store.db, { user, blockedBy: by, reason, blockedAt: now.getTime() })) return false;
+      tx.audit({ actor: by, action: 'user.blocked', details: { user, reason } });
+      return true;
+    });
+    const cancelled = await this.cancelPending(user, by, reason);
+    const outcome: RevokeAllOutcome = { user, newlyBlocked: newlyBlocked === true, cancelled, ended: [], failed: [] };
+    // A grant being made at this moment is still `pending`; it is waited for, then ended like the rest.
+    const deadline = Date.now() + SETTLE_WAIT_MS;
+    for (;;) {
+      for (const grant of store.grantsOf(user, LIVE_GRANT_STATES)) {
+        const ended = await this.grants.end(grant.id, 'revoked', by, `revoke-all: ${reason}`);
+        if (ended.kind === 'ended') outcome.ended.push(grantRef(grant.id));
+        else if (ended.kind === 'revoke_failed') outcome.failed.push({ grantId: grantRef(grant.id), problem: ended.problem });
+      }
+      const failedIds = new Set(outcome.failed.map((f) => f.grantId));
+      const left = store.grantsOf(user, ['pending', ...LIVE_GRANT_STATES]).filter((g) => !failedIds.has(grantRef(g.id)));
+      if (left.length === 0 || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+    }
+    return ok(outcome);
+  }
+
+  async unblock(user: string, by: string): Promise<Result<{ user: string }, DomainError>> {
+    const refused = await this.refuseUnlessAdmin(by, 'unblock', user);
+    if (refused !== null) return refused;
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    const done = store.transaction(now, (tx) => {
+      if (!deleteBlock(store.db, user)) tx.abort();
+      tx.audit({ actor: by, action: 'user.unblocked', details: { user } });
+    });
+    if (done === LOST_RACE) return auditRefusal(store, now, { actor: by, action: 'user.block_refused', error: { code: 'not_blocked', user }, details: { user } });
+    return ok({ user });
+  }
+
+  private async refuseUnlessAdmin(by: string, action: 'revoke-all' | 'unblock', user: string): Promise<{ ok: false; error: DomainError } | null> {
+    const facts = await approverFacts(this.deps.policy().policy, by, this.deps.directory, this.deps.store);
+    if (facts.isAdmin) return null;
+    return auditRefusal(this.deps.store, this.deps.clock.now(), { actor: by, action: 'user.block_refused', error: { code: 'not_admin', action }, details: { user, command: action } });
+  }
+
+  /** The person's pending requests are cancelled, so no approver grants one after the block. */
+  private async cancelPending(user: string, by: string, reason: string): Promise<number> {
+    const { store, clock, scheduler, notifier, log } = this.deps;
+    let cancelled = 0;
+    for (const request of store.requestsBy(user, ['pending'])) {
+      const now = clock.now();
+      const note = `cancelled by /access revoke-all: ${reason}`;
+      const done = store.transaction(now, (tx) => {
+        if (!tx.updateRequest(request.id, 'pending', { state: 'cancelled', decidedAt: now.getTime(), decidedBy: by, decisionNote: note })) tx.abort();
+        tx.audit({ actor: by, action: 'request.cancelled', requestId: requestRef(request.id), details: { note, code: 'user_blocked' } });
+      });
+      if (done === LOST_RACE) continue;
+      cancelled++;
+      const fresh = store.getRequest(request.id) as RequestRow;
+      await scheduler.cancelRequestJobs(request.id).catch((e: unknown) => log.warn({ problem: String(e) }, 'could not cancel the jobs of a cancelled request'));
+      await notifier.notify({ type: 'request_cancelled', request: fresh }).catch(() => undefined);
+    }
+    return cancelled;
+  }
+}
+

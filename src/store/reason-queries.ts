@@ -1,0 +1,54 @@
+// Look-ups for ending grants whose reason has gone: the incident channel, the auto-approving group, an admin's block.
+import { and, asc, eq, inArray, isNotNull } from 'drizzle-orm';
+import type { GrantState } from '../core/errors.ts';
+import type { Db } from './db.ts';
+import { blockedUsers, grants, requests } from './schema.ts';
+
+const LIVE: GrantState[] = ['active', 'revoke_failed'];
+
+/** Live break-glass grants made from this channel. */
+export function liveBreakglassGrantIdsIn(db: Db, channelId: string): number[] {
+  return db
+    .select({ id: grants.id })
+    .from(grants)
+    .innerJoin(requests, eq(requests.id, grants.requestId))
+    .where(and(eq(grants.breakglass, true), inArray(grants.state, LIVE), eq(requests.channelId, channelId)))
+    .orderBy(asc(grants.id))
+    .all()
+    .map((r) => r.id);
+}
+
+/** The channels live break-glass grants were made from, for the sweep that notices a missed archive event. */
+export function channelsWithLiveBreakglass(db: Db): string[] {
+  return db
+    .selectDistinct({ channel: requests.channelId })
+    .from(grants)
+    .innerJoin(requests, eq(requests.id, grants.requestId))
+    .where(and(eq(grants.breakglass, true), inArray(grants.state, LIVE), isNotNull(requests.channelId)))
+    .all()
+    .map((r) => r.channel as string);
+}
+
+/** Live grants auto-approved because their holder was in a group, with that group. */
+export function liveGroupApprovedGrants(db: Db): { grantId: number; user: string; group: string }[] {
+  return db
+    .select({ grantId: grants.id, user: grants.user, group: requests.autoGroup })
+    .from(grants)
+    .innerJoin(requests, eq(requests.id, grants.requestId))
+    .where(and(inArray(grants.state, LIVE), isNotNull(requests.autoGroup)))
+    .orderBy(asc(grants.id))
+    .all()
+    .map((r) => ({ grantId: r.grantId, user: r.user, group: r.group as string }));
+}
+
+/** Live grants of blocked people: a grant that was being made while `/access revoke-all` ran. */
+export function liveGrantIdsOfBlocked(db: Db): number[] {
+  return db
+    .select({ id: grants.id })
+    .from(grants)
+    .innerJoin(blockedUsers, eq(blockedUsers.user, grants.user))
+    .where(inArray(grants.state, LIVE))
+    .orderBy(asc(grants.id))
+    .all()
+    .map((r) => r.id);
+}
