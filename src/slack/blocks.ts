@@ -4,6 +4,7 @@ import { currentStep } from '../core/lifecycle.ts';
 import { grantRef, requestRef } from '../core/ids.ts';
 import { formatDuration } from '../policy/duration.ts';
 import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
+import { stepDeciders } from './step-text.ts';
 import { code, escapeMrkdwn, FIELD_LIMIT, MAX_BLOCKS, mention, plural, resourceRole, SECTION_LIMIT, slackTime, truncate } from './text.ts';
 
 export interface SlackMessage {
@@ -85,7 +86,7 @@ function status(request: RequestRow, grant: GrantRow | null | undefined): string
     case 'pending':
       return step === null
         ? 'Waiting for a decision.'
-        : `⏳ Waiting for step ${step.index + 1} of ${request.steps.length}: ${plural(step.count, 'approval')} from ${code(step.from)}.`;
+        : `⏳ Waiting for step ${step.index + 1} of ${request.steps.length}: ${plural(step.count, 'approval')} from ${stepDeciders(step)}.`;
     case 'approved':
       if (grant?.state === 'active') return `✅ Approved by ${mention(request.decidedBy ?? 'policy')}; granted as ${grantRef(grant.id)} until ${slackTime(grant.expiresAt ?? 0)}.`;
       if (grant && grant.state !== 'pending') return `✅ Approved by ${mention(request.decidedBy ?? 'policy')}; grant ${grantRef(grant.id)} is ${grant.state.replace('_', ' ')}.`;
@@ -106,7 +107,7 @@ function approvalsLine(request: RequestRow, approvals: readonly ApprovalRow[]): 
   if (approvals.length === 0) return null;
   const byStep = request.steps.map((s, i) => {
     const names = approvals.filter((a) => a.step === i).map((a) => mention(a.approver));
-    return names.length === 0 ? null : `step ${i + 1} (${code(s.from)}): ${names.slice(0, 10).join(', ')}${names.length > 10 ? ` and ${names.length - 10} more` : ''}`;
+    return names.length === 0 ? null : `step ${i + 1} (${s.leads ? 'team leads' : code(s.from)}): ${names.slice(0, 10).join(', ')}${names.length > 10 ? ` and ${names.length - 10} more` : ''}`;
   });
   return `Approved so far — ${byStep.filter(Boolean).join('; ')}`;
 }
@@ -145,7 +146,7 @@ export function overviewMessage(requests: readonly RequestRow[], grants: readonl
 
 const waitingFor = (r: RequestRow) => {
   const step = currentStep(r);
-  return step ? `waiting for ${code(step.from)}` : 'waiting';
+  return step ? `waiting for ${stepDeciders(step)}` : 'waiting';
 };
 
 /** `/access pending`: requests this person may approve, and (for reviewers) break-glass uses waiting for review. */

@@ -4,6 +4,7 @@ import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqli
 import type { GrantState, RequestState } from '../core/errors.ts';
 import type { ProviderState } from '../core/ports.ts';
 import type { ProviderConfig } from '../policy/schema.ts';
+import type { RoutedStep } from '../policy/teams.ts';
 
 /** Times are integer milliseconds since the epoch (UTC). */
 export const requests = sqliteTable(
@@ -19,8 +20,8 @@ export const requests = sqliteTable(
     tickets: text('tickets', { mode: 'json' }).$type<string[]>().notNull(),
     breakglass: integer('breakglass', { mode: 'boolean' }).notNull().default(false),
     state: text('state').$type<RequestState>().notNull(),
-    /** Approval steps as decided when the request was made: [{ from, count }]. */
-    steps: text('steps', { mode: 'json' }).$type<{ from: string; count: number }[]>().notNull(),
+    /** Approval steps as decided when the request was made: [{ from, count }], with `leads` for a team-lead step. */
+    steps: text('steps', { mode: 'json' }).$type<RoutedStep[]>().notNull(),
     currentStep: integer('current_step').notNull().default(0),
     selfApproval: integer('self_approval', { mode: 'boolean' }).notNull().default(false),
     /** Set when this request asks for more time on an existing grant. */
