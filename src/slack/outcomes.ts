@@ -26,7 +26,7 @@ export function describeOutcome(outcome: RequestOutcome, asked: AskedFor = {}): 
     case 'pending': {
       const step = currentStep(r);
       const lengthNote = asked.defaultDuration ? `${length}, the default for this tier` : length;
-      return `⏳ Request ${code(requestRef(r.id))} for ${what} (${lengthNote}) is waiting for ${step ? code(step.from) : 'approval'}. I'll DM you when it's decided; \`/access cancel ${requestRef(r.id)}\` withdraws it.`;
+      return `⏳ Request ${code(requestRef(r.id))} for ${what} (${lengthNote}) is waiting for ${step ? stepDeciders(step) : 'approval'}. I'll DM you when it's decided; \`/access cancel ${requestRef(r.id)}\` withdraws it.`;
     }
     case 'failed':
       return `⚠️ Request ${code(requestRef(r.id))} for ${what} was approved, but granting it failed (${code(outcome.problem)}), so you have no access. Try again later, or tell your Sesame admins.`;

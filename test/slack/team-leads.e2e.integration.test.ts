@@ -1,0 +1,96 @@
+// Team leads and post-access review end to end: signed commands and clicks against the fake Slack.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyAuditChain } from '../../src/store/audit.ts';
+import { NOOP_PROVIDERS, PEOPLE, startE2E, type E2E } from '../support/e2e.ts';
+
+const PAY_LEAD = 'U0PAYLEAD';
+const WEB_LEAD = 'U0WEBLEAD';
+const WEB_DEV = 'U0WEBDEV';
+
+const POLICY = {
+  ...NOOP_PROVIDERS,
+  teams: {
+    payments: { members: [PEOPLE.engineer], leads: [PAY_LEAD] },
+    web: { slack_usergroup: 'S0WEB', leads: [WEB_LEAD] },
+  },
+  tiers: { high: { approvals: [{ from: 'team_lead', count: 1, fallback: 'security' }], review: 'team_lead' } },
+} as Parameters<typeof startE2E>[0];
+
+describe('team leads and post-access review, end to end', () => {
+  let e: E2E;
+  beforeAll(async () => {
+    e = await startE2E(POLICY);
+    e.slack.usergroups.set('S0ENG', [PEOPLE.engineer, PEOPLE.engineer2, PAY_LEAD, WEB_LEAD, WEB_DEV]);
+    e.slack.usergroups.set('S0WEB', [WEB_DEV]);
+  });
+  afterAll(async () => {
+    expect(verifyAuditChain(e.sesame.store.db.$client).ok).toBe(true);
+    await e.stop();
+  });
+
+  const reply = async (text: string, user: string) => {
+    const sent = await e.signer.command(text, { user });
+    expect(sent.status).toBe(200);
+    const body = await e.slack.waitFor(() => e.slack.responsesTo(sent.responseId)[0], `a reply to "${text}"`);
+    return String(body.text);
+  };
+  const clickReply = async (user: string, actionId: string, value: string) => {
+    const sent = await e.signer.click(user, actionId, value);
+    expect(sent.status).toBe(200);
+    return String((await e.slack.waitFor(() => e.slack.responsesTo(sent.responseId)[0], `the reply to ${user}'s ${actionId}`)).text);
+  };
+  const click = async (user: string, actionId: string, value: string) => expect((await e.signer.click(user, actionId, value)).status).toBe(200);
+  const cardOf = (id: string) => e.slack.waitFor(() => e.slack.callsTo('chat.postMessage').find((c) => c.channel === 'C0DBA' && String(c.text).includes(id)), `the card of ${id}`);
+  const refusals = (actor: string, action: string) =>
+    e.sesame.store.db.$client.prepare('SELECT details FROM audit_log WHERE actor = ? AND action = ?').all(actor, action).map((r) => JSON.parse((r as { details: string }).details) as { code: string });
+  const pendingFor = async (user: string) => {
+    const sent = await e.signer.command('pending', { user });
+    return JSON.stringify(await e.slack.waitFor(() => e.slack.responsesTo(sent.responseId)[0], `${user}'s pending list`));
+  };
+  const requestIdOf = (text: string) => /`(R\d+)`/.exec(text)?.[1] ?? '';
+
+  it('sends a request to the leads of the requester\'s team, mentions them, and lets only them decide', async () => {
+    const text = await reply('request prod-db write 1h hotfix INC-5', PEOPLE.engineer);
+    expect(text).toContain(`is waiting for the team leads (<@${PAY_LEAD}>)`);
+    const id = requestIdOf(text);
+    const card = await cardOf(id);
+    expect(JSON.stringify(card.blocks)).toContain(`1 approval from the team leads (<@${PAY_LEAD}>)`);
+
+    // Another team's lead, an admin who is no lead, and the requester are all refused, and each refusal is audited.
+    expect(await clickReply(WEB_LEAD, 'approve_request', id)).toBe(`Request \`${id}\` is waiting for the requester's team leads (<@${PAY_LEAD}>), and you are not one of them.`);
+    expect(await clickReply(PEOPLE.security, 'approve_request', id)).toContain('you are not one of them');
+    expect(await clickReply(PEOPLE.engineer, 'approve_request', id)).toContain('You cannot decide on your own request');
+    expect(refusals(WEB_LEAD, 'approval.refused').map((d) => d.code)).toEqual(['not_team_lead']);
+    expect(e.sesame.store.getRequest(Number(id.slice(1)))?.state).toBe('pending');
+
+    // What waits for whom: the lead sees it in /access pending, the other team's lead does not.
+    expect(await pendingFor(PAY_LEAD)).toContain(id);
+    expect(await pendingFor(WEB_LEAD)).not.toContain(id);
+    await click(PAY_LEAD, 'approve_request', id);
+    await e.slack.waitFor(() => e.sesame.store.grantForRequest(Number(id.slice(1)))?.state === 'active' || null, 'the grant');
+    expect(e.sesame.store.getRequest(Number(id.slice(1)))?.decidedBy).toBe(PAY_LEAD);
+  });
+
+  it('finds a team from its Slack user group', async () => {
+    const text = await reply('request prod-db write 30m css INC-6', WEB_DEV);
+    expect(text).toContain(`is waiting for the team leads (<@${WEB_LEAD}>)`);
+    expect(await clickReply(PAY_LEAD, 'approve_request', requestIdOf(text))).toContain('you are not one of them');
+  });
+
+  it('sends a lead\'s own request to the fallback group, not to the lead, and never approves it by itself', async () => {
+    const text = await reply('request prod-db write 1h rotate keys INC-7', PAY_LEAD);
+    expect(text).toContain('is waiting for `security`');
+    const id = requestIdOf(text);
+    const card = await cardOf(id);
+    expect(JSON.stringify(card.blocks)).toContain('1 approval from `security`');
+    expect(JSON.stringify(card.blocks)).not.toContain(`<@${PAY_LEAD}>)`);
+    expect(await clickReply(PAY_LEAD, 'approve_request', id)).toContain('You cannot decide on your own request');
+    expect(e.sesame.store.getRequest(Number(id.slice(1)))?.state).toBe('pending');
+    await click(PEOPLE.security, 'approve_request', id);
+    await e.slack.waitFor(() => e.sesame.store.grantForRequest(Number(id.slice(1)))?.state === 'active' || null, 'the grant');
+  });
+
+  it('sends someone in no team to the fallback group', async () => {
+    expect(await reply('request prod-db write 1h look INC-8', PEOPLE.engineer2)).toContain('is waiting for `security`');
+  });
+});
