@@ -8,12 +8,13 @@ export interface Metrics {
   timeToGrant: Histogram;
   revocationLateness: Histogram;
   activeGrants: Gauge;
+  reviewsPending: Gauge;
   revokeFailures: Counter;
   slackApiErrors: Counter<'method'>;
 }
 
-/** @param countActiveGrants read at every scrape, so the gauge is the database's truth, not a running tally. */
-export function createMetrics(countActiveGrants: () => number = () => 0): Metrics {
+/** @param countActiveGrants read at every scrape, so the gauge is the database's truth, not a running tally (so is `countPendingReviews`). */
+export function createMetrics(countActiveGrants: () => number = () => 0, countPendingReviews: () => number = () => 0): Metrics {
   const registry = new Registry();
   const registers = [registry];
   return {
@@ -27,6 +28,14 @@ export function createMetrics(countActiveGrants: () => number = () => 0): Metric
       registers,
       collect() {
         this.set(countActiveGrants());
+      },
+    }),
+    reviewsPending: new Gauge({
+      name: 'sesame_reviews_pending',
+      help: 'Reviews not yet done: break-glass uses and ended grants of tiers with review',
+      registers,
+      collect() {
+        this.set(countPendingReviews());
       },
     }),
     revokeFailures: new Counter({ name: 'sesame_revoke_failures_total', help: 'Revocations that failed after their retries', registers }),

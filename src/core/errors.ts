@@ -35,6 +35,8 @@ export type DomainError =
   | { code: 'not_in_step_group'; requestId: string; group: string; step: number }
   | { code: 'not_team_lead'; requestId: string; leads: string[]; step: number }
   | { code: 'review_not_pending'; grantId: string }
+  | { code: 'review_own_grant'; grantId: string }
+  | { code: 'flag_reason_required' }
   | { code: 'not_reviewer'; grantId: string; group: string | null; leads: string[] }
   | { code: 'self_approval'; requestId: string }
   | { code: 'already_approved'; requestId: string; step: number }

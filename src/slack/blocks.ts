@@ -19,6 +19,8 @@ export const ACTION = {
   revoke: 'revoke_grant',
   extend: 'extend_grant',
   acknowledge: 'acknowledge_breakglass',
+  reviewOk: 'review_looks_right',
+  reviewFlag: 'review_flag',
 } as const;
 
 export const mrkdwn = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_LIMIT) } });
@@ -150,8 +152,8 @@ const waitingFor = (r: RequestRow) => {
 };
 
 /** `/access pending`: requests this person may approve, and (for reviewers) break-glass uses waiting for review. */
-export function awaitingMessage(requests: readonly RequestRow[], unreviewed: readonly GrantRow[] = []): SlackMessage {
-  if (requests.length === 0 && unreviewed.length === 0) return { text: 'Nothing is waiting for your approval.', blocks: [mrkdwn('Nothing is waiting for your approval.')] };
+export function awaitingMessage(requests: readonly RequestRow[], unreviewed: readonly GrantRow[] = [], toReview: readonly KnownBlock[][] = []): SlackMessage {
+  if (requests.length === 0 && unreviewed.length === 0 && toReview.length === 0) return { text: 'Nothing is waiting for your approval.', blocks: [mrkdwn('Nothing is waiting for your approval.')] };
   const blocks: KnownBlock[] = [];
   if (requests.length > 0) {
     const lines = requests.slice(0, 40).map((r) => `• ${code(requestRef(r.id))} ${mention(r.requester)} wants ${what(r)} for ${formatDuration(r.durationMs)}${r.cardChannel ? ` — card in <#${r.cardChannel}>` : ''}`);
@@ -164,7 +166,13 @@ export function awaitingMessage(requests: readonly RequestRow[], unreviewed: rea
     for (const g of unreviewed.slice(0, 40)) blocks.push(acknowledgeRow(g));
     if (unreviewed.length > 40) blocks.push(context(`…and ${unreviewed.length - 40} more; acknowledge these first.`));
   }
-  return { text: `${plural(requests.length, 'request')} waiting for your approval, ${plural(unreviewed.length, 'break-glass use')} for your review`, blocks: blocks.slice(0, MAX_BLOCKS) };
+  if (toReview.length > 0) {
+    blocks.push(mrkdwn(`*Ended grants waiting for your review* (${toReview.length})`));
+    for (const rows of toReview.slice(0, 20)) blocks.push(...rows);
+    if (toReview.length > 20) blocks.push(context(`…and ${toReview.length - 20} more; review these first.`));
+  }
+  const reviews = toReview.length > 0 ? `, ${plural(toReview.length, 'ended grant')} to review` : '';
+  return { text: `${plural(requests.length, 'request')} waiting for your approval, ${plural(unreviewed.length, 'break-glass use')} for your review${reviews}`, blocks: blocks.slice(0, MAX_BLOCKS) };
 }
 
 /** One unreviewed break-glass use with its Acknowledge button (the value is the grant id only). */

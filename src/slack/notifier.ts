@@ -11,6 +11,7 @@ import type { Store } from '../store/repositories.ts';
 import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
 import { directMessage, requestCard, type SlackMessage } from './blocks.ts';
 import { breakglassAlert, breakglassAnnouncement, reviewCard, reviewReminder } from './breakglass-blocks.ts';
+import { createReviewNotices } from './review-notices.ts';
 import type { SlackCall } from './slack-api.ts';
 import { stepDeciders } from './step-text.ts';
 import { code, mention, resourceRole, SECTION_LIMIT, slackTime } from './text.ts';
@@ -52,6 +53,8 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
   /** The review card goes to the first notify channel, else to the approvals channel. */
   const reviewChannel = () => notifyChannels()[0] ?? settings().approvals_channel;
   const lastRateAlert = new Map<string, number>();
+  const update = (channel: string, ts: string, message: SlackMessage) => call('chat.update', () => client.chat.update({ channel, ts, text: message.text, blocks: message.blocks }));
+  const reviewNotice = createReviewNotices({ store, policy: deps.policy, post, update, ping, auditLine: (text) => auditLine(text) });
   /**
    * Posts to each channel on its own, so one the bot was not invited to does not silence the others
    * (`call` has already logged and counted the failure).
@@ -213,6 +216,10 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
       case 'breakglass_review_reminder':
         await post(reviewChannel(), reviewReminder(event.grants, reviewers()));
         return;
+      case 'grant_review_requested':
+      case 'grant_reviewed':
+      case 'grant_review_reminder':
+        return reviewNotice(event);
     }
   }
 

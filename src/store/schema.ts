@@ -6,6 +6,8 @@ import type { ProviderState } from '../core/ports.ts';
 import type { ProviderConfig } from '../policy/schema.ts';
 import type { RoutedStep } from '../policy/teams.ts';
 
+export type ReviewVerdict = 'looks_right' | 'flagged';
+
 /** Times are integer milliseconds since the epoch (UTC). */
 export const requests = sqliteTable(
   'requests',
@@ -89,6 +91,15 @@ export const grants = sqliteTable(
     identity: text('identity'),
     /** What the provider grants, named by the provider (`Provider.accessKey`); live grants sharing one are counted, and only the last one's end revokes. */
     accessKey: text('access_key'),
+    /** Set when a grant of a tier with `review:` ends: the reviewing group, or `team_lead` (then `reviewLeads` names them). */
+    reviewFrom: text('review_from'),
+    reviewLeads: text('review_leads', { mode: 'json' }).$type<string[]>(),
+    /** `looks_right` or `flagged` once reviewed (`reviewedBy`, `reviewedAt`); `reviewNote` is the flag's reason. */
+    reviewVerdict: text('review_verdict').$type<ReviewVerdict>(),
+    reviewNote: text('review_note'),
+    /** Where the review card was posted, so it can be updated in place. */
+    reviewCardChannel: text('review_card_channel'),
+    reviewCardTs: text('review_card_ts'),
   },
   (t) => [
     uniqueIndex('grants_request_idx').on(t.requestId),
@@ -101,6 +112,8 @@ export const grants = sqliteTable(
     // Almost no grant ever waits for a clean-up, so only those are indexed.
     index('grants_cleanup_idx').on(t.id).where(sql`${t.cleanupPending} IS NOT NULL`),
     index('grants_access_key_idx').on(t.accessKey, t.state),
+    // Reviews waiting are few among all grants ever made; every sweep, App Home and scrape asks for them.
+    index('grants_post_review_idx').on(t.id).where(sql`${t.reviewFrom} IS NOT NULL AND ${t.reviewedBy} IS NULL`),
   ],
 );
 
