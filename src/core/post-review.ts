@@ -89,7 +89,7 @@ export class PostAccessReviews {
   }
 
   /** Checks a Flag click before asking for the reason; a refusal is audited like any refused review. */
-  async prepare(grantId: number, reviewer: string): Promise<Result<GrantRow, DomainError>> {
+  async screen(grantId: number, reviewer: string): Promise<Result<GrantRow, DomainError>> {
     const checked = await this.check(grantId, reviewer);
     return checked.ok ? ok(checked.value.grant) : checked;
   }

@@ -26,7 +26,7 @@ export function registerReviewActions(app: App, deps: ListenerDeps): void {
     const id = parseRef('G', args.action.value ?? '');
     if (id === null) return tell(args, 'That button does not name a grant; use `/access pending` instead.');
     // Checked before the form opens, so a non-reviewer is told (and audited) at the click, not after typing a reason.
-    const ready = await reviews().prepare(id, args.body.user.id);
+    const ready = await reviews().screen(id, args.body.user.id);
     if (!ready.ok) return tell(args, explain(ready.error));
     await args.client.views.open({ trigger_id: args.body.trigger_id, view: flagModal(grantRef(id)) });
   });
