@@ -10,7 +10,7 @@ import type { AccessEvent, Clock, Directory, Notifier } from './ports.ts';
 import type { DomainError } from './errors.ts';
 import { grantRef, requestRef } from './ids.ts';
 import type { ApproverFacts } from './lifecycle.ts';
-import { approverFacts, requesterFacts } from './membership.ts';
+import { approverFacts, teamsOf } from './membership.ts';
 import { auditRefusal } from './refusals.ts';
 import { err, ok, type Result } from './result.ts';
 import { reviewReminderDue } from './review-reminder.ts';
@@ -60,7 +60,9 @@ export class PostAccessReviews {
     const { policy } = this.deps.policy();
     const review = request === undefined ? undefined : policy.tiers[request.tier]?.review;
     if (review === undefined || request === undefined) return false;
-    const reviewers = reviewersFor(policy, review, await requesterFacts(policy, grant.user, this.deps.directory));
+    // Only the teams are asked for (no standing): a Slack hiccup at the end of a grant must not lose its review.
+    const teams = review === TEAM_LEAD ? await teamsOf(policy, grant.user, this.deps.directory) : new Set<string>();
+    const reviewers = reviewersFor(policy, review, { teams, user: grant.user });
     if (reviewers === null) return false; // policy check refuses review: team_lead without admins
     const from = 'leads' in reviewers ? TEAM_LEAD : reviewers.group;
     const leads = 'leads' in reviewers ? reviewers.leads : null;
