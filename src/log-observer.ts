@@ -8,6 +8,7 @@ function fieldsOf(event: AccessEvent): Record<string, unknown> {
     case 'request_refused':
       return { user: event.requester, resource: event.resource, tier: event.tier, code: event.code };
     case 'breakglass_review_reminder':
+    case 'grant_review_reminder':
       return { grantIds: event.grants.map((g) => grantRef(g.id)) };
     case 'grant_extended':
     case 'grant_expiring':
@@ -15,7 +16,9 @@ function fieldsOf(event: AccessEvent): Record<string, unknown> {
     case 'grant_revoke_failed':
     case 'grant_cleanup_pending':
     case 'grant_cleaned_up':
-    case 'breakglass_reviewed': {
+    case 'breakglass_reviewed':
+    case 'grant_review_requested':
+    case 'grant_reviewed': {
       const g = event.grant;
       return { requestId: requestRef(g.requestId), grantId: grantRef(g.id), user: g.user, resource: g.resource, role: g.role, ...('by' in event ? { by: event.by } : {}), ...('outcome' in event ? { outcome: event.outcome } : {}) };
     }

@@ -15,6 +15,7 @@ import { slackTokenSentence } from './doctor/slack-checks.ts';
 import { createHttpServer } from './http/server.ts';
 import { logObserver } from './log-observer.ts';
 import { createLogger } from './logger.ts';
+import { ReviewStore } from './store/review-store.ts';
 import { createMetrics, fanOut, metricsObserver, type Metrics } from './metrics.ts';
 import { formatProblem, loadPolicyFile } from './policy/load.ts';
 import { createPolicyWatcher } from './policy-watcher.ts';
@@ -104,7 +105,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const checkpoints = checkpointInBackground(db.$client, { onProblem: (problem) => log.warn({ problem }, 'background SQLite checkpoint failed') });
   let policy = () => loaded.value;
   const store = new Store(db, () => policy().sha256);
-  const metrics = createMetrics(() => store.countGrants('active'), () => auditStream.lag() ?? 0);
+  const reviewStore = new ReviewStore(db);
+  const metrics = createMetrics(() => store.countGrants('active'), () => auditStream.lag() ?? 0, () => reviewStore.countPending());
   const clock = options.clock ?? { now: () => new Date() };
   const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log, warnHorizonMs: Math.max(3_600_000, 2 * config.reconcileIntervalMs) });
 

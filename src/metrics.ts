@@ -8,16 +8,18 @@ export interface Metrics {
   timeToGrant: Histogram;
   revocationLateness: Histogram;
   activeGrants: Gauge;
+  reviewsPending: Gauge;
   revokeFailures: Counter;
   slackApiErrors: Counter<'method'>;
   auditStreamLag: Gauge;
 }
 
 /**
- * @param countActiveGrants read at every scrape, so the gauge is the database's truth, not a running tally.
- * @param auditStreamLag likewise: entries settings.audit_stream has not acknowledged yet (0 when there is no stream).
+ * @param countActiveGrants read at every scrape, so the gauge is the database's truth, not a running tally (so are the others).
+ * @param auditStreamLag entries settings.audit_stream has not acknowledged yet (0 when there is no stream).
+ * @param countPendingReviews reviews not yet done: break-glass uses and ended grants of tiers with review.
  */
-export function createMetrics(countActiveGrants: () => number = () => 0, auditStreamLag: () => number = () => 0): Metrics {
+export function createMetrics(countActiveGrants: () => number = () => 0, auditStreamLag: () => number = () => 0, countPendingReviews: () => number = () => 0): Metrics {
   const registry = new Registry();
   const registers = [registry];
   return {
@@ -31,6 +33,14 @@ export function createMetrics(countActiveGrants: () => number = () => 0, auditSt
       registers,
       collect() {
         this.set(countActiveGrants());
+      },
+    }),
+    reviewsPending: new Gauge({
+      name: 'sesame_reviews_pending',
+      help: 'Reviews not yet done: break-glass uses and ended grants of tiers with review',
+      registers,
+      collect() {
+        this.set(countPendingReviews());
       },
     }),
     revokeFailures: new Counter({ name: 'sesame_revoke_failures_total', help: 'Revocations that failed after their retries', registers }),

@@ -6,7 +6,7 @@ import type { GrantRow } from '../src/store/schema.ts';
 
 const aGrant = (overrides: Partial<GrantRow> = {}): GrantRow => ({
   id: 1, requestId: 1, user: 'U1', resource: 'r', role: 'x', provider: { type: 'noop' }, providerState: null, reason: '', breakglass: false, state: 'expired',
-  createdAt: 0, startsAt: 0, expiresAt: 10_000, endedAt: 10_120, endedBy: 'sesame', revokeAttempts: 0, reviewedBy: null, reviewedAt: null, cleanupPending: null, dmChannel: null, dmTs: null, identity: null, accessKey: null, ...overrides,
+  createdAt: 0, startsAt: 0, expiresAt: 10_000, endedAt: 10_120, endedBy: 'sesame', revokeAttempts: 0, reviewedBy: null, reviewedAt: null, cleanupPending: null, dmChannel: null, dmTs: null, identity: null, accessKey: null, reviewFrom: null, reviewLeads: null, reviewVerdict: null, reviewNote: null, reviewCardChannel: null, reviewCardTs: null, ...overrides,
 });
 
 describe('metricsObserver', () => {

@@ -1,7 +1,7 @@
 // `sesame policy check` and `sesame policy explain`: the policy's verdicts without Slack or the database.
 import { parseArgs } from 'node:util';
 import { describeError } from '../core/describe-error.ts';
-import { groupsOf } from '../core/membership.ts';
+import { groupsOf, teamsOf } from '../core/membership.ts';
 import type { Directory } from '../core/ports.ts';
 import { missingSecrets } from '../policy/cross-check.ts';
 import type { Decision } from '../policy/decide.ts';
@@ -77,20 +77,23 @@ export async function policyExplain(args: string[], { io, config }: CommandConte
   const { policy } = loaded.value;
   let directory: Directory | null = null;
   let groups: Set<string>;
+  let teams: Set<string>;
   let channelName: string | null;
   try {
     if (!values['no-slack'] && config.slack.botToken) directory = await slackDirectory(config.slack.botToken, config.slack.apiUrl);
     const lookups = directory ?? offlineDirectory;
     groups = await groupsOf(policy, values.user, lookups);
+    teams = await teamsOf(policy, values.user, lookups);
     channelName = values.channel === undefined ? null : /^[CGD][A-Z0-9]{2,}$/.test(values.channel) ? await lookups.channelName(values.channel) : values.channel;
   } catch (error) {
     line(io.stderr, `Could not ask Slack for user groups and channels (${error instanceof Error ? error.message : String(error)}); check SLACK_BOT_TOKEN and SLACK_API_URL, or pass --no-slack.`);
     return EXIT.failed;
   }
-  const { decision } = evaluate(policy, { user: values.user, resource: values.resource, role: values.role, duration, reason: values.reason, breakglass: values.breakglass, channelName, at }, groups);
+  const { decision } = evaluate(policy, { user: values.user, resource: values.resource, role: values.role, duration, reason: values.reason, breakglass: values.breakglass, channelName, at }, groups, 0, teams);
 
   for (const text of renderDecision(decision, loaded.value)) line(io.stdout, text);
   line(io.stdout, `groups:   ${groups.size > 0 ? [...groups].join(', ') : '(none)'} (as of ${at.toISOString()})`);
+  if (Object.keys(policy.teams).length > 0) line(io.stdout, `teams:    ${teams.size > 0 ? [...teams].join(', ') : '(none)'}`);
   const unresolved = Object.entries(policy.groups).filter(([, g]) => g.slack_usergroup !== undefined && g.users === undefined);
   if (directory === null && unresolved.length > 0) {
     const how = values['no-slack'] ? 'drop --no-slack to include them' : 'set SLACK_BOT_TOKEN to include them';
@@ -113,7 +116,7 @@ export function renderDecision(decision: Decision, loaded: LoadedPolicy): string
     `request:  ${r.resource} ${r.role} for ${formatDuration(r.duration)} (tier ${r.tier})${r.capped ? `, capped from ${formatDuration(r.capped.requested)}` : ''}`,
   ];
   if (decision.kind === 'needs_approval') {
-    lines.push(`steps:    ${decision.steps.map((s, i) => `${i + 1}) ${s.count} from ${s.from}`).join('  ')}`);
+    lines.push(`steps:    ${decision.steps.map((s, i) => `${i + 1}) ${s.count} from ${s.from}${s.leads ? ` (${s.leads.join(', ')})` : ''}`).join('  ')}`);
   }
   if (r.tickets.length > 0) lines.push(`tickets:  ${r.tickets.join(', ')}`);
   lines.push(`rule:     ${where(decision.rule.path)}`, `why:      ${decision.rule.why}`);

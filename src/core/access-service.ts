@@ -28,8 +28,9 @@ export class AccessService {
 
   private readonly refusals: RefusalLog;
   constructor(private readonly deps: AccessServiceDeps) {
-    this.grants = new GrantKeeper(deps);
     this.reviews = new BreakglassReviews(deps);
+    // Every end of a grant passes the post-access review, which asks for one where the grant's tier says `review:`.
+    this.grants = new GrantKeeper({ ...deps, notifier: this.reviews.post.onGrantEnd(deps.notifier) });
     this.refusals = new RefusalLog(deps.store, deps.clock, (event) => this.notify(event));
   }
 

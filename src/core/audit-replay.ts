@@ -160,6 +160,8 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
         patch(grants, grantId, { state: entry.action === 'grant.expired' ? 'expired' : 'revoked', ended_at: at, ended_by: entry.actor });
         break;
       case 'breakglass.reviewed':
+      case 'grant.reviewed':
+      case 'grant.flagged':
         patch(grants, grantId, { reviewed_by: entry.actor, reviewed_at: at });
         break;
     }

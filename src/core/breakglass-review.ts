@@ -8,10 +8,11 @@ import { grantRef, requestRef } from './ids.ts';
 import { approverFacts } from './membership.ts';
 import type { Clock, Directory, Notifier } from './ports.ts';
 import { auditRefusal } from './refusals.ts';
+import { PostAccessReviews } from './post-review.ts';
 import { err, ok, type Result } from './result.ts';
+import { reviewReminderDue } from './review-reminder.ts';
 
-/** Unreviewed uses are brought up again this often (and first this long after the oldest use). */
-export const REVIEW_REMINDER_MS = 24 * 3_600_000;
+export { REVIEW_REMINDER_MS, reviewReminderDue } from './review-reminder.ts';
 const REVIEW_REMINDED = 'breakglass.review_reminded' as const;
 
 /** The group that reviews break-glass: `breakglass.review_by`, else the admins. */
@@ -30,12 +31,6 @@ export function checkReview(grant: GrantRow, reviewer: string, groups: ReadonlyS
   return ok(group);
 }
 
-/** Whether the reminder is due: something has waited a day, and the last reminder is a day old. */
-export function reviewReminderDue(oldestUse: number | null, lastReminder: Date | null, now: Date): boolean {
-  if (oldestUse === null || now.getTime() - oldestUse < REVIEW_REMINDER_MS) return false;
-  return lastReminder === null || now.getTime() - lastReminder.getTime() >= REVIEW_REMINDER_MS;
-}
-
 export interface BreakglassReviewDeps {
   store: Store;
   policy: () => LoadedPolicy;
@@ -44,8 +39,13 @@ export interface BreakglassReviewDeps {
   clock: Clock;
 }
 
+/** Break-glass review, and (`post`) the review of ended grants of tiers with `review:`, which shares its reminder sweep. */
 export class BreakglassReviews {
-  constructor(private readonly deps: BreakglassReviewDeps) {}
+  readonly post: PostAccessReviews;
+
+  constructor(private readonly deps: BreakglassReviewDeps) {
+    this.post = new PostAccessReviews(deps);
+  }
 
   async acknowledge(grantId: number, reviewer: string): Promise<Result<GrantRow, DomainError>> {
     const { store, clock } = this.deps;
@@ -75,8 +75,15 @@ export class BreakglassReviews {
     return this.deps.store.unreviewedBreakglassGrants().filter((g) => g.user !== user);
   }
 
-  /** Reminds the review group once a day while uses wait; true when it did. The audit log remembers when, across restarts. */
+  /** Reminds break-glass reviewers, and those of ended grants, each once a day while reviews wait; true when either was. */
   async remindIfDue(): Promise<boolean> {
+    const glass = await this.remindBreakglassIfDue();
+    const post = await this.post.remindIfDue();
+    return glass || post;
+  }
+
+  /** Reminds the review group once a day while uses wait; true when it did. The audit log remembers when, across restarts. */
+  private async remindBreakglassIfDue(): Promise<boolean> {
     const { store, clock } = this.deps;
     const waiting = store.unreviewedBreakglassGrants();
     const now = clock.now();

@@ -83,6 +83,16 @@ export function describeError(e: DomainError, q: Quote = plainQuote): string {
       return `Grant ${q(e.grantId)} is not yours; only its holder (or an admin, for revoking) can change it.`;
     case 'not_in_step_group':
       return `Request ${q(e.requestId)} is waiting for someone in ${q(e.group)}, and you are not in that group.`;
+    case 'not_team_lead':
+      return `Request ${q(e.requestId)} is waiting for the requester's team leads (${e.leads.map((u) => `<@${u}>`).join(', ')}), and you are not one of them.`;
+    case 'review_not_pending':
+      return `Grant ${q(e.grantId)} is not waiting for a review (it is still live, was reviewed already, or its tier asks for none), so nothing was changed.`;
+    case 'review_own_grant':
+      return `${q(e.grantId)} was your own access; someone else among its reviewers must review it.`;
+    case 'flag_reason_required':
+      return 'Say what looks wrong: the admins are alerted with your reason.';
+    case 'not_reviewer':
+      return `Only ${e.group !== null ? `members of ${q(e.group)}` : `the grantee's team leads (${e.leads.map((u) => `<@${u}>`).join(', ')})`} may review grant ${q(e.grantId)}, and never the person who held it.`;
     case 'self_approval':
       return `You cannot decide on your own request ${q(e.requestId)}; someone else in the approving group has to.`;
     case 'already_approved':

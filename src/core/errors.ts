@@ -33,6 +33,11 @@ export type DomainError =
   | { code: 'not_requester'; requestId: string }
   | { code: 'not_grant_owner'; grantId: string }
   | { code: 'not_in_step_group'; requestId: string; group: string; step: number }
+  | { code: 'not_team_lead'; requestId: string; leads: string[]; step: number }
+  | { code: 'review_not_pending'; grantId: string }
+  | { code: 'review_own_grant'; grantId: string }
+  | { code: 'flag_reason_required' }
+  | { code: 'not_reviewer'; grantId: string; group: string | null; leads: string[] }
   | { code: 'self_approval'; requestId: string }
   | { code: 'already_approved'; requestId: string; step: number }
   | { code: 'approved_earlier_step'; requestId: string; step: number }

@@ -38,7 +38,7 @@ export interface ApproverFacts {
 }
 
 /** The approval step a pending request is waiting on. */
-export function currentStep(request: RequestRow): { index: number; from: string; count: number } | null {
+export function currentStep(request: RequestRow): { index: number; from: string; count: number; leads?: string[] } | null {
   const step = request.steps[request.currentStep];
   return step ? { index: request.currentStep, ...step } : null;
 }
@@ -51,7 +51,8 @@ export function checkApproval(request: RequestRow, approvals: readonly ApprovalR
   if (step === null) return err({ code: 'not_pending', requestId: id, state: request.state });
   if (approver.user === request.requester && !request.selfApproval) return err({ code: 'self_approval', requestId: id });
   if (approver.outsider) return err({ code: 'outsider_refused', standing: approver.outsider });
-  if (!approver.groups.has(step.from)) return err({ code: 'not_in_step_group', requestId: id, group: step.from, step: step.index });
+  const outOfStep = whyNotInStep(request, step, approver);
+  if (outOfStep !== null) return err(outOfStep);
   if (approvals.some((a) => a.step === step.index && a.approver === approver.user)) return err({ code: 'already_approved', requestId: id, step: step.index });
   // One person counts once per request: "security, then 2 sre-leads" must take three distinct people.
   const earlier = approvals.find((a) => a.approver === approver.user);
@@ -67,8 +68,16 @@ export function checkDeny(request: RequestRow, denier: ApproverFacts): Result<{ 
   if (step === null) return err({ code: 'not_pending', requestId: id, state: request.state });
   if (denier.user === request.requester) return err({ code: 'self_approval', requestId: id });
   if (denier.outsider) return err({ code: 'outsider_refused', standing: denier.outsider });
-  if (!denier.groups.has(step.from) && !denier.isAdmin) return err({ code: 'not_in_step_group', requestId: id, group: step.from, step: step.index });
+  const outOfStep = whyNotInStep(request, step, denier);
+  if (outOfStep !== null && !denier.isAdmin) return err(outOfStep);
   return ok({ step: step.index });
+}
+
+/** A team-lead step is decided by the leads stored with it (never a group); any other step by its group. */
+function whyNotInStep(request: RequestRow, step: NonNullable<ReturnType<typeof currentStep>>, who: ApproverFacts): DomainError | null {
+  const id = requestRef(request.id);
+  if (step.leads !== undefined) return step.leads.includes(who.user) ? null : { code: 'not_team_lead', requestId: id, leads: step.leads, step: step.index };
+  return who.groups.has(step.from) ? null : { code: 'not_in_step_group', requestId: id, group: step.from, step: step.index };
 }
 
 export function checkCancel(request: RequestRow, by: string): Result<true, DomainError> {

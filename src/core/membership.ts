@@ -18,14 +18,32 @@ export async function groupsOf(policy: Policy, user: string, directory: Director
   return new Set(entries.filter((name): name is string => name !== null));
 }
 
+/** The teams a person is in right now, as member or lead: fixed lists, plus a team's Slack user group via the Directory. */
+export async function teamsOf(policy: Policy, user: string, directory: Directory): Promise<Set<string>> {
+  const entries = await Promise.all(
+    Object.entries(policy.teams).map(async ([name, team]) => {
+      if (team.leads.includes(user) || team.members?.includes(user)) return name;
+      if (team.slack_usergroup === undefined) return null;
+      const members = await directory.usergroupMembers(team.slack_usergroup);
+      return members?.includes(user) ? name : null;
+    }),
+  );
+  return new Set(entries.filter((name): name is string => name !== null));
+}
+
 export function isAdmin(policy: Policy, groups: ReadonlySet<string>): boolean {
   return policy.settings.admins !== undefined && groups.has(policy.settings.admins);
 }
 
-/** A requester as the policy sees them now: their groups, their place in Slack (guest, other workspace) and whether an admin blocked them. */
-export async function requesterFacts(policy: Policy, user: string, directory: Directory, store?: Store): Promise<{ groups: Set<string>; standing: Standing; blocked: boolean }> {
-  const [groups, standing] = await Promise.all([groupsOf(policy, user, directory), directory.standing(user)]);
-  return { groups, standing, blocked: store?.isBlocked(user) ?? false };
+/** A requester as the policy sees them now: their groups, their teams, their place in Slack (guest, other workspace) and whether an admin blocked them. */
+export async function requesterFacts(
+  policy: Policy,
+  user: string,
+  directory: Directory,
+  store?: Store,
+): Promise<{ groups: Set<string>; teams: Set<string>; user: string; standing: Standing; blocked: boolean }> {
+  const [groups, teams, standing] = await Promise.all([groupsOf(policy, user, directory), teamsOf(policy, user, directory), directory.standing(user)]);
+  return { groups, teams, user, standing, blocked: store?.isBlocked(user) ?? false };
 }
 
 export async function approverFacts(policy: Policy, user: string, directory: Directory, store?: Store): Promise<ApproverFacts> {

@@ -127,7 +127,10 @@ export type AccessEvent =
   | { type: 'grant_cleanup_pending'; grant: GrantRow; problem: string }
   | { type: 'grant_cleaned_up'; grant: GrantRow }
   | { type: 'breakglass_reviewed'; grant: GrantRow; by: string }
-  | { type: 'breakglass_review_reminder'; grants: GrantRow[] };
+  | { type: 'breakglass_review_reminder'; grants: GrantRow[] }
+  | { type: 'grant_review_requested'; grant: GrantRow; request: RequestRow }
+  | { type: 'grant_reviewed'; grant: GrantRow; by: string }
+  | { type: 'grant_review_reminder'; grants: GrantRow[] };
 
 /** Tells people what happened. Failures to notify never undo a state change. */
 export interface Notifier {

@@ -1,6 +1,7 @@
 // Approvals are judged against the policy in force when the click comes, not the one the request was made under.
 import { decide, type AccessQuery, type Facts } from '../policy/decide.ts';
 import type { Policy } from '../policy/schema.ts';
+import { sameRouting } from '../policy/teams.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import type { DomainError } from './errors.ts';
 import { grantRef } from './ids.ts';
@@ -8,8 +9,6 @@ import { grantRef } from './ids.ts';
 /** The grant an extension adds to, as the policy's extension rule sees it. */
 export const extendingOf = (grant: GrantRow): AccessQuery['extending'] => ({ grantId: grantRef(grant.id), startsAt: grant.startsAt ?? grant.createdAt, expiresAt: grant.expiresAt ?? grant.createdAt });
 
-type Steps = readonly { from: string; count: number }[];
-const sameSteps = (a: Steps, b: Steps) => a.length === b.length && a.every((s, i) => s.from === b[i]?.from && s.count === b[i]?.count);
 
 /**
  * Why a pending request may no longer be granted, or null when it still may. `facts` are the requester's now;
@@ -20,8 +19,8 @@ export function whyNoLongerAllowed(policy: Policy, request: RequestRow, grant: G
   const query: AccessQuery = { resource: request.resource, role: request.role, duration: request.durationMs, reason: request.reason, extending: grant ? extendingOf(grant) : undefined };
   const decision = decide(policy, query, facts, now);
   if (decision.kind === 'refuse') return decision.error;
-  // Stricter approvals than the stored ones make it stale; laxer ones (even auto-approval) keep the stored steps.
-  if (decision.kind === 'needs_approval' && (!sameSteps(decision.steps, request.steps) || (request.selfApproval && !decision.request.selfApproval))) {
+  // Stricter approvals than the stored ones make it stale (so do other team leads, or a lead's step now falling back); laxer ones (even auto-approval) keep the stored steps.
+  if (decision.kind === 'needs_approval' && (!sameRouting(decision.steps, request.steps) || (request.selfApproval && !decision.request.selfApproval))) {
     return { code: 'approvals_changed', tier: decision.request.tier };
   }
   return null;

@@ -1,6 +1,6 @@
 // Checks that need the whole policy: every group, tier and role a rule names exists, and the rules can be met.
 import { secretEnvOf } from '../providers/registry.ts';
-import type { BreakglassPolicy, Group, Policy, Resource, Settings, Tier } from './schema.ts';
+import { TEAM_LEAD, type BreakglassPolicy, type Group, type Policy, type Resource, type Settings, type Team, type Tier } from './schema.ts';
 
 export interface PolicyIssue {
   path: (string | number)[];
@@ -13,6 +13,7 @@ const list = (names: Iterable<string>): string => [...names].map((n) => `"${n}"`
 export interface PolicyParts {
   settings: Settings | undefined;
   groups: Record<string, Group>;
+  teams: Record<string, Team>;
   tiers: Record<string, Tier>;
   breakglass: BreakglassPolicy | undefined;
   resources: Record<string, Resource>;
@@ -62,7 +63,14 @@ export function crossCheck(policy: PolicyParts): PolicyIssue[] {
       }
       conditions.groups?.forEach((g, i) => needGroup(g, [...at, 'auto_approve', 'groups', i]));
     }
+    if (tier.review !== undefined && tier.review !== TEAM_LEAD) needGroup(tier.review, [...at, 'review']);
+    // Someone in no team, or a lead, is reviewed by the admins: without admins nobody could review their grants.
+    if (tier.review === TEAM_LEAD && settings !== undefined && settings.admins === undefined) {
+      issues.push({ path: [...at, 'review'], message: 'review: team_lead needs settings.admins, who review the grants of leads and of people in no team' });
+    }
     tier.approvals?.forEach((step, i) => {
+      if (step.fallback !== undefined) needGroup(step.fallback, [...at, 'approvals', i, 'fallback']);
+      if (step.from === TEAM_LEAD) return;
       needGroup(step.from, [...at, 'approvals', i, 'from']);
       const group = policy.groups[step.from];
       // A fixed list smaller than count can never complete the step (the requester may not count either).
@@ -73,6 +81,10 @@ export function crossCheck(policy: PolicyParts): PolicyIssue[] {
         });
       }
     });
+  }
+
+  if (Object.hasOwn(policy.groups, TEAM_LEAD)) {
+    issues.push({ path: ['groups', TEAM_LEAD], message: `"${TEAM_LEAD}" is reserved for the leads of the requester's teams; give this group another name` });
   }
 
   const breakglass = policy.breakglass;

@@ -5,7 +5,8 @@ import { describeBusinessHours, isWithinBusinessHours, localTime } from './busin
 import { closestNames } from './closest.ts';
 import { formatDuration, type Ms } from './duration.ts';
 import { extractTickets, matchesGlob } from './matchers.ts';
-import type { ApprovalStep, Policy, Tier } from './schema.ts';
+import type { Policy, Tier } from './schema.ts';
+import { routeSteps, type RoutedStep, type TeamFacts } from './teams.ts';
 
 export interface AccessQuery {
   resource: string;
@@ -19,7 +20,7 @@ export interface AccessQuery {
   extending?: { grantId: string; startsAt: number; expiresAt: number } | undefined;
 }
 
-export interface Facts {
+export interface Facts extends TeamFacts {
   /** Names of the policy groups the requester belongs to right now. */
   groups: ReadonlySet<string>;
   /** Name of the channel the command came from, as Slack reports it (break-glass only). */
@@ -52,7 +53,7 @@ export interface ResolvedRequest {
 export type Decision =
   /** `group`: the policy group whose membership made it automatic; the grant ends when the requester leaves it. */
   | { kind: 'auto_approve'; request: ResolvedRequest; rule: RuleRef; group?: string }
-  | { kind: 'needs_approval'; request: ResolvedRequest; steps: ApprovalStep[]; rule: RuleRef }
+  | { kind: 'needs_approval'; request: ResolvedRequest; steps: RoutedStep[]; rule: RuleRef }
   | { kind: 'refuse'; error: DomainError; rule: RuleRef };
 
 export function decide(policy: Policy, query: AccessQuery, facts: Facts, now: Date): Decision {
@@ -110,7 +111,9 @@ export function decide(policy: Policy, query: AccessQuery, facts: Facts, now: Da
     auto === undefined
       ? `tier ${tierName} always needs approval`
       : `not auto-approved (${unmet.join('; ')}), so tier ${tierName} needs approval`;
-  return { kind: 'needs_approval', request, steps: tier.approvals, rule: { path: ['tiers', tierName, 'approvals'], why } };
+  const routed = routeSteps(policy, tier.approvals, facts);
+  const routing = routed.notes.length === 0 ? '' : `; ${routed.notes.join('; ')}`;
+  return { kind: 'needs_approval', request, steps: routed.steps, rule: { path: ['tiers', tierName, 'approvals'], why: `${why}${routing}` } };
 }
 
 /**

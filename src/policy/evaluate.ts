@@ -2,7 +2,8 @@
 import type { DomainError } from '../core/errors.ts';
 import { decide, resolveTarget, type Decision } from './decide.ts';
 import type { Ms } from './duration.ts';
-import type { ApprovalStep, Policy } from './schema.ts';
+import type { Policy } from './schema.ts';
+import { listedTeamsOf, type RoutedStep } from './teams.ts';
 
 export interface PolicyRequest {
   user: string;
@@ -26,7 +27,7 @@ export interface Outcome {
   error: DomainError['code'] | null;
   /** What would be granted (null when refused). */
   duration: Ms | null;
-  steps: ApprovalStep[] | null;
+  steps: RoutedStep[] | null;
 }
 
 export interface Evaluation {
@@ -34,12 +35,15 @@ export interface Evaluation {
   outcome: Outcome;
 }
 
-/** `breakglassUsesLastHour`: the requester's break-glass grants in the hour before (its rate limit). */
-export function evaluate(policy: Policy, request: PolicyRequest, groups: ReadonlySet<string>, breakglassUsesLastHour = 0): Evaluation {
+/**
+ * `breakglassUsesLastHour`: the requester's break-glass grants in the hour before (its rate limit). `teams`: the
+ * requester's teams; by default those whose fixed lists name them.
+ */
+export function evaluate(policy: Policy, request: PolicyRequest, groups: ReadonlySet<string>, breakglassUsesLastHour = 0, teams: ReadonlySet<string> = listedTeamsOf(policy, request.user)): Evaluation {
   const decision = decide(
     policy,
     { resource: request.resource, role: request.role, duration: request.duration, reason: request.reason, breakglass: request.breakglass },
-    { groups, channelName: request.channelName ?? null, breakglassUsesLastHour },
+    { groups, teams, user: request.user, channelName: request.channelName ?? null, breakglassUsesLastHour },
     request.at,
   );
   return { decision, outcome: outcomeOf(policy, decision, request) };

@@ -4,7 +4,7 @@ import type { Directory } from '../core/ports.ts';
 import { formatDuration } from './duration.ts';
 import { evaluate, type Outcome } from './evaluate.ts';
 import type { LoadedPolicy } from './load.ts';
-import type { ApprovalStep } from './schema.ts';
+import type { RoutedStep } from './teams.ts';
 import type { Expectation, ParsedTestFile } from './test-file.ts';
 import type { PolicyProblem } from './yaml-source.ts';
 
@@ -79,7 +79,7 @@ function compare(expected: Expectation, got: Outcome): CaseResult['mismatches'] 
   return mismatches;
 }
 
-export function describeSteps(steps: readonly ApprovalStep[]): string {
+export function describeSteps(steps: readonly RoutedStep[]): string {
   return steps.length === 0 ? 'none' : steps.map((s) => `${s.count} from ${s.from}`).join(', then ');
 }
 

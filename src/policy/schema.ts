@@ -92,12 +92,31 @@ const autoApproveConditionsSchema = z
   })
   .strict();
 
+/** `team_lead` in `from` (or a tier's `review`) means the leads of the requester's teams rather than a group. */
+export const TEAM_LEAD = 'team_lead';
+
 const approvalStepSchema = z
   .object({
     from: name('group'),
     count: z.number().int().min(1, 'count must be at least 1').default(1),
+    /** Where a team_lead step goes when the requester is a lead, is in no team, or their teams have too few leads. */
+    fallback: name('group').optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.from !== TEAM_LEAD || s.fallback !== undefined, {
+    message: 'from: team_lead needs fallback: GROUP, where the step goes for a lead\'s own request or someone in no team',
+    path: ['fallback'],
+  });
+
+/** A team: its members (a list or a Slack user group) and the leads who approve and review for them. */
+export const teamSchema = z
+  .object({
+    members: z.array(userIdSchema).optional(),
+    slack_usergroup: usergroupIdSchema.optional(),
+    leads: z.array(userIdSchema).min(1, 'name at least one lead, like leads: [U0123ABCD]'),
+  })
+  .strict()
+  .refine((t) => t.members !== undefined || t.slack_usergroup !== undefined, 'a team needs members: [...] or slack_usergroup: S…');
 
 export const tierSchema = z
   .object({
@@ -106,6 +125,8 @@ export const tierSchema = z
     max_duration: durationSchema,
     default_duration: durationSchema.optional(),
     self_approval: z.boolean().default(false),
+    /** Who reviews each grant of this tier once it ends: `team_lead` (the grantee's team leads, else the admins) or a group. */
+    review: name('group').optional(),
   })
   .strict();
 
@@ -152,6 +173,7 @@ export const policySchema = z
     version: z.literal(1, { error: 'version must be 1' }),
     settings: settingsSchema,
     groups: z.record(name('group'), groupSchema).default({}),
+    teams: z.record(name('team'), teamSchema).default({}),
     tiers: z.record(name('tier'), tierSchema),
     breakglass: breakglassSchema.optional(),
     resources: z.record(name('resource'), resourceSchema),
@@ -164,6 +186,7 @@ export type Settings = Policy['settings'];
 export type Tier = Policy['tiers'][string];
 export type Resource = Policy['resources'][string];
 export type Group = Policy['groups'][string];
+export type Team = Policy['teams'][string];
 export type ApprovalStep = z.output<typeof approvalStepSchema>;
 export type AutoApproveConditions = z.output<typeof autoApproveConditionsSchema>;
 export type BusinessHours = z.output<typeof businessHoursSchema>;

@@ -9,15 +9,16 @@ import { homeView } from './home.ts';
 import type { ListenerDeps } from './listener-deps.ts';
 import { explain } from './messages.ts';
 import { describeOutcome } from './outcomes.ts';
+import { registerReviewActions } from './review-actions.ts';
 import { denyModal, extendModal, FIELD, requestModal, VIEW } from './views.ts';
 
-type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & { client: WebClient };
+export type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & { client: WebClient };
 
 /** Any action id Sesame does not handle: a button from an older version, say. The form's resource select is handled. */
 const UNKNOWN_ACTION = new RegExp(`^(?!(${[...Object.values(ACTION), FIELD.resource.action].join('|')})$).+$`);
 
 /** Answers the clicker: ephemerally under the card, or by DM when the click came from App Home (no response_url). */
-async function tell(args: ButtonArgs, text: string): Promise<void> {
+export async function tell(args: ButtonArgs, text: string): Promise<void> {
   if ('response_url' in args.body && args.body.response_url) {
     await args.respond({ ...ephemeral(text), replace_original: false });
   } else {
@@ -27,11 +28,11 @@ async function tell(args: ButtonArgs, text: string): Promise<void> {
 
 export async function publishHome(client: WebClient, user: string, deps: ListenerDeps): Promise<void> {
   const { requests, grants } = deps.access.overview(user);
-  const [awaiting, unreviewed] = await Promise.all([deps.access.awaitingApprovalBy(user), deps.access.reviews.waitingFor(user)]);
-  await client.views.publish({ user_id: user, view: homeView({ grants, requests, awaiting, unreviewed }) });
+  const [awaiting, unreviewed, toReview] = await Promise.all([deps.access.awaitingApprovalBy(user), deps.access.reviews.waitingFor(user), deps.access.reviews.post.waitingFor(user)]);
+  await client.views.publish({ user_id: user, view: homeView({ grants, requests, awaiting, unreviewed, toReview }) });
 }
 
-const fromHome = (args: ButtonArgs) => args.body.container?.type === 'view';
+export const fromHome = (args: ButtonArgs) => args.body.container?.type === 'view';
 
 export function registerActions(app: App, deps: ListenerDeps): void {
   const { access } = deps;
@@ -145,6 +146,8 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     const requestable = await access.requestable(body.user.id);
     await client.views.update({ view_id: view.id, hash: view.hash, view: requestModal(deps.policy().policy, requestable, action.selected_option.value) });
   });
+
+  registerReviewActions(app, deps);
 
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab === 'home') await publishHome(client, event.user, deps);

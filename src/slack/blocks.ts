@@ -4,6 +4,7 @@ import { currentStep } from '../core/lifecycle.ts';
 import { grantRef, requestRef } from '../core/ids.ts';
 import { formatDuration } from '../policy/duration.ts';
 import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
+import { stepDeciders } from './step-text.ts';
 import { code, escapeMrkdwn, FIELD_LIMIT, MAX_BLOCKS, mention, plural, resourceRole, SECTION_LIMIT, slackTime, truncate } from './text.ts';
 
 export interface SlackMessage {
@@ -18,6 +19,8 @@ export const ACTION = {
   revoke: 'revoke_grant',
   extend: 'extend_grant',
   acknowledge: 'acknowledge_breakglass',
+  reviewOk: 'review_looks_right',
+  reviewFlag: 'review_flag',
 } as const;
 
 export const mrkdwn = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_LIMIT) } });
@@ -85,7 +88,7 @@ function status(request: RequestRow, grant: GrantRow | null | undefined): string
     case 'pending':
       return step === null
         ? 'Waiting for a decision.'
-        : `⏳ Waiting for step ${step.index + 1} of ${request.steps.length}: ${plural(step.count, 'approval')} from ${code(step.from)}.`;
+        : `⏳ Waiting for step ${step.index + 1} of ${request.steps.length}: ${plural(step.count, 'approval')} from ${stepDeciders(step)}.`;
     case 'approved':
       if (grant?.state === 'active') return `✅ Approved by ${mention(request.decidedBy ?? 'policy')}; granted as ${grantRef(grant.id)} until ${slackTime(grant.expiresAt ?? 0)}.`;
       if (grant && grant.state !== 'pending') return `✅ Approved by ${mention(request.decidedBy ?? 'policy')}; grant ${grantRef(grant.id)} is ${grant.state.replace('_', ' ')}.`;
@@ -106,7 +109,7 @@ function approvalsLine(request: RequestRow, approvals: readonly ApprovalRow[]): 
   if (approvals.length === 0) return null;
   const byStep = request.steps.map((s, i) => {
     const names = approvals.filter((a) => a.step === i).map((a) => mention(a.approver));
-    return names.length === 0 ? null : `step ${i + 1} (${code(s.from)}): ${names.slice(0, 10).join(', ')}${names.length > 10 ? ` and ${names.length - 10} more` : ''}`;
+    return names.length === 0 ? null : `step ${i + 1} (${s.leads ? 'team leads' : code(s.from)}): ${names.slice(0, 10).join(', ')}${names.length > 10 ? ` and ${names.length - 10} more` : ''}`;
   });
   return `Approved so far — ${byStep.filter(Boolean).join('; ')}`;
 }
@@ -145,12 +148,12 @@ export function overviewMessage(requests: readonly RequestRow[], grants: readonl
 
 const waitingFor = (r: RequestRow) => {
   const step = currentStep(r);
-  return step ? `waiting for ${code(step.from)}` : 'waiting';
+  return step ? `waiting for ${stepDeciders(step)}` : 'waiting';
 };
 
 /** `/access pending`: requests this person may approve, and (for reviewers) break-glass uses waiting for review. */
-export function awaitingMessage(requests: readonly RequestRow[], unreviewed: readonly GrantRow[] = []): SlackMessage {
-  if (requests.length === 0 && unreviewed.length === 0) return { text: 'Nothing is waiting for your approval.', blocks: [mrkdwn('Nothing is waiting for your approval.')] };
+export function awaitingMessage(requests: readonly RequestRow[], unreviewed: readonly GrantRow[] = [], toReview: readonly KnownBlock[][] = []): SlackMessage {
+  if (requests.length === 0 && unreviewed.length === 0 && toReview.length === 0) return { text: 'Nothing is waiting for your approval.', blocks: [mrkdwn('Nothing is waiting for your approval.')] };
   const blocks: KnownBlock[] = [];
   if (requests.length > 0) {
     const lines = requests.slice(0, 40).map((r) => `• ${code(requestRef(r.id))} ${mention(r.requester)} wants ${what(r)} for ${formatDuration(r.durationMs)}${r.cardChannel ? ` — card in <#${r.cardChannel}>` : ''}`);
@@ -163,7 +166,13 @@ export function awaitingMessage(requests: readonly RequestRow[], unreviewed: rea
     for (const g of unreviewed.slice(0, 40)) blocks.push(acknowledgeRow(g));
     if (unreviewed.length > 40) blocks.push(context(`…and ${unreviewed.length - 40} more; acknowledge these first.`));
   }
-  return { text: `${plural(requests.length, 'request')} waiting for your approval, ${plural(unreviewed.length, 'break-glass use')} for your review`, blocks: blocks.slice(0, MAX_BLOCKS) };
+  if (toReview.length > 0) {
+    blocks.push(mrkdwn(`*Ended grants waiting for your review* (${toReview.length})`));
+    for (const rows of toReview.slice(0, 20)) blocks.push(...rows);
+    if (toReview.length > 20) blocks.push(context(`…and ${toReview.length - 20} more; review these first.`));
+  }
+  const reviews = toReview.length > 0 ? `, ${plural(toReview.length, 'ended grant')} to review` : '';
+  return { text: `${plural(requests.length, 'request')} waiting for your approval, ${plural(unreviewed.length, 'break-glass use')} for your review${reviews}`, blocks: blocks.slice(0, MAX_BLOCKS) };
 }
 
 /** One unreviewed break-glass use with its Acknowledge button (the value is the grant id only). */

@@ -10,6 +10,7 @@ import type { ListenerDeps } from './listener-deps.ts';
 import { explain } from './messages.ts';
 import { describeDecision, describeOutcome } from './outcomes.ts';
 import { code } from './text.ts';
+import { postReviewRows } from './review-blocks.ts';
 import { requestModal } from './views.ts';
 
 interface CommandContext {
@@ -77,8 +78,8 @@ async function run(cmd: AccessCommand, ctx: CommandContext, deps: ListenerDeps):
       return;
     }
     case 'pending': {
-      const [requests, unreviewed] = await Promise.all([access.awaitingApprovalBy(ctx.user), access.reviews.waitingFor(ctx.user)]);
-      await ctx.respond({ response_type: 'ephemeral', ...awaitingMessage(requests, unreviewed) });
+      const [requests, unreviewed, toReview] = await Promise.all([access.awaitingApprovalBy(ctx.user), access.reviews.waitingFor(ctx.user), access.reviews.post.waitingFor(ctx.user)]);
+      await ctx.respond({ response_type: 'ephemeral', ...awaitingMessage(requests, unreviewed, toReview.map(postReviewRows)) });
       return;
     }
     case 'cancel': {

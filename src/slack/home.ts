@@ -4,6 +4,7 @@ import { grantRef, requestRef } from '../core/ids.ts';
 import { formatDuration } from '../policy/duration.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { acknowledgeRow, ACTION } from './blocks.ts';
+import { postReviewRows } from './review-blocks.ts';
 import { code, mention, slackTime, truncate } from './text.ts';
 
 /** Each list shows at most this many rows, keeping the view under Slack's 100-block limit. */
@@ -26,9 +27,11 @@ export interface HomeData {
   awaiting: readonly RequestRow[];
   /** Break-glass uses waiting for this person's review (only reviewers get any). */
   unreviewed?: readonly GrantRow[];
+  /** Ended grants waiting for this person's post-access review. */
+  toReview?: readonly GrantRow[];
 }
 
-export function homeView({ grants, requests, awaiting, unreviewed = [] }: HomeData): View {
+export function homeView({ grants, requests, awaiting, unreviewed = [], toReview = [] }: HomeData): View {
   const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: 'Your access' } }];
   const section = (title: string, items: readonly KnownBlock[][], empty: string, total: number) => {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*${title}*` } });
@@ -65,5 +68,6 @@ export function homeView({ grants, requests, awaiting, unreviewed = [] }: HomeDa
   if (unreviewed.length > 0) {
     section('Break-glass uses to review', unreviewed.slice(0, MAX_ROWS).map((g) => [acknowledgeRow(g)]), '', unreviewed.length);
   }
+  if (toReview.length > 0) section('Ended grants to review', toReview.slice(0, MAX_ROWS).map(postReviewRows), '', toReview.length);
   return { type: 'home', blocks };
 }

@@ -11,7 +11,9 @@ import type { Store } from '../store/repositories.ts';
 import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
 import { directMessage, requestCard, type SlackMessage } from './blocks.ts';
 import { breakglassAlert, breakglassAnnouncement, reviewCard, reviewReminder } from './breakglass-blocks.ts';
+import { createReviewNotices } from './review-notices.ts';
 import type { SlackCall } from './slack-api.ts';
+import { stepDeciders } from './step-text.ts';
 import { code, mention, resourceRole, SECTION_LIMIT, slackTime } from './text.ts';
 
 export interface SlackNotifierDeps {
@@ -51,6 +53,8 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
   /** The review card goes to the first notify channel, else to the approvals channel. */
   const reviewChannel = () => notifyChannels()[0] ?? settings().approvals_channel;
   const lastRateAlert = new Map<string, number>();
+  const update = (channel: string, ts: string, message: SlackMessage) => call('chat.update', () => client.chat.update({ channel, ts, text: message.text, blocks: message.blocks }));
+  const reviewNotice = createReviewNotices({ store, policy: deps.policy, post, update, ping, auditLine: (text) => auditLine(text) });
   /**
    * Posts to each channel on its own, so one the bot was not invited to does not silence the others
    * (`call` has already logged and counted the failure).
@@ -156,7 +160,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
         if (!request?.cardChannel || !request.cardTs) return;
         const step = request.steps[request.currentStep];
         await call('chat.postMessage', () =>
-          client.chat.postMessage({ channel: request.cardChannel as string, thread_ts: request.cardTs as string, text: `⏰ Reminder: ${code(requestRef(request.id))} from ${mention(request.requester)} is still waiting${step ? ` for ${code(step.from)}` : ''}.` }),
+          client.chat.postMessage({ channel: request.cardChannel as string, thread_ts: request.cardTs as string, text: `⏰ Reminder: ${code(requestRef(request.id))} from ${mention(request.requester)} is still waiting${step ? ` for ${stepDeciders(step)}` : ''}.` }),
         );
         return;
       }
@@ -212,6 +216,10 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
       case 'breakglass_review_reminder':
         await post(reviewChannel(), reviewReminder(event.grants, reviewers()));
         return;
+      case 'grant_review_requested':
+      case 'grant_reviewed':
+      case 'grant_review_reminder':
+        return reviewNotice(event);
     }
   }
 
@@ -254,9 +262,9 @@ function progressLine(request: RequestRow, by: string, approvals: readonly Appro
   const stepOf = request.steps.length > 1 ? ` (step ${step.index + 1} of ${request.steps.length})` : '';
   const inStep = approvals.filter((a) => a.step === step.index);
   const mine = inStep.findIndex((a) => a.approver === by);
-  if (mine < 0) return `${head}; it now waits for ${code(step.from)}${stepOf}.`;
+  if (mine < 0) return `${head}; it now waits for ${stepDeciders(step)}${stepOf}.`;
   const count = Math.min(mine + 1, step.count);
-  return `${head}: ${count} of ${step.count} from ${code(step.from)}${stepOf}; waiting for ${step.count - count} more.`;
+  return `${head}: ${count} of ${step.count} from ${stepDeciders(step)}${stepOf}; waiting for ${step.count - count} more.`;
 }
 
 /** Events about one request (its card, its grant) are delivered in the order they happened. */

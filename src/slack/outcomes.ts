@@ -5,6 +5,7 @@ import { grantRef, requestRef } from '../core/ids.ts';
 import type { Decision } from '../policy/decide.ts';
 import { formatDuration } from '../policy/duration.ts';
 import { explain } from './messages.ts';
+import { stepDeciders } from './step-text.ts';
 import { code, slackTime } from './text.ts';
 
 export interface AskedFor {
@@ -25,7 +26,7 @@ export function describeOutcome(outcome: RequestOutcome, asked: AskedFor = {}): 
     case 'pending': {
       const step = currentStep(r);
       const lengthNote = asked.defaultDuration ? `${length}, the default for this tier` : length;
-      return `⏳ Request ${code(requestRef(r.id))} for ${what} (${lengthNote}) is waiting for ${step ? code(step.from) : 'approval'}. I'll DM you when it's decided; \`/access cancel ${requestRef(r.id)}\` withdraws it.`;
+      return `⏳ Request ${code(requestRef(r.id))} for ${what} (${lengthNote}) is waiting for ${step ? stepDeciders(step) : 'approval'}. I'll DM you when it's decided; \`/access cancel ${requestRef(r.id)}\` withdraws it.`;
     }
     case 'failed':
       return `⚠️ Request ${code(requestRef(r.id))} for ${what} was approved, but granting it failed (${code(outcome.problem)}), so you have no access. Try again later, or tell your Sesame admins.`;
@@ -43,6 +44,6 @@ export function describeDecision(decision: Decision): string {
   const verdict =
     decision.kind === 'auto_approve'
       ? `*Granted at once:* ${head}${r.capped ? `, capped from ${formatDuration(r.capped.requested)}` : ''}.`
-      : `*Needs approval:* ${head}, from ${decision.steps.map((s, i) => `${i + 1}) ${s.count} of ${code(s.from)}`).join(', then ')}.`;
+      : `*Needs approval:* ${head}, from ${decision.steps.map((s, i) => `${i + 1}) ${s.count} of ${stepDeciders(s)}`).join(', then ')}.`;
   return `${verdict}\n_Rule:_ ${code(decision.rule.path.join('.'))} — ${decision.rule.why}`;
 }

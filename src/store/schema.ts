@@ -4,6 +4,9 @@ import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqli
 import type { GrantState, RequestState } from '../core/errors.ts';
 import type { ProviderState } from '../core/ports.ts';
 import type { ProviderConfig } from '../policy/schema.ts';
+import type { RoutedStep } from '../policy/teams.ts';
+
+export type ReviewVerdict = 'looks_right' | 'flagged';
 
 /** Times are integer milliseconds since the epoch (UTC). */
 export const requests = sqliteTable(
@@ -19,8 +22,8 @@ export const requests = sqliteTable(
     tickets: text('tickets', { mode: 'json' }).$type<string[]>().notNull(),
     breakglass: integer('breakglass', { mode: 'boolean' }).notNull().default(false),
     state: text('state').$type<RequestState>().notNull(),
-    /** Approval steps as decided when the request was made: [{ from, count }]. */
-    steps: text('steps', { mode: 'json' }).$type<{ from: string; count: number }[]>().notNull(),
+    /** Approval steps as decided when the request was made: [{ from, count }], with `leads` for a team-lead step. */
+    steps: text('steps', { mode: 'json' }).$type<RoutedStep[]>().notNull(),
     currentStep: integer('current_step').notNull().default(0),
     selfApproval: integer('self_approval', { mode: 'boolean' }).notNull().default(false),
     /** Set when this request asks for more time on an existing grant. */
@@ -94,6 +97,15 @@ export const grants = sqliteTable(
     identity: text('identity'),
     /** What the provider grants, named by the provider (`Provider.accessKey`); live grants sharing one are counted, and only the last one's end revokes. */
     accessKey: text('access_key'),
+    /** Set when a grant of a tier with `review:` ends: the reviewing group, or `team_lead` (then `reviewLeads` names them). */
+    reviewFrom: text('review_from'),
+    reviewLeads: text('review_leads', { mode: 'json' }).$type<string[]>(),
+    /** `looks_right` or `flagged` once reviewed (`reviewedBy`, `reviewedAt`); `reviewNote` is the flag's reason. */
+    reviewVerdict: text('review_verdict').$type<ReviewVerdict>(),
+    reviewNote: text('review_note'),
+    /** Where the review card was posted, so it can be updated in place. */
+    reviewCardChannel: text('review_card_channel'),
+    reviewCardTs: text('review_card_ts'),
   },
   (t) => [
     uniqueIndex('grants_request_idx').on(t.requestId),
@@ -106,6 +118,8 @@ export const grants = sqliteTable(
     // Almost no grant ever waits for a clean-up, so only those are indexed.
     index('grants_cleanup_idx').on(t.id).where(sql`${t.cleanupPending} IS NOT NULL`),
     index('grants_access_key_idx').on(t.accessKey, t.state),
+    // Reviews waiting are few among all grants ever made; every sweep, App Home and scrape asks for them.
+    index('grants_post_review_idx').on(t.id).where(sql`${t.reviewFrom} IS NOT NULL AND ${t.reviewedBy} IS NULL`),
   ],
 );
 

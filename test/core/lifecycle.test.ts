@@ -11,7 +11,7 @@ const aRequest = (overrides: Partial<RequestRow> = {}): RequestRow => ({
 });
 const aGrant = (overrides: Partial<GrantRow> = {}): GrantRow => ({
   id: 3, requestId: 7, user: 'UREQ', resource: 'prod-db', role: 'write', provider: { type: 'noop' }, providerState: null, reason: 'INC-1', breakglass: false,
-  state: 'active', createdAt: 0, startsAt: 0, expiresAt: 1000, endedAt: null, endedBy: null, revokeAttempts: 0, reviewedBy: null, reviewedAt: null, cleanupPending: null, dmChannel: null, dmTs: null, identity: null, accessKey: null, ...overrides,
+  state: 'active', createdAt: 0, startsAt: 0, expiresAt: 1000, endedAt: null, endedBy: null, revokeAttempts: 0, reviewedBy: null, reviewedAt: null, cleanupPending: null, dmChannel: null, dmTs: null, identity: null, accessKey: null, reviewFrom: null, reviewLeads: null, reviewVerdict: null, reviewNote: null, reviewCardChannel: null, reviewCardTs: null, ...overrides,
 });
 const approval = (step: number, approver: string): ApprovalRow => ({ id: 1, requestId: 7, step, approver, at: 0 });
 const person = (user: string, groups: string[] = [], isAdmin = false): ApproverFacts => ({ user, groups: new Set(groups), isAdmin });

@@ -13,7 +13,7 @@ const aRequest = (overrides: Partial<RequestRow> = {}): RequestRow => ({
 });
 const aGrant = (overrides: Partial<GrantRow> = {}): GrantRow => ({
   id: 17, requestId: 42, user: 'U0ENG1', resource: 'prod-db', role: 'write', provider: { type: 'noop' }, providerState: null, reason: 'r', breakglass: false, state: 'active',
-  createdAt: 0, startsAt: 0, expiresAt: Date.UTC(2026, 10, 23, 10), endedAt: null, endedBy: null, revokeAttempts: 0, reviewedBy: null, reviewedAt: null, cleanupPending: null, dmChannel: null, dmTs: null, identity: null, accessKey: null, ...overrides,
+  createdAt: 0, startsAt: 0, expiresAt: Date.UTC(2026, 10, 23, 10), endedAt: null, endedBy: null, revokeAttempts: 0, reviewedBy: null, reviewedAt: null, cleanupPending: null, dmChannel: null, dmTs: null, identity: null, accessKey: null, reviewFrom: null, reviewLeads: null, reviewVerdict: null, reviewNote: null, reviewCardChannel: null, reviewCardTs: null, ...overrides,
 });
 const withinLimits = (blocks: unknown[]) => {
   expect(blocks.length).toBeLessThanOrEqual(50);

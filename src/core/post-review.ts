@@ -1,0 +1,156 @@
+// Post-access review: when a grant of a tier with `review:` ends, its reviewers say Looks right or Flag (with a reason).
+import { TEAM_LEAD } from '../policy/schema.ts';
+import { reviewersFor } from '../policy/teams.ts';
+import { ReviewStore } from '../store/review-store.ts';
+import { LOST_RACE } from '../store/repositories.ts';
+import type { LoadedPolicy } from '../policy/load.ts';
+import type { Store } from '../store/repositories.ts';
+import type { GrantRow, ReviewVerdict } from '../store/schema.ts';
+import type { AccessEvent, Clock, Directory, Notifier } from './ports.ts';
+import type { DomainError } from './errors.ts';
+import { grantRef, requestRef } from './ids.ts';
+import type { ApproverFacts } from './lifecycle.ts';
+import { approverFacts, teamsOf } from './membership.ts';
+import { auditRefusal } from './refusals.ts';
+import { err, ok, type Result } from './result.ts';
+import { reviewReminderDue } from './review-reminder.ts';
+
+const REMINDED = 'grant.review_reminded' as const;
+
+/** Who reviews a grant: the group it waits for, or the team leads stored with it. */
+export const reviewersOf = (grant: GrantRow): { group: string | null; leads: string[] } =>
+  grant.reviewFrom === TEAM_LEAD ? { group: null, leads: grant.reviewLeads ?? [] } : { group: grant.reviewFrom, leads: [] };
+
+/** Pure: may this person give the review of this ended grant? Never the person who held it, never an outsider. */
+export function checkPostReview(grant: GrantRow, reviewer: ApproverFacts): Result<true, DomainError> {
+  const id = grantRef(grant.id);
+  if (grant.reviewedBy !== null) return err({ code: 'already_reviewed', grantId: id, by: grant.reviewedBy });
+  if (grant.reviewFrom === null) return err({ code: 'review_not_pending', grantId: id });
+  // Oversight means someone else looks, even where the holder is in the reviewing group or leads a team.
+  if (reviewer.user === grant.user) return err({ code: 'review_own_grant', grantId: id });
+  if (reviewer.outsider) return err({ code: 'outsider_refused', standing: reviewer.outsider });
+  const { group, leads } = reviewersOf(grant);
+  const allowed = group === null ? leads.includes(reviewer.user) : reviewer.groups.has(group);
+  return allowed ? ok(true) : err({ code: 'not_reviewer', grantId: id, group, leads });
+}
+
+export interface ReviewDeps {
+  store: Store;
+  policy: () => LoadedPolicy;
+  directory: Directory;
+  notifier: Notifier;
+  clock: Clock;
+}
+
+export class PostAccessReviews {
+  private readonly reviews: ReviewStore;
+
+  constructor(private readonly deps: ReviewDeps) {
+    this.reviews = new ReviewStore(deps.store.db);
+  }
+
+  /**
+   * Asks for the review of a grant that just ended, when its tier (in the policy in force now) has `review:`. Break-glass
+   * is left out: its review card goes out when the glass is broken. True when a review was asked for.
+   */
+  async open(grant: GrantRow): Promise<boolean> {
+    const { store, clock } = this.deps;
+    if (grant.breakglass || grant.reviewFrom !== null) return false;
+    const request = store.getRequest(grant.requestId);
+    const { policy } = this.deps.policy();
+    const review = request === undefined ? undefined : policy.tiers[request.tier]?.review;
+    if (review === undefined || request === undefined) return false;
+    // Only the teams are asked for (no standing): a Slack hiccup at the end of a grant must not lose its review.
+    const teams = review === TEAM_LEAD ? await teamsOf(policy, grant.user, this.deps.directory) : new Set<string>();
+    const reviewers = reviewersFor(policy, review, { teams, user: grant.user });
+    if (reviewers === null) return false; // policy check refuses review: team_lead without admins
+    const from = 'leads' in reviewers ? TEAM_LEAD : reviewers.group;
+    const leads = 'leads' in reviewers ? reviewers.leads : null;
+    const now = clock.now();
+    const asked = store.transaction(now, (tx) => {
+      if (!this.reviews.requestReview(grant.id, from, leads)) tx.abort();
+      tx.audit({ actor: 'sesame', action: 'grant.review_requested', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), details: { tier: request.tier, review, reviewers: from, leads } });
+    });
+    if (asked === LOST_RACE) return false;
+    await this.deps.notifier.notify({ type: 'grant_review_requested', grant: store.getGrant(grant.id) as GrantRow, request });
+    return true;
+  }
+
+  /**
+   * Wraps the notifier the grant keeper tells of ends: however a grant ended (expiry, revoke, a sweep), its review is
+   * asked for right after. A failure here is the grant keeper's to log; the end itself stands.
+   */
+  onGrantEnd(inner: Notifier): Notifier {
+    return {
+      notify: async (event: AccessEvent) => {
+        await inner.notify(event);
+        if (event.type === 'grant_ended') await this.open(event.grant);
+      },
+      ...(inner.close ? { close: () => inner.close?.() ?? Promise.resolve() } : {}),
+    };
+  }
+
+  /** Checks a Flag click before asking for the reason; a refusal is audited like any refused review. */
+  async screen(grantId: number, reviewer: string): Promise<Result<GrantRow, DomainError>> {
+    const checked = await this.check(grantId, reviewer);
+    return checked.ok ? ok(checked.value.grant) : checked;
+  }
+
+  /** Looks right, or Flag with a reason (which alerts the admins). */
+  async give(grantId: number, reviewer: string, verdict: ReviewVerdict, note: string | null): Promise<Result<GrantRow, DomainError>> {
+    const { store, clock } = this.deps;
+    const checked = await this.check(grantId, reviewer);
+    if (!checked.ok) return checked;
+    const { grant } = checked.value;
+    const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
+    const now = clock.now();
+    const reason = note?.trim() ?? '';
+    if (verdict === 'flagged' && reason === '') return auditRefusal(store, now, { actor: reviewer, action: 'grant.review_refused', ...ids, error: { code: 'flag_reason_required' } });
+    const done = store.transaction(now, (tx) => {
+      if (!this.reviews.recordReview(grant.id, reviewer, verdict, verdict === 'flagged' ? reason : null, now.getTime())) tx.abort();
+      const details = { user: grant.user, resource: grant.resource, role: grant.role, reviewers: grant.reviewFrom, ...(verdict === 'flagged' ? { note: reason } : {}) };
+      tx.audit({ actor: reviewer, action: verdict === 'flagged' ? 'grant.flagged' : 'grant.reviewed', ...ids, details });
+    });
+    const fresh = store.getGrant(grant.id) as GrantRow;
+    if (done === LOST_RACE) return auditRefusal(store, now, { actor: reviewer, action: 'grant.review_refused', ...ids, error: { code: 'already_reviewed', grantId: ids.grantId, by: fresh.reviewedBy ?? 'someone' } });
+    await this.deps.notifier.notify({ type: 'grant_reviewed', grant: fresh, by: reviewer });
+    return ok(fresh);
+  }
+
+  /** Ended grants waiting for this person's review; nothing for anyone else. */
+  async waitingFor(user: string): Promise<GrantRow[]> {
+    const waiting = this.reviews.awaitingReview();
+    if (waiting.length === 0) return [];
+    const facts = await approverFacts(this.deps.policy().policy, user, this.deps.directory);
+    return waiting.filter((g) => checkPostReview(g, facts).ok);
+  }
+
+  /** Every review still to do, break-glass included (`sesame_reviews_pending`). */
+  countPending = (): number => this.reviews.countPending();
+
+  /** Reminds the reviewers once a day while reviews wait; true when it did. The audit log remembers when, across restarts. */
+  async remindIfDue(): Promise<boolean> {
+    const { store, clock } = this.deps;
+    const waiting = this.reviews.awaitingReview();
+    const now = clock.now();
+    const oldest = waiting.reduce<number | null>((min, g) => Math.min(min ?? Infinity, g.endedAt ?? g.createdAt), null);
+    // Checked again inside the transaction: two sweeps at once (two processes) must not both record a reminder.
+    const due = store.transaction(now, (tx) => {
+      if (!reviewReminderDue(oldest, store.lastAuditAt(REMINDED), now)) return false;
+      tx.audit({ actor: 'sesame', action: REMINDED, details: { waiting: waiting.map((g) => grantRef(g.id)) } });
+      return true;
+    });
+    if (due !== true) return false;
+    await this.deps.notifier.notify({ type: 'grant_review_reminder', grants: waiting });
+    return true;
+  }
+
+  private async check(grantId: number, reviewer: string): Promise<Result<{ grant: GrantRow }, DomainError>> {
+    const { store, clock } = this.deps;
+    const grant = store.getGrant(grantId);
+    if (grant === undefined) return auditRefusal(store, clock.now(), { actor: reviewer, action: 'grant.review_refused', grantId: grantRef(grantId), error: { code: 'grant_not_found', grantId: grantRef(grantId) } });
+    const allowed = checkPostReview(grant, await approverFacts(this.deps.policy().policy, reviewer, this.deps.directory));
+    if (!allowed.ok) return auditRefusal(store, clock.now(), { actor: reviewer, action: 'grant.review_refused', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), error: allowed.error, details: { state: grant.state } });
+    return ok({ grant });
+  }
+}
