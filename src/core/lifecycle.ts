@@ -2,6 +2,7 @@
 import type { Policy } from '../policy/schema.ts';
 import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
 import type { DomainError, GrantState, RequestState } from './errors.ts';
+import { deciderGroups, notInStepGroup } from './escalation-rules.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { err, ok, type Result } from './result.ts';
 
@@ -51,7 +52,7 @@ export function checkApproval(request: RequestRow, approvals: readonly ApprovalR
   if (step === null) return err({ code: 'not_pending', requestId: id, state: request.state });
   if (approver.user === request.requester && !request.selfApproval) return err({ code: 'self_approval', requestId: id });
   if (approver.outsider) return err({ code: 'outsider_refused', standing: approver.outsider });
-  if (!approver.groups.has(step.from)) return err({ code: 'not_in_step_group', requestId: id, group: step.from, step: step.index });
+  if (!deciderGroups(request).some((g) => approver.groups.has(g))) return err(notInStepGroup(request));
   if (approvals.some((a) => a.step === step.index && a.approver === approver.user)) return err({ code: 'already_approved', requestId: id, step: step.index });
   // One person counts once per request: "security, then 2 sre-leads" must take three distinct people.
   const earlier = approvals.find((a) => a.approver === approver.user);
@@ -67,7 +68,7 @@ export function checkDeny(request: RequestRow, denier: ApproverFacts): Result<{ 
   if (step === null) return err({ code: 'not_pending', requestId: id, state: request.state });
   if (denier.user === request.requester) return err({ code: 'self_approval', requestId: id });
   if (denier.outsider) return err({ code: 'outsider_refused', standing: denier.outsider });
-  if (!denier.groups.has(step.from) && !denier.isAdmin) return err({ code: 'not_in_step_group', requestId: id, group: step.from, step: step.index });
+  if (!deciderGroups(request).some((g) => denier.groups.has(g)) && !denier.isAdmin) return err(notInStepGroup(request));
   return ok({ step: step.index });
 }
 

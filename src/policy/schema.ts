@@ -91,8 +91,15 @@ const approvalStepSchema = z
   .object({
     from: name('group'),
     count: z.number().int().min(1, 'count must be at least 1').default(1),
+    /** When the step has no decision this long after it began, `escalate_to` is pinged and may decide it too. */
+    escalate_after: durationSchema.optional(),
+    escalate_to: name('group').optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => (s.escalate_after === undefined) === (s.escalate_to === undefined), {
+    message: 'escalate_after and escalate_to go together: name both (escalate_after: 30m, escalate_to: GROUP) or neither',
+    path: ['escalate_to'],
+  });
 
 export const tierSchema = z
   .object({

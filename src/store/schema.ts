@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import type { ProviderState } from '../core/ports.ts';
-import type { ProviderConfig } from '../policy/schema.ts';
+import type { ApprovalStep, ProviderConfig } from '../policy/schema.ts';
 
 /** Times are integer milliseconds since the epoch (UTC). */
 export const requests = sqliteTable(
@@ -19,9 +19,13 @@ export const requests = sqliteTable(
     tickets: text('tickets', { mode: 'json' }).$type<string[]>().notNull(),
     breakglass: integer('breakglass', { mode: 'boolean' }).notNull().default(false),
     state: text('state').$type<RequestState>().notNull(),
-    /** Approval steps as decided when the request was made: [{ from, count }]. */
-    steps: text('steps', { mode: 'json' }).$type<{ from: string; count: number }[]>().notNull(),
+    /** Approval steps as decided when the request was made: [{ from, count, escalate_after?, escalate_to? }]. */
+    steps: text('steps', { mode: 'json' }).$type<ApprovalStep[]>().notNull(),
     currentStep: integer('current_step').notNull().default(0),
+    /** When the current step escalates if still undecided; null when it never does or already has. */
+    escalateAt: integer('escalate_at'),
+    /** The step that escalated (its escalate_to group may then decide it too); null while none has. */
+    escalatedStep: integer('escalated_step'),
     selfApproval: integer('self_approval', { mode: 'boolean' }).notNull().default(false),
     /** Set when this request asks for more time on an existing grant. */
     extendsGrantId: integer('extends_grant_id'),
@@ -36,7 +40,12 @@ export const requests = sqliteTable(
     cardChannel: text('card_channel'),
     cardTs: text('card_ts'),
   },
-  (t) => [index('requests_state_idx').on(t.state, t.timeoutAt), index('requests_requester_idx').on(t.requester, t.state)],
+  (t) => [
+    index('requests_state_idx').on(t.state, t.timeoutAt),
+    index('requests_requester_idx').on(t.requester, t.state),
+    // Only requests still to escalate are indexed, for the reconciler's sweep.
+    index('requests_escalate_idx').on(t.escalateAt).where(sql`${t.escalateAt} IS NOT NULL`),
+  ],
 );
 
 export const approvals = sqliteTable(
