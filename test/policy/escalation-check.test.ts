@@ -2,6 +2,7 @@
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { renderDecision } from '../../src/cli/policy-commands.ts';
+import { diffAccess, renderText } from '../../src/policy/access-diff.ts';
 import { decide } from '../../src/policy/decide.ts';
 import { formatProblem, parsePolicy } from '../../src/policy/load.ts';
 import { describeSteps } from '../../src/policy/run-policy-tests.ts';
@@ -43,5 +44,12 @@ describe('escalation in the policy', () => {
     expect(describeDecision(decision)).toContain('from 1) 1 of `security`, escalating to sre-leads after 30m, then 2) 2 of `sre-leads`.');
     expect(renderDecision(decision, loaded)).toContain('steps:    1) 1 from security, escalating to sre-leads after 30m  2) 2 from sre-leads');
     expect(describeSteps(decision.steps)).toBe('1 from security, escalating to sre-leads after 30m, then 2 from sre-leads');
+  });
+
+  it('shows an escalation added to a step in policy diff: it changes who may approve', () => {
+    const before = aLoadedPolicy().policy;
+    const after = aLoadedPolicy({ tiers: { high: { approvals: [{ from: 'security', count: 1, escalate_after: '30m', escalate_to: 'sre-leads' }, { from: 'sre-leads', count: 2 }] as never } } }).policy;
+    const text = renderText(diffAccess(before, after)).join('\n');
+    expect(text).toContain('1 from security, escalating to sre-leads after 30m, then 2 from sre-leads');
   });
 });
