@@ -5,6 +5,7 @@ import { groupsOf, teamsOf } from '../core/membership.ts';
 import type { Directory } from '../core/ports.ts';
 import { missingSecrets } from '../policy/cross-check.ts';
 import type { Decision } from '../policy/decide.ts';
+import { escalationSuffix } from '../policy/escalation-check.ts';
 import { describeDurationError, formatDuration, parseDuration } from '../policy/duration.ts';
 import { evaluate } from '../policy/evaluate.ts';
 import { formatProblem, loadPolicyFile, type LoadedPolicy } from '../policy/load.ts';
@@ -116,7 +117,7 @@ export function renderDecision(decision: Decision, loaded: LoadedPolicy): string
     `request:  ${r.resource} ${r.role} for ${formatDuration(r.duration)} (tier ${r.tier})${r.capped ? `, capped from ${formatDuration(r.capped.requested)}` : ''}`,
   ];
   if (decision.kind === 'needs_approval') {
-    lines.push(`steps:    ${decision.steps.map((s, i) => `${i + 1}) ${s.count} from ${s.from}${s.leads ? ` (${s.leads.join(', ')})` : ''}`).join('  ')}`);
+    lines.push(`steps:    ${decision.steps.map((s, i) => `${i + 1}) ${s.count} from ${s.from}${s.leads ? ` (${s.leads.join(', ')})` : ''}${escalationSuffix(s)}`).join('  ')}`);
   }
   if (r.tickets.length > 0) lines.push(`tickets:  ${r.tickets.join(', ')}`);
   lines.push(`rule:     ${where(decision.rule.path)}`, `why:      ${decision.rule.why}`);

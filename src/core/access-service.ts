@@ -7,6 +7,7 @@ import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { describeError } from './describe-error.ts';
 import type { DomainError } from './errors.ts';
 import { BreakglassReviews } from './breakglass-review.ts';
+import { escalateAtFor, Escalations } from './escalation.ts';
 import type { ApproveOutcome, GrantOutcome, NewAccessRequest, RequestOutcome } from './access-types.ts';
 import { GrantKeeper, type EndOutcome, type GrantKeeperDeps } from './grant-keeper.ts';
 import { grantRef, requestRef } from './ids.ts';
@@ -25,12 +26,14 @@ export type { ApproveOutcome, GrantedOutcome, GrantOutcome, NewAccessRequest, Re
 export class AccessService {
   readonly grants: GrantKeeper;
   readonly reviews: BreakglassReviews;
+  readonly escalations: Escalations;
 
   private readonly refusals: RefusalLog;
   constructor(private readonly deps: AccessServiceDeps) {
     this.reviews = new BreakglassReviews(deps);
     // Every end of a grant passes the post-access review, which asks for one where the grant's tier says `review:`.
     this.grants = new GrantKeeper({ ...deps, notifier: this.reviews.post.onGrantEnd(deps.notifier) });
+    this.escalations = new Escalations(deps, (event) => this.notify(event));
     this.refusals = new RefusalLog(deps.store, deps.clock, (event) => this.notify(event));
   }
 
@@ -99,7 +102,7 @@ export class AccessService {
       const have = tx.countApprovals(requestId, step);
       tx.audit({ actor: approver, action: 'request.approval_recorded', ...ids, details: { step, have, need: count } });
       const stepDone = have >= count;
-      const patch = !stepDone ? {} : lastStep ? { state: 'approved' as const, currentStep: step + 1, decidedAt: now.getTime(), decidedBy: approver } : { currentStep: step + 1 };
+      const patch = !stepDone ? {} : lastStep ? { state: 'approved' as const, currentStep: step + 1, decidedAt: now.getTime(), decidedBy: approver } : { currentStep: step + 1, escalateAt: escalateAtFor(request.steps, step + 1, now) };
       // Conditional on state and step, so a racing click or timeout cannot make this count twice.
       if (!tx.updateRequest(requestId, 'pending', { ...patch, currentStep: patch.currentStep ?? step }, step)) tx.abort();
       if (stepDone && lastStep) tx.audit({ actor: approver, action: 'request.approved', ...ids, details: { steps: request.steps.length } });
@@ -116,7 +119,7 @@ export class AccessService {
       return ok({ kind: 'recorded', request: updated, have: recorded.have, need: count });
     }
     if (!lastStep) {
-      await this.notify({ type: 'request_step_advanced', request: updated, by: approver });
+      await Promise.all([this.safely(() => this.escalations.schedule(updated)), this.notify({ type: 'request_step_advanced', request: updated, by: approver })]);
       return ok({ kind: 'next_step', request: updated });
     }
     await this.safely(() => this.deps.scheduler.cancelRequestJobs(requestId));
@@ -220,6 +223,7 @@ export class AccessService {
         rule: ruleText,
         createdAt: now.getTime(),
         timeoutAt: auto ? null : timeoutAt.getTime(),
+        escalateAt: decision.kind === 'needs_approval' ? escalateAtFor(decision.steps, 0, now) : null,
         decidedAt: auto ? now.getTime() : null,
         decidedBy: auto ? 'policy' : null,
         autoGroup: decision.kind === 'auto_approve' ? (decision.group ?? null) : null,
@@ -233,7 +237,7 @@ export class AccessService {
     if (created === LOST_RACE) throw new Error('unreachable: request insert cannot lose a race');
 
     if (decision.kind === 'needs_approval') {
-      await this.safely(() => this.deps.scheduler.scheduleRequestTimeout(created.id, timeoutAt, remindAt));
+      await Promise.all([this.safely(() => this.deps.scheduler.scheduleRequestTimeout(created.id, timeoutAt, remindAt)), this.safely(() => this.escalations.schedule(created))]);
       await this.notify({ type: 'request_pending', request: created });
       return ok({ kind: 'pending', request: created, decision });
     }

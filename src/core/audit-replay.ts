@@ -95,6 +95,7 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
           decided_at: null,
           decided_by: null,
           current_step: 0,
+          escalated_step: null,
           steps: json(d.steps),
           self_approval: bool(d.self_approval),
           extends_grant_id: grantId,
@@ -118,6 +119,10 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
         if (have !== undefined && need !== undefined && have >= need) patch(requests, requestId, { current_step: step + 1 });
         break;
       }
+      case 'request.escalated':
+        // Who may decide a step depends on it, so a step marked escalated in the table alone is caught.
+        patch(requests, requestId, { escalated_step: num(d.step) });
+        break;
       case 'request.approved':
       case 'request.denied':
       case 'request.cancelled':

@@ -82,6 +82,8 @@ export function describeError(e: DomainError, q: Quote = plainQuote): string {
     case 'not_grant_owner':
       return `Grant ${q(e.grantId)} is not yours; only its holder (or an admin, for revoking) can change it.`;
     case 'not_in_step_group':
+      if (e.escalation?.done) return `Request ${q(e.requestId)} is waiting for someone in ${q(e.group)} or ${q(e.escalation.to)}, and you are in neither.`;
+      if (e.escalation) return `Request ${q(e.requestId)} is waiting for someone in ${q(e.group)}, and you are not in that group; ${q(e.escalation.to)} may decide only once it escalates to them.`;
       return `Request ${q(e.requestId)} is waiting for someone in ${q(e.group)}, and you are not in that group.`;
     case 'not_team_lead':
       return `Request ${q(e.requestId)} is waiting for the requester's team leads (${e.leads.map((u) => `<@${u}>`).join(', ')}), and you are not one of them.`;

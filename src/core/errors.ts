@@ -32,7 +32,7 @@ export type DomainError =
   | { code: 'not_active'; grantId: string; state: GrantState }
   | { code: 'not_requester'; requestId: string }
   | { code: 'not_grant_owner'; grantId: string }
-  | { code: 'not_in_step_group'; requestId: string; group: string; step: number }
+  | { code: 'not_in_step_group'; requestId: string; group: string; step: number; escalation?: { to: string; done: boolean } }
   | { code: 'not_team_lead'; requestId: string; leads: string[]; step: number }
   | { code: 'review_not_pending'; grantId: string }
   | { code: 'review_own_grant'; grantId: string }

@@ -2,6 +2,7 @@
 import type { Policy } from '../policy/schema.ts';
 import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
 import type { DomainError, GrantState, RequestState } from './errors.ts';
+import { escalationGroupOf, hasEscalated, notInStepGroup } from './escalation-rules.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { err, ok, type Result } from './result.ts';
 
@@ -75,9 +76,11 @@ export function checkDeny(request: RequestRow, denier: ApproverFacts): Result<{ 
 
 /** A team-lead step is decided by the leads stored with it (never a group); any other step by its group. */
 function whyNotInStep(request: RequestRow, step: NonNullable<ReturnType<typeof currentStep>>, who: ApproverFacts): DomainError | null {
-  const id = requestRef(request.id);
-  if (step.leads !== undefined) return step.leads.includes(who.user) ? null : { code: 'not_team_lead', requestId: id, leads: step.leads, step: step.index };
-  return who.groups.has(step.from) ? null : { code: 'not_in_step_group', requestId: id, group: step.from, step: step.index };
+  // Once the step escalated, its escalate_to group may decide it too, team-lead step or not.
+  const escalatedTo = hasEscalated(request) ? escalationGroupOf(request) : undefined;
+  if (escalatedTo !== undefined && who.groups.has(escalatedTo)) return null;
+  if (step.leads !== undefined) return step.leads.includes(who.user) ? null : { code: 'not_team_lead', requestId: requestRef(request.id), leads: step.leads, step: step.index };
+  return who.groups.has(step.from) ? null : notInStepGroup(request);
 }
 
 export function checkCancel(request: RequestRow, by: string): Result<true, DomainError> {

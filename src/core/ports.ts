@@ -90,6 +90,8 @@ export interface Scheduler {
   /** Cancels both the revocation and the warning. */
   cancelRevoke(grantId: number): Promise<void>;
   scheduleRequestTimeout(requestId: number, timeoutAt: Date, remindAt: Date | null): Promise<void>;
+  /** Schedules (or moves) the escalation of the step a request is at; `cancelRequestJobs` cancels it too. */
+  scheduleEscalation(requestId: number, at: Date): Promise<void>;
   cancelRequestJobs(requestId: number): Promise<void>;
 }
 
@@ -112,6 +114,8 @@ export type AccessEvent =
   | { type: 'request_refused'; requester: string; resource: string; tier: string | null; code: string }
   | { type: 'request_pending'; request: RequestRow }
   | { type: 'request_reminder'; request: RequestRow }
+  /** `members`: who is in the `to` group now (to DM), without the requester; empty when Slack could not say. */
+  | { type: 'request_escalated'; request: RequestRow; to: string; members: string[] }
   | { type: 'request_step_advanced'; request: RequestRow; by: string }
   | { type: 'request_approval_recorded'; request: RequestRow; by: string }
   | { type: 'request_approved'; request: RequestRow; by: string }

@@ -4,6 +4,7 @@ import type { Policy } from '../policy/schema.ts';
 import { sameRouting } from '../policy/teams.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import type { DomainError } from './errors.ts';
+import { escalationWithdrawn } from './escalation-rules.ts';
 import { grantRef } from './ids.ts';
 
 /** The grant an extension adds to, as the policy's extension rule sees it. */
@@ -20,7 +21,7 @@ export function whyNoLongerAllowed(policy: Policy, request: RequestRow, grant: G
   const decision = decide(policy, query, facts, now);
   if (decision.kind === 'refuse') return decision.error;
   // Stricter approvals than the stored ones make it stale (so do other team leads, or a lead's step now falling back); laxer ones (even auto-approval) keep the stored steps.
-  if (decision.kind === 'needs_approval' && (!sameRouting(decision.steps, request.steps) || (request.selfApproval && !decision.request.selfApproval))) {
+  if (decision.kind === 'needs_approval' && (!sameRouting(decision.steps, request.steps) || escalationWithdrawn(decision.steps, request.steps) || (request.selfApproval && !decision.request.selfApproval))) {
     return { code: 'approvals_changed', tier: decision.request.tier };
   }
   return null;

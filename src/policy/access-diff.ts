@@ -1,6 +1,7 @@
 // The effective change in access between two policies: per resource/role, break-glass and group members, only what differs.
 import { describeBusinessHours } from './business-hours.ts';
 import { formatDuration } from './duration.ts';
+import { escalationSuffix } from './escalation-check.ts';
 import type { Policy, Tier } from './schema.ts';
 
 export interface AccessChange {
@@ -50,7 +51,7 @@ function roleFacets(policy: Policy): Map<string, Facets> {
           ['who may request', resource.eligible?.join(', ') ?? 'everyone'],
           ['tier', tierName],
           ['auto-approve', autoApprove(policy, tier)],
-          ['approval steps', tier.approvals?.map((s) => `${s.count} from ${s.from}`).join(', then ') ?? 'none'],
+          ['approval steps', tier.approvals?.map((s) => `${s.count} from ${s.from}${escalationSuffix(s)}`).join(', then ') ?? 'none'],
           ['max duration', formatDuration(tier.max_duration)],
           ['default duration', formatDuration(tier.default_duration ?? policy.settings.default_duration)],
           ['self-approval', tier.self_approval ? 'counts' : 'does not count'],

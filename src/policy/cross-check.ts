@@ -1,5 +1,6 @@
 // Checks that need the whole policy: every group, tier and role a rule names exists, and the rules can be met.
 import { secretEnvOf } from '../providers/registry.ts';
+import { escalationIssues } from './escalation-check.ts';
 import { TEAM_LEAD, type BreakglassPolicy, type Group, type Policy, type Resource, type Settings, type Team, type Tier } from './schema.ts';
 
 export interface PolicyIssue {
@@ -72,6 +73,7 @@ export function crossCheck(policy: PolicyParts): PolicyIssue[] {
       if (step.fallback !== undefined) needGroup(step.fallback, [...at, 'approvals', i, 'fallback']);
       if (step.from === TEAM_LEAD) return;
       needGroup(step.from, [...at, 'approvals', i, 'from']);
+      issues.push(...escalationIssues(step, [...at, 'approvals', i], settings, needGroup));
       const group = policy.groups[step.from];
       // A fixed list smaller than count can never complete the step (the requester may not count either).
       if (group?.users !== undefined && group.slack_usergroup === undefined && group.users.length < step.count) {

@@ -2,6 +2,7 @@
 import { groupsOf } from '../core/membership.ts';
 import type { Directory } from '../core/ports.ts';
 import { formatDuration } from './duration.ts';
+import { escalationSuffix } from './escalation-check.ts';
 import { evaluate, type Outcome } from './evaluate.ts';
 import type { LoadedPolicy } from './load.ts';
 import type { RoutedStep } from './teams.ts';
@@ -80,7 +81,7 @@ function compare(expected: Expectation, got: Outcome): CaseResult['mismatches'] 
 }
 
 export function describeSteps(steps: readonly RoutedStep[]): string {
-  return steps.length === 0 ? 'none' : steps.map((s) => `${s.count} from ${s.from}`).join(', then ');
+  return steps.length === 0 ? 'none' : steps.map((s) => `${s.count} from ${s.from}${escalationSuffix(s)}`).join(', then ');
 }
 
 export function formatCaseResult(result: CaseResult): string {

@@ -101,8 +101,15 @@ const approvalStepSchema = z
     count: z.number().int().min(1, 'count must be at least 1').default(1),
     /** Where a team_lead step goes when the requester is a lead, is in no team, or their teams have too few leads. */
     fallback: name('group').optional(),
+    /** When the step has no decision this long after it began, `escalate_to` is pinged and may decide it too. */
+    escalate_after: durationSchema.optional(),
+    escalate_to: name('group').optional(),
   })
   .strict()
+  .refine((s) => (s.escalate_after === undefined) === (s.escalate_to === undefined), {
+    message: 'escalate_after and escalate_to go together: name both (escalate_after: 30m, escalate_to: GROUP) or neither',
+    path: ['escalate_to'],
+  })
   .refine((s) => s.from !== TEAM_LEAD || s.fallback !== undefined, {
     message: 'from: team_lead needs fallback: GROUP, where the step goes for a lead\'s own request or someone in no team',
     path: ['fallback'],

@@ -11,6 +11,9 @@ export type RoutedStep = {
   count: number;
   /** Only for `from: team_lead`: the leads who may decide this step, fixed when the request was made. */
   leads?: string[];
+  /** When the step has no decision this long after it began, `escalate_to` may decide it too. */
+  escalate_after?: number;
+  escalate_to?: string;
 };
 
 /** Who a person is for team-lead routing: their teams (as member or lead) and their user id. */
@@ -47,15 +50,16 @@ export function teamLeadsFor(policy: Policy, facts: TeamFacts, count = 1): { lea
 export function routeSteps(policy: Policy, steps: readonly ApprovalStep[], facts: TeamFacts): { steps: RoutedStep[]; notes: string[] } {
   const notes: string[] = [];
   const routed = steps.map((step, i): RoutedStep => {
-    if (step.from !== TEAM_LEAD) return { from: step.from, count: step.count };
+    const escalation = step.escalate_to === undefined || step.escalate_after === undefined ? {} : { escalate_after: step.escalate_after, escalate_to: step.escalate_to };
+    if (step.from !== TEAM_LEAD) return { from: step.from, count: step.count, ...escalation };
     const found = teamLeadsFor(policy, facts, step.count);
     if ('leads' in found) {
       notes.push(`step ${i + 1} goes to the leads of ${[...(facts.teams ?? [])].join(', ')} (${found.leads.join(', ')})`);
-      return { from: TEAM_LEAD, count: step.count, leads: found.leads };
+      return { from: TEAM_LEAD, count: step.count, leads: found.leads, ...escalation };
     }
     const fallback = step.fallback as string; // required by the schema when from is team_lead
     notes.push(`step ${i + 1} goes to its fallback ${fallback}: ${found.none}`);
-    return { from: fallback, count: step.count };
+    return { from: fallback, count: step.count, ...escalation };
   });
   return { steps: routed, notes };
 }

@@ -43,7 +43,7 @@ const requestSchema = z
   })
   .strict();
 
-const stepSchema = z.object({ from: z.string().min(1), count: z.number().int().min(1).default(1) }).strict();
+const stepSchema = z.object({ from: z.string().min(1), count: z.number().int().min(1).default(1), escalate_after: durationSchema.optional(), escalate_to: z.string().min(1).optional() }).strict();
 
 const expectSchema = z
   .object({

@@ -1,4 +1,4 @@
-// The Scheduler port on BullMQ: one delayed job per grant (revoke-G17), per request timeout and reminder.
+// The Scheduler port on BullMQ: one delayed job per grant (revoke-G17), per request timeout, reminder and escalation.
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -8,7 +8,7 @@ import type { Logger, RevokeSchedule, Scheduler } from '../core/ports.ts';
 import { createOutageLog } from './outage-log.ts';
 import { redisOptions } from './redis-options.ts';
 
-export const QUEUES = { revoke: 'revoke', warn: 'warn', timeout: 'timeout', remind: 'remind' } as const;
+export const QUEUES = { revoke: 'revoke', warn: 'warn', timeout: 'timeout', remind: 'remind', escalate: 'escalate' } as const;
 type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 const grantJob = z.object({ grantId: z.number().int().positive() });
@@ -245,8 +245,9 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
       await put(QUEUES.timeout, requestRef(requestId), { requestId }, timeoutAt);
       if (remindAt) await put(QUEUES.remind, requestRef(requestId), { requestId }, remindAt);
     },
+    scheduleEscalation: (requestId, at) => put(QUEUES.escalate, requestRef(requestId), { requestId }, at),
     cancelRequestJobs: async (requestId) => {
-      await Promise.all([remove(QUEUES.timeout, requestRef(requestId)), remove(QUEUES.remind, requestRef(requestId))]);
+      await Promise.all([QUEUES.timeout, QUEUES.remind, QUEUES.escalate].map((kind) => remove(kind, requestRef(requestId))));
     },
     fallbackGrants: () => [...fallbacks.keys()],
 
@@ -271,6 +272,10 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
         work(QUEUES.remind, async (job) => {
           const data = payload(requestJob, job);
           if (data) await service.remind(data.requestId);
+        }),
+        work(QUEUES.escalate, async (job) => {
+          const data = payload(requestJob, job);
+          if (data) await service.escalations.escalate(data.requestId);
         }),
       );
     },

@@ -1,4 +1,4 @@
-// The sweep that makes lost jobs harmless: revoke what is past due, reschedule what has no job, time out stale requests.
+// The sweep that makes lost jobs harmless: revoke what is past due, reschedule what has no job, time out or escalate stale requests.
 import type { AccessService } from '../core/access-service.ts';
 import { expiryWarningAt } from '../core/lifecycle.ts';
 import type { Clock, Logger, Scheduler } from '../core/ports.ts';
@@ -16,6 +16,8 @@ export interface ReconcileReport {
   revoked: number;
   rescheduled: number;
   timedOut: number;
+  /** Pending requests whose step escalated in this sweep (its job was lost or late). */
+  escalated: number;
   /** Ended grants whose provider clean-up (left over after the access was cut) finished in this sweep. */
   cleanedUp: number;
   /** Provider objects deleted because their grant is not live (a crash between creating one and recording it). */
@@ -101,7 +103,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   }
 
   async function runOnce(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, cleanedUp: 0, orphans: 0, reasonsEnded: 0, pages: 0, schedulerDown: false, reviewReminded: false };
+    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, escalated: 0, cleanedUp: 0, orphans: 0, reasonsEnded: 0, pages: 0, schedulerDown: false, reviewReminded: false };
     const now = clock.now().getTime();
 
     for (let after = 0; ; ) {
@@ -172,6 +174,17 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       after = ids.at(-1) as number;
     }
 
+    // After the timeouts: a request past its timeout ends instead of escalating.
+    for (let after = 0; ; ) {
+      const ids = store.dueEscalationIds(now, after, pageSize);
+      report.pages++;
+      if (ids.length === 0) break;
+      await inParallel(ids, async (id) => {
+        if (await access.escalations.escalate(id)) report.escalated++;
+      });
+      after = ids.at(-1) as number;
+    }
+
     // The daily break-glass review reminder rides on the sweep; the audit log remembers when it last went out.
     report.reviewReminded = await access.reviews.remindIfDue().catch((error: unknown) => {
       log.warn({ problem: errorMessage(error) }, 'break-glass review reminder failed');
@@ -182,7 +195,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const reasons = await options.sweepReasons?.().catch((error: unknown) => log.warn({ problem: errorMessage(error) }, 'checking whether grants\' reasons still hold failed'));
     report.reasonsEnded = reasons ? reasons.archived + reasons.leftGroup + reasons.blocked : 0;
 
-    if (report.undone + report.revoked + report.rescheduled + report.timedOut + report.cleanedUp + report.orphans + report.reasonsEnded > 0) log.info({ ...report }, 'reconciled');
+    if (report.undone + report.revoked + report.rescheduled + report.timedOut + report.escalated + report.cleanedUp + report.orphans + report.reasonsEnded > 0) log.info({ ...report }, 'reconciled');
     return report;
   }
 

@@ -5,6 +5,7 @@ import { grantRef, requestRef } from '../core/ids.ts';
 import { formatDuration } from '../policy/duration.ts';
 import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
 import { stepDeciders } from './step-text.ts';
+import { escalationCardNote } from './escalation-notice.ts';
 import { code, escapeMrkdwn, FIELD_LIMIT, MAX_BLOCKS, mention, plural, resourceRole, SECTION_LIMIT, slackTime, truncate } from './text.ts';
 
 export interface SlackMessage {
@@ -66,6 +67,8 @@ export function requestCard({ request, approvals, grant, ticketUrl }: CardContex
   if (request.tickets.length > 0) blocks.push(mrkdwn(`*Tickets* ${truncate(ticketLinks(request.tickets, ticketUrl), FIELD_LIMIT)}`));
   blocks.push(reasonBlock(request.reason));
   blocks.push(context(status(request, grant)));
+  const escalation = escalationCardNote(request);
+  if (escalation) blocks.push(context(escalation));
   const approvedBy = approvalsLine(request, approvals);
   if (approvedBy) blocks.push(context(approvedBy));
   if (request.state === 'pending') {

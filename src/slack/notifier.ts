@@ -11,6 +11,7 @@ import type { Store } from '../store/repositories.ts';
 import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
 import { directMessage, requestCard, type SlackMessage } from './blocks.ts';
 import { breakglassAlert, breakglassAnnouncement, reviewCard, reviewReminder } from './breakglass-blocks.ts';
+import { announceEscalation } from './escalation-notice.ts';
 import { createReviewNotices } from './review-notices.ts';
 import type { SlackCall } from './slack-api.ts';
 import { stepDeciders } from './step-text.ts';
@@ -164,6 +165,9 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
         );
         return;
       }
+      case 'request_escalated':
+        await updateCard(event.request.id);
+        return announceEscalation(store.getRequest(event.request.id) ?? event.request, event.to, event.members, { policy: deps.policy().policy, dm, reply: (channel, thread_ts, text) => call('chat.postMessage', () => client.chat.postMessage({ channel, thread_ts, text })) });
       case 'request_approval_recorded':
       case 'request_step_advanced':
         await updateCard(event.request.id);

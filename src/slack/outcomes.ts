@@ -3,6 +3,7 @@ import type { RequestOutcome } from '../core/access-service.ts';
 import { currentStep } from '../core/lifecycle.ts';
 import { grantRef, requestRef } from '../core/ids.ts';
 import type { Decision } from '../policy/decide.ts';
+import { escalationSuffix } from '../policy/escalation-check.ts';
 import { formatDuration } from '../policy/duration.ts';
 import { explain } from './messages.ts';
 import { stepDeciders } from './step-text.ts';
@@ -44,6 +45,6 @@ export function describeDecision(decision: Decision): string {
   const verdict =
     decision.kind === 'auto_approve'
       ? `*Granted at once:* ${head}${r.capped ? `, capped from ${formatDuration(r.capped.requested)}` : ''}.`
-      : `*Needs approval:* ${head}, from ${decision.steps.map((s, i) => `${i + 1}) ${s.count} of ${stepDeciders(s)}`).join(', then ')}.`;
+      : `*Needs approval:* ${head}, from ${decision.steps.map((s, i) => `${i + 1}) ${s.count} of ${stepDeciders(s)}${escalationSuffix(s)}`).join(', then ')}.`;
   return `${verdict}\n_Rule:_ ${code(decision.rule.path.join('.'))} — ${decision.rule.why}`;
 }

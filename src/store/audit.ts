@@ -13,6 +13,7 @@ export const AUDIT_ACTIONS = [
   'request.denied',
   'request.cancelled',
   'request.timed_out',
+  'request.escalated',
   'request.cancel_refused',
   'approval.refused',
   'grant.activated',

@@ -195,6 +195,18 @@ export class Store {
       .map((r) => r.id);
   }
 
+  /** One page (by id) of pending requests whose step's escalation time has passed (not yet escalated: that clears it). */
+  dueEscalationIds(nowMs: number, afterId: number, limit: number): number[] {
+    return this.db
+      .select({ id: requests.id })
+      .from(requests)
+      .where(and(isNotNull(requests.escalateAt), lte(requests.escalateAt, nowMs), eq(requests.state, 'pending'), gt(requests.id, afterId)))
+      .orderBy(asc(requests.id))
+      .limit(limit)
+      .all()
+      .map((r) => r.id);
+  }
+
   pendingRequests(): RequestRow[] {
     return this.db.select().from(requests).where(eq(requests.state, 'pending')).orderBy(asc(requests.id)).all();
   }

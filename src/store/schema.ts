@@ -22,9 +22,13 @@ export const requests = sqliteTable(
     tickets: text('tickets', { mode: 'json' }).$type<string[]>().notNull(),
     breakglass: integer('breakglass', { mode: 'boolean' }).notNull().default(false),
     state: text('state').$type<RequestState>().notNull(),
-    /** Approval steps as decided when the request was made: [{ from, count }], with `leads` for a team-lead step. */
+    /** Approval steps as decided when the request was made: [{ from, count, escalate_after?, escalate_to? }], with `leads` for a team-lead step. */
     steps: text('steps', { mode: 'json' }).$type<RoutedStep[]>().notNull(),
     currentStep: integer('current_step').notNull().default(0),
+    /** When the current step escalates if still undecided; null when it never does or already has. */
+    escalateAt: integer('escalate_at'),
+    /** The step that escalated (its escalate_to group may then decide it too); null while none has. */
+    escalatedStep: integer('escalated_step'),
     selfApproval: integer('self_approval', { mode: 'boolean' }).notNull().default(false),
     /** Set when this request asks for more time on an existing grant. */
     extendsGrantId: integer('extends_grant_id'),
@@ -45,6 +49,8 @@ export const requests = sqliteTable(
     index('requests_state_idx').on(t.state, t.timeoutAt),
     index('requests_requester_idx').on(t.requester, t.state),
     index('requests_channel_idx').on(t.channelId).where(sql`${t.breakglass} = 1`),
+    // Only requests still to escalate are indexed, for the reconciler's sweep.
+    index('requests_escalate_idx').on(t.escalateAt).where(sql`${t.escalateAt} IS NOT NULL`),
   ],
 );
 

@@ -95,8 +95,13 @@ export class FakeScheduler implements Scheduler {
   async scheduleRequestTimeout(requestId: number, timeoutAt: Date, remindAt: Date | null): Promise<void> {
     this.timeouts.set(requestId, { timeoutAt, remindAt });
   }
+  readonly escalations = new Map<number, Date>();
+  async scheduleEscalation(requestId: number, at: Date): Promise<void> {
+    this.escalations.set(requestId, at);
+  }
   async cancelRequestJobs(requestId: number): Promise<void> {
     this.timeouts.delete(requestId);
+    this.escalations.delete(requestId);
   }
 }
 
