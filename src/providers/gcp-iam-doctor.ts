@@ -18,7 +18,8 @@ export async function gcpFindings(config: GcpTarget & { role: string }, env: Rea
     // Version 3, as the provider reads it: a version-1 read of a policy with conditions is refused.
     const { data } = await collection.getIamPolicy({ resource, requestBody: { options: { requestedPolicyVersion: 3 } } });
     const ours = (data.bindings ?? []).filter((b) => b.role === config.role && b.condition?.title?.startsWith('sesame ')).length;
-    findings.push(passed(`Sesame can read the IAM policy of ${resource} (${data.bindings?.length ?? 0} bindings, ${ours} of them Sesame's for ${config.role})`));
+    const count = data.bindings?.length ?? 0;
+    findings.push(passed(`Sesame can read the IAM policy of ${resource} (${count} binding${count === 1 ? '' : 's'}, ${ours} of them Sesame's for ${config.role})`));
   } catch (error) {
     const status = statusOf(error);
     if (status === 401) return [failed(`Google did not accept Sesame's credentials to read the IAM policy of ${resource} (${errorText(error)})`, ADC_FIX)];

@@ -138,7 +138,7 @@ describe('sesame doctor for the cloud providers', () => {
         '✓ aws-admin (aws_identity_center): identity store d-0123456789 answers a user look-up with Sesame\'s credentials',
         `✓ aws-admin (aws_identity_center): permission set ${PS} (ReadOnlyAccess) exists in instance ssoins-0123456789abcdef`,
         `✓ aws-admin (aws_identity_center): Sesame may list the assignments of permission set ${PS} on account 111122223333`,
-        '✓ gcp-sql (gcp_iam): Sesame can read the IAM policy of projects/payments-prod (1 bindings, 0 of them Sesame\'s for roles/cloudsql.client)',
+        '✓ gcp-sql (gcp_iam): Sesame can read the IAM policy of projects/payments-prod (1 binding, 0 of them Sesame\'s for roles/cloudsql.client)',
         '✓ gcp-sql (gcp_iam): Sesame holds resourcemanager.projects.getIamPolicy and resourcemanager.projects.setIamPolicy on projects/payments-prod',
       ]);
       // Nothing was granted or changed anywhere: only reads and reviews.
@@ -198,7 +198,7 @@ describe('sesame doctor for the cloud providers', () => {
         '✓ aws-admin (aws_identity_center): identity store d-0123456789 answers a user look-up with Sesame\'s credentials',
         `? aws-admin (aws_identity_center): cannot tell whether permission set ${PS} exists: AWS denied sso:DescribePermissionSet — allow sso:DescribePermissionSet (read-only) to let \`sesame doctor\` check it`,
         `✗ aws-admin (aws_identity_center): AWS denied Sesame sso:ListAccountAssignments on account 111122223333 (User is not authorized to perform: ListAccountAssignments) — allow sso:ListAccountAssignments on account 111122223333 to Sesame's role (see the least-privilege policy in docs/providers.md)`,
-        '✓ gcp-sql (gcp_iam): Sesame can read the IAM policy of projects/payments-prod (1 bindings, 0 of them Sesame\'s for roles/cloudsql.client)',
+        '✓ gcp-sql (gcp_iam): Sesame can read the IAM policy of projects/payments-prod (1 binding, 0 of them Sesame\'s for roles/cloudsql.client)',
         "✗ gcp-sql (gcp_iam): Sesame's service account lacks resourcemanager.projects.setIamPolicy on projects/payments-prod, so no grant can be written — give it roles/resourcemanager.projectIamAdmin there, or a custom role with resourcemanager.projects.getIamPolicy and resourcemanager.projects.setIamPolicy",
       ]);
     } finally {
