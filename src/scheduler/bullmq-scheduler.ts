@@ -88,7 +88,7 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
   // A separate connection that fails fast, to tell "Redis is down" without waiting on BullMQ's retries.
   const probe = new Redis({ ...connection, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 });
   const outage = createOutageLog(log, options.redisUrl, () => probe.status !== 'ready');
-  // Connections cut by our own shutdown (one still mid-handshake rejects its SELECT or ready check) are no outage.
+  // Connections cut by our own shutdown (one still mid-handshake rejects its database choice or ready check) are no outage.
   let closing = false;
   const connectionError = (source: string) => (error: Error) => {
     if (!closing) outage.error(source, error);
