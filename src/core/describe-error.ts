@@ -93,5 +93,11 @@ export function describeError(e: DomainError, q: Quote = plainQuote): string {
       return 'Sesame cannot schedule revocations right now (its Redis is unreachable), so it grants nothing routine; try again in a few minutes. In an incident, use break-glass.';
     case 'expiry_in_past':
       return `Grant ${q(e.grantId)} would already have ended; check the server's clock and try again.`;
+    case 'start_in_past':
+      return `The start you asked for (${new Date(e.startsAt).toISOString()}) has already passed; leave out ${q('at …')} to start now, or give a later time.`;
+    case 'start_too_far':
+      return `The start you asked for (${new Date(e.startsAt).toISOString()}) is more than ${formatDuration(e.max)} ahead, the furthest this policy schedules (settings.max_schedule_ahead); ask closer to the time.`;
+    case 'breakglass_scheduled':
+      return `Break-glass is for now and cannot be scheduled; leave out ${q('at …')}, or use ${q('/access request')} for planned work.`;
   }
 }

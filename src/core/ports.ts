@@ -90,7 +90,10 @@ export interface Scheduler {
   /** Cancels both the revocation and the warning. */
   cancelRevoke(grantId: number): Promise<void>;
   scheduleRequestTimeout(requestId: number, timeoutAt: Date, remindAt: Date | null): Promise<void>;
+  /** Cancels a request's timeout and reminder, and the activation of a scheduled window. */
   cancelRequestJobs(requestId: number): Promise<void>;
+  /** Wakes the core at the start of a scheduled window (a lost job: the reconciler activates it late). */
+  scheduleActivation(requestId: number, at: Date): Promise<void>;
 }
 
 /** Whether a person is a full member of the app's own workspace, a guest there, or from another workspace. */
@@ -113,6 +116,7 @@ export type AccessEvent =
   | { type: 'request_step_advanced'; request: RequestRow; by: string }
   | { type: 'request_approval_recorded'; request: RequestRow; by: string }
   | { type: 'request_approved'; request: RequestRow; by: string }
+  | { type: 'request_scheduled'; request: RequestRow }
   | { type: 'request_denied'; request: RequestRow; by: string; note: string | null }
   | { type: 'request_cancelled'; request: RequestRow }
   | { type: 'request_timed_out'; request: RequestRow }

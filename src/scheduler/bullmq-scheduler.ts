@@ -1,4 +1,4 @@
-// The Scheduler port on BullMQ: one delayed job per grant (revoke-G17), per request timeout and reminder.
+// The Scheduler port on BullMQ: one delayed job per grant (revoke-G17), per request timeout, reminder and window start.
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -8,7 +8,7 @@ import type { Logger, RevokeSchedule, Scheduler } from '../core/ports.ts';
 import { createOutageLog } from './outage-log.ts';
 import { redisOptions } from './redis-options.ts';
 
-export const QUEUES = { revoke: 'revoke', warn: 'warn', timeout: 'timeout', remind: 'remind' } as const;
+export const QUEUES = { revoke: 'revoke', warn: 'warn', timeout: 'timeout', remind: 'remind', activate: 'activate' } as const;
 type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 const grantJob = z.object({ grantId: z.number().int().positive() });
@@ -246,8 +246,9 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
       if (remindAt) await put(QUEUES.remind, requestRef(requestId), { requestId }, remindAt);
     },
     cancelRequestJobs: async (requestId) => {
-      await Promise.all([remove(QUEUES.timeout, requestRef(requestId)), remove(QUEUES.remind, requestRef(requestId))]);
+      await Promise.all([remove(QUEUES.timeout, requestRef(requestId)), remove(QUEUES.remind, requestRef(requestId)), remove(QUEUES.activate, requestRef(requestId))]);
     },
+    scheduleActivation: (requestId, at) => put(QUEUES.activate, requestRef(requestId), { requestId }, at),
     fallbackGrants: () => [...fallbacks.keys()],
 
     startWorkers(service) {
@@ -271,6 +272,10 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
         work(QUEUES.remind, async (job) => {
           const data = payload(requestJob, job);
           if (data) await service.remind(data.requestId);
+        }),
+        work(QUEUES.activate, async (job) => {
+          const data = payload(requestJob, job);
+          if (data) await service.windows.activate(data.requestId);
         }),
       );
     },

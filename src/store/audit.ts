@@ -13,6 +13,8 @@ export const AUDIT_ACTIONS = [
   'request.denied',
   'request.cancelled',
   'request.timed_out',
+  'request.scheduled',
+  'request.schedule_started',
   'request.cancel_refused',
   'approval.refused',
   'grant.activated',
