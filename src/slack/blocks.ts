@@ -60,6 +60,7 @@ export function requestCard({ request, approvals, grant, ticketUrl }: CardContex
       ],
     },
   ];
+  if (request.startsAt !== null) blocks.push(mrkdwn(`*Window* ${windowText(request)}`));
   if (request.tickets.length > 0) blocks.push(mrkdwn(`*Tickets* ${truncate(ticketLinks(request.tickets, ticketUrl), FIELD_LIMIT)}`));
   blocks.push(reasonBlock(request.reason));
   blocks.push(context(status(request, grant)));
@@ -90,6 +91,8 @@ function status(request: RequestRow, grant: GrantRow | null | undefined): string
       if (grant?.state === 'active') return `✅ Approved by ${mention(request.decidedBy ?? 'policy')}; granted as ${grantRef(grant.id)} until ${slackTime(grant.expiresAt ?? 0)}.`;
       if (grant && grant.state !== 'pending') return `✅ Approved by ${mention(request.decidedBy ?? 'policy')}; grant ${grantRef(grant.id)} is ${grant.state.replace('_', ' ')}.`;
       return `✅ Approved by ${mention(request.decidedBy ?? 'policy')}.`;
+    case 'scheduled':
+      return `🗓️ Approved by ${mention(request.decidedBy ?? 'policy')}; scheduled for ${windowText(request)}. The requester can cancel it until it starts.`;
     case 'denied':
       return `⛔ Denied by ${mention(request.decidedBy ?? 'someone')}${request.decisionNote ? `: ${escapeMrkdwn(truncate(request.decisionNote, 500))}` : '.'}`;
     case 'cancelled':
@@ -101,6 +104,9 @@ function status(request: RequestRow, grant: GrantRow | null | undefined): string
       return `⚠️ Approved, but the grant failed${request.decisionNote ? `: ${escapeMrkdwn(truncate(request.decisionNote, 500))}` : '.'}`;
   }
 }
+
+/** A scheduled window as Slack shows times: in each reader's own time zone. */
+export const windowText = (r: Pick<RequestRow, 'startsAt' | 'durationMs'>): string => `${slackTime(r.startsAt ?? 0)} – ${slackTime((r.startsAt ?? 0) + r.durationMs)}`;
 
 function approvalsLine(request: RequestRow, approvals: readonly ApprovalRow[]): string | null {
   if (approvals.length === 0) return null;
@@ -134,10 +140,10 @@ export function helpMessage(resources: readonly ResourceSummary[]): SlackMessage
 }
 
 export function overviewMessage(requests: readonly RequestRow[], grants: readonly GrantRow[]): SlackMessage {
-  const reqLines = requests.map((r) => `• ${code(requestRef(r.id))} ${what(r)} for ${formatDuration(r.durationMs)} — ${waitingFor(r)} (\`/access cancel ${requestRef(r.id)}\`)`);
+  const reqLines = requests.map((r) => `• ${code(requestRef(r.id))} ${what(r)} for ${formatDuration(r.durationMs)} — ${r.state === 'scheduled' ? `🗓️ scheduled for ${windowText(r)}` : waitingFor(r)} (\`/access cancel ${requestRef(r.id)}\`)`);
   const grantLines = grants.map((g) => `• ${code(grantRef(g.id))} ${what(g)} until ${slackTime(g.expiresAt ?? 0)}${g.state === 'revoke_failed' ? ' — *revocation failing, admins alerted*' : ''} (\`/access revoke ${grantRef(g.id)}\`)`);
   const sections = [
-    `*Pending requests*\n${reqLines.length ? reqLines.join('\n') : 'None.'}`,
+    `*Pending and scheduled requests*\n${reqLines.length ? reqLines.join('\n') : 'None.'}`,
     `*Active grants*\n${grantLines.length ? grantLines.join('\n') : 'None.'}`,
   ];
   return { text: `${plural(requests.length, 'pending request')}, ${plural(grants.length, 'active grant')}`, blocks: sections.map((s) => mrkdwn(s)).slice(0, MAX_BLOCKS) };

@@ -2,6 +2,7 @@
 import { describeError } from '../core/describe-error.ts';
 import type { DomainError } from '../core/errors.ts';
 import type { CommandError } from './command-parser.ts';
+import { START_FORMS } from './start-time.ts';
 import { code } from './text.ts';
 
 export function explain(e: DomainError | CommandError): string {
@@ -14,6 +15,8 @@ export function explain(e: DomainError | CommandError): string {
       return `${code(e.input)} is not a ${e.prefix === 'R' ? 'request id (like `R42`)' : 'grant id (like `G17`)'}; ${code('/access list')} shows yours.`;
     case 'reason_too_long':
       return `Your reason is ${e.length.toLocaleString('en-US')} characters; keep it under ${e.max.toLocaleString('en-US')} and link a ticket for the details.`;
+    case 'start_malformed':
+      return `${code(e.input)} is not a start time I can read; write it like ${START_FORMS}.`;
     default:
       return describeError(e, code);
   }
