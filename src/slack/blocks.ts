@@ -126,6 +126,7 @@ export interface ResourceSummary {
 export function helpMessage(resources: readonly ResourceSummary[]): SlackMessage {
   const usage = [
     '`/access request <resource> [role] [duration] [reason…]` — ask for access (or just `/access request` for a form)',
+    '`… [duration] at 14:00 <reason…>` (or `at tomorrow 09:00`) — a window that starts later; cancel it before it starts',
     '`/access breakglass <resource> [role] [duration] <reason…>` — emergency access, from an incident channel',
     '`/access list` — your pending requests and active grants',
     '`/access pending` — requests waiting for your approval',

@@ -13,8 +13,9 @@ export async function slackTimeZone(client: WebClient, user: string): Promise<st
   }
 }
 
-/** A typed start as an instant, and the time zone it was read in (said back to the person). */
-export async function placeStart(spec: StartSpec, client: WebClient, user: string, policy: Policy, now: Date = new Date()): Promise<{ startsAt: number; timeZone: string }> {
-  const timeZone = (spec.kind === 'instant' ? null : await slackTimeZone(client, user)) ?? policy.settings.timezone;
+/** A typed start as an instant, and the time zone it was read in (said back to the person; none for an ISO time with an offset). */
+export async function placeStart(spec: StartSpec, client: WebClient, user: string, policy: Policy, now: Date = new Date()): Promise<{ startsAt: number; timeZone: string | undefined }> {
+  if (spec.kind === 'instant') return { startsAt: spec.ms, timeZone: undefined };
+  const timeZone = (await slackTimeZone(client, user)) ?? policy.settings.timezone;
   return { startsAt: resolveStart(spec, now, timeZone), timeZone };
 }
