@@ -275,7 +275,8 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
         }),
         work(QUEUES.activate, async (job) => {
           const data = payload(requestJob, job);
-          if (data) await service.windows.activate(data.requestId);
+          // Fired before the start by the clocks' difference: BullMQ retries it shortly rather than leaving it to the sweep.
+          if (data && (await service.windows.activate(data.requestId)) === 'not_due') throw new Error('the window has not started yet');
         }),
       );
     },

@@ -1,6 +1,7 @@
 // Scheduled windows through the core: held until the start, granted then under the policy then in force, never longer than approved.
 import { describe, expect, it } from 'vitest';
 import { createReconciler } from '../../src/scheduler/reconciler.ts';
+import { verifyTablesAgainstAudit } from '../../src/store/audit-tables.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { silentLogger } from '../support/fakes.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
@@ -171,5 +172,14 @@ describe('scheduled windows', () => {
     h.clock.set(new Date(startsAt + MINUTE));
     expect((await reconciler.runOnce()).activated).toBe(1);
     expect(h.store.grantForRequest(request.id)).toMatchObject({ state: 'active', expiresAt: startsAt + HOUR });
+  });
+
+  it('lets audit verify name a start moved in the table behind Sesame\'s back', async () => {
+    const startsAt = inHours(1);
+    const request = await scheduled(startsAt);
+    const client = h.temp.db.$client;
+    client.prepare('UPDATE requests SET starts_at = ? WHERE id = ?').run(startsAt - 3 * HOUR, request.id);
+    expect(verifyTablesAgainstAudit(client).mismatches).toEqual([{ row: `request R${request.id}`, problem: expect.stringContaining('starts_at is ') }]);
+    client.prepare('UPDATE requests SET starts_at = ? WHERE id = ?').run(startsAt, request.id);
   });
 });
