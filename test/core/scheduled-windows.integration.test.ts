@@ -122,6 +122,17 @@ describe('scheduled windows', () => {
     expect(h.auditActions().at(-1)).toBe('request.cancelled');
   });
 
+  it('re-decides at the start with the requester as they are then: someone who left the eligible group gets nothing', async () => {
+    const startsAt = inHours(2);
+    const out = await h.service.request({ requester: PEOPLE.oncall, resource: 'prod-db', role: 'read', duration: HOUR, reason: 'report CHG-12', startsAt });
+    expect(out.value?.kind).toBe('scheduled'); // medium tier: on call, ticket, within hours at the start
+    h.directory.usergroups.S0ENG = [PEOPLE.engineer, PEOPLE.engineer2];
+    h.clock.set(new Date(startsAt));
+    expect(await h.service.windows.activate(out.value?.request.id ?? 0)).toBe('no_longer_allowed');
+    expect(h.provider.count('grant')).toBe(0);
+    expect(h.store.getRequest(out.value?.request.id ?? 0)?.decisionNote).toContain('engineering');
+  });
+
   it('schedules a request that needed approval once the last approver approves; the requester still cannot approve it', async () => {
     const startsAt = inHours(4);
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'prod-db', role: 'write', duration: HOUR, reason: 'migration CHG-881', startsAt });
