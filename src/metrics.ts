@@ -60,6 +60,7 @@ export function createMetrics(countActiveGrants: () => number = () => 0, auditSt
 const REQUEST_OUTCOMES: Partial<Record<AccessEvent['type'], string>> = {
   request_pending: 'pending',
   request_approved: 'approved',
+  request_scheduled: 'scheduled',
   request_denied: 'denied',
   request_cancelled: 'cancelled',
   request_timed_out: 'timed_out',
@@ -77,7 +78,8 @@ export function metricsObserver(metrics: Metrics): Notifier {
       case 'grant_activated':
         if (event.request.breakglass) count(event.request.tier, 'breakglass');
         else if (event.request.decidedBy === 'policy') count(event.request.tier, 'auto_approved');
-        metrics.timeToGrant.observe(((event.grant.startsAt ?? event.request.createdAt) - event.request.createdAt) / 1000);
+        // A scheduled window waits for its start by choice: that is no time spent waiting for Sesame.
+        if (event.request.startsAt === null) metrics.timeToGrant.observe(((event.grant.startsAt ?? event.request.createdAt) - event.request.createdAt) / 1000);
         return;
       case 'grant_ended':
         if (event.outcome === 'expired' && event.grant.endedAt !== null && event.grant.expiresAt !== null) {

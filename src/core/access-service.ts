@@ -17,6 +17,7 @@ import { extendingOf, whyNoLongerAllowed } from './redecide.ts';
 import type { AccessEvent } from './ports.ts';
 import { replayDetails, requestCreatedDetails } from './audit-details.ts';
 import { RefusalLog, type Refusal } from './refusals.ts';
+import { ScheduledWindows } from './scheduled-windows.ts';
 import { err, ok, type Result } from './result.ts';
 
 export type AccessServiceDeps = GrantKeeperDeps;
@@ -27,6 +28,7 @@ export class AccessService {
   readonly grants: GrantKeeper;
   readonly reviews: BreakglassReviews;
   readonly escalations: Escalations;
+  readonly windows: ScheduledWindows;
 
   private readonly refusals: RefusalLog;
   constructor(private readonly deps: AccessServiceDeps) {
@@ -34,6 +36,7 @@ export class AccessService {
     // Every end of a grant passes the post-access review, which asks for one where the grant's tier says `review:`.
     this.grants = new GrantKeeper({ ...deps, notifier: this.reviews.post.onGrantEnd(deps.notifier) });
     this.escalations = new Escalations(deps, (event) => this.notify(event));
+    this.windows = new ScheduledWindows(deps, this.grants);
     this.refusals = new RefusalLog(deps.store, deps.clock, (event) => this.notify(event));
   }
 
@@ -182,9 +185,9 @@ export class AccessService {
     return this.grants.end(grantId, 'expired', 'sesame');
   }
 
-  /** My pending requests and my live grants. */
+  /** My pending and scheduled requests and my live grants. */
   overview(user: string): { requests: RequestRow[]; grants: GrantRow[] } {
-    return { requests: this.deps.store.requestsBy(user, ['pending']), grants: this.deps.store.grantsOf(user, LIVE_GRANT_STATES) };
+    return { requests: this.deps.store.requestsBy(user, ['pending', 'scheduled']), grants: this.deps.store.grantsOf(user, LIVE_GRANT_STATES) };
   }
 
   /** Pending requests this person could approve right now. */
@@ -212,6 +215,7 @@ export class AccessService {
         role: resolved.role,
         tier: resolved.tier,
         durationMs: resolved.duration,
+        startsAt: input.startsAt ?? null,
         reason: input.reason,
         tickets: resolved.tickets,
         breakglass: input.breakglass ?? false,
@@ -247,7 +251,7 @@ export class AccessService {
 
   /** Grants an approved request, or for an extension request moves its grant's end. */
   private async fulfil(request: RequestRow): Promise<GrantOutcome> {
-    if (request.extendsGrantId === null) return this.grants.fulfil(request);
+    if (request.extendsGrantId === null) return this.windows.fulfil(request);
     const grant = this.deps.store.getGrant(request.extendsGrantId) as GrantRow;
     const target = resolveTarget(this.deps.policy().policy, request);
     const maxTotal = target.ok ? target.tier.max_duration : 0;
@@ -259,7 +263,7 @@ export class AccessService {
   private async close(request: RequestRow, state: 'denied' | 'cancelled' | 'timed_out', actor: string, audit: { action: `request.${typeof state}`; note: string | null; refused: Refusal['action'] | null; details?: Record<string, string> }): Promise<Result<RequestRow, DomainError>> {
     const now = this.deps.clock.now();
     const done = this.deps.store.transaction(now, (tx) => {
-      if (!tx.updateRequest(request.id, 'pending', { state, decidedAt: now.getTime(), decidedBy: actor, decisionNote: audit.note })) tx.abort();
+      if (!tx.updateRequest(request.id, state === 'cancelled' && request.state === 'scheduled' ? 'scheduled' : 'pending', { state, decidedAt: now.getTime(), decidedBy: actor, decisionNote: audit.note })) tx.abort();
       tx.audit({ actor, action: audit.action, requestId: requestRef(request.id), details: { note: audit.note, ...audit.details } });
     });
     const fresh = this.deps.store.getRequest(request.id) as RequestRow;

@@ -18,6 +18,7 @@ export function requestCreatedDetails(row: RequestRow, cappedFromMs: number | un
     steps: row.steps,
     self_approval: row.selfApproval,
     timeout_at: row.timeoutAt === null ? null : new Date(row.timeoutAt).toISOString(),
+    starts_at: row.startsAt === null ? undefined : new Date(row.startsAt).toISOString(),
   };
 }
 

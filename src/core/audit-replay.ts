@@ -92,6 +92,7 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
           state: 'pending',
           created_at: at,
           timeout_at: maybeMs(d.timeout_at),
+          starts_at: maybeMs(d.starts_at),
           decided_at: null,
           decided_by: null,
           current_step: 0,
@@ -104,6 +105,11 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
       case 'request.auto_approved':
       case 'breakglass.used':
         if (requestId !== null) patch(requests, requestId, { state: 'approved', decided_at: at, decided_by: 'policy', timeout_at: null });
+        break;
+      // A window that starts later waits in `scheduled`, and is `approved` again from its start (while it is granted).
+      case 'request.scheduled':
+      case 'request.schedule_started':
+        patch(requests, requestId, { state: entry.action === 'request.scheduled' ? 'scheduled' : 'approved' });
         break;
       case 'request.approval_recorded': {
         const step = num(d.step);

@@ -111,5 +111,11 @@ export function describeError(e: DomainError, q: Quote = plainQuote): string {
       return `Only admins may use ${q(`/access ${e.action}`)}; ask one of them.`;
     case 'not_blocked':
       return `${q(e.user)} is not blocked, so there is nothing to unblock.`;
+    case 'start_in_past':
+      return `The start you asked for (${new Date(e.startsAt).toISOString()}) has already passed; leave out ${q('at …')} to start now, or give a later time.`;
+    case 'start_too_far':
+      return `The start you asked for (${new Date(e.startsAt).toISOString()}) is more than ${formatDuration(e.max)} ahead, the furthest this policy schedules (settings.max_schedule_ahead); ask closer to the time.`;
+    case 'breakglass_scheduled':
+      return `Break-glass is for now and cannot be scheduled; leave out ${q('at …')}, or use ${q('/access request')} for planned work.`;
   }
 }

@@ -1,7 +1,8 @@
 // Every expected failure the core can report, keyed by a snake_case code; src/cli and src/slack turn them into sentences.
 import type { DurationError, Ms } from '../policy/duration.ts';
 
-export type RequestState = 'pending' | 'approved' | 'denied' | 'cancelled' | 'timed_out' | 'failed';
+/** `scheduled`: approved, waiting for the start of its window (then `approved` again while it is granted). */
+export type RequestState = 'pending' | 'approved' | 'scheduled' | 'denied' | 'cancelled' | 'timed_out' | 'failed';
 export type GrantState = 'pending' | 'active' | 'expired' | 'revoked' | 'revoke_failed' | 'failed';
 
 export type DomainError =
@@ -45,4 +46,7 @@ export type DomainError =
   | { code: 'expiry_in_past'; grantId: string }
   | { code: 'user_blocked' }
   | { code: 'not_admin'; action: 'revoke-all' | 'unblock' }
-  | { code: 'not_blocked'; user: string };
+  | { code: 'not_blocked'; user: string }
+  | { code: 'start_in_past'; startsAt: number }
+  | { code: 'start_too_far'; startsAt: number; max: Ms }
+  | { code: 'breakglass_scheduled' };

@@ -60,7 +60,7 @@ export class GrantKeeper {
     if (pending === LOST_RACE) throw new Error('unreachable: grant insert cannot lose a race');
 
     const startsAt = clock.now();
-    const expiresAt = new Date(startsAt.getTime() + request.durationMs);
+    const expiresAt = new Date((request.startsAt ?? startsAt.getTime()) + request.durationMs); // a window ends on time, however late it starts
     const subject = await this.subjectOf({ ...pending, startsAt: startsAt.getTime(), expiresAt: expiresAt.getTime() });
     const shared = sharedAccess(pending, accessKey === null ? [] : store.holdersOf(accessKey, pending.id, { pending: true }));
     if (!shared.ok) return this.failRequest(request, pending, shared.error);

@@ -20,6 +20,7 @@ export interface GrantKeeperDeps {
 
 export type FulfilOutcome =
   | { kind: 'granted'; request: RequestRow; grant: GrantRow; providerMessage: string | null }
+  | { kind: 'scheduled'; request: RequestRow }
   | { kind: 'failed'; request: RequestRow; problem: string };
 
 export type EndOutcome =

@@ -8,7 +8,9 @@ import { err, ok, type Result } from './result.ts';
 
 export const REQUEST_TRANSITIONS: Readonly<Record<RequestState, readonly RequestState[]>> = {
   pending: ['approved', 'denied', 'cancelled', 'timed_out'],
-  approved: ['failed'],
+  approved: ['failed', 'scheduled'],
+  // A scheduled request goes back to `approved` when its window starts (and is granted), or is cancelled before.
+  scheduled: ['approved', 'cancelled'],
   denied: [],
   cancelled: [],
   timed_out: [],
@@ -83,10 +85,11 @@ function whyNotInStep(request: RequestRow, step: NonNullable<ReturnType<typeof c
   return who.groups.has(step.from) ? null : notInStepGroup(request);
 }
 
+/** The requester withdraws a pending request, or a scheduled one before its window starts (after that: revoke). */
 export function checkCancel(request: RequestRow, by: string): Result<true, DomainError> {
   const id = requestRef(request.id);
   if (request.requester !== by) return err({ code: 'not_requester', requestId: id });
-  if (request.state !== 'pending') return err({ code: 'not_pending', requestId: id, state: request.state });
+  if (request.state !== 'pending' && request.state !== 'scheduled') return err({ code: 'not_pending', requestId: id, state: request.state });
   return ok(true);
 }
 

@@ -92,7 +92,10 @@ export interface Scheduler {
   scheduleRequestTimeout(requestId: number, timeoutAt: Date, remindAt: Date | null): Promise<void>;
   /** Schedules (or moves) the escalation of the step a request is at; `cancelRequestJobs` cancels it too. */
   scheduleEscalation(requestId: number, at: Date): Promise<void>;
+  /** Cancels a request's timeout, reminder and escalation, and the activation of a scheduled window. */
   cancelRequestJobs(requestId: number): Promise<void>;
+  /** Wakes the core at the start of a scheduled window (a lost job: the reconciler activates it late). */
+  scheduleActivation(requestId: number, at: Date): Promise<void>;
 }
 
 /** Whether a person is a full member of the app's own workspace, a guest there, or from another workspace. */
@@ -119,6 +122,7 @@ export type AccessEvent =
   | { type: 'request_step_advanced'; request: RequestRow; by: string }
   | { type: 'request_approval_recorded'; request: RequestRow; by: string }
   | { type: 'request_approved'; request: RequestRow; by: string }
+  | { type: 'request_scheduled'; request: RequestRow }
   | { type: 'request_denied'; request: RequestRow; by: string; note: string | null }
   | { type: 'request_cancelled'; request: RequestRow }
   | { type: 'request_timed_out'; request: RequestRow }

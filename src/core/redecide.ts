@@ -17,7 +17,9 @@ export const extendingOf = (grant: GrantRow): AccessQuery['extending'] => ({ gra
  */
 export function whyNoLongerAllowed(policy: Policy, request: RequestRow, grant: GrantRow | null, facts: Facts, now: Date): DomainError | null {
   if (grant !== null && grant.state !== 'active') return { code: 'not_active', grantId: grantRef(grant.id), state: grant.state };
-  const query: AccessQuery = { resource: request.resource, role: request.role, duration: request.durationMs, reason: request.reason, extending: grant ? extendingOf(grant) : undefined };
+  // A window still ahead is judged as at its start; once it has begun, as now (a start in the past is no refusal here).
+  const startsAt = request.startsAt !== null && request.startsAt > now.getTime() ? request.startsAt : undefined;
+  const query: AccessQuery = { resource: request.resource, role: request.role, duration: request.durationMs, reason: request.reason, extending: grant ? extendingOf(grant) : undefined, startsAt };
   const decision = decide(policy, query, facts, now);
   if (decision.kind === 'refuse') return decision.error;
   // Stricter approvals than the stored ones make it stale (so do other team leads, or a lead's step now falling back); laxer ones (even auto-approval) keep the stored steps.

@@ -34,8 +34,8 @@ export class FakeSlack {
   /** Channels Slack knows; Sesame is a member unless `is_member: false`. */
   readonly channels = new Map<string, { name: string; is_im?: boolean; is_private?: boolean; is_member?: boolean; is_archived?: boolean }>();
   readonly emails = new Map<string, string>();
-  /** How users.info describes people's standing; unlisted users are full members of T0TEAM. */
-  readonly users = new Map<string, { is_restricted?: boolean; is_ultra_restricted?: boolean; team_id?: string }>();
+  /** How users.info describes people's standing (and time zone, `tz`); unlisted users are full members of T0TEAM without one. */
+  readonly users = new Map<string, { is_restricted?: boolean; is_ultra_restricted?: boolean; team_id?: string; tz?: string }>();
   /** Display names for users.info and for the page. */
   readonly people = new Map<string, Person>();
   private readonly listeners = new Set<() => void>();

@@ -18,6 +18,8 @@ export interface AccessQuery {
   breakglass?: boolean;
   /** Set when this asks for more time on a live grant: its start and current end, in ms since the epoch. */
   extending?: { grantId: string; startsAt: number; expiresAt: number } | undefined;
+  /** Set for a window that starts later (ms since the epoch); the grant then ends at startsAt + duration. */
+  startsAt?: number | undefined;
 }
 
 export interface Facts extends TeamFacts {
@@ -69,6 +71,10 @@ export function decide(policy: Policy, query: AccessQuery, facts: Facts, now: Da
   const requested = query.duration ?? tier.default_duration ?? policy.settings.default_duration;
   const base = { resource: resourceName, role, tier: tierName, tickets, selfApproval: tier.self_approval };
 
+  const unschedulable = scheduleRefusal(policy, query, now);
+  if (unschedulable !== null) return unschedulable;
+  // Conditions like business hours are judged at the window's start, when the access would be used.
+  const at = query.startsAt === undefined ? now : new Date(query.startsAt);
   if (query.breakglass) return decideBreakglass(policy, query, facts, { ...base, duration: requested });
 
   const notEligible = eligibility(policy, resourceName, facts);
@@ -97,7 +103,7 @@ export function decide(policy: Policy, query: AccessQuery, facts: Facts, now: Da
   }
   let unmet: string[] = [];
   if (auto !== undefined) {
-    const checked = checkConditions(policy, auto, request, facts, now);
+    const checked = checkConditions(policy, auto, request, facts, at);
     if (checked.unmet.length === 0) {
       const rule = { path: ['tiers', tierName, 'auto_approve'], why: `every auto_approve condition of tier ${tierName} held: ${checked.met.join('; ')}` };
       return { kind: 'auto_approve', request, rule, ...(checked.group === undefined ? {} : { group: checked.group }) };
@@ -124,6 +130,17 @@ export function extensionOverMax(grant: { startsAt: number; expiresAt: number },
   const total = grant.expiresAt - grant.startsAt + by;
   if (total <= max) return null;
   return { total, allowance: Math.max(0, max - (grant.expiresAt - grant.startsAt)), endsIn: Math.max(0, grant.expiresAt - now.getTime()) };
+}
+
+/** A later start is refused for break-glass (an incident is now), in the past, or beyond settings.max_schedule_ahead. */
+function scheduleRefusal(policy: Policy, query: AccessQuery, now: Date): (Decision & { kind: 'refuse' }) | null {
+  const startsAt = query.startsAt;
+  if (startsAt === undefined) return null;
+  if (query.breakglass) return refuse({ code: 'breakglass_scheduled' }, ['breakglass'], 'break-glass grants at once and cannot be scheduled');
+  if (startsAt <= now.getTime()) return refuse({ code: 'start_in_past', startsAt }, ['settings', 'max_schedule_ahead'], 'a scheduled start must be in the future');
+  const max = policy.settings.max_schedule_ahead;
+  if (startsAt - now.getTime() > max) return refuse({ code: 'start_too_far', startsAt, max }, ['settings', 'max_schedule_ahead'], `a window may start at most ${formatDuration(max)} ahead`);
+  return null;
 }
 
 /** Guests and people from other workspaces are refused unless the policy lets them in; null when this person may act. */

@@ -55,6 +55,8 @@ export const settingsSchema = z
     request_timeout: durationSchema.prefault('1h'),
     remind_after: durationSchema.optional(),
     default_duration: durationSchema.prefault('1h'),
+    /** How far ahead `/access request … at <time>` may start a window. @defaultValue 7d */
+    max_schedule_ahead: durationSchema.prefault('7d'),
     /** Slack guests and people from other workspaces (Slack Connect) may request and approve only when true. */
     allow_guests: z.boolean().default(false),
     /** How often the audit chain head is anchored (also at every break-glass use). @defaultValue 10m */

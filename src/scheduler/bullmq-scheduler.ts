@@ -1,4 +1,4 @@
-// The Scheduler port on BullMQ: one delayed job per grant (revoke-G17), per request timeout, reminder and escalation.
+// The Scheduler port on BullMQ: one delayed job per grant (revoke-G17), per request timeout, reminder, escalation and window start.
 import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -8,7 +8,7 @@ import type { Logger, RevokeSchedule, Scheduler } from '../core/ports.ts';
 import { createOutageLog } from './outage-log.ts';
 import { redisOptions } from './redis-options.ts';
 
-export const QUEUES = { revoke: 'revoke', warn: 'warn', timeout: 'timeout', remind: 'remind', escalate: 'escalate' } as const;
+export const QUEUES = { revoke: 'revoke', warn: 'warn', timeout: 'timeout', remind: 'remind', escalate: 'escalate', activate: 'activate' } as const;
 type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 const grantJob = z.object({ grantId: z.number().int().positive() });
@@ -247,8 +247,9 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
     },
     scheduleEscalation: (requestId, at) => put(QUEUES.escalate, requestRef(requestId), { requestId }, at),
     cancelRequestJobs: async (requestId) => {
-      await Promise.all([QUEUES.timeout, QUEUES.remind, QUEUES.escalate].map((kind) => remove(kind, requestRef(requestId))));
+      await Promise.all([QUEUES.timeout, QUEUES.remind, QUEUES.escalate, QUEUES.activate].map((kind) => remove(kind, requestRef(requestId))));
     },
+    scheduleActivation: (requestId, at) => put(QUEUES.activate, requestRef(requestId), { requestId }, at),
     fallbackGrants: () => [...fallbacks.keys()],
 
     startWorkers(service) {
@@ -276,6 +277,11 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
         work(QUEUES.escalate, async (job) => {
           const data = payload(requestJob, job);
           if (data) await service.escalations.escalate(data.requestId);
+        }),
+        work(QUEUES.activate, async (job) => {
+          const data = payload(requestJob, job);
+          // Fired before the start by the clocks' difference: BullMQ retries it shortly rather than leaving it to the sweep.
+          if (data && (await service.windows.activate(data.requestId)) === 'not_due') throw new Error('the window has not started yet');
         }),
       );
     },

@@ -1,4 +1,4 @@
-// The sweep that makes lost jobs harmless: revoke what is past due, reschedule what has no job, time out or escalate stale requests.
+// The sweep that makes lost jobs harmless: revoke what is past due, reschedule what has no job, time out or escalate stale requests, open missed windows.
 import type { AccessService } from '../core/access-service.ts';
 import { expiryWarningAt } from '../core/lifecycle.ts';
 import type { Clock, Logger, Scheduler } from '../core/ports.ts';
@@ -18,6 +18,8 @@ export interface ReconcileReport {
   timedOut: number;
   /** Pending requests whose step escalated in this sweep (its job was lost or late). */
   escalated: number;
+  /** Scheduled windows whose start passed without their activation job (granted, or refused if the policy changed). */
+  activated: number;
   /** Ended grants whose provider clean-up (left over after the access was cut) finished in this sweep. */
   cleanedUp: number;
   /** Provider objects deleted because their grant is not live (a crash between creating one and recording it). */
@@ -103,7 +105,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   }
 
   async function runOnce(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, escalated: 0, cleanedUp: 0, orphans: 0, reasonsEnded: 0, pages: 0, schedulerDown: false, reviewReminded: false };
+    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, escalated: 0, activated: 0, cleanedUp: 0, orphans: 0, reasonsEnded: 0, pages: 0, schedulerDown: false, reviewReminded: false };
     const now = clock.now().getTime();
 
     for (let after = 0; ; ) {
@@ -185,6 +187,16 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       after = ids.at(-1) as number;
     }
 
+    for (let after = 0; ; ) {
+      const ids = store.dueScheduledRequestIds(now, after, pageSize);
+      report.pages++;
+      if (ids.length === 0) break;
+      await inParallel(ids, async (id) => {
+        if ((await access.windows.activate(id)) !== 'not_scheduled') report.activated++;
+      });
+      after = ids.at(-1) as number;
+    }
+
     // The daily break-glass review reminder rides on the sweep; the audit log remembers when it last went out.
     report.reviewReminded = await access.reviews.remindIfDue().catch((error: unknown) => {
       log.warn({ problem: errorMessage(error) }, 'break-glass review reminder failed');
@@ -195,7 +207,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const reasons = await options.sweepReasons?.().catch((error: unknown) => log.warn({ problem: errorMessage(error) }, 'checking whether grants\' reasons still hold failed'));
     report.reasonsEnded = reasons ? reasons.archived + reasons.leftGroup + reasons.blocked : 0;
 
-    if (report.undone + report.revoked + report.rescheduled + report.timedOut + report.escalated + report.cleanedUp + report.orphans + report.reasonsEnded > 0) log.info({ ...report }, 'reconciled');
+    if (report.undone + report.revoked + report.rescheduled + report.timedOut + report.escalated + report.activated + report.cleanedUp + report.orphans + report.reasonsEnded > 0) log.info({ ...report }, 'reconciled');
     return report;
   }
 

@@ -10,6 +10,8 @@ import type { ListenerDeps } from './listener-deps.ts';
 import { explain } from './messages.ts';
 import { describeOutcome } from './outcomes.ts';
 import { registerReviewActions } from './review-actions.ts';
+import { parseStart } from './start-time.ts';
+import { placeStart } from './time-zone.ts';
 import { denyModal, extendModal, FIELD, requestModal, VIEW } from './views.ts';
 
 export type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & { client: WebClient };
@@ -126,15 +128,20 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     const duration = durationText === '' ? null : parseDuration(durationText);
     if (duration && !duration.ok) return void (await ack({ response_action: 'errors', errors: { [FIELD.duration.block]: describeDurationError(duration.error) } }));
     if (!reason) return void (await ack({ response_action: 'errors', errors: { [FIELD.reason.block]: 'Say why you need it; approvers decide on this.' } }));
-    const input = { requester: body.user.id, resource, role, duration: duration?.value, reason };
+    // The same reading as `/access request … at <start>`, from the same words.
+    const startWords = textOf(view, FIELD.start).trim().replace(/^at\s+/i, '').split(/\s+/).filter(Boolean);
+    const spec = startWords.length === 0 ? null : parseStart(startWords);
+    if (spec && (!spec.ok || spec.value.used !== startWords.length)) return void (await ack({ response_action: 'errors', errors: { [FIELD.start.block]: explain({ code: 'start_malformed', input: startWords.join(' ') }) } }));
+    const start = spec?.ok ? await placeStart(spec.value.spec, client, body.user.id, deps.policy().policy) : null;
+    const input = { requester: body.user.id, resource, role, duration: duration?.value, reason, startsAt: start?.startsAt };
     // Decide before closing the form, so a refusal shows on the field it concerns (and is audited like any refused request).
     const decision = await access.screen(input);
     if (decision.kind === 'refuse') return void (await ack({ response_action: 'errors', errors: { [blockFor(decision.error)]: explain(decision.error) } }));
     await ack();
     const out = await access.request(input);
     // A grant or a failure reaches the requester as the notifier's DM; only what it does not tell is said here.
-    if (!out.ok || out.value.kind === 'pending') {
-      await client.chat.postMessage({ channel: body.user.id, text: out.ok ? describeOutcome(out.value, { defaultDuration: duration === null }) : explain(out.error) });
+    if (!out.ok || out.value.kind === 'pending' || start !== null) {
+      await client.chat.postMessage({ channel: body.user.id, text: out.ok ? describeOutcome(out.value, { defaultDuration: duration === null, timeZone: start?.timeZone }) : explain(out.error) });
     }
   });
 
@@ -157,6 +164,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
 function blockFor(error: DomainError): string {
   if (error.code === 'unknown_role' || error.code === 'role_required') return FIELD.role.block;
   if (error.code.startsWith('duration_')) return FIELD.duration.block;
+  if (error.code === 'start_in_past' || error.code === 'start_too_far') return FIELD.start.block;
   return FIELD.resource.block;
 }
 

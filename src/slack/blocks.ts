@@ -64,6 +64,7 @@ export function requestCard({ request, approvals, grant, ticketUrl }: CardContex
       ],
     },
   ];
+  if (request.startsAt !== null) blocks.push(mrkdwn(`*Window* ${windowText(request)}`));
   if (request.tickets.length > 0) blocks.push(mrkdwn(`*Tickets* ${truncate(ticketLinks(request.tickets, ticketUrl), FIELD_LIMIT)}`));
   blocks.push(reasonBlock(request.reason));
   blocks.push(context(status(request, grant)));
@@ -96,6 +97,8 @@ function status(request: RequestRow, grant: GrantRow | null | undefined): string
       if (grant?.state === 'active') return `✅ Approved by ${mention(request.decidedBy ?? 'policy')}; granted as ${grantRef(grant.id)} until ${slackTime(grant.expiresAt ?? 0)}.`;
       if (grant && grant.state !== 'pending') return `✅ Approved by ${mention(request.decidedBy ?? 'policy')}; grant ${grantRef(grant.id)} is ${grant.state.replace('_', ' ')}.`;
       return `✅ Approved by ${mention(request.decidedBy ?? 'policy')}.`;
+    case 'scheduled':
+      return `🗓️ Approved by ${mention(request.decidedBy ?? 'policy')}; scheduled for ${windowText(request)}. The requester can cancel it until it starts.`;
     case 'denied':
       return `⛔ Denied by ${mention(request.decidedBy ?? 'someone')}${request.decisionNote ? `: ${escapeMrkdwn(truncate(request.decisionNote, 500))}` : '.'}`;
     case 'cancelled':
@@ -107,6 +110,9 @@ function status(request: RequestRow, grant: GrantRow | null | undefined): string
       return `⚠️ Approved, but the grant failed${request.decisionNote ? `: ${escapeMrkdwn(truncate(request.decisionNote, 500))}` : '.'}`;
   }
 }
+
+/** A scheduled window as Slack shows times: in each reader's own time zone. */
+export const windowText = (r: Pick<RequestRow, 'startsAt' | 'durationMs'>): string => `${slackTime(r.startsAt ?? 0)} – ${slackTime((r.startsAt ?? 0) + r.durationMs)}`;
 
 function approvalsLine(request: RequestRow, approvals: readonly ApprovalRow[]): string | null {
   if (approvals.length === 0) return null;
@@ -126,6 +132,7 @@ export interface ResourceSummary {
 export function helpMessage(resources: readonly ResourceSummary[]): SlackMessage {
   const usage = [
     '`/access request <resource> [role] [duration] [reason…]` — ask for access (or just `/access request` for a form)',
+    '`… [duration] at 14:00 <reason…>` (or `at tomorrow 09:00`) — a window that starts later; cancel it before it starts',
     '`/access breakglass <resource> [role] [duration] <reason…>` — emergency access, from an incident channel',
     '`/access list` — your pending requests and active grants',
     '`/access pending` — requests waiting for your approval',
@@ -140,10 +147,10 @@ export function helpMessage(resources: readonly ResourceSummary[]): SlackMessage
 }
 
 export function overviewMessage(requests: readonly RequestRow[], grants: readonly GrantRow[]): SlackMessage {
-  const reqLines = requests.map((r) => `• ${code(requestRef(r.id))} ${what(r)} for ${formatDuration(r.durationMs)} — ${waitingFor(r)} (\`/access cancel ${requestRef(r.id)}\`)`);
+  const reqLines = requests.map((r) => `• ${code(requestRef(r.id))} ${what(r)} for ${formatDuration(r.durationMs)} — ${r.state === 'scheduled' ? `🗓️ scheduled for ${windowText(r)}` : waitingFor(r)} (\`/access cancel ${requestRef(r.id)}\`)`);
   const grantLines = grants.map((g) => `• ${code(grantRef(g.id))} ${what(g)} until ${slackTime(g.expiresAt ?? 0)}${g.state === 'revoke_failed' ? ' — *revocation failing, admins alerted*' : ''} (\`/access revoke ${grantRef(g.id)}\`)`);
   const sections = [
-    `*Pending requests*\n${reqLines.length ? reqLines.join('\n') : 'None.'}`,
+    `*Pending and scheduled requests*\n${reqLines.length ? reqLines.join('\n') : 'None.'}`,
     `*Active grants*\n${grantLines.length ? grantLines.join('\n') : 'None.'}`,
   ];
   return { text: `${plural(requests.length, 'pending request')}, ${plural(grants.length, 'active grant')}`, blocks: sections.map((s) => mrkdwn(s)).slice(0, MAX_BLOCKS) };

@@ -2,6 +2,7 @@
 import { parseRef } from '../core/ids.ts';
 import { err, ok, type Result } from '../core/result.ts';
 import { looksLikeDuration, parseDuration, type DurationError, type Ms } from '../policy/duration.ts';
+import { looksLikeStart, parseStart, type StartError, type StartSpec } from './start-time.ts';
 
 /** Reasons are shown on cards and in DMs; past this they stop being reasons. */
 export const MAX_REASON_LENGTH = 1_000;
@@ -10,6 +11,8 @@ export interface AccessTarget {
   resource: string;
   role?: string | undefined;
   duration?: Ms | undefined;
+  /** `at …` after the duration: a window that starts later, still to be placed in the requester's time zone. */
+  start?: StartSpec | undefined;
 }
 
 export type AccessCommand =
@@ -27,6 +30,7 @@ export type AccessCommand =
 
 export type CommandError =
   | DurationError
+  | StartError
   | { code: 'unknown_subcommand'; input: string }
   | { code: 'missing_argument'; subcommand: string; usage: string }
   | { code: 'bad_id'; subcommand: string; input: string; prefix: 'R' | 'G' }
@@ -34,12 +38,12 @@ export type CommandError =
   | { code: 'bad_user'; subcommand: 'revoke-all' | 'unblock'; input: string };
 
 export const USAGE = {
-  request: '/access request <resource> [role] [duration] [reason…]',
+  request: '/access request <resource> [role] [duration] [at <start>] [reason…]',
   breakglass: '/access breakglass <resource> [role] [duration] <reason…>',
   cancel: '/access cancel <request-id>',
   revoke: '/access revoke <grant-id>',
   extend: '/access extend <grant-id> <duration>',
-  explain: '/access explain <resource> [role] [duration]',
+  explain: '/access explain <resource> [role] [duration] [at <start>]',
   'revoke-all': '/access revoke-all <@person> <reason…>',
   unblock: '/access unblock <@person>',
 } as const;
@@ -121,7 +125,14 @@ function parseTarget(words: string[], rolesOf: (resource: string) => readonly st
     duration = parsed.value;
     rest.shift();
   }
-  return ok({ resource, role, duration, rest });
+  let start: StartSpec | undefined;
+  if (rest[0]?.toLowerCase() === 'at' && looksLikeStart(rest[1])) {
+    const parsed = parseStart(rest.slice(1));
+    if (!parsed.ok) return parsed;
+    start = parsed.value.spec;
+    rest.splice(0, 1 + parsed.value.used);
+  }
+  return ok({ resource, role, duration, ...(start ? { start } : {}), rest });
 }
 
 const missing = (subcommand: keyof typeof USAGE): Result<never, CommandError> => err({ code: 'missing_argument', subcommand, usage: USAGE[subcommand] });

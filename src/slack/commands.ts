@@ -11,6 +11,7 @@ import { explain } from './messages.ts';
 import { describeDecision, describeOutcome } from './outcomes.ts';
 import { code } from './text.ts';
 import { postReviewRows } from './review-blocks.ts';
+import { placeStart } from './time-zone.ts';
 import { requestModal } from './views.ts';
 
 interface CommandContext {
@@ -63,12 +64,14 @@ async function run(cmd: AccessCommand, ctx: CommandContext, deps: ListenerDeps):
     }
     case 'request':
     case 'breakglass': {
-      const out = await access.request({ requester: ctx.user, resource: cmd.resource, role: cmd.role, duration: cmd.duration, reason: cmd.reason, breakglass: cmd.kind === 'breakglass', channelId: ctx.channel });
-      await reply(out.ok ? describeOutcome(out.value, { defaultDuration: cmd.duration === undefined }) : explain(out.error));
+      const start = cmd.start === undefined ? null : await placeStart(cmd.start, ctx.client, ctx.user, deps.policy().policy);
+      const out = await access.request({ requester: ctx.user, resource: cmd.resource, role: cmd.role, duration: cmd.duration, reason: cmd.reason, breakglass: cmd.kind === 'breakglass', channelId: ctx.channel, startsAt: start?.startsAt });
+      await reply(out.ok ? describeOutcome(out.value, { defaultDuration: cmd.duration === undefined, timeZone: start?.timeZone }) : explain(out.error));
       return;
     }
     case 'explain': {
-      const decision = await access.preview({ requester: ctx.user, resource: cmd.resource, role: cmd.role, duration: cmd.duration, reason: '' });
+      const start = cmd.start === undefined ? null : await placeStart(cmd.start, ctx.client, ctx.user, deps.policy().policy);
+      const decision = await access.preview({ requester: ctx.user, resource: cmd.resource, role: cmd.role, duration: cmd.duration, reason: '', startsAt: start?.startsAt });
       await reply(describeDecision(decision));
       return;
     }

@@ -1,9 +1,9 @@
-// The App Home tab: my grants (Revoke, Extend), my pending requests (Cancel), what waits for me (Approve, Deny, Acknowledge).
+// The App Home tab: my grants (Revoke, Extend), my pending and scheduled requests (Cancel), what waits for me (Approve, Deny, Acknowledge).
 import type { KnownBlock, View } from '@slack/types';
 import { grantRef, requestRef } from '../core/ids.ts';
 import { formatDuration } from '../policy/duration.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
-import { acknowledgeRow, ACTION } from './blocks.ts';
+import { acknowledgeRow, ACTION, windowText } from './blocks.ts';
 import { escalationTag } from './escalation-notice.ts';
 import { postReviewRows } from './review-blocks.ts';
 import { code, mention, slackTime, truncate } from './text.ts';
@@ -52,8 +52,8 @@ export function homeView({ grants, requests, awaiting, unreviewed = [], toReview
     grants.length,
   );
   section(
-    'Your pending requests',
-    requests.slice(0, MAX_ROWS).map((r) => [row(`${code(requestRef(r.id))} ${code(r.resource)} ${code(r.role)} for ${formatDuration(r.durationMs)}${escalationTag(r)}`, button(ACTION.cancel, 'Cancel', requestRef(r.id)))]),
+    'Your pending and scheduled requests',
+    requests.slice(0, MAX_ROWS).map((r) => [row(`${code(requestRef(r.id))} ${code(r.resource)} ${code(r.role)} for ${formatDuration(r.durationMs)}${escalationTag(r)}${r.state === 'scheduled' ? ` — 🗓️ scheduled for ${windowText(r)}` : ''}`, button(ACTION.cancel, 'Cancel', requestRef(r.id)))]),
     'Nothing pending.',
     requests.length,
   );

@@ -2,6 +2,7 @@
 import { describeError } from '../core/describe-error.ts';
 import type { DomainError } from '../core/errors.ts';
 import type { CommandError } from './command-parser.ts';
+import { START_FORMS } from './start-time.ts';
 import { code } from './text.ts';
 
 export function explain(e: DomainError | CommandError): string {
@@ -16,6 +17,8 @@ export function explain(e: DomainError | CommandError): string {
       return `${code(e.input)} does not name a person; mention them (${code('@name')}) or give their member ID (like ${code('U012AB3CD')}).`;
     case 'reason_too_long':
       return `Your reason is ${e.length.toLocaleString('en-US')} characters; keep it under ${e.max.toLocaleString('en-US')} and link a ticket for the details.`;
+    case 'start_malformed':
+      return `${code(e.input)} is not a start time I can read; write it like ${START_FORMS}.`;
     default:
       return describeError(e, code);
   }

@@ -9,7 +9,7 @@ import { formatDuration } from '../policy/duration.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
 import type { Store } from '../store/repositories.ts';
 import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
-import { directMessage, requestCard, type SlackMessage } from './blocks.ts';
+import { directMessage, requestCard, windowText, type SlackMessage } from './blocks.ts';
 import { breakglassAlert, breakglassAnnouncement, reviewCard, reviewReminder } from './breakglass-blocks.ts';
 import { announceEscalation } from './escalation-notice.ts';
 import { createReviewNotices } from './review-notices.ts';
@@ -176,6 +176,10 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
         await updateCard(event.request.id);
         await dm(event.request.requester, `✅ ${mention(event.by)} approved your request ${code(requestRef(event.request.id))} for ${what(event.request)}.`);
         return auditLine(`${code(requestRef(event.request.id))} ${what(event.request)} for ${mention(event.request.requester)} approved by ${mention(event.by)}.`);
+      case 'request_scheduled':
+        await updateCard(event.request.id);
+        await dm(event.request.requester, `🗓️ Your request ${code(requestRef(event.request.id))} for ${what(event.request)} is approved for ${windowText(event.request)}; the access starts then. \`/access cancel ${requestRef(event.request.id)}\` withdraws it before it starts.`);
+        return auditLine(`${code(requestRef(event.request.id))} ${what(event.request)} for ${mention(event.request.requester)} scheduled for ${windowText(event.request)}.`);
       case 'request_denied':
         await updateCard(event.request.id);
         await dm(event.request.requester, `⛔ ${mention(event.by)} denied your request ${code(requestRef(event.request.id))} for ${what(event.request)}${event.note ? ':' : '.'}`, event.note);

@@ -5,6 +5,7 @@ import { grantRef, requestRef } from '../core/ids.ts';
 import type { Decision } from '../policy/decide.ts';
 import { escalationSuffix } from '../policy/escalation-check.ts';
 import { formatDuration } from '../policy/duration.ts';
+import { windowText } from './blocks.ts';
 import { explain } from './messages.ts';
 import { stepDeciders } from './step-text.ts';
 import { code, slackTime } from './text.ts';
@@ -12,6 +13,8 @@ import { code, slackTime } from './text.ts';
 export interface AskedFor {
   /** True when the person named no duration, so the reply says the length came from the policy. */
   defaultDuration?: boolean;
+  /** The time zone an `at …` start was read in, so the reply can say so. */
+  timeZone?: string | undefined;
 }
 
 export function describeOutcome(outcome: RequestOutcome, asked: AskedFor = {}): string {
@@ -27,7 +30,12 @@ export function describeOutcome(outcome: RequestOutcome, asked: AskedFor = {}): 
     case 'pending': {
       const step = currentStep(r);
       const lengthNote = asked.defaultDuration ? `${length}, the default for this tier` : length;
-      return `⏳ Request ${code(requestRef(r.id))} for ${what} (${lengthNote}) is waiting for ${step ? stepDeciders(step) : 'approval'}. I'll DM you when it's decided; \`/access cancel ${requestRef(r.id)}\` withdraws it.`;
+      const window = r.startsAt === null ? '' : `, ${windowText(r)}${asked.timeZone ? ` (start read in ${code(asked.timeZone)})` : ''}`;
+      return `⏳ Request ${code(requestRef(r.id))} for ${what} (${lengthNote}${window}) is waiting for ${step ? stepDeciders(step) : 'approval'}. I'll DM you when it's decided; \`/access cancel ${requestRef(r.id)}\` withdraws it.`;
+    }
+    case 'scheduled': {
+      const zone = asked.timeZone ? ` (I read your start time in ${code(asked.timeZone)})` : '';
+      return `🗓️ Scheduled: ${what} for ${length}, ${windowText(r)}${zone}. Request ${code(requestRef(r.id))} is approved; the access starts then, and \`/access cancel ${requestRef(r.id)}\` withdraws it before it starts.`;
     }
     case 'failed':
       return `⚠️ Request ${code(requestRef(r.id))} for ${what} was approved, but granting it failed (${code(outcome.problem)}), so you have no access. Try again later, or tell your Sesame admins.`;

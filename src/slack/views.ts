@@ -9,6 +9,7 @@ export const FIELD = {
   resource: { block: 'resource', action: 'resource_value' },
   role: { block: 'role', action: 'role_value' },
   duration: { block: 'duration', action: 'duration_value' },
+  start: { block: 'start', action: 'start_value' },
   reason: { block: 'reason', action: 'reason_value' },
   note: { block: 'note', action: 'note_value' },
 } as const;
@@ -64,6 +65,14 @@ export function requestModal(policy: Policy, requestable: readonly string[], cho
         label: { type: 'plain_text', text: 'Duration' },
         hint: { type: 'plain_text', text: 'Like 30m, 2h, 1h30m or 90min. Empty: the default for this resource.' },
         element: { type: 'plain_text_input', action_id: FIELD.duration.action, placeholder: { type: 'plain_text', text: '1h' }, max_length: 20 },
+      },
+      {
+        type: 'input',
+        block_id: FIELD.start.block,
+        optional: true,
+        label: { type: 'plain_text', text: 'Starts at' },
+        hint: { type: 'plain_text', text: 'Like 14:00, tomorrow 09:00 or 2026-12-03 14:00, in your Slack time zone. Empty: now.' },
+        element: { type: 'plain_text_input', action_id: FIELD.start.action, placeholder: { type: 'plain_text', text: 'tomorrow 09:00' }, max_length: 40 },
       },
       {
         type: 'input',

@@ -13,6 +13,7 @@ interface StoredRequest {
   state: string;
   created_at: number;
   timeout_at: number | null;
+  starts_at: number | null;
   decided_at: number | null;
   decided_by: string | null;
   current_step: number;
@@ -57,7 +58,7 @@ export function verifyTablesAgainstAudit(client: Database.Database): { mismatche
   const mismatches: Mismatch[] = [];
   const seen = { request: new Set<number>(), grant: new Set<number>() };
   const requests = client
-    .prepare('SELECT id, requester, resource, role, tier, duration_ms, state, created_at, timeout_at, decided_at, decided_by, current_step, escalated_step, steps, self_approval, extends_grant_id FROM requests ORDER BY id')
+    .prepare('SELECT id, requester, resource, role, tier, duration_ms, state, created_at, timeout_at, starts_at, decided_at, decided_by, current_step, escalated_step, steps, self_approval, extends_grant_id FROM requests ORDER BY id')
     .iterate() as IterableIterator<StoredRequest>;
   for (const row of requests) {
     seen.request.add(row.id);

@@ -14,6 +14,8 @@ export const AUDIT_ACTIONS = [
   'request.cancelled',
   'request.timed_out',
   'request.escalated',
+  'request.scheduled',
+  'request.schedule_started',
   'request.cancel_refused',
   'approval.refused',
   'grant.activated',

@@ -183,6 +183,18 @@ export class Store {
       .all();
   }
 
+  /** One page (by id) of scheduled requests whose window has started: their activation job is late or lost. */
+  dueScheduledRequestIds(nowMs: number, afterId: number, limit: number): number[] {
+    return this.db
+      .select({ id: requests.id })
+      .from(requests)
+      .where(and(eq(requests.state, 'scheduled'), lte(requests.startsAt, nowMs), gt(requests.id, afterId)))
+      .orderBy(asc(requests.id))
+      .limit(limit)
+      .all()
+      .map((r) => r.id);
+  }
+
   /** One page (by id) of pending requests past their timeout. */
   overdueRequestIds(nowMs: number, afterId: number, limit: number): number[] {
     return this.db

@@ -36,6 +36,8 @@ export const requests = sqliteTable(
     rule: text('rule').notNull(),
     createdAt: integer('created_at').notNull(),
     timeoutAt: integer('timeout_at'),
+    /** Set for a scheduled window: when the grant starts (it ends at startsAt + durationMs). Null: at once. */
+    startsAt: integer('starts_at'),
     decidedAt: integer('decided_at'),
     decidedBy: text('decided_by'),
     decisionNote: text('decision_note'),

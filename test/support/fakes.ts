@@ -74,6 +74,7 @@ export class FakeScheduler implements Scheduler {
   readonly revokes = new Map<number, Date>();
   readonly warnings = new Map<number, Date>();
   readonly timeouts = new Map<number, { timeoutAt: Date; remindAt: Date | null }>();
+  readonly activations = new Map<number, Date>();
 
   async available(): Promise<boolean> {
     return this.isAvailable;
@@ -102,6 +103,10 @@ export class FakeScheduler implements Scheduler {
   async cancelRequestJobs(requestId: number): Promise<void> {
     this.timeouts.delete(requestId);
     this.escalations.delete(requestId);
+    this.activations.delete(requestId);
+  }
+  async scheduleActivation(requestId: number, at: Date): Promise<void> {
+    this.activations.set(requestId, at);
   }
 }
 

@@ -75,7 +75,7 @@ export function keeperHarness(provider: Provider, config: ProviderConfig, option
     subject: (grant) => subjectFor(store.getGrant(grant.id) ?? grant, `${grant.user.toLowerCase()}@example.com`),
     async granted(user, resource) {
       const outcome = await grant(user, resource);
-      if (outcome.kind !== 'granted') throw new Error(`grant failed: ${outcome.problem}`);
+      if (outcome.kind !== 'granted') throw new Error(`grant failed: ${outcome.kind === 'failed' ? outcome.problem : outcome.kind}`);
       return outcome.grant;
     },
     auditDetails: (action) =>

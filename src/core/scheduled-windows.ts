@@ -1,0 +1,112 @@
+// Windows that start later (`/access request … at 14:00`): decided and approved now, held in `scheduled`, granted at the start.
+import { LOST_RACE } from '../store/repositories.ts';
+import type { RequestRow } from '../store/schema.ts';
+import { describeError } from './describe-error.ts';
+import type { GrantKeeper } from './grant-keeper.ts';
+import type { FulfilOutcome, GrantKeeperDeps } from './grant-model.ts';
+import { requestRef } from './ids.ts';
+import { requesterFacts } from './membership.ts';
+import type { AccessEvent } from './ports.ts';
+import { whyNoLongerAllowed } from './redecide.ts';
+import { errorMessage } from './retry.ts';
+
+/** What an activation job or sweep did with one scheduled request. */
+export type ActivateOutcome = 'activated' | 'not_scheduled' | 'not_due' | 'no_longer_allowed' | 'missed';
+
+/** When a request's window ends: never later than its start plus the approved duration, however late it is granted. */
+export const windowEnd = (request: Pick<RequestRow, 'startsAt' | 'durationMs'>): number | null => (request.startsAt === null ? null : request.startsAt + request.durationMs);
+
+export class ScheduledWindows {
+  constructor(
+    private readonly deps: GrantKeeperDeps,
+    private readonly grants: GrantKeeper,
+  ) {}
+
+  /** Grants an approved request, unless its window starts later: then it waits in `scheduled` for its activation job. */
+  async fulfil(request: RequestRow): Promise<FulfilOutcome> {
+    if (request.startsAt === null) return this.grants.fulfil(request);
+    if (request.startsAt > this.deps.clock.now().getTime()) return this.hold(request);
+    // Approved after its start (a slow approval): granted now, still ending at start + duration.
+    return this.grantWithinWindow(request);
+  }
+
+  /** Called at the start by the `activate` job and by the reconciler for a missed one; safe to call twice. */
+  async activate(requestId: number): Promise<ActivateOutcome> {
+    const { store, clock } = this.deps;
+    const request = store.getRequest(requestId);
+    // Cancelled (or already started) windows never activate, whatever job fires.
+    if (request?.state !== 'scheduled' || request.startsAt === null) return 'not_scheduled';
+    if (request.startsAt > clock.now().getTime()) return 'not_due';
+    // Judged again under the policy in force at the start: a window approved under a laxer one is not granted.
+    const { policy } = this.deps.policy();
+    const stale = whyNoLongerAllowed(policy, request, null, await requesterFacts(policy, request.requester, this.deps.directory), clock.now());
+    if (stale !== null) return this.cancelAsNoLongerAllowed(request, describeError(stale), stale.code);
+
+    const now = clock.now();
+    const ids = { requestId: requestRef(request.id) };
+    const started = store.transaction(now, (tx) => {
+      // Conditional on `scheduled`: a cancel that got in first wins, and a second job or sweep finds nothing to do.
+      if (!tx.updateRequest(request.id, 'scheduled', { state: 'approved' })) tx.abort();
+      tx.audit({ actor: 'sesame', action: 'request.schedule_started', ...ids, details: { starts_at: new Date(request.startsAt as number).toISOString(), late_ms: now.getTime() - (request.startsAt as number) } });
+    });
+    if (started === LOST_RACE) return 'not_scheduled';
+    const outcome = await this.grantWithinWindow(store.getRequest(request.id) as RequestRow);
+    return outcome.kind === 'granted' ? 'activated' : 'missed';
+  }
+
+  private async hold(request: RequestRow): Promise<FulfilOutcome> {
+    const { store, clock } = this.deps;
+    const startsAt = request.startsAt as number;
+    const held = store.transaction(clock.now(), (tx) => {
+      if (!tx.updateRequest(request.id, 'approved', { state: 'scheduled' })) tx.abort();
+      tx.audit({ actor: 'sesame', action: 'request.scheduled', requestId: requestRef(request.id), details: { starts_at: new Date(startsAt).toISOString(), ends_at: new Date(windowEnd(request) as number).toISOString() } });
+    });
+    const fresh = store.getRequest(request.id) as RequestRow;
+    if (held === LOST_RACE) return { kind: 'failed', request: fresh, problem: `request ${requestRef(request.id)} is ${fresh.state}, not approved` };
+    // A lost job only makes the start late: the reconciler activates scheduled requests whose start has passed.
+    await this.safely('schedule activation', () => this.deps.scheduler.scheduleActivation(request.id, new Date(startsAt)));
+    await this.notify({ type: 'request_scheduled', request: fresh });
+    return { kind: 'scheduled', request: fresh };
+  }
+
+  /** Grants an approved request whose start has come; a window already over is not granted at all. */
+  private async grantWithinWindow(request: RequestRow): Promise<FulfilOutcome> {
+    const end = windowEnd(request) as number;
+    if (end > this.deps.clock.now().getTime()) return this.grants.fulfil(request);
+    return this.fail(request, `its window ended at ${new Date(end).toISOString()} before Sesame could grant it; request it again`);
+  }
+
+  private async fail(request: RequestRow, problem: string): Promise<FulfilOutcome> {
+    const now = this.deps.clock.now();
+    const failed = this.deps.store.transaction(now, (tx) => {
+      if (!tx.updateRequest(request.id, 'approved', { state: 'failed', decisionNote: problem })) tx.abort();
+      tx.audit({ actor: 'sesame', action: 'grant.failed', requestId: requestRef(request.id), details: { problem } });
+    });
+    const fresh = this.deps.store.getRequest(request.id) as RequestRow;
+    if (failed !== LOST_RACE) await this.notify({ type: 'request_failed', request: fresh, problem });
+    return { kind: 'failed', request: fresh, problem };
+  }
+
+  private async cancelAsNoLongerAllowed(request: RequestRow, note: string, cause: string): Promise<ActivateOutcome> {
+    const now = this.deps.clock.now();
+    const cancelled = this.deps.store.transaction(now, (tx) => {
+      if (!tx.updateRequest(request.id, 'scheduled', { state: 'cancelled', decidedAt: now.getTime(), decidedBy: 'sesame', decisionNote: note })) tx.abort();
+      tx.audit({ actor: 'sesame', action: 'request.cancelled', requestId: requestRef(request.id), details: { note, code: 'no_longer_allowed', cause } });
+    });
+    if (cancelled === LOST_RACE) return 'not_scheduled';
+    await this.notify({ type: 'request_cancelled', request: this.deps.store.getRequest(request.id) as RequestRow });
+    return 'no_longer_allowed';
+  }
+
+  private notify(event: AccessEvent): Promise<void> {
+    return this.safely(`notify ${event.type}`, () => this.deps.notifier.notify(event));
+  }
+
+  private async safely(what: string, action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      this.deps.log.warn({ problem: errorMessage(error) }, `${what} failed`);
+    }
+  }
+}
