@@ -17,6 +17,7 @@ import { extendingOf, whyNoLongerAllowed } from './redecide.ts';
 import type { AccessEvent } from './ports.ts';
 import { replayDetails, requestCreatedDetails } from './audit-details.ts';
 import { RefusalLog, type Refusal } from './refusals.ts';
+import { newRequestRow } from './request-row.ts';
 import { ScheduledWindows } from './scheduled-windows.ts';
 import { err, ok, type Result } from './result.ts';
 
@@ -209,29 +210,7 @@ export class AccessService {
     const auto = decision.kind === 'auto_approve';
     const { timeoutAt, remindAt } = requestDeadlines(this.deps.policy().policy, now);
     const created = store.transaction(now, (tx) => {
-      const row = tx.insertRequest({
-        requester: input.requester,
-        resource: resolved.resource,
-        role: resolved.role,
-        tier: resolved.tier,
-        durationMs: resolved.duration,
-        startsAt: input.startsAt ?? null,
-        reason: input.reason,
-        tickets: resolved.tickets,
-        breakglass: input.breakglass ?? false,
-        state: auto ? 'approved' : 'pending',
-        steps: decision.kind === 'needs_approval' ? decision.steps : [],
-        selfApproval: resolved.selfApproval,
-        extendsGrantId: extending?.id ?? null,
-        channelId: input.channelId ?? null,
-        rule: ruleText,
-        createdAt: now.getTime(),
-        timeoutAt: auto ? null : timeoutAt.getTime(),
-        escalateAt: decision.kind === 'needs_approval' ? escalateAtFor(decision.steps, 0, now) : null,
-        decidedAt: auto ? now.getTime() : null,
-        decidedBy: auto ? 'policy' : null,
-        autoGroup: decision.kind === 'auto_approve' ? (decision.group ?? null) : null,
-      });
+      const row = tx.insertRequest(newRequestRow(input, decision, extending, now, timeoutAt));
       const ids = { requestId: requestRef(row.id), grantId: extending ? grantRef(extending.id) : null };
       tx.audit({ actor: input.requester, action: 'request.created', ...ids, details: { ...requestCreatedDetails(row, resolved.capped?.requested), ...replay } });
       if (input.breakglass) tx.audit({ actor: input.requester, action: 'breakglass.used', ...ids, details: { channel: input.channelId ?? null, rule: ruleText } });

@@ -6,6 +6,7 @@ import type { AccessService } from '../core/access-service.ts';
 import { grantRef, requestRef } from '../core/ids.ts';
 import type { Logger, RevokeSchedule, Scheduler } from '../core/ports.ts';
 import { createOutageLog } from './outage-log.ts';
+import { startRedisHeartbeat } from './redis-heartbeat.ts';
 import { redisOptions } from './redis-options.ts';
 
 export const QUEUES = { revoke: 'revoke', warn: 'warn', timeout: 'timeout', remind: 'remind', escalate: 'escalate', activate: 'activate' } as const;
@@ -97,39 +98,9 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
   probe.on('error', connectionError('probe'));
   probe.on('ready', () => outage.recovered());
   probe.once('ready', () => void warnUnlessNoEviction(probe, log, () => closing));
-  // A frozen Redis (SIGSTOP, a hung host) keeps the socket open and answers nothing: only a PING with a deadline tells.
-  // Its own connection, so the PING never queues behind a large pipeline of ours.
-  const pinger = new Redis({ ...connection, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 });
-  pinger.on('error', () => undefined);
-  let answering = true;
-  probe.on('ready', () => {
-    answering = true;
-  });
-  let pingSentAt: number | null = null;
-  const setAnswering = (answered: boolean) => {
-    if (answered !== answering) log.warn({ answering: answered }, answered ? 'Redis answers again' : `Redis accepted the connection but did not answer a PING within ${COMMAND_TIMEOUT_MS} ms; treating it as down`);
-    answering = answered;
-  };
-  const heartbeat = setInterval(() => {
-    // One PING at a time: a frozen Redis answers the outstanding one when it thaws, and that marks it up again.
-    if (pingSentAt !== null) {
-      if (Date.now() - pingSentAt >= COMMAND_TIMEOUT_MS) setAnswering(false);
-      return;
-    }
-    if (pinger.status !== 'ready') return;
-    pingSentAt = Date.now();
-    pinger
-      .ping()
-      .then(
-        () => setAnswering(true),
-        () => setAnswering(false),
-      )
-      .finally(() => {
-        pingSentAt = null;
-      });
-  }, HEARTBEAT_MS);
-  heartbeat.unref();
-  const up = () => probe.status === 'ready' && answering;
+  const heartbeat = startRedisHeartbeat(connection, log, COMMAND_TIMEOUT_MS, HEARTBEAT_MS);
+  probe.on('ready', () => heartbeat.markAnswering());
+  const up = () => probe.status === 'ready' && heartbeat.answering();
   const workers: Worker[] = [];
   const fallbacks = new Map<number, NodeJS.Timeout>();
   let access: AccessService | null = null;
@@ -290,13 +261,12 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
       closing = true;
       for (const timer of fallbacks.values()) clearTimeout(timer);
       // A graceful worker close waits for Redis; with Redis away it would wait forever, and there is no job to finish.
-      clearInterval(heartbeat);
+      heartbeat.stop();
       const down = !up();
       const closed = await within(CLOSE_DEADLINE_MS, Promise.all(workers.map((w) => w.close(down))));
       if (!closed) log.warn({ afterMs: CLOSE_DEADLINE_MS }, 'revocation jobs still running at shutdown were left to BullMQ, which retries them after the restart');
       await within(CLOSE_DEADLINE_MS, Promise.all(Object.values(queues).map((q) => q.close())));
       probe.disconnect();
-      pinger.disconnect();
     },
   };
 }
