@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger as PinoLogger } from 'pino';
 import type { Config } from './config.ts';
 import { anchorAtBreakglass, createAnchorPoster } from './audit-anchor.ts';
+import { auditStreamTarget, createAuditStreamer, type RetryBackoff } from './audit-stream.ts';
 import { AccessService } from './core/access-service.ts';
 import { ReasonEnds } from './core/reason-ended.ts';
 import { UserBlocks } from './core/user-blocks.ts';
@@ -29,6 +30,7 @@ import { createReplayGuard } from './slack/replay-guard.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
 import { createUsergroupApi } from './slack/usergroup-api.ts';
 import { countingCalls, createWebClient } from './slack/slack-api.ts';
+import { AuditStreamCursor } from './store/audit-stream-cursor.ts';
 import { checkpointInBackground } from './store/checkpointer.ts';
 import { InstanceLockError, lockInstance, openDatabase, writeProblem, type InstanceLock } from './store/db.ts';
 import { Store } from './store/repositories.ts';
@@ -71,6 +73,8 @@ export interface StartOptions {
   providerDeadlineMs?: number;
   /** Run `sesame doctor`'s checks after start and log what they find. @defaultValue true */
   startupChecks?: boolean;
+  /** How long settings.audit_stream waits after a failed POST. @defaultValue 1 s, doubling to 60 s */
+  auditStreamBackoff?: RetryBackoff;
 }
 
 export interface RunningSesame {
@@ -100,7 +104,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const checkpoints = checkpointInBackground(db.$client, { onProblem: (problem) => log.warn({ problem }, 'background SQLite checkpoint failed') });
   let policy = () => loaded.value;
   const store = new Store(db, () => policy().sha256);
-  const metrics = createMetrics(() => store.countGrants('active'));
+  const metrics = createMetrics(() => store.countGrants('active'), () => auditStream.lag() ?? 0);
   const clock = options.clock ?? { now: () => new Date() };
   const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log, warnHorizonMs: Math.max(3_600_000, 2 * config.reconcileIntervalMs) });
 
@@ -136,6 +140,13 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       await call('chat.postMessage', () => client.chat.postMessage({ channel, text }));
       return true;
     },
+  });
+  const auditStream = createAuditStreamer({
+    cursor: new AuditStreamCursor(db.$client),
+    onAppend: (listener) => store.auditLog.onAppend(listener),
+    target: () => auditStreamTarget(watcher.current().policy.settings, config.secrets),
+    log,
+    ...(options.auditStreamBackoff ? { backoff: options.auditStreamBackoff } : {}),
   });
   const notifier = fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics), logObserver(log.child({ component: 'access' })), anchorAtBreakglass(anchors, log));
   const accessDeps = { store, policy, providers, scheduler, notifier, directory, clock, log, retry: options.retry ?? DEFAULT_RETRY };
@@ -183,7 +194,9 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
         redis: (await scheduler.available()) ? 'ok' : `Redis at ${redactUrl(config.redisUrl)} is unreachable`,
         policy: 'ok',
       };
-      return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+      // A SIEM that is down must not take Sesame out of service: a warning, not a failed check.
+      const streamWarning = auditStream.warning();
+      return { ready: Object.values(checks).every((c) => c === 'ok'), checks, ...(streamWarning === null ? {} : { warnings: { audit_stream: streamWarning } }) };
     },
   });
   try {
@@ -199,6 +212,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   if (!(await scheduler.connected(3_000))) log.error({ redis: redactUrl(config.redisUrl) }, 'Redis does not answer; routine requests are refused until it does');
   reconciler.start();
   anchors.start();
+  auditStream.start();
   const port = (server.address() as AddressInfo).port;
   log.info({ port, mode: slack.requestListener ? 'http' : 'socket', policy: loaded.value.file }, 'Sesame is running');
   // The same checks as `sesame doctor`, in the background: what they find is logged, never a reason to stop (nor to
@@ -224,6 +238,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       await notifier.close?.();
       // The last thing recorded: the head at shutdown, so nothing written before it can be cut off unnoticed.
       await anchors.stop();
+      // After everything that writes audit entries; what it has not delivered is sent from the cursor at the next start.
+      await auditStream.stop();
       watcher.close();
       await providers.close?.();
       await checkpoints.stop();

@@ -10,10 +10,14 @@ export interface Metrics {
   activeGrants: Gauge;
   revokeFailures: Counter;
   slackApiErrors: Counter<'method'>;
+  auditStreamLag: Gauge;
 }
 
-/** @param countActiveGrants read at every scrape, so the gauge is the database's truth, not a running tally. */
-export function createMetrics(countActiveGrants: () => number = () => 0): Metrics {
+/**
+ * @param countActiveGrants read at every scrape, so the gauge is the database's truth, not a running tally.
+ * @param auditStreamLag likewise: entries settings.audit_stream has not acknowledged yet (0 when there is no stream).
+ */
+export function createMetrics(countActiveGrants: () => number = () => 0, auditStreamLag: () => number = () => 0): Metrics {
   const registry = new Registry();
   const registers = [registry];
   return {
@@ -31,6 +35,14 @@ export function createMetrics(countActiveGrants: () => number = () => 0): Metric
     }),
     revokeFailures: new Counter({ name: 'sesame_revoke_failures_total', help: 'Revocations that failed after their retries', registers }),
     slackApiErrors: new Counter({ name: 'sesame_slack_api_errors_total', help: 'Slack Web API calls that failed, by method', labelNames: ['method'], registers }),
+    auditStreamLag: new Gauge({
+      name: 'sesame_audit_stream_lag_entries',
+      help: 'Audit entries not yet acknowledged by the audit_stream receiver',
+      registers,
+      collect() {
+        this.set(auditStreamLag());
+      },
+    }),
   };
 }
 

@@ -25,10 +25,13 @@ export interface PolicyWatcherOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
+/** The identities file in force, for the audit entry: an edit of it alone changes who gets which account. */
+const identitiesOf = (loaded: LoadedPolicy) => (loaded.identities ? { identities_file: loaded.identities.file, identities_sha256: loaded.identities.sha256 } : {});
+
 export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatcher {
   let current = options.initial;
   const { store, log } = options;
-  store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: { file: current.file, sha256: current.sha256, reason: 'start' } });
+  store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: { file: current.file, sha256: current.sha256, reason: 'start', ...identitiesOf(current) } });
 
   let reloading: Promise<boolean> | null = null;
   async function reload(reason: string): Promise<boolean> {
@@ -41,12 +44,12 @@ export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatche
       await options.announce(`⚠️ The edited policy ${current.file} was rejected, so the previous one stays in force:\n${problems.slice(0, 20).join('\n')}`).catch(() => undefined);
       return false;
     }
-    if (next.value.sha256 === current.sha256) return false;
+    if (next.value.sha256 === current.sha256 && next.value.identities?.sha256 === current.identities?.sha256) return false;
     const previous = current;
     // Switched first so the entry carries the new sha256; back again if it cannot be recorded.
     current = next.value;
     try {
-      store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: { file: current.file, sha256: current.sha256, reason } });
+      store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: { file: current.file, sha256: current.sha256, reason, ...identitiesOf(current) } });
     } catch (error) {
       current = previous;
       return notRecorded(next.value.sha256, reason, error);
@@ -92,8 +95,10 @@ export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatche
   let debounce: NodeJS.Timeout | null = null;
   if (options.watchFile ?? true) {
     // Watch the folder, not the file: editors often replace the file rather than write to it.
+    // The identities file too, when it sits beside the policy (elsewhere, SIGHUP reloads it).
+    const watched = () => [current.file, current.identities?.file].filter((f) => f !== undefined && dirname(f) === dirname(current.file)).map((f) => basename(f ?? ''));
     watcher = watch(dirname(current.file), (_event, name) => {
-      if (name !== null && name !== basename(current.file)) return;
+      if (name !== null && !watched().includes(name)) return;
       if (debounce) clearTimeout(debounce);
       debounce = setTimeout(() => void serialized('file changed'), 200);
     });

@@ -30,10 +30,11 @@ export async function policyCheck(args: string[], { io, config }: CommandContext
   return EXIT.ok;
 }
 
-function summarize({ policy, file, sha256 }: LoadedPolicy): string {
+function summarize({ policy, file, sha256, identities }: LoadedPolicy): string {
   const n = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
   const breakglass = policy.breakglass ? 'break-glass on' : 'break-glass off';
-  return `${file}: ok — ${n(Object.keys(policy.resources).length, 'resource')}, ${n(Object.keys(policy.tiers).length, 'tier')}, ${n(Object.keys(policy.groups).length, 'group')}, ${breakglass} (sha256 ${sha256.slice(0, 12)})`;
+  const mapped = identities ? `, identities from ${identities.file} (${n(Object.keys(policy.settings.identities).length, 'user')} mapped)` : '';
+  return `${file}: ok — ${n(Object.keys(policy.resources).length, 'resource')}, ${n(Object.keys(policy.tiers).length, 'tier')}, ${n(Object.keys(policy.groups).length, 'group')}, ${breakglass}${mapped} (sha256 ${sha256.slice(0, 12)})`;
 }
 
 /** Explains with membership from `users:` lists, and from Slack user groups when SLACK_BOT_TOKEN is set (unless --no-slack). */

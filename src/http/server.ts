@@ -10,6 +10,8 @@ const MAX_SKEW_SECONDS = 5 * 60;
 export interface Readiness {
   ready: boolean;
   checks: Record<string, 'ok' | string>;
+  /** Trouble that does not stop Sesame serving (so it stays ready), e.g. an audit stream falling behind. */
+  warnings?: Record<string, string>;
 }
 
 export interface HttpServerOptions {

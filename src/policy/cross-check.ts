@@ -113,7 +113,15 @@ export function missingSecrets(policy: Policy, env: Readonly<Record<string, stri
     anchorSecret !== undefined && !env[anchorSecret]
       ? [{ path: ['settings', 'anchor_secret_env'], message: `environment variable ${anchorSecret} is not set; audit anchors POSTed to anchor_url are signed with it; set it where Sesame runs, or remove anchor_url` }]
       : [];
-  return anchorIssues.concat(Object.entries(policy.resources).flatMap(([resourceName, resource]) =>
+  const stream = policy.settings.audit_stream;
+  const streamSecrets = [
+    { key: 'secret_env', variable: stream?.secret_env, use: 'signs every POST with it' },
+    { key: 'authorization_env', variable: stream?.authorization_env, use: 'sends it as the Authorization header' },
+  ];
+  const streamIssues: PolicyIssue[] = streamSecrets
+    .filter(({ variable }) => variable !== undefined && !env[variable])
+    .map(({ key, variable, use }) => ({ path: ['settings', 'audit_stream', key], message: `environment variable ${variable} is not set; audit_stream ${use}; set it where Sesame runs, or remove audit_stream` }));
+  return anchorIssues.concat(streamIssues, Object.entries(policy.resources).flatMap(([resourceName, resource]) =>
     secretEnvOf(resource.provider)
       .filter(({ variable }) => !env[variable])
       .map(({ key, variable }) => ({

@@ -23,3 +23,5 @@ export const channelIdSchema = z
 export const userIdSchema = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user ID like U0123ABCD');
 export const usergroupIdSchema = z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group ID like S0123ABCD');
 export const envVarSchema = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name like PROD_DB_HOOK_SECRET');
+/** `settings.identities` and the identities file: Slack user id → { github: alice-gh, aws: alice@corp }. */
+export const identitiesSchema = z.record(userIdSchema, z.record(name('identity table'), z.string().trim().min(1, 'must not be empty')));

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { err, ok, type Result } from '../core/result.ts';
 import { crossCheck, missingSecrets, partsOf, type PolicyIssue } from './cross-check.ts';
+import { readIdentitiesFile } from './identities-file.ts';
 import { wellFormedParts } from './policy-parts.ts';
 import { policySchema, type Policy } from './schema.ts';
 import type { SourcePosition } from './source-positions.ts';
@@ -21,6 +22,8 @@ export interface LoadedPolicy {
   file: string;
   /** Where a dotted rule path (e.g. `tiers.high.approvals`) is written in the file. */
   locate(path: readonly PropertyKey[]): SourcePosition;
+  /** `settings.identities_file`, when the policy names one; its table is merged into `settings.identities`. */
+  identities?: { file: string; sha256: string };
 }
 
 export interface PolicyLoadOptions {
@@ -43,7 +46,18 @@ export async function loadPolicyFile(file: string, options: PolicyLoadOptions = 
         : `cannot be read (${code ?? String(cause)}); check its permissions`;
     return err([{ file, line: 1, col: 1, message }]);
   }
-  return parsePolicy(bytes, file, options);
+  const parsed = parsePolicy(bytes, file, options);
+  return parsed.ok ? withIdentitiesFile(parsed.value) : parsed;
+}
+
+/** Reads `settings.identities_file` (if named) and merges its table into `settings.identities`. */
+async function withIdentitiesFile(loaded: LoadedPolicy): Promise<Result<LoadedPolicy, PolicyProblem[]>> {
+  const { settings } = loaded.policy;
+  if (settings.identities_file === undefined) return ok(loaded);
+  const read = await readIdentitiesFile({ path: settings.identities_file, policyFile: loaded.file, inline: settings.identities, position: loaded.locate(['settings', 'identities_file']) });
+  if (!read.ok) return read;
+  const { file, sha256, table } = read.value;
+  return ok({ ...loaded, policy: { ...loaded.policy, settings: { ...settings, identities: { ...settings.identities, ...table } } }, identities: { file, sha256 } });
 }
 
 export function parsePolicy(bytes: Buffer | string, file: string, options: PolicyLoadOptions = {}): Result<LoadedPolicy, PolicyProblem[]> {

@@ -1,7 +1,8 @@
 // The policy file's shape as zod schemas; the Policy type is inferred from them, never written by hand.
 import { z } from 'zod';
 import { providerConfigSchema } from '../providers/registry.ts';
-import { channelIdSchema, durationSchema, envVarSchema, name, userIdSchema, usergroupIdSchema } from './fields.ts';
+import { auditStreamSchema } from './audit-stream-settings.ts';
+import { channelIdSchema, durationSchema, envVarSchema, identitiesSchema, name, userIdSchema, usergroupIdSchema } from './fields.ts';
 
 const clockTimeSchema = z.string().regex(/^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be a time like "09:00" (24-hour, quoted)');
 
@@ -61,8 +62,12 @@ export const settingsSchema = z
     /** Where anchors are also POSTed, signed, so a copy lives where the bot token cannot edit or delete it. */
     anchor_url: z.url({ protocol: /^https?$/, error: 'must be an https URL' }).refine(isSafeAnchorUrl, 'must be https (http only to localhost): an anchor sent in clear can be altered on the way').optional(),
     anchor_secret_env: envVarSchema.optional(),
+    /** Every audit entry pushed, in order and signed, to a SIEM's HTTP input. */
+    audit_stream: auditStreamSchema.optional(),
     /** Accounts whose names at a provider differ from the Slack profile: `U0ALICE: { github: alice-gh, aws: alice@corp }`. */
-    identities: z.record(userIdSchema, z.record(name('identity table'), z.string().trim().min(1, 'must not be empty'))).default({}),
+    identities: identitiesSchema.default({}),
+    /** The same table in a YAML or JSON file of its own, relative to the policy file; a user may be in only one of the two. */
+    identities_file: z.string().trim().min(1, 'must be the path of a YAML or JSON file').optional(),
   })
   .strict()
   .refine((s) => s.anchor_url === undefined || s.anchor_secret_env !== undefined, {

@@ -24,6 +24,11 @@ function describeIssue(issue: z.core.$ZodIssue, prefix: PropertyKey[], ctx: Cont
       return { file, ...locate(path, key), message: `${dotted([...path, key])}: unknown key; ${hint} (unknown keys are refused so a typo cannot weaken the policy)` };
     });
   }
+  if (issue.code === 'invalid_key' && path.length > 0) {
+    // A map key that fails its schema (a user ID that is not one): say why, at the key.
+    const why = issue.issues[0]?.message;
+    return [{ file, ...locate(path.slice(0, -1), String(path.at(-1))), message: `${dotted(path)}: ${why ? plain(why) : 'is not a valid key here'}` }];
+  }
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
     // Explain the branch the author evidently meant: the one that failed somewhere inside rather than on its type.
     const meant = issue.errors.filter((branch) => !branch.every((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value')));

@@ -14,6 +14,7 @@ import { identityAttributeSchema } from '../core/identity.ts';
 import type { GrantSubject, Provider } from '../core/ports.ts';
 import { ProviderError } from '../core/provider-error.ts';
 import { errorMessage } from '../core/retry.ts';
+import { identityCenterFindings } from './aws-identity-center-doctor.ts';
 import { defineProvider } from './provider-module.ts';
 
 const schema = z
@@ -170,4 +171,5 @@ function createIdentityCenterProvider(config: Config): Provider {
 export const awsIdentityCenterProvider = defineProvider({
   schema,
   create: (config) => createIdentityCenterProvider(config),
+  doctor: (config) => identityCenterFindings(config),
 });

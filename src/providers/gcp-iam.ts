@@ -1,10 +1,12 @@
 // The `gcp_iam` provider: a conditional IAM binding per grant that Google itself ends at expiry, removed at revoke.
-import { auth, cloudresourcemanager, type cloudresourcemanager_v3 } from '@googleapis/cloudresourcemanager';
+import type { cloudresourcemanager_v3 } from '@googleapis/cloudresourcemanager';
 import { z } from 'zod';
 import { identityAttributeSchema } from '../core/identity.ts';
 import type { GrantSubject, Provider } from '../core/ports.ts';
 import { ProviderError } from '../core/provider-error.ts';
 import { errorMessage } from '../core/retry.ts';
+import { gcpClientFor, resourceNameOf, statusOf, type GcpClient } from './gcp-client.ts';
+import { gcpFindings } from './gcp-iam-doctor.ts';
 import { defineProvider } from './provider-module.ts';
 
 const BASIC_ROLES = new Set(['roles/owner', 'roles/editor', 'roles/viewer']);
@@ -35,28 +37,10 @@ const MAX_CONFLICT_RETRIES = 5;
 export const conditionTitleOf = (subject: Pick<GrantSubject, 'grantId'>): string => `sesame ${subject.grantId}`;
 export const expressionOf = (expiresAt: Date): string => `request.time < timestamp("${expiresAt.toISOString()}")`;
 
-function statusOf(error: unknown): number | undefined {
-  const e = error as { status?: unknown; response?: { status?: unknown } } | null;
-  const status = e?.response?.status ?? e?.status;
-  return typeof status === 'number' ? status : undefined;
-}
-
 function createGcpIamProvider(config: Config, env: Readonly<Record<string, string | undefined>>): Provider {
-  const resource = config.project !== undefined ? `projects/${config.project}` : config.folder !== undefined ? `folders/${config.folder}` : `organizations/${config.organization}`;
-  let client: cloudresourcemanager_v3.Cloudresourcemanager | undefined;
-  // Application Default Credentials; the endpoint can be moved (private access, tests) with CLOUD_RESOURCE_MANAGER_URL.
-  const crm = () =>
-    (client ??= cloudresourcemanager({
-      version: 'v3',
-      // A known project id stops the auth library from probing the metadata server and the project API for one.
-      auth: new auth.GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'], projectId: config.project ?? resource }),
-      ...(env.CLOUD_RESOURCE_MANAGER_URL ? { rootUrl: env.CLOUD_RESOURCE_MANAGER_URL } : {}),
-      retry: false,
-    }));
-  const api = () => {
-    const c = crm();
-    return resource.startsWith('projects/') ? c.projects : resource.startsWith('folders/') ? c.folders : c.organizations;
-  };
+  const resource = resourceNameOf(config);
+  let client: GcpClient | undefined;
+  const api = () => (client ??= gcpClientFor(config, env)).collection;
 
   const failure = (what: string, cause: unknown): ProviderError => {
     if (cause instanceof ProviderError) return cause;
@@ -141,4 +125,5 @@ function createGcpIamProvider(config: Config, env: Readonly<Record<string, strin
 export const gcpIamProvider = defineProvider({
   schema,
   create: (config, { env }) => createGcpIamProvider(config, env),
+  doctor: (config, { env }) => gcpFindings(config, env),
 });

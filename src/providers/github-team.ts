@@ -5,6 +5,7 @@ import { identityAttributeSchema } from '../core/identity.ts';
 import type { GrantSubject, Provider } from '../core/ports.ts';
 import { ProviderError } from '../core/provider-error.ts';
 import { envVarSchema } from '../policy/fields.ts';
+import { githubTeamFindings } from './github-team-doctor.ts';
 import { defineProvider, requireEnv } from './provider-module.ts';
 
 const slug = (what: string) => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, `must be a GitHub ${what} as it appears in URLs`);
@@ -187,4 +188,5 @@ export const githubTeamProvider = defineProvider({
   schema,
   secretEnv: (config) => [{ key: 'token_env', variable: config.token_env }],
   create: (config, { env }) => createGithubTeamProvider(config, env),
+  doctor: (config, { env }) => githubTeamFindings(config, env),
 });

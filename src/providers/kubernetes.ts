@@ -6,6 +6,7 @@ import type { GrantSubject, Provider } from '../core/ports.ts';
 import { ProviderError } from '../core/provider-error.ts';
 import { errorMessage } from '../core/retry.ts';
 import { envVarSchema } from '../policy/fields.ts';
+import { kubernetesFindings } from './kubernetes-doctor.ts';
 import { defineProvider, requireEnv, type SecretReference } from './provider-module.ts';
 
 /** A DNS-1123 label or subdomain, as Kubernetes names namespaces and roles. */
@@ -196,4 +197,5 @@ export const kubernetesProvider = defineProvider({
       ['ca_env', config.ca_env],
     ].flatMap(([key, variable]) => (variable === undefined ? [] : [{ key: key as string, variable }])),
   create: (config, { env }) => createKubernetesProvider(config, env),
+  doctor: (config, { env }) => kubernetesFindings(config, () => clientConfig(config, env)),
 });

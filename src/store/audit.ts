@@ -90,6 +90,7 @@ function appendedEntryHash(prevHash: string, fields: Omit<HashedFields, 'details
 export class AuditLog {
   private readonly head: Database.Statement<[], { id: number; hash: string }>;
   private readonly insert: Database.Statement<[AuditRow]>;
+  private readonly appendListeners = new Set<() => void>();
 
   constructor(private readonly client: Database.Database) {
     this.head = client.prepare('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1');
@@ -97,6 +98,15 @@ export class AuditLog {
       `INSERT INTO audit_log (id, at, actor, action, request_id, grant_id, details, policy_sha256, prev_hash, hash)
        VALUES (@id, @at, @actor, @action, @requestId, @grantId, @details, @policySha256, @prevHash, @hash)`,
     );
+  }
+
+  /**
+   * Calls `listener` after every append, still inside the writer's transaction: it may only note that there is
+   * something new (and read it later, once committed). Returns the function that stops the calls.
+   */
+  onAppend(listener: () => void): () => void {
+    this.appendListeners.add(listener);
+    return () => void this.appendListeners.delete(listener);
   }
 
   /** The newest entry's id and hash: the anchor that makes a rewritten or truncated tail detectable. */
@@ -132,6 +142,7 @@ export class AuditLog {
       hash: appendedEntryHash(prevHash, fields, details),
     };
     this.insert.run(row);
+    for (const listener of this.appendListeners) listener();
     return row;
   }
 }

@@ -134,6 +134,14 @@ export const blockedUsers = sqliteTable('blocked_users', {
   blockedAt: integer('blocked_at').notNull(),
 });
 
+/** The last audit entry each audit_stream destination acknowledged; written only by the stream's shipper. */
+export const auditStreamCursor = sqliteTable('audit_stream_cursor', {
+  destination: text('destination').primaryKey(),
+  lastId: integer('last_id').notNull(),
+  lastHash: text('last_hash').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
 export type RequestRow = typeof requests.$inferSelect;
 export type GrantRow = typeof grants.$inferSelect;
 export type ApprovalRow = typeof approvals.$inferSelect;

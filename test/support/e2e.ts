@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config.ts';
-import { startSesame, type RunningSesame } from '../../src/main.ts';
+import { startSesame, type RunningSesame, type StartOptions } from '../../src/main.ts';
 import type { PolicyInput } from '../../src/policy/schema.ts';
 import { verifyTablesAgainstAudit } from '../../src/store/audit-tables.ts';
 import { FakeSlack } from './fake-slack.ts';
@@ -50,6 +50,10 @@ export interface E2EOptions {
   directoryTtlMs?: number;
   /** Redis key prefix; give the same one to a second start to play a restart. @defaultValue a fresh one */
   redisPrefix?: string;
+  /** Where the database and policy live; give the same one to a second start to play a restart (the test removes it). @defaultValue a fresh one, removed at stop */
+  dir?: string;
+  /** More start options, e.g. a shorter audit stream backoff. */
+  start?: Pick<StartOptions, 'auditStreamBackoff'>;
 }
 
 export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS, options: E2EOptions = {}): Promise<E2E> {
@@ -60,7 +64,7 @@ export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS, op
   slack.channels.set('C0INC42', { name: 'inc-42-db-down' });
   slack.channels.set('C0GENERAL', { name: 'general' });
 
-  const dir = mkdtempSync(join(tmpdir(), 'sesame-e2e-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'sesame-e2e-'));
   const policyPath = join(dir, 'policy.yaml');
   writeFileSync(policyPath, stringify(aPolicyInput(policyChanges) satisfies PolicyInput));
   const config = loadConfig({
@@ -74,7 +78,7 @@ export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS, op
   });
   if (!config.ok) throw new Error(config.error.join('\n'));
   const prefix = options.redisPrefix ?? `sesame-e2e-${randomUUID()}`;
-  const sesame = await startSesame({ ...config.value, port: 0, reconcileIntervalMs: options.reconcileIntervalMs ?? config.value.reconcileIntervalMs }, { log: options.log ?? pino({ level: 'silent' }), redisPrefix: prefix, retry: { attempts: 3, baseDelayMs: 5 }, watchPolicyFile: false, startupChecks: false, directoryTtlMs: options.directoryTtlMs ?? 0, ...(options.anchorIntervalMs ? { anchorIntervalMs: options.anchorIntervalMs } : {}) });
+  const sesame = await startSesame({ ...config.value, port: 0, reconcileIntervalMs: options.reconcileIntervalMs ?? config.value.reconcileIntervalMs }, { log: options.log ?? pino({ level: 'silent' }), redisPrefix: prefix, retry: { attempts: 3, baseDelayMs: 5 }, watchPolicyFile: false, startupChecks: false, directoryTtlMs: options.directoryTtlMs ?? 0, ...options.start, ...(options.anchorIntervalMs ? { anchorIntervalMs: options.anchorIntervalMs } : {}) });
   const signer = new SlackSigner(`http://127.0.0.1:${sesame.port}/slack/events`, SIGNING_SECRET, (id) => slack.responseUrl(id));
 
   return {
@@ -88,7 +92,7 @@ export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS, op
       await sesame.stop();
       await slack.stop();
       if (!options.redisUrl) await deleteKeys(`${prefix}:*`);
-      rmSync(dir, { recursive: true, force: true });
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
       if (mismatches.length > 0) throw new Error(`the tables differ from the audit log:\n${mismatches.map((m) => `${m.row}: ${m.problem}`).join('\n')}`);
     },
   };

@@ -18,9 +18,10 @@ export abstract class LoopbackServer {
     return (this.server?.address() as AddressInfo).port;
   }
 
-  async start(): Promise<this> {
+  /** @param port a fixed port, to come back where it was after `stop()` (a receiver's outage). @defaultValue a free one */
+  async start(port = 0): Promise<this> {
     this.server = this.makeServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
     return this;
   }
 

@@ -1,7 +1,9 @@
 // An AWS IAM Identity Center stand-in speaking AWS JSON 1.1 (POST /, X-Amz-Target, {"__type", "message"} errors), after
 // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreateAccountAssignment.html (and its Delete,
 // Describe…CreationStatus, Describe…DeletionStatus, ListAccountAssignments pages), CommonErrors.html (ThrottlingException,
-// AccessDeniedException…), and https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_GetUserId.html.
+// AccessDeniedException…), API_DescribePermissionSet.html, and
+// https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_GetUserId.html (ResourceNotFoundException
+// carries ResourceType: USER or IDENTITY_STORE, https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_ResourceNotFoundException.html).
 // Assignments provision asynchronously: IN_PROGRESS until polled `pollsUntilDone` times, then SUCCEEDED or FAILED.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -32,6 +34,12 @@ export class IdentityCenterStandIn extends LoopbackServer {
   autoUsers = false;
   /** Requests naming another instance get ResourceNotFoundException. */
   instanceArn = 'arn:aws:sso:::instance/ssoins-0123456789abcdef';
+  /** Requests naming another identity store get ResourceNotFoundException (ResourceType IDENTITY_STORE). */
+  identityStoreId = 'd-0123456789';
+  /** Permission sets DescribePermissionSet knows: ARN → name. */
+  readonly permissionSets = new Map([['arn:aws:sso:::permissionSet/ssoins-0123456789abcdef/ps-0123456789abcdef', 'ReadOnlyAccess']]);
+  /** Operations (X-Amz-Target) Sesame's credentials may not call: AccessDeniedException, as an IAM policy without them. */
+  readonly deniedTargets = new Set<string>();
   /** The next create/delete ends FAILED with this reason. */
   failProvisioning: string | null = null;
   /** Requests signed with another access key id get UnrecognizedClientException; a "deny" key gets AccessDeniedException. */
@@ -70,7 +78,7 @@ export class IdentityCenterStandIn extends LoopbackServer {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const send = (status: number, body: unknown) =>
       void res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() }).end(JSON.stringify(body));
-    const error = (status: number, type: string, message: string) => send(status, { __type: type, message });
+    const error = (status: number, type: string, message: string, extra: Record<string, string> = {}) => send(status, { __type: type, message, ...extra });
 
     const target = String(req.headers['x-amz-target'] ?? '');
     this.targets.push(target);
@@ -78,11 +86,15 @@ export class IdentityCenterStandIn extends LoopbackServer {
     const credential = /Credential=([A-Z0-9]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
     if (credential === this.deniedKeyId) return error(400, 'AccessDeniedException', 'User is not authorized to perform this action');
     if (credential !== this.accessKeyId) return error(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+    if (this.deniedTargets.has(target)) return error(400, 'AccessDeniedException', `User is not authorized to perform: ${target.split('.').at(-1)}`);
     const injected = this.failures.shift();
     if (injected) return error(injected.status, injected.type, injected.message ?? injected.type);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
 
     if (target.startsWith('SWBExternalService.') && body.InstanceArn !== this.instanceArn) return error(400, 'ResourceNotFoundException', 'Instance not found');
+    if (target.startsWith('AWSIdentityStore.') && body.IdentityStoreId !== this.identityStoreId) {
+      return error(400, 'ResourceNotFoundException', 'IDENTITY_STORE not found.', { ResourceType: 'IDENTITY_STORE', ResourceId: String(body.IdentityStoreId) });
+    }
     switch (target) {
       case 'AWSIdentityStore.GetUserId': {
         const { AttributePath, AttributeValue } = (body.AlternateIdentifier as { UniqueAttribute?: { AttributePath?: string; AttributeValue?: string } }).UniqueAttribute ?? {};
@@ -92,7 +104,7 @@ export class IdentityCenterStandIn extends LoopbackServer {
           const id = this.addUser(wanted, wanted);
           found = [id, { userName: wanted, email: wanted }];
         }
-        if (!found) return error(400, 'ResourceNotFoundException', 'USER not found.');
+        if (!found) return error(400, 'ResourceNotFoundException', 'USER not found.', { ResourceType: 'USER' });
         return send(200, { IdentityStoreId: body.IdentityStoreId, UserId: found[0] });
       }
       case 'SWBExternalService.CreateAccountAssignment':
@@ -120,6 +132,11 @@ export class IdentityCenterStandIn extends LoopbackServer {
           else this.assignments.delete(operation.key);
         }
         return send(200, { [creation ? 'AccountAssignmentCreationStatus' : 'AccountAssignmentDeletionStatus']: this.statusOf(id, operation) });
+      }
+      case 'SWBExternalService.DescribePermissionSet': {
+        const name = this.permissionSets.get(String(body.PermissionSetArn));
+        if (name === undefined) return error(400, 'ResourceNotFoundException', 'Could not find PermissionSet with PermissionSetArn');
+        return send(200, { PermissionSet: { Name: name, PermissionSetArn: body.PermissionSetArn, SessionDuration: 'PT1H', CreatedDate: Date.now() / 1000 } });
       }
       case 'SWBExternalService.ListAccountAssignments': {
         const all = [...this.assignments]

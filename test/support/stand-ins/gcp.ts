@@ -1,7 +1,8 @@
 // A Google Cloud stand-in: Cloud Resource Manager v3 getIamPolicy/setIamPolicy with etags and 409 ABORTED on a stale one,
 // after https://cloud.google.com/resource-manager/reference/rest/v3/projects/getIamPolicy (and setIamPolicy, folders,
 // organizations), https://cloud.google.com/iam/docs/policies#etag and https://cloud.google.com/iam/docs/conditions-overview
-// (conditions need policy version 3; basic roles refuse them); plus the STS token exchange that Application Default
+// (conditions need policy version 3; basic roles refuse them), .../v3/projects/testIamPermissions (answers the subset of the
+// asked permissions the caller holds); plus the STS token exchange that Application Default
 // Credentials of type external_account call (https://cloud.google.com/iam/docs/reference/sts/rest/v1/TopLevel/token).
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -26,6 +27,10 @@ export class GcpStandIn extends LoopbackServer {
   /** The next setIamPolicy finds the policy changed by someone else first (its etag moves), as many times as set. */
   concurrentEdits = 0;
   readonly calls: string[] = [];
+  /** Permissions the caller lacks (e.g. resourcemanager.projects.setIamPolicy): the method they guard answers 403. */
+  readonly missingPermissions = new Set<string>();
+  /** When true, the STS token exchange refuses the federated token (invalid_grant), as for a revoked workload identity. */
+  refuseTokens = false;
   private readonly failures: InjectedGcpError[] = [];
   private readonly tokens = new Set<string>();
   private revision = 1;
@@ -84,6 +89,7 @@ export class GcpStandIn extends LoopbackServer {
     if (path === '/v1/token' && req.method === 'POST') {
       const form = new URLSearchParams(raw);
       if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:token-exchange' || !form.get('subject_token')) return json(400, { error: 'invalid_request' });
+      if (this.refuseTokens) return json(400, { error: 'invalid_grant', error_description: 'The audience in ID Token does not match the expected audience.' });
       const token = `ya29.${randomBytes(12).toString('hex')}`;
       this.tokens.add(token);
       return json(200, { access_token: token, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: 3600 });
@@ -92,12 +98,16 @@ export class GcpStandIn extends LoopbackServer {
     const injected = this.failures.shift();
     if (injected) return error(injected.code, injected.status, `injected ${injected.status}`);
 
-    const m = /^\/v3\/((?:projects|folders|organizations)\/[^/:]+):(getIamPolicy|setIamPolicy)$/.exec(path);
+    const m = /^\/v3\/((?:projects|folders|organizations)\/[^/:]+):(getIamPolicy|setIamPolicy|testIamPermissions)$/.exec(path);
     if (!m || req.method !== 'POST') return error(404, 'NOT_FOUND', 'The requested URL was not found on this server.');
     const [, resource = '', method] = m;
     const policy = this.policies.get(resource);
     if (!policy) return error(403, 'PERMISSION_DENIED', `The caller does not have permission, or ${resource} does not exist`);
-    const body = JSON.parse(raw || '{}') as { options?: { requestedPolicyVersion?: number }; policy?: { version?: number; etag?: string; bindings?: GcpBinding[] } };
+    const body = JSON.parse(raw || '{}') as { options?: { requestedPolicyVersion?: number }; policy?: { version?: number; etag?: string; bindings?: GcpBinding[] }; permissions?: string[] };
+    if (method === 'testIamPermissions') return json(200, { permissions: (body.permissions ?? []).filter((p) => !this.missingPermissions.has(p)) });
+    if (this.missingPermissions.has(`resourcemanager.${resource.split('/')[0]}.${method}`)) {
+      return error(403, 'PERMISSION_DENIED', `Permission 'resourcemanager.${resource.split('/')[0]}.${method}' denied on resource '//cloudresourcemanager.googleapis.com/${resource}'`);
+    }
 
     if (method === 'getIamPolicy') {
       const version = body.options?.requestedPolicyVersion ?? 1;

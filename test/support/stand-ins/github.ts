@@ -1,7 +1,9 @@
 // A GitHub REST stand-in on loopback for team memberships, as documented at
 // https://docs.github.com/en/rest/teams/members (GET/PUT/DELETE /orgs/{org}/teams/{team_slug}/memberships/{username})
 // and https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api (403/429 with retry-after or
-// x-ratelimit-remaining: 0 and x-ratelimit-reset). Served under /api/v3, as GitHub Enterprise Server does.
+// x-ratelimit-remaining: 0 and x-ratelimit-reset), https://docs.github.com/en/rest/teams/teams#get-a-team-by-name
+// (GET /orgs/{org}/teams/{team_slug}) and the X-OAuth-Scopes header classic tokens get
+// (https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/scopes-for-oauth-apps). Served under /api/v3, as GitHub Enterprise Server does.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoopbackServer } from '../loopback-server.ts';
 
@@ -21,6 +23,10 @@ export class GithubStandIn extends LoopbackServer {
   openOrg = false;
   readonly invitations = new Set<string>();
   readonly requests: { method: string; path: string; at: number }[] = [];
+  /** Sent as x-ratelimit-remaining on every answer. */
+  rateLimitRemaining = 4999;
+  /** A classic token's scopes, sent as X-OAuth-Scopes; null for a fine-grained token, which gets no such header. */
+  scopes: string | null = null;
   private readonly failures: Injected[] = [];
 
   constructor(readonly token: string) {
@@ -51,12 +57,26 @@ export class GithubStandIn extends LoopbackServer {
     const method = req.method ?? 'GET';
     this.requests.push({ method, path, at: Date.now() });
     const send = (status: number, body?: unknown, headers: Record<string, string> = {}) =>
-      void res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-ratelimit-limit': '5000', ...headers }).end(body === undefined ? '' : JSON.stringify(body));
+      void res
+        .writeHead(status, {
+          'content-type': 'application/json; charset=utf-8',
+          'x-ratelimit-limit': '5000',
+          'x-ratelimit-remaining': String(this.rateLimitRemaining),
+          ...(this.scopes === null ? {} : { 'x-oauth-scopes': this.scopes }),
+          ...headers,
+        })
+        .end(body === undefined ? '' : JSON.stringify(body));
 
     const injected = this.failures.shift();
     if (injected) return send(injected.status, { message: injected.message ?? 'injected', documentation_url: 'https://docs.github.com/rest' }, injected.headers);
     if (req.headers.authorization !== `token ${this.token}` && req.headers.authorization !== `Bearer ${this.token}`) {
       return send(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+    }
+    const teamOnly = /^\/api\/v3\/orgs\/([^/]+)\/teams\/([^/]+)$/.exec(path);
+    if (teamOnly && method === 'GET') {
+      const [, org = '', slug = ''] = teamOnly;
+      if (!this.teams.has(`${org}/${slug}`)) return send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/teams/teams#get-a-team-by-name' });
+      return send(200, { id: 1, node_id: 'T_1', name: slug, slug, privacy: 'closed', permission: 'pull', organization: { login: org } });
     }
     const match = /^\/api\/v3\/orgs\/([^/]+)\/teams\/([^/]+)\/memberships\/([^/]+)$/.exec(path);
     const members = match ? this.teams.get(`${match[1]}/${match[2]}`) : undefined;

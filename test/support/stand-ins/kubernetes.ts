@@ -1,7 +1,10 @@
 // A Kubernetes API server stand-in over TLS for RBAC bindings, following
 // https://kubernetes.io/docs/reference/kubernetes-api/authorization-resources/role-binding-v1/ (and cluster-role-binding-v1)
 // and https://kubernetes.io/docs/reference/using-api/api-concepts/: 404 NotFound, 409 AlreadyExists / Conflict on a stale
-// resourceVersion, 410 Gone for an expired list continue token, answers as metav1.Status objects.
+// resourceVersion, 410 Gone for an expired list continue token, answers as metav1.Status objects. Also GET of roles and
+// cluster roles (.../role-v1/, .../cluster-role-v1/) and SelfSubjectAccessReview
+// (https://kubernetes.io/docs/reference/kubernetes-api/authorization-resources/self-subject-access-review-v1/), which any
+// authenticated caller may create and which answers status.allowed for the caller's own token.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TestPki } from './test-pki.ts';
@@ -21,6 +24,11 @@ export class KubernetesStandIn extends LoopbackServer {
   readonly namespaces = new Set<string>(['default']);
   /** A token that may read but not write, for 403s. */
   readonly readOnlyToken = 'read-only-token';
+  /** Roles ("namespace/name") and cluster roles that exist, for GET and the doctor's check. */
+  readonly roles = new Set<string>(['default/debugger']);
+  readonly clusterRoles = new Set<string>(['view', 'edit']);
+  /** Every SelfSubjectAccessReview asked, as "verb resource namespace name". */
+  readonly accessReviews: string[] = [];
   private readonly failures: InjectedStatus[] = [];
   private version = 1;
 
@@ -64,6 +72,15 @@ export class KubernetesStandIn extends LoopbackServer {
     const auth = req.headers.authorization;
     if (auth !== `Bearer ${this.token}` && auth !== `Bearer ${this.readOnlyToken}`) return status(401, 'Unauthorized', 'Unauthorized');
 
+    const review = this.accessReview(url.pathname, method, auth, chunks);
+    if (review) return json(201, review);
+    const roleMatch = /^(?:\/namespaces\/([^/]+))?\/(roles|clusterroles)\/([^/]+)$/.exec(url.pathname.slice(PREFIX.length));
+    if (url.pathname.startsWith(PREFIX) && roleMatch && method === 'GET') {
+      const [, ns, resource, name] = roleMatch;
+      const exists = resource === 'roles' ? ns !== undefined && this.roles.has(`${ns}/${name}`) : ns === undefined && this.clusterRoles.has(name ?? '');
+      if (!exists) return status(404, 'NotFound', `${resource}.rbac.authorization.k8s.io "${name}" not found`);
+      return json(200, { kind: resource === 'roles' ? 'Role' : 'ClusterRole', apiVersion: 'rbac.authorization.k8s.io/v1', metadata: { name, ...(ns ? { namespace: ns } : {}) }, rules: [] });
+    }
     const m = /^(?:\/namespaces\/([^/]+))?\/(rolebindings|clusterrolebindings)(?:\/([^/]+))?$/.exec(url.pathname.slice(PREFIX.length));
     if (!url.pathname.startsWith(PREFIX) || !m) return status(404, 'NotFound', 'the server could not find the requested resource');
     const [, namespace, resource, name] = m;
@@ -111,6 +128,16 @@ export class KubernetesStandIn extends LoopbackServer {
       return json(200, stored);
     }
     return status(405, 'MethodNotAllowed', 'method not allowed');
+  }
+
+  /** A SelfSubjectAccessReview answered for the caller: the full token may do anything, the read-only one only get and list. */
+  private accessReview(path: string, method: string, auth: string | undefined, chunks: Buffer[]) {
+    if (path !== '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' || method !== 'POST') return null;
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { spec?: { resourceAttributes?: { verb?: string; resource?: string; namespace?: string; name?: string } } };
+    const attributes = body.spec?.resourceAttributes ?? {};
+    this.accessReviews.push([attributes.verb, attributes.resource, attributes.namespace ?? '', attributes.name ?? ''].join(' '));
+    const allowed = auth === `Bearer ${this.token}` || ['get', 'list'].includes(attributes.verb ?? '');
+    return { kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', metadata: {}, spec: body.spec, status: { allowed, ...(allowed ? { reason: 'RBAC: allowed' } : {}) } };
   }
 
   /** Changes a binding behind Sesame's back, as another controller would (its resourceVersion moves). */

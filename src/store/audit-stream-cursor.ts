@@ -1,0 +1,51 @@
+// What the audit stream reads and remembers: entries after its cursor, in chain order, and the cursor itself.
+import type Database from 'better-sqlite3';
+import type { ExportedEntry } from './audit.ts';
+
+type StoredAuditRow = Omit<ExportedEntry, 'details'> & { details: string };
+
+/** The last entry a destination acknowledged. */
+export interface StreamPosition {
+  id: number;
+  hash: string;
+}
+
+export class AuditStreamCursor {
+  private readonly after: Database.Statement<[number, number], StoredAuditRow>;
+  private readonly head: Database.Statement<[], { id: number }>;
+  private readonly read: Database.Statement<[string], { last_id: number; last_hash: string }>;
+  private readonly write: Database.Statement<[string, number, string, number]>;
+
+  constructor(client: Database.Database) {
+    this.after = client.prepare('SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?');
+    this.head = client.prepare('SELECT id FROM audit_log ORDER BY id DESC LIMIT 1');
+    this.read = client.prepare('SELECT last_id, last_hash FROM audit_stream_cursor WHERE destination = ?');
+    // Never backwards: an acknowledgement that arrives late for an older batch must not resend what came after it.
+    this.write = client.prepare(
+      `INSERT INTO audit_stream_cursor (destination, last_id, last_hash, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (destination) DO UPDATE SET last_id = excluded.last_id, last_hash = excluded.last_hash, updated_at = excluded.updated_at
+       WHERE excluded.last_id > audit_stream_cursor.last_id`,
+    );
+  }
+
+  /** Where `destination` (a key naming one receiver) got to; null when nothing was ever acknowledged there (it gets the log from entry 1). */
+  position(destination: string): StreamPosition | null {
+    const row = this.read.get(destination);
+    return row === undefined ? null : { id: row.last_id, hash: row.last_hash };
+  }
+
+  /** Up to `limit` entries after entry `afterId`, in chain order, with their details parsed. */
+  entriesAfter(afterId: number, limit: number): ExportedEntry[] {
+    return this.after.all(afterId, limit).map((row) => ({ ...row, details: JSON.parse(row.details) as unknown }));
+  }
+
+  /** The newest entry's id; 0 for an empty log. */
+  headId(): number {
+    return this.head.get()?.id ?? 0;
+  }
+
+  /** Records that `destination` acknowledged everything up to and including entry `position.id`. */
+  advance(destination: string, position: StreamPosition, now: number): void {
+    this.write.run(destination, position.id, position.hash, now);
+  }
+}

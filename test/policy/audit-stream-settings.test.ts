@@ -1,0 +1,38 @@
+// settings.audit_stream: defaults, a key that must be set (at start and on reload), and no audit entry sent in clear.
+import { stringify } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { formatProblem, parsePolicy } from '../../src/policy/load.ts';
+import { aPolicyInput } from '../support/policy-fixtures.ts';
+
+const ENV = { PROD_DB_HOOK_SECRET: 's', STAGING_PG_URL: 'postgres://x' };
+const parse = (audit_stream: Record<string, unknown>, env?: Record<string, string>) => parsePolicy(stringify(aPolicyInput({ settings: { audit_stream } as never })), 'p.yaml', env ? { env: { ...ENV, ...env } } : {});
+const problems = (audit_stream: Record<string, unknown>, env?: Record<string, string>): string[] => (parse(audit_stream, env).error ?? []).map((p) => formatProblem(p).replace(/^p\.yaml:\d+:\d+ /, ''));
+
+describe('audit_stream settings', () => {
+  it('defaults to jsonl, batches of 100, a 10 s timeout and a warning past 1000 entries behind', () => {
+    expect(parse({ url: 'https://siem.example.com/in', secret_env: 'STREAM_KEY' }).value?.policy.settings.audit_stream).toEqual({
+      url: 'https://siem.example.com/in',
+      secret_env: 'STREAM_KEY',
+      format: 'jsonl',
+      batch: 100,
+      timeout: 10_000,
+      warn_lag: 1000,
+    });
+  });
+
+  it('refuses a stream in clear to another host, a missing key, an unknown format and a batch of 0', () => {
+    expect(problems({ url: 'http://siem.example.com/in', secret_env: 'STREAM_KEY' })).toEqual(['settings.audit_stream.url: must be https (http only to localhost): audit entries sent in clear can be read and altered on the way']);
+    expect(problems({ url: 'https://siem.example.com/in' })).toEqual(['settings.audit_stream.secret_env: is required']);
+    expect(problems({ url: 'https://siem.example.com/in', secret_env: 'STREAM_KEY', format: 'xml' })).toEqual(['settings.audit_stream.format: must be jsonl or splunk_hec']);
+    expect(problems({ url: 'https://siem.example.com/in', secret_env: 'STREAM_KEY', batch: 0 })).toEqual(['settings.audit_stream.batch: batch must be at least 1']);
+  });
+
+  it('refuses to start (or reload) when the signing key or the Authorization variable is not set', () => {
+    const stream = { url: 'https://siem.example.com/in', secret_env: 'STREAM_KEY', authorization_env: 'SPLUNK_HEC' };
+    expect(problems(stream, {})).toEqual([
+      'settings.audit_stream.secret_env: environment variable STREAM_KEY is not set; audit_stream signs every POST with it; set it where Sesame runs, or remove audit_stream',
+      'settings.audit_stream.authorization_env: environment variable SPLUNK_HEC is not set; audit_stream sends it as the Authorization header; set it where Sesame runs, or remove audit_stream',
+    ]);
+    expect(problems(stream, { STREAM_KEY: 'k', SPLUNK_HEC: 'Splunk t' })).toEqual([]);
+  });
+});
