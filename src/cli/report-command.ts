@@ -4,23 +4,16 @@ import { buildReport } from '../report/figures.ts';
 import { formatJson, formatMarkdown, formatTable } from '../report/format.ts';
 import { reportRows } from '../store/report-rows.ts';
 import { openExisting } from './audit-commands.ts';
-import type { CommandContext } from './command.ts';
-import { EXIT, line, writeChunk } from './io.ts';
+import { UsageError, type CommandContext } from './command.ts';
+import { EXIT, writeChunk } from './io.ts';
 import { instant } from './policy-replay.ts';
 
-export const REPORT_USAGE = 'usage: sesame report [--since 30d|ISO] [--until 1d|ISO] [--format table|json|markdown]';
-
 export async function report(args: string[], { io, config }: CommandContext, now: Date = new Date()): Promise<number> {
-  const usage = (message: string) => {
-    line(io.stderr, `${message}\n${REPORT_USAGE}`);
-    return EXIT.usage;
+  // The dispatcher prints a bad command line's reason with this command's usage, and exits 2.
+  const usage = (message: string): never => {
+    throw new UsageError(message);
   };
-  let values;
-  try {
-    values = parseArgs({ args, options: { since: { type: 'string', default: '30d' }, until: { type: 'string' }, format: { type: 'string', default: 'table' } } }).values;
-  } catch (error) {
-    return usage((error as Error).message);
-  }
+  const { values } = parseArgs({ args, options: { since: { type: 'string', default: '30d' }, until: { type: 'string' }, format: { type: 'string', default: 'table' } } });
   const format = values.format;
   if (format !== 'table' && format !== 'json' && format !== 'markdown') return usage(`--format must be table, json or markdown, not "${format}".`);
   const since = instant('--since', values.since, now);
