@@ -1,18 +1,19 @@
 // The use cases: request, approve, deny, cancel, time out, extend, revoke, expire, break glass — Slack-free.
 import type { LoadedPolicy } from '../policy/load.ts';
-import { decide, outsiderOf, resolveTarget, type Decision, type Facts } from '../policy/decide.ts';
+import { decide, outsiderOf, type Decision, type Facts } from '../policy/decide.ts';
 import type { Ms } from '../policy/duration.ts';
 import { LOST_RACE } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { describeError } from './describe-error.ts';
 import type { DomainError } from './errors.ts';
 import { BreakglassReviews } from './breakglass-review.ts';
+import { extendTogether, extensionQuery, fulfilBundle, revokeTogether } from './bundle-grants.ts';
 import type { ApproveOutcome, GrantOutcome, NewAccessRequest, RequestOutcome } from './access-types.ts';
 import { GrantKeeper, type EndOutcome, type GrantKeeperDeps } from './grant-keeper.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { checkApproval, checkCancel, checkDeny, checkExtend, checkRevoke, isRequestOverdue, LIVE_GRANT_STATES, requestDeadlines, type ApproverFacts } from './lifecycle.ts';
 import { approverFacts, decisionFacts, requesterFacts } from './membership.ts';
-import { extendingOf, whyNoLongerAllowed } from './redecide.ts';
+import { whyNoLongerAllowed } from './redecide.ts';
 import type { AccessEvent } from './ports.ts';
 import { replayDetails, requestCreatedDetails } from './audit-details.ts';
 import { RefusalLog, type Refusal } from './refusals.ts';
@@ -70,7 +71,7 @@ export class AccessService {
     if (grant === undefined) return this.refusals.onGrant('grant.extend_refused', by, grantId, undefined, { code: 'grant_not_found', grantId: grantRef(grantId) });
     const allowed = checkExtend(grant, by);
     if (!allowed.ok) return this.refusals.onGrant('grant.extend_refused', by, grantId, grant, allowed.error);
-    const query: NewAccessRequest = { requester: by, resource: grant.resource, role: grant.role, duration, reason: grant.reason, extending: extendingOf(grant) };
+    const query = extensionQuery(this.deps, grant, by, duration);
     const facts = await this.requesterFacts(by);
     return this.open(query, decide(this.deps.policy().policy, query, facts, this.deps.clock.now()), grant, facts);
   }
@@ -167,7 +168,7 @@ export class AccessService {
     if (grant === undefined) return this.refusals.onGrant('grant.revoke_refused', by, grantId, undefined, { code: 'grant_not_found', grantId: grantRef(grantId) });
     const allowed = checkRevoke(grant, await this.approverFacts(by));
     if (!allowed.ok) return this.refusals.onGrant('grant.revoke_refused', by, grantId, grant, allowed.error);
-    const ended = await this.grants.end(grantId, 'revoked', by);
+    const ended = await revokeTogether(this.grants, this.deps, grant, by);
     // Someone else ended it between the check and the revoke: this attempt changed nothing, and says so in the log.
     if (ended.kind === 'not_live') this.refusals.onGrant('grant.revoke_refused', by, grantId, ended.grant, { code: 'not_active', grantId: grantRef(grantId), state: ended.grant.state });
     return ok(ended);
@@ -215,6 +216,7 @@ export class AccessService {
         steps: decision.kind === 'needs_approval' ? decision.steps : [],
         selfApproval: resolved.selfApproval,
         extendsGrantId: extending?.id ?? null,
+        bundleMembers: resolved.members ?? null,
         channelId: input.channelId ?? null,
         rule: ruleText,
         createdAt: now.getTime(),
@@ -241,12 +243,8 @@ export class AccessService {
 
   /** Grants an approved request, or for an extension request moves its grant's end. */
   private async fulfil(request: RequestRow): Promise<GrantOutcome> {
-    if (request.extendsGrantId === null) return this.grants.fulfil(request);
-    const grant = this.deps.store.getGrant(request.extendsGrantId) as GrantRow;
-    const target = resolveTarget(this.deps.policy().policy, request);
-    const maxTotal = target.ok ? target.tier.max_duration : 0;
-    const extended = await this.grants.extend(grant, request, request.durationMs, request.decidedBy ?? 'sesame', maxTotal);
-    return { kind: 'extended', request, grant: extended };
+    if (request.extendsGrantId !== null) return extendTogether(this.grants, this.deps, request, request.extendsGrantId);
+    return request.bundleMembers === null ? this.grants.fulfil(request) : fulfilBundle(this.grants, this.deps, request, request.bundleMembers);
   }
 
   /** `refused` is audited when a racing event closed the request first and this attempt, by a person, changed nothing. */

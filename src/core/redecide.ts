@@ -1,4 +1,5 @@
 // Approvals are judged against the policy in force when the click comes, not the one the request was made under.
+import { bundleMembers, sameMembers } from '../policy/bundles.ts';
 import { decide, type AccessQuery, type Facts } from '../policy/decide.ts';
 import type { Policy } from '../policy/schema.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
@@ -17,6 +18,9 @@ const sameSteps = (a: Steps, b: Steps) => a.length === b.length && a.every((s, i
  */
 export function whyNoLongerAllowed(policy: Policy, request: RequestRow, grant: GrantRow | null, facts: Facts, now: Date): DomainError | null {
   if (grant !== null && grant.state !== 'active') return { code: 'not_active', grantId: grantRef(grant.id), state: grant.state };
+  // A bundle whose members were edited since would grant something other than what the approvers saw on the card.
+  const members = request.bundleMembers === null ? null : bundleMembers(policy, request.resource);
+  if (request.bundleMembers !== null && (members === undefined || members === null || !sameMembers(members, request.bundleMembers))) return { code: 'bundle_changed', bundle: request.resource };
   const query: AccessQuery = { resource: request.resource, role: request.role, duration: request.durationMs, reason: request.reason, extending: grant ? extendingOf(grant) : undefined };
   const decision = decide(policy, query, facts, now);
   if (decision.kind === 'refuse') return decision.error;

@@ -1,0 +1,84 @@
+// Bundle requests at grant time: members granted in order, all or nothing; ended and extended together.
+import { BUNDLE_ROLE, type BundleMember } from '../policy/bundles.ts';
+import { resolveTarget } from '../policy/decide.ts';
+import type { Ms } from '../policy/duration.ts';
+import type { Policy } from '../policy/schema.ts';
+import type { GrantRow, RequestRow } from '../store/schema.ts';
+import type { GrantOutcome, NewAccessRequest } from './access-types.ts';
+import type { EndOutcome, FulfilOutcome, GrantKeeper, GrantKeeperDeps } from './grant-keeper.ts';
+import { LIVE_GRANT_STATES } from './lifecycle.ts';
+import { extendingOf } from './redecide.ts';
+
+type Deps = Pick<GrantKeeperDeps, 'store' | 'clock' | 'policy' | 'log'>;
+
+/**
+ * Grants each member of an approved bundle request in order, all ending at the same moment. When one fails, the
+ * request is already failed by the keeper (naming the member); the members granted before it are revoked, so a
+ * bundle never leaves part of its access behind.
+ */
+export async function fulfilBundle(keeper: GrantKeeper, deps: Deps, request: RequestRow, members: readonly BundleMember[]): Promise<FulfilOutcome> {
+  const endsAt = new Date(deps.clock.now().getTime() + request.durationMs);
+  const granted: GrantRow[] = [];
+  const messages: string[] = [];
+  const undo = async () => {
+    for (const grant of granted) await keeper.end(grant.id, 'revoked', 'sesame');
+  };
+  for (const member of members) {
+    let outcome: FulfilOutcome;
+    try {
+      outcome = await keeper.fulfil({ ...request, resource: member.resource, role: member.role }, endsAt);
+    } catch (error) {
+      await undo();
+      throw error;
+    }
+    if (outcome.kind === 'failed') {
+      await undo();
+      return { kind: 'failed', request: deps.store.getRequest(request.id) ?? outcome.request, problem: outcome.problem };
+    }
+    granted.push(outcome.grant);
+    if (outcome.providerMessage !== null) messages.push(`${member.resource} ${member.role}: ${outcome.providerMessage}`);
+  }
+  const first = granted[0];
+  if (first === undefined) throw new Error(`bug: bundle request ${request.id} has no members`);
+  return { kind: 'granted', request, grant: first, grants: granted, providerMessage: messages.length > 0 ? messages.join('\n') : null };
+}
+
+/** The grants that end or extend together with this one: every live grant of its request (just itself outside bundles). */
+export function grantsTogetherWith(deps: Pick<Deps, 'store'>, grant: GrantRow): GrantRow[] {
+  const request = deps.store.getRequest(grant.requestId);
+  if (request?.bundleMembers == null) return [grant];
+  return [grant, ...deps.store.grantsOfRequest(grant.requestId).filter((g) => g.id !== grant.id && LIVE_GRANT_STATES.includes(g.state))];
+}
+
+/** Revoking any member of a bundle revokes the whole bundle; the outcome is the named grant's. */
+export async function revokeTogether(keeper: GrantKeeper, deps: Pick<Deps, 'store'>, grant: GrantRow, by: string): Promise<EndOutcome> {
+  const [named, ...others] = grantsTogetherWith(deps, grant);
+  const ended = await keeper.end((named ?? grant).id, 'revoked', by);
+  for (const other of others) await keeper.end(other.id, 'revoked', by);
+  return ended;
+}
+
+/** What an extension of this grant asks the policy: for a bundle member, more time on the whole bundle. */
+export function extensionQuery(deps: Pick<Deps, 'store'>, grant: GrantRow, by: string, duration: Ms): NewAccessRequest {
+  const request = deps.store.getRequest(grant.requestId);
+  const target = request?.bundleMembers == null ? { resource: grant.resource, role: grant.role } : { resource: request.resource, role: BUNDLE_ROLE };
+  return { requester: by, ...target, duration, reason: grant.reason, extending: extendingOf(grant) };
+}
+
+/** The longest a grant of this request may last in all: a bundle's is its members' smallest max_duration. */
+export function maxTotalOf(policy: Policy, request: RequestRow): Ms {
+  const members = request.bundleMembers ?? [{ resource: request.resource, role: request.role }];
+  const maxima = members.map((m) => resolveTarget(policy, m)).map((t) => (t.ok ? t.tier.max_duration : 0));
+  return Math.min(...maxima);
+}
+
+/** Applies an approved extension request: every live grant of the extended grant's bundle moves its end together. */
+export async function extendTogether(keeper: GrantKeeper, deps: Deps, request: RequestRow, extendsGrantId: number): Promise<GrantOutcome> {
+  const grant = deps.store.getGrant(extendsGrantId) as GrantRow;
+  const maxTotal = maxTotalOf(deps.policy().policy, request);
+  const [named, ...others] = grantsTogetherWith(deps, grant).filter((g) => g.state === 'active');
+  const extended = named === undefined ? null : await keeper.extend(named, request, request.durationMs, request.decidedBy ?? 'sesame', maxTotal);
+  // Only when the named grant moved: the others follow it, so they never end after it.
+  if (extended !== null) for (const other of others) await keeper.extend(other, request, request.durationMs, request.decidedBy ?? 'sesame', maxTotal);
+  return { kind: 'extended', request, grant: extended };
+}
