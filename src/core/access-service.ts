@@ -1,4 +1,5 @@
 // The use cases: request, approve, deny, cancel, time out, extend, revoke, expire, break glass — Slack-free.
+import { requestableBundles } from '../policy/bundles.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
 import { decide, outsiderOf, type Decision, type Facts } from '../policy/decide.ts';
 import type { Ms } from '../policy/duration.ts';
@@ -55,14 +56,15 @@ export class AccessService {
     return decision;
   }
 
-  /** Resources this person may request, for help and the request form. */
+  /** Resources (and bundles of them) this person may request, for help and the request form. */
   async requestable(user: string): Promise<string[]> {
     const { policy } = this.deps.policy();
     const { groups, standing } = await this.requesterFacts(user);
     if (outsiderOf(policy, standing) !== null) return [];
-    return Object.entries(policy.resources)
+    const names = Object.entries(policy.resources)
       .filter(([, r]) => r.eligible === undefined || r.eligible.some((g) => groups.has(g)))
       .map(([name]) => name);
+    return names.concat(requestableBundles(policy, names));
   }
 
   /** More time on an active grant, decided like a new request for the extra duration, within the tier's maximum in total. */

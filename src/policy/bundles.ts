@@ -28,6 +28,13 @@ export const bundleMembers = (policy: Pick<Policy, 'bundles'>, name: string): Bu
 export const sameMembers = (a: readonly BundleMember[], b: readonly BundleMember[]): boolean =>
   a.length === b.length && a.every((m, i) => m.resource === b[i]?.resource && m.role === b[i]?.role);
 
+/** The bundles all of whose members are among these requestable resources, for help and the request form. */
+export const requestableBundles = (policy: Pick<Policy, 'bundles'>, resources: readonly string[]): string[] =>
+  Object.keys(policy.bundles).filter((name) => (bundleMembers(policy, name) ?? []).every((m) => resources.includes(m.resource)));
+
+/** How help and the request form describe a bundle. */
+export const describeBundle = (policy: Pick<Policy, 'bundles'>, name: string): string => `bundle of ${(bundleMembers(policy, name) ?? []).map((m) => `${m.resource} ${m.role}`).join(', ')}, granted as a whole`;
+
 /** policy check: every member names an existing resource and role, no bundle names another bundle or shadows a resource. */
 export function checkBundles(bundles: Record<string, string[]>, resources: Record<string, Resource>, resourceNames: ReadonlySet<string> | undefined): PolicyIssue[] {
   const issues: PolicyIssue[] = [];
