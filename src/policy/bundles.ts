@@ -65,7 +65,10 @@ type Granting = Exclude<Decision, Refusal>;
 /** How many approvals a decision needs in all: auto-approval needs none. */
 const approvalsNeeded = (d: Granting): number => (d.kind === 'auto_approve' ? 0 : d.steps.reduce((n, s) => n + s.count, 0));
 
-/** Every step any member needs, once per group with the highest count, so no member's approvers can be skipped. */
+/**
+ * Every step any member needs, once per group with the highest count, so no member's approvers can be skipped;
+ * `decisions` come strictest first, so the strictest tier's steps lead in their order.
+ */
 function mergedSteps(decisions: Granting[]): ApprovalStep[] {
   const steps: ApprovalStep[] = [];
   for (const d of decisions) {
@@ -116,7 +119,7 @@ export function decideBundle(policy: Policy, bundle: string, query: AccessQuery,
     ...(capped ? { capped } : {}),
   };
   const whys = decisions.map((d, i) => `${memberName(members[i] as BundleMember)}: ${d.rule.why}`).join('; ');
-  const steps = mergedSteps(decisions);
+  const steps = mergedSteps(order.map((i) => decisions[i] as Granting));
   const rule = { path: ['bundles', bundle], why: `bundle ${bundle}, decided member by member (${whys})` };
   return steps.length === 0 ? { kind: 'auto_approve', request, rule } : { kind: 'needs_approval', request, steps, rule };
 }
