@@ -82,3 +82,14 @@ export async function extendTogether(keeper: GrantKeeper, deps: Deps, request: R
   if (extended !== null) for (const other of others) await keeper.extend(other, request, request.durationMs, request.decidedBy ?? 'sesame', maxTotal);
   return { kind: 'extended', request, grant: extended };
 }
+
+/**
+ * After the sweep undid a bundle member's grant interrupted by a crash (failing its request), the members granted
+ * before the crash are revoked too: a failed bundle keeps nothing.
+ */
+export async function undoRestOfBundle(keeper: GrantKeeper, deps: Pick<Deps, 'store'>, grantId: number): Promise<void> {
+  const grant = deps.store.getGrant(grantId);
+  const request = grant === undefined ? undefined : deps.store.getRequest(grant.requestId);
+  if (request?.bundleMembers == null || request.state !== 'failed') return;
+  for (const other of deps.store.grantsOfRequest(request.id)) if (LIVE_GRANT_STATES.includes(other.state)) await keeper.end(other.id, 'revoked', 'sesame');
+}
