@@ -33,7 +33,7 @@ export const requestableBundles = (policy: Pick<Policy, 'bundles'>, resources: r
   Object.keys(policy.bundles).filter((name) => (bundleMembers(policy, name) ?? []).every((m) => resources.includes(m.resource)));
 
 /** How help and the request form describe a bundle. */
-export const describeBundle = (policy: Pick<Policy, 'bundles'>, name: string): string => `bundle of ${(bundleMembers(policy, name) ?? []).map((m) => `${m.resource} ${m.role}`).join(', ')}, granted as a whole`;
+export const describeBundle = (policy: Pick<Policy, 'bundles'>, name: string): string => `bundle: ${(bundleMembers(policy, name) ?? []).map((m) => `${m.resource} ${m.role}`).join(', ')}`;
 
 /** policy check: every member names an existing resource and role, no bundle names another bundle or shadows a resource. */
 export function checkBundles(bundles: Record<string, string[]>, resources: Record<string, Resource>, resourceNames: ReadonlySet<string> | undefined): PolicyIssue[] {

@@ -37,7 +37,7 @@ export function requestModal(policy: Policy, requestable: readonly string[], cho
           label: { type: 'plain_text', text: 'Role' },
           element: { type: 'static_select', action_id: FIELD.role.action, placeholder: { type: 'plain_text', text: `Roles of ${picked}` }, options: roles.map((r) => option(r)) },
         }
-      : { type: 'context', block_id: FIELD.role.block, elements: [{ type: 'mrkdwn', text: roles.length === 1 ? `Role: *${roles[0]}* (the only one)` : picked !== undefined && isBundle(policy, picked) ? `A ${describeBundle(policy, picked)}.` : 'The roles appear once you choose a resource.' }] };
+      : { type: 'context', block_id: FIELD.role.block, elements: [{ type: 'mrkdwn', text: roles.length === 1 ? `Role: *${roles[0]}* (the only one)` : picked !== undefined && isBundle(policy, picked) ? `A ${describeBundle(policy, picked)}; requested and granted as a whole, without a role.` : 'The roles appear once you choose a resource.' }] };
   return {
     type: 'modal',
     callback_id: VIEW.request,

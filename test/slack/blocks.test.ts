@@ -49,6 +49,18 @@ describe('requestCard', () => {
     expect(card.blocks.some((b) => b.type === 'actions')).toBe(false);
   });
 
+  it('shows a bundle as one request with its members, and each member\'s grant once granted', () => {
+    const bundleMembers = [{ resource: 'prod-db', role: 'read' }, { resource: 'deployers', role: 'member' }];
+    const request = aRequest({ resource: 'incident-responder', role: 'bundle', state: 'approved', decidedBy: 'policy', bundleMembers });
+    const grants = [aGrant({ id: 17, role: 'read' }), aGrant({ id: 18, resource: 'deployers', role: 'member', state: 'revoked' })];
+    const card = requestCard({ request, approvals: [], grants });
+    const json = JSON.stringify(card.blocks);
+    expect(json).toContain('*Resource*\\n`incident-responder` (bundle: `prod-db` `read`, `deployers` `member`)');
+    expect(json).toContain('Grants: `G17` `prod-db` `read` active until <!date^1795428000');
+    expect(json).toContain('; `G18` `deployers` `member` revoked');
+    expect(card.text).toContain('asks for incident-responder (bundle: prod-db read, deployers member) for 1h');
+  });
+
   it('stays within Slack limits with a 5,000-character reason, 300 tickets and 200 approvers', () => {
     const approvals = Array.from({ length: 200 }, (_, i): ApprovalRow => ({ id: i, requestId: 42, step: i % 2, approver: `U${i}X`, at: 0 }));
     const tickets = Array.from({ length: 300 }, (_, i) => `INC-${i}`);

@@ -140,6 +140,24 @@ describe('bundles, end to end', () => {
     expect(new Set(ends()).size).toBe(1);
   });
 
+  it('offers bundles in the request form only to those who may request every member, and grants one from it', async () => {
+    await e.signer.command('request', { user: PEOPLE.outsider });
+    const outsiderForm = await e.slack.waitFor(() => e.slack.callsTo('views.open').filter((v) => (v.view as { callback_id?: string }).callback_id === 'request_form').at(-1), 'the outsider\'s form');
+    expect(JSON.stringify(outsiderForm.view)).not.toContain('"value":"ops-kit"');
+    const opens = e.slack.callsTo('views.open').length;
+    await e.signer.command('request', { user: PEOPLE.engineer2 });
+    const form = await e.slack.waitFor(() => e.slack.callsTo('views.open').slice(opens).find((v) => (v.view as { callback_id?: string }).callback_id === 'request_form'), 'the form');
+    expect(JSON.stringify(form.view)).toContain('ops-kit — bundle: sandbox admin, prod-db read, deployers member');
+    const res = await e.signer.submit(PEOPLE.engineer2, 'request_form', {
+      resource: { resource_value: { type: 'static_select', selected_option: { value: 'ops-kit' } } },
+      duration: { duration_value: { type: 'plain_text_input', value: '30m' } },
+      reason: { reason_value: { type: 'plain_text_input', value: 'INC-47 from the form' } },
+    });
+    expect(res.status).toBe(200);
+    const request = await e.slack.waitFor(() => e.sesame.store.requestsBy(PEOPLE.engineer2, ['approved']).find((r) => r.resource === 'ops-kit'), 'the bundle request');
+    await e.slack.waitFor(() => grantsOf(request.id).filter((g) => g.state === 'active').length === 3, 'three member grants');
+  });
+
   it('asks for every member\'s approvers on one card listing the members, refusing the requester\'s own click', async () => {
     const text = await reply('request db-admin 1h INC-46 schema change');
     expect(text).toContain('for `db-admin` (bundle: `prod-db` `read`, `prod-db` `write`)');
