@@ -72,14 +72,22 @@ export function maxTotalOf(policy: Policy, request: RequestRow): Ms {
   return Math.min(...maxima);
 }
 
-/** Applies an approved extension request: every live grant of the extended grant's bundle moves its end together. */
+/**
+ * Applies an approved extension request: every live grant of the extended grant's bundle moves its end together.
+ * Members share one end and none started before it was set, so the check against the bundle's maximum that lets one
+ * of them move lets all of them move.
+ */
 export async function extendTogether(keeper: GrantKeeper, deps: Deps, request: RequestRow, extendsGrantId: number): Promise<GrantOutcome> {
   const grant = deps.store.getGrant(extendsGrantId) as GrantRow;
   const maxTotal = maxTotalOf(deps.policy().policy, request);
-  const [named, ...others] = grantsTogetherWith(deps, grant).filter((g) => g.state === 'active');
-  const extended = named === undefined ? null : await keeper.extend(named, request, request.durationMs, request.decidedBy ?? 'sesame', maxTotal);
-  // Only when the named grant moved: the others follow it, so they never end after it.
-  if (extended !== null) for (const other of others) await keeper.extend(other, request, request.durationMs, request.decidedBy ?? 'sesame', maxTotal);
+  // Only members the extension was decided for: one the policy has since dropped from the bundle keeps its old end.
+  const decided = (g: GrantRow) => request.bundleMembers === null || request.bundleMembers.some((m) => m.resource === g.resource && m.role === g.role);
+  const moved = new Map<number, GrantRow | null>();
+  for (const member of grantsTogetherWith(deps, grant).filter((g) => g.state === 'active' && decided(g))) {
+    moved.set(member.id, await keeper.extend(member, request, request.durationMs, request.decidedBy ?? 'sesame', maxTotal));
+  }
+  // The grant named in the command, or (when the policy dropped it from the bundle) the first member that moved.
+  const extended = moved.has(grant.id) ? (moved.get(grant.id) ?? null) : ([...moved.values()].find((g) => g !== null) ?? null);
   return { kind: 'extended', request, grant: extended };
 }
 
