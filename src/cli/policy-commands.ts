@@ -116,6 +116,7 @@ export function renderDecision(decision: Decision, loaded: LoadedPolicy): string
     `decision: ${decision.kind === 'auto_approve' ? 'auto-approve' : 'needs approval'}`,
     `request:  ${r.resource} ${r.role} for ${formatDuration(r.duration)} (tier ${r.tier})${r.capped ? `, capped from ${formatDuration(r.capped.requested)}` : ''}`,
   ];
+  if (r.members !== undefined) lines.push(`members:  ${r.members.map((m) => `${m.resource}:${m.role}`).join(', ')}`);
   if (decision.kind === 'needs_approval') {
     lines.push(`steps:    ${decision.steps.map((s, i) => `${i + 1}) ${s.count} from ${s.from}${s.leads ? ` (${s.leads.join(', ')})` : ''}${escalationSuffix(s)}`).join('  ')}`);
   }

@@ -1,6 +1,7 @@
 // The use cases: request, approve, deny, cancel, time out, extend, revoke, expire, break glass — Slack-free.
+import { requestableBundles } from '../policy/bundles.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
-import { decide, outsiderOf, resolveTarget, type Decision, type Facts } from '../policy/decide.ts';
+import { decide, outsiderOf, type Decision, type Facts } from '../policy/decide.ts';
 import type { Ms } from '../policy/duration.ts';
 import { LOST_RACE } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
@@ -8,12 +9,13 @@ import { describeError } from './describe-error.ts';
 import type { DomainError } from './errors.ts';
 import { BreakglassReviews } from './breakglass-review.ts';
 import { escalateAtFor, Escalations } from './escalation.ts';
+import { extendTogether, extensionQuery, fulfilBundle, revokeTogether } from './bundle-grants.ts';
 import type { ApproveOutcome, GrantOutcome, NewAccessRequest, RequestOutcome } from './access-types.ts';
 import { GrantKeeper, type EndOutcome, type GrantKeeperDeps } from './grant-keeper.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { checkApproval, checkCancel, checkDeny, checkExtend, checkRevoke, isRequestOverdue, LIVE_GRANT_STATES, requestDeadlines, type ApproverFacts } from './lifecycle.ts';
 import { approverFacts, decisionFacts, requesterFacts } from './membership.ts';
-import { extendingOf, whyNoLongerAllowed } from './redecide.ts';
+import { whyNoLongerAllowed } from './redecide.ts';
 import type { AccessEvent } from './ports.ts';
 import { replayDetails, requestCreatedDetails } from './audit-details.ts';
 import { RefusalLog, type Refusal } from './refusals.ts';
@@ -37,7 +39,7 @@ export class AccessService {
     // Every end of a grant passes the post-access review, which asks for one where the grant's tier says `review:`.
     this.grants = new GrantKeeper({ ...deps, notifier: this.reviews.post.onGrantEnd(deps.notifier) });
     this.escalations = new Escalations(deps, (event) => this.notify(event));
-    this.windows = new ScheduledWindows(deps, this.grants);
+    this.windows = new ScheduledWindows(deps, (r) => (r.bundleMembers === null ? this.grants.fulfil(r) : fulfilBundle(this.grants, this.deps, r, r.bundleMembers)));
     this.refusals = new RefusalLog(deps.store, deps.clock, (event) => this.notify(event));
   }
 
@@ -62,14 +64,15 @@ export class AccessService {
     return decision;
   }
 
-  /** Resources this person may request, for help and the request form. */
+  /** Resources (and bundles of them) this person may request, for help and the request form. */
   async requestable(user: string): Promise<string[]> {
     const { policy } = this.deps.policy();
     const { groups, standing } = await this.requesterFacts(user);
     if (outsiderOf(policy, standing) !== null) return [];
-    return Object.entries(policy.resources)
+    const names = Object.entries(policy.resources)
       .filter(([, r]) => r.eligible === undefined || r.eligible.some((g) => groups.has(g)))
       .map(([name]) => name);
+    return names.concat(requestableBundles(policy, names));
   }
 
   /** More time on an active grant, decided like a new request for the extra duration, within the tier's maximum in total. */
@@ -78,7 +81,7 @@ export class AccessService {
     if (grant === undefined) return this.refusals.onGrant('grant.extend_refused', by, grantId, undefined, { code: 'grant_not_found', grantId: grantRef(grantId) });
     const allowed = checkExtend(grant, by);
     if (!allowed.ok) return this.refusals.onGrant('grant.extend_refused', by, grantId, grant, allowed.error);
-    const query: NewAccessRequest = { requester: by, resource: grant.resource, role: grant.role, duration, reason: grant.reason, extending: extendingOf(grant) };
+    const query = extensionQuery(this.deps, grant, by, duration);
     const facts = await this.requesterFacts(by);
     return this.open(query, decide(this.deps.policy().policy, query, facts, this.deps.clock.now()), grant, facts);
   }
@@ -175,7 +178,7 @@ export class AccessService {
     if (grant === undefined) return this.refusals.onGrant('grant.revoke_refused', by, grantId, undefined, { code: 'grant_not_found', grantId: grantRef(grantId) });
     const allowed = checkRevoke(grant, await this.approverFacts(by));
     if (!allowed.ok) return this.refusals.onGrant('grant.revoke_refused', by, grantId, grant, allowed.error);
-    const ended = await this.grants.end(grantId, 'revoked', by);
+    const ended = await revokeTogether(this.grants, this.deps, grant, by);
     // Someone else ended it between the check and the revoke: this attempt changed nothing, and says so in the log.
     if (ended.kind === 'not_live') this.refusals.onGrant('grant.revoke_refused', by, grantId, ended.grant, { code: 'not_active', grantId: grantRef(grantId), state: ended.grant.state });
     return ok(ended);
@@ -230,12 +233,8 @@ export class AccessService {
 
   /** Grants an approved request, or for an extension request moves its grant's end. */
   private async fulfil(request: RequestRow): Promise<GrantOutcome> {
-    if (request.extendsGrantId === null) return this.windows.fulfil(request);
-    const grant = this.deps.store.getGrant(request.extendsGrantId) as GrantRow;
-    const target = resolveTarget(this.deps.policy().policy, request);
-    const maxTotal = target.ok ? target.tier.max_duration : 0;
-    const extended = await this.grants.extend(grant, request, request.durationMs, request.decidedBy ?? 'sesame', maxTotal);
-    return { kind: 'extended', request, grant: extended };
+    if (request.extendsGrantId !== null) return extendTogether(this.grants, this.deps, request, request.extendsGrantId);
+    return this.windows.fulfil(request);
   }
 
   /** `refused` is audited when a racing event closed the request first and this attempt, by a person, changed nothing. */

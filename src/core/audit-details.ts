@@ -15,6 +15,8 @@ export function requestCreatedDetails(row: RequestRow, cappedFromMs: number | un
     tickets: row.tickets,
     capped_from_ms: cappedFromMs,
     extends: row.extendsGrantId === null ? undefined : grantRef(row.extendsGrantId),
+    // Always written (null outside bundles), so `audit verify` also catches a bundle smuggled into a plain request's row.
+    bundle_members: row.bundleMembers?.map((m) => ({ resource: m.resource, role: m.role })) ?? null,
     steps: row.steps,
     self_approval: row.selfApproval,
     timeout_at: row.timeoutAt === null ? null : new Date(row.timeoutAt).toISOString(),

@@ -100,6 +100,7 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
           steps: json(d.steps),
           self_approval: bool(d.self_approval),
           extends_grant_id: grantId,
+          bundle_members: d.bundle_members === null ? null : json(d.bundle_members),
         });
         break;
       case 'request.auto_approved':

@@ -45,8 +45,12 @@ export function describeError(e: DomainError, q: Quote = plainQuote): string {
         : 'People from another Slack workspace cannot request or approve access here; ask a member of this workspace to do it, or ask your Sesame admins to set settings.allow_guests.';
     case 'approvals_changed':
       return `the policy now asks for different approvals for ${e.tier}-tier access, so the request must be made again.`;
+    case 'bundle_member_refused':
+      return `Bundle ${q(e.bundle)} is requested as a whole, and ${q(e.member)} in it is refused: ${describeError(e.cause, q).replace(/^./, (c) => c.toLowerCase())} Ask for the bundle's other members one by one if you need them.`;
+    case 'bundle_changed':
+      return `the policy now lists different members for bundle ${q(e.bundle)}, so the request must be made again.`;
     case 'no_longer_allowed':
-      return `Request ${q(e.requestId)} was cancelled, not granted, because the policy in force now does not allow it: ${e.cause.code === 'approvals_changed' ? describeError(e.cause, q) : describeError(e.cause, q).replace(/^./, (c) => c.toLowerCase())} The requester was told.`;
+      return `Request ${q(e.requestId)} was cancelled, not granted, because the policy in force now does not allow it: ${e.cause.code === 'approvals_changed' || e.cause.code === 'bundle_changed' ? describeError(e.cause, q) : describeError(e.cause, q).replace(/^./, (c) => c.toLowerCase())} The requester was told.`;
     case 'reason_required':
       return 'Break-glass needs a reason: say what the incident is, e.g. INC-42 database down.';
     case 'breakglass_not_configured':

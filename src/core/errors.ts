@@ -16,6 +16,8 @@ export type DomainError =
   | { code: 'conditions_unmet'; resource: string; tier: string; unmet: string[] }
   | { code: 'outsider_refused'; standing: 'guest' | 'external' }
   | { code: 'approvals_changed'; tier: string }
+  | { code: 'bundle_member_refused'; bundle: string; member: string; cause: DomainError }
+  | { code: 'bundle_changed'; bundle: string }
   | { code: 'no_longer_allowed'; requestId: string; cause: DomainError }
   | { code: 'reason_required' }
   | { code: 'breakglass_not_configured' }

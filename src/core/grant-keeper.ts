@@ -23,8 +23,8 @@ export class GrantKeeper {
 
   constructor(private readonly deps: GrantKeeperDeps) {}
 
-  /** Grants an approved request through its provider; on lasting failure the request becomes `failed`. */
-  async fulfil(request: RequestRow): Promise<FulfilOutcome> {
+  /** Grants an approved request (or one bundle member: `endsAt` is then the bundle's); on lasting failure the request becomes `failed`. */
+  async fulfil(request: RequestRow, endsAt?: Date): Promise<FulfilOutcome> {
     const config = this.deps.policy().policy.resources[request.resource]?.provider;
     if (config === undefined) return this.failRequest(request, null, `resource ${request.resource} is no longer in the policy`);
     if (this.deps.store.isBlocked(request.requester)) return this.failRequest(request, null, 'an admin blocked the requester (/access revoke-all) before the grant was made');
@@ -35,11 +35,11 @@ export class GrantKeeper {
     const identity = provider.identity ? resolveIdentity(provider.identity, person, this.deps.policy().policy.settings.identities) : ok(null);
     if (!identity.ok) return this.failRequest(request, null, identity.error);
     const accessKey = provider.accessKey?.({ user: person, identity: identity.value }) ?? null;
-    return this.keys.run(accessKey, () => this.grantAt(request, config, identity.value, accessKey));
+    return this.keys.run(accessKey, () => this.grantAt(request, config, identity.value, accessKey, endsAt));
   }
 
   /** The provider call and the activation, run one at a time per access key so overlapping grants see each other. */
-  private async grantAt(request: RequestRow, provider: ProviderConfig, identity: string | null, accessKey: string | null): Promise<FulfilOutcome> {
+  private async grantAt(request: RequestRow, provider: ProviderConfig, identity: string | null, accessKey: string | null, endsAt: Date | undefined): Promise<FulfilOutcome> {
     const { store, clock } = this.deps;
     const createdAt = clock.now();
     const pending = store.transaction(createdAt, (tx) =>
@@ -60,7 +60,7 @@ export class GrantKeeper {
     if (pending === LOST_RACE) throw new Error('unreachable: grant insert cannot lose a race');
 
     const startsAt = clock.now();
-    const expiresAt = new Date((request.startsAt ?? startsAt.getTime()) + request.durationMs); // a window ends on time, however late it starts
+    const expiresAt = endsAt ?? new Date((request.startsAt ?? startsAt.getTime()) + request.durationMs); // a window ends on time, however late it starts
     const subject = await this.subjectOf({ ...pending, startsAt: startsAt.getTime(), expiresAt: expiresAt.getTime() });
     const shared = sharedAccess(pending, accessKey === null ? [] : store.holdersOf(accessKey, pending.id, { pending: true }));
     if (!shared.ok) return this.failRequest(request, pending, shared.error);
@@ -250,7 +250,8 @@ export class GrantKeeper {
   }
 
   /** `cleanupPending`: the undo at the provider cut the access but left something for the reconciler to remove. */
-  private async failRequest(request: RequestRow, grant: GrantRow | null, problem: string, cleanupPending: string | null = null): Promise<FulfilOutcome> {
+  private async failRequest(request: RequestRow, grant: GrantRow | null, cause: string, cleanupPending: string | null = null): Promise<FulfilOutcome> {
+    const problem = request.bundleMembers === null ? cause : `${(grant ?? request).resource} ${(grant ?? request).role} (bundle ${this.deps.store.getRequest(request.id)?.resource ?? '?'}): ${cause}`;
     const now = this.deps.clock.now();
     const left = grant ? cleanupPending : null;
     // Both rows move or neither does: a sweep undoing the same interrupted grant may have failed it already.

@@ -19,7 +19,8 @@ export interface GrantKeeperDeps {
 }
 
 export type FulfilOutcome =
-  | { kind: 'granted'; request: RequestRow; grant: GrantRow; providerMessage: string | null }
+  /** `grants`: for a bundle, every member's grant in order (`grant` is the first). */
+  | { kind: 'granted'; request: RequestRow; grant: GrantRow; grants?: GrantRow[]; providerMessage: string | null }
   | { kind: 'scheduled'; request: RequestRow }
   | { kind: 'failed'; request: RequestRow; problem: string };
 

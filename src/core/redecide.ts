@@ -1,4 +1,5 @@
 // Approvals are judged against the policy in force when the click comes, not the one the request was made under.
+import { bundleMembers, sameMembers } from '../policy/bundles.ts';
 import { decide, type AccessQuery, type Facts } from '../policy/decide.ts';
 import type { Policy } from '../policy/schema.ts';
 import { sameRouting } from '../policy/teams.ts';
@@ -17,6 +18,9 @@ export const extendingOf = (grant: GrantRow): AccessQuery['extending'] => ({ gra
  */
 export function whyNoLongerAllowed(policy: Policy, request: RequestRow, grant: GrantRow | null, facts: Facts, now: Date): DomainError | null {
   if (grant !== null && grant.state !== 'active') return { code: 'not_active', grantId: grantRef(grant.id), state: grant.state };
+  // A bundle whose members were edited since would grant something other than what the approvers saw on the card.
+  const members = request.bundleMembers === null ? null : bundleMembers(policy, request.resource);
+  if (request.bundleMembers !== null && (members === undefined || members === null || !sameMembers(members, request.bundleMembers))) return { code: 'bundle_changed', bundle: request.resource };
   // A window still ahead is judged as at its start; once it has begun, as now (a start in the past is no refusal here).
   const startsAt = request.startsAt !== null && request.startsAt > now.getTime() ? request.startsAt : undefined;
   const query: AccessQuery = { resource: request.resource, role: request.role, duration: request.durationMs, reason: request.reason, extending: grant ? extendingOf(grant) : undefined, startsAt };

@@ -23,6 +23,7 @@ export function newRequestRow(input: NewAccessRequest, decision: AllowedDecision
     steps: decision.kind === 'needs_approval' ? decision.steps : [],
     selfApproval: resolved.selfApproval,
     extendsGrantId: extending?.id ?? null,
+    bundleMembers: resolved.members ?? null,
     channelId: input.channelId ?? null,
     rule: `${decision.rule.path.join('.')}: ${decision.rule.why}`,
     createdAt: now.getTime(),

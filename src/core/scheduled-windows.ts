@@ -2,7 +2,6 @@
 import { LOST_RACE } from '../store/repositories.ts';
 import type { RequestRow } from '../store/schema.ts';
 import { describeError } from './describe-error.ts';
-import type { GrantKeeper } from './grant-keeper.ts';
 import type { FulfilOutcome, GrantKeeperDeps } from './grant-model.ts';
 import { requestRef } from './ids.ts';
 import { requesterFacts } from './membership.ts';
@@ -19,12 +18,13 @@ export const windowEnd = (request: Pick<RequestRow, 'startsAt' | 'durationMs'>):
 export class ScheduledWindows {
   constructor(
     private readonly deps: GrantKeeperDeps,
-    private readonly grants: GrantKeeper,
+    /** Grants an approved request now: one grant, or every member of a bundle. */
+    private readonly grantNow: (request: RequestRow) => Promise<FulfilOutcome>,
   ) {}
 
   /** Grants an approved request, unless its window starts later: then it waits in `scheduled` for its activation job. */
   async fulfil(request: RequestRow): Promise<FulfilOutcome> {
-    if (request.startsAt === null) return this.grants.fulfil(request);
+    if (request.startsAt === null) return this.grantNow(request);
     if (request.startsAt > this.deps.clock.now().getTime()) return this.hold(request);
     // Approved after its start (a slow approval): granted now, still ending at start + duration.
     return this.grantWithinWindow(request);
@@ -72,7 +72,7 @@ export class ScheduledWindows {
   /** Grants an approved request whose start has come; a window already over is not granted at all. */
   private async grantWithinWindow(request: RequestRow): Promise<FulfilOutcome> {
     const end = windowEnd(request) as number;
-    if (end > this.deps.clock.now().getTime()) return this.grants.fulfil(request);
+    if (end > this.deps.clock.now().getTime()) return this.grantNow(request);
     return this.fail(request, `its window ended at ${new Date(end).toISOString()} before Sesame could grant it; request it again`);
   }
 

@@ -1,5 +1,6 @@
 // Checks that need the whole policy: every group, tier and role a rule names exists, and the rules can be met.
 import { secretEnvOf } from '../providers/registry.ts';
+import { checkBundles } from './bundles.ts';
 import { escalationIssues } from './escalation-check.ts';
 import { TEAM_LEAD, type BreakglassPolicy, type Group, type Policy, type Resource, type Settings, type Team, type Tier } from './schema.ts';
 
@@ -18,7 +19,8 @@ export interface PolicyParts {
   tiers: Record<string, Tier>;
   breakglass: BreakglassPolicy | undefined;
   resources: Record<string, Resource>;
-  names: { groups: ReadonlySet<string> | undefined; tiers: ReadonlySet<string> | undefined };
+  bundles: Record<string, string[]>;
+  names: { groups: ReadonlySet<string> | undefined; tiers: ReadonlySet<string> | undefined; resources?: ReadonlySet<string> | undefined };
 }
 
 export const partsOf = (policy: Policy): PolicyParts => ({
@@ -117,7 +119,9 @@ export function crossCheck(policy: PolicyParts): PolicyIssue[] {
       }
     }
   }
-  return issues;
+  // Resources whose own body is wrong are still names: a member naming one is not "unknown" too.
+  const known = 'resources' in policy.names ? policy.names.resources : new Set(Object.keys(policy.resources));
+  return issues.concat(checkBundles(policy.bundles, policy.resources, known));
 }
 
 /** Every secret a provider block names must be set, or its grants would fail at the first request. */

@@ -1,6 +1,7 @@
 // The policy's verdict on one request: pure (policy, request, facts, now) → decision plus the rule that made it.
 import type { DomainError } from '../core/errors.ts';
 import type { Standing } from '../core/ports.ts';
+import { decideBundle, isBundle, type BundleMember } from './bundles.ts';
 import { describeBusinessHours, isWithinBusinessHours, localTime } from './business-hours.ts';
 import { closestNames } from './closest.ts';
 import { formatDuration, type Ms } from './duration.ts';
@@ -50,6 +51,8 @@ export interface ResolvedRequest {
   selfApproval: boolean;
   /** Set when break-glass shortened the requested duration to its maximum. */
   capped?: { requested: Ms; max: Ms };
+  /** Set for a bundle (`resource` is then the bundle's name): what it grants, in order. */
+  members?: BundleMember[];
 }
 
 export type Decision =
@@ -63,6 +66,10 @@ export function decide(policy: Policy, query: AccessQuery, facts: Facts, now: Da
   const outsider = outsiderOf(policy, facts.standing ?? 'member');
   if (outsider !== null) {
     return refuse({ code: 'outsider_refused', standing: outsider }, ['settings', 'allow_guests'], `${outsider === 'guest' ? 'Slack guests' : 'people from other Slack workspaces'} may not request access unless settings.allow_guests is true`);
+  }
+  if (isBundle(policy, query.resource)) {
+    const tierOf = (m: BundleMember) => { const t = resolveTarget(policy, m); return t.ok ? t.tier : undefined; };
+    return decideBundle(policy, query.resource, query, (q) => decide(policy, q, facts, now), (m) => tierOf(m)?.max_duration, (m) => tierOf(m)?.default_duration ?? policy.settings.default_duration);
   }
   const target = resolveTarget(policy, query);
   if (!target.ok) return target.refusal;

@@ -1,7 +1,7 @@
 // The well-formed parts of a policy that failed validation, so references in them are checked beside the shape problems.
 import type { z } from 'zod';
 import type { PolicyParts } from './cross-check.ts';
-import { breakglassSchema, groupSchema, resourceSchema, settingsSchema, teamSchema, tierSchema } from './schema.ts';
+import { breakglassSchema, bundleSchema, groupSchema, resourceSchema, settingsSchema, teamSchema, tierSchema } from './schema.ts';
 
 const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -30,6 +30,7 @@ export function wellFormedParts(raw: Record<string, unknown>): PolicyParts {
     tiers: validEntries(raw.tiers, tierSchema),
     breakglass: raw.breakglass === undefined ? undefined : validOrUndefined(raw.breakglass, breakglassSchema),
     resources: validEntries(raw.resources, resourceSchema),
-    names: { groups: raw.groups === undefined ? new Set() : names(raw.groups), tiers: names(raw.tiers) },
+    bundles: validEntries(raw.bundles, bundleSchema),
+    names: { groups: raw.groups === undefined ? new Set() : names(raw.groups), tiers: names(raw.tiers), resources: names(raw.resources) },
   };
 }

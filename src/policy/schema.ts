@@ -177,6 +177,10 @@ export const resourceSchema = z
   })
   .strict();
 
+/** A bundle member is `resource:role`, the role always named so a policy edit adding a role cannot change what a bundle gives. */
+export const bundleMemberSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*:[A-Za-z0-9][A-Za-z0-9._-]*$/, 'bundle members are written resource:role, like prod-db:read');
+export const bundleSchema = z.array(bundleMemberSchema).min(1, 'list at least one resource:role');
+
 export const policySchema = z
   .object({
     version: z.literal(1, { error: 'version must be 1' }),
@@ -186,6 +190,7 @@ export const policySchema = z
     tiers: z.record(name('tier'), tierSchema),
     breakglass: breakglassSchema.optional(),
     resources: z.record(name('resource'), resourceSchema),
+    bundles: z.record(name('bundle'), bundleSchema).default({}),
   })
   .strict();
 

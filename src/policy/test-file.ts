@@ -19,6 +19,7 @@ export const REFUSAL_CODES = [
   'breakglass_wrong_channel',
   'breakglass_not_in_group',
   'breakglass_rate_limited',
+  'bundle_member_refused',
 ] as const satisfies readonly DomainError['code'][];
 
 const isoTimeSchema = z

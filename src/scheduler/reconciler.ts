@@ -1,5 +1,6 @@
 // The sweep that makes lost jobs harmless: revoke what is past due, reschedule what has no job, time out or escalate stale requests, open missed windows.
 import type { AccessService } from '../core/access-service.ts';
+import { undoRestOfBundle } from '../core/bundle-grants.ts';
 import { expiryWarningAt } from '../core/lifecycle.ts';
 import type { Clock, Logger, Scheduler } from '../core/ports.ts';
 import type { ReasonSweepReport } from '../core/reason-ended.ts';
@@ -114,7 +115,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       if (ids.length === 0) break;
       await inParallel(ids, (id) =>
         onGrant(id, async () => {
-          if (await access.grants.undoInterrupted(id)) report.undone++;
+          if (!(await access.grants.undoInterrupted(id))) return;
+          report.undone++;
+          await undoRestOfBundle(access.grants, { store }, id);
         }),
       );
       after = ids.at(-1) as number;

@@ -45,11 +45,13 @@ export interface CardContext {
   request: RequestRow;
   approvals: readonly ApprovalRow[];
   grant?: GrantRow | null | undefined;
+  /** A bundle's grants, one per member, listed under the status. */
+  grants?: readonly GrantRow[] | undefined;
   ticketUrl?: string | undefined;
 }
 
 /** The approval card: who wants what and why, where it stands, and the buttons while it is pending. */
-export function requestCard({ request, approvals, grant, ticketUrl }: CardContext): SlackMessage {
+export function requestCard({ request, approvals, grant, grants = [], ticketUrl }: CardContext): SlackMessage {
   const id = requestRef(request.id);
   const title = request.extendsGrantId === null ? `Access request ${id}` : `Extension request ${id} for ${grantRef(request.extendsGrantId)}`;
   const blocks: KnownBlock[] = [
@@ -70,6 +72,7 @@ export function requestCard({ request, approvals, grant, ticketUrl }: CardContex
   blocks.push(context(status(request, grant)));
   const escalation = escalationCardNote(request);
   if (escalation) blocks.push(context(escalation));
+  if (request.bundleMembers !== null && grants.length > 0) blocks.push(context(`Grants: ${grants.map((g) => `${code(grantRef(g.id))} ${what(g)} ${g.state.replace('_', ' ')}${g.state === 'active' ? ` until ${slackTime(g.expiresAt ?? 0)}` : ''}`).join('; ')}`));
   const approvedBy = approvalsLine(request, approvals);
   if (approvedBy) blocks.push(context(approvedBy));
   if (request.state === 'pending') {
@@ -83,7 +86,7 @@ export function requestCard({ request, approvals, grant, ticketUrl }: CardContex
     });
   }
   // `text` is what notifications show: a mention renders as the person's name there, a bare id would not.
-  return { text: `${title}: ${mention(request.requester)} asks for ${request.resource} ${request.role} for ${formatDuration(request.durationMs)} (${request.state.replace('_', ' ')})`, blocks };
+  return { text: `${title}: ${mention(request.requester)} asks for ${request.resource} ${request.bundleMembers ? `(bundle: ${request.bundleMembers.map((m) => `${m.resource} ${m.role}`).join(', ')})` : request.role} for ${formatDuration(request.durationMs)} (${request.state.replace('_', ' ')})`, blocks };
 }
 
 function status(request: RequestRow, grant: GrantRow | null | undefined): string {

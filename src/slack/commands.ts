@@ -3,6 +3,7 @@ import type { App, RespondFn, SlashCommand } from '@slack/bolt';
 import pLimit from 'p-limit';
 import type { WebClient } from '@slack/web-api';
 import { grantRef, requestRef } from '../core/ids.ts';
+import { describeBundle, isBundle } from '../policy/bundles.ts';
 import { parseAccessCommand, type AccessCommand } from './command-parser.ts';
 import { runRevokeAll, runUnblock } from './block-commands.ts';
 import { awaitingMessage, ephemeral, helpMessage, overviewMessage } from './blocks.ts';
@@ -53,7 +54,7 @@ async function run(cmd: AccessCommand, ctx: CommandContext, deps: ListenerDeps):
     case 'help': {
       const { policy } = deps.policy();
       const names = await access.requestable(ctx.user);
-      const resources = names.map((name) => ({ name, description: policy.resources[name]?.description, roles: Object.keys(policy.resources[name]?.roles ?? {}) }));
+      const resources = names.map((name) => ({ name, description: isBundle(policy, name) ? describeBundle(policy, name) : policy.resources[name]?.description, roles: Object.keys(policy.resources[name]?.roles ?? {}) }));
       await ctx.respond({ response_type: 'ephemeral', ...helpMessage(resources) });
       return;
     }

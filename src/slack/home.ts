@@ -6,7 +6,7 @@ import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { acknowledgeRow, ACTION, windowText } from './blocks.ts';
 import { escalationTag } from './escalation-notice.ts';
 import { postReviewRows } from './review-blocks.ts';
-import { code, mention, slackTime, truncate } from './text.ts';
+import { code, mention, resourceRole, slackTime, truncate } from './text.ts';
 
 /** Each list shows at most this many rows, keeping the view under Slack's 100-block limit. */
 const MAX_ROWS = 10;
@@ -53,14 +53,14 @@ export function homeView({ grants, requests, awaiting, unreviewed = [], toReview
   );
   section(
     'Your pending and scheduled requests',
-    requests.slice(0, MAX_ROWS).map((r) => [row(`${code(requestRef(r.id))} ${code(r.resource)} ${code(r.role)} for ${formatDuration(r.durationMs)}${escalationTag(r)}${r.state === 'scheduled' ? ` — 🗓️ scheduled for ${windowText(r)}` : ''}`, button(ACTION.cancel, 'Cancel', requestRef(r.id)))]),
+    requests.slice(0, MAX_ROWS).map((r) => [row(`${code(requestRef(r.id))} ${resourceRole(r)} for ${formatDuration(r.durationMs)}${escalationTag(r)}${r.state === 'scheduled' ? ` — 🗓️ scheduled for ${windowText(r)}` : ''}`, button(ACTION.cancel, 'Cancel', requestRef(r.id)))]),
     'Nothing pending.',
     requests.length,
   );
   section(
     'Waiting for your approval',
     awaiting.slice(0, MAX_ROWS).map((r) => [
-      row(`${code(requestRef(r.id))} ${mention(r.requester)} wants ${code(r.resource)} ${code(r.role)} for ${formatDuration(r.durationMs)}${escalationTag(r)}`, null),
+      row(`${code(requestRef(r.id))} ${mention(r.requester)} wants ${resourceRole(r)} for ${formatDuration(r.durationMs)}${escalationTag(r)}`, null),
       { type: 'actions', elements: [button(ACTION.approve, 'Approve', requestRef(r.id), 'primary'), button(ACTION.deny, 'Deny', requestRef(r.id), 'danger')] },
     ]),
     'Nothing is waiting for you.',

@@ -94,7 +94,9 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
     const grant = store.grantForRequest(request.id);
     // A break-glass request's card is its review card.
     if (request.breakglass && grant) return reviewCard(request, grant, reviewers());
-    return requestCard({ request, approvals: store.approvalsFor(request.id), grant, ticketUrl: settings().ticket_url });
+    // A bundle's card lists each member's grant instead of naming one.
+    const grants = request.bundleMembers === null ? undefined : store.grantsOfRequest(request.id);
+    return requestCard({ request, approvals: store.approvalsFor(request.id), grant: grants ? null : grant, grants, ticketUrl: settings().ticket_url });
   };
 
   async function postCard(request: RequestRow): Promise<void> {

@@ -8,7 +8,7 @@ import { formatDuration } from '../policy/duration.ts';
 import { windowText } from './blocks.ts';
 import { explain } from './messages.ts';
 import { stepDeciders } from './step-text.ts';
-import { code, slackTime } from './text.ts';
+import { code, resourceRole, slackTime } from './text.ts';
 
 export interface AskedFor {
   /** True when the person named no duration, so the reply says the length came from the policy. */
@@ -19,13 +19,14 @@ export interface AskedFor {
 
 export function describeOutcome(outcome: RequestOutcome, asked: AskedFor = {}): string {
   const r = outcome.request;
-  const what = `${code(r.resource)} ${code(r.role)}`;
+  const what = resourceRole(r);
   const length = formatDuration(r.durationMs);
   switch (outcome.kind) {
     case 'granted': {
       const capped = outcome.cappedFrom ? ` You asked for ${formatDuration(outcome.cappedFrom)}; break-glass is capped at ${length}, so extend it if the incident needs longer.` : '';
       const lengthNote = asked.defaultDuration ? ` for ${length} (the default for this tier)` : ` for ${length}`;
-      return `✅ Granted: ${what}${lengthNote} until ${slackTime(outcome.grant.expiresAt ?? 0)} (${code(grantRef(outcome.grant.id))}).${r.breakglass ? ' 🚨 Break-glass: announced here, and security will review it.' : ''}${capped}`;
+      const ids = (outcome.grants ?? [outcome.grant]).map((g) => code(grantRef(g.id))).join(', ');
+      return `✅ Granted: ${what}${lengthNote} until ${slackTime(outcome.grant.expiresAt ?? 0)} (${ids}).${outcome.grants ? ' Revoking or extending any of them acts on the whole bundle.' : ''}${r.breakglass ? ' 🚨 Break-glass: announced here, and security will review it.' : ''}${capped}`;
     }
     case 'pending': {
       const step = currentStep(r);
@@ -49,7 +50,7 @@ export function describeOutcome(outcome: RequestOutcome, asked: AskedFor = {}): 
 export function describeDecision(decision: Decision): string {
   if (decision.kind === 'refuse') return `*Refused.* ${explain(decision.error)}\n_Rule:_ ${code(decision.rule.path.join('.'))} — ${decision.rule.why}`;
   const r = decision.request;
-  const head = `${code(r.resource)} ${code(r.role)} for ${formatDuration(r.duration)} (tier ${code(r.tier)})`;
+  const head = `${resourceRole({ ...r, bundleMembers: r.members ?? null })} for ${formatDuration(r.duration)} (tier ${code(r.tier)})`;
   const verdict =
     decision.kind === 'auto_approve'
       ? `*Granted at once:* ${head}${r.capped ? `, capped from ${formatDuration(r.capped.requested)}` : ''}.`

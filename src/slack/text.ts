@@ -18,7 +18,8 @@ export const mention = (userId: string): string => (/^[UW][A-Z0-9]+$/.test(userI
 /** A time Slack shows in each reader's own time zone, with UTC as the fallback text. */
 export const slackTime = (ms: number): string => `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${new Date(ms).toISOString()}>`;
 
-/** `prod-db` `write`: what a request or grant is for. */
-export const resourceRole = (r: { resource: string; role: string }): string => `${code(r.resource)} ${code(r.role)}`;
+/** `prod-db` `write`, or `incident-responder` (bundle: `prod-db` `read`, …): what a request or grant is for. */
+export const resourceRole = (r: { resource: string; role: string; bundleMembers?: readonly { resource: string; role: string }[] | null }): string =>
+  r.bundleMembers ? `${code(r.resource)} (bundle: ${r.bundleMembers.map((m) => `${code(m.resource)} ${code(m.role)}`).join(', ')})` : `${code(r.resource)} ${code(r.role)}`;
 
 export const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;

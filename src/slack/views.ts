@@ -1,5 +1,6 @@
 // Pure modal builders: the request form, the deny-reason form and the extend form, with the ids their handlers read.
 import type { KnownBlock, View } from '@slack/types';
+import { describeBundle, isBundle } from '../policy/bundles.ts';
 import type { Policy } from '../policy/schema.ts';
 
 export const VIEW = { request: 'request_form', deny: 'deny_reason', extend: 'extend_form' } as const;
@@ -25,7 +26,8 @@ const option = (text: string, value = text) => ({ text: { type: 'plain_text' as 
  */
 export function requestModal(policy: Policy, requestable: readonly string[], chosen?: string): View {
   const resources = requestable.slice(0, MAX_OPTIONS);
-  const labelOf = (name: string) => (policy.resources[name]?.description ? `${name} — ${policy.resources[name]?.description}` : name);
+  const descriptionOf = (name: string) => (isBundle(policy, name) ? describeBundle(policy, name) : policy.resources[name]?.description);
+  const labelOf = (name: string) => (descriptionOf(name) ? `${name} — ${descriptionOf(name)}` : name);
   const picked = chosen !== undefined && resources.includes(chosen) ? chosen : undefined;
   const roles = picked === undefined ? [] : Object.keys(policy.resources[picked]?.roles ?? {}).slice(0, MAX_OPTIONS);
   const roleBlock: KnownBlock =
@@ -36,7 +38,7 @@ export function requestModal(policy: Policy, requestable: readonly string[], cho
           label: { type: 'plain_text', text: 'Role' },
           element: { type: 'static_select', action_id: FIELD.role.action, placeholder: { type: 'plain_text', text: `Roles of ${picked}` }, options: roles.map((r) => option(r)) },
         }
-      : { type: 'context', block_id: FIELD.role.block, elements: [{ type: 'mrkdwn', text: roles.length === 1 ? `Role: *${roles[0]}* (the only one)` : 'The roles appear once you choose a resource.' }] };
+      : { type: 'context', block_id: FIELD.role.block, elements: [{ type: 'mrkdwn', text: roles.length === 1 ? `Role: *${roles[0]}* (the only one)` : picked !== undefined && isBundle(policy, picked) ? `A ${describeBundle(policy, picked)}; requested and granted as a whole, without a role.` : 'The roles appear once you choose a resource.' }] };
   return {
     type: 'modal',
     callback_id: VIEW.request,

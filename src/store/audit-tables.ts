@@ -21,6 +21,7 @@ interface StoredRequest {
   steps: string;
   self_approval: number;
   extends_grant_id: number | null;
+  bundle_members: string | null;
 }
 
 interface StoredGrant {
@@ -44,7 +45,12 @@ interface StoredGrant {
   reviewed_at: number | null;
 }
 
-const requestFields = (r: StoredRequest): Fields => ({ ...r, steps: stableJson(JSON.parse(r.steps) as unknown), self_approval: r.self_approval === 1 });
+const requestFields = (r: StoredRequest): Fields => ({
+  ...r,
+  steps: stableJson(JSON.parse(r.steps) as unknown),
+  self_approval: r.self_approval === 1,
+  bundle_members: r.bundle_members === null ? null : stableJson(JSON.parse(r.bundle_members) as unknown),
+});
 const grantFields = ({ provider, provider_state: state, ...g }: StoredGrant): Fields => ({
   ...g,
   breakglass: g.breakglass === 1,
@@ -58,7 +64,7 @@ export function verifyTablesAgainstAudit(client: Database.Database): { mismatche
   const mismatches: Mismatch[] = [];
   const seen = { request: new Set<number>(), grant: new Set<number>() };
   const requests = client
-    .prepare('SELECT id, requester, resource, role, tier, duration_ms, state, created_at, timeout_at, starts_at, decided_at, decided_by, current_step, escalated_step, steps, self_approval, extends_grant_id FROM requests ORDER BY id')
+    .prepare('SELECT id, requester, resource, role, tier, duration_ms, state, created_at, timeout_at, starts_at, decided_at, decided_by, current_step, escalated_step, steps, self_approval, extends_grant_id, bundle_members FROM requests ORDER BY id')
     .iterate() as IterableIterator<StoredRequest>;
   for (const row of requests) {
     seen.request.add(row.id);

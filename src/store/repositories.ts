@@ -49,7 +49,7 @@ function prepareLookups(db: Db) {
   return {
     request: db.select().from(requests).where(eq(requests.id, sql.placeholder('id'))).prepare(),
     grant: db.select().from(grants).where(eq(grants.id, sql.placeholder('id'))).prepare(),
-    grantOfRequest: db.select().from(grants).where(eq(grants.requestId, sql.placeholder('id'))).prepare(),
+    grantOfRequest: db.select().from(grants).where(eq(grants.requestId, sql.placeholder('id'))).orderBy(asc(grants.id)).prepare(),
     approvals: db.select().from(approvals).where(eq(approvals.requestId, sql.placeholder('id'))).orderBy(asc(approvals.id)).prepare(),
   };
 }
@@ -102,6 +102,11 @@ export class Store {
 
   grantForRequest(requestId: number): GrantRow | undefined {
     return this.byId.grantOfRequest.get({ id: requestId });
+  }
+
+  /** All grants of a request in the order they were made: one, or one per member of a bundle. */
+  grantsOfRequest(requestId: number): GrantRow[] {
+    return this.byId.grantOfRequest.all({ id: requestId });
   }
 
   approvalsFor(requestId: number): ApprovalRow[] {

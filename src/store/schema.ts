@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import type { ProviderState } from '../core/ports.ts';
+import type { BundleMember } from '../policy/bundles.ts';
 import type { ProviderConfig } from '../policy/schema.ts';
 import type { RoutedStep } from '../policy/teams.ts';
 
@@ -46,6 +47,8 @@ export const requests = sqliteTable(
     cardTs: text('card_ts'),
     /** The policy group whose membership auto-approved this request; its grant ends when the requester leaves it. */
     autoGroup: text('auto_group'),
+    /** Set for a bundle request (`resource` is the bundle's name): its members as decided, each granted as its own grant. */
+    bundleMembers: text('bundle_members', { mode: 'json' }).$type<BundleMember[]>(),
   },
   (t) => [
     index('requests_state_idx').on(t.state, t.timeoutAt),
@@ -116,7 +119,8 @@ export const grants = sqliteTable(
     reviewCardTs: text('review_card_ts'),
   },
   (t) => [
-    uniqueIndex('grants_request_idx').on(t.requestId),
+    // One grant per request and member: a bundle request has one for each of its resource/role pairs, never two for one.
+    uniqueIndex('grants_request_idx').on(t.requestId, t.resource, t.role),
     index('grants_state_idx').on(t.state, t.expiresAt),
     // The reconciler pages through grants of one state by id; (state) alone keeps them in id order, so no page sorts them all.
     index('grants_state_id_idx').on(t.state),

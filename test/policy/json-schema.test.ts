@@ -12,7 +12,7 @@ describe('policy.schema.json', () => {
 
   it('describes the policy keys, forbids unknown ones and offers the provider types', () => {
     const schema = JSON.parse(policyJsonSchema()) as { properties: Record<string, unknown>; additionalProperties: boolean };
-    expect(Object.keys(schema.properties)).toEqual(['version', 'settings', 'groups', 'teams', 'tiers', 'breakglass', 'resources']);
+    expect(Object.keys(schema.properties)).toEqual(['version', 'settings', 'groups', 'teams', 'tiers', 'breakglass', 'resources', 'bundles']);
     expect(schema.additionalProperties).toBe(false);
     expect(policyJsonSchema()).toContain('"const": "slack_usergroup"');
   });

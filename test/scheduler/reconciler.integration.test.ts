@@ -85,6 +85,24 @@ describe('reconciler', () => {
     expect(h.notifier.types()).toContain('request_failed');
   });
 
+  it('undoes a bundle whose member grant was interrupted, revoking the members granted before the crash', async () => {
+    const now = Date.now();
+    const ids = h.store.transaction(new Date(now), (tx) => {
+      const bundleMembers = [{ resource: 'sandbox', role: 'admin' }, { resource: 'staging-db', role: 'read' }];
+      const request = tx.insertRequest({ requester: PEOPLE.engineer, resource: 'kit', role: 'bundle', tier: 'low', durationMs: 60_000, reason: 'crash', tickets: [], state: 'approved', steps: [], rule: 'r', createdAt: now - 5 * 60_000, bundleMembers });
+      const base = { requestId: request.id, user: PEOPLE.engineer, provider: { type: 'noop' as const }, reason: 'crash', createdAt: now - 5 * 60_000 };
+      const first = tx.insertGrant({ ...base, resource: 'sandbox', role: 'admin', state: 'active', startsAt: now - 5 * 60_000, expiresAt: now + 60_000 });
+      const second = tx.insertGrant({ ...base, resource: 'staging-db', role: 'read', state: 'pending' });
+      return { request: request.id, first: first.id, second: second.id };
+    }) as { request: number; first: number; second: number };
+    h.provider.present.add(`G${ids.first}`);
+    h.provider.present.add(`G${ids.second}`); // the provider had granted both when the process died
+    expect((await reconciler().runOnce()).undone).toBe(1);
+    expect(h.store.getRequest(ids.request)?.state).toBe('failed');
+    expect(h.store.grantsOfRequest(ids.request).map((g) => g.state)).toEqual(['revoked', 'failed']);
+    expect(h.provider.present.size).toBe(0);
+  });
+
   it('times out pending requests whose deadline passed', async () => {
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'prod-db', role: 'write', duration: 60_000, reason: 'stale' });
     const id = out.value?.request.id ?? 0;

@@ -9,7 +9,7 @@ import type { ApprovalRow, GrantRow, RequestRow } from '../../src/store/schema.t
 const aRequest = (overrides: Partial<RequestRow> = {}): RequestRow => ({
   id: 42, requester: 'U0ENG1', resource: 'prod-db', role: 'write', tier: 'high', durationMs: 3_600_000, reason: 'schema change INC-7', tickets: ['INC-7'],
   breakglass: false, state: 'pending', steps: [{ from: 'security', count: 1 }, { from: 'sre-leads', count: 2 }], currentStep: 0, selfApproval: false,
-  extendsGrantId: null, channelId: null, rule: 'r', createdAt: 0, timeoutAt: 0, startsAt: null, decidedAt: null, decidedBy: null, decisionNote: null, cardChannel: null, cardTs: null, autoGroup: null, escalateAt: null, escalatedStep: null, ...overrides,
+  extendsGrantId: null, channelId: null, rule: 'r', createdAt: 0, timeoutAt: 0, startsAt: null, decidedAt: null, decidedBy: null, decisionNote: null, cardChannel: null, cardTs: null, autoGroup: null, escalateAt: null, escalatedStep: null, bundleMembers: null, ...overrides,
 });
 const aGrant = (overrides: Partial<GrantRow> = {}): GrantRow => ({
   id: 17, requestId: 42, user: 'U0ENG1', resource: 'prod-db', role: 'write', provider: { type: 'noop' }, providerState: null, reason: 'r', breakglass: false, state: 'active',
@@ -47,6 +47,18 @@ describe('requestCard', () => {
     expect(json).toContain('step 1 (`security`): <@U0SEC1>');
     expect(json).toContain('granted as G17 until <!date^1795428000');
     expect(card.blocks.some((b) => b.type === 'actions')).toBe(false);
+  });
+
+  it('shows a bundle as one request with its members, and each member\'s grant once granted', () => {
+    const bundleMembers = [{ resource: 'prod-db', role: 'read' }, { resource: 'deployers', role: 'member' }];
+    const request = aRequest({ resource: 'incident-responder', role: 'bundle', state: 'approved', decidedBy: 'policy', bundleMembers });
+    const grants = [aGrant({ id: 17, role: 'read' }), aGrant({ id: 18, resource: 'deployers', role: 'member', state: 'revoked' })];
+    const card = requestCard({ request, approvals: [], grants });
+    const json = JSON.stringify(card.blocks);
+    expect(json).toContain('*Resource*\\n`incident-responder` (bundle: `prod-db` `read`, `deployers` `member`)');
+    expect(json).toContain('Grants: `G17` `prod-db` `read` active until <!date^1795428000');
+    expect(json).toContain('; `G18` `deployers` `member` revoked');
+    expect(card.text).toContain('asks for incident-responder (bundle: prod-db read, deployers member) for 1h');
   });
 
   it('stays within Slack limits with a 5,000-character reason, 300 tickets and 200 approvers', () => {

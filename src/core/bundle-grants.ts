@@ -1,0 +1,104 @@
+// Bundle requests at grant time: members granted in order, all or nothing; ended and extended together.
+import { BUNDLE_ROLE, type BundleMember } from '../policy/bundles.ts';
+import { resolveTarget } from '../policy/decide.ts';
+import type { Ms } from '../policy/duration.ts';
+import type { Policy } from '../policy/schema.ts';
+import type { GrantRow, RequestRow } from '../store/schema.ts';
+import type { GrantOutcome, NewAccessRequest } from './access-types.ts';
+import type { EndOutcome, FulfilOutcome, GrantKeeper, GrantKeeperDeps } from './grant-keeper.ts';
+import { LIVE_GRANT_STATES } from './lifecycle.ts';
+import { extendingOf } from './redecide.ts';
+
+type Deps = Pick<GrantKeeperDeps, 'store' | 'clock' | 'policy' | 'log'>;
+
+/**
+ * Grants each member of an approved bundle request in order, all ending at the same moment. When one fails, the
+ * request is already failed by the keeper (naming the member); the members granted before it are revoked, so a
+ * bundle never leaves part of its access behind.
+ */
+export async function fulfilBundle(keeper: GrantKeeper, deps: Deps, request: RequestRow, members: readonly BundleMember[]): Promise<FulfilOutcome> {
+  // A scheduled bundle ends at its window's end, however late it starts.
+  const endsAt = new Date((request.startsAt ?? deps.clock.now().getTime()) + request.durationMs);
+  const granted: GrantRow[] = [];
+  const messages: string[] = [];
+  const undo = async () => {
+    for (const grant of granted) await keeper.end(grant.id, 'revoked', 'sesame');
+  };
+  for (const member of members) {
+    let outcome: FulfilOutcome;
+    try {
+      outcome = await keeper.fulfil({ ...request, resource: member.resource, role: member.role }, endsAt);
+    } catch (error) {
+      await undo();
+      throw error;
+    }
+    if (outcome.kind === 'failed') {
+      await undo();
+      return { kind: 'failed', request: deps.store.getRequest(request.id) ?? outcome.request, problem: outcome.problem };
+    }
+    granted.push(outcome.grant);
+    if (outcome.providerMessage !== null) messages.push(`${member.resource} ${member.role}: ${outcome.providerMessage}`);
+  }
+  const first = granted[0];
+  if (first === undefined) throw new Error(`bug: bundle request ${request.id} has no members`);
+  return { kind: 'granted', request, grant: first, grants: granted, providerMessage: messages.length > 0 ? messages.join('\n') : null };
+}
+
+/** The grants that end or extend together with this one: every live grant of its request (just itself outside bundles). */
+export function grantsTogetherWith(deps: Pick<Deps, 'store'>, grant: GrantRow): GrantRow[] {
+  const request = deps.store.getRequest(grant.requestId);
+  if (request?.bundleMembers == null) return [grant];
+  return [grant, ...deps.store.grantsOfRequest(grant.requestId).filter((g) => g.id !== grant.id && LIVE_GRANT_STATES.includes(g.state))];
+}
+
+/** Revoking any member of a bundle revokes the whole bundle; the outcome is the named grant's. */
+export async function revokeTogether(keeper: GrantKeeper, deps: Pick<Deps, 'store'>, grant: GrantRow, by: string): Promise<EndOutcome> {
+  const [named, ...others] = grantsTogetherWith(deps, grant);
+  const ended = await keeper.end((named ?? grant).id, 'revoked', by);
+  for (const other of others) await keeper.end(other.id, 'revoked', by);
+  return ended;
+}
+
+/** What an extension of this grant asks the policy: for a bundle member, more time on the whole bundle. */
+export function extensionQuery(deps: Pick<Deps, 'store'>, grant: GrantRow, by: string, duration: Ms): NewAccessRequest {
+  const request = deps.store.getRequest(grant.requestId);
+  const target = request?.bundleMembers == null ? { resource: grant.resource, role: grant.role } : { resource: request.resource, role: BUNDLE_ROLE };
+  return { requester: by, ...target, duration, reason: grant.reason, extending: extendingOf(grant) };
+}
+
+/** The longest a grant of this request may last in all: a bundle's is its members' smallest max_duration. */
+export function maxTotalOf(policy: Policy, request: RequestRow): Ms {
+  const members = request.bundleMembers ?? [{ resource: request.resource, role: request.role }];
+  const maxima = members.map((m) => resolveTarget(policy, m)).map((t) => (t.ok ? t.tier.max_duration : 0));
+  return Math.min(...maxima);
+}
+
+/**
+ * Applies an approved extension request: every live grant of the extended grant's bundle moves its end together.
+ * Members share one end and none started before it was set, so the check against the bundle's maximum that lets one
+ * of them move lets all of them move.
+ */
+export async function extendTogether(keeper: GrantKeeper, deps: Deps, request: RequestRow, extendsGrantId: number): Promise<GrantOutcome> {
+  const grant = deps.store.getGrant(extendsGrantId) as GrantRow;
+  const maxTotal = maxTotalOf(deps.policy().policy, request);
+  // Only members the extension was decided for: one the policy has since dropped from the bundle keeps its old end.
+  const decided = (g: GrantRow) => request.bundleMembers === null || request.bundleMembers.some((m) => m.resource === g.resource && m.role === g.role);
+  const moved = new Map<number, GrantRow | null>();
+  for (const member of grantsTogetherWith(deps, grant).filter((g) => g.state === 'active' && decided(g))) {
+    moved.set(member.id, await keeper.extend(member, request, request.durationMs, request.decidedBy ?? 'sesame', maxTotal));
+  }
+  // The grant named in the command, or (when the policy dropped it from the bundle) the first member that moved.
+  const extended = moved.has(grant.id) ? (moved.get(grant.id) ?? null) : ([...moved.values()].find((g) => g !== null) ?? null);
+  return { kind: 'extended', request, grant: extended };
+}
+
+/**
+ * After the sweep undid a bundle member's grant interrupted by a crash (failing its request), the members granted
+ * before the crash are revoked too: a failed bundle keeps nothing.
+ */
+export async function undoRestOfBundle(keeper: GrantKeeper, deps: Pick<Deps, 'store'>, grantId: number): Promise<void> {
+  const grant = deps.store.getGrant(grantId);
+  const request = grant === undefined ? undefined : deps.store.getRequest(grant.requestId);
+  if (request?.bundleMembers == null || request.state !== 'failed') return;
+  for (const other of deps.store.grantsOfRequest(request.id)) if (LIVE_GRANT_STATES.includes(other.state)) await keeper.end(other.id, 'revoked', 'sesame');
+}
