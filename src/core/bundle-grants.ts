@@ -36,6 +36,7 @@ export async function fulfilBundle(keeper: GrantKeeper, deps: Deps, request: Req
       await undo();
       return { kind: 'failed', request: deps.store.getRequest(request.id) ?? outcome.request, problem: outcome.problem };
     }
+    if (outcome.kind === 'scheduled') throw new Error(`bug: bundle member ${member.resource} ${member.role} was scheduled, not granted now`);
     granted.push(outcome.grant);
     if (outcome.providerMessage !== null) messages.push(`${member.resource} ${member.role}: ${outcome.providerMessage}`);
   }

@@ -35,4 +35,21 @@ describe('bundles under a changing policy', () => {
     expect(h.store.getRequest(requestId)?.state).toBe('cancelled');
     expect(h.store.grantsOfRequest(requestId)).toEqual([]);
   });
+  it('holds a scheduled bundle until its start, then grants every member to end together at start + duration, late or not', async () => {
+    h = accessHarness(aLoadedPolicy({ bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }));
+    const startsAt = h.clock.now().getTime() + 2 * HOUR;
+    const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'kit', duration: HOUR, reason: 'planned CHG-1', startsAt });
+    expect(out.value?.kind).toBe('scheduled');
+    const requestId = out.value?.request.id ?? 0;
+    expect(h.store.grantsOfRequest(requestId)).toEqual([]);
+
+    // Activated ten minutes late: both members still end when the approved window does.
+    h.clock.set(new Date(startsAt + HOUR / 6));
+    expect(await h.service.windows.activate(requestId)).toBe('activated');
+    const grants = h.store.grantsOfRequest(requestId);
+    expect(grants.map((g) => [g.resource, g.role, g.state, g.expiresAt])).toEqual([
+      ['sandbox', 'admin', 'active', startsAt + HOUR],
+      ['staging-db', 'read', 'active', startsAt + HOUR],
+    ]);
+  });
 });
