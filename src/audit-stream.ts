@@ -1,5 +1,6 @@
 // Pushes every audit entry, in chain order, signed, to settings.audit_stream.url, at least once: a background loop
-// woken by new entries and a timer, that moves the cursor only after a 2xx and backs off (with jitter) on failure.
+// woken by new entries and a timer, that moves the cursor only after a 2xx (for _bulk, only past the items Elasticsearch
+// stored) and backs off (with jitter) on failure.
 import { createHash } from 'node:crypto';
 import type { Logger } from './core/ports.ts';
 import { errorMessage } from './core/retry.ts';
