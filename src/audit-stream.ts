@@ -1,8 +1,10 @@
 // Pushes every audit entry, in chain order, signed, to settings.audit_stream.url, at least once: a background loop
-// woken by new entries and a timer, that moves the cursor only after a 2xx and backs off (with jitter) on failure.
+// woken by new entries and a timer, that moves the cursor only after a 2xx (for _bulk, only past the items Elasticsearch
+// stored) and backs off (with jitter) on failure.
 import { createHash } from 'node:crypto';
 import type { Logger } from './core/ports.ts';
 import { errorMessage } from './core/retry.ts';
+import { bulkAcknowledgement, type BulkAcknowledgement } from './audit-stream-elastic.ts';
 import { streamBody } from './audit-stream-format.ts';
 import type { AuditStreamFormat } from './policy/audit-stream-settings.ts';
 import type { Settings } from './policy/schema.ts';
@@ -16,6 +18,8 @@ export interface AuditStreamTarget {
   secret: string;
   authorization: string | undefined;
   format: AuditStreamFormat;
+  /** The Elasticsearch index of elastic_bulk's action lines; undefined for the other formats. */
+  index: string | undefined;
   batch: number;
   timeoutMs: number;
   warnLag: number;
@@ -27,7 +31,7 @@ export function auditStreamTarget(settings: Settings, secrets: Readonly<Record<s
   const secret = stream === undefined ? undefined : secrets[stream.secret_env];
   if (stream === undefined || !secret) return null;
   const authorization = stream.authorization_env === undefined ? undefined : secrets[stream.authorization_env];
-  return { url: stream.url, secret, authorization, format: stream.format, batch: stream.batch, timeoutMs: stream.timeout, warnLag: stream.warn_lag };
+  return { url: stream.url, secret, authorization, format: stream.format, index: stream.index, batch: stream.batch, timeoutMs: stream.timeout, warnLag: stream.warn_lag };
 }
 
 /** The cursor's key for a destination: a digest, so a token in the URL's query is not kept in the database. */
@@ -119,22 +123,27 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
     if (sleeping?.wakeable) sleeping.resolve();
   };
 
-  async function post(target: AuditStreamTarget, entries: ExportedEntry[]): Promise<void> {
-    const { contentType, body } = streamBody(target.format, entries);
+  /** POSTs a batch; says how many of its entries, from the first, the receiver now holds (all, after a 2xx, but for _bulk). */
+  async function post(target: AuditStreamTarget, entries: ExportedEntry[]): Promise<BulkAcknowledgement> {
+    const { contentType, body } = streamBody(target.format, entries, target.index === undefined ? {} : { index: target.index });
     const headers: Record<string, string> = { 'content-type': contentType, [SIGNATURE_HEADER]: signatureHeader(target.secret, body, now() / 1000) };
     if (target.authorization !== undefined) headers.authorization = target.authorization;
     const host = new URL(target.url).host;
     inFlight = new AbortController();
     let response: Response;
+    let answer = '';
     try {
       response = await send(target.url, { method: 'POST', headers, body, signal: AbortSignal.any([inFlight.signal, AbortSignal.timeout(target.timeoutMs)]), redirect: 'error' });
-      await response.body?.cancel();
+      // Elasticsearch answers 200 even when items failed: only the items say what it holds.
+      if (target.format === 'elastic_bulk' && response.ok) answer = await response.text();
+      else await response.body?.cancel();
     } catch (error) {
       throw new Error(unreachable(host, target.timeoutMs, error));
     } finally {
       inFlight = null;
     }
     if (!response.ok) throw new Error(`${host} answered ${response.status}`);
+    return target.format === 'elastic_bulk' ? bulkAcknowledgement(host, entries, answer) : { stored: entries.length, problem: null };
   }
 
   /** Sends the next batch; true when there may be more to send at once. */
@@ -144,15 +153,17 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
     const position = cursor.position(key);
     const entries = cursor.entriesAfter(position?.id ?? 0, target.batch);
     const [first] = entries;
-    const last = entries.at(-1);
-    if (first === undefined || last === undefined) return false;
+    if (first === undefined) return false;
     // The SIEM will see the break too (its copy no longer links); said here once, where the operator looks first.
     if (position !== null && first.prev_hash !== position.hash && reportedBreak !== position.id) {
       reportedBreak = position.id;
       log.error({ deliveredUpTo: position.id, deliveredHash: position.hash, next: first.id, nextPrevHash: first.prev_hash }, 'the audit log no longer continues from the last entry the audit stream delivered: it was changed after it was sent; run sesame audit verify and compare with the SIEM copy');
     }
-    await post(target, entries);
-    cursor.advance(key, { id: last.id, hash: last.hash }, now());
+    const { stored, problem } = await post(target, entries);
+    const held = entries[stored - 1];
+    if (held !== undefined) cursor.advance(key, { id: held.id, hash: held.hash }, now());
+    // The rest is sent again, from the refused entry on, after the same backoff as a 5xx.
+    if (problem !== null) throw new Error(problem);
     return entries.length === target.batch;
   }
 

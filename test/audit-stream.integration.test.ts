@@ -33,7 +33,7 @@ describe('the audit stream shipper', () => {
   const write = (n: number, actor = 'U0WRITER'): void => {
     for (let i = 0; i < n; i++) store.audit(new Date(), { actor, action: 'policy.loaded', details: { n: i, nested: { b: [1, 'x'], a: null } } });
   };
-  const target = (changes: Partial<AuditStreamTarget> = {}): AuditStreamTarget => ({ url: receiver.url, secret: SECRET, authorization: undefined, format: 'jsonl', batch: 3, timeoutMs: 5_000, warnLag: 1_000, ...changes });
+  const target = (changes: Partial<AuditStreamTarget> = {}): AuditStreamTarget => ({ url: receiver.url, secret: SECRET, authorization: undefined, format: 'jsonl', index: undefined, batch: 3, timeoutMs: 5_000, warnLag: 1_000, ...changes });
   const start = (changes: Partial<AuditStreamTarget> = {}, pollMs = 60_000): AuditStreamer => {
     const fixed = target(changes); // read now: the receiver has no port while it is down
     streamer = createAuditStreamer({ cursor: new AuditStreamCursor(temp.db.$client), onAppend: (l) => store.auditLog.onAppend(l), target: () => fixed, log: silentLogger, backoff: FAST, pollMs });

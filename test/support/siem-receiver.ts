@@ -1,5 +1,6 @@
 // A SIEM's HTTP input on loopback, as an operator would put in front of one: it checks Sesame's timestamped
-// signature, reads jsonl or Splunk HEC bodies, and keeps (in arrival order) the entries it acknowledged.
+// signature, reads jsonl or Splunk HEC bodies, and keeps (in arrival order) the entries it acknowledged. At /_bulk it
+// answers as Elasticsearch's Bulk API does: `create` by `_id`, a 409 for a document already there, per-item statuses.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ExportedEntry } from '../../src/store/audit.ts';
@@ -21,12 +22,25 @@ export interface SiemPost {
   lines: unknown[];
   entries: ExportedEntry[];
   status: number | null;
+  /** How many entries, from the first, the answer told Sesame are stored (all after a 200, but for _bulk). */
+  acknowledged: number;
+  /** For _bulk: each item's status in the answer, in request order. */
+  itemStatuses: number[];
+}
+
+/** One item of a `_bulk` answer, in the shape Elasticsearch gives it. */
+interface BulkItem {
+  create: { _index: string; _id: string; status: number; result?: 'created'; error?: { type: string; reason: string } };
 }
 
 export class SiemReceiver extends LoopbackServer {
   readonly posts: SiemPost[] = [];
   /** What the SIEM indexed, in the order it indexed it (duplicates included). */
   readonly stored: ExportedEntry[] = [];
+  /** What /_bulk holds, by `_id`: a create for an `_id` already here is refused with 409, as Elasticsearch does. */
+  readonly documents = new Map<string, { index: string; entry: ExportedEntry }>();
+  /** While set, /_bulk refuses the create of this entry id with 429 es_rejected_execution_exception (and takes the others). */
+  rejectEntry: number | null = null;
   mode: SiemMode = 'ok';
   /** While set, answers wait for it: a POST held in flight for as long as the test likes. */
   hold: Promise<void> | null = null;
@@ -38,6 +52,11 @@ export class SiemReceiver extends LoopbackServer {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}/ingest`;
+  }
+
+  /** Where Elasticsearch's Bulk API would be. */
+  get bulkUrl(): string {
+    return `http://127.0.0.1:${this.port}/_bulk`;
   }
 
   /** Listens again on the port it had before `stop()`, as a receiver coming back from an outage does. */
@@ -68,18 +87,50 @@ export class SiemReceiver extends LoopbackServer {
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as unknown);
-    const entries = lines.map((l) => (contentType === 'application/json' ? (l as { event: ExportedEntry }).event : (l as ExportedEntry)));
-    const post: SiemPost = { signatureValid: this.verify(body, req.headers['x-sesame-signature'] as string | undefined), contentType, authorization: req.headers.authorization, lines, entries, status: null };
+    const bulk = req.url === '/_bulk';
+    // A _bulk body alternates action and document lines.
+    const entries = bulk ? lines.filter((_, i) => i % 2 === 1).map((l) => l as ExportedEntry) : lines.map((l) => (contentType === 'application/json' ? (l as { event: ExportedEntry }).event : (l as ExportedEntry)));
+    const post: SiemPost = { signatureValid: this.verify(body, req.headers['x-sesame-signature'] as string | undefined), contentType, authorization: req.headers.authorization, lines, entries, status: null, acknowledged: 0, itemStatuses: [] };
     this.posts.push(post);
-    const answer = (status: number): void => {
+    const answer = (status: number, json?: unknown): void => {
       post.status = status;
-      res.writeHead(status, { 'content-type': 'application/json' }).end(status === 200 ? '{"text":"Success","code":0}' : '{"text":"Server is busy","code":9}');
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json ?? (status === 200 ? { text: 'Success', code: 0 } : { text: 'Server is busy', code: 9 })));
     };
     if (!post.signatureValid) return answer(401);
+    if (bulk && !body.endsWith('\n')) return answer(400, { error: { type: 'illegal_argument_exception', reason: 'The bulk request must be terminated by a newline [\\n]' }, status: 400 });
     if (this.mode === 'hang') return;
     if (this.hold) await this.hold;
     if (this.mode === 'fail') return answer(503);
+    if (bulk) {
+      const items = this.bulkItems(lines);
+      post.itemStatuses = items.map((i) => i.create.status);
+      const refused = post.itemStatuses.findIndex((s) => s !== 201 && s !== 409);
+      if (this.mode === 'lost_ack') return answer(503);
+      post.acknowledged = refused === -1 ? items.length : refused;
+      return answer(200, { took: 3, errors: items.some((i) => i.create.error !== undefined), items });
+    }
     this.stored.push(...entries);
-    answer(this.mode === 'lost_ack' ? 503 : 200);
+    if (this.mode === 'lost_ack') return answer(503);
+    post.acknowledged = entries.length;
+    answer(200);
+  }
+
+  /** Each action/document pair applied as Elasticsearch would: every item on its own, a failure not stopping the rest. */
+  private bulkItems(lines: readonly unknown[]): BulkItem[] {
+    const items: BulkItem[] = [];
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const { _index, _id } = (lines[i] as { create: { _index: string; _id: string } }).create;
+      const entry = lines[i + 1] as ExportedEntry;
+      if (entry.id === this.rejectEntry) {
+        items.push({ create: { _index, _id, status: 429, error: { type: 'es_rejected_execution_exception', reason: 'rejected execution of coordinating operation [shard_detail=[sesame-audit][0][P], shard_coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=1024, max_coordinating_and_primary_bytes=0]' } } });
+      } else if (this.documents.has(_id)) {
+        items.push({ create: { _index, _id, status: 409, error: { type: 'version_conflict_engine_exception', reason: `[${_id}]: version conflict, document already exists (current version [1])` } } });
+      } else {
+        this.documents.set(_id, { index: _index, entry });
+        this.stored.push(entry);
+        items.push({ create: { _index, _id, status: 201, result: 'created' } });
+      }
+    }
+    return items;
   }
 }
