@@ -1,8 +1,7 @@
 // `sesame doctor` for an aws_identity_center block: the credentials work, the permission set exists, and Sesame may make
 // the reads a grant starts with (GetUserId, ListAccountAssignments). Writes cannot be tried without assigning something.
-import { GetUserIdCommand, IdentitystoreClient } from '@aws-sdk/client-identitystore';
-import { DescribePermissionSetCommand, ListAccountAssignmentsCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { cannotTell, errorText, failed, passed, type Finding } from '../doctor/finding.ts';
+import { loadIdentityCenterSdk } from './sdks.ts';
 
 export interface IdentityCenterBlock {
   instance_arn: string;
@@ -23,6 +22,9 @@ const nameOf = (error: unknown): string => (error instanceof Error ? error.name 
 export async function identityCenterFindings(config: IdentityCenterBlock): Promise<Finding[]> {
   // One attempt, short timeouts: a doctor reports what it finds now rather than retrying.
   const options = { region: config.region, maxAttempts: 1, requestHandler: { connectionTimeout: 5_000, requestTimeout: 10_000 } };
+  const { admin: SsoAdmin, store: IdentityStore } = await loadIdentityCenterSdk();
+  const { DescribePermissionSetCommand, ListAccountAssignmentsCommand, SSOAdminClient } = SsoAdmin;
+  const { GetUserIdCommand, IdentitystoreClient } = IdentityStore;
   const admin = new SSOAdminClient(options);
   const store = new IdentitystoreClient(options);
   const permissionSet = `permission set ${config.permission_set_arn.split('/').at(-1)}`;

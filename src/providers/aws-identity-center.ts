@@ -1,14 +1,6 @@
 // The `aws_identity_center` provider: an account assignment (user × permission set × account) for the window, provisioned and verified.
-import { GetUserIdCommand, IdentitystoreClient } from '@aws-sdk/client-identitystore';
-import {
-  CreateAccountAssignmentCommand,
-  DeleteAccountAssignmentCommand,
-  DescribeAccountAssignmentCreationStatusCommand,
-  DescribeAccountAssignmentDeletionStatusCommand,
-  ListAccountAssignmentsCommand,
-  SSOAdminClient,
-  type AccountAssignmentOperationStatus,
-} from '@aws-sdk/client-sso-admin';
+import type { IdentitystoreClient } from '@aws-sdk/client-identitystore';
+import type { AccountAssignmentOperationStatus, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { z } from 'zod';
 import { identityAttributeSchema } from '../core/identity.ts';
 import type { GrantSubject, Provider } from '../core/ports.ts';
@@ -16,6 +8,7 @@ import { ProviderError } from '../core/provider-error.ts';
 import { errorMessage } from '../core/retry.ts';
 import { identityCenterFindings } from './aws-identity-center-doctor.ts';
 import { defineProvider } from './provider-module.ts';
+import { loadIdentityCenterSdk } from './sdks.ts';
 
 const schema = z
   .object({
@@ -49,7 +42,11 @@ function createIdentityCenterProvider(config: Config): Provider {
   const where = `permission set ${config.permission_set_arn.split('/').at(-1)} on account ${config.account_id}`;
   let clients: { admin: SSOAdminClient; store: IdentitystoreClient } | undefined;
   // Credentials and endpoint come from the standard AWS chain and AWS_ENDPOINT_URL; the SDK retries throttling itself.
-  const sdk = () => (clients ??= { admin: new SSOAdminClient({ region: config.region, maxAttempts: 4 }), store: new IdentitystoreClient({ region: config.region, maxAttempts: 4 }) });
+  const sdk = async () => {
+    const { admin: SsoAdmin, store: IdentityStore } = await loadIdentityCenterSdk();
+    clients ??= { admin: new SsoAdmin.SSOAdminClient({ region: config.region, maxAttempts: 4 }), store: new IdentityStore.IdentitystoreClient({ region: config.region, maxAttempts: 4 }) };
+    return { ...clients, SsoAdmin, IdentityStore };
+  };
   const target = { InstanceArn: config.instance_arn, TargetId: config.account_id, TargetType: 'AWS_ACCOUNT' as const, PermissionSetArn: config.permission_set_arn, PrincipalType: 'USER' as const };
 
   const failure = (what: string, cause: unknown): ProviderError => {
@@ -72,7 +69,8 @@ function createIdentityCenterProvider(config: Config): Provider {
   const principalOf = async (identity: string): Promise<string | null> => {
     for (const AttributePath of ['userName', 'emails.value']) {
       try {
-        const { UserId } = await sdk().store.send(new GetUserIdCommand({ IdentityStoreId: config.identity_store_id, AlternateIdentifier: { UniqueAttribute: { AttributePath, AttributeValue: identity } } }));
+        const { store, IdentityStore } = await sdk();
+        const { UserId } = await store.send(new IdentityStore.GetUserIdCommand({ IdentityStoreId: config.identity_store_id, AlternateIdentifier: { UniqueAttribute: { AttributePath, AttributeValue: identity } } }));
         if (UserId) return UserId;
       } catch (cause) {
         if (!(cause instanceof Error && cause.name === 'ResourceNotFoundException')) throw failure(`look up ${identity} in identity store ${config.identity_store_id}`, cause);
@@ -85,7 +83,8 @@ function createIdentityCenterProvider(config: Config): Provider {
     call(`list the assignments of ${where}`, async () => {
       let NextToken: string | undefined;
       do {
-        const page = await sdk().admin.send(new ListAccountAssignmentsCommand({ InstanceArn: config.instance_arn, AccountId: config.account_id, PermissionSetArn: config.permission_set_arn, NextToken }));
+        const { admin, SsoAdmin } = await sdk();
+        const page = await admin.send(new SsoAdmin.ListAccountAssignmentsCommand({ InstanceArn: config.instance_arn, AccountId: config.account_id, PermissionSetArn: config.permission_set_arn, NextToken }));
         if (page.AccountAssignments?.some((a) => a.PrincipalType === 'USER' && a.PrincipalId === principalId)) return true;
         NextToken = page.NextToken;
       } while (NextToken);
@@ -107,18 +106,26 @@ function createIdentityCenterProvider(config: Config): Provider {
 
   const create = async (principalId: string) => {
     const what = `assign ${where}`;
-    const started = await call(what, () => sdk().admin.send(new CreateAccountAssignmentCommand({ ...target, PrincipalId: principalId })));
-    await settled(what, started.AccountAssignmentCreationStatus, async (id) =>
-      (await sdk().admin.send(new DescribeAccountAssignmentCreationStatusCommand({ InstanceArn: config.instance_arn, AccountAssignmentCreationRequestId: id }))).AccountAssignmentCreationStatus,
-    );
+    const started = await call(what, async () => {
+      const { admin, SsoAdmin } = await sdk();
+      return admin.send(new SsoAdmin.CreateAccountAssignmentCommand({ ...target, PrincipalId: principalId }));
+    });
+    await settled(what, started.AccountAssignmentCreationStatus, async (id) => {
+      const { admin, SsoAdmin } = await sdk();
+      return (await admin.send(new SsoAdmin.DescribeAccountAssignmentCreationStatusCommand({ InstanceArn: config.instance_arn, AccountAssignmentCreationRequestId: id }))).AccountAssignmentCreationStatus;
+    });
   };
 
   const remove = async (principalId: string) => {
     const what = `remove the assignment of ${where}`;
-    const started = await call(what, () => sdk().admin.send(new DeleteAccountAssignmentCommand({ ...target, PrincipalId: principalId })));
-    await settled(what, started.AccountAssignmentDeletionStatus, async (id) =>
-      (await sdk().admin.send(new DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn: config.instance_arn, AccountAssignmentDeletionRequestId: id }))).AccountAssignmentDeletionStatus,
-    );
+    const started = await call(what, async () => {
+      const { admin, SsoAdmin } = await sdk();
+      return admin.send(new SsoAdmin.DeleteAccountAssignmentCommand({ ...target, PrincipalId: principalId }));
+    });
+    await settled(what, started.AccountAssignmentDeletionStatus, async (id) => {
+      const { admin, SsoAdmin } = await sdk();
+      return (await admin.send(new SsoAdmin.DescribeAccountAssignmentDeletionStatusCommand({ InstanceArn: config.instance_arn, AccountAssignmentDeletionRequestId: id }))).AccountAssignmentDeletionStatus;
+    });
   };
 
   const identityOf = (subject: Pick<GrantSubject, 'identity'>): string => {

@@ -1,6 +1,7 @@
 // The Cloud Resource Manager v3 client both the gcp_iam provider and its doctor check use: Application Default Credentials,
 // and an endpoint that can be moved (private access, tests) with CLOUD_RESOURCE_MANAGER_URL.
-import { auth, cloudresourcemanager, type cloudresourcemanager_v3 } from '@googleapis/cloudresourcemanager';
+import type { auth, cloudresourcemanager_v3 } from '@googleapis/cloudresourcemanager';
+import { loadCloudResourceManager } from './sdks.ts';
 
 export interface GcpTarget {
   project?: string | undefined;
@@ -18,7 +19,8 @@ export interface GcpClient {
   collection: cloudresourcemanager_v3.Resource$Projects | cloudresourcemanager_v3.Resource$Folders | cloudresourcemanager_v3.Resource$Organizations;
 }
 
-export function gcpClientFor(target: GcpTarget, env: Readonly<Record<string, string | undefined>>): GcpClient {
+export async function gcpClientFor(target: GcpTarget, env: Readonly<Record<string, string | undefined>>): Promise<GcpClient> {
+  const { auth, cloudresourcemanager } = await loadCloudResourceManager();
   const resource = resourceNameOf(target);
   // A known project id stops the auth library from probing the metadata server and the project API for one.
   const credentials = new auth.GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'], projectId: target.project ?? resource });

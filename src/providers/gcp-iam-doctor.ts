@@ -7,7 +7,7 @@ const ADC_FIX = 'give Sesame Application Default Credentials (workload identity,
 
 export async function gcpFindings(config: GcpTarget & { role: string }, env: Readonly<Record<string, string | undefined>>): Promise<Finding[]> {
   const resource = resourceNameOf(config);
-  const { credentials, collection } = gcpClientFor(config, env);
+  const { credentials, collection } = await gcpClientFor(config, env);
   try {
     await credentials.getAccessToken();
   } catch (error) {

@@ -40,7 +40,7 @@ export const expressionOf = (expiresAt: Date): string => `request.time < timesta
 function createGcpIamProvider(config: Config, env: Readonly<Record<string, string | undefined>>): Provider {
   const resource = resourceNameOf(config);
   let client: GcpClient | undefined;
-  const api = () => (client ??= gcpClientFor(config, env)).collection;
+  const api = async () => (client ??= await gcpClientFor(config, env)).collection;
 
   const failure = (what: string, cause: unknown): ProviderError => {
     if (cause instanceof ProviderError) return cause;
@@ -56,7 +56,7 @@ function createGcpIamProvider(config: Config, env: Readonly<Record<string, strin
   const read = async (): Promise<Policy> => {
     try {
       // Version 3, or Google hides conditional bindings and refuses to write them back.
-      return (await api().getIamPolicy({ resource, requestBody: { options: { requestedPolicyVersion: 3 } } })).data;
+      return (await (await api()).getIamPolicy({ resource, requestBody: { options: { requestedPolicyVersion: 3 } } })).data;
     } catch (cause) {
       throw failure('read the IAM policy', cause);
     }
@@ -69,7 +69,7 @@ function createGcpIamProvider(config: Config, env: Readonly<Record<string, strin
       const bindings = edit(policy.bindings ?? []);
       if (bindings === null) return; // nothing to change
       try {
-        await api().setIamPolicy({ resource, requestBody: { policy: { ...policy, version: 3, bindings }, updateMask: 'bindings,etag' } });
+        await (await api()).setIamPolicy({ resource, requestBody: { policy: { ...policy, version: 3, bindings }, updateMask: 'bindings,etag' } });
         return;
       } catch (cause) {
         if (statusOf(cause) === 409 && attempt < MAX_CONFLICT_RETRIES) continue;

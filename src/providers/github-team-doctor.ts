@@ -1,7 +1,7 @@
 // `sesame doctor` for a github_team block: the token is accepted, the team exists and is visible to it, a classic token
 // carries admin:org, and how much of the rate limit is left. One GET; nothing is changed.
-import { Octokit } from '@octokit/rest';
 import { cannotTell, errorText, failed, passed, type Finding } from '../doctor/finding.ts';
+import { loadOctokit } from './sdks.ts';
 
 export interface GithubTeamBlock {
   org: string;
@@ -31,6 +31,7 @@ export async function githubTeamFindings(config: GithubTeamBlock, env: Readonly<
   const host = new URL(config.base_url ?? 'https://api.github.com').host;
   const token = env[config.token_env];
   if (!token) return [failed(`${config.token_env} is not set, so Sesame cannot change ${team} on ${host}`, `set ${config.token_env} to a token with Members: read and write on ${config.org} (or the admin:org scope)`)];
+  const Octokit = await loadOctokit();
   const octokit = new Octokit({ auth: token, ...(config.base_url ? { baseUrl: config.base_url.replace(/\/$/, '') } : {}), userAgent: 'sesame-jit-access', log: quiet });
   let headers: Answer['headers'];
   let name: string;

@@ -1,5 +1,5 @@
 // The `github_team` provider: GitHub team membership for the window, keeping what people had before; GitHub Enterprise via base_url.
-import { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/rest';
 import { z } from 'zod';
 import { identityAttributeSchema } from '../core/identity.ts';
 import type { GrantSubject, Provider } from '../core/ports.ts';
@@ -7,6 +7,7 @@ import { ProviderError } from '../core/provider-error.ts';
 import { envVarSchema } from '../policy/fields.ts';
 import { githubTeamFindings } from './github-team-doctor.ts';
 import { defineProvider, requireEnv } from './provider-module.ts';
+import { loadOctokit } from './sdks.ts';
 
 const slug = (what: string) => z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, `must be a GitHub ${what} as it appears in URLs`);
 
@@ -71,7 +72,8 @@ function createGithubTeamProvider(config: Config, env: Readonly<Record<string, s
   const team = `${config.org}/${config.team}`;
   const host = new URL(config.base_url ?? 'https://api.github.com').host;
   let client: Octokit | undefined;
-  const octokit = (): Octokit => {
+  const octokit = async (): Promise<Octokit> => {
+    const Octokit = await loadOctokit();
     client ??= new Octokit({
       auth: requireEnv(env, config.token_env, `the github_team provider for ${team}`),
       ...(config.base_url ? { baseUrl: config.base_url.replace(/\/$/, '') } : {}),
@@ -118,7 +120,7 @@ function createGithubTeamProvider(config: Config, env: Readonly<Record<string, s
   /** The person's active role on the team; an invitation not yet accepted gives no access and counts as none. */
   const currentRole = async (login: string): Promise<TeamRole | 'none'> => {
     try {
-      const { data } = await octokit().rest.teams.getMembershipForUserInOrg({ org: config.org, team_slug: config.team, username: login, request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) } });
+      const { data } = await (await octokit()).rest.teams.getMembershipForUserInOrg({ org: config.org, team_slug: config.team, username: login, request: { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) } });
       return data.state === 'active' ? data.role : 'none';
     } catch (cause) {
       if (failureOf(cause)?.status === 404) return 'none';
@@ -129,14 +131,14 @@ function createGithubTeamProvider(config: Config, env: Readonly<Record<string, s
 
   const setRole = (login: string, role: TeamRole) =>
     call(`make ${login} a ${role} of ${team}`, async (signal) => {
-      const { data } = await octokit().rest.teams.addOrUpdateMembershipForUserInOrg({ org: config.org, team_slug: config.team, username: login, role, request: { signal } });
+      const { data } = await (await octokit()).rest.teams.addOrUpdateMembershipForUserInOrg({ org: config.org, team_slug: config.team, username: login, role, request: { signal } });
       return data.state;
     });
 
   const remove = (login: string) =>
     call(`remove ${login} from ${team}`, async (signal) => {
       try {
-        await octokit().rest.teams.removeMembershipForUserInOrg({ org: config.org, team_slug: config.team, username: login, request: { signal } });
+        await (await octokit()).rest.teams.removeMembershipForUserInOrg({ org: config.org, team_slug: config.team, username: login, request: { signal } });
       } catch (cause) {
         if (failureOf(cause)?.status !== 404) throw cause; // already gone
       }

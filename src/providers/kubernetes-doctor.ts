@@ -1,8 +1,9 @@
 // `sesame doctor` for a kubernetes block: the API server accepts Sesame's token, the role it binds exists, and
 // SelfSubjectAccessReviews say Sesame may manage the bindings and bind that role. Only reads and reviews; nothing is bound.
-import { ApiException, AuthorizationV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { ProviderError } from '../core/provider-error.ts';
 import { cannotTell, errorText, failed, passed, type Finding } from '../doctor/finding.ts';
+import { isKubernetesApiException, loadKubernetes } from './sdks.ts';
 
 export interface KubernetesBlock {
   namespace?: string | undefined;
@@ -13,12 +14,12 @@ export interface KubernetesBlock {
 /** The verbs the provider uses on its bindings: create (grant), get (check, retried grant), update (extend), list and delete (revoke, sweep). */
 const BINDING_VERBS = ['create', 'get', 'list', 'update', 'delete'];
 
-const statusOf = (error: unknown): number | undefined => (error instanceof ApiException ? error.code : undefined);
+const statusOf = (error: unknown): number | undefined => (isKubernetesApiException(error) ? error.code : undefined);
 
-export async function kubernetesFindings(config: KubernetesBlock, kubeConfig: () => KubeConfig): Promise<Finding[]> {
+export async function kubernetesFindings(config: KubernetesBlock, kubeConfig: () => Promise<KubeConfig>): Promise<Finding[]> {
   let kc: KubeConfig;
   try {
-    kc = kubeConfig();
+    kc = await kubeConfig();
   } catch (error) {
     if (error instanceof ProviderError) return [failed(error.message.replace(/; set it.*$/, ''), 'set it in Sesame\'s environment')];
     return [failed(`the kubeconfig cannot be read (${errorText(error)})`, 'fix provider.kubeconfig_env (a whole kubeconfig as YAML)')];
@@ -27,6 +28,7 @@ export async function kubernetesFindings(config: KubernetesBlock, kubeConfig: ()
   const where = config.namespace === undefined ? 'the cluster' : `namespace ${config.namespace}`;
   const bindings = config.namespace === undefined ? 'clusterrolebindings' : 'rolebindings';
   const [roleKind, roleName] = config.role !== undefined ? (['Role', config.role] as const) : (['ClusterRole', config.cluster_role ?? ''] as const);
+  const { AuthorizationV1Api, RbacAuthorizationV1Api } = await loadKubernetes();
   const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
   const reviews = kc.makeApiClient(AuthorizationV1Api);
   const findings: Finding[] = [];

@@ -1,5 +1,5 @@
 // The `kubernetes` provider: one RoleBinding (or ClusterRoleBinding) per grant, named after it, deleted at revoke.
-import { ApiException, KubeConfig, RbacAuthorizationV1Api, type V1ClusterRoleBinding, type V1RoleBinding } from '@kubernetes/client-node';
+import type { KubeConfig, RbacAuthorizationV1Api, V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { identityAttributeSchema } from '../core/identity.ts';
 import type { GrantSubject, Provider } from '../core/ports.ts';
@@ -8,6 +8,7 @@ import { errorMessage } from '../core/retry.ts';
 import { envVarSchema } from '../policy/fields.ts';
 import { kubernetesFindings } from './kubernetes-doctor.ts';
 import { defineProvider, requireEnv, type SecretReference } from './provider-module.ts';
+import { isKubernetesApiException, loadKubernetes } from './sdks.ts';
 
 /** A DNS-1123 label or subdomain, as Kubernetes names namespaces and roles. */
 const k8sName = z.string().regex(/^[a-z0-9]([-a-z0-9.:]*[a-z0-9])?$/, 'must be a Kubernetes name (lower case letters, digits, "-", ".")');
@@ -45,8 +46,8 @@ export const bindingNameOf = (subject: Pick<GrantSubject, 'grantId'>): string =>
 
 type Binding = V1RoleBinding | V1ClusterRoleBinding;
 
-function clientConfig(config: Config, env: Readonly<Record<string, string | undefined>>): KubeConfig {
-  const kc = new KubeConfig();
+async function clientConfig(config: Config, env: Readonly<Record<string, string | undefined>>): Promise<KubeConfig> {
+  const kc = new (await loadKubernetes()).KubeConfig();
   if (config.kubeconfig_env !== undefined) {
     kc.loadFromString(requireEnv(env, config.kubeconfig_env, 'the kubernetes provider'));
     return kc;
@@ -65,17 +66,17 @@ function createKubernetesProvider(config: Config, env: Readonly<Record<string, s
   const where = config.namespace === undefined ? 'the cluster' : `namespace ${config.namespace}`;
   const kind = config.namespace === undefined ? 'ClusterRoleBinding' : 'RoleBinding';
   let api: RbacAuthorizationV1Api | undefined;
-  const rbac = () => (api ??= clientConfig(config, env).makeApiClient(RbacAuthorizationV1Api));
+  const rbac = async () => (api ??= (await clientConfig(config, env)).makeApiClient((await loadKubernetes()).RbacAuthorizationV1Api));
 
   const ops = {
-    create: (body: Binding) => (config.namespace === undefined ? rbac().createClusterRoleBinding({ body }) : rbac().createNamespacedRoleBinding({ namespace: config.namespace, body })),
-    read: (name: string) => (config.namespace === undefined ? rbac().readClusterRoleBinding({ name }) : rbac().readNamespacedRoleBinding({ name, namespace: config.namespace })),
-    replace: (name: string, body: Binding) =>
-      config.namespace === undefined ? rbac().replaceClusterRoleBinding({ name, body }) : rbac().replaceNamespacedRoleBinding({ name, namespace: config.namespace, body }),
-    remove: (name: string) => (config.namespace === undefined ? rbac().deleteClusterRoleBinding({ name }) : rbac().deleteNamespacedRoleBinding({ name, namespace: config.namespace })),
+    create: async (body: Binding) => (config.namespace === undefined ? (await rbac()).createClusterRoleBinding({ body }) : (await rbac()).createNamespacedRoleBinding({ namespace: config.namespace, body })),
+    read: async (name: string) => (config.namespace === undefined ? (await rbac()).readClusterRoleBinding({ name }) : (await rbac()).readNamespacedRoleBinding({ name, namespace: config.namespace })),
+    replace: async (name: string, body: Binding) =>
+      config.namespace === undefined ? (await rbac()).replaceClusterRoleBinding({ name, body }) : (await rbac()).replaceNamespacedRoleBinding({ name, namespace: config.namespace, body }),
+    remove: async (name: string) => (config.namespace === undefined ? (await rbac()).deleteClusterRoleBinding({ name }) : (await rbac()).deleteNamespacedRoleBinding({ name, namespace: config.namespace })),
     list: async (): Promise<Binding[]> => {
       const labelSelector = 'app.kubernetes.io/managed-by=sesame';
-      return (config.namespace === undefined ? await rbac().listClusterRoleBinding({ labelSelector }) : await rbac().listNamespacedRoleBinding({ namespace: config.namespace, labelSelector })).items;
+      return (config.namespace === undefined ? await (await rbac()).listClusterRoleBinding({ labelSelector }) : await (await rbac()).listNamespacedRoleBinding({ namespace: config.namespace, labelSelector })).items;
     },
   };
 
@@ -85,7 +86,7 @@ function createKubernetesProvider(config: Config, env: Readonly<Record<string, s
       return await request();
     } catch (cause) {
       if (cause instanceof ProviderError) throw cause;
-      const status = cause instanceof ApiException ? cause.code : undefined;
+      const status = isKubernetesApiException(cause) ? cause.code : undefined;
       if (status !== undefined && allow.includes(status)) return status;
       throw describe(what, status, cause);
     }
@@ -174,7 +175,7 @@ function createKubernetesProvider(config: Config, env: Readonly<Record<string, s
 }
 
 function statusMessage(cause: unknown): string {
-  const body = cause instanceof ApiException ? (cause.body as unknown) : undefined;
+  const body = isKubernetesApiException(cause) ? cause.body : undefined;
   const parsed = typeof body === 'string' ? safeJson(body) : body;
   const message = (parsed as { message?: unknown } | undefined)?.message;
   return typeof message === 'string' ? message : errorMessage(cause);

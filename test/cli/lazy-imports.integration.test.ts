@@ -1,0 +1,110 @@
+// Cold start: each `sesame` command loads only the packages it uses. A policy check never loads a cloud SDK, Slack,
+// Redis, BullMQ or a database driver, and `start` with webhook and noop providers loads no cloud SDK (they load on first use).
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeSlack } from '../support/fake-slack.ts';
+import { OwnRedis } from '../support/own-redis.ts';
+import { sesame } from '../support/run-cli.ts';
+import { freePort, spawnSesame, untilReady } from '../support/sesame-process.ts';
+
+const RECORDER = fileURLToPath(new URL('../support/record-imports.mjs', import.meta.url));
+const EXAMPLES = fileURLToPath(new URL('../../policies/examples/', import.meta.url));
+
+/** The SDKs the providers import on first use: @googleapis/* brings google-auth-library, pg its pg-* helpers. */
+const CLOUD_SDKS = /^(@kubernetes\/client-node|@aws-sdk\/.*|@googleapis\/.*|google-auth-library|googleapis-common|@octokit\/.*|pg|pg-.*)$/;
+/** What only `start` (or the database commands) need. */
+const BOT_ONLY = /^(@slack\/bolt|@slack\/web-api|bullmq|ioredis|better-sqlite3|drizzle-orm|pino|prom-client)$/;
+
+/** The packages whose files a command loaded, by the innermost node_modules folder of each. */
+function packagesIn(file: string): Set<string> {
+  const names = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => decodeURIComponent(line).match(/.*node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1])
+    .filter((name): name is string => name !== undefined);
+  return new Set(names);
+}
+
+describe('what each command loads', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-lazy-'));
+  let runs = 0;
+  const recording = () => {
+    const file = join(dir, `imports-${++runs}.txt`);
+    writeFileSync(file, '');
+    return { file, env: { NODE_OPTIONS: `--import=${RECORDER}`, IMPORTS_FILE: file } };
+  };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // Every example, the cloud providers' included: checking their blocks must not need their SDKs.
+  it.each(readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml')))('policy check %s loads neither an SDK nor the bot', async (example) => {
+    const { file, env } = recording();
+    const out = await sesame(['policy', 'check', join(EXAMPLES, example)], env);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain(': ok — ');
+    const loaded = [...packagesIn(file)];
+    expect(loaded).toContain('zod'); // the recorder sees what the check does need
+    expect(loaded).toContain('yaml');
+    expect(loaded.filter((p) => CLOUD_SDKS.test(p) || BOT_ONLY.test(p))).toEqual([]);
+  });
+
+  it('--help loads no package at all of its own', async () => {
+    const { file, env } = recording();
+    const out = await sesame(['--help'], env);
+    expect(out).toMatchObject({ code: 0 });
+    expect(out.stdout).toContain('policy check');
+    expect([...packagesIn(file)].filter((p) => CLOUD_SDKS.test(p) || BOT_ONLY.test(p) || p === 'zod' || p === 'yaml')).toEqual([]);
+  });
+
+  describe('start', () => {
+    const slack = new FakeSlack();
+    const redis = new OwnRedis();
+    beforeAll(async () => {
+      await Promise.all([slack.start(), redis.start()]);
+      writeFileSync(
+        join(dir, 'policy.yaml'),
+        [
+          'version: 1',
+          'settings: { approvals_channel: C0APPROVALS }',
+          'tiers:',
+          '  low: { auto_approve: always, max_duration: 8h }',
+          'resources:',
+          '  sandbox: { tier: low, roles: [admin], provider: { type: noop } }',
+          '  deploys: { tier: low, roles: [admin], provider: { type: webhook, url: "http://127.0.0.1:9/hook", secret_env: HOOK_SECRET } }',
+          '',
+        ].join('\n'),
+      );
+    });
+    afterAll(async () => {
+      await Promise.all([slack.stop(), redis.stop()]);
+    });
+
+    it('with webhook and noop providers loads the bot but no cloud SDK', async () => {
+      const { file, env } = recording();
+      const port = await freePort();
+      const bot = spawnSesame(['start'], {
+        PATH: process.env.PATH,
+        ...env,
+        SLACK_BOT_TOKEN: 'xoxb-lazy',
+        SLACK_SIGNING_SECRET: 'lazy-signing-secret',
+        SLACK_API_URL: slack.apiUrl,
+        REDIS_URL: redis.url,
+        PORT: String(port),
+        DATABASE_PATH: join(dir, 'sesame.db'),
+        POLICY_PATH: join(dir, 'policy.yaml'),
+        HOOK_SECRET: 'lazy-hook-secret',
+        LOG_LEVEL: 'warn',
+      });
+      try {
+        await untilReady(bot, port);
+      } finally {
+        bot.child.kill('SIGTERM');
+      }
+      expect(await bot.exited()).toBe(0);
+      const loaded = [...packagesIn(file)];
+      expect(loaded).toEqual(expect.arrayContaining(['@slack/bolt', 'bullmq', 'better-sqlite3']));
+      expect(loaded.filter((p) => CLOUD_SDKS.test(p))).toEqual([]);
+    });
+  });
+});
