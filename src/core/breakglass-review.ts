@@ -53,7 +53,7 @@ export class BreakglassReviews {
     if (grant === undefined) return auditRefusal(store, clock.now(), { actor: reviewer, action: 'breakglass.review_refused', grantId: grantRef(grantId), error: { code: 'grant_not_found', grantId: grantRef(grantId) } });
     const { policy } = this.deps.policy();
     // Guests and people from other workspaces hold no group's powers here either (settings.allow_guests).
-    const allowed = checkReview(grant, reviewer, (await approverFacts(policy, reviewer, this.deps.directory)).groups, policy);
+    const allowed = checkReview(grant, reviewer, (await approverFacts(policy, reviewer, this.deps.directory, this.deps.store)).groups, policy);
     const now = clock.now();
     const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
     if (!allowed.ok) return auditRefusal(store, now, { actor: reviewer, action: 'breakglass.review_refused', ...ids, error: allowed.error });
@@ -71,7 +71,7 @@ export class BreakglassReviews {
   async waitingFor(user: string): Promise<GrantRow[]> {
     const { policy } = this.deps.policy();
     const group = reviewGroupOf(policy);
-    if (group === undefined || !(await approverFacts(policy, user, this.deps.directory)).groups.has(group)) return [];
+    if (group === undefined || !(await approverFacts(policy, user, this.deps.directory, this.deps.store)).groups.has(group)) return [];
     return this.deps.store.unreviewedBreakglassGrants().filter((g) => g.user !== user);
   }
 

@@ -115,6 +115,8 @@ export function describeError(e: DomainError, q: Quote = plainQuote): string {
       return `Only admins may use ${q(`/access ${e.action}`)}; ask one of them.`;
     case 'not_blocked':
       return `${q(e.user)} is not blocked, so there is nothing to unblock.`;
+    case 'self_block':
+      return `You cannot run ${q('/access revoke-all')} on yourself: it would take away your own admin powers, and only another admin could lift it. If your account needs blocking, ask another admin.`;
     case 'start_in_past':
       return `The start you asked for (${new Date(e.startsAt).toISOString()}) has already passed; leave out ${q('at …')} to start now, or give a later time.`;
     case 'start_too_far':

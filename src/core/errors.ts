@@ -49,6 +49,7 @@ export type DomainError =
   | { code: 'user_blocked' }
   | { code: 'not_admin'; action: 'revoke-all' | 'unblock' }
   | { code: 'not_blocked'; user: string }
+  | { code: 'self_block' }
   | { code: 'start_in_past'; startsAt: number }
   | { code: 'start_too_far'; startsAt: number; max: Ms }
   | { code: 'breakglass_scheduled' };

@@ -27,7 +27,6 @@ export class GrantKeeper {
   async fulfil(request: RequestRow, endsAt?: Date): Promise<FulfilOutcome> {
     const config = this.deps.policy().policy.resources[request.resource]?.provider;
     if (config === undefined) return this.failRequest(request, null, `resource ${request.resource} is no longer in the policy`);
-    if (this.deps.store.isBlocked(request.requester)) return this.failRequest(request, null, 'an admin blocked the requester (/access revoke-all) before the grant was made');
     const provider = this.deps.providers.for(config);
     const email = await this.deps.directory.userEmail(request.requester).catch(() => null);
     const person = { slackId: request.requester, email };
@@ -42,7 +41,8 @@ export class GrantKeeper {
   private async grantAt(request: RequestRow, provider: ProviderConfig, identity: string | null, accessKey: string | null, endsAt: Date | undefined): Promise<FulfilOutcome> {
     const { store, clock } = this.deps;
     const createdAt = clock.now();
-    const pending = store.transaction(createdAt, (tx) =>
+    // The block is checked in the transaction that inserts the pending row: revoke-all's scan (after its block) sees the row, or this sees the block.
+    const pending = store.transaction(createdAt, (tx) => (store.isBlocked(request.requester) ? tx.abort() :
       tx.insertGrant({
         requestId: request.id,
         user: request.requester,
@@ -55,9 +55,9 @@ export class GrantKeeper {
         createdAt: createdAt.getTime(),
         identity,
         accessKey,
-      }),
+      })),
     );
-    if (pending === LOST_RACE) throw new Error('unreachable: grant insert cannot lose a race');
+    if (pending === LOST_RACE) return this.failRequest(request, null, 'an admin blocked the requester (/access revoke-all) before the grant was made');
 
     const startsAt = clock.now();
     const expiresAt = endsAt ?? new Date((request.startsAt ?? startsAt.getTime()) + request.durationMs); // a window ends on time, however late it starts

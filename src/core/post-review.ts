@@ -121,7 +121,7 @@ export class PostAccessReviews {
   async waitingFor(user: string): Promise<GrantRow[]> {
     const waiting = this.reviews.awaitingReview();
     if (waiting.length === 0) return [];
-    const facts = await approverFacts(this.deps.policy().policy, user, this.deps.directory);
+    const facts = await approverFacts(this.deps.policy().policy, user, this.deps.directory, this.deps.store);
     return waiting.filter((g) => checkPostReview(g, facts).ok);
   }
 
@@ -149,7 +149,7 @@ export class PostAccessReviews {
     const { store, clock } = this.deps;
     const grant = store.getGrant(grantId);
     if (grant === undefined) return auditRefusal(store, clock.now(), { actor: reviewer, action: 'grant.review_refused', grantId: grantRef(grantId), error: { code: 'grant_not_found', grantId: grantRef(grantId) } });
-    const allowed = checkPostReview(grant, await approverFacts(this.deps.policy().policy, reviewer, this.deps.directory));
+    const allowed = checkPostReview(grant, await approverFacts(this.deps.policy().policy, reviewer, this.deps.directory, this.deps.store));
     if (!allowed.ok) return auditRefusal(store, clock.now(), { actor: reviewer, action: 'grant.review_refused', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), error: allowed.error, details: { state: grant.state } });
     return ok({ grant });
   }

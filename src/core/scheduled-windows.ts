@@ -37,9 +37,10 @@ export class ScheduledWindows {
     // Cancelled (or already started) windows never activate, whatever job fires.
     if (request?.state !== 'scheduled' || request.startsAt === null) return 'not_scheduled';
     if (request.startsAt > clock.now().getTime()) return 'not_due';
-    // Judged again under the policy in force at the start: a window approved under a laxer one is not granted.
+    // Judged again under the policy in force at the start: a window approved under a laxer one is not granted, nor one
+    // of a person an admin has blocked since (the store is passed so the block is seen).
     const { policy } = this.deps.policy();
-    const stale = whyNoLongerAllowed(policy, request, null, await requesterFacts(policy, request.requester, this.deps.directory), clock.now());
+    const stale = whyNoLongerAllowed(policy, request, null, await requesterFacts(policy, request.requester, this.deps.directory, store), clock.now());
     if (stale !== null) return this.cancelAsNoLongerAllowed(request, describeError(stale), stale.code);
 
     const now = clock.now();

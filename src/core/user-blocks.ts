@@ -20,7 +20,10 @@ export interface RevokeAllOutcome {
   user: string;
   /** False when the person was already blocked (their grants are ended again all the same). */
   newlyBlocked: boolean;
+  /** Pending requests cancelled. */
   cancelled: number;
+  /** Scheduled windows (approved, not yet started) cancelled, so none is granted at its start or after an unblock. */
+  windowsCancelled: number;
   /** Grants whose access is gone (confirmed by the provider's check where it has one). */
   ended: string[];
   /** Grants whose revoke failed; they are `revoke_failed`, retried by every sweep, and the admins were alerted. */
@@ -37,6 +40,8 @@ export class UserBlocks {
     const refused = await this.refuseUnlessAdmin(by, 'revoke-all', user);
     if (refused !== null) return refused;
     const { store, clock } = this.deps;
+    // Blocking yourself drops your own admin powers, so your unblock would be refused: the last admin would lock everyone out.
+    if (user === by) return auditRefusal(store, clock.now(), { actor: by, action: 'user.block_refused', error: { code: 'self_block' }, details: { user } });
     if (reason.trim() === '') return auditRefusal(store, clock.now(), { actor: by, action: 'user.block_refused', error: { code: 'reason_required' }, details: { user } });
     const now = clock.now();
     // Blocked first: from here on every new request, approval and grant of this person is refused.
@@ -45,8 +50,9 @@ export class UserBlocks {
       tx.audit({ actor: by, action: 'user.blocked', details: { user, reason } });
       return true;
     });
-    const cancelled = await this.cancelPending(user, by, reason);
-    const outcome: RevokeAllOutcome = { user, newlyBlocked: newlyBlocked === true, cancelled, ended: [], failed: [] };
+    const cancelled = await this.cancelOpen(user, by, reason, 'pending');
+    const windowsCancelled = await this.cancelOpen(user, by, reason, 'scheduled');
+    const outcome: RevokeAllOutcome = { user, newlyBlocked: newlyBlocked === true, cancelled, windowsCancelled, ended: [], failed: [] };
     // A grant being made at this moment is still `pending`; it is waited for, then ended like the rest.
     const deadline = Date.now() + SETTLE_WAIT_MS;
     for (;;) {
@@ -82,15 +88,15 @@ export class UserBlocks {
     return auditRefusal(this.deps.store, this.deps.clock.now(), { actor: by, action: 'user.block_refused', error: { code: 'not_admin', action }, details: { user, command: action } });
   }
 
-  /** The person's pending requests are cancelled, so no approver grants one after the block. */
-  private async cancelPending(user: string, by: string, reason: string): Promise<number> {
+  /** The person's pending requests are cancelled, so no approver grants one after the block; their scheduled windows too, so none starts. */
+  private async cancelOpen(user: string, by: string, reason: string, state: 'pending' | 'scheduled'): Promise<number> {
     const { store, clock, scheduler, notifier, log } = this.deps;
     let cancelled = 0;
-    for (const request of store.requestsBy(user, ['pending'])) {
+    for (const request of store.requestsBy(user, [state])) {
       const now = clock.now();
       const note = `cancelled by /access revoke-all: ${reason}`;
       const done = store.transaction(now, (tx) => {
-        if (!tx.updateRequest(request.id, 'pending', { state: 'cancelled', decidedAt: now.getTime(), decidedBy: by, decisionNote: note })) tx.abort();
+        if (!tx.updateRequest(request.id, state, { state: 'cancelled', decidedAt: now.getTime(), decidedBy: by, decisionNote: note })) tx.abort();
         tx.audit({ actor: by, action: 'request.cancelled', requestId: requestRef(request.id), details: { note, code: 'user_blocked' } });
       });
       if (done === LOST_RACE) continue;

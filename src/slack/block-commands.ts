@@ -9,7 +9,8 @@ import { code, mention } from './text.ts';
 export function revokeAllSummary(out: RevokeAllOutcome, by: string): string {
   const who = mention(out.user);
   const ended = out.ended.length === 0 ? 'held no live grant' : `lost ${out.ended.length} grant(s): ${out.ended.map(code).join(', ')}`;
-  const cancelled = out.cancelled === 0 ? '' : ` ${out.cancelled} pending request(s) were cancelled.`;
+  const pending = out.cancelled === 0 ? '' : ` ${out.cancelled} pending request(s) were cancelled.`;
+  const cancelled = `${pending}${out.windowsCancelled === 0 ? '' : ` ${out.windowsCancelled} scheduled window(s) were cancelled.`}`;
   const blocked = `${who} is blocked from requesting access until an admin runs ${code(`/access unblock ${out.user}`)}.`;
   if (out.failed.length === 0) return `🔒 ${mention(by)} ran revoke-all: ${who} ${ended}; all their access is confirmed gone.${cancelled} ${blocked}`;
   const failing = out.failed.map((f) => `${code(f.grantId)} (${code(f.problem)})`).join(', ');
