@@ -29,16 +29,29 @@ export function channelsWithLiveBreakglass(db: Db): string[] {
     .map((r) => r.channel as string);
 }
 
-/** Live grants auto-approved because their holder was in a group, with that group. */
+/**
+ * Live grants auto-approved because their holder was in a group, one row per group: the request that made the grant,
+ * or an approved extension of it, was automatic because of that group. A bundle's request names every group that made
+ * one of its members automatic, comma-separated; the grant ends when its holder leaves any of them.
+ */
 export function liveGroupApprovedGrants(db: Db): { grantId: number; user: string; group: string }[] {
-  return db
-    .select({ grantId: grants.id, user: grants.user, group: requests.autoGroup })
+  const made = db
+    .select({ grantId: grants.id, user: grants.user, groups: requests.autoGroup })
     .from(grants)
     .innerJoin(requests, eq(requests.id, grants.requestId))
     .where(and(inArray(grants.state, LIVE), isNotNull(requests.autoGroup)))
-    .orderBy(asc(grants.id))
-    .all()
-    .map((r) => ({ grantId: r.grantId, user: r.user, group: r.group as string }));
+    .all();
+  const extended = db
+    .select({ grantId: grants.id, user: grants.user, groups: requests.autoGroup })
+    .from(grants)
+    .innerJoin(requests, eq(requests.extendsGrantId, grants.id))
+    .where(and(inArray(grants.state, LIVE), eq(requests.state, 'approved'), isNotNull(requests.autoGroup)))
+    .all();
+  const rows = [...made, ...extended].flatMap((r) => (r.groups as string).split(',').map((group) => ({ grantId: r.grantId, user: r.user, group })));
+  const seen = new Set<string>();
+  return rows
+    .filter((r) => !seen.has(`${r.grantId} ${r.group}`) && seen.add(`${r.grantId} ${r.group}`))
+    .sort((a, b) => a.grantId - b.grantId);
 }
 
 /** Live grants of blocked people: a grant that was being made while `/access revoke-all` ran. */
