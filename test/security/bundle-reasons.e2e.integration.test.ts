@@ -88,4 +88,23 @@ describe('access that outlives its reason', () => {
     e.slack.usergroups.set('S0ONCALL', [PEOPLE.oncall]);
     expect(after?.state).toBe('revoked');
   });
+
+  it("a bundle's extension auto-approved because of on-call ends every member when the person leaves on-call", async () => {
+    e.slack.usergroups.set('S0ONCALL', []);
+    const asked = await reply('request oncall-kit 1h INC-8 look', PEOPLE.oncall);
+    const requestId = Number(/`R(\d+)`/.exec(asked)?.[1]);
+    expect(e.sesame.store.getRequest(requestId)?.state).toBe('pending');
+    expect((await e.signer.click(PEOPLE.lead1, 'approve_request', `R${requestId}`)).status).toBe(200);
+    const members = await e.slack.waitFor(() => {
+      const granted = e.sesame.store.grantsOfRequest(requestId);
+      return granted.length === 2 && granted.every((g) => g.state === 'active') ? granted : null;
+    }, 'the approved bundle');
+    e.slack.usergroups.set('S0ONCALL', [PEOPLE.oncall]);
+    expect(await reply(`extend G${members[1]?.id} 1h`, PEOPLE.oncall)).toMatch(/now lasts until/);
+    e.slack.usergroups.set('S0ONCALL', []);
+    await sweep();
+    const states = members.map((g) => e.sesame.store.getGrant(g.id)?.state);
+    e.slack.usergroups.set('S0ONCALL', [PEOPLE.oncall]);
+    expect(states).toEqual(['revoked', 'revoked']);
+  });
 });
