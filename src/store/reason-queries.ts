@@ -32,8 +32,9 @@ export function channelsWithLiveBreakglass(db: Db): string[] {
 
 /**
  * Live grants auto-approved because their holder was in a group, one row per group: the request that made the grant,
- * or an approved extension of it or of another grant of its request (a bundle member), was automatic because of that group. A bundle's request names every group that made
- * one of its members automatic, comma-separated; the grant ends when its holder leaves any of them.
+ * or an approved extension of it or of another grant of its request (a bundle member), was automatic because of that
+ * group. A bundle's request names every group that made one of its members automatic, comma-separated; the grant
+ * ends when its holder leaves any of them.
  */
 export function liveGroupApprovedGrants(db: Db): { grantId: number; user: string; group: string }[] {
   const made = db
