@@ -75,6 +75,17 @@ export function maxTotalOf(policy: Policy, request: RequestRow): Ms {
 }
 
 /**
+ * The tier a grant was given under, in the policy in force now: a bundle's request carries its strictest member's
+ * tier, but each member keeps its own tier's rules (such as `review:`). The request's tier when the policy has since
+ * dropped the member's resource or role.
+ */
+export function tierOfGrant(policy: Policy, grant: Pick<GrantRow, 'resource' | 'role'>, request: Pick<RequestRow, 'tier' | 'bundleMembers'>): string {
+  if (request.bundleMembers === null) return request.tier;
+  const target = resolveTarget(policy, grant);
+  return target.ok ? target.tierName : request.tier;
+}
+
+/**
  * Applies an approved extension request: every live grant of the extended grant's bundle moves its end together.
  * Members share one end and none started before it was set, so the check against the bundle's maximum that lets one
  * of them move lets all of them move.

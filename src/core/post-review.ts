@@ -11,6 +11,7 @@ import type { DomainError } from './errors.ts';
 import { grantRef, requestRef } from './ids.ts';
 import type { ApproverFacts } from './lifecycle.ts';
 import { approverFacts, teamsOf } from './membership.ts';
+import { tierOfGrant } from './bundle-grants.ts';
 import { auditRefusal } from './refusals.ts';
 import { err, ok, type Result } from './result.ts';
 import { reviewReminderDue } from './review-reminder.ts';
@@ -58,7 +59,8 @@ export class PostAccessReviews {
     if (grant.breakglass || grant.reviewFrom !== null) return false;
     const request = store.getRequest(grant.requestId);
     const { policy } = this.deps.policy();
-    const review = request === undefined ? undefined : policy.tiers[request.tier]?.review;
+    const tier = request === undefined ? undefined : tierOfGrant(policy, grant, request);
+    const review = tier === undefined ? undefined : policy.tiers[tier]?.review;
     if (review === undefined || request === undefined) return false;
     // Only the teams are asked for (no standing): a Slack hiccup at the end of a grant must not lose its review.
     const teams = review === TEAM_LEAD ? await teamsOf(policy, grant.user, this.deps.directory) : new Set<string>();
@@ -69,7 +71,7 @@ export class PostAccessReviews {
     const now = clock.now();
     const asked = store.transaction(now, (tx) => {
       if (!this.reviews.requestReview(grant.id, from, leads)) tx.abort();
-      tx.audit({ actor: 'sesame', action: 'grant.review_requested', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), details: { tier: request.tier, review, reviewers: from, leads } });
+      tx.audit({ actor: 'sesame', action: 'grant.review_requested', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), details: { tier, review, reviewers: from, leads } });
     });
     if (asked === LOST_RACE) return false;
     await this.deps.notifier.notify({ type: 'grant_review_requested', grant: store.getGrant(grant.id) as GrantRow, request });

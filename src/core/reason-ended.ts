@@ -59,8 +59,10 @@ export class ReasonEnds {
         if (archived === true) report.archived += await this.channelArchived(channel);
       }
     }
+    const endedForGroup = new Set<number>(); // a grant may rest on several groups; it ends once
     for (const held of liveGroupApprovedGrants(store.db)) {
-      if ((await inGroup(policy().policy, held.group, held.user, directory)) !== false) continue;
+      if (endedForGroup.has(held.grantId) || (await inGroup(policy().policy, held.group, held.user, directory)) !== false) continue;
+      endedForGroup.add(held.grantId);
       report.leftGroup += await this.endAll([held.grantId], leftGroupReason(held.group));
     }
     // Also retries revoke-all's failed revokes every sweep, rather than only when each grant was due to end anyway.

@@ -67,25 +67,44 @@ const approvalsNeeded = (d: Granting): number => (d.kind === 'auto_approve' ? 0 
 
 /**
  * Every step any member needs, once per group with the highest count, so no member's approvers can be skipped;
- * `decisions` come strictest first, so the strictest tier's steps lead in their order.
+ * `decisions` come strictest first, so the strictest tier's steps lead in their order. A merged step escalates only
+ * when every step merged into it escalates to the same group (after the longest of their waits): otherwise one
+ * member's escalation group could decide another member that its own tier never lets it decide.
  */
 function mergedSteps(decisions: Granting[]): ApprovalStep[] {
   const steps: ApprovalStep[] = [];
   for (const d of decisions) {
     if (d.kind !== 'needs_approval') continue;
     for (const step of d.steps) {
-      const same = steps.find((s) => s.from === step.from);
+      const at = steps.findIndex((s) => s.from === step.from);
+      const same = steps[at];
       if (same === undefined) steps.push({ ...step });
-      else same.count = Math.max(same.count, step.count);
+      else steps[at] = mergeStep(same, step);
     }
   }
   return steps;
 }
 
+function mergeStep(a: ApprovalStep, b: ApprovalStep): ApprovalStep {
+  const count = Math.max(a.count, b.count);
+  if (a.escalate_to === undefined || a.escalate_to !== b.escalate_to || a.escalate_after === undefined || b.escalate_after === undefined) return { from: a.from, count };
+  return { from: a.from, count, escalate_after: Math.max(a.escalate_after, b.escalate_after), escalate_to: a.escalate_to };
+}
+
+/**
+ * The groups whose membership made an automatic bundle automatic, comma-separated (group names have no commas), in
+ * member order: the grants end when the requester leaves any of them. Undefined when no member needed a group.
+ */
+function autoGroups(decisions: Granting[]): string | undefined {
+  const groups = [...new Set(decisions.flatMap((d) => (d.kind === 'auto_approve' && d.group !== undefined ? [d.group] : [])))];
+  return groups.length === 0 ? undefined : groups.join(',');
+}
+
 /**
  * A bundle is decided member by member for the same requester and duration: any refusal refuses the whole bundle,
  * naming the member. Its tier is the strictest member's (most approvals, then the smallest max_duration); its steps
- * are every member's steps, so a bundle never needs fewer approvals than any of its members alone.
+ * are every member's steps, so a bundle never needs fewer approvals than any of its members alone. It is automatic
+ * only when every member is, and then names every group that made a member automatic.
  */
 export function decideBundle(policy: Policy, bundle: string, query: AccessQuery, decideMember: (q: AccessQuery) => Decision, maxDurationOf: (m: BundleMember) => number | undefined, defaultDurationOf: (m: BundleMember) => number | undefined): Decision {
   const members = bundleMembers(policy, bundle) ?? [];
@@ -121,5 +140,7 @@ export function decideBundle(policy: Policy, bundle: string, query: AccessQuery,
   const whys = decisions.map((d, i) => `${memberName(members[i] as BundleMember)}: ${d.rule.why}`).join('; ');
   const steps = mergedSteps(order.map((i) => decisions[i] as Granting));
   const rule = { path: ['bundles', bundle], why: `bundle ${bundle}, decided member by member (${whys})` };
-  return steps.length === 0 ? { kind: 'auto_approve', request, rule } : { kind: 'needs_approval', request, steps, rule };
+  if (steps.length > 0) return { kind: 'needs_approval', request, steps, rule };
+  const group = autoGroups(decisions);
+  return { kind: 'auto_approve', request, rule, ...(group === undefined ? {} : { group }) };
 }

@@ -56,7 +56,7 @@ export interface ResolvedRequest {
 }
 
 export type Decision =
-  /** `group`: the policy group whose membership made it automatic; the grant ends when the requester leaves it. */
+  /** `group`: the policy group whose membership made it automatic (a bundle's: every such group, comma-separated); the grant ends when the requester leaves it (any of them). */
   | { kind: 'auto_approve'; request: ResolvedRequest; rule: RuleRef; group?: string }
   | { kind: 'needs_approval'; request: ResolvedRequest; steps: RoutedStep[]; rule: RuleRef }
   | { kind: 'refuse'; error: DomainError; rule: RuleRef };

@@ -1,5 +1,6 @@
 // Look-ups for ending grants whose reason has gone: the incident channel, the auto-approving group, an admin's block.
 import { and, asc, eq, inArray, isNotNull } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
 import type { GrantState } from '../core/errors.ts';
 import type { Db } from './db.ts';
 import { blockedUsers, grants, requests } from './schema.ts';
@@ -29,16 +30,33 @@ export function channelsWithLiveBreakglass(db: Db): string[] {
     .map((r) => r.channel as string);
 }
 
-/** Live grants auto-approved because their holder was in a group, with that group. */
+/**
+ * Live grants auto-approved because their holder was in a group, one row per group: the request that made the grant,
+ * or an approved extension of it or of another grant of its request (a bundle member), was automatic because of that
+ * group. A bundle's request names every group that made one of its members automatic, comma-separated; the grant
+ * ends when its holder leaves any of them.
+ */
 export function liveGroupApprovedGrants(db: Db): { grantId: number; user: string; group: string }[] {
-  return db
-    .select({ grantId: grants.id, user: grants.user, group: requests.autoGroup })
+  const made = db
+    .select({ grantId: grants.id, user: grants.user, groups: requests.autoGroup })
     .from(grants)
     .innerJoin(requests, eq(requests.id, grants.requestId))
     .where(and(inArray(grants.state, LIVE), isNotNull(requests.autoGroup)))
-    .orderBy(asc(grants.id))
-    .all()
-    .map((r) => ({ grantId: r.grantId, user: r.user, group: r.group as string }));
+    .all();
+  // An extension names one grant; every grant of that grant's request (a bundle's members) moved with it.
+  const extendedGrant = alias(grants, 'extended_grant');
+  const extended = db
+    .select({ grantId: grants.id, user: grants.user, groups: requests.autoGroup })
+    .from(grants)
+    .innerJoin(extendedGrant, eq(extendedGrant.requestId, grants.requestId))
+    .innerJoin(requests, eq(requests.extendsGrantId, extendedGrant.id))
+    .where(and(inArray(grants.state, LIVE), eq(requests.state, 'approved'), isNotNull(requests.autoGroup)))
+    .all();
+  const rows = [...made, ...extended].flatMap((r) => (r.groups as string).split(',').map((group) => ({ grantId: r.grantId, user: r.user, group })));
+  const seen = new Set<string>();
+  return rows
+    .filter((r) => !seen.has(`${r.grantId} ${r.group}`) && seen.add(`${r.grantId} ${r.group}`))
+    .sort((a, b) => a.grantId - b.grantId);
 }
 
 /** Live grants of blocked people: a grant that was being made while `/access revoke-all` ran. */
