@@ -1,4 +1,5 @@
 // CLI conventions, run as users run them: --help at every level, listings, --version, exit 2 for a bad command line, ./.env.
+// Generous timeouts: each test spawns the CLI many times, and a shared machine can make each spawn take seconds.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { tempDb } from '../support/temp-db.ts';
 const dir = mkdtempSync(join(tmpdir(), 'sesame-cli-conventions-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('sesame --help, listings and --version', () => {
+describe('sesame --help, listings and --version', { timeout: 120_000 }, () => {
   it('answers --help at every level on standard output with exit 0', async () => {
     const top = await sesame(['--help']);
     expect(top).toMatchObject({ code: 0, stderr: '' });
@@ -40,7 +41,7 @@ describe('sesame --help, listings and --version', () => {
   });
 });
 
-describe('a bad command line', () => {
+describe('a bad command line', { timeout: 120_000 }, () => {
   it('exits 2 with the reason and the command\'s usage, for every kind of mistake', async () => {
     const cases: [string[], RegExp][] = [
       [[], /^usage: sesame <command>/],
@@ -63,7 +64,7 @@ describe('a bad command line', () => {
   });
 });
 
-describe('output', () => {
+describe('output', { timeout: 120_000 }, () => {
   it('never runs standard output and standard error into one line when both go to one place', async () => {
     const broken = join(dir, 'broken.yaml');
     writeFileSync(broken, 'version: 1\nsettings:\n  colour: blue\n');
@@ -93,7 +94,7 @@ describe('output', () => {
   });
 });
 
-describe('./.env', () => {
+describe('./.env', { timeout: 120_000 }, () => {
   it('is read from the current directory, and variables already set win', async () => {
     const project = mkdtempSync(join(dir, 'project-'));
     writeFileSync(join(project, '.env'), `# as .env.example\nDATABASE_PATH=${join(project, 'from-env-file.db')}\nPOLICY_PATH=${join(project, 'missing.yaml')}\n`);
