@@ -109,6 +109,8 @@ export function describeError(e: DomainError, q: Quote = plainQuote): string {
       return 'Sesame cannot schedule revocations right now (its Redis is unreachable), so it grants nothing routine; try again in a few minutes. In an incident, use break-glass.';
     case 'expiry_in_past':
       return `Grant ${q(e.grantId)} would already have ended; check the server's clock and try again.`;
+    case 'blocked_decider':
+      return `An admin has blocked your account (revoke-all), so you cannot approve, deny or review until an admin lifts it with ${q('/access unblock')}.`;
     case 'user_blocked':
       return `An admin has blocked your access requests (after revoking your access); ask an admin, who can lift it with ${q('/access unblock')}.`;
     case 'not_admin':

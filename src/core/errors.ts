@@ -47,6 +47,7 @@ export type DomainError =
   | { code: 'scheduler_unavailable' }
   | { code: 'expiry_in_past'; grantId: string }
   | { code: 'user_blocked' }
+  | { code: 'blocked_decider' }
   | { code: 'not_admin'; action: 'revoke-all' | 'unblock' }
   | { code: 'not_blocked'; user: string }
   | { code: 'self_block' }

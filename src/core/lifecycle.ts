@@ -38,6 +38,8 @@ export interface ApproverFacts {
   isAdmin: boolean;
   /** Set for a Slack guest or someone from another workspace while the policy does not allow them. */
   outsider?: 'guest' | 'external' | null;
+  /** Blocked by an admin's revoke-all: no group's powers, and none of a team lead's either. */
+  blocked?: boolean;
 }
 
 /** The approval step a pending request is waiting on. */
@@ -54,6 +56,7 @@ export function checkApproval(request: RequestRow, approvals: readonly ApprovalR
   if (step === null) return err({ code: 'not_pending', requestId: id, state: request.state });
   if (approver.user === request.requester && !request.selfApproval) return err({ code: 'self_approval', requestId: id });
   if (approver.outsider) return err({ code: 'outsider_refused', standing: approver.outsider });
+  if (approver.blocked) return err({ code: 'blocked_decider' });
   const outOfStep = whyNotInStep(request, step, approver);
   if (outOfStep !== null) return err(outOfStep);
   if (approvals.some((a) => a.step === step.index && a.approver === approver.user)) return err({ code: 'already_approved', requestId: id, step: step.index });
@@ -71,6 +74,7 @@ export function checkDeny(request: RequestRow, denier: ApproverFacts): Result<{ 
   if (step === null) return err({ code: 'not_pending', requestId: id, state: request.state });
   if (denier.user === request.requester) return err({ code: 'self_approval', requestId: id });
   if (denier.outsider) return err({ code: 'outsider_refused', standing: denier.outsider });
+  if (denier.blocked) return err({ code: 'blocked_decider' });
   const outOfStep = whyNotInStep(request, step, denier);
   if (outOfStep !== null && !denier.isAdmin) return err(outOfStep);
   return ok({ step: step.index });

@@ -51,7 +51,7 @@ export async function approverFacts(policy: Policy, user: string, directory: Dir
   const outsider = outsiderOf(policy, standing);
   // An outsider holds no group's powers, even where a Slack user group lists them; nor does a blocked (perhaps stolen) account.
   const powers = outsider === null && !blocked;
-  return { user, groups: powers ? groups : new Set(), isAdmin: powers && isAdmin(policy, groups), outsider };
+  return { user, groups: powers ? groups : new Set(), isAdmin: powers && isAdmin(policy, groups), outsider, blocked };
 }
 
 const HOUR_MS = 3_600_000;

@@ -30,6 +30,7 @@ export function checkPostReview(grant: GrantRow, reviewer: ApproverFacts): Resul
   // Oversight means someone else looks, even where the holder is in the reviewing group or leads a team.
   if (reviewer.user === grant.user) return err({ code: 'review_own_grant', grantId: id });
   if (reviewer.outsider) return err({ code: 'outsider_refused', standing: reviewer.outsider });
+  if (reviewer.blocked) return err({ code: 'blocked_decider' });
   const { group, leads } = reviewersOf(grant);
   const allowed = group === null ? leads.includes(reviewer.user) : reviewer.groups.has(group);
   return allowed ? ok(true) : err({ code: 'not_reviewer', grantId: id, group, leads });

@@ -1,6 +1,7 @@
 // Team-lead steps through the core: only the stored leads decide, admins may still deny, and a change of leads makes the request stale.
 import { describe, expect, it } from 'vitest';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
+import { insertBlock } from '../../src/store/blocks.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 
 const HOUR = 3_600_000;
@@ -47,5 +48,12 @@ describe('team-lead steps', () => {
     expect((await h.service.approve(request.id, PEOPLE.lead2)).error).toMatchObject({ code: 'not_team_lead' });
     expect((await h.service.approve(request.id, PEOPLE.lead1)).error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'approvals_changed' } });
     expect(h.store.getRequest(request.id)?.state).toBe('cancelled');
+  });
+  it('refuses a lead whom an admin has blocked: a stolen lead account decides nothing', async () => {
+    const request = await ask();
+    insertBlock(h.store.db, { user: PEOPLE.lead1, blockedBy: PEOPLE.security, reason: 'laptop stolen', blockedAt: h.clock.now().getTime() });
+    expect((await h.service.approve(request.id, PEOPLE.lead1)).error).toMatchObject({ code: 'blocked_decider' });
+    expect((await h.service.prepareDeny(request.id, PEOPLE.lead1)).error).toMatchObject({ code: 'blocked_decider' });
+    expect(h.store.getRequest(request.id)?.currentStep).toBe(0);
   });
 });
