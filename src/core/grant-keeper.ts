@@ -14,6 +14,7 @@ import type { GrantSubject, Notifier, Provider } from './ports.ts';
 import { ok } from './result.ts';
 import { mayHaveGranted } from './provider-error.ts';
 import { errorMessage, withRetries } from './retry.ts';
+import { safely } from './side-effects.ts';
 
 export { subjectFor, type EndOutcome, type FulfilOutcome, type GrantKeeperDeps } from './grant-model.ts';
 
@@ -288,12 +289,8 @@ export class GrantKeeper {
     return this.safely(`notify ${event.type}`, () => this.deps.notifier.notify(event));
   }
 
-  private async safely(what: string, action: () => Promise<void>): Promise<void> {
-    try {
-      await action();
-    } catch (error) {
-      this.deps.log.warn({ problem: errorMessage(error) }, `${what} failed`);
-    }
+  private safely(what: string, action: () => Promise<void>): Promise<void> {
+    return safely(this.deps.log, what, action);
   }
 }
 

@@ -7,7 +7,7 @@ import { requestRef } from './ids.ts';
 import { requesterFacts } from './membership.ts';
 import type { AccessEvent } from './ports.ts';
 import { whyNoLongerAllowed } from './redecide.ts';
-import { errorMessage } from './retry.ts';
+import { safely } from './side-effects.ts';
 
 /** What an activation job or sweep did with one scheduled request. */
 export type ActivateOutcome = 'activated' | 'not_scheduled' | 'not_due' | 'no_longer_allowed' | 'missed';
@@ -103,11 +103,7 @@ export class ScheduledWindows {
     return this.safely(`notify ${event.type}`, () => this.deps.notifier.notify(event));
   }
 
-  private async safely(what: string, action: () => Promise<void>): Promise<void> {
-    try {
-      await action();
-    } catch (error) {
-      this.deps.log.warn({ problem: errorMessage(error) }, `${what} failed`);
-    }
+  private safely(what: string, action: () => Promise<void>): Promise<void> {
+    return safely(this.deps.log, what, action);
   }
 }

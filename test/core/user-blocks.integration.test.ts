@@ -3,21 +3,17 @@
 import { describe, expect, it } from 'vitest';
 import type { GrantSubject } from '../../src/core/ports.ts';
 import { ReasonEnds } from '../../src/core/reason-ended.ts';
-import { UserBlocks } from '../../src/core/user-blocks.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
-import { silentLogger, singleProvider } from '../support/fakes.ts';
+import { silentLogger } from '../support/fakes.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
+import { userBlocksOf } from '../support/user-blocks.ts';
 
 const HOUR = 3_600_000;
 
 describe('revoke-all races', () => {
   let h: Harness;
   useFreshHarness((harness) => (h = harness));
-  const blocks = () =>
-    new UserBlocks(
-      { store: h.store, policy: () => aLoadedPolicy(), providers: singleProvider(h.provider), scheduler: h.scheduler, notifier: h.notifier, directory: h.directory, clock: h.clock, log: silentLogger, retry: { attempts: 3, baseDelayMs: 1 } },
-      h.service.grants,
-    );
+  const blocks = () => userBlocksOf(h);
   const live = (user: string) => h.store.grantsOf(user, ['pending', 'active', 'revoke_failed']);
 
   it('waits for a grant still at its provider when the block lands, and ends it too', async () => {

@@ -1,22 +1,16 @@
 // Adversary findings 3 and 8: revoke-all left scheduled windows in place (granted after an unblock, or at their start
 // while the block still stood), and an admin could block themselves, locking out the only admin account.
 import { describe, expect, it } from 'vitest';
-import { UserBlocks } from '../../src/core/user-blocks.ts';
 import { insertBlock } from '../../src/store/blocks.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
-import { silentLogger, singleProvider } from '../support/fakes.ts';
-import { aLoadedPolicy } from '../support/policy-fixtures.ts';
+import { userBlocksOf } from '../support/user-blocks.ts';
 
 const HOUR = 3_600_000;
 
 describe('revoke-all and scheduled windows', () => {
   let h: Harness;
   useFreshHarness((harness) => (h = harness));
-  const blocks = () =>
-    new UserBlocks(
-      { store: h.store, policy: () => aLoadedPolicy(), providers: singleProvider(h.provider), scheduler: h.scheduler, notifier: h.notifier, directory: h.directory, clock: h.clock, log: silentLogger, retry: { attempts: 3, baseDelayMs: 1 } },
-      h.service.grants,
-    );
+  const blocks = () => userBlocksOf(h);
   const scheduledWindow = async () => {
     const startsAt = h.clock.now().getTime() + 2 * HOUR;
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'planned work CHG-881', startsAt });
