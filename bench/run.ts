@@ -241,6 +241,8 @@ async function main(): Promise<void> {
       if (ONLY && !ONLY.includes(name)) continue;
       progress(title);
       rows.push(...[await run()].flat());
+      b.peakRss = Math.max(b.peakRss, peakRssMiB(b.sesame.pid));
+      progress(`${name} done; Sesame's peak RSS so far ${b.peakRss.toFixed(0)} MiB`);
     }
     b.peakRss = Math.max(b.peakRss, peakRssMiB(b.sesame.pid));
     if (!ONLY || ONLY.includes('memory')) rows.push({ figure: 'Sesame peak RSS (VmHWM) through the bench', value: b.peakRss, unit: 'MiB', budget: { max: 200 } });

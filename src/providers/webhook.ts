@@ -4,6 +4,7 @@ import type { GrantSubject } from '../core/ports.ts';
 import { ProviderError } from '../core/provider-error.ts';
 import { envVarSchema } from '../policy/fields.ts';
 import { defineProvider, requireEnv } from './provider-module.ts';
+import { send as sendOutbound, type OutboundAnswer } from '../http/outbound.ts';
 import { signatureHeader } from '../signing.ts';
 import { webhookFindings } from './webhook-doctor.ts';
 
@@ -92,18 +93,16 @@ export const webhookProvider = defineProvider({
     /** Sends one signed request; any answer but 2xx within the timeout is a retryable failure. */
     const send = async (method: 'POST' | 'GET', url: string, event: string, signed: string): Promise<string> => {
       const headers = { 'content-type': 'application/json', 'x-sesame-event': event, 'x-sesame-signature': webhookSignature(secret(), signed) };
-      let response: Response;
-      let text: string;
+      let answer: OutboundAnswer;
       try {
-        response = await fetch(url, { method, headers, ...(method === 'POST' ? { body: signed } : {}), signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS), redirect: 'error' });
-        text = await readLimited(response);
+        answer = await sendOutbound(url, { method, headers, ...(method === 'POST' ? { body: signed } : {}), timeoutMs: WEBHOOK_TIMEOUT_MS, maxBytes: MAX_RESPONSE_BYTES });
       } catch (cause) {
         const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
         const why = timedOut ? `did not answer within ${WEBHOOK_TIMEOUT_MS / 1000} s` : `could not be reached (${reasonOf(cause)})`;
         throw new ProviderError(`the webhook at ${host} ${why}`, true, { cause });
       }
-      if (!response.ok) throw new ProviderError(`the webhook at ${host} answered ${response.status} to ${event}`, true);
-      return text;
+      if (answer.status < 200 || answer.status >= 300) throw new ProviderError(`the webhook at ${host} answered ${answer.status} to ${event}`, true);
+      return answer.text;
     };
 
     const post = (event: 'grant' | 'revoke', subject: GrantSubject) => send('POST', config.url, event, JSON.stringify(payloadOf(event, subject)));
@@ -147,25 +146,7 @@ function parseJson(text: string): unknown {
   }
 }
 
-async function readLimited(response: Response): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_RESPONSE_BYTES) {
-      await reader.cancel();
-      break;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function reasonOf(cause: unknown): string {
-  const inner = (cause as { cause?: { code?: string; message?: string } } | null)?.cause;
-  return inner?.code ?? inner?.message ?? (cause instanceof Error ? cause.message : String(cause));
+  const error = cause as { code?: string; cause?: { code?: string; message?: string } } | null;
+  return error?.code ?? error?.cause?.code ?? error?.cause?.message ?? (cause instanceof Error ? cause.message : String(cause));
 }

@@ -8,6 +8,7 @@ import { registerReasonEvents } from './reason-events.ts';
 import type { ListenerDeps } from './listener-deps.ts';
 import { guardReplays, type ReplayGuard } from './replay-guard.ts';
 import { SLACK_UNAVAILABLE, SOMETHING_WENT_WRONG } from './messages.ts';
+import { send } from '../http/outbound.ts';
 import { SLACK_TIMEOUT_MS, SlackUnavailableError, webClientOptions } from './slack-api.ts';
 
 /** The last overload of `app.error`: the handler that also receives the payload (Bolt does not export the type). */
@@ -88,9 +89,9 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
     else options.log.error({ ref, err: cause }, 'Slack listener failed');
     const responseUrl = typeof body === 'object' && body !== null && 'response_url' in body && typeof body.response_url === 'string' ? body.response_url : null;
     if (responseUrl) {
-      await fetch(responseUrl, {
+      await send(responseUrl, {
         method: 'POST',
-        signal: AbortSignal.timeout(options.timeoutMs ?? SLACK_TIMEOUT_MS),
+        timeoutMs: options.timeoutMs ?? SLACK_TIMEOUT_MS,
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text: outage ? SLACK_UNAVAILABLE : SOMETHING_WENT_WRONG(ref) }),
       }).catch(() => undefined);

@@ -1,0 +1,63 @@
+// Outbound HTTP on the hot path (Slack's Web API, response_url replies, webhooks) through undici's request API, which skips fetch's web streams and abort plumbing.
+import { STATUS_CODES } from 'node:http';
+import { request } from 'undici';
+
+export interface OutboundRequest {
+  method: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  /** The whole call, answer included, must finish within this. */
+  timeoutMs: number;
+  /** A caller's own way to give up earlier (the Web API client sends one). */
+  signal?: AbortSignal;
+  /** Read at most this much of the answer and drop the rest, so a receiver cannot fill our memory. */
+  maxBytes?: number;
+}
+
+export interface OutboundAnswer {
+  url: string;
+  status: number;
+  statusText: string;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** The deadline passed; named like fetch's, so callers tell a silent peer from an unreachable one. */
+export class OutboundTimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+/** One request; resolves with any status (3xx are not followed), rejects when the peer cannot be reached or the deadline passes. */
+export async function send(url: string, options: OutboundRequest): Promise<OutboundAnswer> {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new OutboundTimeoutError(`${new URL(url).host} did not answer before the ${options.timeoutMs / 1000} s timeout`)), options.timeoutMs);
+  const onCallerAbort = () => deadline.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  try {
+    if (options.signal?.aborted) throw options.signal.reason;
+    const answer = await request(url, { method: options.method, headers: options.headers, body: options.body, signal: deadline.signal });
+    const text = await readText(answer.body, options.maxBytes ?? Number.POSITIVE_INFINITY);
+    return { url, status: answer.statusCode, statusText: STATUS_CODES[answer.statusCode] ?? '', headers: answer.headers, text };
+  } catch (error) {
+    // undici rejects with its own AbortError; the reason we aborted with says why.
+    throw deadline.signal.aborted && deadline.signal.reason instanceof Error ? deadline.signal.reason : error;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onCallerAbort);
+  }
+}
+
+async function readText(body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > maxBytes) {
+      chunks.push(chunk.subarray(0, chunk.byteLength - (size - maxBytes)));
+      body.destroy();
+      break;
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+}
