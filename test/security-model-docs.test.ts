@@ -1,6 +1,8 @@
-// The README's security model says what issue 11 guarantees, and the configuration people copy is least privilege.
+// The README's security model says what issue 11 guarantees, the configuration people copy is least privilege, and
+// the policy reference names every setting.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { settingsSchema } from '../src/policy/schema.ts';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 const readme = read('README.md');
@@ -45,5 +47,14 @@ describe('the PostgreSQL connection people copy', () => {
     expect(example).not.toMatch(/postgres:\/\/postgres[:@]/);
     expect(readme).toContain("`CREATE ROLE sesame LOGIN CREATEROLE PASSWORD '…';`");
     expect(readme).toMatch(/never as\s+the `postgres` superuser/);
+  });
+});
+
+describe('the policy reference', () => {
+  it('documents every settings key, allow_guests and the anchor settings included', () => {
+    const reference = read('docs/policy.md');
+    const keys = Object.keys(settingsSchema.shape);
+    expect(keys).toEqual(expect.arrayContaining(['allow_guests', 'anchor_every', 'anchor_url', 'anchor_secret_env']));
+    expect(keys.filter((key) => !reference.includes(`| \`${key}\` |`))).toEqual([]);
   });
 });
