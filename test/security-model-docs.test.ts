@@ -48,6 +48,11 @@ describe('the PostgreSQL connection people copy', () => {
     expect(readme).toContain("`CREATE ROLE sesame LOGIN CREATEROLE PASSWORD '…';`");
     expect(readme).toMatch(/never as\s+the `postgres` superuser/);
   });
+
+  it('says that a grant and sesame doctor both refuse a powerful reassign_owned_to role', () => {
+    expect(read('docs/commands.md')).toMatch(/\| `postgres` provider \|[^\n]*a `reassign_owned_to` role has no `SUPERUSER`, `CREATEROLE` or `BYPASSRLS`/);
+    expect(read('docs/providers.md').replace(/\s*\n\s*/g, ' ')).toMatch(/With `reassign_owned_to`, the grant is refused[^.]*superuser, has `CREATEROLE` or `BYPASSRLS`[^]*?`sesame doctor` checks the same/);
+  });
 });
 
 describe('the policy reference', () => {
