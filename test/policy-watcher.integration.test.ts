@@ -1,4 +1,4 @@
-// Policy reloads: a valid edit takes effect and is audited; an invalid one is rejected, audited and announced.
+// Policy reloads: a valid edit takes effect and is audited; an invalid one, or one the database cannot record (locked, disk full), leaves the old one in force.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -85,6 +85,32 @@ describe('policy watcher', () => {
     // Once the database takes writes again, the same edit goes into force and is audited (by this reload, or the file watcher's).
     await watcher.reload('test');
     expect(watcher.current().policy.tiers.low?.max_duration).toBe(5 * 3_600_000);
+    expect(actions().at(-1)).toMatchObject({ action: 'policy.loaded', sha: watcher.current().sha256 });
+  });
+
+  it('keeps the old policy, logs and announces when the disk is full during a reload', async () => {
+    const before = watcher.current();
+    const store = new Store(temp.db, () => before.sha256);
+    // A full disk, as SQLite reports it: the file may not grow, and the pages it has are filled with entries.
+    temp.db.$client.pragma(`max_page_count = ${Number(temp.db.$client.pragma('page_count', { simple: true }))}`);
+    for (const padding of [200, 20, 0]) {
+      for (let i = 0; i < 10_000; i++) {
+        try {
+          store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: { padding: 'x'.repeat(padding) } });
+        } catch {
+          break;
+        }
+      }
+    }
+    writeFileSync(file, stringify(aPolicyInput({ tiers: { low: { max_duration: '6h' } } })));
+    expect(await watcher.reload('test')).toBe(false);
+    expect(watcher.current()).toBe(before);
+    expect(errors[0]).toMatch(/could not be recorded in the database, so the previous one stays in force/);
+    expect(announced.at(-1)).toMatch(/could not be recorded in Sesame's database \(database or disk is full\), so the previous one stays in force/);
+
+    temp.db.$client.pragma('max_page_count = 1073741823');
+    expect(await watcher.reload('test')).toBe(true);
+    expect(watcher.current().policy.tiers.low?.max_duration).toBe(6 * 3_600_000);
     expect(actions().at(-1)).toMatchObject({ action: 'policy.loaded', sha: watcher.current().sha256 });
   });
 

@@ -368,6 +368,21 @@ describe('AccessService', () => {
       expect(cancelledWith(id).cause).toBe('unknown_resource');
     });
 
+    it('cancels when the role asked for is gone from the resource', async () => {
+      const id = (await requestProdWrite()).value?.request.id ?? 0;
+      h.setPolicy(aLoadedPolicy({ resources: { 'prod-db': { roles: { write: undefined } } } }));
+      expect((await h.service.approve(id, PEOPLE.security)).error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'unknown_role', input: 'write' } });
+      expect(cancelledWith(id).cause).toBe('unknown_role');
+    });
+
+    it('cancels when the tier now refuses what was asked (a shorter max_duration)', async () => {
+      const id = (await requestProdWrite()).value?.request.id ?? 0;
+      h.setPolicy(aLoadedPolicy({ tiers: { high: { max_duration: '30m' } } }));
+      const out = await h.service.approve(id, PEOPLE.security);
+      expect(out.error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'duration_too_long', max: HOUR / 2, tier: 'high' } });
+      expect(cancelledWith(id).cause).toBe('duration_too_long');
+    });
+
     it('cancels when the tier now asks for more approvals than were asked of this request', async () => {
       h.setPolicy(aLoadedPolicy({ tiers: { high: { approvals: [{ from: 'sre-leads', count: 1 }] } } }));
       const id = (await requestProdWrite()).value?.request.id ?? 0;

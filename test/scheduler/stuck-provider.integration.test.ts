@@ -1,11 +1,17 @@
 // One provider call that never returns: the sweep goes on without it, another grant due meanwhile is revoked by the
 // next sweep, and the stuck one ends revoke_failed with the admins alerted once the provider deadline passes.
 import { afterEach, describe, expect, it } from 'vitest';
+import type { AccessEvent } from '../../src/core/ports.ts';
 import { grantRef } from '../../src/core/ids.ts';
+import { createMetrics } from '../../src/metrics.ts';
 import { withDeadlines } from '../../src/providers/deadline.ts';
 import { createReconciler, type Reconciler } from '../../src/scheduler/reconciler.ts';
+import { createSlackNotifier } from '../../src/slack/notifier.ts';
+import { countingCalls, createWebClient } from '../../src/slack/slack-api.ts';
 import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
+import { FakeSlack } from '../support/fake-slack.ts';
 import { silentLogger } from '../support/fakes.ts';
+import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 
 const realClock = { now: () => new Date() };
 const INTERVAL_MS = 1_000;
@@ -49,6 +55,20 @@ describe('a provider call that never returns', () => {
     const alert = h.notifier.events.find((e) => e.type === 'grant_revoke_failed');
     expect(alert).toMatchObject({ grant: { id: stuck.id }, problem: `the noop provider's revoke did not answer within ${PROVIDER_DEADLINE_MS / 1000} s; it will be tried again` });
     expect(h.auditActions()).toContain('grant.revoke_failed');
+
+    // What the admins see: the alert, as Sesame's Slack notifier posts it to the audit channel, mentioning them.
+    const slack = new FakeSlack();
+    await slack.start();
+    try {
+      const policy = aLoadedPolicy();
+      const notifier = createSlackNotifier({ client: createWebClient('xoxb-test', slack.apiUrl), call: countingCalls(createMetrics(), silentLogger), store: h.store, policy: () => policy, log: silentLogger });
+      await notifier.notify(alert as AccessEvent);
+      await notifier.close?.();
+      const posted = slack.callsTo('chat.postMessage').map((c) => ({ channel: c.channel, text: String(c.text) }));
+      expect(posted).toContainEqual({ channel: 'C0AUDIT', text: expect.stringMatching(new RegExp(`🚨 <@${PEOPLE.security}> Revoking .*\\(G${stuck.id}\\).* failed; Sesame keeps retrying\\. The provider said: .*did not answer within 3 s`)) });
+    } finally {
+      await slack.stop();
+    }
   }, 60_000);
 
   it('lets a sweep finish while the call is still running, and the next sweep skips that grant', async () => {
