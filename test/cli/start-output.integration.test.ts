@@ -120,7 +120,8 @@ describe('sesame start output', () => {
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await slack.waitFor(() => stdout.includes('Sesame is running') || child.exitCode !== null, 'Sesame to start', 60_000);
+    // The start-up findings come after the SIGTERM handler is in place; "Sesame is running" comes just before it.
+    await slack.waitFor(() => stdout.includes('"check":') || child.exitCode !== null, 'Sesame to start and log its findings', 60_000);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     const lines = parseLines(stdout);
