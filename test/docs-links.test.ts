@@ -1,4 +1,4 @@
-// The README and docs/ stand alone: every relative link resolves inside the repository, none leaves it.
+// The README and docs/ stand alone: every relative link resolves inside the repository, and none leaves it for the web.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,16 @@ describe('documentation links', () => {
       return relative(ROOT, target).startsWith('..') || !existsSync(target);
     });
     expect(broken).toEqual([]);
+  });
+
+  it('links to no web address but the local playground, in a link or as a bare URL (code and examples aside)', () => {
+    const outside = pages.flatMap((page) => {
+      const prose = readFileSync(join(ROOT, page), 'utf8')
+        .replace(/^(```|~~~)[^]*?^\1/gm, '')
+        .replace(/`[^`\n]*`/g, '');
+      return [...prose.matchAll(/(?:https?:\/\/|www\.)[^\s)>\]"']+/gi)].map((m) => `${page}: ${m[0]}`).filter((hit) => !/:\s*https?:\/\/(127\.0\.0\.1|localhost)[:/]/.test(hit));
+    });
+    expect(outside).toEqual([]);
   });
 
   it('never points at material outside the project', () => {

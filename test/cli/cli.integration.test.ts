@@ -65,6 +65,13 @@ describe('sesame CLI', () => {
       expect(out.stdout).toMatch(/rule: {5}tiers\.low\.auto_approve \(.*policy\.yaml:\d+:\d+\)/);
     });
 
+    it('reads --duration in the one-word forms /access and the request form accept', async () => {
+      for (const [typed, shown] of [['90min', '1h30m'], ['2hours', '2h'], ['1.5h', '1h30m']] as const) {
+        const out = await sesame(['policy', 'explain', '--user', 'U0LEAD1', '--resource', 'staging-db', '--role', 'read', '--duration', typed, '--policy', EXAMPLE_POLICY_PATH]);
+        expect(out.stdout, typed).toContain(`request:  staging-db read for ${shown} (tier low)`);
+      }
+    });
+
     it('explains approval steps and business hours at a given time', async () => {
       const out = await sesame(['policy', 'explain', '--user', 'U0LEAD1', '--resource', 'deployers', '--duration', '1h', '--reason', 'INC-42', '--at', '2026-11-23T19:00:00Z', '--policy', EXAMPLE_POLICY_PATH]);
       expect(out.stdout).toContain('decision: needs approval');

@@ -64,6 +64,17 @@ describe('a bad command line', { timeout: 120_000 }, () => {
   });
 });
 
+describe('an unknown flag', { timeout: 180_000 }, () => {
+  it('exits 2 with the command\'s usage for every command, so none is left out', async () => {
+    for (const command of COMMANDS) {
+      const out = await sesame([...command.name.split(' '), '--no-such-flag'], { DATABASE_PATH: join(dir, 'never.db') });
+      expect({ command: command.name, code: out.code, stdout: out.stdout }).toEqual({ command: command.name, code: 2, stdout: '' });
+      expect(out.stderr, command.name).toContain('--no-such-flag');
+      expect(out.stderr, command.name).toContain(`\nusage: sesame ${command.name}`);
+    }
+  });
+});
+
 describe('output', { timeout: 120_000 }, () => {
   it('never runs standard output and standard error into one line when both go to one place', async () => {
     const broken = join(dir, 'broken.yaml');
@@ -104,5 +115,13 @@ describe('./.env', { timeout: 120_000 }, () => {
     expect(overridden.stdout).toMatch(/^.*\/from-environment\.db: created, \d+ migrations applied\n$/);
     // POLICY_PATH came from the file too: the check looks where it says.
     expect(await sesame(['policy', 'check'], {}, project)).toMatchObject({ code: 1, stderr: expect.stringContaining(join(project, 'missing.yaml')) });
+  });
+
+  it('is read by `sesame start` (npm start) too', async () => {
+    const project = mkdtempSync(join(dir, 'start-'));
+    writeFileSync(join(project, '.env'), 'PORT=eighty\n');
+    const out = await sesame(['start'], { SLACK_BOT_TOKEN: 'xoxb-env-file', SLACK_SIGNING_SECRET: 'env-file-secret' }, project);
+    expect(out).toMatchObject({ code: 1, stderr: '' });
+    expect((JSON.parse(out.stdout.trim()) as { msg: string }).msg).toMatch(/^PORT must be a port number/);
   });
 });

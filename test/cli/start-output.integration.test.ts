@@ -113,4 +113,19 @@ describe('sesame start output', () => {
     expect(lines).toContainEqual(expect.objectContaining({ level: 30, signal: 'SIGTERM', msg: 'finishing in-flight work and stopping' }));
     expect(messages.at(-1)).toBe('stopped');
   });
+
+  it('runs the shipped policies/policy.yaml with nothing but Slack and Redis: no provider secret set', async () => {
+    const { POLICY_PATH: _own, ...withDefaultPolicy } = env;
+    const child = spawn(process.execPath, [BIN, 'start'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...withDefaultPolicy, DATABASE_PATH: join(dir, 'default-policy.db'), PORT: String(await freePort()) } });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // The start-up findings come after the SIGTERM handler is in place; "Sesame is running" comes just before it.
+    await slack.waitFor(() => stdout.includes('"check":') || child.exitCode !== null, 'Sesame to start and log its findings', 60_000);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const lines = parseLines(stdout);
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'Sesame is running', policy: './policies/policy.yaml' }));
+  });
 });

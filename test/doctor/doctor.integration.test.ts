@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -216,6 +217,28 @@ describe('sesame doctor', () => {
       expect(await redisLines(evicting.url)).toEqual([expect.stringMatching(new RegExp(`^✗ Redis at ${evicting.url} does not answer \\(.*\\) — start Redis, or point REDIS_URL at it$`))]);
     } finally {
       await Promise.all([evicting.stop(), locked.stop()]);
+    }
+  });
+
+  it('fails a Slack variable that is not set, saying where to copy it from, and the command exits 1', async () => {
+    const { SLACK_SIGNING_SECRET: _unset, ...withoutSecret } = env;
+    const findings = await runDoctor(configWith({ SLACK_SIGNING_SECRET: undefined }));
+    expect(lines(findings)[0]).toBe('✗ SLACK_SIGNING_SECRET is not set; copy it from your Slack app → Basic Information (or set SLACK_APP_TOKEN to use Socket Mode)');
+    expect(failures(findings)).toHaveLength(1);
+    const out = await sesame(['doctor'], withoutSecret);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toMatch(/^✗ SLACK_SIGNING_SECRET is not set/);
+  });
+
+  it('fails a database it cannot write, here because another program holds it locked', async () => {
+    const locker = new Database(env.DATABASE_PATH ?? '');
+    locker.exec('BEGIN EXCLUSIVE');
+    try {
+      const dbLine = lines(await runDoctor(configWith())).find((l) => l.includes(env.DATABASE_PATH ?? ''));
+      expect(dbLine).toBe(`✗ ${env.DATABASE_PATH} cannot be written (database is locked) — check the disk and the file, then try again`);
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
     }
   });
 

@@ -1,6 +1,7 @@
 // The playground in a real browser: a person requests, approves and breaks glass by clicking, as in Slack.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
+import { WebClient } from '@slack/web-api';
 import { launchChromium, openPlayground, type OpenPlayground } from './browser-harness.ts';
 
 let browser: Browser;
@@ -158,5 +159,37 @@ describe('the playground in Chromium', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(await page.getByLabel('Acting as').inputValue()).toBe('U0BOB');
     expect(await conversation().getByText('Only visible to you').count()).toBe(0);
+  });
+
+  it('draws the Block Kit Sesame sends: header, section, fields, context, divider, buttons, mrkdwn, mentions and dates', { timeout: 60_000 }, async () => {
+    const { page, actAs, see, openChannel, conversation, playground } = await start();
+    await actAs('Bob Brown');
+    await openChannel('general');
+    const at = 1_796_000_000;
+    // Posted through the stand-in's Web API, as Sesame posts.
+    await new WebClient('xoxb-playground', { slackApiUrl: playground.slack.apiUrl }).chat.postMessage({
+      channel: 'C0GENERAL',
+      text: 'Block Kit check',
+      blocks: [
+        { type: 'header', text: { type: 'plain_text', text: 'Block Kit check' } },
+        { type: 'section', text: { type: 'mrkdwn', text: '*bold* _italic_ ~struck~ `code` <https://example.com/x|a link> for <@U0ALICE> in <#C0AUDIT>\n&gt; quoted' } },
+        { type: 'section', fields: [{ type: 'mrkdwn', text: '*Resource*\nsandbox' }, { type: 'mrkdwn', text: '*Role*\nadmin' }] },
+        { type: 'divider' },
+        { type: 'context', elements: [{ type: 'mrkdwn', text: `ends <!date^${at}^{date_num}|later>` }] },
+        { type: 'actions', elements: [{ type: 'button', action_id: 'look', value: 'x', text: { type: 'plain_text', text: 'Take a look' } }] },
+      ],
+    });
+    const message = conversation().locator('article', { has: page.getByRole('heading', { name: 'Block Kit check' }) });
+    await see(message);
+    const texts = (selector: string) => message.locator(selector).allTextContents();
+    expect(await texts('.blocks strong')).toEqual(['bold', 'Resource', 'Role']);
+    expect([await texts('em'), await texts('s'), await texts('code'), await texts('blockquote')]).toEqual([['italic'], ['struck'], ['code'], ['quoted']]);
+    expect(await message.getByRole('link', { name: 'a link' }).getAttribute('href')).toBe('https://example.com/x');
+    expect(await texts('.mention')).toEqual(['@alice', '#sesame-audit']);
+    expect(await message.locator('.bk-field').allInnerTexts()).toEqual(['Resource\nsandbox', 'Role\nadmin']);
+    expect(await message.locator('hr').count()).toBe(1);
+    expect(await texts('.bk-context')).toEqual([`ends ${new Date(at * 1000).toISOString().slice(0, 10)}`]);
+    const button = message.getByRole('button', { name: 'Take a look' });
+    expect(await button.evaluate((node) => node.tagName)).toBe('BUTTON');
   });
 });

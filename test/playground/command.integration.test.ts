@@ -1,11 +1,12 @@
 // `sesame playground` as a newcomer runs it: a real process that prints its address, ignores Slack settings, stops on SIGTERM.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../src/playground/protocol.ts';
 import { redisPrefixFor } from '../../src/playground/start.ts';
@@ -23,8 +24,8 @@ async function freePort(): Promise<{ port: number; server: Server }> {
   return { port: address.port, server };
 }
 
-function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [BIN, 'playground'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } });
+function run(env: Record<string, string>, cwd = ROOT) {
+  const child = spawn(process.execPath, [BIN, 'playground'], { cwd, env: { PATH: process.env.PATH ?? '', ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -103,6 +104,37 @@ describe('sesame playground', () => {
     }
     expect(await p.exited).toBe(0);
     expect(p.err()).not.toMatch(/slack\.com|127\.0\.0\.1:9/);
+  });
+
+  it('is what `npm run playground` runs', () => {
+    const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(scripts.playground).toBe('node bin/sesame.js playground');
+  });
+
+  it('keeps its database in ./data/playground.db unless told otherwise, and its timers in the Redis REDIS_URL names', { timeout: 60_000 }, async () => {
+    const cwd = mkdtempSync(join(dir, 'cwd-'));
+    const database = join(cwd, 'data', 'playground.db');
+    const prefix = redisPrefixFor(database);
+    // Database 2 of the shared Redis, so the keys it finds can only have come from REDIS_URL.
+    const redis = new Redis('redis://127.0.0.1:6379/2', { lazyConnect: true });
+    await redis.connect();
+    const { port, server } = await freePort();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const p = run({ PORT: String(port), POLICY_PATH: join(ROOT, 'policies', 'playground.yaml'), REDIS_URL: 'redis://127.0.0.1:6379/2' }, cwd);
+    try {
+      await until(() => p.out().includes('Sesame playground:'), 'the address');
+      expect(existsSync(database)).toBe(true);
+      // BullMQ writes its keys as its workers get going, a moment after the page is up.
+      let keys: string[] = [];
+      for (const end = Date.now() + 20_000; keys.length === 0 && Date.now() < end; await new Promise((r) => setTimeout(r, 100))) keys = await redis.keys(`${prefix}:*`);
+      expect(keys).not.toEqual([]);
+    } finally {
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    }
   });
 
   it('says which port is in use and what to do', { timeout: 60_000 }, async () => {

@@ -73,7 +73,7 @@ describe('parsePolicy', () => {
     expect(problemsOf(text)).toEqual([`p.yaml:${line}:1 a tab in the indentation; YAML indents with spaces only, so replace the tab with spaces`]);
   });
 
-  it('reports dangling references in the well-formed parts beside the shape problems', () => {
+  it('reports dangling references (group, tier, role) in the well-formed parts beside the shape problems', () => {
     const text = [
       'version: 1',
       'settings: { approvals_channel: C0APPROVALS, admins: secops }',
@@ -85,6 +85,8 @@ describe('parsePolicy', () => {
       '  a: { tier: low, roles: [read], provider: { type: noop } }',
       '  b: { tier: urgent, roles: [read], provider: { type: noop }, eligible: [opps] }',
       '  c: { tier: high, roles: { read: { tier: mid } }, provider: { type: ftp } }',
+      'bundles:',
+      '  kit: [a:write]',
     ].join('\n');
     expect(problemsOf(text)).toEqual([
       'p.yaml:2:53 settings.admins: unknown group "secops"; groups are "ops"',
@@ -93,6 +95,7 @@ describe('parsePolicy', () => {
       'p.yaml:9:14 resources.b.tier: unknown tier "urgent"; tiers are "low", "high"',
       'p.yaml:9:74 resources.b.eligible[0]: unknown group "opps"; groups are "ops"',
       'p.yaml:10:70 resources.c.provider.type: must be one of: webhook, slack_usergroup, postgres, github_team, kubernetes, aws_identity_center, gcp_iam, noop',
+      'p.yaml:12:9 bundles.kit[0]: resource "a" has no role "write"; its roles are "read"',
     ]);
   });
 

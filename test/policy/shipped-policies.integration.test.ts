@@ -1,6 +1,6 @@
-// The policies in policies/ and policies/examples/ are valid, the default needs no secret, and their test files pass.
+// The policies in policies/ and policies/examples/ are valid, the default needs no secret, and each has test cases that pass.
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -26,6 +26,15 @@ describe('shipped policies', () => {
     const loaded = await loadPolicyFile(join(ROOT, 'policies/policy.yaml'), { env: {} });
     expect(loaded.ok ? [] : loaded.error.map(formatProblem)).toEqual([]);
     expect(loaded.ok && missingSecrets(loaded.value.policy, {})).toEqual([]);
+  });
+
+  it('each have a test file in policies/tests/, as the README says', () => {
+    const tested = readdirSync(join(ROOT, 'policies/tests'))
+      .filter((f) => f.endsWith('.test.yaml'))
+      .map((f) => /^policy: (\S+)$/m.exec(readFileSync(join(ROOT, 'policies/tests', f), 'utf8'))?.[1])
+      .map((target) => target && join('policies/tests', target).replace(/^policies\/tests\/\.\.\//, 'policies/'));
+    const needTests = POLICIES.filter((file) => file !== 'policies/playground.yaml');
+    expect(needTests.filter((file) => !tested.includes(file))).toEqual([]);
   });
 
   it('pass their test files: `sesame policy test` over policies/tests/ exits 0', async () => {

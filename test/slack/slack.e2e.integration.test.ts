@@ -208,9 +208,13 @@ describe('Slack surface, end to end', () => {
       });
       expect(res.status).toBe(200);
       const granted = await e.slack.waitFor(() => dmsTo(PEOPLE.engineer2).slice(before).find((t) => t.includes('You have `sandbox` `admin`')), 'the grant DM');
-      const grant = /`(G\d+)`/.exec(granted)?.[1] ?? '';
+      const grant = /\((G\d+)\)/.exec(granted)?.[1] ?? '';
+      expect(grant).toMatch(/^G\d+$/);
       // The form's own outcome DM (the second one this replaced) used to go out before the grant's.
-      expect(dmsTo(PEOPLE.engineer2).slice(before).filter((t) => t.includes(grant) || t.startsWith('✅ Granted'))).toEqual([granted]);
+      expect(dmsTo(PEOPLE.engineer2).slice(before)).toEqual([granted]);
+      // The form reads "90min" as /access does.
+      const row = e.sesame.store.db.$client.prepare('SELECT r.duration_ms AS ms FROM grants g JOIN requests r ON r.id = g.request_id WHERE g.id = ?').get(Number(grant.slice(1))) as { ms: number };
+      expect(row.ms).toBe(90 * 60_000);
     });
 
     it('lists only the chosen resource\'s roles once a resource is picked in the form', async () => {

@@ -1,0 +1,33 @@
+// What CI runs (.ci/run): Debian's Chromium installed with apt-get when missing, then `npm test`, whose vitest run includes the browser tests.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import config from '../vitest.config.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const script = readFileSync(`${ROOT}/.ci/run`, 'utf8');
+
+describe('.ci/run', () => {
+  it("installs Debian's chromium with apt-get when /usr/bin/chromium is missing, never a downloaded browser", () => {
+    const ensure = /^ensure_chromium\(\) \{\n([^]*?)^\}/m.exec(script)?.[1] ?? '';
+    expect(ensure).toMatch(/if \[ -x \/usr\/bin\/chromium \]; then return 0; fi/);
+    expect(ensure).toMatch(/apt-get install -y chromium\b/);
+    const commands = script.split('\n').filter((l) => !l.trim().startsWith('#'));
+    expect(commands.filter((l) => /playwright install/.test(l))).toEqual([]);
+  });
+
+  it('makes sure of Chromium before it runs npm test', () => {
+    const calls = script.split('\n').map((l) => l.trim());
+    const ensured = calls.indexOf('ensure_chromium');
+    expect(ensured).toBeGreaterThan(-1);
+    expect(calls.findIndex((l) => l.startsWith('npm test'))).toBeGreaterThan(ensured);
+  });
+
+  it('runs the browser tests as part of npm test', () => {
+    const { scripts } = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { scripts: Record<string, string> };
+    expect(scripts.test).toMatch(/\bvitest run$/);
+    const include = config.test?.include ?? [];
+    expect(include).toContain('test/**/*.test.ts');
+    expect(config.test?.exclude ?? []).not.toEqual(expect.arrayContaining([expect.stringMatching(/playground|browser|e2e/)]));
+  });
+});
