@@ -1,6 +1,7 @@
 // Past decisions re-decided under another policy: what would change, one row per changed request, and a summary.
 import { evaluate, type Outcome, type OutcomeKind } from './evaluate.ts';
 import type { Policy } from './schema.ts';
+import type { Standing } from '../core/ports.ts';
 
 export interface PastDecision {
   /** `R12`; null for a refusal, which creates no request. */
@@ -17,6 +18,12 @@ export interface PastDecision {
   channelName: string | null;
   /** The requester's groups when it was decided; null when the audit entry predates their recording. */
   groups: string[] | null;
+  /** Set for a window that started later (ms since the epoch): it was judged as at its start. */
+  startsAt: number | undefined;
+  /** A guest or someone from another workspace; undefined for a full member (and for entries from before it was recorded). */
+  standing: Exclude<Standing, 'member'> | undefined;
+  /** Refused because an admin had blocked the requester. */
+  blocked: boolean;
   before: { decision: OutcomeKind; tier: string | null; error: string | null };
 }
 
@@ -51,7 +58,7 @@ export function replay(policy: Policy, past: readonly PastDecision[], todaysGrou
     const earlier = (breakglassGrants.get(decision.user) ?? []).filter((at) => at > decision.at.getTime() - HOUR_MS).length;
     const { outcome: after } = evaluate(
       policy,
-      { user: decision.user, resource: decision.resource, role: decision.role, duration: decision.durationMs, reason: decision.reason, breakglass: decision.breakglass, channelName: decision.channelName, at: decision.at },
+      { user: decision.user, resource: decision.resource, role: decision.role, duration: decision.durationMs, reason: decision.reason, breakglass: decision.breakglass, channelName: decision.channelName, at: decision.at, startsAt: decision.startsAt, standing: decision.standing, blocked: decision.blocked },
       groups,
       earlier,
     );

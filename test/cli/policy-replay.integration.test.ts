@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policyReplay } from '../../src/cli/policy-replay.ts';
 import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
 import { captureIo } from '../support/capture-io.ts';
-import { aPolicyInput } from '../support/policy-fixtures.ts';
+import { aLoadedPolicy, aPolicyInput } from '../support/policy-fixtures.ts';
+import { userBlocksOf } from '../support/user-blocks.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -153,6 +154,46 @@ describe('sesame policy replay over entries from before groups were recorded', (
       expect(captured.stderr()).toBe(
         "1 request replayed: 0 unchanged, 1 now need approval, 0 now refused, 0 now auto-approved\nnote: 1 decision(s) predate the audit recording groups; they were replayed with today's fixed group lists (Slack user groups not looked up).\n",
       );
+    } finally {
+      h.cleanup();
+    }
+  });
+});
+
+describe('sesame policy replay of what groups alone do not decide', () => {
+  it('re-decides guests, blocked people, windows that start later and role-less refusals as they were decided', async () => {
+    const h = accessHarness(aLoadedPolicy({ bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }));
+    try {
+      h.directory.standings.set(PEOPLE.engineer2, 'guest');
+      expect((await h.service.request({ requester: PEOPLE.engineer2, resource: 'sandbox', duration: HOUR, reason: 'x' })).error?.code).toBe('outsider_refused');
+      expect((await userBlocksOf(h).revokeAll(PEOPLE.engineer, PEOPLE.security, 'lost laptop')).ok).toBe(true);
+      expect((await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'x' })).error?.code).toBe('user_blocked');
+      h.clock.advance(10 * HOUR); // 20:00 in Berlin: a window starting tomorrow at 10:00 is judged in business hours
+      const window = await h.service.request({ requester: PEOPLE.oncall, resource: 'prod-db', role: 'read', duration: HOUR, reason: 'INC-1 look', startsAt: h.clock.now().getTime() + 14 * HOUR });
+      expect(window.value?.kind).toBe('scheduled');
+      expect((await h.service.request({ requester: PEOPLE.oncall, resource: 'kit', duration: HOUR, reason: 'INC-2' })).value?.kind).toBe('granted');
+      h.scheduler.isAvailable = false;
+      expect((await h.service.request({ requester: PEOPLE.oncall, resource: 'sandbox', duration: HOUR, reason: 'x' })).error?.code).toBe('scheduler_unavailable');
+
+      const refusal = (code: string) =>
+        JSON.parse((h.temp.db.$client.prepare("SELECT details FROM audit_log WHERE action = 'request.refused' AND details LIKE ?").get(`%"${code}"%`) as { details: string }).details) as Record<string, unknown>;
+      expect(refusal('outsider_refused')).toMatchObject({ standing: 'guest', role: null });
+      expect(refusal('user_blocked')).toMatchObject({ blocked: true });
+
+      const replayUnder = async (input: ReturnType<typeof aPolicyInput>) => {
+        const file = join(h.temp.dir, 'policy.yaml');
+        writeFileSync(file, stringify(input));
+        const captured = captureIo();
+        expect(await policyReplay([file, '--format', 'jsonl'], captured.io, h.temp.path, new Date(h.clock.now().getTime() + HOUR))).toBe(0);
+        return { changes: captured.stdout().trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>), summary: captured.stderr() };
+      };
+      // The scheduler's outage is no verdict of the policy, so that refusal is not replayed.
+      expect(await replayUnder(aPolicyInput({ bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }))).toEqual({
+        changes: [],
+        summary: '4 requests replayed: 4 unchanged, 0 now need approval, 0 now refused, 0 now auto-approved\n',
+      });
+      const guestsWelcome = await replayUnder(aPolicyInput({ settings: { allow_guests: true }, bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }));
+      expect(guestsWelcome.changes).toEqual([expect.objectContaining({ user: PEOPLE.engineer2, resource: 'sandbox', role: null, after: { decision: 'auto-approve', tier: 'low', error: null } })]);
     } finally {
       h.cleanup();
     }
