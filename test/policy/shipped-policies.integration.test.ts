@@ -30,6 +30,15 @@ describe('shipped policies', () => {
     expect(loaded.ok && missingSecrets(loaded.value.policy, {})).toEqual([]);
   });
 
+  it('each ship with a test file in policies/tests/ that names it', () => {
+    const tested = readdirSync(join(ROOT, 'policies/tests'))
+      .filter((f) => f.endsWith('.test.yaml'))
+      .map((f) => (parse(readFileSync(join(ROOT, 'policies/tests', f), 'utf8')) as { policy?: string }).policy)
+      // Without its own `policy:`, a file tests the default policy (POLICY_PATH unset).
+      .map((own) => (own === undefined ? 'policies/policy.yaml' : join('policies/tests', own)));
+    expect(POLICIES.filter((file) => !tested.includes(file))).toEqual([]);
+  });
+
   it('pass their test files: `sesame policy test` over policies/tests/ exits 0', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin', 'sesame.js'), 'policy', 'test'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '' } });
     expect(stdout).toMatch(/^[1-9]\d* passed, 0 failed$/m);
