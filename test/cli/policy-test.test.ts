@@ -119,6 +119,20 @@ describe('sesame policy test', () => {
     expect(out.code).toBe(1);
   });
 
+  it('decides a case without `at` at the time it runs', async () => {
+    const file = write('now.test.yaml', [
+      'groups: { oncall: [U0ALICE], engineering: [U0ALICE] }',
+      'cases:',
+      '  - name: on-call reads prod at once in business hours',
+      '    request: { user: U0ALICE, resource: prod-db, role: read, duration: 1h, reason: "INC-1 check" }',
+      '    expect: { decision: auto-approve }',
+    ].join('\n'));
+    expect((await run([file])).code).toBe(0);
+    const captured = captureIo();
+    expect(await policyTest([file], captured.io, EXAMPLE_POLICY_PATH, new Date('2026-11-28T10:00:00Z'))).toBe(1);
+    expect(captured.stdout()).toMatch(/^✗ on-call reads prod at once in business hours: expected decision auto-approve, got needs-approval /);
+  });
+
   it('exits 2 when a path does not exist', async () => {
     const out = await run([join(dir, 'nope')]);
     expect(out.stderr).toMatch(/nope does not exist; give a \*\.test\.yaml file or a folder of them/);
