@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { groupsOf } from '../core/membership.ts';
 import { looksLikeDuration, parseDuration } from '../policy/duration.ts';
 import { formatProblem, loadPolicyFile } from '../policy/load.ts';
-import { replay, summarizeReplay, type ReplayChange } from '../policy/replay.ts';
+import { HOUR_MS, replay, summarizeReplay, type ReplayChange } from '../policy/replay.ts';
 import { pastDecisions } from '../store/decision-history.ts';
 import { openExisting } from './audit-commands.ts';
 import { EXIT, line, writeChunk, type CliIo } from './io.ts';
@@ -46,7 +46,8 @@ export async function policyReplay(args: string[], io: CliIo, databasePath: stri
   if (!db) return EXIT.failed;
   let past;
   try {
-    past = pastDecisions(db.$client, since, until);
+    // The hour before the period too: break-glass grants in it count towards the rate limit of the first decisions.
+    past = pastDecisions(db.$client, new Date(since.getTime() - HOUR_MS), until);
   } finally {
     db.$client.close();
   }
@@ -55,7 +56,7 @@ export async function policyReplay(args: string[], io: CliIo, databasePath: stri
   // Entries from before groups were recorded fall back to today's membership: the new policy's fixed user lists.
   const today = new Map<string, ReadonlySet<string>>();
   for (const user of new Set(past.filter((p) => p.groups === null).map((p) => p.user))) today.set(user, await groupsOf(policy, user, offlineDirectory));
-  const report = replay(policy, past, (user) => today.get(user) ?? new Set());
+  const report = replay(policy, past, (user) => today.get(user) ?? new Set(), since);
 
   if (values.format === 'jsonl') {
     for (const change of report.changes) await writeChunk(io.stdout, `${JSON.stringify(jsonOf(change))}\n`);

@@ -45,14 +45,16 @@ export interface ReplayReport {
   changes: ReplayChange[];
 }
 
-const HOUR_MS = 3_600_000;
+export const HOUR_MS = 3_600_000;
 
-export function replay(policy: Policy, past: readonly PastDecision[], todaysGroups: (user: string) => ReadonlySet<string>): ReplayReport {
+/** Decisions before `from` are re-decided only to count the break-glass grants that the rate limit of later ones sees. */
+export function replay(policy: Policy, past: readonly PastDecision[], todaysGroups: (user: string) => ReadonlySet<string>, from = new Date(0)): ReplayReport {
   const report: ReplayReport = { total: 0, unchanged: 0, nowNeedApproval: 0, nowRefused: 0, nowAutoApproved: 0, otherwise: 0, withTodaysGroups: 0, changes: [] };
   const breakglassGrants = new Map<string, number[]>();
   for (const decision of past) {
-    report.total++;
-    if (decision.groups === null) report.withTodaysGroups++;
+    const counted = decision.at >= from;
+    if (counted) report.total++;
+    if (counted && decision.groups === null) report.withTodaysGroups++;
     const groups = decision.groups === null ? todaysGroups(decision.user) : new Set(decision.groups);
     // The rate limit counts the break-glass grants this history itself shows in the hour before.
     const earlier = (breakglassGrants.get(decision.user) ?? []).filter((at) => at > decision.at.getTime() - HOUR_MS).length;
@@ -63,6 +65,7 @@ export function replay(policy: Policy, past: readonly PastDecision[], todaysGrou
       earlier,
     );
     if (decision.breakglass && after.decision === 'auto-approve') breakglassGrants.set(decision.user, [...(breakglassGrants.get(decision.user) ?? []), decision.at.getTime()]);
+    if (!counted) continue;
 
     const { before } = decision;
     if (before.decision !== after.decision) {

@@ -199,3 +199,25 @@ describe('sesame policy replay of what groups alone do not decide', () => {
     }
   });
 });
+
+describe('sesame policy replay of break-glass near the start of the period', () => {
+  it('counts the grants of the hour before the period towards the rate limit', async () => {
+    const h = accessHarness();
+    try {
+      const glass = () => h.service.request({ requester: PEOPLE.oncall, resource: 'prod-db', role: 'write', duration: HOUR, reason: 'INC-42 down', breakglass: true, channelId: 'C0INC42' });
+      for (let i = 0; i < 3; i++) {
+        expect((await glass()).ok).toBe(true);
+        h.clock.advance(MINUTE);
+      }
+      expect((await glass()).error?.code).toBe('breakglass_rate_limited');
+      const policy = join(h.temp.dir, 'same.yaml');
+      writeFileSync(policy, stringify(aPolicyInput()));
+      const captured = captureIo();
+      const since = new Date(h.clock.now().getTime() - MINUTE / 2).toISOString();
+      expect(await policyReplay([policy, '--since', since, '--fail-on-change'], captured.io, h.temp.path, new Date(h.clock.now().getTime() + HOUR))).toBe(0);
+      expect(captured.stdout()).toBe('1 request replayed: 1 unchanged, 0 now need approval, 0 now refused, 0 now auto-approved\n');
+    } finally {
+      h.cleanup();
+    }
+  });
+});
