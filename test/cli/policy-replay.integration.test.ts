@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policyReplay } from '../../src/cli/policy-replay.ts';
 import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
 import { captureIo } from '../support/capture-io.ts';
+import { FakeSlack } from '../support/fake-slack.ts';
 import { aLoadedPolicy, aPolicyInput } from '../support/policy-fixtures.ts';
 import { userBlocksOf } from '../support/user-blocks.ts';
 
@@ -152,9 +153,39 @@ describe('sesame policy replay over entries from before groups were recorded', (
       expect(await policyReplay([policy, '--format', 'jsonl'], captured.io, h.temp.path, new Date(h.clock.now().getTime() + HOUR))).toBe(0);
       expect(JSON.parse(captured.stdout())).toMatchObject({ request_id: null, user: PEOPLE.lead1, before: { decision: 'refuse', tier: null }, after: { decision: 'needs-approval', tier: 'medium', error: null } });
       expect(captured.stderr()).toBe(
-        "1 request replayed: 0 unchanged, 1 now need approval, 0 now refused, 0 now auto-approved\nnote: 1 decision(s) predate the audit recording groups; they were replayed with today's fixed group lists (Slack user groups not looked up).\n",
+        "1 request replayed: 0 unchanged, 1 now need approval, 0 now refused, 0 now auto-approved\nnote: 1 decision(s) predate the audit recording groups; they were replayed with today's fixed group lists (Slack user groups not looked up; set SLACK_BOT_TOKEN to include them).\n",
       );
     } finally {
+      h.cleanup();
+    }
+  });
+
+  it("asks Slack for today's user groups when it has a bot token", async () => {
+    const h = accessHarness();
+    const slack = new FakeSlack();
+    await slack.start();
+    try {
+      slack.usergroups.set('S0ONCALL', [PEOPLE.engineer]);
+      h.store.audit(h.clock.now(), { actor: PEOPLE.engineer, action: 'request.refused', details: { resource: 'prod-db', role: 'write', code: 'not_eligible', breakglass: false } });
+      const policy = join(h.temp.dir, 'oncall.yaml');
+      writeFileSync(policy, stringify(aPolicyInput({ resources: { 'prod-db': { eligible: ['oncall'] } } })));
+      const run = async (botToken: string | undefined) => {
+        const captured = captureIo();
+        const code = await policyReplay([policy, '--format', 'jsonl'], captured.io, h.temp.path, new Date(h.clock.now().getTime() + HOUR), { botToken, apiUrl: slack.apiUrl });
+        return { code, stdout: captured.stdout(), stderr: captured.stderr() };
+      };
+      const withSlack = await run('xoxb-replay');
+      expect(withSlack.code).toBe(0);
+      expect(JSON.parse(withSlack.stdout)).toMatchObject({ user: PEOPLE.engineer, before: { decision: 'refuse' }, after: { decision: 'needs-approval', tier: 'high' } });
+      expect(withSlack.stderr).toContain("they were replayed with today's groups, Slack user groups included.");
+      expect(slack.callsTo('usergroups.users.list')).toContainEqual(expect.objectContaining({ usergroup: 'S0ONCALL' }));
+      expect((await run(undefined)).stdout).toBe('');
+      slack.failNext('auth.test', { error: 'invalid_auth' });
+      const refused = await run('xoxb-replay');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^Could not ask Slack for today's user groups \(.*invalid_auth.*\); check SLACK_BOT_TOKEN and SLACK_API_URL/);
+    } finally {
+      await slack.stop();
       h.cleanup();
     }
   });
