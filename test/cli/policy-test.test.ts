@@ -92,6 +92,13 @@ describe('sesame policy test', () => {
     expect(out.code).toBe(2);
   });
 
+  it('requires a user and a resource in every request', async () => {
+    const file = write('missing.test.yaml', 'cases:\n  - name: x\n    request: { resource: sandbox }\n    expect: { decision: refuse }\n  - name: y\n    request: { user: U0BOB }\n    expect: { decision: refuse }\n');
+    const out = await run([file]);
+    expect(out.stderr).toBe(`${file}:3:14 cases[0].request.user: is required\n${file}:6:14 cases[1].request.resource: is required\n`);
+    expect(out.code).toBe(2);
+  });
+
   it('refuses test groups the policy does not have or lists itself', async () => {
     const file = write('groups.test.yaml', 'groups: { oncal: [U0A], security: [U0B] }\ncases:\n  - name: x\n    request: { user: U0BOB, resource: sandbox }\n    expect: { decision: auto-approve }\n');
     const out = await run([file]);
