@@ -81,11 +81,12 @@ export const COMMANDS: readonly Command[] = [
       '  --format table|jsonl   one row or one JSON line per changed decision (default: table)',
       '  --fail-on-change       exit 1 when any decision would change (for CI)',
       '',
-      'Reads the database at DATABASE_PATH and never writes to it.',
+      'Reads the database at DATABASE_PATH and never writes to it. Entries older than the recording of groups are replayed',
+      "with today's groups: Slack user groups too when SLACK_BOT_TOKEN is set.",
     ].join('\n'),
     load: async () => {
       const { policyReplay } = await import('./policy-replay.ts');
-      return (args, { io, config }) => policyReplay(args, io, config.databasePath);
+      return (args, { io, config }) => policyReplay(args, io, config.databasePath, new Date(), config.slack);
     },
   },
   {

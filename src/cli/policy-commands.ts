@@ -137,7 +137,7 @@ export const offlineDirectory: Directory = {
  * A live, uncached directory over Slack's Web API, after checking the token (a refused token would otherwise read as
  * "in no user group"); loaded only when asked for, so an offline explain stays fast.
  */
-async function slackDirectory(token: string, apiUrl: string | undefined): Promise<Directory> {
+export async function slackDirectory(token: string, apiUrl: string | undefined): Promise<Directory> {
   const [{ createWebClient }, { createSlackDirectory }] = await Promise.all([import('../slack/slack-api.ts'), import('../slack/directory.ts')]);
   const client = createWebClient(token, apiUrl);
   await client.auth.test();

@@ -3,15 +3,16 @@ import { parseArgs } from 'node:util';
 import { groupsOf } from '../core/membership.ts';
 import { looksLikeDuration, parseDuration } from '../policy/duration.ts';
 import { formatProblem, loadPolicyFile } from '../policy/load.ts';
-import { replay, summarizeReplay, type ReplayChange } from '../policy/replay.ts';
+import { HOUR_MS, replay, summarizeReplay, type ReplayChange } from '../policy/replay.ts';
 import { pastDecisions } from '../store/decision-history.ts';
 import { openExisting } from './audit-commands.ts';
 import { EXIT, line, writeChunk, type CliIo } from './io.ts';
-import { offlineDirectory } from './policy-commands.ts';
+import { offlineDirectory, slackDirectory } from './policy-commands.ts';
 
 export const POLICY_REPLAY_USAGE = 'usage: sesame policy replay NEW_POLICY [--since 30d|ISO] [--until 1d|ISO] [--format table|jsonl] [--fail-on-change]';
 
-export async function policyReplay(args: string[], io: CliIo, databasePath: string, now: Date = new Date()): Promise<number> {
+/** `slack`: with a bot token, today's groups (for entries that predate recording them) include Slack user groups. */
+export async function policyReplay(args: string[], io: CliIo, databasePath: string, now: Date = new Date(), slack: { botToken?: string | undefined; apiUrl?: string | undefined } = {}): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -46,16 +47,26 @@ export async function policyReplay(args: string[], io: CliIo, databasePath: stri
   if (!db) return EXIT.failed;
   let past;
   try {
-    past = pastDecisions(db.$client, since, until);
+    // The hour before the period too: break-glass grants in it count towards the rate limit of the first decisions.
+    past = pastDecisions(db.$client, new Date(since.getTime() - HOUR_MS), until);
   } finally {
     db.$client.close();
   }
 
   const { policy } = loaded.value;
-  // Entries from before groups were recorded fall back to today's membership: the new policy's fixed user lists.
+  // Entries from before groups were recorded fall back to today's membership: Slack's user groups when there is a
+  // token to ask with, else only the new policy's fixed user lists.
   const today = new Map<string, ReadonlySet<string>>();
-  for (const user of new Set(past.filter((p) => p.groups === null).map((p) => p.user))) today.set(user, await groupsOf(policy, user, offlineDirectory));
-  const report = replay(policy, past, (user) => today.get(user) ?? new Set());
+  const legacyUsers = new Set(past.filter((p) => p.groups === null).map((p) => p.user));
+  const askSlack = legacyUsers.size > 0 && slack.botToken !== undefined && slack.botToken !== '';
+  try {
+    const directory = askSlack ? await slackDirectory(slack.botToken as string, slack.apiUrl) : offlineDirectory;
+    for (const user of legacyUsers) today.set(user, await groupsOf(policy, user, directory));
+  } catch (error) {
+    line(io.stderr, `Could not ask Slack for today's user groups (${error instanceof Error ? error.message : String(error)}); check SLACK_BOT_TOKEN and SLACK_API_URL, or unset SLACK_BOT_TOKEN to use only the policy's users: lists.`);
+    return EXIT.failed;
+  }
+  const report = replay(policy, past, (user) => today.get(user) ?? new Set(), since);
 
   if (values.format === 'jsonl') {
     for (const change of report.changes) await writeChunk(io.stdout, `${JSON.stringify(jsonOf(change))}\n`);
@@ -65,7 +76,8 @@ export async function policyReplay(args: string[], io: CliIo, databasePath: stri
     line(io.stdout, summarizeReplay(report));
   }
   if (report.withTodaysGroups > 0) {
-    line(io.stderr, `note: ${report.withTodaysGroups} decision(s) predate the audit recording groups; they were replayed with today's fixed group lists (Slack user groups not looked up).`);
+    const how = askSlack ? "today's groups, Slack user groups included" : "today's fixed group lists (Slack user groups not looked up; set SLACK_BOT_TOKEN to include them)";
+    line(io.stderr, `note: ${report.withTodaysGroups} decision(s) predate the audit recording groups; they were replayed with ${how}.`);
   }
   return values['fail-on-change'] && report.changes.length > 0 ? EXIT.failed : EXIT.ok;
 }

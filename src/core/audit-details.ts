@@ -1,6 +1,7 @@
 // What an entry records about the row it creates: enough for `audit verify` to rebuild the row from the log alone.
 import type { Facts } from '../policy/decide.ts';
 import type { Json } from '../store/canonical-json.ts';
+import type { Standing } from './ports.ts';
 import type { RequestRow } from '../store/schema.ts';
 import { grantRef } from './ids.ts';
 
@@ -25,7 +26,16 @@ export function requestCreatedDetails(row: RequestRow, cappedFromMs: number | un
 }
 
 /** What `policy replay` needs to re-decide a request faithfully: all the requester's groups (a new policy may consult
- * groups this one did not) and the channel's name as break-glass saw it. */
-export function replayDetails(facts: Facts): { groups: string[]; channel_name: string | undefined } {
-  return { groups: [...facts.groups].sort(), channel_name: facts.channelName ?? undefined };
+ * groups this one did not), the channel's name as break-glass saw it, and (only when they are not a full member, or
+ * blocked) their standing, which decides before any group does. */
+export interface ReplayDetails {
+  groups: string[];
+  channel_name: string | undefined;
+  standing: Exclude<Standing, 'member'> | undefined;
+  blocked: true | undefined;
+}
+
+export function replayDetails(facts: Facts): ReplayDetails {
+  const standing = facts.standing === undefined || facts.standing === 'member' ? undefined : facts.standing;
+  return { groups: [...facts.groups].sort(), channel_name: facts.channelName ?? undefined, standing, blocked: facts.blocked === true ? true : undefined };
 }

@@ -4,6 +4,7 @@ import type { Decision } from '../policy/decide.ts';
 import type { AuditAction } from '../store/audit.ts';
 import type { Store } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
+import type { ReplayDetails } from './audit-details.ts';
 import type { DomainError } from './errors.ts';
 import { grantRef, requestRef } from './ids.ts';
 import type { AccessEvent, Clock } from './ports.ts';
@@ -58,16 +59,16 @@ export class RefusalLog {
   }
 
   /** A request (or an extension of `extending`) the policy, or a missing scheduler, refuses. */
-  /** `replay`: what `policy replay` needs to re-decide the refused request (the requester's groups, the channel name). */
+  /** `replay`: what `policy replay` needs to re-decide the refused request (the requester's groups and standing, the channel name). */
   async request(
-    input: { requester: string; resource: string; role?: string | undefined; breakglass?: boolean | undefined; duration?: number | undefined; reason?: string | undefined },
+    input: { requester: string; resource: string; role?: string | undefined; breakglass?: boolean | undefined; duration?: number | undefined; reason?: string | undefined; startsAt?: number | undefined },
     refusal: { error: DomainError; rule?: Decision['rule'] },
     extending: GrantRow | null,
-    replay: { groups: string[]; channel_name: string | undefined },
+    replay: ReplayDetails,
   ): Promise<Refused> {
     const rule = refusal.rule;
     const ids = { requestId: extending ? requestRef(extending.requestId) : null, grantId: extending ? grantRef(extending.id) : null };
-    const details = { resource: input.resource, role: input.role ?? null, rule: rule ? `${rule.path.join('.')}: ${rule.why}` : null, breakglass: input.breakglass ?? false, duration_ms: input.duration, reason: input.reason, ...replay };
+    const details = { resource: input.resource, role: input.role ?? null, rule: rule ? `${rule.path.join('.')}: ${rule.why}` : null, breakglass: input.breakglass ?? false, duration_ms: input.duration, reason: input.reason, starts_at: input.startsAt === undefined ? undefined : new Date(input.startsAt).toISOString(), ...replay };
     const refused = this.refuse({ actor: input.requester, action: extending ? 'grant.extend_refused' : 'request.refused', ...ids, error: refusal.error, details });
     const tier = rule?.path[0] === 'tiers' ? String(rule.path[1]) : null;
     await this.notify({ type: 'request_refused', requester: input.requester, resource: input.resource, tier, code: refusal.error.code });

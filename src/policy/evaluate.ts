@@ -1,5 +1,6 @@
 // One request, as explain, policy tests and replay state it, through decide() to a comparable outcome.
 import type { DomainError } from '../core/errors.ts';
+import type { Standing } from '../core/ports.ts';
 import { decide, resolveTarget, type Decision } from './decide.ts';
 import type { Ms } from './duration.ts';
 import type { Policy } from './schema.ts';
@@ -15,6 +16,11 @@ export interface PolicyRequest {
   /** The channel's name (break-glass checks it against its globs). */
   channelName?: string | null | undefined;
   at: Date;
+  /** A window that starts later (ms since the epoch): its conditions are judged at its start. */
+  startsAt?: number | undefined;
+  /** The requester's place in Slack and whether an admin blocked them; by default a full member, not blocked. */
+  standing?: Standing | undefined;
+  blocked?: boolean | undefined;
 }
 
 export type OutcomeKind = 'auto-approve' | 'needs-approval' | 'refuse';
@@ -42,8 +48,8 @@ export interface Evaluation {
 export function evaluate(policy: Policy, request: PolicyRequest, groups: ReadonlySet<string>, breakglassUsesLastHour = 0, teams: ReadonlySet<string> = listedTeamsOf(policy, request.user)): Evaluation {
   const decision = decide(
     policy,
-    { resource: request.resource, role: request.role, duration: request.duration, reason: request.reason, breakglass: request.breakglass },
-    { groups, teams, user: request.user, channelName: request.channelName ?? null, breakglassUsesLastHour },
+    { resource: request.resource, role: request.role, duration: request.duration, reason: request.reason, breakglass: request.breakglass, startsAt: request.startsAt },
+    { groups, teams, user: request.user, channelName: request.channelName ?? null, breakglassUsesLastHour, standing: request.standing, blocked: request.blocked },
     request.at,
   );
   return { decision, outcome: outcomeOf(policy, decision, request) };

@@ -1,6 +1,7 @@
 // Past decisions re-decided under another policy: what would change, one row per changed request, and a summary.
 import { evaluate, type Outcome, type OutcomeKind } from './evaluate.ts';
 import type { Policy } from './schema.ts';
+import type { Standing } from '../core/ports.ts';
 
 export interface PastDecision {
   /** `R12`; null for a refusal, which creates no request. */
@@ -17,6 +18,12 @@ export interface PastDecision {
   channelName: string | null;
   /** The requester's groups when it was decided; null when the audit entry predates their recording. */
   groups: string[] | null;
+  /** Set for a window that started later (ms since the epoch): it was judged as at its start. */
+  startsAt: number | undefined;
+  /** A guest or someone from another workspace; undefined for a full member (and for entries from before it was recorded). */
+  standing: Exclude<Standing, 'member'> | undefined;
+  /** Refused because an admin had blocked the requester. */
+  blocked: boolean;
   before: { decision: OutcomeKind; tier: string | null; error: string | null };
 }
 
@@ -38,24 +45,27 @@ export interface ReplayReport {
   changes: ReplayChange[];
 }
 
-const HOUR_MS = 3_600_000;
+export const HOUR_MS = 3_600_000;
 
-export function replay(policy: Policy, past: readonly PastDecision[], todaysGroups: (user: string) => ReadonlySet<string>): ReplayReport {
+/** Decisions before `from` are re-decided only to count the break-glass grants that the rate limit of later ones sees. */
+export function replay(policy: Policy, past: readonly PastDecision[], todaysGroups: (user: string) => ReadonlySet<string>, from = new Date(0)): ReplayReport {
   const report: ReplayReport = { total: 0, unchanged: 0, nowNeedApproval: 0, nowRefused: 0, nowAutoApproved: 0, otherwise: 0, withTodaysGroups: 0, changes: [] };
   const breakglassGrants = new Map<string, number[]>();
   for (const decision of past) {
-    report.total++;
-    if (decision.groups === null) report.withTodaysGroups++;
+    const counted = decision.at >= from;
+    if (counted) report.total++;
+    if (counted && decision.groups === null) report.withTodaysGroups++;
     const groups = decision.groups === null ? todaysGroups(decision.user) : new Set(decision.groups);
     // The rate limit counts the break-glass grants this history itself shows in the hour before.
     const earlier = (breakglassGrants.get(decision.user) ?? []).filter((at) => at > decision.at.getTime() - HOUR_MS).length;
     const { outcome: after } = evaluate(
       policy,
-      { user: decision.user, resource: decision.resource, role: decision.role, duration: decision.durationMs, reason: decision.reason, breakglass: decision.breakglass, channelName: decision.channelName, at: decision.at },
+      { user: decision.user, resource: decision.resource, role: decision.role, duration: decision.durationMs, reason: decision.reason, breakglass: decision.breakglass, channelName: decision.channelName, at: decision.at, startsAt: decision.startsAt, standing: decision.standing, blocked: decision.blocked },
       groups,
       earlier,
     );
     if (decision.breakglass && after.decision === 'auto-approve') breakglassGrants.set(decision.user, [...(breakglassGrants.get(decision.user) ?? []), decision.at.getTime()]);
+    if (!counted) continue;
 
     const { before } = decision;
     if (before.decision !== after.decision) {

@@ -8,7 +8,8 @@ export type { PastDecision } from '../policy/replay.ts';
 /** One schema for what replay reads from audit details; older entries lack the replay fields, so all are optional. */
 const replayDetailsSchema = z.looseObject({
   resource: z.string().optional(),
-  role: z.string().optional(),
+  // A refusal records null when the requester named no role.
+  role: z.string().nullable().optional(),
   code: z.string().optional(),
   breakglass: z.boolean().optional(),
   duration_ms: z.number().optional(),
@@ -16,6 +17,9 @@ const replayDetailsSchema = z.looseObject({
   reason: z.string().optional(),
   groups: z.array(z.string()).optional(),
   channel_name: z.string().optional(),
+  starts_at: z.string().optional(),
+  standing: z.enum(['guest', 'external']).optional(),
+  blocked: z.boolean().optional(),
 });
 
 interface RequestRowFields {
@@ -28,6 +32,7 @@ interface RequestRowFields {
   reason: string;
   breakglass: number;
   created_at: number;
+  starts_at: number | null;
   decided_by: string | null;
 }
 
@@ -41,7 +46,7 @@ interface AuditDetailsRow {
 /** Decisions made in [since, until), oldest first. Reads only. */
 export function pastDecisions(client: Database.Database, since: Date, until: Date): PastDecision[] {
   const requests = client
-    .prepare('SELECT id, requester, resource, role, tier, duration_ms, reason, breakglass, created_at, decided_by FROM requests WHERE created_at >= ? AND created_at < ?')
+    .prepare('SELECT id, requester, resource, role, tier, duration_ms, reason, breakglass, created_at, starts_at, decided_by FROM requests WHERE created_at >= ? AND created_at < ?')
     .all(since.getTime(), until.getTime()) as RequestRowFields[];
   // By (action, at), which is indexed; a request's created entry carries the request's own timestamp.
   const entries = (action: 'request.created' | 'request.refused') =>
@@ -63,25 +68,32 @@ export function pastDecisions(client: Database.Database, since: Date, until: Dat
       breakglass: row.breakglass === 1,
       channelName: details.channel_name ?? null,
       groups: details.groups ?? null,
+      startsAt: row.starts_at ?? undefined,
+      standing: details.standing,
+      blocked: false,
       before: { decision: row.decided_by === 'policy' ? 'auto-approve' : 'needs-approval', tier: row.tier, error: null },
     };
   });
   const fromRefusals = entries('request.refused').flatMap((row): PastDecision[] => {
     const details = parseDetails(row.details);
     const resource = details.resource;
-    if (resource === undefined) return [];
+    // A refusal for want of a scheduler says nothing about the policy: it would have decided otherwise.
+    if (resource === undefined || details.code === 'scheduler_unavailable') return [];
     return [
       {
         requestId: null,
         at: new Date(row.at),
         user: row.actor,
         resource,
-        role: details.role,
+        role: details.role ?? undefined,
         durationMs: details.duration_ms,
         reason: details.reason ?? '',
         breakglass: details.breakglass ?? false,
         channelName: details.channel_name ?? null,
         groups: details.groups ?? null,
+        startsAt: details.starts_at === undefined ? undefined : Date.parse(details.starts_at),
+        standing: details.standing,
+        blocked: details.blocked ?? false,
         before: { decision: 'refuse', tier: null, error: details.code ?? null },
       },
     ];

@@ -49,6 +49,19 @@ describe('what each command loads', () => {
     expect(loaded.filter((p) => CLOUD_SDKS.test(p) || BOT_ONLY.test(p))).toEqual([]);
   });
 
+  // `policy test` runs in a pull request's CI, where there is no Slack, Redis or database.
+  it.each([
+    ['policy', 'test'],
+    ['policy', 'diff', 'policies/policy.yaml', 'policies/examples/full-policy.yaml'],
+  ])('%s %s loads neither an SDK nor Slack, Redis or a database driver', async (...args) => {
+    const { file, env } = recording();
+    const out = await sesame(args, env);
+    expect(out.code).toBe(0);
+    const loaded = [...packagesIn(file)];
+    expect(loaded).toContain('yaml');
+    expect(loaded.filter((p) => CLOUD_SDKS.test(p) || BOT_ONLY.test(p))).toEqual([]);
+  });
+
   it('--help loads no package at all of its own', async () => {
     const { file, env } = recording();
     const out = await sesame(['--help'], env);

@@ -1,11 +1,13 @@
 // `sesame policy diff` and `sesame policy replay` as users run them: the real process, wired into the command.
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
-import { EXAMPLE_POLICY_PATH } from '../support/policy-fixtures.ts';
+import { EXAMPLE_POLICY_PATH, examplePolicyText } from '../support/policy-fixtures.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -40,5 +42,24 @@ describe('sesame policy diff and replay, end to end', () => {
     expect(out.stdout).toMatch(/^R1 +2026-11-23T09:00:00Z +U0ENG1 +staging-db +read +auto-approve \(low\) +refuse: unknown_resource$/m);
     expect(out.stdout).toContain('1 request replayed: 0 unchanged, 0 now need approval, 1 now refused, 0 now auto-approved');
     expect(out.code).toBe(1);
+  }, 60_000);
+});
+
+describe('sesame policy test, end to end', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-policy-test-e2e-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('tests a file without its own policy: against --policy, else POLICY_PATH, else the default policy', async () => {
+    const longer = join(dir, 'longer.yaml');
+    writeFileSync(longer, examplePolicyText().replace('max_duration: 8h', 'max_duration: 12h'));
+    const tests = join(dir, 'sandbox.test.yaml');
+    writeFileSync(tests, 'cases:\n  - name: ten hours of sandbox\n    request: { user: U0BOB, resource: sandbox, duration: 10h }\n    expect: { decision: auto-approve }\n');
+    expect(await sesame(['policy', 'test', tests], { POLICY_PATH: longer })).toEqual({ code: 0, stdout: '✓ ten hours of sandbox\n1 passed, 0 failed\n', stderr: '' });
+    const flagWins = await sesame(['policy', 'test', tests, '--policy', EXAMPLE_POLICY_PATH], { POLICY_PATH: longer });
+    expect(flagWins.stdout).toContain(`got refuse (rule ${EXAMPLE_POLICY_PATH}:`);
+    expect(flagWins.code).toBe(1);
+    const byDefault = await sesame(['policy', 'test', tests]);
+    expect(byDefault.stdout).toMatch(/^✗ ten hours of sandbox: expected decision auto-approve, got refuse \(rule \S*policies\/policy\.yaml:\d+:\d+\)$/m);
+    expect(byDefault.code).toBe(1);
   }, 60_000);
 });

@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policyReplay } from '../../src/cli/policy-replay.ts';
 import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
 import { captureIo } from '../support/capture-io.ts';
-import { aPolicyInput } from '../support/policy-fixtures.ts';
+import { FakeSlack } from '../support/fake-slack.ts';
+import { aLoadedPolicy, aPolicyInput } from '../support/policy-fixtures.ts';
+import { userBlocksOf } from '../support/user-blocks.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -151,8 +153,100 @@ describe('sesame policy replay over entries from before groups were recorded', (
       expect(await policyReplay([policy, '--format', 'jsonl'], captured.io, h.temp.path, new Date(h.clock.now().getTime() + HOUR))).toBe(0);
       expect(JSON.parse(captured.stdout())).toMatchObject({ request_id: null, user: PEOPLE.lead1, before: { decision: 'refuse', tier: null }, after: { decision: 'needs-approval', tier: 'medium', error: null } });
       expect(captured.stderr()).toBe(
-        "1 request replayed: 0 unchanged, 1 now need approval, 0 now refused, 0 now auto-approved\nnote: 1 decision(s) predate the audit recording groups; they were replayed with today's fixed group lists (Slack user groups not looked up).\n",
+        "1 request replayed: 0 unchanged, 1 now need approval, 0 now refused, 0 now auto-approved\nnote: 1 decision(s) predate the audit recording groups; they were replayed with today's fixed group lists (Slack user groups not looked up; set SLACK_BOT_TOKEN to include them).\n",
       );
+    } finally {
+      h.cleanup();
+    }
+  });
+
+  it("asks Slack for today's user groups when it has a bot token", async () => {
+    const h = accessHarness();
+    const slack = new FakeSlack();
+    await slack.start();
+    try {
+      slack.usergroups.set('S0ONCALL', [PEOPLE.engineer]);
+      h.store.audit(h.clock.now(), { actor: PEOPLE.engineer, action: 'request.refused', details: { resource: 'prod-db', role: 'write', code: 'not_eligible', breakglass: false } });
+      const policy = join(h.temp.dir, 'oncall.yaml');
+      writeFileSync(policy, stringify(aPolicyInput({ resources: { 'prod-db': { eligible: ['oncall'] } } })));
+      const run = async (botToken: string | undefined) => {
+        const captured = captureIo();
+        const code = await policyReplay([policy, '--format', 'jsonl'], captured.io, h.temp.path, new Date(h.clock.now().getTime() + HOUR), { botToken, apiUrl: slack.apiUrl });
+        return { code, stdout: captured.stdout(), stderr: captured.stderr() };
+      };
+      const withSlack = await run('xoxb-replay');
+      expect(withSlack.code).toBe(0);
+      expect(JSON.parse(withSlack.stdout)).toMatchObject({ user: PEOPLE.engineer, before: { decision: 'refuse' }, after: { decision: 'needs-approval', tier: 'high' } });
+      expect(withSlack.stderr).toContain("they were replayed with today's groups, Slack user groups included.");
+      expect(slack.callsTo('usergroups.users.list')).toContainEqual(expect.objectContaining({ usergroup: 'S0ONCALL' }));
+      expect((await run(undefined)).stdout).toBe('');
+      slack.failNext('auth.test', { error: 'invalid_auth' });
+      const refused = await run('xoxb-replay');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^Could not ask Slack for today's user groups \(.*invalid_auth.*\); check SLACK_BOT_TOKEN and SLACK_API_URL/);
+    } finally {
+      await slack.stop();
+      h.cleanup();
+    }
+  });
+});
+
+describe('sesame policy replay of what groups alone do not decide', () => {
+  it('re-decides guests, blocked people, windows that start later and role-less refusals as they were decided', async () => {
+    const h = accessHarness(aLoadedPolicy({ bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }));
+    try {
+      h.directory.standings.set(PEOPLE.engineer2, 'guest');
+      expect((await h.service.request({ requester: PEOPLE.engineer2, resource: 'sandbox', duration: HOUR, reason: 'x' })).error?.code).toBe('outsider_refused');
+      expect((await userBlocksOf(h).revokeAll(PEOPLE.engineer, PEOPLE.security, 'lost laptop')).ok).toBe(true);
+      expect((await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'x' })).error?.code).toBe('user_blocked');
+      h.clock.advance(10 * HOUR); // 20:00 in Berlin: a window starting tomorrow at 10:00 is judged in business hours
+      const window = await h.service.request({ requester: PEOPLE.oncall, resource: 'prod-db', role: 'read', duration: HOUR, reason: 'INC-1 look', startsAt: h.clock.now().getTime() + 14 * HOUR });
+      expect(window.value?.kind).toBe('scheduled');
+      expect((await h.service.request({ requester: PEOPLE.oncall, resource: 'kit', duration: HOUR, reason: 'INC-2' })).value?.kind).toBe('granted');
+      h.scheduler.isAvailable = false;
+      expect((await h.service.request({ requester: PEOPLE.oncall, resource: 'sandbox', duration: HOUR, reason: 'x' })).error?.code).toBe('scheduler_unavailable');
+
+      const refusal = (code: string) =>
+        JSON.parse((h.temp.db.$client.prepare("SELECT details FROM audit_log WHERE action = 'request.refused' AND details LIKE ?").get(`%"${code}"%`) as { details: string }).details) as Record<string, unknown>;
+      expect(refusal('outsider_refused')).toMatchObject({ standing: 'guest', role: null });
+      expect(refusal('user_blocked')).toMatchObject({ blocked: true });
+
+      const replayUnder = async (input: ReturnType<typeof aPolicyInput>) => {
+        const file = join(h.temp.dir, 'policy.yaml');
+        writeFileSync(file, stringify(input));
+        const captured = captureIo();
+        expect(await policyReplay([file, '--format', 'jsonl'], captured.io, h.temp.path, new Date(h.clock.now().getTime() + HOUR))).toBe(0);
+        return { changes: captured.stdout().trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>), summary: captured.stderr() };
+      };
+      // The scheduler's outage is no verdict of the policy, so that refusal is not replayed.
+      expect(await replayUnder(aPolicyInput({ bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }))).toEqual({
+        changes: [],
+        summary: '4 requests replayed: 4 unchanged, 0 now need approval, 0 now refused, 0 now auto-approved\n',
+      });
+      const guestsWelcome = await replayUnder(aPolicyInput({ settings: { allow_guests: true }, bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }));
+      expect(guestsWelcome.changes).toEqual([expect.objectContaining({ user: PEOPLE.engineer2, resource: 'sandbox', role: null, after: { decision: 'auto-approve', tier: 'low', error: null } })]);
+    } finally {
+      h.cleanup();
+    }
+  });
+});
+
+describe('sesame policy replay of break-glass near the start of the period', () => {
+  it('counts the grants of the hour before the period towards the rate limit', async () => {
+    const h = accessHarness();
+    try {
+      const glass = () => h.service.request({ requester: PEOPLE.oncall, resource: 'prod-db', role: 'write', duration: HOUR, reason: 'INC-42 down', breakglass: true, channelId: 'C0INC42' });
+      for (let i = 0; i < 3; i++) {
+        expect((await glass()).ok).toBe(true);
+        h.clock.advance(MINUTE);
+      }
+      expect((await glass()).error?.code).toBe('breakglass_rate_limited');
+      const policy = join(h.temp.dir, 'same.yaml');
+      writeFileSync(policy, stringify(aPolicyInput()));
+      const captured = captureIo();
+      const since = new Date(h.clock.now().getTime() - MINUTE / 2).toISOString();
+      expect(await policyReplay([policy, '--since', since, '--fail-on-change'], captured.io, h.temp.path, new Date(h.clock.now().getTime() + HOUR))).toBe(0);
+      expect(captured.stdout()).toBe('1 request replayed: 1 unchanged, 0 now need approval, 0 now refused, 0 now auto-approved\n');
     } finally {
       h.cleanup();
     }

@@ -92,6 +92,13 @@ describe('sesame policy test', () => {
     expect(out.code).toBe(2);
   });
 
+  it('requires a user and a resource in every request', async () => {
+    const file = write('missing.test.yaml', 'cases:\n  - name: x\n    request: { resource: sandbox }\n    expect: { decision: refuse }\n  - name: y\n    request: { user: U0BOB }\n    expect: { decision: refuse }\n');
+    const out = await run([file]);
+    expect(out.stderr).toBe(`${file}:3:14 cases[0].request.user: is required\n${file}:6:14 cases[1].request.resource: is required\n`);
+    expect(out.code).toBe(2);
+  });
+
   it('refuses test groups the policy does not have or lists itself', async () => {
     const file = write('groups.test.yaml', 'groups: { oncal: [U0A], security: [U0B] }\ncases:\n  - name: x\n    request: { user: U0BOB, resource: sandbox }\n    expect: { decision: auto-approve }\n');
     const out = await run([file]);
@@ -117,6 +124,20 @@ describe('sesame policy test', () => {
     expect(out.stderr).toContain(`${file}: not run, because the policy ${policy} is not valid (see above).`);
     expect(out.stdout).toBe('0 passed, 0 failed\n');
     expect(out.code).toBe(1);
+  });
+
+  it('decides a case without `at` at the time it runs', async () => {
+    const file = write('now.test.yaml', [
+      'groups: { oncall: [U0ALICE], engineering: [U0ALICE] }',
+      'cases:',
+      '  - name: on-call reads prod at once in business hours',
+      '    request: { user: U0ALICE, resource: prod-db, role: read, duration: 1h, reason: "INC-1 check" }',
+      '    expect: { decision: auto-approve }',
+    ].join('\n'));
+    expect((await run([file])).code).toBe(0);
+    const captured = captureIo();
+    expect(await policyTest([file], captured.io, EXAMPLE_POLICY_PATH, new Date('2026-11-28T10:00:00Z'))).toBe(1);
+    expect(captured.stdout()).toMatch(/^✗ on-call reads prod at once in business hours: expected decision auto-approve, got needs-approval /);
   });
 
   it('exits 2 when a path does not exist', async () => {

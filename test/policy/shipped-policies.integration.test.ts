@@ -4,9 +4,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { missingSecrets } from '../../src/policy/cross-check.ts';
 import { formatProblem, loadPolicyFile } from '../../src/policy/load.ts';
+import { sesame } from '../support/run-cli.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const yamlIn = (dir: string) => readdirSync(join(ROOT, dir)).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f));
@@ -28,18 +30,40 @@ describe('shipped policies', () => {
     expect(loaded.ok && missingSecrets(loaded.value.policy, {})).toEqual([]);
   });
 
-  it('each have a test file in policies/tests/, as the README says', () => {
+  it('each ship with a test file in policies/tests/ that names it', () => {
     const tested = readdirSync(join(ROOT, 'policies/tests'))
       .filter((f) => f.endsWith('.test.yaml'))
-      .map((f) => /^policy: (\S+)$/m.exec(readFileSync(join(ROOT, 'policies/tests', f), 'utf8'))?.[1])
-      .map((target) => target && join('policies/tests', target).replace(/^policies\/tests\/\.\.\//, 'policies/'));
-    const needTests = POLICIES.filter((file) => file !== 'policies/playground.yaml');
-    expect(needTests.filter((file) => !tested.includes(file))).toEqual([]);
+      .map((f) => (parse(readFileSync(join(ROOT, 'policies/tests', f), 'utf8')) as { policy?: string }).policy)
+      // Without its own `policy:`, a file tests the default policy (POLICY_PATH unset).
+      .map((own) => (own === undefined ? 'policies/policy.yaml' : join('policies/tests', own)));
+    expect(POLICIES.filter((file) => !tested.includes(file))).toEqual([]);
   });
 
   it('pass their test files: `sesame policy test` over policies/tests/ exits 0', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin', 'sesame.js'), 'policy', 'test'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '' } });
     expect(stdout).toMatch(/^[1-9]\d* passed, 0 failed$/m);
     expect(stdout).not.toContain('✗');
+  }, 60_000);
+});
+
+type Workflow = { on: { pull_request?: unknown }; jobs: Record<string, { steps: { run?: string }[] }> };
+
+describe('the CI job for policy pull requests', () => {
+  it.each(['README.md', 'docs/policy-as-code.md'])('%s shows a GitHub Actions job running policy check, test and diff, as commands that work', async (page) => {
+    const blocks = [...readFileSync(join(ROOT, page), 'utf8').matchAll(/```yaml\n(# \.github\/workflows\/[^`]*)```/g)].map((m) => parse(m[1] ?? '') as Workflow);
+    expect(blocks).toHaveLength(1);
+    const [workflow] = blocks as [Workflow];
+    expect(workflow.on.pull_request).toBeDefined();
+    const commands = Object.values(workflow.jobs)
+      .flatMap((job) => job.steps.map((step) => step.run ?? ''))
+      .flatMap((run) => run.split('\n').map((l) => l.trim()))
+      .filter((l) => l.startsWith('npx sesame policy'));
+    expect(commands.map((c) => c.split(' ')[3])).toEqual(['check', 'test', 'diff']);
+    for (const command of commands) {
+      // Run here as CI would, with the base branch's policy stood in by the current one and no redirection.
+      const args = (command.split(/ >>? /)[0] as string).split(/\s+/).slice(2).map((a) => (a.startsWith('/tmp/') ? 'policies/policy.yaml' : a));
+      const out = await sesame(args);
+      expect({ command, code: out.code, stderr: out.stderr }).toEqual({ command, code: 0, stderr: '' });
+    }
   }, 60_000);
 });
