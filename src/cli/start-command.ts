@@ -23,6 +23,17 @@ async function runUntilStopped(config: Config, log: Logger): Promise<number> {
   const problems = slackConfigProblems(config);
   for (const problem of problems) log.fatal(problem);
   if (problems.length > 0) return EXIT.failed;
+  // Listening before start-up: without a listener the OS's default action kills the process outright, so a SIGTERM
+  // right after "Sesame is running" would skip the graceful stop. One that comes during start-up stops it once up.
+  let up = false;
+  const stopSignal = new Promise<string>((resolve) => {
+    const during = (signal: string) => () => {
+      if (!up) log.info({ signal }, 'stopping as soon as start-up has finished');
+      resolve(signal);
+    };
+    process.once('SIGTERM', during('SIGTERM'));
+    process.once('SIGINT', during('SIGINT'));
+  });
   let sesame;
   try {
     sesame = await startSesame(config, { log });
@@ -32,26 +43,24 @@ async function runUntilStopped(config: Config, log: Logger): Promise<number> {
     return EXIT.failed;
   }
   const running = sesame;
+  up = true;
+  const signal = await stopSignal;
+  log.info({ signal }, 'finishing in-flight work and stopping');
   return new Promise<number>((resolve) => {
-    const shutdown = (signal: string) => {
-      log.info({ signal }, 'finishing in-flight work and stopping');
-      const forced = setTimeout(() => {
-        log.error({ signal }, `in-flight work did not finish within ${STOP_TIMEOUT_MS / 1000} s; stopping anyway (the reconciler picks up what was cut off)`);
+    const forced = setTimeout(() => {
+      log.error({ signal }, `in-flight work did not finish within ${STOP_TIMEOUT_MS / 1000} s; stopping anyway (the reconciler picks up what was cut off)`);
+      resolve(EXIT.failed);
+    }, STOP_TIMEOUT_MS);
+    forced.unref();
+    void running.stop().then(
+      () => {
+        log.info({ signal }, 'stopped');
+        resolve(EXIT.ok);
+      },
+      (error: unknown) => {
+        log.error({ signal, problem: error instanceof Error ? error.message : String(error) }, 'stopping failed');
         resolve(EXIT.failed);
-      }, STOP_TIMEOUT_MS);
-      forced.unref();
-      void running.stop().then(
-        () => {
-          log.info({ signal }, 'stopped');
-          resolve(EXIT.ok);
-        },
-        (error: unknown) => {
-          log.error({ signal, problem: error instanceof Error ? error.message : String(error) }, 'stopping failed');
-          resolve(EXIT.failed);
-        },
-      );
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
+      },
+    );
   });
 }

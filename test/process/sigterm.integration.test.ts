@@ -1,5 +1,5 @@
 // SIGTERM while a grant is in flight at a slow provider: `sesame start` finishes it (recorded, requester told) before
-// it exits 0, within the 10 s bound.
+// it exits 0, within the 10 s bound; one during start-up stops it gracefully once it is up.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -86,6 +86,38 @@ describe('SIGTERM with a grant in flight', () => {
       }
     } finally {
       if (sesame.child.exitCode === null) sesame.child.kill('SIGKILL');
+    }
+  }, 60_000);
+  it('stops gracefully (exit 0, JSON notices) when SIGTERM comes during start-up', async () => {
+    // A Slack that answers only after a pause, so the signal lands while Sesame is still starting.
+    let asked = 0;
+    const slowSlack = createServer((req, res) => {
+      asked++;
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        setTimeout(() => {
+          void fetch(`${slack.apiUrl}${(req.url ?? '/').replace(/^\//, '')}`, { method: req.method, headers: { 'content-type': String(req.headers['content-type'] ?? ''), authorization: String(req.headers.authorization ?? '') }, body: Buffer.concat(chunks) })
+            .then(async (answer) => res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' }).end(await answer.text()))
+            .catch(() => res.writeHead(502).end());
+        }, 1_000);
+      });
+    });
+    await new Promise<void>((resolve) => slowSlack.listen(0, '127.0.0.1', resolve));
+    const sesame = spawnSesame(['start'], { ...env, LOG_LEVEL: 'info', SLACK_API_URL: `http://127.0.0.1:${(slowSlack.address() as AddressInfo).port}/` });
+    try {
+      await slack.waitFor(() => asked > 0 || sesame.child.exitCode !== null, 'Sesame to ask Slack during start-up');
+      sesame.child.kill('SIGTERM');
+      expect(await sesame.exited()).toBe(0);
+      const lines = sesame.output().trim().split('\n').map((line) => JSON.parse(line) as { msg: string; signal?: string });
+      const messages = lines.map((line) => line.msg);
+      expect(messages).toContain('stopping as soon as start-up has finished');
+      expect(messages.indexOf('Sesame is running')).toBeGreaterThan(messages.indexOf('stopping as soon as start-up has finished'));
+      expect(messages.at(-1)).toBe('stopped');
+    } finally {
+      if (sesame.child.exitCode === null) sesame.child.kill('SIGKILL');
+      slowSlack.closeAllConnections();
+      await new Promise((resolve) => slowSlack.close(resolve));
     }
   }, 60_000);
 });
