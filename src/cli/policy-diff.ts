@@ -11,16 +11,16 @@ export async function policyDiff(args: string[], io: CliIo): Promise<number> {
   try {
     parsed = parseArgs({ args, allowPositionals: true, options: { format: { type: 'string', default: 'text' } } });
   } catch (error) {
-    line(io.stderr, `${(error as Error).message}\n${POLICY_DIFF_USAGE}`);
+    line(io.stderr, `${(error as Error).message}\n\n${POLICY_DIFF_USAGE}`);
     return EXIT.usage;
   }
   const { positionals, values } = parsed;
   if (positionals.length !== 2) {
-    line(io.stderr, `Give the old and the new policy file, e.g. \`sesame policy diff old.yaml policies/policy.yaml\`.\n${POLICY_DIFF_USAGE}`);
+    line(io.stderr, `Give the old and the new policy file, e.g. \`sesame policy diff old.yaml policies/policy.yaml\`.\n\n${POLICY_DIFF_USAGE}`);
     return EXIT.usage;
   }
   if (values.format !== 'text' && values.format !== 'markdown') {
-    line(io.stderr, `--format must be text or markdown, not "${values.format}".\n${POLICY_DIFF_USAGE}`);
+    line(io.stderr, `--format must be text or markdown, not "${values.format}".\n\n${POLICY_DIFF_USAGE}`);
     return EXIT.usage;
   }
   const [before, after] = await Promise.all(positionals.map((file) => loadPolicyFile(file)));

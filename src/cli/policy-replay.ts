@@ -21,12 +21,12 @@ export async function policyReplay(args: string[], io: CliIo, databasePath: stri
       options: { since: { type: 'string', default: '30d' }, until: { type: 'string' }, format: { type: 'string', default: 'table' }, 'fail-on-change': { type: 'boolean', default: false } },
     });
   } catch (error) {
-    line(io.stderr, `${(error as Error).message}\n${POLICY_REPLAY_USAGE}`);
+    line(io.stderr, `${(error as Error).message}\n\n${POLICY_REPLAY_USAGE}`);
     return EXIT.usage;
   }
   const { positionals, values } = parsed;
   const usage = (message: string) => {
-    line(io.stderr, `${message}\n${POLICY_REPLAY_USAGE}`);
+    line(io.stderr, `${message}\n\n${POLICY_REPLAY_USAGE}`);
     return EXIT.usage;
   };
   if (positionals.length !== 1) return usage('Give exactly one policy file to replay under, e.g. `sesame policy replay policies/policy.yaml`.');

@@ -16,13 +16,13 @@ export async function policyTest(args: string[], io: CliIo, defaultPolicyPath: s
   try {
     parsedArgs = parseArgs({ args, allowPositionals: true, options: { policy: { type: 'string' } } });
   } catch (error) {
-    line(io.stderr, `${(error as Error).message}\n${POLICY_TEST_USAGE}`);
+    line(io.stderr, `${(error as Error).message}\n\n${POLICY_TEST_USAGE}`);
     return EXIT.usage;
   }
   const { positionals, values } = parsedArgs;
   const files = await testFiles(positionals.length > 0 ? positionals : [DEFAULT_TESTS]);
   if (!files.ok) {
-    line(io.stderr, `${files.error}\n${POLICY_TEST_USAGE}`);
+    line(io.stderr, `${files.error}\n\n${POLICY_TEST_USAGE}`);
     return EXIT.usage;
   }
 
