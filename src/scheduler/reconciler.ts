@@ -208,7 +208,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
     report.orphans = (await options.sweepOrphans?.()) ?? 0;
     const reasons = await options.sweepReasons?.().catch((error: unknown) => log.warn({ problem: errorMessage(error) }, 'checking whether grants\' reasons still hold failed'));
-    report.reasonsEnded = reasons ? reasons.archived + reasons.leftGroup + reasons.blocked : 0;
+    report.reasonsEnded = reasons ? reasons.archived + reasons.leftGroup + reasons.blocked + reasons.retried : 0;
 
     if (report.undone + report.revoked + report.rescheduled + report.timedOut + report.escalated + report.activated + report.cleanedUp + report.orphans + report.reasonsEnded > 0) log.info({ ...report }, 'reconciled');
     return report;
