@@ -39,7 +39,7 @@ export interface Mismatch {
   problem: string;
 }
 
-const TIME_COLUMNS = new Set(['created_at', 'timeout_at', 'decided_at', 'starts_at', 'expires_at', 'ended_at', 'reviewed_at', 'blocked_at']);
+const TIME_COLUMNS = new Set(['created_at', 'timeout_at', 'decided_at', 'starts_at', 'expires_at', 'ended_at', 'reviewed_at', 'blocked_at', 'escalate_at']);
 /** A grant as it starts: no review asked for or given (`grant.review_requested` and the verdicts change that). */
 const NOT_REVIEWED: Fields = { review_from: null, review_leads: null, review_verdict: null, review_note: null };
 const DECISIONS: Record<string, string> = { 'request.approved': 'approved', 'request.denied': 'denied', 'request.cancelled': 'cancelled', 'request.timed_out': 'timed_out' };
@@ -59,6 +59,12 @@ export const stableJson = (v: unknown): string =>
  */
 export const providerDigest = (provider: unknown): string => createHash('sha256').update(stableJson(provider)).digest('hex');
 const json = (v: unknown): string | undefined => (v === undefined ? undefined : stableJson(v));
+/** When step `index` of these steps (as recorded) escalates if it begins `at`: null when it never does, undefined when the log does not say. */
+function escalateAtOf(steps: unknown, index: number, at: number): number | null | undefined {
+  if (!Array.isArray(steps)) return undefined;
+  const step = steps[index] as { escalate_after?: unknown; escalate_to?: unknown } | undefined;
+  return typeof step?.escalate_after === 'number' && typeof step.escalate_to === 'string' ? at + step.escalate_after : null;
+}
 /** A time the entry may give as an ISO string, explicitly null, or not at all. */
 const maybeMs = (v: unknown): number | null | undefined => (v === null ? null : ms(v));
 
@@ -102,6 +108,8 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
           decided_by: null,
           current_step: 0,
           escalated_step: null,
+          // When the escalate_to group may decide too: moved earlier in the table alone, it could decide at once.
+          escalate_at: escalateAtOf(d.steps, 0, at),
           steps: json(d.steps),
           self_approval: bool(d.self_approval),
           extends_grant_id: grantId,
@@ -130,12 +138,18 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
         if (have !== undefined && have !== approvers.size) {
           problems.push({ row: `request R${requestId}`, problem: `step ${step} counted ${have} approvals at ${entry.at} but the audit log records ${approvers.size} (approvals were added outside Sesame)` });
         }
-        if (have !== undefined && need !== undefined && have >= need) patch(requests, requestId, { current_step: step + 1 });
+        if (have !== undefined && need !== undefined && have >= need) {
+          const recorded = requests.get(requestId)?.steps;
+          const steps: unknown = typeof recorded === 'string' ? JSON.parse(recorded) : undefined;
+          // The next step's escalation starts now; the last step's completion leaves the (spent) time as it was.
+          const next = Array.isArray(steps) && step + 1 < steps.length ? { escalate_at: escalateAtOf(steps, step + 1, at) } : {};
+          patch(requests, requestId, { current_step: step + 1, ...next });
+        }
         break;
       }
       case 'request.escalated':
         // Who may decide a step depends on it, so a step marked escalated in the table alone is caught.
-        patch(requests, requestId, { escalated_step: num(d.step) });
+        patch(requests, requestId, { escalated_step: num(d.step), escalate_at: null });
         break;
       case 'request.approved':
       case 'request.denied':

@@ -18,6 +18,7 @@ interface StoredRequest {
   decided_by: string | null;
   current_step: number;
   escalated_step: number | null;
+  escalate_at: number | null;
   steps: string;
   self_approval: number;
   extends_grant_id: number | null;
@@ -70,7 +71,7 @@ export function verifyTablesAgainstAudit(client: Database.Database): { mismatche
   const mismatches: Mismatch[] = [];
   const seen = { request: new Set<number>(), grant: new Set<number>() };
   const requests = client
-    .prepare('SELECT id, requester, resource, role, tier, duration_ms, state, created_at, timeout_at, starts_at, decided_at, decided_by, current_step, escalated_step, steps, self_approval, extends_grant_id, bundle_members, auto_group FROM requests ORDER BY id')
+    .prepare('SELECT id, requester, resource, role, tier, duration_ms, state, created_at, timeout_at, starts_at, decided_at, decided_by, current_step, escalated_step, escalate_at, steps, self_approval, extends_grant_id, bundle_members, auto_group FROM requests ORDER BY id')
     .iterate() as IterableIterator<StoredRequest>;
   for (const row of requests) {
     seen.request.add(row.id);

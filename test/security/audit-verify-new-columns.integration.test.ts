@@ -82,3 +82,22 @@ describe('adversary: table edits that audit verify must catch', () => {
     expect(problems().join('\n')).toMatch(/review_verdict|review_note/);
   });
 });
+
+describe('adversary: an escalation moved earlier in the table', () => {
+  it('names escalate_at set to now, which would let the escalation group decide at once', async () => {
+    const h = accessHarness(aLoadedPolicy({ tiers: { high: { approvals: [{ from: 'security', count: 1, escalate_after: '30m', escalate_to: 'engineering' }, { from: 'sre-leads', count: 1, escalate_after: '20m', escalate_to: 'engineering' }] } } } as Parameters<typeof aLoadedPolicy>[0]));
+    try {
+      const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'prod-db', role: 'write', duration: HOUR, reason: 'INC-4 fix' });
+      if (!out.ok || out.value.kind !== 'pending') throw new Error('expected a pending request');
+      const id = out.value.request.id;
+      h.clock.advance(5 * 60_000);
+      expect((await h.service.approve(id, PEOPLE.security)).value?.kind).toBe('next_step');
+      const mismatches = () => verifyTablesAgainstAudit(h.store.db.$client).mismatches.map((m) => m.problem);
+      expect(mismatches()).toEqual([]);
+      h.store.db.$client.prepare('UPDATE requests SET escalate_at = ? WHERE id = ?').run(h.clock.now().getTime(), id);
+      expect(mismatches().join('\n')).toMatch(/escalate_at/);
+    } finally {
+      h.cleanup();
+    }
+  });
+});
