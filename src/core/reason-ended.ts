@@ -1,7 +1,7 @@
 // Grants end when the reason they were given for ends: the incident channel is archived, the person leaves the group
 // that auto-approved them, or an admin blocked the person. The access service's revoke, with the reason on record.
 import type { Policy } from '../policy/schema.ts';
-import { channelsWithLiveBreakglass, earlyRevokeFailedGrantIds, liveBreakglassGrantIdsIn, liveGrantIdsOfBlocked, liveGroupApprovedGrants } from '../store/reason-queries.ts';
+import { channelsWithLiveBreakglass, liveBreakglassGrantIdsIn, liveGrantIdsOfBlocked, liveGroupApprovedGrants } from '../store/reason-queries.ts';
 import type { GrantKeeper } from './grant-keeper.ts';
 import type { GrantKeeperDeps } from './grant-model.ts';
 import { grantRef } from './ids.ts';
@@ -16,8 +16,6 @@ export interface ReasonSweepReport {
   leftGroup: number;
   /** Grants of blocked people ended (made while `/access revoke-all` ran). */
   blocked: number;
-  /** Grants whose early revoke had failed, ended now by a retry (the person may have been unblocked meanwhile). */
-  retried: number;
 }
 
 export const archivedReason = (channelId: string): string => `the incident channel ${channelId} was archived`;
@@ -37,7 +35,7 @@ export async function inGroup(policy: Policy, name: string, user: string, direct
 export class ReasonEnds {
   /** `announceCleared` tells the admins (the audit channel) when a blocked person's last grant, failing until now, is gone. */
   constructor(
-    private readonly deps: Pick<GrantKeeperDeps, 'store' | 'policy' | 'directory' | 'log' | 'clock'>,
+    private readonly deps: Pick<GrantKeeperDeps, 'store' | 'policy' | 'directory' | 'log'>,
     private readonly grants: GrantKeeper,
     private readonly announceCleared: (user: string, grantIds: string[]) => Promise<void> = async () => {},
   ) {}
@@ -54,7 +52,7 @@ export class ReasonEnds {
    */
   async sweep(): Promise<ReasonSweepReport> {
     const { store, directory, policy } = this.deps;
-    const report: ReasonSweepReport = { archived: 0, leftGroup: 0, blocked: 0, retried: 0 };
+    const report: ReasonSweepReport = { archived: 0, leftGroup: 0, blocked: 0 };
     if (directory.channelArchived) {
       for (const channel of channelsWithLiveBreakglass(store.db)) {
         const archived = await directory.channelArchived(channel).catch(() => null);
@@ -75,8 +73,6 @@ export class ReasonEnds {
       const ended = ofBlocked.filter((g) => g.user === user).map((g) => grantRef(g.id));
       await this.announceCleared(user, ended).catch(() => undefined);
     }
-    // An unblock lifts the block, not the revoke it started: a revoke still failing is retried until the access is gone.
-    report.retried = await this.endAll(earlyRevokeFailedGrantIds(store.db, this.deps.clock.now().getTime()), 'retrying a revoke that failed at the provider');
     return report;
   }
 

@@ -1,5 +1,5 @@
 // Look-ups for ending grants whose reason has gone: the incident channel, the auto-approving group, an admin's block.
-import { and, asc, eq, gt, inArray, isNotNull } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { GrantState } from '../core/errors.ts';
 import type { Db } from './db.ts';
@@ -66,20 +66,6 @@ export function liveGrantIdsOfBlocked(db: Db): number[] {
     .from(grants)
     .innerJoin(blockedUsers, eq(blockedUsers.user, grants.user))
     .where(inArray(grants.state, LIVE))
-    .orderBy(asc(grants.id))
-    .all()
-    .map((r) => r.id);
-}
-
-/**
- * Grants whose early end (a revoke, revoke-all, a reason gone) failed at the provider and that are not yet due: the
- * expiry sweep retries them only from their end, so without this the access would outlive the revoke until then.
- */
-export function earlyRevokeFailedGrantIds(db: Db, nowMs: number): number[] {
-  return db
-    .select({ id: grants.id })
-    .from(grants)
-    .where(and(eq(grants.state, 'revoke_failed'), gt(grants.expiresAt, nowMs)))
     .orderBy(asc(grants.id))
     .all()
     .map((r) => r.id);

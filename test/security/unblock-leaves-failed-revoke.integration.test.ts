@@ -28,7 +28,7 @@ describe('adversary: unblock while revoke-all\'s revoke is still failing', () =>
     // The laptop turns up an hour later; the admin lifts the block. The provider is back by now.
     h.clock.advance(HOUR);
     expect((await userBlocksOf(h).unblock(PEOPLE.engineer, PEOPLE.security)).ok).toBe(true);
-    const reasons = new ReasonEnds({ store: h.store, policy: () => aLoadedPolicy(), directory: h.directory, log: silentLogger, clock: h.clock }, h.service.grants);
+    const reasons = new ReasonEnds({ store: h.store, policy: () => aLoadedPolicy(), directory: h.directory, log: silentLogger }, h.service.grants);
     const reconciler = createReconciler({ store: h.store, access: h.service, scheduler: h.scheduler, clock: h.clock, log: silentLogger, intervalMs: 60_000, sweepReasons: () => reasons.sweep() });
     await reconciler.runOnce();
     await reconciler.runOnce();
