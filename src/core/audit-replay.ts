@@ -100,6 +100,9 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
           role: str(d.role),
           tier: str(d.tier),
           duration_ms: num(d.duration_ms),
+          // What the approvers read and the tickets the policy matched: rewritten in the table alone, the record lies.
+          reason: str(d.reason),
+          tickets: json(d.tickets),
           state: 'pending',
           created_at: at,
           timeout_at: maybeMs(d.timeout_at),
@@ -121,6 +124,8 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
       case 'breakglass.used':
         // The group a grant rests on: cleared in the table alone, the grant would outlive the person leaving it.
         if (requestId !== null) patch(requests, requestId, { state: 'approved', decided_at: at, decided_by: 'policy', timeout_at: null, ...(entry.action === 'request.auto_approved' ? { auto_group: str(d.group) ?? null } : {}) });
+        // The incident channel whose archiving ends a break-glass grant: moved in the table alone, the grant would outlive it.
+        if (entry.action === 'breakglass.used' && d.channel !== undefined) patch(requests, requestId, { channel_id: str(d.channel) ?? null });
         break;
       // A window that starts later waits in `scheduled`, and is `approved` again from its start (while it is granted).
       case 'request.scheduled':

@@ -10,6 +10,9 @@ interface StoredRequest {
   role: string;
   tier: string;
   duration_ms: number;
+  reason: string;
+  tickets: string;
+  channel_id: string | null;
   state: string;
   created_at: number;
   timeout_at: number | null;
@@ -54,6 +57,7 @@ interface StoredGrant {
 const requestFields = (r: StoredRequest): Fields => ({
   ...r,
   steps: stableJson(JSON.parse(r.steps) as unknown),
+  tickets: stableJson(JSON.parse(r.tickets) as unknown),
   self_approval: r.self_approval === 1,
   bundle_members: r.bundle_members === null ? null : stableJson(JSON.parse(r.bundle_members) as unknown),
 });
@@ -71,7 +75,7 @@ export function verifyTablesAgainstAudit(client: Database.Database): { mismatche
   const mismatches: Mismatch[] = [];
   const seen = { request: new Set<number>(), grant: new Set<number>() };
   const requests = client
-    .prepare('SELECT id, requester, resource, role, tier, duration_ms, state, created_at, timeout_at, starts_at, decided_at, decided_by, current_step, escalated_step, escalate_at, steps, self_approval, extends_grant_id, bundle_members, auto_group FROM requests ORDER BY id')
+    .prepare('SELECT id, requester, resource, role, tier, duration_ms, reason, tickets, channel_id, state, created_at, timeout_at, starts_at, decided_at, decided_by, current_step, escalated_step, escalate_at, steps, self_approval, extends_grant_id, bundle_members, auto_group FROM requests ORDER BY id')
     .iterate() as IterableIterator<StoredRequest>;
   for (const row of requests) {
     seen.request.add(row.id);

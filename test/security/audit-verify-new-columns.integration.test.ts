@@ -101,3 +101,24 @@ describe('adversary: an escalation moved earlier in the table', () => {
     }
   });
 });
+
+describe('adversary: a request\'s record rewritten in the table', () => {
+  it('names a reason or tickets rewritten, and a break-glass request moved to another channel (so archiving the incident channel would not end it)', async () => {
+    const h = accessHarness();
+    try {
+      const plain = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'poking CHG-1' });
+      const glass = await h.service.request({ requester: PEOPLE.oncall, resource: 'prod-db', role: 'write', duration: HOUR, reason: 'INC-42 primary down', breakglass: true, channelId: 'C0INC42' });
+      if (!plain.ok || !glass.ok) throw new Error('expected both granted');
+      const mismatches = () => verifyTablesAgainstAudit(h.store.db.$client).mismatches.map((m) => `${m.row}: ${m.problem}`).join('\n');
+      expect(mismatches()).toBe('');
+      const sql = (text: string, ...params: unknown[]) => h.store.db.$client.prepare(text).run(...params);
+      sql("UPDATE requests SET reason = 'routine check', tickets = '[]' WHERE id = ?", plain.value.request.id);
+      expect(mismatches()).toMatch(/reason is routine check/);
+      expect(mismatches()).toMatch(/tickets/);
+      sql("UPDATE requests SET channel_id = 'C0GENERAL' WHERE id = ?", glass.value.request.id);
+      expect(mismatches()).toMatch(/channel_id is C0GENERAL/);
+    } finally {
+      h.cleanup();
+    }
+  });
+});
