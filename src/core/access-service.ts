@@ -213,6 +213,8 @@ export class AccessService {
     const auto = decision.kind === 'auto_approve';
     const { timeoutAt, remindAt } = requestDeadlines(this.deps.policy().policy, now);
     const created = store.transaction(now, (tx) => {
+      // Checked with the insert, as for grants: revoke-all's cancel scan (after its block) sees this row, or this sees the block.
+      if (store.isBlocked(input.requester)) return tx.abort();
       const row = tx.insertRequest(newRequestRow(input, decision, extending, now, timeoutAt));
       const ids = { requestId: requestRef(row.id), grantId: extending ? grantRef(extending.id) : null };
       tx.audit({ actor: input.requester, action: 'request.created', ...ids, details: { ...requestCreatedDetails(row, resolved.capped?.requested), ...replay } });
@@ -220,7 +222,7 @@ export class AccessService {
       else if (auto) tx.audit({ actor: 'policy', action: 'request.auto_approved', ...ids, details: { rule: ruleText, group: row.autoGroup ?? undefined } });
       return row;
     });
-    if (created === LOST_RACE) throw new Error('unreachable: request insert cannot lose a race');
+    if (created === LOST_RACE) return this.refusals.request(input, { error: { code: 'user_blocked' }, rule: { path: ['settings', 'admins'], why: 'an admin blocked this person with /access revoke-all while the request was being made' } }, extending, replay);
 
     if (decision.kind === 'needs_approval') {
       await Promise.all([this.safely(() => this.deps.scheduler.scheduleRequestTimeout(created.id, timeoutAt, remindAt)), this.safely(() => this.escalations.schedule(created))]);

@@ -22,6 +22,8 @@ export type Fields = Record<string, Value | undefined>;
 export interface Replayed {
   requests: Map<number, Fields>;
   grants: Map<number, Fields>;
+  /** Who is blocked (`/access revoke-all`, lifted by `/access unblock`), by user id, with who blocked them, why and when. */
+  blocks: Map<string, Fields>;
   /** Who approved each step, by `R<id>:<step>`, from the approvals the log recorded. */
   approvals: Map<string, Set<string>>;
   /** What the log contradicts within itself, e.g. an approval count that includes approvals it never recorded. */
@@ -37,7 +39,9 @@ export interface Mismatch {
   problem: string;
 }
 
-const TIME_COLUMNS = new Set(['created_at', 'timeout_at', 'decided_at', 'starts_at', 'expires_at', 'ended_at', 'reviewed_at']);
+const TIME_COLUMNS = new Set(['created_at', 'timeout_at', 'decided_at', 'starts_at', 'expires_at', 'ended_at', 'reviewed_at', 'blocked_at', 'escalate_at']);
+/** A grant as it starts: no review asked for or given (`grant.review_requested` and the verdicts change that). */
+const NOT_REVIEWED: Fields = { review_from: null, review_leads: null, review_verdict: null, review_note: null };
 const DECISIONS: Record<string, string> = { 'request.approved': 'approved', 'request.denied': 'denied', 'request.cancelled': 'cancelled', 'request.timed_out': 'timed_out' };
 
 const ms = (iso: unknown): number | undefined => (typeof iso === 'string' ? new Date(iso).getTime() : undefined);
@@ -55,6 +59,12 @@ export const stableJson = (v: unknown): string =>
  */
 export const providerDigest = (provider: unknown): string => createHash('sha256').update(stableJson(provider)).digest('hex');
 const json = (v: unknown): string | undefined => (v === undefined ? undefined : stableJson(v));
+/** When step `index` of these steps (as recorded) escalates if it begins `at`: null when it never does, undefined when the log does not say. */
+function escalateAtOf(steps: unknown, index: number, at: number): number | null | undefined {
+  if (!Array.isArray(steps)) return undefined;
+  const step = steps[index] as { escalate_after?: unknown; escalate_to?: unknown } | undefined;
+  return typeof step?.escalate_after === 'number' && typeof step.escalate_to === 'string' ? at + step.escalate_after : null;
+}
 /** A time the entry may give as an ISO string, explicitly null, or not at all. */
 const maybeMs = (v: unknown): number | null | undefined => (v === null ? null : ms(v));
 
@@ -74,6 +84,7 @@ function patch(map: Map<number, Fields>, id: number | null, fields: Fields): voi
 export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
   const requests = new Map<number, Fields>();
   const grants = new Map<number, Fields>();
+  const blocks = new Map<string, Fields>();
   const approvals = new Map<string, Set<string>>();
   const problems: Mismatch[] = [];
   for (const entry of entries) {
@@ -89,6 +100,9 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
           role: str(d.role),
           tier: str(d.tier),
           duration_ms: num(d.duration_ms),
+          // What the approvers read and the tickets the policy matched: rewritten in the table alone, the record lies.
+          reason: str(d.reason),
+          tickets: json(d.tickets),
           state: 'pending',
           created_at: at,
           timeout_at: maybeMs(d.timeout_at),
@@ -97,15 +111,21 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
           decided_by: null,
           current_step: 0,
           escalated_step: null,
+          // When the escalate_to group may decide too: moved earlier in the table alone, it could decide at once.
+          escalate_at: escalateAtOf(d.steps, 0, at),
           steps: json(d.steps),
           self_approval: bool(d.self_approval),
           extends_grant_id: grantId,
           bundle_members: d.bundle_members === null ? null : json(d.bundle_members),
+          auto_group: null,
         });
         break;
       case 'request.auto_approved':
       case 'breakglass.used':
-        if (requestId !== null) patch(requests, requestId, { state: 'approved', decided_at: at, decided_by: 'policy', timeout_at: null });
+        // The group a grant rests on: cleared in the table alone, the grant would outlive the person leaving it.
+        if (requestId !== null) patch(requests, requestId, { state: 'approved', decided_at: at, decided_by: 'policy', timeout_at: null, ...(entry.action === 'request.auto_approved' ? { auto_group: str(d.group) ?? null } : {}) });
+        // The incident channel whose archiving ends a break-glass grant: moved in the table alone, the grant would outlive it.
+        if (entry.action === 'breakglass.used' && d.channel !== undefined) patch(requests, requestId, { channel_id: str(d.channel) ?? null });
         break;
       // A window that starts later waits in `scheduled`, and is `approved` again from its start (while it is granted).
       case 'request.scheduled':
@@ -123,12 +143,18 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
         if (have !== undefined && have !== approvers.size) {
           problems.push({ row: `request R${requestId}`, problem: `step ${step} counted ${have} approvals at ${entry.at} but the audit log records ${approvers.size} (approvals were added outside Sesame)` });
         }
-        if (have !== undefined && need !== undefined && have >= need) patch(requests, requestId, { current_step: step + 1 });
+        if (have !== undefined && need !== undefined && have >= need) {
+          const recorded = requests.get(requestId)?.steps;
+          const steps: unknown = typeof recorded === 'string' ? JSON.parse(recorded) : undefined;
+          // The next step's escalation starts now; the last step's completion leaves the (spent) time as it was.
+          const next = Array.isArray(steps) && step + 1 < steps.length ? { escalate_at: escalateAtOf(steps, step + 1, at) } : {};
+          patch(requests, requestId, { current_step: step + 1, ...next });
+        }
         break;
       }
       case 'request.escalated':
         // Who may decide a step depends on it, so a step marked escalated in the table alone is caught.
-        patch(requests, requestId, { escalated_step: num(d.step) });
+        patch(requests, requestId, { escalated_step: num(d.step), escalate_at: null });
         break;
       case 'request.approved':
       case 'request.denied':
@@ -154,12 +180,13 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
           expires_at: ms(d.expires_at),
           ended_at: null,
           ended_by: null,
+          ...NOT_REVIEWED,
         });
         break;
       case 'grant.failed':
         patch(requests, requestId, { state: 'failed' });
         // A grant that fails never started: it went from pending straight to failed.
-        patch(grants, grantId, { request_id: requestId, state: 'failed', created_at: ms(d.created_at), starts_at: null, expires_at: null, ended_at: at, ended_by: null });
+        patch(grants, grantId, { request_id: requestId, state: 'failed', created_at: ms(d.created_at), starts_at: null, expires_at: null, ended_at: at, ended_by: null, ...NOT_REVIEWED });
         break;
       case 'grant.extended':
         patch(grants, grantId, { expires_at: ms(d.expires_at) });
@@ -171,14 +198,26 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
       case 'grant.revoked':
         patch(grants, grantId, { state: entry.action === 'grant.expired' ? 'expired' : 'revoked', ended_at: at, ended_by: entry.actor });
         break;
+      // Who reviews an ended grant, and what they said: changed in the table alone, a friend reviews or a flag vanishes.
+      case 'grant.review_requested':
+        patch(grants, grantId, { review_from: str(d.reviewers) ?? null, review_leads: Array.isArray(d.leads) ? json(d.leads) : null });
+        break;
       case 'breakglass.reviewed':
       case 'grant.reviewed':
-      case 'grant.flagged':
-        patch(grants, grantId, { reviewed_by: entry.actor, reviewed_at: at });
+      case 'grant.flagged': {
+        const verdict = entry.action === 'breakglass.reviewed' ? {} : { review_verdict: entry.action === 'grant.flagged' ? 'flagged' : 'looks_right', review_note: entry.action === 'grant.flagged' ? (str(d.note) ?? null) : null };
+        patch(grants, grantId, { reviewed_by: entry.actor, reviewed_at: at, ...verdict });
+        break;
+      }
+      case 'user.blocked':
+        if (typeof d.user === 'string') blocks.set(d.user, { blocked_by: entry.actor, reason: str(d.reason), blocked_at: at });
+        break;
+      case 'user.unblocked':
+        if (typeof d.user === 'string') blocks.delete(d.user);
         break;
     }
   }
-  return { requests, grants, approvals, problems };
+  return { requests, grants, blocks, approvals, problems };
 }
 
 const show = (column: string, value: Value | undefined): string =>
@@ -206,4 +245,23 @@ export function compareRow(kind: 'request' | 'grant', id: number, actual: Fields
 /** Rows the log records that the table no longer has. */
 export function missingRows(kind: 'request' | 'grant', expected: Map<number, Fields>, present: ReadonlySet<number>): Mismatch[] {
   return [...expected.keys()].filter((id) => !present.has(id)).map((id) => ({ row: `${kind} ${kind === 'request' ? 'R' : 'G'}${id}`, problem: 'is recorded in the audit log but missing from the table' }));
+}
+
+/** The block list against the log: a block deleted (a silent unblock) or added (a lock-out) behind Sesame's back. */
+export function compareBlocks(actual: ReadonlyMap<string, Fields>, expected: ReadonlyMap<string, Fields>): Mismatch[] {
+  const mismatches: Mismatch[] = [];
+  for (const [user, fields] of actual) {
+    const logged = expected.get(user);
+    if (logged === undefined) {
+      mismatches.push({ row: `block of ${user}`, problem: 'is in the table but the audit log records no block in force (no user.blocked, or a user.unblocked since)' });
+      continue;
+    }
+    for (const [column, value] of Object.entries(logged)) {
+      if (value !== undefined && fields[column] !== value) mismatches.push({ row: `block of ${user}`, problem: `${column} is ${show(column, fields[column])} in the table but ${show(column, value)} in the audit log` });
+    }
+  }
+  for (const user of expected.keys()) {
+    if (!actual.has(user)) mismatches.push({ row: `block of ${user}`, problem: 'is in force in the audit log but missing from the table (an unblock the log never recorded)' });
+  }
+  return mismatches;
 }

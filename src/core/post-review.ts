@@ -22,8 +22,11 @@ const REMINDED = 'grant.review_reminded' as const;
 export const reviewersOf = (grant: GrantRow): { group: string | null; leads: string[] } =>
   grant.reviewFrom === TEAM_LEAD ? { group: null, leads: grant.reviewLeads ?? [] } : { group: grant.reviewFrom, leads: [] };
 
-/** Pure: may this person give the review of this ended grant? Never the person who held it, never an outsider. */
-export function checkPostReview(grant: GrantRow, reviewer: ApproverFacts): Result<true, DomainError> {
+/**
+ * Pure: may this person give the review of this ended grant? Never the person who held it, never an outsider. `now`
+ * is who reviews a team-lead review under today's policy: a lead taken off the team since is no reviewer any more.
+ */
+export function checkPostReview(grant: GrantRow, reviewer: ApproverFacts, now?: Reviewers | null): Result<true, DomainError> {
   const id = grantRef(grant.id);
   if (grant.reviewedBy !== null) return err({ code: 'already_reviewed', grantId: id, by: grant.reviewedBy });
   if (grant.reviewFrom === null) return err({ code: 'review_not_pending', grantId: id });
@@ -31,10 +34,12 @@ export function checkPostReview(grant: GrantRow, reviewer: ApproverFacts): Resul
   if (reviewer.user === grant.user) return err({ code: 'review_own_grant', grantId: id });
   if (reviewer.outsider) return err({ code: 'outsider_refused', standing: reviewer.outsider });
   if (reviewer.blocked) return err({ code: 'blocked_decider' });
-  const { group, leads } = reviewersOf(grant);
+  const { group, leads } = now === undefined || now === null || grant.reviewFrom !== TEAM_LEAD ? reviewersOf(grant) : 'leads' in now ? { group: null, leads: now.leads } : { group: now.group, leads: [] };
   const allowed = group === null ? leads.includes(reviewer.user) : reviewer.groups.has(group);
   return allowed ? ok(true) : err({ code: 'not_reviewer', grantId: id, group, leads });
 }
+
+type Reviewers = ReturnType<typeof reviewersFor>;
 
 export interface ReviewDeps {
   store: Store;
@@ -125,7 +130,8 @@ export class PostAccessReviews {
     const waiting = this.reviews.awaitingReview();
     if (waiting.length === 0) return [];
     const facts = await approverFacts(this.deps.policy().policy, user, this.deps.directory, this.deps.store);
-    return waiting.filter((g) => checkPostReview(g, facts).ok);
+    const now = await Promise.all(waiting.map((g) => this.reviewersNow(g)));
+    return waiting.filter((g, i) => checkPostReview(g, facts, now[i]).ok);
   }
 
   /** Every review still to do, break-glass included (`sesame_reviews_pending`). */
@@ -148,11 +154,18 @@ export class PostAccessReviews {
     return true;
   }
 
+  /** For a team-lead review: the grantee's leads under today's policy (the admins when there are none); else undefined. */
+  private async reviewersNow(grant: GrantRow): Promise<Reviewers | undefined> {
+    if (grant.reviewFrom !== TEAM_LEAD) return undefined;
+    const { policy } = this.deps.policy();
+    return reviewersFor(policy, TEAM_LEAD, { teams: await teamsOf(policy, grant.user, this.deps.directory), user: grant.user });
+  }
+
   private async check(grantId: number, reviewer: string): Promise<Result<{ grant: GrantRow }, DomainError>> {
     const { store, clock } = this.deps;
     const grant = store.getGrant(grantId);
     if (grant === undefined) return auditRefusal(store, clock.now(), { actor: reviewer, action: 'grant.review_refused', grantId: grantRef(grantId), error: { code: 'grant_not_found', grantId: grantRef(grantId) } });
-    const allowed = checkPostReview(grant, await approverFacts(this.deps.policy().policy, reviewer, this.deps.directory, this.deps.store));
+    const allowed = checkPostReview(grant, await approverFacts(this.deps.policy().policy, reviewer, this.deps.directory, this.deps.store), await this.reviewersNow(grant));
     if (!allowed.ok) return auditRefusal(store, clock.now(), { actor: reviewer, action: 'grant.review_refused', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), error: allowed.error, details: { state: grant.state } });
     return ok({ grant });
   }

@@ -59,9 +59,13 @@ export class ScheduledWindows {
     const { store, clock } = this.deps;
     const startsAt = request.startsAt as number;
     const held = store.transaction(clock.now(), (tx) => {
+      // Checked with the write, as for grants: revoke-all (after its block) cancels this window, or this sees the block.
+      if (store.isBlocked(request.requester)) return 'blocked' as const;
       if (!tx.updateRequest(request.id, 'approved', { state: 'scheduled' })) tx.abort();
       tx.audit({ actor: 'sesame', action: 'request.scheduled', requestId: requestRef(request.id), details: { starts_at: new Date(startsAt).toISOString(), ends_at: new Date(windowEnd(request) as number).toISOString() } });
+      return 'held' as const;
     });
+    if (held === 'blocked') return this.fail(request, 'an admin blocked the requester (/access revoke-all) before the window was scheduled');
     const fresh = store.getRequest(request.id) as RequestRow;
     if (held === LOST_RACE) return { kind: 'failed', request: fresh, problem: `request ${requestRef(request.id)} is ${fresh.state}, not approved` };
     // A lost job only makes the start late: the reconciler activates scheduled requests whose start has passed.

@@ -26,7 +26,7 @@ export interface RevokeAllOutcome {
   windowsCancelled: number;
   /** Grants whose access is gone (confirmed by the provider's check where it has one). */
   ended: string[];
-  /** Grants whose revoke failed; they are `revoke_failed`, retried by every sweep, and the admins were alerted. */
+  /** Grants whose revoke failed (`revoke_failed`, retried by every sweep; the admins were alerted), and grants still at their provider when the wait ran out (ended by the sweep once live). */
   failed: { grantId: string; problem: string }[];
 }
 
@@ -66,6 +66,8 @@ export class UserBlocks {
       if (left.length === 0 || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
     }
+    // Still at its provider when the wait ran out: not gone, so not called gone. The sweep ends it once it is live.
+    for (const grant of store.grantsOf(user, ['pending'])) outcome.failed.push({ grantId: grantRef(grant.id), problem: 'still being granted at its provider; the next sweep revokes it once granted' });
     return ok(outcome);
   }
 

@@ -2,7 +2,8 @@
 import type { DomainError } from '../core/errors.ts';
 import type { AccessQuery, Decision, ResolvedRequest } from './decide.ts';
 import type { PolicyIssue } from './cross-check.ts';
-import type { ApprovalStep, Policy, Resource } from './schema.ts';
+import type { Policy, Resource } from './schema.ts';
+import type { RoutedStep } from './teams.ts';
 
 /** One resource/role pair of a bundle, as stored with a bundle request. */
 export interface BundleMember {
@@ -71,8 +72,8 @@ const approvalsNeeded = (d: Granting): number => (d.kind === 'auto_approve' ? 0 
  * when every step merged into it escalates to the same group (after the longest of their waits): otherwise one
  * member's escalation group could decide another member that its own tier never lets it decide.
  */
-function mergedSteps(decisions: Granting[]): ApprovalStep[] {
-  const steps: ApprovalStep[] = [];
+function mergedSteps(decisions: Granting[]): RoutedStep[] {
+  const steps: RoutedStep[] = [];
   for (const d of decisions) {
     if (d.kind !== 'needs_approval') continue;
     for (const step of d.steps) {
@@ -85,10 +86,12 @@ function mergedSteps(decisions: Granting[]): ApprovalStep[] {
   return steps;
 }
 
-function mergeStep(a: ApprovalStep, b: ApprovalStep): ApprovalStep {
+function mergeStep(a: RoutedStep, b: RoutedStep): RoutedStep {
   const count = Math.max(a.count, b.count);
-  if (a.escalate_to === undefined || a.escalate_to !== b.escalate_to || a.escalate_after === undefined || b.escalate_after === undefined) return { from: a.from, count };
-  return { from: a.from, count, escalate_after: Math.max(a.escalate_after, b.escalate_after), escalate_to: a.escalate_to };
+  // Two team-lead steps of one requester went to the same leads; only leads both name decide (never an empty group).
+  const leads = a.leads === undefined ? {} : { leads: a.leads.filter((l) => b.leads?.includes(l) ?? false) };
+  if (a.escalate_to === undefined || a.escalate_to !== b.escalate_to || a.escalate_after === undefined || b.escalate_after === undefined) return { from: a.from, count, ...leads };
+  return { from: a.from, count, ...leads, escalate_after: Math.max(a.escalate_after, b.escalate_after), escalate_to: a.escalate_to };
 }
 
 /**

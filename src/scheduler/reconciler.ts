@@ -130,7 +130,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       await inParallel(ids, (id) =>
         onGrant(id, async () => {
           const out = await access.expire(id);
-          if (out.kind === 'ended') report.revoked++;
+          // A revoke that failed before the grant's end (/access revoke, a reason gone, revoke-all then an unblock) is not
+          // left until then. A blocked person's are the reason sweep's, which tells the admins once the last is gone.
+          const early = out.kind === 'not_due' && out.grant.state === 'revoke_failed' && !store.isBlocked(out.grant.user);
+          const retried = early ? await access.grants.end(id, 'revoked', 'sesame', 'retrying a revoke that failed at the provider') : out;
+          if (retried.kind === 'ended') report.revoked++;
         }),
       );
       after = ids.at(-1) as number;

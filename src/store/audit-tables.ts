@@ -1,6 +1,6 @@
 // Reads the requests and grants tables for `audit verify` and checks every row against the replayed audit log.
 import type Database from 'better-sqlite3';
-import { approvalKey, compareRow, missingRows, providerDigest, replayAudit, stableJson, type Fields, type Mismatch } from '../core/audit-replay.ts';
+import { approvalKey, compareBlocks, compareRow, missingRows, providerDigest, replayAudit, stableJson, type Fields, type Mismatch } from '../core/audit-replay.ts';
 import { auditEntries } from './audit.ts';
 
 interface StoredRequest {
@@ -10,6 +10,9 @@ interface StoredRequest {
   role: string;
   tier: string;
   duration_ms: number;
+  reason: string;
+  tickets: string;
+  channel_id: string | null;
   state: string;
   created_at: number;
   timeout_at: number | null;
@@ -18,10 +21,12 @@ interface StoredRequest {
   decided_by: string | null;
   current_step: number;
   escalated_step: number | null;
+  escalate_at: number | null;
   steps: string;
   self_approval: number;
   extends_grant_id: number | null;
   bundle_members: string | null;
+  auto_group: string | null;
 }
 
 interface StoredGrant {
@@ -43,16 +48,22 @@ interface StoredGrant {
   ended_by: string | null;
   reviewed_by: string | null;
   reviewed_at: number | null;
+  review_from: string | null;
+  review_leads: string | null;
+  review_verdict: string | null;
+  review_note: string | null;
 }
 
 const requestFields = (r: StoredRequest): Fields => ({
   ...r,
   steps: stableJson(JSON.parse(r.steps) as unknown),
+  tickets: stableJson(JSON.parse(r.tickets) as unknown),
   self_approval: r.self_approval === 1,
   bundle_members: r.bundle_members === null ? null : stableJson(JSON.parse(r.bundle_members) as unknown),
 });
 const grantFields = ({ provider, provider_state: state, ...g }: StoredGrant): Fields => ({
   ...g,
+  review_leads: g.review_leads === null ? null : stableJson(JSON.parse(g.review_leads) as unknown),
   breakglass: g.breakglass === 1,
   provider_sha256: providerDigest(JSON.parse(provider) as unknown),
   provider_state_sha256: providerDigest(state === null ? null : (JSON.parse(state) as unknown)),
@@ -64,7 +75,7 @@ export function verifyTablesAgainstAudit(client: Database.Database): { mismatche
   const mismatches: Mismatch[] = [];
   const seen = { request: new Set<number>(), grant: new Set<number>() };
   const requests = client
-    .prepare('SELECT id, requester, resource, role, tier, duration_ms, state, created_at, timeout_at, starts_at, decided_at, decided_by, current_step, escalated_step, steps, self_approval, extends_grant_id, bundle_members FROM requests ORDER BY id')
+    .prepare('SELECT id, requester, resource, role, tier, duration_ms, reason, tickets, channel_id, state, created_at, timeout_at, starts_at, decided_at, decided_by, current_step, escalated_step, escalate_at, steps, self_approval, extends_grant_id, bundle_members, auto_group FROM requests ORDER BY id')
     .iterate() as IterableIterator<StoredRequest>;
   for (const row of requests) {
     seen.request.add(row.id);
@@ -72,7 +83,7 @@ export function verifyTablesAgainstAudit(client: Database.Database): { mismatche
   }
   mismatches.push(...missingRows('request', replayed.requests, seen.request));
   const grants = client
-    .prepare('SELECT id, request_id, user, resource, role, breakglass, provider, provider_state, identity, access_key, state, created_at, starts_at, expires_at, ended_at, ended_by, reviewed_by, reviewed_at FROM grants ORDER BY id')
+    .prepare('SELECT id, request_id, user, resource, role, breakglass, provider, provider_state, identity, access_key, state, created_at, starts_at, expires_at, ended_at, ended_by, reviewed_by, reviewed_at, review_from, review_leads, review_verdict, review_note FROM grants ORDER BY id')
     .iterate() as IterableIterator<StoredGrant>;
   for (const row of grants) {
     seen.grant.add(row.id);
@@ -89,6 +100,8 @@ export function verifyTablesAgainstAudit(client: Database.Database): { mismatche
   for (const [key, approvers] of replayed.approvals) {
     if ((approvalsSeen.get(key) ?? 0) < approvers.size) mismatches.push({ row: `request ${key.split(':')[0]}`, problem: `step ${key.split(':')[1]} has fewer approvals in the table than the ${approvers.size} the audit log records` });
   }
+  const blocked = client.prepare('SELECT user, blocked_by, reason, blocked_at FROM blocked_users').all() as { user: string; blocked_by: string; reason: string; blocked_at: number }[];
+  mismatches.push(...compareBlocks(new Map(blocked.map(({ user, ...row }) => [user, row])), replayed.blocks));
   mismatches.push(...replayed.problems);
   return { mismatches, requests: seen.request.size, grants: seen.grant.size };
 }

@@ -1,5 +1,5 @@
 // The queries the core needs; every state change runs in one IMMEDIATE transaction with its audit entries.
-import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import { canTransitionGrant, canTransitionRequest } from '../core/lifecycle.ts';
 import { AuditLog, type AuditEntryInput } from './audit.ts';
@@ -152,8 +152,9 @@ export class Store {
   }
 
   /** One page (by id) of live grants whose end has passed; the reconciler walks them without loading all. */
+  /** Also every `revoke_failed` grant, due or not: a revoke that failed early (revoke-all, say) is retried until it succeeds. */
   dueGrantIds(nowMs: number, afterId: number, limit: number): number[] {
-    return this.grantIdsPage(and(inArray(grants.state, ['active', 'revoke_failed']), lte(grants.expiresAt, nowMs)), afterId, limit);
+    return this.grantIdsPage(or(and(eq(grants.state, 'active'), lte(grants.expiresAt, nowMs)), eq(grants.state, 'revoke_failed')), afterId, limit);
   }
 
   /** One page (by id) of grants left `pending` since before `cutoffMs`: a grant interrupted mid-call to its provider. */

@@ -158,7 +158,7 @@ describe('sesame audit verify, against the tables', () => {
 describe('replayAudit (pure)', () => {
   it('checks only what an entry recorded: an older entry without a detail leaves that column unchecked', () => {
     const replayed = replayAudit([{ at: '2026-11-23T09:00:00.000Z', actor: 'U1', action: 'request.created', request_id: 'R1', grant_id: null, details: { resource: 'sandbox' } }]);
-    const row = { requester: 'U1', resource: 'sandbox', role: 'anything', state: 'pending', created_at: Date.UTC(2026, 10, 23, 9), timeout_at: 123, decided_at: null, decided_by: null, current_step: 0, escalated_step: null, extends_grant_id: null };
+    const row = { requester: 'U1', resource: 'sandbox', role: 'anything', state: 'pending', created_at: Date.UTC(2026, 10, 23, 9), timeout_at: 123, decided_at: null, decided_by: null, current_step: 0, escalated_step: null, extends_grant_id: null, auto_group: null };
     expect(compareRow('request', 1, row, replayed.requests.get(1))).toEqual([]);
     expect(compareRow('request', 1, { ...row, resource: 'prod-db' }, replayed.requests.get(1))).toEqual([{ row: 'request R1', problem: 'resource is prod-db in the table but sandbox in the audit log' }]);
   });

@@ -21,8 +21,9 @@ describe('sesame CLI', () => {
     for (let i = 0; i < 4; i++) {
       const at = new Date(Date.UTC(2026, 10, 20 + i));
       store.transaction(at, (tx) => {
-        const row = tx.insertRequest({ requester: 'U1', resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 3_600_000, reason: 'r', tickets: [], state: 'pending', steps: [], rule: 'test', createdAt: at.getTime() });
-        tx.audit({ actor: 'U1', action: 'request.created', requestId: `R${row.id}`, details: { reason: i === 2 ? 'has, "quotes"\nand a newline' : 'plain' } });
+        const reason = i === 2 ? 'has, "quotes"\nand a newline' : 'plain';
+        const row = tx.insertRequest({ requester: 'U1', resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 3_600_000, reason, tickets: [], state: 'pending', steps: [], rule: 'test', createdAt: at.getTime() });
+        tx.audit({ actor: 'U1', action: 'request.created', requestId: `R${row.id}`, details: { reason } });
       });
     }
     temp.db.$client.pragma('wal_checkpoint(TRUNCATE)');

@@ -1,8 +1,8 @@
 // Team-lead steps through the core: only the stored leads decide, admins may still deny, and a change of leads makes the request stale.
 import { describe, expect, it } from 'vitest';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
-import { insertBlock } from '../../src/store/blocks.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
+import { blockOnly } from '../support/user-blocks.ts';
 
 const HOUR = 3_600_000;
 const withLeads = (leads: string[]) =>
@@ -51,7 +51,7 @@ describe('team-lead steps', () => {
   });
   it('refuses a lead whom an admin has blocked: a stolen lead account decides nothing', async () => {
     const request = await ask();
-    insertBlock(h.store.db, { user: PEOPLE.lead1, blockedBy: PEOPLE.security, reason: 'laptop stolen', blockedAt: h.clock.now().getTime() });
+    blockOnly(h, PEOPLE.lead1, PEOPLE.security);
     expect((await h.service.approve(request.id, PEOPLE.lead1)).error).toMatchObject({ code: 'blocked_decider' });
     expect((await h.service.prepareDeny(request.id, PEOPLE.lead1)).error).toMatchObject({ code: 'blocked_decider' });
     expect(h.store.getRequest(request.id)?.currentStep).toBe(0);

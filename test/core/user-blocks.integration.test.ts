@@ -6,7 +6,7 @@ import { ReasonEnds } from '../../src/core/reason-ended.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { silentLogger } from '../support/fakes.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
-import { userBlocksOf } from '../support/user-blocks.ts';
+import { blockOnly, userBlocksOf } from '../support/user-blocks.ts';
 
 const HOUR = 3_600_000;
 
@@ -86,7 +86,7 @@ describe('revoke-all races', () => {
     const granted = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'poking' });
     if (!granted.ok || granted.value.kind !== 'granted') throw new Error('expected a grant');
     // Blocked without revoke-all (which would end the grant first), to reach the extension's own check.
-    h.store.db.$client.prepare("INSERT INTO blocked_users (user, blocked_by, reason, blocked_at) VALUES (?, 'U0SEC1', 'test', 0)").run(PEOPLE.engineer);
+    blockOnly(h, PEOPLE.engineer, PEOPLE.security, 'test');
     const extended = await h.service.extend(granted.value.grant.id, PEOPLE.engineer, HOUR);
     expect(!extended.ok && extended.error.code).toBe('user_blocked');
   });

@@ -1,9 +1,8 @@
 // Adversary findings 3 and 8: revoke-all left scheduled windows in place (granted after an unblock, or at their start
 // while the block still stood), and an admin could block themselves, locking out the only admin account.
 import { describe, expect, it } from 'vitest';
-import { insertBlock } from '../../src/store/blocks.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
-import { userBlocksOf } from '../support/user-blocks.ts';
+import { blockOnly, userBlocksOf } from '../support/user-blocks.ts';
 
 const HOUR = 3_600_000;
 
@@ -41,7 +40,7 @@ describe('revoke-all and scheduled windows', () => {
   it('re-checks the block at activation: a window of a blocked person is refused and cancelled, audited', async () => {
     const { request, startsAt } = await scheduledWindow();
     // A block that revoke-all's cancel did not reach (the window was held just after its scan).
-    insertBlock(h.store.db, { user: PEOPLE.engineer, blockedBy: PEOPLE.security, reason: 'laptop stolen', blockedAt: h.clock.now().getTime() });
+    blockOnly(h, PEOPLE.engineer, PEOPLE.security);
     h.clock.set(new Date(startsAt));
     expect(await h.service.windows.activate(request.id)).toBe('no_longer_allowed');
     expect(h.store.getRequest(request.id)?.state).toBe('cancelled');

@@ -1,5 +1,6 @@
-// The revoke-all use case built over an access harness, as main.ts builds it over the real service.
+// The revoke-all use case built over an access harness, as main.ts builds it over the real service; and a bare block.
 import { UserBlocks } from '../../src/core/user-blocks.ts';
+import { insertBlock } from '../../src/store/blocks.ts';
 import type { Harness } from './access-harness.ts';
 import { silentLogger, singleProvider } from './fakes.ts';
 import { aLoadedPolicy } from './policy-fixtures.ts';
@@ -9,3 +10,15 @@ export const userBlocksOf = (h: Harness): UserBlocks =>
     { store: h.store, policy: () => aLoadedPolicy(), providers: singleProvider(h.provider), scheduler: h.scheduler, notifier: h.notifier, directory: h.directory, clock: h.clock, log: silentLogger, retry: { attempts: 3, baseDelayMs: 1 } },
     h.service.grants,
   );
+
+/**
+ * A block recorded as revoke-all records it (row and `user.blocked` together), without revoke-all's ends and cancels:
+ * to reach the checks behind them, as a block that landed between revoke-all's steps would.
+ */
+export function blockOnly(h: Harness, user: string, by: string, reason = 'laptop stolen'): void {
+  const now = h.clock.now();
+  h.store.transaction(now, (tx) => {
+    insertBlock(h.store.db, { user, blockedBy: by, reason, blockedAt: now.getTime() });
+    tx.audit({ actor: by, action: 'user.blocked', details: { user, reason } });
+  });
+}
