@@ -79,6 +79,9 @@ export async function policyReplay(args: string[], io: CliIo, databasePath: stri
     const how = askSlack ? "today's groups, Slack user groups included" : "today's fixed group lists (Slack user groups not looked up; set SLACK_BOT_TOKEN to include them)";
     line(io.stderr, `note: ${report.withTodaysGroups} decision(s) predate the audit recording groups; they were replayed with ${how}.`);
   }
+  if (report.extensionsWithoutSpan > 0) {
+    line(io.stderr, `note: ${report.extensionsWithoutSpan} extension(s) extend a grant whose start and end the audit log does not show; they were replayed without the limit on the grant's total length (the tier's max_duration).`);
+  }
   return values['fail-on-change'] && report.changes.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
@@ -99,6 +102,8 @@ function jsonOf({ past, after }: ReplayChange) {
     user: past.user,
     resource: past.resource,
     role: past.role ?? null,
+    // Only on extensions, so a plain request's line keeps exactly the documented keys.
+    ...(past.extending === undefined ? {} : { extends: past.extending.grantId }),
     before: { decision: past.before.decision, tier: past.before.tier },
     after: { decision: after.decision, tier: after.tier, error: after.error },
   };
@@ -108,7 +113,7 @@ function table(changes: ReplayChange[]): string[] {
   if (changes.length === 0) return [];
   const describe = (decision: string, tier: string | null, error: string | null) => (error !== null ? `${decision}: ${error}` : tier !== null ? `${decision} (${tier})` : decision);
   const rows = changes.map(({ past, after }) => [
-    past.requestId ?? '-',
+    `${past.requestId ?? '-'}${past.extending === undefined ? '' : ` (extends ${past.extending.grantId})`}`,
     past.at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     past.user,
     past.resource,

@@ -204,7 +204,7 @@ export class AccessService {
     const { store, clock } = this.deps;
     const now = clock.now();
     const ruleText = `${decision.rule.path.join('.')}: ${decision.rule.why}`;
-    const replay = replayDetails(facts);
+    const replay = replayDetails(facts, input.extending);
     if (decision.kind === 'refuse') return this.refusals.request(input, decision, extending, replay);
     // Fail closed: no routine grant without a scheduled revocation. Break-glass fails open (with a timer).
     if (!input.breakglass && !(await this.deps.scheduler.available())) return this.refusals.request(input, { error: { code: 'scheduler_unavailable' } }, extending, replay);

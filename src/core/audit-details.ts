@@ -1,5 +1,5 @@
 // What an entry records about the row it creates: enough for `audit verify` to rebuild the row from the log alone.
-import type { Facts } from '../policy/decide.ts';
+import type { AccessQuery, Facts } from '../policy/decide.ts';
 import type { Json } from '../store/canonical-json.ts';
 import type { Standing } from './ports.ts';
 import type { RequestRow } from '../store/schema.ts';
@@ -26,16 +26,27 @@ export function requestCreatedDetails(row: RequestRow, cappedFromMs: number | un
 }
 
 /** What `policy replay` needs to re-decide a request faithfully: all the requester's groups (a new policy may consult
- * groups this one did not), the channel's name as break-glass saw it, and (only when they are not a full member, or
- * blocked) their standing, which decides before any group does. */
+ * groups this one did not), the channel's name as break-glass saw it, (only when they are not a full member, or
+ * blocked) their standing, which decides before any group does, and for an extension the grant's start and end as
+ * the policy saw them: its total-length limit is judged on them, and the grant's row only keeps its latest end. */
 export interface ReplayDetails {
   groups: string[];
   channel_name: string | undefined;
   standing: Exclude<Standing, 'member'> | undefined;
   blocked: true | undefined;
+  grant_starts_at: string | undefined;
+  grant_expires_at: string | undefined;
 }
 
-export function replayDetails(facts: Facts): ReplayDetails {
+export function replayDetails(facts: Facts, extending?: AccessQuery['extending']): ReplayDetails {
   const standing = facts.standing === undefined || facts.standing === 'member' ? undefined : facts.standing;
-  return { groups: [...facts.groups].sort(), channel_name: facts.channelName ?? undefined, standing, blocked: facts.blocked === true ? true : undefined };
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+  return {
+    groups: [...facts.groups].sort(),
+    channel_name: facts.channelName ?? undefined,
+    standing,
+    blocked: facts.blocked === true ? true : undefined,
+    grant_starts_at: iso(extending?.startsAt),
+    grant_expires_at: iso(extending?.expiresAt),
+  };
 }

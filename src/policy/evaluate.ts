@@ -1,7 +1,7 @@
 // One request, as explain, policy tests and replay state it, through decide() to a comparable outcome.
 import type { DomainError } from '../core/errors.ts';
 import type { Standing } from '../core/ports.ts';
-import { decide, resolveTarget, type Decision } from './decide.ts';
+import { decide, resolveTarget, type AccessQuery, type Decision } from './decide.ts';
 import type { Ms } from './duration.ts';
 import type { Policy } from './schema.ts';
 import { listedTeamsOf, type RoutedStep } from './teams.ts';
@@ -21,6 +21,8 @@ export interface PolicyRequest {
   /** The requester's place in Slack and whether an admin blocked them; by default a full member, not blocked. */
   standing?: Standing | undefined;
   blocked?: boolean | undefined;
+  /** An extension of a live grant: its start and end then, which the tier's max_duration bounds in total. */
+  extending?: AccessQuery['extending'];
 }
 
 export type OutcomeKind = 'auto-approve' | 'needs-approval' | 'refuse';
@@ -48,7 +50,7 @@ export interface Evaluation {
 export function evaluate(policy: Policy, request: PolicyRequest, groups: ReadonlySet<string>, breakglassUsesLastHour = 0, teams: ReadonlySet<string> = listedTeamsOf(policy, request.user)): Evaluation {
   const decision = decide(
     policy,
-    { resource: request.resource, role: request.role, duration: request.duration, reason: request.reason, breakglass: request.breakglass, startsAt: request.startsAt },
+    { resource: request.resource, role: request.role, duration: request.duration, reason: request.reason, breakglass: request.breakglass, startsAt: request.startsAt, extending: request.extending },
     { groups, teams, user: request.user, channelName: request.channelName ?? null, breakglassUsesLastHour, standing: request.standing, blocked: request.blocked },
     request.at,
   );

@@ -24,6 +24,11 @@ export interface PastDecision {
   standing: Exclude<Standing, 'member'> | undefined;
   /** Refused because an admin had blocked the requester. */
   blocked: boolean;
+  /**
+   * Set for an extension: the grant it extends (`G5`) and that grant's start and end when the extension was decided
+   * (`span`), on which the tier's max_duration is judged; `span` is null when the audit does not show them.
+   */
+  extending: { grantId: string; span: { startsAt: number; expiresAt: number } | null } | undefined;
   before: { decision: OutcomeKind; tier: string | null; error: string | null };
 }
 
@@ -42,6 +47,8 @@ export interface ReplayReport {
   otherwise: number;
   /** Decisions replayed with today's groups because the audit entry did not record them. */
   withTodaysGroups: number;
+  /** Extensions replayed without the total-length limit because the audit does not show their grant's start and end. */
+  extensionsWithoutSpan: number;
   changes: ReplayChange[];
 }
 
@@ -49,18 +56,22 @@ export const HOUR_MS = 3_600_000;
 
 /** Decisions before `from` are re-decided only to count the break-glass grants that the rate limit of later ones sees. */
 export function replay(policy: Policy, past: readonly PastDecision[], todaysGroups: (user: string) => ReadonlySet<string>, from = new Date(0)): ReplayReport {
-  const report: ReplayReport = { total: 0, unchanged: 0, nowNeedApproval: 0, nowRefused: 0, nowAutoApproved: 0, otherwise: 0, withTodaysGroups: 0, changes: [] };
+  const report: ReplayReport = { total: 0, unchanged: 0, nowNeedApproval: 0, nowRefused: 0, nowAutoApproved: 0, otherwise: 0, withTodaysGroups: 0, extensionsWithoutSpan: 0, changes: [] };
   const breakglassGrants = new Map<string, number[]>();
   for (const decision of past) {
     const counted = decision.at >= from;
     if (counted) report.total++;
     if (counted && decision.groups === null) report.withTodaysGroups++;
+    const { extending } = decision;
+    if (counted && extending !== undefined && extending.span === null) report.extensionsWithoutSpan++;
+    // An extension is judged against its grant as it stood then, not as re-decided earlier extensions would have left it.
+    const extent = extending?.span ? { grantId: extending.grantId, ...extending.span } : undefined;
     const groups = decision.groups === null ? todaysGroups(decision.user) : new Set(decision.groups);
     // The rate limit counts the break-glass grants this history itself shows in the hour before.
     const earlier = (breakglassGrants.get(decision.user) ?? []).filter((at) => at > decision.at.getTime() - HOUR_MS).length;
     const { outcome: after } = evaluate(
       policy,
-      { user: decision.user, resource: decision.resource, role: decision.role, duration: decision.durationMs, reason: decision.reason, breakglass: decision.breakglass, channelName: decision.channelName, at: decision.at, startsAt: decision.startsAt, standing: decision.standing, blocked: decision.blocked },
+      { user: decision.user, resource: decision.resource, role: decision.role, duration: decision.durationMs, reason: decision.reason, breakglass: decision.breakglass, channelName: decision.channelName, at: decision.at, startsAt: decision.startsAt, standing: decision.standing, blocked: decision.blocked, extending: extent },
       groups,
       earlier,
     );

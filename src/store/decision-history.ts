@@ -20,7 +20,13 @@ const replayDetailsSchema = z.looseObject({
   starts_at: z.string().optional(),
   standing: z.enum(['guest', 'external']).optional(),
   blocked: z.boolean().optional(),
+  // An extension's grant as the policy saw it; a grant's own entries name its start and (each time it moves) its end.
+  grant_starts_at: z.string().optional(),
+  grant_expires_at: z.string().optional(),
+  expires_at: z.string().optional(),
 });
+type Details = z.output<typeof replayDetailsSchema>;
+type Span = { startsAt: number; expiresAt: number };
 
 interface RequestRowFields {
   id: number;
@@ -34,29 +40,52 @@ interface RequestRowFields {
   created_at: number;
   starts_at: number | null;
   decided_by: string | null;
+  extends_grant_id: number | null;
 }
 
 interface AuditDetailsRow {
+  id: number;
   at: string;
+  action: string;
   actor: string;
   request_id: string | null;
+  grant_id: string | null;
   details: string;
+}
+
+/**
+ * An extension whose entry predates recording its grant's span, which is filled in (on the decision's own object)
+ * from the grant's entries before `entryId`; null when its entry is not in the log, and the span stays unknown.
+ */
+interface Unrecorded {
+  entryId: number | null;
+  extending: { grantId: string; span: Span | null };
 }
 
 /** Decisions made in [since, until), oldest first. Reads only. */
 export function pastDecisions(client: Database.Database, since: Date, until: Date): PastDecision[] {
   const requests = client
-    .prepare('SELECT id, requester, resource, role, tier, duration_ms, reason, breakglass, created_at, starts_at, decided_by FROM requests WHERE created_at >= ? AND created_at < ?')
+    .prepare('SELECT id, requester, resource, role, tier, duration_ms, reason, breakglass, created_at, starts_at, decided_by, extends_grant_id FROM requests WHERE created_at >= ? AND created_at < ?')
     .all(since.getTime(), until.getTime()) as RequestRowFields[];
   // By (action, at), which is indexed; a request's created entry carries the request's own timestamp.
-  const entries = (action: 'request.created' | 'request.refused') =>
+  const entries = (action: 'request.created' | 'request.refused' | 'grant.extend_refused') =>
     client
-      .prepare('SELECT at, actor, request_id, details FROM audit_log WHERE action = ? AND at >= ? AND at < ? ORDER BY id')
+      .prepare('SELECT id, at, action, actor, request_id, grant_id, details FROM audit_log WHERE action = ? AND at >= ? AND at < ? ORDER BY id')
       .all(action, since.toISOString(), until.toISOString()) as AuditDetailsRow[];
-  const created = new Map(entries('request.created').map((e) => [e.request_id, e.details]));
+  const created = new Map(entries('request.created').map((e) => [e.request_id, e]));
+  const unrecorded: Unrecorded[] = [];
+  const extendingOf = (grantId: string | null, details: Details, entryId: number | null): PastDecision['extending'] => {
+    if (grantId === null) return undefined;
+    const startsAt = details.grant_starts_at === undefined ? Number.NaN : Date.parse(details.grant_starts_at);
+    const expiresAt = details.grant_expires_at === undefined ? Number.NaN : Date.parse(details.grant_expires_at);
+    const extending = { grantId, span: Number.isNaN(startsAt) || Number.isNaN(expiresAt) ? null : { startsAt, expiresAt } };
+    if (extending.span === null) unrecorded.push({ entryId, extending });
+    return extending;
+  };
 
   const fromRequests = requests.map((row): PastDecision => {
-    const details = parseDetails(created.get(`R${row.id}`) ?? null);
+    const entry = created.get(`R${row.id}`);
+    const details = parseDetails(entry?.details ?? null);
     return {
       requestId: `R${row.id}`,
       at: new Date(row.created_at),
@@ -71,10 +100,13 @@ export function pastDecisions(client: Database.Database, since: Date, until: Dat
       startsAt: row.starts_at ?? undefined,
       standing: details.standing,
       blocked: false,
+      extending: extendingOf(row.extends_grant_id === null ? null : `G${row.extends_grant_id}`, details, entry?.id ?? null),
       before: { decision: row.decided_by === 'policy' ? 'auto-approve' : 'needs-approval', tier: row.tier, error: null },
     };
   });
-  const fromRefusals = entries('request.refused').flatMap((row): PastDecision[] => {
+  // Refused extensions too; those refused before the policy was asked (not the owner's, no longer active) name no resource.
+  const refusals = [...entries('request.refused'), ...entries('grant.extend_refused')];
+  const fromRefusals = refusals.flatMap((row): PastDecision[] => {
     const details = parseDetails(row.details);
     const resource = details.resource;
     // A refusal for want of a scheduler says nothing about the policy: it would have decided otherwise.
@@ -94,14 +126,43 @@ export function pastDecisions(client: Database.Database, since: Date, until: Dat
         startsAt: details.starts_at === undefined ? undefined : Date.parse(details.starts_at),
         standing: details.standing,
         blocked: details.blocked ?? false,
+        extending: row.action === 'grant.extend_refused' ? extendingOf(row.grant_id, details, row.id) : undefined,
         before: { decision: 'refuse', tier: null, error: details.code ?? null },
       },
     ];
   });
+  if (unrecorded.length > 0) spansFromGrantEntries(client, until, unrecorded);
   return [...fromRequests, ...fromRefusals].sort((a, b) => a.at.getTime() - b.at.getTime());
 }
 
-function parseDetails(text: string | null): z.output<typeof replayDetailsSchema> {
+/**
+ * For entries written before extensions recorded their grant's span: the grant's start and end as its own entries
+ * had set them just before the extension's entry (its activation, then each extension that moved its end). Without
+ * the activation in the log the span stays unknown.
+ */
+function spansFromGrantEntries(client: Database.Database, until: Date, unrecorded: Unrecorded[]): void {
+  const wanted = new Set(unrecorded.map((u) => u.extending.grantId));
+  const history = new Map<string, { id: number; span: Span | null }[]>();
+  const rows = client
+    .prepare("SELECT id, grant_id, action, details FROM audit_log WHERE action IN ('grant.activated', 'grant.extended') AND at < ? ORDER BY id")
+    .all(until.toISOString()) as { id: number; grant_id: string | null; action: string; details: string }[];
+  for (const row of rows) {
+    if (row.grant_id === null || !wanted.has(row.grant_id)) continue;
+    const steps = history.get(row.grant_id) ?? [];
+    const details = parseDetails(row.details);
+    const expiresAt = details.expires_at === undefined ? Number.NaN : Date.parse(details.expires_at);
+    const startsAt = row.action === 'grant.activated' ? (details.starts_at === undefined ? Number.NaN : Date.parse(details.starts_at)) : steps.at(-1)?.span?.startsAt;
+    steps.push({ id: row.id, span: startsAt === undefined || Number.isNaN(startsAt) || Number.isNaN(expiresAt) ? null : { startsAt, expiresAt } });
+    history.set(row.grant_id, steps);
+  }
+  for (const { entryId, extending } of unrecorded) {
+    if (entryId === null) continue;
+    const before = (history.get(extending.grantId) ?? []).filter((step) => step.id < entryId);
+    extending.span = before.at(-1)?.span ?? null;
+  }
+}
+
+function parseDetails(text: string | null): Details {
   if (text === null) return {};
   const parsed = replayDetailsSchema.safeParse(JSON.parse(text));
   return parsed.success ? parsed.data : {};

@@ -252,3 +252,127 @@ describe('sesame policy replay of break-glass near the start of the period', () 
     }
   });
 });
+
+describe('sesame policy replay of extensions', () => {
+  let h: Harness;
+  let sandbox: string;
+  let deployers: string;
+  const replayUnder = async (input: ReturnType<typeof aPolicyInput>, harness = h) => {
+    const file = join(harness.temp.dir, 'policy.yaml');
+    writeFileSync(file, stringify(input));
+    const captured = captureIo();
+    expect(await policyReplay([file, '--format', 'jsonl'], captured.io, harness.temp.path, new Date(harness.clock.now().getTime() + HOUR))).toBe(0);
+    return { changes: captured.stdout().trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>), stderr: captured.stderr() };
+  };
+  const grantOf = (outcome: Awaited<ReturnType<Harness['service']['request']>>) => {
+    if (outcome.value?.kind !== 'granted') throw new Error(`expected a grant, got ${JSON.stringify(outcome.error ?? outcome.value?.kind)}`);
+    return outcome.value.grant;
+  };
+
+  beforeAll(async () => {
+    h = accessHarness();
+    // sandbox is low (always automatic, at most 8h in all); deployers is medium (automatic for on-call up to 2h, at most 4h in all).
+    const box = grantOf(await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: 2 * HOUR, reason: 'poking around' }));
+    sandbox = `G${box.id}`;
+    const extend = async (grantId: number, by: string, duration: number) => {
+      h.clock.advance(10 * MINUTE);
+      return h.service.extend(grantId, by, duration);
+    };
+    expect((await extend(box.id, PEOPLE.engineer, 2 * HOUR)).value?.kind).toBe('extended'); // 4h in all
+    expect((await extend(box.id, PEOPLE.engineer, 5 * HOUR)).error?.code).toBe('extension_too_long'); // would be 9h
+    expect((await extend(box.id, PEOPLE.engineer, 4 * HOUR)).value?.kind).toBe('extended'); // 8h in all
+    expect((await extend(box.id, PEOPLE.lead1, HOUR)).error?.code).toBe('not_grant_owner'); // refused before the policy is asked
+
+    const deploy = grantOf(await h.service.request({ requester: PEOPLE.oncall, resource: 'deployers', duration: HOUR, reason: 'release INC-3' }));
+    deployers = `G${deploy.id}`;
+    const slow = await extend(deploy.id, PEOPLE.oncall, 3 * HOUR); // longer than the 2h automatic, 4h in all
+    expect(slow.value?.kind).toBe('pending');
+    expect((await h.service.approve(slow.value?.request.id ?? 0, PEOPLE.lead1)).value?.kind).toBe('approved');
+    expect((await extend(deploy.id, PEOPLE.oncall, HOUR)).error?.code).toBe('extension_too_long'); // would be 5h
+  });
+  afterAll(() => h.cleanup());
+
+  it("records in the audit the grant's start and end that each extension was decided on", () => {
+    const details = (action: string) =>
+      (h.temp.db.$client.prepare('SELECT details FROM audit_log WHERE action = ? AND grant_id = ? ORDER BY id').all(action, sandbox) as { details: string }[]).map((r) => JSON.parse(r.details) as Record<string, unknown>);
+    const [activated] = details('grant.activated') as [{ starts_at: string }];
+    const start = Date.parse(activated.starts_at);
+    const at = (ms: number) => new Date(start + ms).toISOString();
+    expect(details('request.created')).toMatchObject([
+      { extends: sandbox, duration_ms: 2 * HOUR, grant_starts_at: at(0), grant_expires_at: at(2 * HOUR), groups: ['engineering'] },
+      { extends: sandbox, duration_ms: 4 * HOUR, grant_starts_at: at(0), grant_expires_at: at(4 * HOUR) },
+    ]);
+    expect(details('grant.extend_refused')).toMatchObject([
+      { code: 'extension_too_long', resource: 'sandbox', role: 'admin', duration_ms: 5 * HOUR, grant_starts_at: at(0), grant_expires_at: at(4 * HOUR), groups: ['engineering'] },
+      { code: 'not_grant_owner', state: 'active' },
+    ]);
+  });
+
+  it('changes nothing under the policy that decided them, refused extensions included', async () => {
+    // Two requests, three granted extensions and two the policy refused; the refusal for not owning the grant is no verdict of the policy.
+    expect(await replayUnder(aPolicyInput())).toEqual({ changes: [], stderr: '7 requests replayed: 7 unchanged, 0 now need approval, 0 now refused, 0 now auto-approved\n' });
+  });
+
+  it("refuses an extension that a tighter max_duration would not let the grant reach, though the extra time alone fits", async () => {
+    const out = await replayUnder(aPolicyInput({ tiers: { low: { max_duration: '5h' } } }));
+    expect(out.changes).toEqual([
+      {
+        request_id: expect.stringMatching(/^R\d+$/),
+        at: expect.any(String),
+        user: PEOPLE.engineer,
+        resource: 'sandbox',
+        role: 'admin',
+        extends: sandbox,
+        before: { decision: 'auto-approve', tier: 'low' },
+        after: { decision: 'refuse', tier: 'low', error: 'extension_too_long' },
+      },
+    ]);
+    expect(out.stderr).toBe('7 requests replayed: 6 unchanged, 0 now need approval, 1 now refused, 0 now auto-approved\n');
+  });
+
+  it('grants a refused extension that a looser max_duration lets through', async () => {
+    const out = await replayUnder(aPolicyInput({ tiers: { low: { max_duration: '12h' }, medium: { max_duration: '6h' } } }));
+    expect(out.changes).toEqual([
+      expect.objectContaining({ request_id: null, resource: 'sandbox', extends: sandbox, before: { decision: 'refuse', tier: null }, after: { decision: 'auto-approve', tier: 'low', error: null } }),
+      expect.objectContaining({ request_id: null, resource: 'deployers', extends: deployers, before: { decision: 'refuse', tier: null }, after: { decision: 'auto-approve', tier: 'medium', error: null } }),
+    ]);
+  });
+
+  it('shows an extension in the table with the grant it extends', async () => {
+    const file = join(h.temp.dir, 'tight.yaml');
+    writeFileSync(file, stringify(aPolicyInput({ tiers: { low: { max_duration: '5h' } } })));
+    const captured = captureIo();
+    expect(await policyReplay([file], captured.io, h.temp.path, new Date(h.clock.now().getTime() + HOUR))).toBe(0);
+    expect(captured.stdout().split('\n')[1]).toMatch(new RegExp(`^R\\d+ \\(extends ${sandbox}\\) +\\S+ +${PEOPLE.engineer} +sandbox +admin +auto-approve \\(low\\) +refuse: extension_too_long$`));
+  });
+});
+
+describe('sesame policy replay of extensions audited before their grant\'s span was recorded', () => {
+  it("finds the grant's start and end from its own entries before the extension, and says when the log has none", async () => {
+    const h = accessHarness();
+    try {
+      const first = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: 2 * HOUR, reason: 'poking around' });
+      const grant = first.value?.kind === 'granted' ? first.value.grant : null;
+      if (!grant) throw new Error('expected a grant');
+      expect((await h.service.extend(grant.id, PEOPLE.engineer, 2 * HOUR)).value?.kind).toBe('extended'); // 4h in all
+      // Refused extensions as Sesame audited them before it recorded the grant's start and end: 4h + 5h is over 8h.
+      const legacy = { resource: 'sandbox', role: 'admin', code: 'extension_too_long', breakglass: false, duration_ms: 5 * HOUR, reason: 'poking around', groups: ['engineering'] };
+      h.store.audit(h.clock.now(), { actor: PEOPLE.engineer, action: 'grant.extend_refused', requestId: `R${grant.requestId}`, grantId: `G${grant.id}`, details: legacy });
+      h.store.audit(h.clock.now(), { actor: PEOPLE.engineer, action: 'grant.extend_refused', requestId: null, grantId: 'G999', details: { ...legacy, duration_ms: HOUR } });
+
+      const file = join(h.temp.dir, 'same.yaml');
+      writeFileSync(file, stringify(aPolicyInput()));
+      const captured = captureIo();
+      expect(await policyReplay([file, '--format', 'jsonl'], captured.io, h.temp.path, new Date(h.clock.now().getTime() + HOUR))).toBe(0);
+      // Only the extension of a grant the log never activated changes: without its span it is judged on the extra hour alone.
+      expect(captured.stdout().trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([
+        expect.objectContaining({ request_id: null, extends: 'G999', before: { decision: 'refuse', tier: null }, after: { decision: 'auto-approve', tier: 'low', error: null } }),
+      ]);
+      expect(captured.stderr()).toBe(
+        "4 requests replayed: 3 unchanged, 0 now need approval, 0 now refused, 1 now auto-approved\nnote: 1 extension(s) extend a grant whose start and end the audit log does not show; they were replayed without the limit on the grant's total length (the tier's max_duration).\n",
+      );
+    } finally {
+      h.cleanup();
+    }
+  });
+});
