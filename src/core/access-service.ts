@@ -222,7 +222,7 @@ export class AccessService {
       else if (auto) tx.audit({ actor: 'policy', action: 'request.auto_approved', ...ids, details: { rule: ruleText, group: row.autoGroup ?? undefined } });
       return row;
     });
-    if (created === LOST_RACE) return this.refusals.request(input, { error: { code: 'user_blocked' }, rule: { path: ['settings', 'admins'], why: 'an admin blocked this person with /access revoke-all while the request was being made' } }, extending, replay);
+    if (created === LOST_RACE) return this.refusals.request(input, { error: { code: 'user_blocked' }, rule: { path: ['settings', 'admins'], why: 'an admin blocked this person with /access revoke-all while the request was being made' } }, extending, { ...replay, blocked: true });
 
     if (decision.kind === 'needs_approval') {
       await Promise.all([this.safely(() => this.deps.scheduler.scheduleRequestTimeout(created.id, timeoutAt, remindAt)), this.safely(() => this.escalations.schedule(created))]);
