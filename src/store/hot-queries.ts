@@ -1,5 +1,5 @@
 // The queries on every request, grant and revoke, built into drizzle prepared queries once per database.
-import { and, asc, count, eq, getTableColumns, inArray, is, ne, SQL, sql, type Column } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, is, ne, SQL, sql, type Column } from 'drizzle-orm';
 import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import type { Db } from './db.ts';
@@ -82,7 +82,6 @@ function build(db: Db) {
     grant: db.select().from(grants).where(eq(grants.id, id)).prepare(),
     grantsOfRequest: db.select().from(grants).where(eq(grants.requestId, id)).orderBy(asc(grants.id)).prepare(),
     approvals: db.select().from(approvals).where(eq(approvals.requestId, id)).orderBy(asc(approvals.id)).prepare(),
-    countApprovals: db.select({ n: count() }).from(approvals).where(and(eq(approvals.requestId, id), eq(approvals.step, sql.placeholder('step')))).prepare(),
     block: db.select().from(blockedUsers).where(eq(blockedUsers.user, sql.placeholder('user'))).prepare(),
     /** With `pending`, and without: see `Store.holdersOf`. */
     holders: { pending: holdersOf(['pending', 'active', 'revoke_failed']), live: holdersOf(['active', 'revoke_failed']) },

@@ -26,8 +26,6 @@ export interface Transaction {
   updateRequest(id: number, from: RequestState | RequestState[], patch: RequestPatch, step?: number): boolean;
   /** False when this person already approved this step. */
   insertApproval(requestId: number, step: number, approver: string, at: number): boolean;
-  /** Approvals recorded so far for one step, read inside the transaction so racing approvers all count. */
-  countApprovals(requestId: number, step: number): number;
   insertGrant(values: Omit<NewGrant, 'id'>): GrantRow;
   updateGrant(id: number, from: GrantState | GrantState[], patch: GrantPatch): boolean;
   /** The grant as it is now, read inside the transaction: what a transition and its audit entry must be based on. */
@@ -255,7 +253,6 @@ export class Store {
       updateRequest: (id, from, patch, step) =>
         assertTransitions('request', states(from), patch.state, canTransitionRequest) ?? hot.updateRequest(id, states(from), patch, step) === 1,
       insertApproval: (requestId, step, approver, at) => hot.insertApproval.run({ requestId, step, approver, at }).changes === 1,
-      countApprovals: (requestId, step) => hot.countApprovals.get({ id: requestId, step })?.n ?? 0,
       insertGrant: (values) => hot.insertGrant(values),
       updateGrant: (id, from, patch) => assertTransitions('grant', states(from), patch.state, canTransitionGrant) ?? hot.updateGrant(id, states(from), patch) === 1,
       getGrant: (id) => hot.grant.get({ id }),
