@@ -104,9 +104,11 @@ export class AccessService {
 
     const recorded = store.transaction(now, (tx) => {
       // Read again inside the transaction: the check above ran before the awaits that followed it.
-      if (store.approvalsFor(requestId).some((a) => a.approver === approver)) tx.abort();
+      const before = store.approvalsFor(requestId);
+      if (before.some((a) => a.approver === approver)) tx.abort();
       if (!tx.insertApproval(requestId, step, approver, now.getTime())) tx.abort();
-      const have = tx.countApprovals(requestId, step);
+      // The step's approvals are those just read and this one: nothing else writes inside this transaction.
+      const have = before.filter((a) => a.step === step).length + 1;
       tx.audit({ actor: approver, action: 'request.approval_recorded', ...ids, details: { step, have, need: count } });
       const stepDone = have >= count;
       const patch = !stepDone ? {} : lastStep ? { state: 'approved' as const, currentStep: step + 1, decidedAt: now.getTime(), decidedBy: approver } : { currentStep: step + 1, escalateAt: escalateAtFor(request.steps, step + 1, now) };

@@ -91,6 +91,23 @@ function appendedEntryHash(prevHash: string, fields: Omit<HashedFields, 'details
   return createHash('sha256').update(prevHash + text).digest('hex');
 }
 
+/** The head the running transaction's last append made, per connection so that every AuditLog on it agrees. */
+interface ChainTip {
+  known: { id: number; hash: string } | undefined;
+  depth: number;
+}
+
+const tips = new WeakMap<Database.Database, ChainTip>();
+
+function tipOf(client: Database.Database): ChainTip {
+  let tip = tips.get(client);
+  if (tip === undefined) {
+    tip = { known: undefined, depth: 0 };
+    tips.set(client, tip);
+  }
+  return tip;
+}
+
 /**
  * Appends entries to the chain. Call it inside the transaction of the state change it records;
  * with an IMMEDIATE transaction the head read here cannot be raced by another writer.
@@ -99,8 +116,10 @@ export class AuditLog {
   private readonly head: Database.Statement<[], { id: number; hash: string }>;
   private readonly insert: Database.Statement<[AuditRow]>;
   private readonly appendListeners = new Set<() => void>();
+  private readonly tip: ChainTip;
 
   constructor(private readonly client: Database.Database) {
+    this.tip = tipOf(client);
     this.head = client.prepare('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1');
     this.insert = client.prepare(
       `INSERT INTO audit_log (id, at, actor, action, request_id, grant_id, details, policy_sha256, prev_hash, hash)
@@ -117,6 +136,25 @@ export class AuditLog {
     return () => void this.appendListeners.delete(listener);
   }
 
+  /**
+   * Runs `transaction` (which must open, or nest in, a database transaction) so that its appends after the first
+   * take the head from the append before. Only within it: between transactions something else may have written.
+   */
+  within<T>(transaction: () => T): T {
+    const { tip } = this;
+    const before = tip.known;
+    tip.depth++;
+    try {
+      return transaction();
+    } catch (error) {
+      // Rolled back, and with it the entries appended in it: the head is again what it was when this one began.
+      tip.known = before;
+      throw error;
+    } finally {
+      if (--tip.depth === 0) tip.known = undefined;
+    }
+  }
+
   /** The newest entry's id and hash: the anchor that makes a rewritten or truncated tail detectable. */
   chainHead(): { id: number; hash: string } | null {
     return this.head.get() ?? null;
@@ -124,7 +162,7 @@ export class AuditLog {
 
   append(entry: AuditEntryInput, policySha256: string, now: Date): AuditRow {
     if (!this.client.inTransaction) throw new Error('AuditLog.append must run inside the transaction of the change it records');
-    const last = this.head.get();
+    const last = this.tip.known ?? this.head.get();
     const prevHash = last?.hash ?? GENESIS_HASH;
     // Canonical once: the stored text is what the hash covers.
     const details = canonicalJson(entry.details ?? {});
@@ -150,6 +188,7 @@ export class AuditLog {
       hash: appendedEntryHash(prevHash, fields, details),
     };
     this.insert.run(row);
+    if (this.tip.depth > 0) this.tip.known = { id: row.id, hash: row.hash };
     for (const listener of this.appendListeners) listener();
     return row;
   }

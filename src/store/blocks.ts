@@ -1,10 +1,11 @@
 // The block list of `/access revoke-all`: who is blocked, and the writes, each inside the transaction that audits it.
 import { eq } from 'drizzle-orm';
 import type { Db } from './db.ts';
+import { hotQueries } from './hot-queries.ts';
 import { blockedUsers, type BlockedUserRow } from './schema.ts';
 
 export function blockOf(db: Db, user: string): BlockedUserRow | undefined {
-  return db.select().from(blockedUsers).where(eq(blockedUsers.user, user)).get();
+  return hotQueries(db).block.get({ user });
 }
 
 export const isBlocked = (db: Db, user: string): boolean => blockOf(db, user) !== undefined;

@@ -1,11 +1,13 @@
 // The queries the core needs; every state change runs in one IMMEDIATE transaction with its audit entries.
-import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
+import type { Transaction as SqliteTransaction } from 'better-sqlite3';
+import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, or, type SQL } from 'drizzle-orm';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import { canTransitionGrant, canTransitionRequest } from '../core/lifecycle.ts';
 import { AuditLog, type AuditEntryInput } from './audit.ts';
 import { isBlocked } from './blocks.ts';
 import type { Db } from './db.ts';
-import { approvals, auditLog, grants, requests, type ApprovalRow, type AuditRow, type GrantRow, type RequestRow } from './schema.ts';
+import { hotQueries, type HotQueries } from './hot-queries.ts';
+import { auditLog, grants, requests, type ApprovalRow, type AuditRow, type GrantRow, type RequestRow } from './schema.ts';
 
 export type NewRequest = typeof requests.$inferInsert;
 export type NewGrant = typeof grants.$inferInsert;
@@ -24,8 +26,6 @@ export interface Transaction {
   updateRequest(id: number, from: RequestState | RequestState[], patch: RequestPatch, step?: number): boolean;
   /** False when this person already approved this step. */
   insertApproval(requestId: number, step: number, approver: string, at: number): boolean;
-  /** Approvals recorded so far for one step, read inside the transaction so racing approvers all count. */
-  countApprovals(requestId: number, step: number): number;
   insertGrant(values: Omit<NewGrant, 'id'>): GrantRow;
   updateGrant(id: number, from: GrantState | GrantState[], patch: GrantPatch): boolean;
   /** The grant as it is now, read inside the transaction: what a transition and its audit entry must be based on. */
@@ -44,32 +44,25 @@ function assertTransitions<S extends string>(kind: string, from: S[], to: S | un
   return undefined;
 }
 
-/** The look-ups every request and revoke makes, prepared once rather than built and compiled on each call. */
-function prepareLookups(db: Db) {
-  return {
-    request: db.select().from(requests).where(eq(requests.id, sql.placeholder('id'))).prepare(),
-    grant: db.select().from(grants).where(eq(grants.id, sql.placeholder('id'))).prepare(),
-    grantOfRequest: db.select().from(grants).where(eq(grants.requestId, sql.placeholder('id'))).orderBy(asc(grants.id)).prepare(),
-    approvals: db.select().from(approvals).where(eq(approvals.requestId, sql.placeholder('id'))).orderBy(asc(approvals.id)).prepare(),
-  };
-}
-
 export class Store {
   readonly auditLog: AuditLog;
-  private readonly byId: ReturnType<typeof prepareLookups>;
+  private readonly hot: HotQueries;
+  /** better-sqlite3's transaction wrapper, made once: drizzle's `db.transaction` makes a new one (and a new tx object) per call. */
+  private readonly inTransaction: SqliteTransaction<(body: () => unknown) => unknown>;
 
   constructor(
     readonly db: Db,
     private readonly policySha256: () => string,
   ) {
     this.auditLog = new AuditLog(db.$client);
-    this.byId = prepareLookups(db);
+    this.hot = hotQueries(db);
+    this.inTransaction = db.$client.transaction((body: () => unknown) => body());
   }
 
   transaction<T>(now: Date, body: (tx: Transaction) => T): T | typeof LOST_RACE {
     const tx = this.transactionApi(now);
     try {
-      return this.db.transaction(() => body(tx), { behavior: 'immediate' });
+      return this.auditLog.within(() => this.inTransaction.immediate(() => body(tx)) as T);
     } catch (error) {
       if (error instanceof Abort) return LOST_RACE;
       throw error;
@@ -93,24 +86,24 @@ export class Store {
   }
 
   getRequest(id: number): RequestRow | undefined {
-    return this.byId.request.get({ id });
+    return this.hot.request.get({ id });
   }
 
   getGrant(id: number): GrantRow | undefined {
-    return this.byId.grant.get({ id });
+    return this.hot.grant.get({ id });
   }
 
   grantForRequest(requestId: number): GrantRow | undefined {
-    return this.byId.grantOfRequest.get({ id: requestId });
+    return this.hot.grantsOfRequest.get({ id: requestId });
   }
 
   /** All grants of a request in the order they were made: one, or one per member of a bundle. */
   grantsOfRequest(requestId: number): GrantRow[] {
-    return this.byId.grantOfRequest.all({ id: requestId });
+    return this.hot.grantsOfRequest.all({ id: requestId });
   }
 
   approvalsFor(requestId: number): ApprovalRow[] {
-    return this.byId.approvals.all({ id: requestId });
+    return this.hot.approvals.all({ id: requestId });
   }
 
   requestsBy(requester: string, states: RequestState[]): RequestRow[] {
@@ -128,23 +121,17 @@ export class Store {
    * an interrupted grant is undone anyway and must not hold access past the last live grant.
    */
   holdersOf(accessKey: string, exceptId: number, options: { pending: boolean }): GrantRow[] {
-    const states: GrantState[] = options.pending ? ['pending', 'active', 'revoke_failed'] : ['active', 'revoke_failed'];
-    return this.db
-      .select()
-      .from(grants)
-      .where(and(eq(grants.accessKey, accessKey), inArray(grants.state, states), ne(grants.id, exceptId)))
-      .orderBy(asc(grants.id))
-      .all();
+    return (options.pending ? this.hot.holders.pending : this.hot.holders.live).all({ key: accessKey, except: exceptId });
   }
 
   /** Remembers where a request's approval card is; not a state change, so not audited. */
   setRequestCard(id: number, channel: string, ts: string): void {
-    this.db.update(requests).set({ cardChannel: channel, cardTs: ts }).where(eq(requests.id, id)).run();
+    this.hot.setRequestCard.run({ id, channel, ts });
   }
 
   /** Remembers (or forgets, with nulls) the DM that carried a grant's provider message, so its end can delete it. */
   setGrantDm(id: number, channel: string | null, ts: string | null): void {
-    this.db.update(grants).set({ dmChannel: channel, dmTs: ts }).where(eq(grants.id, id)).run();
+    this.hot.setGrantDm.run({ id, channel, ts });
   }
 
   countGrants(state: GrantState): number {
@@ -260,25 +247,16 @@ export class Store {
   }
 
   private transactionApi(now: Date): Transaction {
-    const { db } = this;
+    const { db, hot } = this;
     const states = <S extends string>(from: S | S[]): S[] => (Array.isArray(from) ? from : [from]);
     return {
-      insertRequest: (values) => db.insert(requests).values(values).returning().get(),
-      updateRequest: (id, from, patch, step) => {
-        assertTransitions('request', states(from), patch.state, canTransitionRequest);
-        const conditions = [eq(requests.id, id), inArray(requests.state, states(from))];
-        if (step !== undefined) conditions.push(eq(requests.currentStep, step));
-        return db.update(requests).set(patch).where(and(...conditions)).run().changes === 1;
-      },
-      insertApproval: (requestId, step, approver, at) =>
-        db.insert(approvals).values({ requestId, step, approver, at }).onConflictDoNothing().run().changes === 1,
-      countApprovals: (requestId, step) =>
-        db.select({ n: count() }).from(approvals).where(and(eq(approvals.requestId, requestId), eq(approvals.step, step))).get()?.n ?? 0,
-      insertGrant: (values) => db.insert(grants).values(values).returning().get(),
-      updateGrant: (id, from, patch) =>
-        assertTransitions('grant', states(from), patch.state, canTransitionGrant) ??
-        db.update(grants).set(patch).where(and(eq(grants.id, id), inArray(grants.state, states(from)))).run().changes === 1,
-      getGrant: (id) => this.byId.grant.get({ id }),
+      insertRequest: (values) => hot.insertRequest(values),
+      updateRequest: (id, from, patch, step) =>
+        assertTransitions('request', states(from), patch.state, canTransitionRequest) ?? hot.updateRequest(id, states(from), patch, step) === 1,
+      insertApproval: (requestId, step, approver, at) => hot.insertApproval.run({ requestId, step, approver, at }).changes === 1,
+      insertGrant: (values) => hot.insertGrant(values),
+      updateGrant: (id, from, patch) => assertTransitions('grant', states(from), patch.state, canTransitionGrant) ?? hot.updateGrant(id, states(from), patch) === 1,
+      getGrant: (id) => hot.grant.get({ id }),
       markReviewed: (grantId, reviewer, at) =>
         db.update(grants).set({ reviewedBy: reviewer, reviewedAt: at }).where(and(eq(grants.id, grantId), eq(grants.breakglass, true), isNull(grants.reviewedBy))).run().changes === 1,
       audit: (entry) => this.auditLog.append(entry, this.policySha256(), now),
