@@ -1,0 +1,36 @@
+// The last step of making a grant: the transaction that moves a granted `pending` grant to `active`, with its audit entry.
+import type { ProviderConfig } from '../policy/schema.ts';
+import { LOST_RACE, type Store } from '../store/repositories.ts';
+import type { GrantRow, RequestRow } from '../store/schema.ts';
+import { sharedDetails } from './access-sharing.ts';
+import { providerDigest } from './audit-replay.ts';
+import { grantRef, requestRef } from './ids.ts';
+
+export interface Activation {
+  request: RequestRow;
+  pending: GrantRow;
+  provider: ProviderConfig;
+  createdAt: Date;
+  startsAt: Date;
+  expiresAt: Date;
+  providerState: GrantRow['providerState'];
+  attempts: number;
+  /** The grant already holding the same access, whose provider state this one took over. */
+  shared: GrantRow | null;
+}
+
+/** 'activated', or LOST_RACE when the grant left `pending` meanwhile (a sweep failed it). */
+export function activateGrant(store: Store, now: Date, a: Activation): 'activated' | typeof LOST_RACE {
+  const { request, pending, provider } = a;
+  return store.transaction(now, (tx) => {
+    if (!tx.updateGrant(pending.id, 'pending', { state: 'active', startsAt: a.startsAt.getTime(), expiresAt: a.expiresAt.getTime(), providerState: a.providerState })) tx.abort();
+    tx.audit({
+      actor: 'sesame',
+      action: 'grant.activated',
+      requestId: requestRef(request.id),
+      grantId: grantRef(pending.id),
+      details: { resource: request.resource, role: request.role, user: request.requester, created_at: a.createdAt.toISOString(), starts_at: a.startsAt.toISOString(), expires_at: a.expiresAt.toISOString(), provider: provider.type, provider_sha256: providerDigest(provider), provider_state_sha256: providerDigest(a.providerState), identity: pending.identity, access_key: pending.accessKey, attempts: a.attempts, breakglass: request.breakglass, ...sharedDetails(a.shared) },
+    });
+    return 'activated' as const;
+  });
+}
