@@ -1,5 +1,6 @@
 // The last step of making a grant: the transaction that moves a granted `pending` grant to `active`, with its audit entry.
 import type { ProviderConfig } from '../policy/schema.ts';
+import { blockedSince } from '../store/blocks.ts';
 import { LOST_RACE, type Store } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { sharedDetails } from './access-sharing.ts';
@@ -19,10 +20,16 @@ export interface Activation {
   shared: GrantRow | null;
 }
 
-/** 'activated', or LOST_RACE when the grant left `pending` meanwhile (a sweep failed it). */
-export function activateGrant(store: Store, now: Date, a: Activation): 'activated' | typeof LOST_RACE {
+/**
+ * 'activated'; 'blocked_since' when an admin ran revoke-all on the requester after the grant was recorded as pending
+ * (then it must be taken back, not made live); LOST_RACE when the grant left `pending` meanwhile (a sweep failed it).
+ */
+export function activateGrant(store: Store, now: Date, a: Activation): 'activated' | 'blocked_since' | typeof LOST_RACE {
   const { request, pending, provider } = a;
   return store.transaction(now, (tx) => {
+    // Asked with the write: revoke-all (after its block) sees this grant live, or this sees the block. An unblock before
+    // this point must not let a grant revoke-all was waiting for go live: revoke-all's scan may be over by now.
+    if (blockedSince(store.db, request.requester, pending.createdAt)) return 'blocked_since' as const;
     if (!tx.updateGrant(pending.id, 'pending', { state: 'active', startsAt: a.startsAt.getTime(), expiresAt: a.expiresAt.getTime(), providerState: a.providerState })) tx.abort();
     tx.audit({
       actor: 'sesame',

@@ -83,6 +83,15 @@ export class GrantKeeper {
       return this.failRequest(request, pending, `the grant would have ended at ${expiresAt.toISOString()}, before it could start; check the server's clock`, cleanupLeftBy(undone));
     }
     const activated = activateGrant(store, now, { request, pending, provider, createdAt, startsAt, expiresAt, providerState, attempts: attempt.attempts, shared: shared.value });
+    if (activated === 'blocked_since') {
+      // Undone here; when the undo fails the grant stays `pending`, so the sweep of interrupted grants undoes it later.
+      const undone = await this.revokeAt({ ...subject, providerState }, pending);
+      if (!undone.ok) {
+        this.deps.log.error({ grantId: grantRef(pending.id), problem: errorMessage(undone.error) }, 'could not take back a grant of a person blocked while it was being made');
+        return { kind: 'failed', request, problem: 'an admin blocked the requester (/access revoke-all) while the grant was being made; taking it back failed and is retried' };
+      }
+      return this.failRequest(request, pending, 'an admin blocked the requester (/access revoke-all) while the grant was being made, so it was taken back instead of going live', cleanupLeftBy(undone));
+    }
     if (activated === LOST_RACE) {
       // A sweep took this grant for interrupted and failed it while the provider was still granting: the access the
       // provider just gave belongs to no live grant, so it is taken back before reporting the bug.

@@ -66,8 +66,8 @@ export class UserBlocks {
       if (left.length === 0 || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
     }
-    // Still at its provider when the wait ran out: not gone, so not called gone. The sweep ends it once it is live.
-    for (const grant of store.grantsOf(user, ['pending'])) outcome.failed.push({ grantId: grantRef(grant.id), problem: 'still being granted at its provider; the next sweep revokes it once granted' });
+    // Still at its provider when the wait ran out: not gone, so not called gone. Its activation sees the block and undoes it.
+    for (const grant of store.grantsOf(user, ['pending'])) outcome.failed.push({ grantId: grantRef(grant.id), problem: 'still being granted at its provider; it is taken back when the provider answers, or by the next sweep' });
     return ok(outcome);
   }
 

@@ -1,7 +1,7 @@
 // The block list of `/access revoke-all`: who is blocked, and the writes, each inside the transaction that audits it.
-import { eq } from 'drizzle-orm';
+import { and, eq, gte, sql } from 'drizzle-orm';
 import type { Db } from './db.ts';
-import { blockedUsers, type BlockedUserRow } from './schema.ts';
+import { auditLog, blockedUsers, type BlockedUserRow } from './schema.ts';
 
 export function blockOf(db: Db, user: string): BlockedUserRow | undefined {
   return db.select().from(blockedUsers).where(eq(blockedUsers.user, user)).get();
@@ -17,4 +17,21 @@ export function insertBlock(db: Db, row: BlockedUserRow): boolean {
 /** False when the person was not blocked. */
 export function deleteBlock(db: Db, user: string): boolean {
   return db.delete(blockedUsers).where(eq(blockedUsers.user, user)).run().changes === 1;
+}
+
+/**
+ * Whether an admin blocked this person (revoke-all) at or after `sinceMs`, whether or not they were unblocked again:
+ * the block row is gone after an unblock, so the audit log, where every block is entered with it, is asked too.
+ */
+export function blockedSince(db: Db, user: string, sinceMs: number): boolean {
+  const row = blockOf(db, user);
+  if (row !== undefined && row.blockedAt >= sinceMs) return true;
+  const since = new Date(sinceMs).toISOString();
+  const entry = db
+    .select({ id: auditLog.id })
+    .from(auditLog)
+    .where(and(eq(auditLog.action, 'user.blocked'), gte(auditLog.at, since), sql`json_extract(${auditLog.details}, '$.user') = ${user}`))
+    .limit(1)
+    .get();
+  return entry !== undefined;
 }
