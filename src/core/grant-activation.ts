@@ -1,7 +1,7 @@
 // The last step of making a grant: the transaction that moves a granted `pending` grant to `active`, with its audit entry.
 import type { ProviderConfig } from '../policy/schema.ts';
 import { blockedSince } from '../store/blocks.ts';
-import { LOST_RACE, type Store } from '../store/repositories.ts';
+import type { LOST_RACE, Store } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { sharedDetails } from './access-sharing.ts';
 import { providerDigest } from './audit-replay.ts';
