@@ -1,13 +1,26 @@
-// The block list of `/access revoke-all`: who is blocked, and the writes, each inside the transaction that audits it.
-import { and, eq, gte, sql } from 'drizzle-orm';
+// The block list of `/access revoke-all`: who is blocked (and since when), what a block reaches, and the writes.
+import { and, asc, eq, gte, inArray, sql } from 'drizzle-orm';
 import type { Db } from './db.ts';
-import { auditLog, blockedUsers, type BlockedUserRow } from './schema.ts';
+import type { RequestState } from '../core/errors.ts';
+import { approvals, auditLog, blockedUsers, requests, type BlockedUserRow, type RequestRow } from './schema.ts';
 
 export function blockOf(db: Db, user: string): BlockedUserRow | undefined {
   return db.select().from(blockedUsers).where(eq(blockedUsers.user, user)).get();
 }
 
 export const isBlocked = (db: Db, user: string): boolean => blockOf(db, user) !== undefined;
+
+/** Which of these people are blocked now. */
+export function blockedAmong(db: Db, users: readonly string[]): Set<string> {
+  if (users.length === 0) return new Set();
+  return new Set(db.select({ user: blockedUsers.user }).from(blockedUsers).where(inArray(blockedUsers.user, [...new Set(users)])).all().map((r) => r.user));
+}
+
+/** Requests in `states` that `approver` approved a step of, oldest first. */
+export function requestsApprovedBy(db: Db, approver: string, states: RequestState[]): RequestRow[] {
+  const approved = db.selectDistinct({ id: approvals.requestId }).from(approvals).where(eq(approvals.approver, approver));
+  return db.select().from(requests).where(and(inArray(requests.id, approved), inArray(requests.state, states))).orderBy(asc(requests.id)).all();
+}
 
 /** False when the person was already blocked (the first block, its reason and its author stand). */
 export function insertBlock(db: Db, row: BlockedUserRow): boolean {
