@@ -3,6 +3,7 @@ import { requestableBundles } from '../policy/bundles.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
 import { decide, outsiderOf, type Decision, type Facts } from '../policy/decide.ts';
 import type { Ms } from '../policy/duration.ts';
+import { blockedAmong } from '../store/blocks.ts';
 import { LOST_RACE } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { describeError } from './describe-error.ts';
@@ -13,7 +14,7 @@ import { extendTogether, extensionQuery, fulfilBundle, revokeTogether } from './
 import type { ApproveOutcome, GrantOutcome, NewAccessRequest, RequestOutcome } from './access-types.ts';
 import { GrantKeeper, type EndOutcome, type GrantKeeperDeps } from './grant-keeper.ts';
 import { grantRef, requestRef } from './ids.ts';
-import { checkApproval, checkCancel, checkDeny, checkExtend, checkRevoke, isRequestOverdue, LIVE_GRANT_STATES, requestDeadlines, type ApproverFacts } from './lifecycle.ts';
+import { approvalsByBlocked, checkApproval, checkCancel, checkDeny, checkExtend, checkRevoke, isRequestOverdue, LIVE_GRANT_STATES, requestDeadlines, type ApproverFacts } from './lifecycle.ts';
 import { approverFacts, decisionFacts, requesterFacts } from './membership.ts';
 import { whyNoLongerAllowed } from './redecide.ts';
 import type { AccessEvent } from './ports.ts';
@@ -102,13 +103,18 @@ export class AccessService {
     const now = clock.now();
     const ids = { requestId: requestRef(requestId) };
 
-    const recorded = store.transaction(now, (tx) => {
+    const recorded = store.transaction(now, (tx): { refused: DomainError } | { have: number; stepDone: boolean } => {
       // Read again inside the transaction: the check above ran before the awaits that followed it.
-      const before = store.approvalsFor(requestId);
-      if (before.some((a) => a.approver === approver)) tx.abort();
+      const earlier = store.approvalsFor(requestId);
+      if (earlier.some((a) => a.approver === approver)) tx.abort();
+      // Blocks are read with the write: revoke-all (after its block) cancels what this click approved, or this sees the block.
+      const blocked = blockedAmong(store.db, [approver, ...earlier.map((a) => a.approver)]);
+      const stale = approvalsByBlocked(earlier, blocked)[0];
+      if (blocked.has(approver)) return { refused: { code: 'blocked_decider' } };
+      if (stale !== undefined) return { refused: { code: 'approval_by_blocked', requestId: ids.requestId, approver: stale.approver, step: stale.step } };
       if (!tx.insertApproval(requestId, step, approver, now.getTime())) tx.abort();
       // The step's approvals are those just read and this one: nothing else writes inside this transaction.
-      const have = before.filter((a) => a.step === step).length + 1;
+      const have = earlier.filter((a) => a.step === step).length + 1;
       tx.audit({ actor: approver, action: 'request.approval_recorded', ...ids, details: { step, have, need: count } });
       const stepDone = have >= count;
       const patch = !stepDone ? {} : lastStep ? { state: 'approved' as const, currentStep: step + 1, decidedAt: now.getTime(), decidedBy: approver } : { currentStep: step + 1, escalateAt: escalateAtFor(request.steps, step + 1, now) };
@@ -122,6 +128,7 @@ export class AccessService {
       const again = checkApproval(fresh, store.approvalsFor(requestId), facts);
       return this.refusals.click(fresh, approver, again.ok ? { code: 'not_pending', requestId: ids.requestId, state: fresh.state } : again.error);
     }
+    if ('refused' in recorded) return this.refusals.click(request, approver, recorded.refused);
     const updated = store.getRequest(requestId) as RequestRow;
     if (!recorded.stepDone) {
       await this.notify({ type: 'request_approval_recorded', request: updated, by: approver });

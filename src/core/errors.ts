@@ -48,6 +48,7 @@ export type DomainError =
   | { code: 'expiry_in_past'; grantId: string }
   | { code: 'user_blocked' }
   | { code: 'blocked_decider' }
+  | { code: 'approval_by_blocked'; requestId: string; approver: string; step: number }
   | { code: 'not_admin'; action: 'revoke-all' | 'unblock' }
   | { code: 'not_blocked'; user: string }
   | { code: 'self_block' }

@@ -2,10 +2,10 @@
 import type { ProviderConfig } from '../policy/schema.ts';
 import { LOST_RACE } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
-import { providerDigest } from './audit-replay.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { EXPIRY_WARNING_MS, expiryWarningAt, LIVE_GRANT_STATES } from './lifecycle.ts';
-import { keptForDetails, sharedAccess, sharedDetails } from './access-sharing.ts';
+import { keptForDetails, sharedAccess } from './access-sharing.ts';
+import { activateGrant } from './grant-activation.ts';
 import { resolveIdentity } from './identity.ts';
 import { finishCleanup } from './grant-cleanup.ts';
 import { cleanupLeftBy, subjectFor, type EndOutcome, type FulfilOutcome, type GrantKeeperDeps } from './grant-model.ts';
@@ -82,16 +82,16 @@ export class GrantKeeper {
       const undone = await this.revokeAt({ ...subject, providerState }, pending);
       return this.failRequest(request, pending, `the grant would have ended at ${expiresAt.toISOString()}, before it could start; check the server's clock`, cleanupLeftBy(undone));
     }
-    const activated = store.transaction(now, (tx) => {
-      if (!tx.updateGrant(pending.id, 'pending', { state: 'active', startsAt: startsAt.getTime(), expiresAt: expiresAt.getTime(), providerState })) tx.abort();
-      tx.audit({
-        actor: 'sesame',
-        action: 'grant.activated',
-        requestId: requestRef(request.id),
-        grantId: grantRef(pending.id),
-        details: { resource: request.resource, role: request.role, user: request.requester, created_at: createdAt.toISOString(), starts_at: startsAt.toISOString(), expires_at: expiresAt.toISOString(), provider: provider.type, provider_sha256: providerDigest(provider), provider_state_sha256: providerDigest(providerState), identity: pending.identity, access_key: pending.accessKey, attempts: attempt.attempts, breakglass: request.breakglass, ...sharedDetails(shared.value) },
-      });
-    });
+    const activated = activateGrant(store, now, { request, pending, provider, createdAt, startsAt, expiresAt, providerState, attempts: attempt.attempts, shared: shared.value });
+    if (activated === 'blocked_since') {
+      // Undone here; when the undo fails the grant stays `pending`, so the sweep of interrupted grants undoes it later.
+      const undone = await this.revokeAt({ ...subject, providerState }, pending);
+      if (!undone.ok) {
+        this.deps.log.error({ grantId: grantRef(pending.id), problem: errorMessage(undone.error) }, 'could not take back a grant of a person blocked while it was being made');
+        return { kind: 'failed', request, problem: 'an admin blocked the requester (/access revoke-all) while the grant was being made; taking it back failed and is retried' };
+      }
+      return this.failRequest(request, pending, 'an admin blocked the requester (/access revoke-all) while the grant was being made, so it was taken back instead of going live', cleanupLeftBy(undone));
+    }
     if (activated === LOST_RACE) {
       // A sweep took this grant for interrupted and failed it while the provider was still granting: the access the
       // provider just gave belongs to no live grant, so it is taken back before reporting the bug.

@@ -66,6 +66,13 @@ export function checkApproval(request: RequestRow, approvals: readonly ApprovalR
   return ok({ step: step.index, from: step.from, count: step.count });
 }
 
+/**
+ * The approvals a request rests on that no longer count: those given by someone an admin has blocked since
+ * (revoke-all), `blocked` being who is blocked when the request is decided. A stolen account's approval must not
+ * carry a request on after the account is blocked, so a request resting on one goes no further.
+ */
+export const approvalsByBlocked = (approvals: readonly ApprovalRow[], blocked: ReadonlySet<string>): ApprovalRow[] => approvals.filter((a) => blocked.has(a.approver));
+
 /** Members of the current step's group and admins may deny; the requester cancels instead. */
 export function checkDeny(request: RequestRow, denier: ApproverFacts): Result<{ step: number }, DomainError> {
   const id = requestRef(request.id);

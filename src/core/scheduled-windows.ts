@@ -1,9 +1,11 @@
 // Windows that start later (`/access request … at 14:00`): decided and approved now, held in `scheduled`, granted at the start.
+import { blockedAmong } from '../store/blocks.ts';
 import { LOST_RACE } from '../store/repositories.ts';
 import type { RequestRow } from '../store/schema.ts';
 import { describeError } from './describe-error.ts';
 import type { FulfilOutcome, GrantKeeperDeps } from './grant-model.ts';
 import { requestRef } from './ids.ts';
+import { approvalsByBlocked } from './lifecycle.ts';
 import { requesterFacts } from './membership.ts';
 import type { AccessEvent } from './ports.ts';
 import { whyNoLongerAllowed } from './redecide.ts';
@@ -61,11 +63,15 @@ export class ScheduledWindows {
     const held = store.transaction(clock.now(), (tx) => {
       // Checked with the write, as for grants: revoke-all (after its block) cancels this window, or this sees the block.
       if (store.isBlocked(request.requester)) return 'blocked' as const;
+      // Likewise for its approvers: revoke-all cancels the windows its person approved, so one approved just now is held back here.
+      const approvals = store.approvalsFor(request.id);
+      if (approvalsByBlocked(approvals, blockedAmong(store.db, approvals.map((a) => a.approver))).length > 0) return 'approver_blocked' as const;
       if (!tx.updateRequest(request.id, 'approved', { state: 'scheduled' })) tx.abort();
       tx.audit({ actor: 'sesame', action: 'request.scheduled', requestId: requestRef(request.id), details: { starts_at: new Date(startsAt).toISOString(), ends_at: new Date(windowEnd(request) as number).toISOString() } });
       return 'held' as const;
     });
     if (held === 'blocked') return this.fail(request, 'an admin blocked the requester (/access revoke-all) before the window was scheduled');
+    if (held === 'approver_blocked') return this.fail(request, 'an admin blocked one of its approvers (/access revoke-all) before the window was scheduled; ask again');
     const fresh = store.getRequest(request.id) as RequestRow;
     if (held === LOST_RACE) return { kind: 'failed', request: fresh, problem: `request ${requestRef(request.id)} is ${fresh.state}, not approved` };
     // A lost job only makes the start late: the reconciler activates scheduled requests whose start has passed.

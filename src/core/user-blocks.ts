@@ -1,7 +1,7 @@
 // `/access revoke-all` and `/access unblock`: an admin ends every live grant of a person at once (offboarding, a
 // stolen account) and blocks their requests until unblocked. Every step is audited.
 import { LOST_RACE } from '../store/repositories.ts';
-import { deleteBlock, insertBlock } from '../store/blocks.ts';
+import { deleteBlock, insertBlock, requestsApprovedBy } from '../store/blocks.ts';
 import type { RequestRow } from '../store/schema.ts';
 import type { DomainError } from './errors.ts';
 import type { GrantKeeper } from './grant-keeper.ts';
@@ -24,9 +24,11 @@ export interface RevokeAllOutcome {
   cancelled: number;
   /** Scheduled windows (approved, not yet started) cancelled, so none is granted at its start or after an unblock. */
   windowsCancelled: number;
+  /** Other people's pending requests and scheduled windows this person approved a step of, cancelled so none goes on. */
+  approvalsCancelled: number;
   /** Grants whose access is gone (confirmed by the provider's check where it has one). */
   ended: string[];
-  /** Grants whose revoke failed (`revoke_failed`, retried by every sweep; the admins were alerted), and grants still at their provider when the wait ran out (ended by the sweep once live). */
+  /** Grants whose revoke failed (`revoke_failed`, retried by every sweep; the admins were alerted), and grants still at their provider when the wait ran out (taken back when the provider answers). */
   failed: { grantId: string; problem: string }[];
 }
 
@@ -50,9 +52,13 @@ export class UserBlocks {
       tx.audit({ actor: by, action: 'user.blocked', details: { user, reason } });
       return true;
     });
-    const cancelled = await this.cancelOpen(user, by, reason, 'pending');
-    const windowsCancelled = await this.cancelOpen(user, by, reason, 'scheduled');
-    const outcome: RevokeAllOutcome = { user, newlyBlocked: newlyBlocked === true, cancelled, windowsCancelled, ended: [], failed: [] };
+    const cancelled = await this.cancelOpen(store.requestsBy(user, ['pending']), by, `cancelled by /access revoke-all: ${reason}`, 'user_blocked');
+    const windowsCancelled = await this.cancelOpen(store.requestsBy(user, ['scheduled']), by, `cancelled by /access revoke-all: ${reason}`, 'user_blocked');
+    // What this person approved goes no further either: a stolen approver's approval must not carry an accomplice's request.
+    const approved = requestsApprovedBy(store.db, user, ['pending', 'scheduled']);
+    const note = `cancelled because an approver of it (<@${user}>) was blocked by /access revoke-all: ${reason}`;
+    const approvalsCancelled = await this.cancelOpen(approved, by, note, 'approver_blocked', user);
+    const outcome: RevokeAllOutcome = { user, newlyBlocked: newlyBlocked === true, cancelled, windowsCancelled, approvalsCancelled, ended: [], failed: [] };
     // A grant being made at this moment is still `pending`; it is waited for, then ended like the rest.
     const deadline = Date.now() + SETTLE_WAIT_MS;
     for (;;) {
@@ -66,8 +72,8 @@ export class UserBlocks {
       if (left.length === 0 || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
     }
-    // Still at its provider when the wait ran out: not gone, so not called gone. The sweep ends it once it is live.
-    for (const grant of store.grantsOf(user, ['pending'])) outcome.failed.push({ grantId: grantRef(grant.id), problem: 'still being granted at its provider; the next sweep revokes it once granted' });
+    // Still at its provider when the wait ran out: not gone, so not called gone. Its activation sees the block and undoes it.
+    for (const grant of store.grantsOf(user, ['pending'])) outcome.failed.push({ grantId: grantRef(grant.id), problem: 'still being granted at its provider; it is taken back when the provider answers, or by the next sweep' });
     return ok(outcome);
   }
 
@@ -90,16 +96,19 @@ export class UserBlocks {
     return auditRefusal(this.deps.store, this.deps.clock.now(), { actor: by, action: 'user.block_refused', error: { code: 'not_admin', action }, details: { user, command: action } });
   }
 
-  /** The person's pending requests are cancelled, so no approver grants one after the block; their scheduled windows too, so none starts. */
-  private async cancelOpen(user: string, by: string, reason: string, state: 'pending' | 'scheduled'): Promise<number> {
+  /**
+   * Pending and scheduled requests are cancelled (each only from the state it was read in), so no approver grants one
+   * after the block and no window starts; `approver` names the blocked person whose approval they rested on.
+   */
+  private async cancelOpen(open: RequestRow[], by: string, note: string, code: 'user_blocked' | 'approver_blocked', approver?: string): Promise<number> {
     const { store, clock, scheduler, notifier, log } = this.deps;
     let cancelled = 0;
-    for (const request of store.requestsBy(user, [state])) {
+    for (const request of open) {
       const now = clock.now();
-      const note = `cancelled by /access revoke-all: ${reason}`;
+      const state = request.state === 'scheduled' ? 'scheduled' : 'pending';
       const done = store.transaction(now, (tx) => {
         if (!tx.updateRequest(request.id, state, { state: 'cancelled', decidedAt: now.getTime(), decidedBy: by, decisionNote: note })) tx.abort();
-        tx.audit({ actor: by, action: 'request.cancelled', requestId: requestRef(request.id), details: { note, code: 'user_blocked' } });
+        tx.audit({ actor: by, action: 'request.cancelled', requestId: requestRef(request.id), details: { note, code, approver } });
       });
       if (done === LOST_RACE) continue;
       cancelled++;

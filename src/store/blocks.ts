@@ -1,14 +1,27 @@
-// The block list of `/access revoke-all`: who is blocked, and the writes, each inside the transaction that audits it.
-import { eq } from 'drizzle-orm';
+// The block list of `/access revoke-all`: who is blocked (and since when), what a block reaches, and the writes.
+import { and, asc, eq, gte, inArray, sql } from 'drizzle-orm';
 import type { Db } from './db.ts';
 import { hotQueries } from './hot-queries.ts';
-import { blockedUsers, type BlockedUserRow } from './schema.ts';
+import type { RequestState } from '../core/errors.ts';
+import { approvals, auditLog, blockedUsers, requests, type BlockedUserRow, type RequestRow } from './schema.ts';
 
 export function blockOf(db: Db, user: string): BlockedUserRow | undefined {
   return hotQueries(db).block.get({ user });
 }
 
 export const isBlocked = (db: Db, user: string): boolean => blockOf(db, user) !== undefined;
+
+/** Which of these people are blocked now. */
+export function blockedAmong(db: Db, users: readonly string[]): Set<string> {
+  if (users.length === 0) return new Set();
+  return new Set(db.select({ user: blockedUsers.user }).from(blockedUsers).where(inArray(blockedUsers.user, [...new Set(users)])).all().map((r) => r.user));
+}
+
+/** Requests in `states` that `approver` approved a step of, oldest first. */
+export function requestsApprovedBy(db: Db, approver: string, states: RequestState[]): RequestRow[] {
+  const approved = db.selectDistinct({ id: approvals.requestId }).from(approvals).where(eq(approvals.approver, approver));
+  return db.select().from(requests).where(and(inArray(requests.id, approved), inArray(requests.state, states))).orderBy(asc(requests.id)).all();
+}
 
 /** False when the person was already blocked (the first block, its reason and its author stand). */
 export function insertBlock(db: Db, row: BlockedUserRow): boolean {
@@ -18,4 +31,21 @@ export function insertBlock(db: Db, row: BlockedUserRow): boolean {
 /** False when the person was not blocked. */
 export function deleteBlock(db: Db, user: string): boolean {
   return db.delete(blockedUsers).where(eq(blockedUsers.user, user)).run().changes === 1;
+}
+
+/**
+ * Whether an admin blocked this person (revoke-all) at or after `sinceMs`, whether or not they were unblocked again:
+ * the block row is gone after an unblock, so the audit log, where every block is entered with it, is asked too.
+ */
+export function blockedSince(db: Db, user: string, sinceMs: number): boolean {
+  const row = blockOf(db, user);
+  if (row !== undefined && row.blockedAt >= sinceMs) return true;
+  const since = new Date(sinceMs).toISOString();
+  const entry = db
+    .select({ id: auditLog.id })
+    .from(auditLog)
+    .where(and(eq(auditLog.action, 'user.blocked'), gte(auditLog.at, since), sql`json_extract(${auditLog.details}, '$.user') = ${user}`))
+    .limit(1)
+    .get();
+  return entry !== undefined;
 }

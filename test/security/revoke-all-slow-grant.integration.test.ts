@@ -1,6 +1,7 @@
 // Adversary (or a slow provider): a grant is at its provider when revoke-all runs, and stays there longer than
 // revoke-all waits (30 s; a provider call may take 30 s per attempt). revoke-all then reported "held no live grant;
-// all their access is confirmed gone" while the grant went live a moment later.
+// all their access is confirmed gone" while the grant went live a moment later. Now the grant is taken back when its
+// provider answers, instead of going live (and the sweep finds nothing left).
 import { describe, expect, it } from 'vitest';
 import type { GrantSubject } from '../../src/core/ports.ts';
 import { ReasonEnds } from '../../src/core/reason-ended.ts';
@@ -15,7 +16,7 @@ describe('adversary: revoke-all while a grant outlasts its wait', () => {
   let h: Harness;
   useFreshHarness((harness) => (h = harness));
 
-  it('does not call the access gone while a grant is still being made, and the sweep ends it once live', async () => {
+  it('does not call the access gone while a grant is still being made, and takes it back when the provider answers', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
     let entered: () => void = () => {};
@@ -36,6 +37,6 @@ describe('adversary: revoke-all while a grant outlasts its wait', () => {
     await granting;
     const reasons = new ReasonEnds({ store: h.store, policy: () => aLoadedPolicy(), directory: h.directory, log: silentLogger }, h.service.grants);
     await reasons.sweep();
-    expect({ state: h.store.getGrant(1)?.state, atProvider: h.provider.present.size }).toEqual({ state: 'revoked', atProvider: 0 });
+    expect({ state: h.store.getGrant(1)?.state, atProvider: h.provider.present.size }).toEqual({ state: 'failed', atProvider: 0 });
   }, 60_000);
 });

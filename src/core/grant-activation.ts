@@ -1,0 +1,43 @@
+// The last step of making a grant: the transaction that moves a granted `pending` grant to `active`, with its audit entry.
+import type { ProviderConfig } from '../policy/schema.ts';
+import { blockedSince } from '../store/blocks.ts';
+import type { LOST_RACE, Store } from '../store/repositories.ts';
+import type { GrantRow, RequestRow } from '../store/schema.ts';
+import { sharedDetails } from './access-sharing.ts';
+import { providerDigest } from './audit-replay.ts';
+import { grantRef, requestRef } from './ids.ts';
+
+export interface Activation {
+  request: RequestRow;
+  pending: GrantRow;
+  provider: ProviderConfig;
+  createdAt: Date;
+  startsAt: Date;
+  expiresAt: Date;
+  providerState: GrantRow['providerState'];
+  attempts: number;
+  /** The grant already holding the same access, whose provider state this one took over. */
+  shared: GrantRow | null;
+}
+
+/**
+ * 'activated'; 'blocked_since' when an admin ran revoke-all on the requester after the grant was recorded as pending
+ * (then it must be taken back, not made live); LOST_RACE when the grant left `pending` meanwhile (a sweep failed it).
+ */
+export function activateGrant(store: Store, now: Date, a: Activation): 'activated' | 'blocked_since' | typeof LOST_RACE {
+  const { request, pending, provider } = a;
+  return store.transaction(now, (tx) => {
+    // Asked with the write: revoke-all (after its block) sees this grant live, or this sees the block. An unblock before
+    // this point must not let a grant revoke-all was waiting for go live: revoke-all's scan may be over by now.
+    if (blockedSince(store.db, request.requester, pending.createdAt)) return 'blocked_since' as const;
+    if (!tx.updateGrant(pending.id, 'pending', { state: 'active', startsAt: a.startsAt.getTime(), expiresAt: a.expiresAt.getTime(), providerState: a.providerState })) tx.abort();
+    tx.audit({
+      actor: 'sesame',
+      action: 'grant.activated',
+      requestId: requestRef(request.id),
+      grantId: grantRef(pending.id),
+      details: { resource: request.resource, role: request.role, user: request.requester, created_at: a.createdAt.toISOString(), starts_at: a.startsAt.toISOString(), expires_at: a.expiresAt.toISOString(), provider: provider.type, provider_sha256: providerDigest(provider), provider_state_sha256: providerDigest(a.providerState), identity: pending.identity, access_key: pending.accessKey, attempts: a.attempts, breakglass: request.breakglass, ...sharedDetails(a.shared) },
+    });
+    return 'activated' as const;
+  });
+}
