@@ -1,6 +1,21 @@
 // Outbound HTTP on the hot path (Slack's Web API, response_url replies, webhooks) through undici's request API, which skips fetch's web streams and abort plumbing.
 import { STATUS_CODES } from 'node:http';
-import { request } from 'undici';
+import type * as Undici from 'undici';
+
+let undici: Promise<typeof Undici> | null = null;
+let undiciLoaded = false;
+
+/** undici takes ~70 ms to import, so it loads on first use: commands that never call out (policy check) skip it. */
+export function loadOutbound(): Promise<typeof Undici> {
+  undici ??= import('undici').then((module) => {
+    undiciLoaded = true;
+    return module;
+  });
+  return undici;
+}
+
+/** Whether `send` can start at once; until then, a caller on the start-up path may prefer fetch (already in Node). */
+export const outboundLoaded = (): boolean => undiciLoaded;
 
 export interface OutboundRequest {
   method: 'GET' | 'POST';
@@ -35,6 +50,7 @@ export async function send(url: string, options: OutboundRequest): Promise<Outbo
   options.signal?.addEventListener('abort', onCallerAbort, { once: true });
   try {
     if (options.signal?.aborted) throw options.signal.reason;
+    const { request } = await loadOutbound();
     const answer = await request(url, { method: options.method, headers: options.headers, body: options.body, signal: deadline.signal });
     const text = await readText(answer.body, options.maxBytes ?? Number.POSITIVE_INFINITY);
     return { url, status: answer.statusCode, statusText: STATUS_CODES[answer.statusCode] ?? '', headers: answer.headers, text };

@@ -1,7 +1,7 @@
 // The Web API client Sesame uses, and one wrapper that counts and logs failed calls by method.
 import { ErrorCode, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from '../core/ports.ts';
-import { send, type OutboundAnswer } from '../http/outbound.ts';
+import { loadOutbound, outboundLoaded, send, type OutboundAnswer } from '../http/outbound.ts';
 import type { Metrics } from '../metrics.ts';
 
 /**
@@ -14,14 +14,16 @@ export const SLACK_TIMEOUT_MS = 10_000;
  * fetch with a deadline, over undici's request API. Bolt sends `respond()` to a response_url through the client
  * options' `fetch`, and has no timeout of its own: without one a response_url that never answers would hold a
  * command's work slot forever. fetch's web streams and abort signals cost several times the request itself on the
- * hot path, so plain string bodies (every Web API call and reply Sesame makes) go through `send`; anything else
- * (a file upload's form) still goes through fetch.
+ * hot path, so plain string bodies (every Web API call and reply Sesame makes) go through `send` once undici is
+ * loaded; anything else (a file upload's form) still goes through fetch.
  */
 export function timedFetch(timeoutMs: number): typeof globalThis.fetch {
   return async (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : null;
     const body = init?.body;
-    if (url === null || (body !== undefined && body !== null && typeof body !== 'string') || (init?.method ?? 'GET') !== 'POST') {
+    // Start-up's few calls go through fetch while undici loads beside them, off the path to ready.
+    if (!outboundLoaded()) void loadOutbound();
+    if (!outboundLoaded() || url === null || (body !== undefined && body !== null && typeof body !== 'string') || (init?.method ?? 'GET') !== 'POST') {
       const deadline = AbortSignal.timeout(timeoutMs);
       return globalThis.fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
     }

@@ -16,7 +16,7 @@ const EXAMPLES = fileURLToPath(new URL('../../policies/examples/', import.meta.u
 /** The SDKs the providers import on first use: @googleapis/* brings google-auth-library, pg its pg-* helpers. */
 const CLOUD_SDKS = /^(@kubernetes\/client-node|@aws-sdk\/.*|@googleapis\/.*|google-auth-library|googleapis-common|@octokit\/.*|pg|pg-.*)$/;
 /** What only `start` (or the database commands) need. */
-const BOT_ONLY = /^(@slack\/bolt|@slack\/web-api|bullmq|ioredis|better-sqlite3|drizzle-orm|pino|prom-client)$/;
+const BOT_ONLY = /^(@slack\/bolt|@slack\/web-api|bullmq|ioredis|better-sqlite3|drizzle-orm|pino|prom-client|undici)$/;
 
 /** The packages whose files a command loaded, by the innermost node_modules folder of each. */
 function packagesIn(file: string): Set<string> {

@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LogLevel, WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { send } from '../../src/http/outbound.ts';
+import { loadOutbound, send } from '../../src/http/outbound.ts';
 import { timedFetch } from '../../src/slack/slack-api.ts';
 import { LoopbackServer } from '../support/loopback-server.ts';
 
@@ -105,6 +105,8 @@ describe('outbound HTTP', () => {
 describe('the fetch the Web API client and Bolt use', () => {
   let peer: Peer;
   beforeAll(async () => {
+    // Until undici has loaded (start-up), calls go through fetch; these check the path they take afterwards.
+    await loadOutbound();
     peer = await new Peer().start();
   });
   afterAll(async () => {
