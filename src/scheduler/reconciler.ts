@@ -42,7 +42,7 @@ export interface ReconcilerOptions {
   clock: Clock;
   log: Logger;
   intervalMs: number;
-  /** @defaultValue 1000 */
+  /** Smaller pages keep the start-up sweep's Redis batches (and the bot's peak memory) small. @defaultValue 500 */
   pageSize?: number;
   /** Revocations run this many at a time. @defaultValue 20 */
   concurrency?: number;
@@ -67,7 +67,7 @@ export interface Reconciler {
 
 export function createReconciler(options: ReconcilerOptions): Reconciler {
   const { store, access, scheduler, clock, log } = options;
-  const pageSize = options.pageSize ?? 1_000;
+  const pageSize = options.pageSize ?? 500;
   const concurrency = options.concurrency ?? 20;
   const grantWaitMs = options.grantWaitMs ?? Math.min(10_000, options.intervalMs / 2);
   /** Calls left running by sweeps, at most; grants beyond it wait for a later sweep (or their BullMQ job). */
