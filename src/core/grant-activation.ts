@@ -1,6 +1,6 @@
 // The last step of making a grant: the transaction that moves a granted `pending` grant to `active`, with its audit entry.
 import type { ProviderConfig } from '../policy/schema.ts';
-import { blockedSince } from '../store/blocks.ts';
+import { blockedAmong, blockedSince } from '../store/blocks.ts';
 import type { LOST_RACE, Store } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { sharedDetails } from './access-sharing.ts';
@@ -20,8 +20,15 @@ export interface Activation {
   shared: GrantRow | null;
 }
 
+/** Who, if anyone, revoke-all has blocked among those a grant rests on: its requester, or an approver of its request. */
+export function blockedParty(store: Store, request: RequestRow): 'requester' | 'approver' | null {
+  if (store.isBlocked(request.requester)) return 'requester';
+  return blockedAmong(store.db, store.approvalsFor(request.id).map((a) => a.approver)).size > 0 ? 'approver' : null;
+}
+
 /**
  * 'activated'; 'blocked_since' when an admin ran revoke-all on the requester after the grant was recorded as pending
+ * or an approver of its request is blocked now
  * (then it must be taken back, not made live); LOST_RACE when the grant left `pending` meanwhile (a sweep failed it).
  */
 export function activateGrant(store: Store, now: Date, a: Activation): 'activated' | 'blocked_since' | typeof LOST_RACE {
@@ -29,7 +36,7 @@ export function activateGrant(store: Store, now: Date, a: Activation): 'activate
   return store.transaction(now, (tx) => {
     // Asked with the write: revoke-all (after its block) sees this grant live, or this sees the block. An unblock before
     // this point must not let a grant revoke-all was waiting for go live: revoke-all's scan may be over by now.
-    if (blockedSince(store.db, request.requester, pending.createdAt)) return 'blocked_since' as const;
+    if (blockedSince(store.db, request.requester, pending.createdAt) || blockedParty(store, request) === 'approver') return 'blocked_since' as const;
     if (!tx.updateGrant(pending.id, 'pending', { state: 'active', startsAt: a.startsAt.getTime(), expiresAt: a.expiresAt.getTime(), providerState: a.providerState })) tx.abort();
     tx.audit({
       actor: 'sesame',

@@ -5,7 +5,7 @@ import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { EXPIRY_WARNING_MS, expiryWarningAt, LIVE_GRANT_STATES } from './lifecycle.ts';
 import { keptForDetails, sharedAccess } from './access-sharing.ts';
-import { activateGrant } from './grant-activation.ts';
+import { activateGrant, blockedParty } from './grant-activation.ts';
 import { resolveIdentity } from './identity.ts';
 import { finishCleanup } from './grant-cleanup.ts';
 import { cleanupLeftBy, subjectFor, type EndOutcome, type FulfilOutcome, type GrantKeeperDeps } from './grant-model.ts';
@@ -42,8 +42,9 @@ export class GrantKeeper {
   private async grantAt(request: RequestRow, provider: ProviderConfig, identity: string | null, accessKey: string | null, endsAt: Date | undefined): Promise<FulfilOutcome> {
     const { store, clock } = this.deps;
     const createdAt = clock.now();
-    // The block is checked in the transaction that inserts the pending row: revoke-all's scan (after its block) sees the row, or this sees the block.
-    const pending = store.transaction(createdAt, (tx) => (store.isBlocked(request.requester) ? tx.abort() :
+    // Blocks (requester and approvers) are checked in the transaction that inserts the pending row: revoke-all's scan sees the row, or this the block.
+    const block = { party: null as ReturnType<typeof blockedParty> };
+    const pending = store.transaction(createdAt, (tx) => ((block.party = blockedParty(store, request)) !== null ? tx.abort() :
       tx.insertGrant({
         requestId: request.id,
         user: request.requester,
@@ -58,7 +59,7 @@ export class GrantKeeper {
         accessKey,
       })),
     );
-    if (pending === LOST_RACE) return this.failRequest(request, null, 'an admin blocked the requester (/access revoke-all) before the grant was made');
+    if (pending === LOST_RACE) return this.failRequest(request, null, `an admin blocked ${block.party === 'approver' ? 'an approver of this request' : 'the requester'} (/access revoke-all) before the grant was made`);
 
     const startsAt = clock.now();
     const expiresAt = endsAt ?? new Date((request.startsAt ?? startsAt.getTime()) + request.durationMs); // a window ends on time, however late it starts
@@ -87,10 +88,10 @@ export class GrantKeeper {
       // Undone here; when the undo fails the grant stays `pending`, so the sweep of interrupted grants undoes it later.
       const undone = await this.revokeAt({ ...subject, providerState }, pending);
       if (!undone.ok) {
-        this.deps.log.error({ grantId: grantRef(pending.id), problem: errorMessage(undone.error) }, 'could not take back a grant of a person blocked while it was being made');
-        return { kind: 'failed', request, problem: 'an admin blocked the requester (/access revoke-all) while the grant was being made; taking it back failed and is retried' };
+        this.deps.log.error({ grantId: grantRef(pending.id), problem: errorMessage(undone.error) }, 'could not take back a grant whose requester or approver was blocked while it was being made');
+        return { kind: 'failed', request, problem: 'an admin blocked the requester or an approver (/access revoke-all) while the grant was being made; taking it back failed and is retried' };
       }
-      return this.failRequest(request, pending, 'an admin blocked the requester (/access revoke-all) while the grant was being made, so it was taken back instead of going live', cleanupLeftBy(undone));
+      return this.failRequest(request, pending, 'an admin blocked the requester or an approver (/access revoke-all) while the grant was being made, so it was taken back instead of going live', cleanupLeftBy(undone));
     }
     if (activated === LOST_RACE) {
       // A sweep took this grant for interrupted and failed it while the provider was still granting: the access the
