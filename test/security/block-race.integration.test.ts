@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { UserBlocks } from '../../src/core/user-blocks.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { silentLogger, singleProvider } from '../support/fakes.ts';
+import { gate } from '../support/gates.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 
 const HOUR = 3_600_000;
@@ -14,15 +15,11 @@ describe('adversary: revoke-all vs a grant in flight', () => {
   useFreshHarness((harness) => (h = harness));
 
   it('a blocked person never ends up holding a grant made while revoke-all ran', async () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let entered: () => void = () => {};
-    const inLookUp = new Promise<void>((resolve) => (entered = resolve));
+    const { reached: inLookUp, release, pass } = gate();
     const email = h.directory.userEmail.bind(h.directory);
     // A slow Slack users.info (rate limited, 1-2 s is common) is all it takes.
     h.directory.userEmail = async (user: string) => {
-      entered();
-      await gate;
+      await pass();
       return email(user);
     };
     const granting = h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'poking' });

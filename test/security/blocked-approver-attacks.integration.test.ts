@@ -1,7 +1,7 @@
 // Adversary probes of the blocked-approver rules (attack3): an extension resting on a blocked approver, a final approval
 // racing revoke-all on its approver, and a window whose approver's block landed without revoke-all's cancel.
 import { describe, expect, it } from 'vitest';
-import type { AccessEvent } from '../../src/core/ports.ts';
+import { holdApprovedNotices } from '../support/gates.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 import { blockOnly, userBlocksOf } from '../support/user-blocks.ts';
@@ -9,22 +9,6 @@ import { blockOnly, userBlocksOf } from '../support/user-blocks.ts';
 const HOUR = 3_600_000;
 type PolicyInput = Parameters<typeof aLoadedPolicy>[0];
 
-/** Holds `request_approved` notifications until released, so a click can be caught between its commit and its grant. */
-function gateApproved(h: Harness): { telling: Promise<void>; release: () => void } {
-  let release: () => void = () => {};
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let entered: () => void = () => {};
-  const telling = new Promise<void>((resolve) => (entered = resolve));
-  const notify = h.notifier.notify.bind(h.notifier);
-  h.notifier.notify = async (event: AccessEvent) => {
-    if (event.type === 'request_approved') {
-      entered();
-      await gate;
-    }
-    return notify(event);
-  };
-  return { telling, release };
-}
 
 describe('adversary: an extension resting on a since-blocked approver', () => {
   let h: Harness;
@@ -100,7 +84,7 @@ describe('adversary: a final approval racing revoke-all on its approver', () => 
   it('does not make a grant after the block on the blocked approver\'s final approval', async () => {
     const asked = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'accomplice' });
     if (!asked.ok || asked.value.kind !== 'pending') throw new Error('expected a pending request');
-    const { telling, release } = gateApproved(h);
+    const { reached: telling, release } = holdApprovedNotices(h);
     const approving = h.service.approve(asked.value.request.id, PEOPLE.lead1);
     await telling;
     const out = await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised');

@@ -3,6 +3,7 @@
 // scheduled window (or a pending request) of the blocked person survived it; after an unblock the window started
 // by itself, which is what cancelling windows at revoke-all was for.
 import { describe, expect, it } from 'vitest';
+import { gate } from '../support/gates.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { userBlocksOf } from '../support/user-blocks.ts';
 
@@ -14,13 +15,9 @@ describe('adversary: revoke-all vs a request being stored', () => {
 
   /** Holds the request between its decision and its insert until `release`, as a slow Redis ping does. */
   const slowHealthCheck = () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let entered: () => void = () => {};
-    const inCheck = new Promise<void>((resolve) => (entered = resolve));
+    const { reached: inCheck, release, pass } = gate();
     h.scheduler.available = async () => {
-      entered();
-      await gate;
+      await pass();
       return true;
     };
     return { inCheck, release };

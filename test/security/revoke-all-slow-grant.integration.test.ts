@@ -3,8 +3,8 @@
 // all their access is confirmed gone" while the grant went live a moment later. Now the grant is taken back when its
 // provider answers, instead of going live (and the sweep finds nothing left).
 import { describe, expect, it } from 'vitest';
-import type { GrantSubject } from '../../src/core/ports.ts';
 import { ReasonEnds } from '../../src/core/reason-ended.ts';
+import { holdProviderGrants } from '../support/gates.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { silentLogger } from '../support/fakes.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
@@ -17,16 +17,7 @@ describe('adversary: revoke-all while a grant outlasts its wait', () => {
   useFreshHarness((harness) => (h = harness));
 
   it('does not call the access gone while a grant is still being made, and takes it back when the provider answers', async () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let entered: () => void = () => {};
-    const atProvider = new Promise<void>((resolve) => (entered = resolve));
-    const grant = h.provider.grant.bind(h.provider);
-    h.provider.grant = async (s: GrantSubject) => {
-      entered();
-      await gate;
-      return grant(s);
-    };
+    const { reached: atProvider, release } = holdProviderGrants(h);
     const granting = h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'poking' });
     await atProvider;
     const out = await userBlocksOf(h).revokeAll(PEOPLE.engineer, PEOPLE.security, 'laptop stolen');

@@ -2,8 +2,8 @@
 // before that grant goes live and before the next sweep. The grant used to go live all the same, outliving the
 // revoke-all it was recorded before; its activation now asks whether a revoke-all came after it and takes it back.
 import { describe, expect, it } from 'vitest';
-import type { GrantSubject } from '../../src/core/ports.ts';
 import { auditEntries } from '../../src/store/audit.ts';
+import { holdProviderGrants } from '../support/gates.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { userBlocksOf } from '../support/user-blocks.ts';
 
@@ -14,16 +14,7 @@ describe('adversary: an unblock before a slow grant goes live', () => {
   useFreshHarness((harness) => (h = harness));
 
   it('takes the grant back instead of activating it, and audits why', async () => {
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let entered: () => void = () => {};
-    const atProvider = new Promise<void>((resolve) => (entered = resolve));
-    const grant = h.provider.grant.bind(h.provider);
-    h.provider.grant = async (s: GrantSubject) => {
-      entered();
-      await gate;
-      return grant(s);
-    };
+    const { reached: atProvider, release } = holdProviderGrants(h);
     const granting = h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'poking' });
     await atProvider;
     // revoke-all is left waiting for the grant at its provider while the admin unblocks.

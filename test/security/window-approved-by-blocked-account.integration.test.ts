@@ -2,7 +2,7 @@
 // revoke-all. The window must not start on that approval, even after the account is unblocked: revoke-all cancels it,
 // and one approved just as the block landed (not yet held as scheduled, so revoke-all's scan missed it) is not held.
 import { describe, expect, it } from 'vitest';
-import type { AccessEvent } from '../../src/core/ports.ts';
+import { holdApprovedNotices } from '../support/gates.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 import { userBlocksOf } from '../support/user-blocks.ts';
@@ -45,18 +45,7 @@ describe('adversary: a scheduled window approved by an account blocked since', (
 
   it('does not hold a window whose approver was blocked while Sesame was telling Slack it was approved', async () => {
     const id = await askForWindow();
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let entered: () => void = () => {};
-    const telling = new Promise<void>((resolve) => (entered = resolve));
-    const notify = h.notifier.notify.bind(h.notifier);
-    h.notifier.notify = async (event: AccessEvent) => {
-      if (event.type === 'request_approved') {
-        entered();
-        await gate;
-      }
-      return notify(event);
-    };
+    const { reached: telling, release } = holdApprovedNotices(h);
     const approving = h.service.approve(id, PEOPLE.lead1);
     await telling;
     const out = await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised');

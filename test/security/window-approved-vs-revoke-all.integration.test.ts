@@ -2,7 +2,7 @@
 // runs revoke-all. The request is `approved` at that moment, neither pending nor scheduled, so revoke-all's cancels
 // missed it; it was then held as `scheduled`, and after an unblock the window started by itself.
 import { describe, expect, it } from 'vitest';
-import type { AccessEvent } from '../../src/core/ports.ts';
+import { holdApprovedNotices } from '../support/gates.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 import { userBlocksOf } from '../support/user-blocks.ts';
@@ -23,18 +23,7 @@ describe('adversary: revoke-all while an approved window is being held', () => {
     const id = asked.value.request.id;
 
     // Slack is slow to take the "approved" notice; revoke-all runs meanwhile.
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let entered: () => void = () => {};
-    const telling = new Promise<void>((resolve) => (entered = resolve));
-    const notify = h.notifier.notify.bind(h.notifier);
-    h.notifier.notify = async (event: AccessEvent) => {
-      if (event.type === 'request_approved') {
-        entered();
-        await gate;
-      }
-      return notify(event);
-    };
+    const { reached: telling, release } = holdApprovedNotices(h);
     const approving = h.service.approve(id, PEOPLE.lead1);
     await telling;
     expect((await userBlocksOf(h).revokeAll(PEOPLE.engineer, PEOPLE.security, 'laptop stolen')).ok).toBe(true);
