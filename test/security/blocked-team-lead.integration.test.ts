@@ -1,20 +1,12 @@
 // Adversary probes (attack3): a team lead blocked by revoke-all, on a bundle's team-lead step and as the only lead the
 // requester's new requests are routed to.
 import { describe, expect, it } from 'vitest';
+import { teamLeadBundlePolicy } from '../support/team-lead-policy.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
-import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 import { blockOnly, userBlocksOf } from '../support/user-blocks.ts';
 
 const HOUR = 3_600_000;
-const LEAD_STEP = { from: 'team_lead', count: 1, fallback: 'security' };
-const policy = aLoadedPolicy({
-  teams: { payments: { members: [PEOPLE.engineer], leads: [PEOPLE.lead1] } },
-  tiers: {
-    high: { approvals: [LEAD_STEP, { from: 'sre-leads', count: 1 }] },
-    low: { auto_approve: undefined, approvals: [LEAD_STEP] },
-  },
-  bundles: { kit: ['prod-db:write', 'sandbox:admin'] },
-} as Parameters<typeof aLoadedPolicy>[0]);
+const policy = teamLeadBundlePolicy();
 
 describe('adversary: a blocked team lead', () => {
   let h: Harness;

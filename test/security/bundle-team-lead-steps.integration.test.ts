@@ -2,19 +2,11 @@
 // team-lead steps kept `from: team_lead` but dropped the leads the step was routed to, so no lead could approve it
 // (nobody is in a group called team_lead): the bundle could only time out, or be decided by an escalation group.
 import { describe, expect, it } from 'vitest';
+import { teamLeadBundlePolicy } from '../support/team-lead-policy.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
-import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 
 const HOUR = 3_600_000;
-const LEAD_STEP = { from: 'team_lead', count: 1, fallback: 'security' };
-const policy = aLoadedPolicy({
-  teams: { payments: { members: [PEOPLE.engineer], leads: [PEOPLE.lead1] } },
-  tiers: {
-    high: { approvals: [LEAD_STEP, { from: 'sre-leads', count: 1 }] },
-    low: { auto_approve: undefined, approvals: [LEAD_STEP] },
-  },
-  bundles: { kit: ['prod-db:write', 'sandbox:admin'] },
-} as Parameters<typeof aLoadedPolicy>[0]);
+const policy = teamLeadBundlePolicy();
 
 describe('adversary: a bundle of team-lead tiers', () => {
   let h: Harness;
