@@ -59,7 +59,7 @@ export class GrantKeeper {
         accessKey,
       })),
     );
-    if (pending === LOST_RACE) return this.failRequest(request, null, `an admin blocked ${block.party === 'approver' ? 'an approver of this request' : 'the requester'} (/access revoke-all) before the grant was made`);
+    if (pending === LOST_RACE) return this.failRequest(request, null, block.party === 'approver' ? 'an admin blocked an approver of this request (/access revoke-all) before the grant was made; ask again and someone else can approve it' : 'an admin blocked the requester (/access revoke-all) before the grant was made');
 
     const startsAt = clock.now();
     const expiresAt = endsAt ?? new Date((request.startsAt ?? startsAt.getTime()) + request.durationMs); // a window ends on time, however late it starts

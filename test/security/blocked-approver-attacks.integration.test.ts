@@ -90,8 +90,10 @@ describe('adversary: a final approval racing revoke-all on its approver', () => 
     const out = await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised');
     expect(out.ok && out.value.approvalsCancelled).toBe(0); // `approved` at that moment: neither pending nor scheduled
     release();
-    await approving;
+    const approved = await approving;
     expect({ granted: h.provider.count('grant'), grant: h.store.grantForRequest(asked.value.request.id)?.state ?? null }).toEqual({ granted: 0, grant: null });
+    // The requester is told why, and what to do.
+    expect(approved.ok && approved.value.kind === 'approved' && approved.value.fulfilled).toMatchObject({ kind: 'failed', problem: expect.stringContaining('ask again and someone else can approve it') });
   });
 });
 
