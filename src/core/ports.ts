@@ -157,3 +157,12 @@ export interface Logger {
   warn(fields: object, message: string): void;
   error(fields: object, message: string): void;
 }
+
+/**
+ * Runs work one at a time per key (a null key is not queued): in this process, or across every replica through
+ * Redis. `work`'s signal is aborted once it may no longer count on being alone (a deadline passed, the lock was
+ * lost); work that reads, then writes, checks it before writing.
+ */
+export interface KeyedSerializer {
+  run<T>(key: string | null, work: (signal: AbortSignal) => Promise<T>): Promise<T>;
+}
