@@ -27,6 +27,8 @@ export interface AnchorPosterOptions {
   fetch?: typeof fetch;
   /** @defaultValue Date.now */
   now?: () => number;
+  /** Whether this replica takes this interval's anchor (a once-key in Redis, so N replicas anchor once); always when left out. */
+  claimInterval?: (intervalMs: number) => Promise<boolean>;
 }
 
 export interface AnchorPoster {
@@ -104,9 +106,11 @@ export function createAnchorPoster(options: AnchorPosterOptions): AnchorPoster {
   // Reading the head can fail (the database is locked or closing); the next tick tries again.
   const logFailure = (error: unknown): void => log.warn({ problem: errorMessage(error) }, 'could not take an audit anchor');
 
+  const intervalAnchor = async () => ((await (options.claimInterval?.(options.intervalMs()) ?? true)) ? postNow('interval') : null);
+
   function schedule(): void {
     if (stopped) return;
-    timer = setTimeout(() => void postNow('interval').catch(logFailure).finally(schedule), options.intervalMs());
+    timer = setTimeout(() => void intervalAnchor().catch(logFailure).finally(schedule), options.intervalMs());
     timer.unref();
   }
 

@@ -24,6 +24,7 @@ import { createProviders } from './providers/registry.ts';
 import { sweepOrphans } from './core/orphan-sweep.ts';
 import { createBullScheduler } from './scheduler/bullmq-scheduler.ts';
 import { createReconciler, type ReconcileReport } from './scheduler/reconciler.ts';
+import { createReplicaCoordination, sweepWhileHolder } from './scheduler/replicas.ts';
 import { boltLogger, createSlackApp } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { revokeAllCleared } from './slack/block-commands.ts';
@@ -109,6 +110,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const metrics = createMetrics(() => store.countGrants('active'), () => auditStream.lag() ?? 0, () => reviewStore.countPending());
   const clock = options.clock ?? { now: () => new Date() };
   const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log, warnHorizonMs: Math.max(3_600_000, 2 * config.reconcileIntervalMs) });
+  const replicas = createReplicaCoordination({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
 
   const client = createWebClient(botToken, config.slack.apiUrl, boltLogger(log.child({ component: 'web-api' })), options.slackTimeoutMs);
   const call = countingCalls(metrics, log);
@@ -126,11 +128,12 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   policy = () => watcher.current();
 
   const directory = createSlackDirectory(client, call, Date.now, options.directoryTtlMs);
-  const providers = withDeadlines(createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call) }), options.providerDeadlineMs);
+  const providers = withDeadlines(createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call), serializer: replicas.serializer }), options.providerDeadlineMs);
   const anchors = createAnchorPoster({
     auditLog: store.auditLog,
     log,
     intervalMs: () => options.anchorIntervalMs ?? watcher.current().policy.settings.anchor_every,
+    claimInterval: (intervalMs) => replicas.firstInSlot('anchor', intervalMs),
     target: () => {
       const { anchor_url: url, anchor_secret_env: secretEnv } = watcher.current().policy.settings;
       const secret = secretEnv === undefined ? undefined : config.secrets[secretEnv];
@@ -151,7 +154,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     ...(options.auditStreamBackoff ? { backoff: options.auditStreamBackoff } : {}),
   });
   const notifier = fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics), logObserver(log.child({ component: 'access' })), anchorAtBreakglass(anchors, log));
-  const accessDeps = { store, policy, providers, scheduler, notifier, directory, clock, log, retry: options.retry ?? DEFAULT_RETRY };
+  const accessDeps = { store, policy, providers, scheduler, notifier, directory, clock, log, retry: options.retry ?? DEFAULT_RETRY, serializer: replicas.serializer };
   const access = new AccessService(accessDeps);
   const blocks = new UserBlocks(accessDeps, access.grants);
   const reasons = new ReasonEnds(accessDeps, access.grants, async (user, grantIds) => {
@@ -161,11 +164,13 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   });
   scheduler.startWorkers(access);
   const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs, sweepOrphans: () => sweepOrphans({ store, policy, providers, log }), sweepReasons: () => reasons.sweep() });
+  const sweeper = sweepWhileHolder({ lease: replicas.sweeperLease, sweep: () => reconciler.runOnce(), intervalMs: config.reconcileIntervalMs, log });
   const replayGuard = createReplayGuard({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
   const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, timeoutMs: options.slackTimeoutMs, log, replayGuard }, { access, blocks, reasons, policy, log });
   /** Undoes what started so far and stops with `problem` alone, so the fatal cause is the first and only thing said. */
   const abandon = async (problem: string): Promise<never> => {
     await replayGuard.close();
+    await replicas.close();
     await scheduler.close();
     watcher.close();
     await providers.close?.();
@@ -212,7 +217,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   if (!slack.requestListener) await slack.app.start();
   // Without this the first sweep may run while Redis is still connecting, skip rescheduling, and leave it to the next one.
   if (!(await scheduler.connected(3_000))) log.error({ redis: redactUrl(config.redisUrl) }, 'Redis does not answer; routine requests are refused until it does');
-  reconciler.start();
+  sweeper.start();
   anchors.start();
   auditStream.start();
   const port = (server.address() as AddressInfo).port;
@@ -233,6 +238,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       if (!slack.requestListener) await slack.app.stop();
       if (!(await slack.idle(ACKNOWLEDGED_WORK_GRACE_MS))) log.warn({ afterMs: ACKNOWLEDGED_WORK_GRACE_MS }, 'Slack work still running at shutdown was cut off; the reconciler undoes any grant it left half-done');
       await closed;
+      await sweeper.stop();
       await reconciler.stop();
       // Workers finish their jobs first; then what they and earlier work still have to tell Slack is sent.
       await scheduler.close();
@@ -240,6 +246,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       await notifier.close?.();
       // The last thing recorded: the head at shutdown, so nothing written before it can be cut off unnoticed.
       await anchors.stop();
+      // After the workers and the last anchor, which may still take locks; frees the sweeper lease for another replica.
+      await replicas.close();
       // After everything that writes audit entries; what it has not delivered is sent from the cursor at the next start.
       await auditStream.stop();
       watcher.close();

@@ -20,9 +20,11 @@ export { subjectFor, type EndOutcome, type FulfilOutcome, type GrantKeeperDeps }
 
 export class GrantKeeper {
   /** Grants and ends of one access key run one at a time, so "is anyone else holding it?" stays true until acted on. */
-  private readonly keys = new KeyedQueue();
+  private readonly keys: NonNullable<GrantKeeperDeps['serializer']>;
 
-  constructor(private readonly deps: GrantKeeperDeps) {}
+  constructor(private readonly deps: GrantKeeperDeps) {
+    this.keys = deps.serializer ?? new KeyedQueue();
+  }
 
   /** Grants an approved request (or one bundle member: `endsAt` is then the bundle's); on lasting failure the request becomes `failed`. */
   async fulfil(request: RequestRow, endsAt?: Date): Promise<FulfilOutcome> {

@@ -3,7 +3,7 @@ import type { LoadedPolicy } from '../policy/load.ts';
 import type { Store } from '../store/repositories.ts';
 import type { GrantRow, RequestRow } from '../store/schema.ts';
 import { grantRef, requestRef } from './ids.ts';
-import type { Clock, Directory, GrantSubject, Logger, Notifier, Providers, RevokeResult, Scheduler } from './ports.ts';
+import type { Clock, Directory, GrantSubject, KeyedSerializer, Logger, Notifier, Providers, RevokeResult, Scheduler } from './ports.ts';
 import type { Attempted, RetryOptions } from './retry.ts';
 
 export interface GrantKeeperDeps {
@@ -16,6 +16,8 @@ export interface GrantKeeperDeps {
   clock: Clock;
   log: Logger;
   retry: RetryOptions;
+  /** Serialises work per access key across replicas (Redis); without it, within this process only. */
+  serializer?: KeyedSerializer;
 }
 
 export type FulfilOutcome =

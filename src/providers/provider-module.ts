@@ -1,6 +1,6 @@
 // What one provider file exports: the zod schema of its policy block, the secrets it reads, and how to build it.
 import type { z } from 'zod';
-import type { Provider } from '../core/ports.ts';
+import type { KeyedSerializer, Provider } from '../core/ports.ts';
 import { ProviderError } from '../core/provider-error.ts';
 import type { Finding } from '../doctor/finding.ts';
 
@@ -14,6 +14,8 @@ export interface ProviderDeps {
   /** Where `secret_env` and `connection_env` are looked up. */
   env: Readonly<Record<string, string | undefined>>;
   usergroups: UsergroupApi;
+  /** Serialises changes to one thing (a Slack user group) across replicas; without it, within this process only. */
+  serializer?: KeyedSerializer;
 }
 
 /** What `sesame doctor` (and start-up) hands a provider's check. */

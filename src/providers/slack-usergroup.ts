@@ -1,6 +1,7 @@
 // The `slack_usergroup` provider: adds the requester to a Slack user group for the window, keeping everyone else.
 import { z } from 'zod';
-import type { GrantSubject } from '../core/ports.ts';
+import { KeyedQueue } from '../core/keyed-queue.ts';
+import type { GrantSubject, KeyedSerializer } from '../core/ports.ts';
 import { ProviderError } from '../core/provider-error.ts';
 import { errorText, failed, passed } from '../doctor/finding.ts';
 import { usergroupIdSchema } from '../policy/fields.ts';
@@ -19,28 +20,24 @@ export const USERGROUP_CHANGE_DEADLINE_MS = 25_000;
 
 /**
  * Slack only offers "replace the member list", so a read-modify-write per change; changes to one group are
- * queued one after another in this process, or two overlapping grants would drop each other's user. A change
- * that overruns its deadline fails and frees the queue; its `signal` is aborted so it writes nothing late.
+ * queued one after another (across replicas when `queue` is Redis's), or two overlapping grants would drop each
+ * other's user. A change that overruns its deadline fails and frees the queue; its `signal` is aborted so it writes
+ * nothing late (as it is when the queue's lock is lost).
  */
-const queues = new Map<string, Promise<unknown>>();
-function serialized<T>(usergroup: string, deadlineMs: number, change: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const previous = queues.get(usergroup) ?? Promise.resolve();
-  const bounded = () =>
+const processQueue = new KeyedQueue();
+function serialized<T>(queue: KeyedSerializer, usergroup: string, deadlineMs: number, change: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const bounded = (held: AbortSignal) =>
     new Promise<T>((resolve, reject) => {
       const controller = new AbortController();
       const timer = setTimeout(() => {
         controller.abort();
         reject(new ProviderError(`changing Slack user group ${usergroup} took longer than ${deadlineMs / 1000} s; it will be tried again`, true));
       }, deadlineMs);
-      change(controller.signal)
+      change(AbortSignal.any([controller.signal, held]))
         .then(resolve, reject)
         .finally(() => clearTimeout(timer));
     });
-  const next = previous.then(bounded, bounded);
-  const settled = next.catch(() => undefined);
-  queues.set(usergroup, settled);
-  void settled.then(() => queues.get(usergroup) === settled && queues.delete(usergroup));
-  return next;
+  return queue.run(`slack_usergroup_members:${usergroup}`, bounded);
 }
 
 /** Refuses to write once the change's deadline passed: a later change may already have read the group. */
@@ -50,12 +47,12 @@ function writable(signal: AbortSignal, usergroup: string): void {
 
 const wasStanding = (subject: GrantSubject): boolean => stateSchema.safeParse(subject.providerState).data?.standing === true;
 
-export function createUsergroupProvider(usergroup: string, api: UsergroupApi, deadlineMs: number = USERGROUP_CHANGE_DEADLINE_MS) {
+export function createUsergroupProvider(usergroup: string, api: UsergroupApi, deadlineMs: number = USERGROUP_CHANGE_DEADLINE_MS, queue: KeyedSerializer = processQueue) {
   return {
     /** One membership per person and group, however many grants give it: the core counts them and revokes at the last end. */
     accessKey: (subject: Pick<GrantSubject, 'user'>) => `slack_usergroup:${usergroup}:${subject.user.slackId}`,
     grant: (subject: GrantSubject) =>
-      serialized(usergroup, deadlineMs, async (signal) => {
+      serialized(queue, usergroup, deadlineMs, async (signal) => {
         const members = await api.members(usergroup);
         const standing = members.includes(subject.user.slackId);
         writable(signal, usergroup);
@@ -63,7 +60,7 @@ export function createUsergroupProvider(usergroup: string, api: UsergroupApi, de
         return { state: { standing } };
       }),
     revoke: (subject: GrantSubject) =>
-      serialized(usergroup, deadlineMs, async (signal) => {
+      serialized(queue, usergroup, deadlineMs, async (signal) => {
         // Without a record (a grant interrupted before it was stored) removal is the safe side.
         if (wasStanding(subject)) return;
         const members = await api.members(usergroup);
@@ -72,7 +69,7 @@ export function createUsergroupProvider(usergroup: string, api: UsergroupApi, de
       }),
     /** "Present" means the membership this grant added is still there; a standing member's is not the grant's. */
     check: (subject: GrantSubject) =>
-      serialized(usergroup, deadlineMs, async () =>
+      serialized(queue, usergroup, deadlineMs, async () =>
         !wasStanding(subject) && (await api.members(usergroup)).includes(subject.user.slackId) ? ('present' as const) : ('absent' as const),
       ),
   };
@@ -80,7 +77,7 @@ export function createUsergroupProvider(usergroup: string, api: UsergroupApi, de
 
 export const slackUsergroupProvider = defineProvider({
   schema,
-  create: (config, { usergroups }) => createUsergroupProvider(config.usergroup, usergroups),
+  create: (config, { usergroups, serializer }) => createUsergroupProvider(config.usergroup, usergroups, USERGROUP_CHANGE_DEADLINE_MS, serializer),
   async doctor(config, { usergroupIds }) {
     try {
       return (await usergroupIds()).has(config.usergroup)
