@@ -29,21 +29,35 @@ export class LockLostError extends Error {
   override readonly name = 'LockLostError';
 }
 
+/** Connections found down, until they are ready again: the next caller then falls back at once instead of waiting. */
+const knownDown = new WeakSet<Redis>();
+
+function markDown(redis: Redis): void {
+  if (knownDown.has(redis)) return;
+  knownDown.add(redis);
+  redis.once('ready', () => knownDown.delete(redis));
+}
+
 /** `work`, or RedisUnreachableError when Redis is not connected now or does not answer within `ms`. */
 export async function answered<T>(redis: Redis, ms: number, work: () => Promise<T>): Promise<T> {
   if (redis.status !== 'ready') {
-    // Just connecting (start-up, a reconnect): worth a short wait, not more.
-    const ready = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => done(false), ms);
-      const onReady = () => done(true);
-      const done = (value: boolean) => {
-        clearTimeout(timer);
-        redis.off('ready', onReady);
-        resolve(value);
-      };
-      redis.once('ready', onReady);
-    });
-    if (!ready) throw new RedisUnreachableError(`Redis is not connected (${redis.status})`);
+    // Just connecting (start-up): worth a short wait. Known to be down: not again for every call.
+    const ready =
+      !knownDown.has(redis) &&
+      (await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => done(false), ms);
+        const onReady = () => done(true);
+        const done = (value: boolean) => {
+          clearTimeout(timer);
+          redis.off('ready', onReady);
+          resolve(value);
+        };
+        redis.once('ready', onReady);
+      }));
+    if (!ready) {
+      markDown(redis);
+      throw new RedisUnreachableError(`Redis is not connected (${redis.status})`);
+    }
   }
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
@@ -52,6 +66,7 @@ export async function answered<T>(redis: Redis, ms: number, work: () => Promise<
   try {
     return await Promise.race([work(), late]);
   } catch (error) {
+    markDown(redis);
     throw error instanceof RedisUnreachableError ? error : new RedisUnreachableError(errorMessage(error));
   } finally {
     clearTimeout(timer);
