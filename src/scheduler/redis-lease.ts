@@ -83,7 +83,6 @@ export class RedisLease {
 
   /** Tries now and then every third of the TTL, until `release`. */
   start(): void {
-    liveTokens.add(this.token);
     if (this.timer) return;
     void this.acquire();
     this.timer = setInterval(() => void this.acquire(), Math.max(10, Math.floor(this.ttlMs / 3)));
@@ -108,6 +107,7 @@ export class RedisLease {
     const startedAt = Date.now();
     const call = <T>(work: () => Promise<T>) => answered(redis, this.reachMs, work);
     const take = async () => (await call(() => redis.set(key, this.token, 'PX', this.ttlMs, 'NX'))) === 'OK';
+    liveTokens.add(this.token);
     try {
       let ours = (await call(() => redis.eval(RENEW_SCRIPT, 1, key, this.token, String(this.ttlMs)))) === 1 || (await take());
       if (!ours) {
