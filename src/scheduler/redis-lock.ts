@@ -29,17 +29,22 @@ export class LockLostError extends Error {
   override readonly name = 'LockLostError';
 }
 
-/** Connections found down, until they are ready again: the next caller then falls back at once instead of waiting. */
-const knownDown = new WeakSet<Redis>();
+/**
+ * When each connection was last found down, until it is ready again: the next callers then fall back at once instead
+ * of waiting. A frozen Redis keeps its socket "ready", so that one is tried again only after REDIS_RETRY_AFTER_MS.
+ */
+const knownDown = new WeakMap<Redis, number>();
+const REDIS_RETRY_AFTER_MS = 5_000;
 
 function markDown(redis: Redis): void {
-  if (knownDown.has(redis)) return;
-  knownDown.add(redis);
-  redis.once('ready', () => knownDown.delete(redis));
+  if (!knownDown.has(redis)) redis.once('ready', () => knownDown.delete(redis));
+  knownDown.set(redis, Date.now());
 }
 
 /** `work`, or RedisUnreachableError when Redis is not connected now or does not answer within `ms`. */
 export async function answered<T>(redis: Redis, ms: number, work: () => Promise<T>): Promise<T> {
+  const downAt = knownDown.get(redis);
+  if (downAt !== undefined && redis.status === 'ready' && Date.now() - downAt < REDIS_RETRY_AFTER_MS) throw new RedisUnreachableError('Redis did not answer a moment ago');
   if (redis.status !== 'ready') {
     // Just connecting (start-up): worth a short wait. Known to be down: not again for every call.
     const ready =
