@@ -1,4 +1,4 @@
-// SQLite tables as drizzle sees them; `npm run db:generate` turns changes here into a migration in migrations/.
+// SQLite tables as drizzle sees them; `npm run db:generate` turns changes here into a migration in migrations/sqlite/ (and src/store/pg/schema.ts must follow).
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { GrantState, RequestState } from '../core/errors.ts';

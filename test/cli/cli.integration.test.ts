@@ -9,7 +9,7 @@ import { EXAMPLE_POLICY_PATH } from '../support/policy-fixtures.ts';
 import { sesame } from '../support/run-cli.ts';
 
 /** Every migration in the journal, so adding one does not break this test. */
-const MIGRATION_COUNT = (JSON.parse(readFileSync(new URL('../../migrations/meta/_journal.json', import.meta.url), 'utf8')) as { entries: unknown[] }).entries.length;
+const MIGRATION_COUNT = (JSON.parse(readFileSync(new URL('../../migrations/sqlite/meta/_journal.json', import.meta.url), 'utf8')) as { entries: unknown[] }).entries.length;
 import { tempDb, type TempDb } from '../support/temp-db.ts';
 
 describe('sesame CLI', () => {
