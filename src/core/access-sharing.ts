@@ -1,5 +1,5 @@
 // Overlapping grants of the same access (one access key): whether a new grant may share it, and what the audit says.
-import { canonicalJson } from '../store/canonical-json.ts';
+import { canonicalJson } from './canonical-json.ts';
 import type { GrantRow } from '../store/schema.ts';
 import { grantRef } from './ids.ts';
 import type { Result } from './result.ts';

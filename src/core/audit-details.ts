@@ -1,6 +1,6 @@
 // What an entry records about the row it creates: enough for `audit verify` to rebuild the row from the log alone.
 import type { AccessQuery, Facts } from '../policy/decide.ts';
-import type { Json } from '../store/canonical-json.ts';
+import type { Json } from './canonical-json.ts';
 import type { Standing } from './ports.ts';
 import type { RequestRow } from '../store/schema.ts';
 import { grantRef } from './ids.ts';

@@ -1,7 +1,7 @@
 // Asks each provider block in the policy to delete what it made for grants that are not live (crash leftovers).
 import type { LoadedPolicy } from '../policy/load.ts';
 import type { Store } from '../store/repositories.ts';
-import { canonicalJson } from '../store/canonical-json.ts';
+import { canonicalJson } from './canonical-json.ts';
 import { LIVE_GRANT_STATES } from './lifecycle.ts';
 import type { Logger, Providers } from './ports.ts';
 import { errorMessage } from './retry.ts';

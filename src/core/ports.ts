@@ -1,6 +1,6 @@
 // The core's only windows to the outside world; adapters implement them and main.ts plugs them in.
 import type { ProviderConfig } from '../policy/schema.ts';
-import type { GrantRow, RequestRow } from '../store/schema.ts';
+import type { GrantRecord as GrantRow, RequestRecord as RequestRow } from './records.ts';
 import type { IdentityNeed } from './identity.ts';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

@@ -1,5 +1,5 @@
 // Audits a refused attempt: whoever tries something and is told no leaves one entry, with the code and the id they named.
-import type { Json } from '../store/canonical-json.ts';
+import type { Json } from './canonical-json.ts';
 import type { Decision } from '../policy/decide.ts';
 import type { AuditAction } from '../store/audit.ts';
 import type { Store } from '../store/repositories.ts';

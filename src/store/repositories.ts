@@ -3,6 +3,7 @@ import type { Transaction as SqliteTransaction } from 'better-sqlite3';
 import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, or, type SQL } from 'drizzle-orm';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import { canTransitionGrant, canTransitionRequest } from '../core/lifecycle.ts';
+import { LOST_RACE } from '../core/store-port.ts';
 import { AuditLog, type AuditEntryInput } from './audit.ts';
 import { isBlocked } from './blocks.ts';
 import type { Db } from './db.ts';
@@ -14,8 +15,7 @@ export type NewGrant = typeof grants.$inferInsert;
 export type RequestPatch = Partial<Omit<NewRequest, 'id'>>;
 export type GrantPatch = Partial<Omit<NewGrant, 'id'>>;
 
-/** Returned by `transaction` when the body called `abort()`: another event won the race. */
-export const LOST_RACE = Symbol('lost race');
+export { LOST_RACE };
 
 class Abort extends Error {}
 

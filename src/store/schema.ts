@@ -6,8 +6,9 @@ import type { ProviderState } from '../core/ports.ts';
 import type { BundleMember } from '../policy/bundles.ts';
 import type { ProviderConfig } from '../policy/schema.ts';
 import type { RoutedStep } from '../policy/teams.ts';
+import type { ReviewVerdict } from '../core/records.ts';
 
-export type ReviewVerdict = 'looks_right' | 'flagged';
+export type { ReviewVerdict };
 
 /** Times are integer milliseconds since the epoch (UTC). */
 export const requests = sqliteTable(

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditEntries, entryHash, GENESIS_HASH, verifyAuditChain } from '../../src/store/audit.ts';
-import { canonicalJson } from '../../src/store/canonical-json.ts';
+import { canonicalJson } from '../../src/core/canonical-json.ts';
 import { Store } from '../../src/store/repositories.ts';
 import { tempDb, type TempDb } from '../support/temp-db.ts';
 
