@@ -6,7 +6,7 @@ import type { ProviderState } from '../../core/ports.ts';
 import type { BundleMember } from '../../policy/bundles.ts';
 import type { ProviderConfig } from '../../policy/schema.ts';
 import type { RoutedStep } from '../../policy/teams.ts';
-import type { ReviewVerdict } from '../schema.ts';
+import type { ReviewVerdict } from '../../core/records.ts';
 
 /**
  * JSON kept as text, as SQLite keeps it (drizzle's `text({ mode: 'json' })` there), rather than jsonb: the stored
