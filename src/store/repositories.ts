@@ -14,7 +14,7 @@ import { recentAuditEntries, recentGrants } from './recent.ts';
 import { awaitingReview, countPendingReviews, setReviewCard } from './review-store.ts';
 import { auditLog, grants, requests } from './schema.ts';
 import { Abort, sqliteTransaction } from './sqlite-transaction.ts';
-import { WriteLock } from './write-lock.ts';
+import { writeLockOf, type WriteLock } from './write-lock.ts';
 
 export { LOST_RACE };
 export type { NewGrant, NewRequest, GrantPatch, RequestPatch } from '../core/records.ts';
@@ -31,7 +31,7 @@ export class SqliteStore implements StorePort {
   readonly reviews: ReviewQueries;
   readonly recent: RecentQueries;
   private readonly hot: HotQueries;
-  private readonly lock = new WriteLock();
+  private readonly lock: WriteLock;
   private readonly control: { begin: Statement; commit: Statement; rollback: Statement };
   private readonly reads: RecordReads = this;
 
@@ -42,6 +42,7 @@ export class SqliteStore implements StorePort {
     this.auditLog = new AuditLog(db.$client);
     this.hot = hotQueries(db);
     const client = db.$client;
+    this.lock = writeLockOf(client);
     this.control = { begin: client.prepare('BEGIN IMMEDIATE'), commit: client.prepare('COMMIT'), rollback: client.prepare('ROLLBACK') };
     this.reasons = {
       liveBreakglassGrantIdsIn: async (channelId) => liveBreakglassGrantIdsIn(db, channelId),
