@@ -29,7 +29,7 @@ describe('scheduled windows', () => {
     expect(await h.store.grantForRequest(request.id)).toBeUndefined();
     expect(h.scheduler.activations.get(request.id)?.getTime()).toBe(startsAt);
     expect(h.notifier.types()).toEqual(['request_scheduled']);
-    expect(h.service.overview(PEOPLE.engineer)).toMatchObject({ requests: [{ id: request.id, state: 'scheduled' }], grants: [] });
+    expect(await h.service.overview(PEOPLE.engineer)).toMatchObject({ requests: [{ id: request.id, state: 'scheduled' }], grants: [] });
 
     // A job that fires early changes nothing.
     expect(await h.service.windows.activate(request.id)).toBe('not_due');

@@ -64,7 +64,7 @@ describe('adversary: table edits that audit verify must catch', () => {
   it('a review waiting cleared, so it leaves every list and reminder', async () => {
     const id = await reviewedGrant();
     sql('UPDATE grants SET review_from = NULL WHERE id = ?', id);
-    expect(h.service.reviews.post.countPending()).toBe(0);
+    expect(await h.service.reviews.post.countPending()).toBe(0);
     expect(problems().join('\n')).toMatch(/review_from/);
   });
 
