@@ -108,6 +108,21 @@ export class AuditLog {
     }
   }
 
+  /** `within` for a transaction whose body awaits: the same head carrying, held until the returned promise settles. */
+  async withinAsync<T>(transaction: () => Promise<T>): Promise<T> {
+    const { tip } = this;
+    const before = tip.known;
+    tip.depth++;
+    try {
+      return await transaction();
+    } catch (error) {
+      tip.known = before;
+      throw error;
+    } finally {
+      if (--tip.depth === 0) tip.known = undefined;
+    }
+  }
+
   /** The newest entry's id and hash: the anchor that makes a rewritten or truncated tail detectable. */
   chainHead(): { id: number; hash: string } | null {
     return this.head.get() ?? null;
