@@ -1,10 +1,12 @@
 // Every store implementation the contract tests run against, each opened on a database of its own and removed after.
 import type { StorePort } from '../../src/core/store-port.ts';
-import type { VerifyResult } from '../../src/store/audit.ts';
+import { verifyAuditChain, type VerifyResult } from '../../src/store/audit.ts';
 import { verifyPgAuditChain } from '../../src/store/pg/audit.ts';
 import { closePgDatabase, openPgDatabase, type PgDb } from '../../src/store/pg/db.ts';
 import { PgStore } from '../../src/store/pg/store.ts';
+import { SqliteStore } from '../../src/store/repositories.ts';
 import { tempPgDatabase } from './pg-temp-db.ts';
+import { tempDb } from './temp-db.ts';
 
 export const POLICY_SHA = 'a'.repeat(64);
 
@@ -46,8 +48,18 @@ export const postgresFactory: StoreFactory = {
   },
 };
 
-/**
- * The stores every contract test runs against. SQLite joins this list as soon as its store implements the port
- * (branch asyncstore's SqliteStore): one entry opening `new SqliteStore(tempDb().db, () => POLICY_SHA)`.
- */
-export const storeFactories: StoreFactory[] = [postgresFactory];
+/** SQLite in a temporary file; one process only, so no replica. */
+export const sqliteFactory: StoreFactory = {
+  name: 'sqlite',
+  async open() {
+    const temp = tempDb();
+    return {
+      store: new SqliteStore(temp.db, () => POLICY_SHA),
+      verifyChain: async () => verifyAuditChain(temp.db.$client),
+      close: async () => temp.cleanup(),
+    };
+  },
+};
+
+/** The stores every contract test runs against. */
+export const storeFactories: StoreFactory[] = [sqliteFactory, postgresFactory];
