@@ -11,7 +11,7 @@ import { loadPolicyFile } from '../src/policy/load.ts';
 import { createProviders } from '../src/providers/registry.ts';
 import { createBullScheduler } from '../src/scheduler/bullmq-scheduler.ts';
 import { openDatabase } from '../src/store/db.ts';
-import { Store } from '../src/store/repositories.ts';
+import { SqliteStore } from '../src/store/repositories.ts';
 import { NOOP_PROVIDERS, PEOPLE } from '../test/support/e2e.ts';
 import { noUsergroups } from '../test/support/fakes.ts';
 import { aPolicyInput } from '../test/support/policy-fixtures.ts';
@@ -24,7 +24,7 @@ export async function coreLifecyclesPerSecond(redisUrl: string, count: number): 
   const loaded = await loadPolicyFile(join(dir, 'policy.yaml'));
   if (!loaded.ok) throw new Error('bench: the policy does not load');
   const db = openDatabase(join(dir, 'sesame.db'));
-  const store = new Store(db, () => loaded.value.sha256);
+  const store = new SqliteStore(db, () => loaded.value.sha256);
   const log = pino({ level: 'silent' });
   const scheduler = createBullScheduler({ redisUrl, prefix: 'bench-core', log });
   await scheduler.connected(3_000);

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { openDatabase } from '../src/store/db.ts';
-import { Store } from '../src/store/repositories.ts';
+import { SqliteStore } from '../src/store/repositories.ts';
 import { BOT_TOKEN, NOOP_PROVIDERS, PEOPLE, SIGNING_SECRET } from '../test/support/e2e.ts';
 import { FakeSlack } from '../test/support/fake-slack.ts';
 import { aPolicyInput } from '../test/support/policy-fixtures.ts';
@@ -160,17 +160,17 @@ async function benchReconcile(b: Bench): Promise<Row> {
   b.peakRss = Math.max(b.peakRss, peakRssMiB(b.sesame.pid));
   await b.sesame.stop();
   const db = openDatabase(join(b.dir, 'sesame.db'));
-  const store = new Store(db, () => '0'.repeat(64));
+  const store = new SqliteStore(db, () => '0'.repeat(64));
   const now = Date.now();
   for (let done = 0; done < SIZES.reconcile; done += 10_000) {
-    store.transaction(new Date(), (tx) => {
+    await store.transaction(new Date(), async (tx) => {
       for (let i = 0; i < 10_000; i++) {
-        const request = tx.insertRequest({ requester: 'U0BENCH', resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 7_200_000, reason: 'bench reconcile', tickets: [], state: 'approved', steps: [], rule: 'bench', createdAt: now });
-        tx.insertGrant({ requestId: request.id, user: 'U0BENCH', resource: 'sandbox', role: 'admin', provider: { type: 'noop' }, reason: 'bench reconcile', state: 'active', createdAt: now, startsAt: now, expiresAt: now + 7_200_000 });
+        const request = await tx.insertRequest({ requester: 'U0BENCH', resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 7_200_000, reason: 'bench reconcile', tickets: [], state: 'approved', steps: [], rule: 'bench', createdAt: now });
+        await tx.insertGrant({ requestId: request.id, user: 'U0BENCH', resource: 'sandbox', role: 'admin', provider: { type: 'noop' }, reason: 'bench reconcile', state: 'active', createdAt: now, startsAt: now, expiresAt: now + 7_200_000 });
       }
     });
   }
-  const active = store.countGrants('active');
+  const active = await store.countGrants('active');
   db.$client.close();
   progress(`${active.toLocaleString('en-US')} active grants stored; flushing Redis and restarting Sesame`);
   await flushBenchDb();

@@ -15,7 +15,6 @@ import { slackTokenSentence } from './doctor/slack-checks.ts';
 import { createHttpServer } from './http/server.ts';
 import { logObserver } from './log-observer.ts';
 import { createLogger } from './logger.ts';
-import { ReviewStore } from './store/review-store.ts';
 import { createMetrics, fanOut, metricsObserver, type Metrics } from './metrics.ts';
 import { formatProblem, loadPolicyFile } from './policy/load.ts';
 import { createPolicyWatcher } from './policy-watcher.ts';
@@ -34,8 +33,8 @@ import { createUsergroupApi } from './slack/usergroup-api.ts';
 import { countingCalls, createWebClient } from './slack/slack-api.ts';
 import { AuditStreamCursor } from './store/audit-stream-cursor.ts';
 import { checkpointInBackground } from './store/checkpointer.ts';
-import { InstanceLockError, lockInstance, openDatabase, writeProblem, type InstanceLock } from './store/db.ts';
-import { Store } from './store/repositories.ts';
+import { InstanceLockError, lockInstance, openDatabase, type InstanceLock } from './store/db.ts';
+import { SqliteStore } from './store/repositories.ts';
 
 /** Of the 10 s `sesame start` allows for SIGTERM, how long acknowledged Slack work may still take. */
 const ACKNOWLEDGED_WORK_GRACE_MS = 5_000;
@@ -82,7 +81,7 @@ export interface StartOptions {
 export interface RunningSesame {
   port: number;
   access: AccessService;
-  store: Store;
+  store: SqliteStore;
   metrics: Metrics;
   reconcile(): Promise<ReconcileReport>;
   stop(): Promise<void>;
@@ -105,16 +104,15 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const db = openDatabase(config.databasePath);
   const checkpoints = checkpointInBackground(db.$client, { onProblem: (problem) => log.warn({ problem }, 'background SQLite checkpoint failed') });
   let policy = () => loaded.value;
-  const store = new Store(db, () => policy().sha256);
-  const reviewStore = new ReviewStore(db);
-  const metrics = createMetrics(() => store.countGrants('active'), () => auditStream.lag() ?? 0, () => reviewStore.countPending());
+  const store = new SqliteStore(db, () => policy().sha256);
+  const metrics = createMetrics(() => store.countGrants('active'), () => auditStream.lag() ?? 0, () => store.reviews.countPending());
   const clock = options.clock ?? { now: () => new Date() };
   const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log, warnHorizonMs: Math.max(3_600_000, 2 * config.reconcileIntervalMs) });
   const replicas = createReplicaCoordination({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
 
   const client = createWebClient(botToken, config.slack.apiUrl, boltLogger(log.child({ component: 'web-api' })), options.slackTimeoutMs);
   const call = countingCalls(metrics, log);
-  const watcher = createPolicyWatcher({
+  const watcher = await createPolicyWatcher({
     initial: loaded.value,
     store,
     log,
@@ -187,9 +185,9 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
 
   // The write probe is a real commit: at most one a second, however often /readyz is asked (it is unauthenticated).
   let probed = { at: 0, problem: null as string | null };
-  const databaseCheck = (): string => {
-    if (!store.ping()) return `the database at ${config.databasePath} does not answer`;
-    if (Date.now() - probed.at >= 1_000) probed = { at: Date.now(), problem: writeProblem(db) };
+  const databaseCheck = async (): Promise<string> => {
+    if (!(await store.ping())) return `the database at ${config.databasePath} does not answer`;
+    if (Date.now() - probed.at >= 1_000) probed = { at: Date.now(), problem: await store.writeProblem() };
     return probed.problem === null ? 'ok' : `the database at ${config.databasePath} is not writable (${probed.problem}); check the free disk space and that no other program holds a lock on it`;
   };
   const server = createHttpServer({
@@ -197,7 +195,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     metrics: metrics.registry,
     readiness: async () => {
       const checks = {
-        sqlite: databaseCheck(),
+        sqlite: await databaseCheck(),
         redis: (await scheduler.available()) ? 'ok' : `Redis at ${redactUrl(config.redisUrl)} is unreachable`,
         policy: 'ok',
       };

@@ -19,7 +19,9 @@ export interface Metrics {
  * @param auditStreamLag entries settings.audit_stream has not acknowledged yet (0 when there is no stream).
  * @param countPendingReviews reviews not yet done: break-glass uses and ended grants of tiers with review.
  */
-export function createMetrics(countActiveGrants: () => number = () => 0, auditStreamLag: () => number = () => 0, countPendingReviews: () => number = () => 0): Metrics {
+type Count = () => number | Promise<number>;
+
+export function createMetrics(countActiveGrants: Count = () => 0, auditStreamLag: Count = () => 0, countPendingReviews: Count = () => 0): Metrics {
   const registry = new Registry();
   const registers = [registry];
   return {
@@ -31,16 +33,16 @@ export function createMetrics(countActiveGrants: () => number = () => 0, auditSt
       name: 'sesame_active_grants',
       help: 'Grants currently active',
       registers,
-      collect() {
-        this.set(countActiveGrants());
+      async collect() {
+        this.set(await countActiveGrants());
       },
     }),
     reviewsPending: new Gauge({
       name: 'sesame_reviews_pending',
       help: 'Reviews not yet done: break-glass uses and ended grants of tiers with review',
       registers,
-      collect() {
-        this.set(countPendingReviews());
+      async collect() {
+        this.set(await countPendingReviews());
       },
     }),
     revokeFailures: new Counter({ name: 'sesame_revoke_failures_total', help: 'Revocations that failed after their retries', registers }),
@@ -49,8 +51,8 @@ export function createMetrics(countActiveGrants: () => number = () => 0, auditSt
       name: 'sesame_audit_stream_lag_entries',
       help: 'Audit entries not yet acknowledged by the audit_stream receiver',
       registers,
-      collect() {
-        this.set(auditStreamLag());
+      async collect() {
+        this.set(await auditStreamLag());
       },
     }),
   };

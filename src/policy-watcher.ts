@@ -4,7 +4,7 @@ import { basename, dirname } from 'node:path';
 import type { Logger } from './core/ports.ts';
 import { errorMessage } from './core/retry.ts';
 import { formatProblem, loadPolicyFile, type LoadedPolicy } from './policy/load.ts';
-import type { Store } from './store/repositories.ts';
+import type { StorePort } from './core/store-port.ts';
 
 export interface PolicyWatcher {
   current(): LoadedPolicy;
@@ -15,7 +15,7 @@ export interface PolicyWatcher {
 
 export interface PolicyWatcherOptions {
   initial: LoadedPolicy;
-  store: Store;
+  store: StorePort;
   log: Logger;
   /** Tells people about a rejected policy (the audit channel). */
   announce: (text: string) => Promise<void>;
@@ -28,10 +28,10 @@ export interface PolicyWatcherOptions {
 /** The identities file in force, for the audit entry: an edit of it alone changes who gets which account. */
 const identitiesOf = (loaded: LoadedPolicy) => (loaded.identities ? { identities_file: loaded.identities.file, identities_sha256: loaded.identities.sha256 } : {});
 
-export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatcher {
+export async function createPolicyWatcher(options: PolicyWatcherOptions): Promise<PolicyWatcher> {
   let current = options.initial;
   const { store, log } = options;
-  store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: { file: current.file, sha256: current.sha256, reason: 'start', ...identitiesOf(current) } });
+  await store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: { file: current.file, sha256: current.sha256, reason: 'start', ...identitiesOf(current) } });
 
   let reloading: Promise<boolean> | null = null;
   async function reload(reason: string): Promise<boolean> {
@@ -39,7 +39,7 @@ export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatche
     if (!next.ok) {
       const problems = next.error.map(formatProblem);
       // The rejection is audited under the policy still in force.
-      store.audit(new Date(), { actor: 'sesame', action: 'policy.rejected', details: { file: current.file, reason, problems } });
+      await store.audit(new Date(), { actor: 'sesame', action: 'policy.rejected', details: { file: current.file, reason, problems } });
       log.error({ file: current.file, problems }, 'new policy rejected; the previous one stays in force');
       await options.announce(`⚠️ The edited policy ${current.file} was rejected, so the previous one stays in force:\n${problems.slice(0, 20).join('\n')}`).catch(() => undefined);
       return false;
@@ -49,7 +49,7 @@ export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatche
     // Switched first so the entry carries the new sha256; back again if it cannot be recorded.
     current = next.value;
     try {
-      store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: { file: current.file, sha256: current.sha256, reason, ...identitiesOf(current) } });
+      await store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: { file: current.file, sha256: current.sha256, reason, ...identitiesOf(current) } });
     } catch (error) {
       current = previous;
       return notRecorded(next.value.sha256, reason, error);
@@ -62,11 +62,11 @@ export function createPolicyWatcher(options: PolicyWatcherOptions): PolicyWatche
    * A policy in force must be in the audit log; when the database cannot record it (locked, disk full), the old
    * policy stays, the failure is logged, and audited too if the database takes that smaller write.
    */
-  function notRecorded(sha256: string, reason: string, error: unknown): false {
+  async function notRecorded(sha256: string, reason: string, error: unknown): Promise<false> {
     const problem = errorMessage(error);
     log.error({ file: current.file, sha256, reason, problem }, 'the edited policy could not be recorded in the database, so the previous one stays in force; fix the database and reload (SIGHUP) again');
     try {
-      store.audit(new Date(), { actor: 'sesame', action: 'policy.rejected', details: { file: current.file, sha256, reason, problems: [`the database could not record it: ${problem}`] } });
+      await store.audit(new Date(), { actor: 'sesame', action: 'policy.rejected', details: { file: current.file, sha256, reason, problems: [`the database could not record it: ${problem}`] } });
     } catch {
       // Already logged; the database refuses writes right now.
     }

@@ -33,6 +33,11 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('keeps the core on the store port: src/core imports no module of src/store', () => {
+    const offenders = src.filter((f) => f.startsWith('src/core/')).flatMap((f) => importsOf(f).filter((i) => i.includes('/store/')).map((i) => `${f} imports ${i}`));
+    expect(offenders).toEqual([]);
+  });
+
   it("keeps Sesame's own SQL in src/store (providers speak SQL only to the databases they grant on)", () => {
     const sql = /\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM)\b|\.prepare\(/;
     const offenders = src.filter((f) => !f.startsWith('src/store/') && !f.startsWith('src/providers/') && sql.test(readFileSync(join(ROOT, f), 'utf8')));

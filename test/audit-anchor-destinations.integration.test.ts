@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAnchorPoster } from '../src/audit-anchor.ts';
 import { auditEntryHash } from '../src/store/audit.ts';
-import { Store } from '../src/store/repositories.ts';
+import { SqliteStore } from '../src/store/repositories.ts';
 import { NOOP_PROVIDERS, PEOPLE, startE2E, type E2E } from './support/e2e.ts';
 import { silentLogger } from './support/fakes.ts';
 import { tempDb } from './support/temp-db.ts';
@@ -67,9 +67,9 @@ describe('anchors outside Slack', () => {
     cleanups.push(() => new Promise<void>((resolve) => receiver.server.close(() => resolve())));
     const temp = tempDb();
     cleanups.push(() => temp.cleanup());
-    const store = new Store(temp.db, () => 'a'.repeat(64));
+    const store = new SqliteStore(temp.db, () => 'a'.repeat(64));
     const poster = createAnchorPoster({ auditLog: store.auditLog, log: silentLogger, intervalMs: () => 3_600_000, post: async () => false, target: () => ({ url: receiver.url, secret: SECRET }) });
-    store.audit(new Date(), { actor: 'U1', action: 'policy.loaded' });
+    await store.audit(new Date(), { actor: 'U1', action: 'policy.loaded' });
 
     receiver.status.code = 503;
     await poster.postNow();
@@ -87,7 +87,7 @@ describe('anchors outside Slack', () => {
   it('keeps ticking, with a warning, when the head cannot be read', async () => {
     const temp = tempDb();
     cleanups.push(() => temp.cleanup());
-    const store = new Store(temp.db, () => 'a'.repeat(64));
+    const store = new SqliteStore(temp.db, () => 'a'.repeat(64));
     const warnings: string[] = [];
     const poster = createAnchorPoster({ auditLog: store.auditLog, log: { ...silentLogger, warn: (_fields, message) => void warnings.push(message) }, intervalMs: () => 10, post: async () => false, target: () => null });
     temp.db.$client.close(); // as when the database goes away under a running timer

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAnchorPoster } from '../src/audit-anchor.ts';
 import { auditEntryHash, verifyAuditChain } from '../src/store/audit.ts';
-import { Store } from '../src/store/repositories.ts';
+import { SqliteStore } from '../src/store/repositories.ts';
 import { silentLogger } from './support/fakes.ts';
 import { tempDb } from './support/temp-db.ts';
 import { NOOP_PROVIDERS, PEOPLE, startE2E } from './support/e2e.ts';
@@ -41,7 +41,7 @@ describe('createAnchorPoster', () => {
   it('posts at stop even when the timer has not fired, skips an unchanged head, and survives a failing post', async () => {
     const temp = tempDb();
     try {
-      const store = new Store(temp.db, () => 'a'.repeat(64));
+      const store = new SqliteStore(temp.db, () => 'a'.repeat(64));
       const posted: string[] = [];
       let failNext = false;
       const poster = createAnchorPoster({
@@ -57,7 +57,7 @@ describe('createAnchorPoster', () => {
       });
       poster.start();
       expect(await poster.postNow()).toBeNull(); // an empty log has no head
-      store.audit(new Date(), { actor: 'U1', action: 'policy.loaded' });
+      await store.audit(new Date(), { actor: 'U1', action: 'policy.loaded' });
       failNext = true;
       expect(await poster.postNow()).toMatchObject({ id: 1 }); // logged even though the post failed
       failNext = false;

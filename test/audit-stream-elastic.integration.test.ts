@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuditStreamer, destinationKey, type AuditStreamer, type AuditStreamTarget } from '../src/audit-stream.ts';
 import { AuditStreamCursor } from '../src/store/audit-stream-cursor.ts';
 import { auditEntries } from '../src/store/audit.ts';
-import { Store } from '../src/store/repositories.ts';
+import { SqliteStore } from '../src/store/repositories.ts';
 import { silentLogger } from './support/fakes.ts';
 import { SiemReceiver } from './support/siem-receiver.ts';
 import { expectChainVerifies, expectResentOnlyAfterFailedAcks } from './support/stream-checks.ts';
@@ -15,14 +15,14 @@ const FAST = { baseMs: 20, maxMs: 100 };
 
 describe('the audit stream in elastic_bulk format', () => {
   let temp: TempDb;
-  let store: Store;
+  let store: SqliteStore;
   let receiver: SiemReceiver;
   let streamer: AuditStreamer | null = null;
   let warnings: { problem: unknown; message: string }[];
 
   beforeEach(async () => {
     temp = tempDb();
-    store = new Store(temp.db, () => 'a'.repeat(64));
+    store = new SqliteStore(temp.db, () => 'a'.repeat(64));
     receiver = await new SiemReceiver(SECRET).start();
     warnings = [];
   });
@@ -33,8 +33,8 @@ describe('the audit stream in elastic_bulk format', () => {
     temp.cleanup();
   });
 
-  const write = (n: number): void => {
-    for (let i = 0; i < n; i++) store.audit(new Date(), { actor: 'U0WRITER', action: 'policy.loaded', details: { n: i, nested: { b: [1, 'x'], a: null } } });
+  const write = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) await store.audit(new Date(), { actor: 'U0WRITER', action: 'policy.loaded', details: { n: i, nested: { b: [1, 'x'], a: null } } });
   };
   const start = (changes: Partial<AuditStreamTarget> = {}): AuditStreamer => {
     const fixed: AuditStreamTarget = { url: receiver.bulkUrl, secret: SECRET, authorization: 'ApiKey VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==', format: 'elastic_bulk', index: 'sesame-audit', batch: 3, timeoutMs: 5_000, warnLag: 1, ...changes };
@@ -60,7 +60,7 @@ describe('the audit stream in elastic_bulk format', () => {
   };
 
   it('sends a create action keyed by the entry hash before each entry, newline-terminated, with the API key; every entry arrives in order', async () => {
-    write(7);
+    await write(7);
     const s = start();
     await allIndexed('the 7 entries indexed');
     const entries = inDatabase();
@@ -76,13 +76,13 @@ describe('the audit stream in elastic_bulk format', () => {
   });
 
   it('after a lost answer sends the batch again, gets 409s for what the index already holds, and the index keeps one copy of each', async () => {
-    write(5);
+    await write(5);
     receiver.mode = 'lost_ack'; // Elasticsearch created the documents, Sesame never heard so
     start();
     await until(() => receiver.posts.filter((p) => p.status === 503).length >= 3, 'batches stored but not acknowledged');
     expect(delivered()).toBe(0);
     receiver.mode = 'ok';
-    write(2);
+    await write(2);
     await allIndexed('everything acknowledged');
     const resend = receiver.posts.find((p) => p.status === 200);
     expect(resend?.entries.map((e) => e.id)).toEqual([1, 2, 3]);
@@ -94,7 +94,7 @@ describe('the audit stream in elastic_bulk format', () => {
   });
 
   it('a refused item in the middle holds the cursor at the entry before it, says why, and is delivered once the cluster takes it', async () => {
-    write(7);
+    await write(7);
     receiver.rejectEntry = 5;
     const s = start();
     await until(() => warnings.length >= 3, 'entry 5 refused several times');
@@ -121,7 +121,7 @@ describe('the audit stream in elastic_bulk format', () => {
   });
 
   it('does not move the cursor on a 200 that is not a _bulk answer (url not ending in /_bulk), and says what to check', async () => {
-    write(2);
+    await write(2);
     const s = start({ url: receiver.url }); // a jsonl input: it answers {"text":"Success"}
     await until(() => receiver.posts.length >= 2, 'a retry');
     expect(receiver.posts.every((p) => p.status === 200)).toBe(true);

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuditStreamer, destinationKey, type AuditStreamer, type AuditStreamTarget } from '../src/audit-stream.ts';
 import { AuditStreamCursor } from '../src/store/audit-stream-cursor.ts';
 import { auditEntries } from '../src/store/audit.ts';
-import { Store } from '../src/store/repositories.ts';
+import { SqliteStore } from '../src/store/repositories.ts';
 import { silentLogger } from './support/fakes.ts';
 import { SiemReceiver } from './support/siem-receiver.ts';
 import { expectChainVerifies, expectResentOnlyAfterFailedAcks, firstCopies } from './support/stream-checks.ts';
@@ -14,13 +14,13 @@ const FAST = { baseMs: 20, maxMs: 100 };
 
 describe('the audit stream shipper', () => {
   let temp: TempDb;
-  let store: Store;
+  let store: SqliteStore;
   let receiver: SiemReceiver;
   let streamer: AuditStreamer | null = null;
 
   beforeEach(async () => {
     temp = tempDb();
-    store = new Store(temp.db, () => 'a'.repeat(64));
+    store = new SqliteStore(temp.db, () => 'a'.repeat(64));
     receiver = await new SiemReceiver(SECRET).start();
   });
   afterEach(async () => {
@@ -30,8 +30,8 @@ describe('the audit stream shipper', () => {
     temp.cleanup();
   });
 
-  const write = (n: number, actor = 'U0WRITER'): void => {
-    for (let i = 0; i < n; i++) store.audit(new Date(), { actor, action: 'policy.loaded', details: { n: i, nested: { b: [1, 'x'], a: null } } });
+  const write = async (n: number, actor = 'U0WRITER'): Promise<void> => {
+    for (let i = 0; i < n; i++) await store.audit(new Date(), { actor, action: 'policy.loaded', details: { n: i, nested: { b: [1, 'x'], a: null } } });
   };
   const target = (changes: Partial<AuditStreamTarget> = {}): AuditStreamTarget => ({ url: receiver.url, secret: SECRET, authorization: undefined, format: 'jsonl', index: undefined, batch: 3, timeoutMs: 5_000, warnLag: 1_000, ...changes });
   const start = (changes: Partial<AuditStreamTarget> = {}, pollMs = 60_000): AuditStreamer => {
@@ -53,11 +53,11 @@ describe('the audit stream shipper', () => {
   const allStored = (what = 'every entry at the receiver', timeoutMs = 10_000) => until(() => firstCopies(receiver.stored).length === inDatabase().length, what, timeoutMs);
 
   it('sends every entry in chain order, signed, in batches, woken by new entries; each copy verifies against the chain', async () => {
-    write(7);
+    await write(7);
     start(); // polls only every minute: what arrives sooner came from a wake-up
     await allStored('the first 7');
     expect(receiver.posts.map((p) => p.entries.length)).toEqual([3, 3, 1]);
-    write(2);
+    await write(2);
     await allStored('the 2 written after start');
     expect(receiver.posts.every((p) => p.signatureValid && p.contentType === 'application/x-ndjson' && p.authorization === undefined)).toBe(true);
     expect(receiver.stored).toEqual(inDatabase()); // exactly once, in order, every field as `audit export` writes it
@@ -68,12 +68,12 @@ describe('the audit stream shipper', () => {
   });
 
   it('sends an entry written while a POST is in flight right after it, not at the next poll', async () => {
-    write(1);
+    await write(1);
     let release = (): void => undefined;
     receiver.hold = new Promise((resolve) => (release = resolve));
     start(); // polls only every minute
     await until(() => receiver.posts.length === 1, 'the first POST, held');
-    write(1);
+    await write(1);
     receiver.hold = null;
     release();
     await allStored('the entry written during the POST', 5_000);
@@ -81,7 +81,7 @@ describe('the audit stream shipper', () => {
   });
 
   it('at shutdown lets a POST in flight finish and records its acknowledgement, then stops at once', async () => {
-    write(2);
+    await write(2);
     let release = (): void => undefined;
     receiver.hold = new Promise((resolve) => (release = resolve));
     const s = start(); // polls only every minute: a stop that waited for the poll would take that long
@@ -95,7 +95,7 @@ describe('the audit stream shipper', () => {
   });
 
   it('splunk_hec: one HEC event object per entry (time, host, source, sourcetype, event) with the Authorization header', async () => {
-    write(2);
+    await write(2);
     start({ format: 'splunk_hec', authorization: 'Splunk 11111111-2222-3333-4444-555555555555' });
     await allStored();
     const [post] = receiver.posts;
@@ -107,7 +107,7 @@ describe('the audit stream shipper', () => {
   });
 
   it('through 503s, lost acks and a receiver that is down, delivers everything in order, resending only unacknowledged batches', async () => {
-    write(4);
+    await write(4);
     receiver.mode = 'fail';
     const s = start({ warnLag: 3 });
     await until(() => receiver.posts.length >= 2, 'retries of a 503');
@@ -116,7 +116,7 @@ describe('the audit stream shipper', () => {
     receiver.mode = 'lost_ack'; // the SIEM keeps the batch but Sesame never hears so
     await until(() => receiver.posts.filter((p) => p.status === 503 && p.entries.length > 0).length >= 4, 'lost acks');
     await receiver.stop(); // down: connections refused
-    write(3);
+    await write(3);
     await until(() => s.warning()?.includes('could not reach 127.0.0.1'), 'a refused connection');
     expect(s.warning()).toMatch(/is 7 entries behind \(last failure: could not reach 127\.0\.0\.1:\d+ \(ECONNREFUSED\)\)/);
     expect(s.lag()).toBe(7);
@@ -132,13 +132,13 @@ describe('the audit stream shipper', () => {
   });
 
   it('a new shipper on the same database resumes from the cursor: nothing skipped, nothing acknowledged sent again', async () => {
-    write(5);
+    await write(5);
     start();
     await allStored();
     await until(() => streamer?.lag() === 0, 'the last batch acknowledged'); // else it is rightly sent again
     await streamer?.stop();
     const before = receiver.posts.length;
-    write(4);
+    await write(4);
     start();
     await allStored('the entries written while stopped');
     expect(receiver.posts.slice(before).flatMap((p) => p.entries.map((e) => e.id))).toEqual([6, 7, 8, 9]);
@@ -147,7 +147,7 @@ describe('the audit stream shipper', () => {
 
   it('says so when an entry it already delivered was changed in the database, and still sends what follows', async () => {
     const errors: string[] = [];
-    write(3);
+    await write(3);
     const fixed = target();
     streamer = createAuditStreamer({ cursor: new AuditStreamCursor(temp.db.$client), onAppend: (l) => store.auditLog.onAppend(l), target: () => fixed, log: { ...silentLogger, error: (_fields, message) => errors.push(message) }, backoff: FAST, pollMs: 60_000 });
     streamer.start();
@@ -155,7 +155,7 @@ describe('the audit stream shipper', () => {
     await until(() => streamer?.lag() === 0, 'the cursor at the head');
     // Someone with the database file rewrites entry 3 (the triggers are theirs to drop).
     temp.db.$client.exec("DROP TRIGGER audit_log_no_update; UPDATE audit_log SET hash = '" + 'f'.repeat(64) + "' WHERE id = 3");
-    write(1);
+    await write(1);
     await allStored('entry 4');
     expect(errors).toEqual(['the audit log no longer continues from the last entry the audit stream delivered: it was changed after it was sent; run sesame audit verify and compare with the SIEM copy']);
     expect(() => expectChainVerifies(receiver.stored)).toThrow(/entry 4 links to the one before/);
@@ -170,7 +170,7 @@ describe('the audit stream shipper', () => {
   });
 
   it('gives up on a receiver that does not answer within the timeout, and stop() abandons a POST in flight after a short grace', async () => {
-    write(2);
+    await write(2);
     receiver.mode = 'hang';
     const s = start({ timeoutMs: 200, warnLag: 1 });
     await until(() => receiver.posts.length >= 2, 'a retry after the timeout');

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../src/policy/load.ts';
 import { createPolicyWatcher, type PolicyWatcher } from '../src/policy-watcher.ts';
-import { Store } from '../src/store/repositories.ts';
+import { SqliteStore } from '../src/store/repositories.ts';
 import { silentLogger } from './support/fakes.ts';
 import { aPolicyInput } from './support/policy-fixtures.ts';
 import { tempDb, type TempDb } from './support/temp-db.ts';
@@ -20,7 +20,7 @@ describe('policy watcher', () => {
   const log = { ...silentLogger, error: (_fields: object, message: string) => void errors.push(message) };
   const actions = () => temp.db.$client.prepare('SELECT action, policy_sha256 AS sha, details FROM audit_log ORDER BY id').all() as { action: string; sha: string; details: string }[];
 
-  beforeEach(() => {
+  beforeEach(async () => {
     errors.length = 0;
     temp = tempDb();
     file = join(temp.dir, 'policy.yaml');
@@ -30,8 +30,8 @@ describe('policy watcher', () => {
     const initialSha = initial.value.sha256;
     // As in main.ts: audit entries carry the sha256 of whatever policy the watcher has in force.
     let created: PolicyWatcher | undefined;
-    const store = new Store(temp.db, () => created?.current().sha256 ?? initialSha);
-    watcher = created = createPolicyWatcher({ initial: initial.value, store, log, watchFile: true, announce: async (t) => void announced.push(t) });
+    const store = new SqliteStore(temp.db, () => created?.current().sha256 ?? initialSha);
+    watcher = created = await createPolicyWatcher({ initial: initial.value, store, log, watchFile: true, announce: async (t) => void announced.push(t) });
   });
   afterEach(() => {
     watcher.close();
@@ -90,13 +90,13 @@ describe('policy watcher', () => {
 
   it('keeps the old policy, logs and announces when the disk is full during a reload', async () => {
     const before = watcher.current();
-    const store = new Store(temp.db, () => before.sha256);
+    const store = new SqliteStore(temp.db, () => before.sha256);
     // A full disk, as SQLite reports it: the file may not grow, and the pages it has are filled with entries.
     temp.db.$client.pragma(`max_page_count = ${Number(temp.db.$client.pragma('page_count', { simple: true }))}`);
     for (const padding of [200, 20, 0]) {
       for (let i = 0; i < 10_000; i++) {
         try {
-          store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: { padding: 'x'.repeat(padding) } });
+          await store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: { padding: 'x'.repeat(padding) } });
         } catch {
           break;
         }

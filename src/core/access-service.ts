@@ -3,9 +3,8 @@ import { requestableBundles } from '../policy/bundles.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
 import { decide, outsiderOf, type Decision, type Facts } from '../policy/decide.ts';
 import type { Ms } from '../policy/duration.ts';
-import { blockedAmong } from '../store/blocks.ts';
-import { LOST_RACE } from '../store/repositories.ts';
-import type { GrantRow, RequestRow } from '../store/schema.ts';
+import { LOST_RACE } from './store-port.ts';
+import type { GrantRecord, RequestRecord } from './records.ts';
 import { describeError } from './describe-error.ts';
 import type { DomainError } from './errors.ts';
 import { BreakglassReviews } from './breakglass-review.ts';
@@ -78,24 +77,24 @@ export class AccessService {
 
   /** More time on an active grant, decided like a new request for the extra duration, within the tier's maximum in total. */
   async extend(grantId: number, by: string, duration: Ms): Promise<Result<RequestOutcome, DomainError>> {
-    const grant = this.deps.store.getGrant(grantId);
+    const grant = await this.deps.store.getGrant(grantId);
     if (grant === undefined) return this.refusals.onGrant('grant.extend_refused', by, grantId, undefined, { code: 'grant_not_found', grantId: grantRef(grantId) });
     const allowed = checkExtend(grant, by);
     if (!allowed.ok) return this.refusals.onGrant('grant.extend_refused', by, grantId, grant, allowed.error);
-    const query = extensionQuery(this.deps, grant, by, duration);
+    const query = await extensionQuery(this.deps, grant, by, duration);
     const facts = await this.requesterFacts(by);
     return this.open(query, decide(this.deps.policy().policy, query, facts, this.deps.clock.now()), grant, facts);
   }
 
   async approve(requestId: number, approver: string): Promise<Result<ApproveOutcome, DomainError>> {
     const { store, clock } = this.deps;
-    const request = store.getRequest(requestId);
+    const request = await store.getRequest(requestId);
     if (request === undefined) return this.refusals.refuse({ actor: approver, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const facts = await this.approverFacts(approver);
-    const allowed = checkApproval(request, store.approvalsFor(requestId), facts);
+    const allowed = checkApproval(request, await store.approvalsFor(requestId), facts);
     if (!allowed.ok) return this.refusals.click(request, approver, allowed.error);
     // Judged again under today's policy: a request made under a laxer one (or by someone since removed) is not granted.
-    const extended = request.extendsGrantId === null ? null : (store.getGrant(request.extendsGrantId) ?? null);
+    const extended = request.extendsGrantId === null ? null : (await store.getGrant(request.extendsGrantId) ?? null);
     const stale = whyNoLongerAllowed(this.deps.policy().policy, request, extended, await this.requesterFacts(request.requester), clock.now());
     if (stale !== null) return this.cancelAsNoLongerAllowed(request, stale);
     const { step, count } = allowed.value;
@@ -103,33 +102,33 @@ export class AccessService {
     const now = clock.now();
     const ids = { requestId: requestRef(requestId) };
 
-    const recorded = store.transaction(now, (tx): { refused: DomainError } | { have: number; stepDone: boolean } => {
+    const recorded = await store.transaction(now, async (tx): Promise<{ refused: DomainError } | { have: number; stepDone: boolean }> => {
       // Read again inside the transaction: the check above ran before the awaits that followed it.
-      const earlier = store.approvalsFor(requestId);
+      const earlier = await tx.approvalsFor(requestId);
       if (earlier.some((a) => a.approver === approver)) tx.abort();
       // Blocks are read with the write: revoke-all (after its block) cancels what this click approved, or this sees the block.
-      const blocked = blockedAmong(store.db, [approver, ...earlier.map((a) => a.approver)]);
+      const blocked = await tx.blockedAmong([approver, ...earlier.map((a) => a.approver)]);
       const stale = approvalsByBlocked(earlier, blocked)[0];
       if (blocked.has(approver)) return { refused: { code: 'blocked_decider' } };
       if (stale !== undefined) return { refused: { code: 'approval_by_blocked', requestId: ids.requestId, approver: stale.approver, step: stale.step } };
-      if (!tx.insertApproval(requestId, step, approver, now.getTime())) tx.abort();
+      if (!await tx.insertApproval(requestId, step, approver, now.getTime())) tx.abort();
       // The step's approvals are those just read and this one: nothing else writes inside this transaction.
       const have = earlier.filter((a) => a.step === step).length + 1;
-      tx.audit({ actor: approver, action: 'request.approval_recorded', ...ids, details: { step, have, need: count } });
+      await tx.audit({ actor: approver, action: 'request.approval_recorded', ...ids, details: { step, have, need: count } });
       const stepDone = have >= count;
       const patch = !stepDone ? {} : lastStep ? { state: 'approved' as const, currentStep: step + 1, decidedAt: now.getTime(), decidedBy: approver } : { currentStep: step + 1, escalateAt: escalateAtFor(request.steps, step + 1, now) };
       // Conditional on state and step, so a racing click or timeout cannot make this count twice.
-      if (!tx.updateRequest(requestId, 'pending', { ...patch, currentStep: patch.currentStep ?? step }, step)) tx.abort();
-      if (stepDone && lastStep) tx.audit({ actor: approver, action: 'request.approved', ...ids, details: { steps: request.steps.length } });
+      if (!await tx.updateRequest(requestId, 'pending', { ...patch, currentStep: patch.currentStep ?? step }, step)) tx.abort();
+      if (stepDone && lastStep) await tx.audit({ actor: approver, action: 'request.approved', ...ids, details: { steps: request.steps.length } });
       return { have, stepDone };
     });
     if (recorded === LOST_RACE) {
-      const fresh = store.getRequest(requestId) as RequestRow;
-      const again = checkApproval(fresh, store.approvalsFor(requestId), facts);
+      const fresh = await store.getRequest(requestId) as RequestRecord;
+      const again = checkApproval(fresh, await store.approvalsFor(requestId), facts);
       return this.refusals.click(fresh, approver, again.ok ? { code: 'not_pending', requestId: ids.requestId, state: fresh.state } : again.error);
     }
     if ('refused' in recorded) return this.refusals.click(request, approver, recorded.refused);
-    const updated = store.getRequest(requestId) as RequestRow;
+    const updated = await store.getRequest(requestId) as RequestRecord;
     if (!recorded.stepDone) {
       await this.notify({ type: 'request_approval_recorded', request: updated, by: approver });
       return ok({ kind: 'recorded', request: updated, have: recorded.have, need: count });
@@ -144,23 +143,23 @@ export class AccessService {
   }
 
   /** Checks a Deny click before asking for a reason; a refusal is audited like any refused click. */
-  async prepareDeny(requestId: number, denier: string): Promise<Result<RequestRow, DomainError>> {
-    const request = this.deps.store.getRequest(requestId);
+  async prepareDeny(requestId: number, denier: string): Promise<Result<RequestRecord, DomainError>> {
+    const request = await this.deps.store.getRequest(requestId);
     if (request === undefined) return this.refusals.refuse({ actor: denier, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const allowed = checkDeny(request, await this.approverFacts(denier));
     return allowed.ok ? ok(request) : this.refusals.click(request, denier, allowed.error);
   }
 
-  async deny(requestId: number, denier: string, note: string | null): Promise<Result<RequestRow, DomainError>> {
-    const request = this.deps.store.getRequest(requestId);
+  async deny(requestId: number, denier: string, note: string | null): Promise<Result<RequestRecord, DomainError>> {
+    const request = await this.deps.store.getRequest(requestId);
     if (request === undefined) return this.refusals.refuse({ actor: denier, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const allowed = checkDeny(request, await this.approverFacts(denier));
     if (!allowed.ok) return this.refusals.click(request, denier, allowed.error);
     return this.close(request, 'denied', denier, { action: 'request.denied', note, refused: 'approval.refused' });
   }
 
-  async cancel(requestId: number, by: string): Promise<Result<RequestRow, DomainError>> {
-    const request = this.deps.store.getRequest(requestId);
+  async cancel(requestId: number, by: string): Promise<Result<RequestRecord, DomainError>> {
+    const request = await this.deps.store.getRequest(requestId);
     if (request === undefined) return this.refusals.refuse({ actor: by, action: 'request.cancel_refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
     const allowed = checkCancel(request, by);
     if (!allowed.ok) return this.refusals.refuse({ actor: by, action: 'request.cancel_refused', requestId: requestRef(request.id), error: allowed.error, details: { state: request.state } });
@@ -169,27 +168,27 @@ export class AccessService {
 
   /** Times out a pending request whose deadline has passed; false when there is nothing to do. */
   async timeOut(requestId: number): Promise<boolean> {
-    const request = this.deps.store.getRequest(requestId);
+    const request = await this.deps.store.getRequest(requestId);
     if (request === undefined || !isRequestOverdue(request, this.deps.clock.now())) return false;
     return (await this.close(request, 'timed_out', 'sesame', { action: 'request.timed_out', note: null, refused: null })).ok;
   }
 
   /** Reminds the approvers of a request still pending; false when there is nothing to remind about. */
   async remind(requestId: number): Promise<boolean> {
-    const request = this.deps.store.getRequest(requestId);
+    const request = await this.deps.store.getRequest(requestId);
     if (request?.state !== 'pending') return false;
     await this.notify({ type: 'request_reminder', request });
     return true;
   }
 
   async revoke(grantId: number, by: string): Promise<Result<EndOutcome, DomainError>> {
-    const grant = this.deps.store.getGrant(grantId);
+    const grant = await this.deps.store.getGrant(grantId);
     if (grant === undefined) return this.refusals.onGrant('grant.revoke_refused', by, grantId, undefined, { code: 'grant_not_found', grantId: grantRef(grantId) });
     const allowed = checkRevoke(grant, await this.approverFacts(by));
     if (!allowed.ok) return this.refusals.onGrant('grant.revoke_refused', by, grantId, grant, allowed.error);
     const ended = await revokeTogether(this.grants, this.deps, grant, by);
     // Someone else ended it between the check and the revoke: this attempt changed nothing, and says so in the log.
-    if (ended.kind === 'not_live') this.refusals.onGrant('grant.revoke_refused', by, grantId, ended.grant, { code: 'not_active', grantId: grantRef(grantId), state: ended.grant.state });
+    if (ended.kind === 'not_live') await this.refusals.onGrant('grant.revoke_refused', by, grantId, ended.grant, { code: 'not_active', grantId: grantRef(grantId), state: ended.grant.state });
     return ok(ended);
   }
 
@@ -199,17 +198,20 @@ export class AccessService {
   }
 
   /** My pending and scheduled requests and my live grants. */
-  overview(user: string): { requests: RequestRow[]; grants: GrantRow[] } {
-    return { requests: this.deps.store.requestsBy(user, ['pending', 'scheduled']), grants: this.deps.store.grantsOf(user, LIVE_GRANT_STATES) };
+  async overview(user: string): Promise<{ requests: RequestRecord[]; grants: GrantRecord[] }> {
+    const [requests, grants] = await Promise.all([this.deps.store.requestsBy(user, ['pending', 'scheduled']), this.deps.store.grantsOf(user, LIVE_GRANT_STATES)]);
+    return { requests, grants };
   }
 
   /** Pending requests this person could approve right now. */
-  async awaitingApprovalBy(user: string): Promise<RequestRow[]> {
+  async awaitingApprovalBy(user: string): Promise<RequestRecord[]> {
     const facts = await this.approverFacts(user);
-    return this.deps.store.pendingRequests().filter((r) => checkApproval(r, this.deps.store.approvalsFor(r.id), facts).ok);
+    const pending = await this.deps.store.pendingRequests();
+    const approvals = await Promise.all(pending.map((r) => this.deps.store.approvalsFor(r.id)));
+    return pending.filter((r, i) => checkApproval(r, approvals[i] ?? [], facts).ok);
   }
 
-  private async open(input: NewAccessRequest, decision: Decision, extending: GrantRow | null, facts: Facts): Promise<Result<RequestOutcome, DomainError>> {
+  private async open(input: NewAccessRequest, decision: Decision, extending: GrantRecord | null, facts: Facts): Promise<Result<RequestOutcome, DomainError>> {
     const { store, clock } = this.deps;
     const now = clock.now();
     const ruleText = `${decision.rule.path.join('.')}: ${decision.rule.why}`;
@@ -221,14 +223,14 @@ export class AccessService {
     const resolved = decision.request;
     const auto = decision.kind === 'auto_approve';
     const { timeoutAt, remindAt } = requestDeadlines(this.deps.policy().policy, now);
-    const created = store.transaction(now, (tx) => {
+    const created = await store.transaction(now, async (tx) => {
       // Checked with the insert, as for grants: revoke-all's cancel scan (after its block) sees this row, or this sees the block.
-      if (store.isBlocked(input.requester)) return tx.abort();
-      const row = tx.insertRequest(newRequestRow(input, decision, extending, now, timeoutAt));
+      if (await tx.isBlocked(input.requester)) return tx.abort();
+      const row = await tx.insertRequest(newRequestRow(input, decision, extending, now, timeoutAt));
       const ids = { requestId: requestRef(row.id), grantId: extending ? grantRef(extending.id) : null };
-      tx.audit({ actor: input.requester, action: 'request.created', ...ids, details: { ...requestCreatedDetails(row, resolved.capped?.requested), ...replay } });
-      if (input.breakglass) tx.audit({ actor: input.requester, action: 'breakglass.used', ...ids, details: { channel: input.channelId ?? null, rule: ruleText } });
-      else if (auto) tx.audit({ actor: 'policy', action: 'request.auto_approved', ...ids, details: { rule: ruleText, group: row.autoGroup ?? undefined } });
+      await tx.audit({ actor: input.requester, action: 'request.created', ...ids, details: { ...requestCreatedDetails(row, resolved.capped?.requested), ...replay } });
+      if (input.breakglass) await tx.audit({ actor: input.requester, action: 'breakglass.used', ...ids, details: { channel: input.channelId ?? null, rule: ruleText } });
+      else if (auto) await tx.audit({ actor: 'policy', action: 'request.auto_approved', ...ids, details: { rule: ruleText, group: row.autoGroup ?? undefined } });
       return row;
     });
     if (created === LOST_RACE) return this.refusals.request(input, { error: { code: 'user_blocked' }, rule: { path: ['settings', 'admins'], why: 'an admin blocked this person with /access revoke-all while the request was being made' } }, extending, { ...replay, blocked: true });
@@ -243,19 +245,19 @@ export class AccessService {
   }
 
   /** Grants an approved request, or for an extension request moves its grant's end. */
-  private async fulfil(request: RequestRow): Promise<GrantOutcome> {
+  private async fulfil(request: RequestRecord): Promise<GrantOutcome> {
     if (request.extendsGrantId !== null) return extendTogether(this.grants, this.deps, request, request.extendsGrantId);
     return this.windows.fulfil(request);
   }
 
   /** `refused` is audited when a racing event closed the request first and this attempt, by a person, changed nothing. */
-  private async close(request: RequestRow, state: 'denied' | 'cancelled' | 'timed_out', actor: string, audit: { action: `request.${typeof state}`; note: string | null; refused: Refusal['action'] | null; details?: Record<string, string> }): Promise<Result<RequestRow, DomainError>> {
+  private async close(request: RequestRecord, state: 'denied' | 'cancelled' | 'timed_out', actor: string, audit: { action: `request.${typeof state}`; note: string | null; refused: Refusal['action'] | null; details?: Record<string, string> }): Promise<Result<RequestRecord, DomainError>> {
     const now = this.deps.clock.now();
-    const done = this.deps.store.transaction(now, (tx) => {
-      if (!tx.updateRequest(request.id, state === 'cancelled' && request.state === 'scheduled' ? 'scheduled' : 'pending', { state, decidedAt: now.getTime(), decidedBy: actor, decisionNote: audit.note })) tx.abort();
-      tx.audit({ actor, action: audit.action, requestId: requestRef(request.id), details: { note: audit.note, ...audit.details } });
+    const done = await this.deps.store.transaction(now, async (tx) => {
+      if (!await tx.updateRequest(request.id, state === 'cancelled' && request.state === 'scheduled' ? 'scheduled' : 'pending', { state, decidedAt: now.getTime(), decidedBy: actor, decisionNote: audit.note })) tx.abort();
+      await tx.audit({ actor, action: audit.action, requestId: requestRef(request.id), details: { note: audit.note, ...audit.details } });
     });
-    const fresh = this.deps.store.getRequest(request.id) as RequestRow;
+    const fresh = await this.deps.store.getRequest(request.id) as RequestRecord;
     if (done === LOST_RACE) {
       const error: DomainError = { code: 'not_pending', requestId: requestRef(request.id), state: fresh.state };
       return audit.refused === null ? err(error) : this.refusals.refuse({ actor, action: audit.refused, requestId: error.requestId, error, details: { state: fresh.state } });
@@ -271,7 +273,7 @@ export class AccessService {
 
   private requesterFacts = (user: string) => requesterFacts(this.deps.policy().policy, user, this.deps.directory, this.deps.store);
 
-  private async cancelAsNoLongerAllowed(request: RequestRow, cause: DomainError): Promise<Result<ApproveOutcome, DomainError>> {
+  private async cancelAsNoLongerAllowed(request: RequestRecord, cause: DomainError): Promise<Result<ApproveOutcome, DomainError>> {
     const error: DomainError = { code: 'no_longer_allowed', requestId: requestRef(request.id), cause };
     const note = describeError(cause);
     const closed = await this.close(request, 'cancelled', 'sesame', { action: 'request.cancelled', note, refused: null, details: { code: error.code, cause: cause.code } });

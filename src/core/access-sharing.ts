@@ -1,6 +1,6 @@
 // Overlapping grants of the same access (one access key): whether a new grant may share it, and what the audit says.
-import { canonicalJson } from '../store/canonical-json.ts';
-import type { GrantRow } from '../store/schema.ts';
+import { canonicalJson } from './canonical-json.ts';
+import type { GrantRecord } from './records.ts';
 import { grantRef } from './ids.ts';
 import type { Result } from './result.ts';
 
@@ -9,7 +9,7 @@ import type { Result } from './result.ts';
  * Grants with the same key but different provider blocks (a team as member and as maintainer) cannot share:
  * ending one would take away, or leave behind, the other's access, so the newer one is refused.
  */
-export function sharedAccess(grant: GrantRow, holders: GrantRow[]): Result<GrantRow | null, string> {
+export function sharedAccess(grant: GrantRecord, holders: GrantRecord[]): Result<GrantRecord | null, string> {
   const holder = holders[0];
   if (holder === undefined) return { ok: true, value: null };
   const different = holders.find((h) => canonicalJson(h.provider) !== canonicalJson(grant.provider));
@@ -24,6 +24,6 @@ export function sharedAccess(grant: GrantRow, holders: GrantRow[]): Result<Grant
   return { ok: true, value: holder };
 }
 
-export const sharedDetails = (holder: GrantRow | null): { shared_with?: string } => (holder === null ? {} : { shared_with: grantRef(holder.id) });
+export const sharedDetails = (holder: GrantRecord | null): { shared_with?: string } => (holder === null ? {} : { shared_with: grantRef(holder.id) });
 
-export const keptForDetails = (holders: GrantRow[]): { kept_for?: string[] } => (holders.length === 0 ? {} : { kept_for: holders.map((h) => grantRef(h.id)) });
+export const keptForDetails = (holders: GrantRecord[]): { kept_for?: string[] } => (holders.length === 0 ? {} : { kept_for: holders.map((h) => grantRef(h.id)) });

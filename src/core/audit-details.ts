@@ -1,12 +1,12 @@
 // What an entry records about the row it creates: enough for `audit verify` to rebuild the row from the log alone.
 import type { AccessQuery, Facts } from '../policy/decide.ts';
-import type { Json } from '../store/canonical-json.ts';
+import type { Json } from './canonical-json.ts';
 import type { Standing } from './ports.ts';
-import type { RequestRow } from '../store/schema.ts';
+import type { RequestRecord } from './records.ts';
 import { grantRef } from './ids.ts';
 
 /** A new request: what was asked, what approval it needs, and until when it waits. */
-export function requestCreatedDetails(row: RequestRow, cappedFromMs: number | undefined): { [key: string]: Json | undefined } {
+export function requestCreatedDetails(row: RequestRecord, cappedFromMs: number | undefined): { [key: string]: Json | undefined } {
   return {
     resource: row.resource,
     role: row.role,

@@ -1,8 +1,8 @@
 // Oversight of break-glass: who may acknowledge a use, the acknowledgement, and a daily reminder while any waits.
 import type { LoadedPolicy } from '../policy/load.ts';
 import type { Policy } from '../policy/schema.ts';
-import { LOST_RACE, type Store } from '../store/repositories.ts';
-import type { GrantRow } from '../store/schema.ts';
+import { LOST_RACE, type StorePort } from './store-port.ts';
+import type { GrantRecord } from './records.ts';
 import type { DomainError } from './errors.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { approverFacts } from './membership.ts';
@@ -19,7 +19,7 @@ const REVIEW_REMINDED = 'breakglass.review_reminded' as const;
 export const reviewGroupOf = (policy: Policy): string | undefined => policy.breakglass?.review_by ?? policy.settings.admins;
 
 /** Pure: may `reviewer` (in `groups`) acknowledge this grant under this policy? */
-export function checkReview(grant: GrantRow, reviewer: string, groups: ReadonlySet<string>, policy: Policy): Result<string, DomainError> {
+export function checkReview(grant: GrantRecord, reviewer: string, groups: ReadonlySet<string>, policy: Policy): Result<string, DomainError> {
   const id = grantRef(grant.id);
   if (!grant.breakglass) return err({ code: 'not_breakglass', grantId: id });
   if (grant.reviewedBy !== null) return err({ code: 'already_reviewed', grantId: id, by: grant.reviewedBy });
@@ -32,7 +32,7 @@ export function checkReview(grant: GrantRow, reviewer: string, groups: ReadonlyS
 }
 
 export interface BreakglassReviewDeps {
-  store: Store;
+  store: StorePort;
   policy: () => LoadedPolicy;
   directory: Directory;
   notifier: Notifier;
@@ -47,9 +47,9 @@ export class BreakglassReviews {
     this.post = new PostAccessReviews(deps);
   }
 
-  async acknowledge(grantId: number, reviewer: string): Promise<Result<GrantRow, DomainError>> {
+  async acknowledge(grantId: number, reviewer: string): Promise<Result<GrantRecord, DomainError>> {
     const { store, clock } = this.deps;
-    const grant = store.getGrant(grantId);
+    const grant = await store.getGrant(grantId);
     if (grant === undefined) return auditRefusal(store, clock.now(), { actor: reviewer, action: 'breakglass.review_refused', grantId: grantRef(grantId), error: { code: 'grant_not_found', grantId: grantRef(grantId) } });
     const { policy } = this.deps.policy();
     // Guests and people from other workspaces hold no group's powers here either (settings.allow_guests).
@@ -57,22 +57,22 @@ export class BreakglassReviews {
     const now = clock.now();
     const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
     if (!allowed.ok) return auditRefusal(store, now, { actor: reviewer, action: 'breakglass.review_refused', ...ids, error: allowed.error });
-    const done = store.transaction(now, (tx) => {
-      if (!tx.markReviewed(grant.id, reviewer, now.getTime())) tx.abort();
-      tx.audit({ actor: reviewer, action: 'breakglass.reviewed', ...ids, details: { used_by: grant.user, resource: grant.resource, role: grant.role, group: allowed.value } });
+    const done = await store.transaction(now, async (tx) => {
+      if (!await tx.markReviewed(grant.id, reviewer, now.getTime())) tx.abort();
+      await tx.audit({ actor: reviewer, action: 'breakglass.reviewed', ...ids, details: { used_by: grant.user, resource: grant.resource, role: grant.role, group: allowed.value } });
     });
-    const fresh = store.getGrant(grant.id) as GrantRow;
+    const fresh = await store.getGrant(grant.id) as GrantRecord;
     if (done === LOST_RACE) return auditRefusal(store, now, { actor: reviewer, action: 'breakglass.review_refused', ...ids, error: { code: 'already_reviewed', grantId: ids.grantId, by: fresh.reviewedBy ?? 'someone' } });
     await this.deps.notifier.notify({ type: 'breakglass_reviewed', grant: fresh, by: reviewer });
     return ok(fresh);
   }
 
   /** Unreviewed uses, for members of the review group; nothing for anyone else. */
-  async waitingFor(user: string): Promise<GrantRow[]> {
+  async waitingFor(user: string): Promise<GrantRecord[]> {
     const { policy } = this.deps.policy();
     const group = reviewGroupOf(policy);
     if (group === undefined || !(await approverFacts(policy, user, this.deps.directory, this.deps.store)).groups.has(group)) return [];
-    return this.deps.store.unreviewedBreakglassGrants().filter((g) => g.user !== user);
+    return (await this.deps.store.unreviewedBreakglassGrants()).filter((g) => g.user !== user);
   }
 
   /** Reminds break-glass reviewers, and those of ended grants, each once a day while reviews wait; true when either was. */
@@ -85,12 +85,12 @@ export class BreakglassReviews {
   /** Reminds the review group once a day while uses wait; true when it did. The audit log remembers when, across restarts. */
   private async remindBreakglassIfDue(): Promise<boolean> {
     const { store, clock } = this.deps;
-    const waiting = store.unreviewedBreakglassGrants();
+    const waiting = await store.unreviewedBreakglassGrants();
     const now = clock.now();
     // Checked again inside the transaction: two sweeps at once (two processes) must not both record a reminder.
-    const due = store.transaction(now, (tx) => {
-      if (!reviewReminderDue(waiting[0]?.createdAt ?? null, store.lastAuditAt(REVIEW_REMINDED), now)) return false;
-      tx.audit({ actor: 'sesame', action: REVIEW_REMINDED, details: { waiting: waiting.map((g) => grantRef(g.id)) } });
+    const due = await store.transaction(now, async (tx) => {
+      if (!reviewReminderDue(waiting[0]?.createdAt ?? null, await tx.lastAuditAt(REVIEW_REMINDED), now)) return false;
+      await tx.audit({ actor: 'sesame', action: REVIEW_REMINDED, details: { waiting: waiting.map((g) => grantRef(g.id)) } });
       return true;
     });
     if (due !== true) return false;

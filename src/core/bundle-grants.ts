@@ -3,7 +3,7 @@ import { BUNDLE_ROLE, type BundleMember } from '../policy/bundles.ts';
 import { resolveTarget } from '../policy/decide.ts';
 import type { Ms } from '../policy/duration.ts';
 import type { Policy } from '../policy/schema.ts';
-import type { GrantRow, RequestRow } from '../store/schema.ts';
+import type { GrantRecord, RequestRecord } from './records.ts';
 import type { GrantOutcome, NewAccessRequest } from './access-types.ts';
 import type { EndOutcome, FulfilOutcome, GrantKeeper, GrantKeeperDeps } from './grant-keeper.ts';
 import { LIVE_GRANT_STATES } from './lifecycle.ts';
@@ -16,10 +16,10 @@ type Deps = Pick<GrantKeeperDeps, 'store' | 'clock' | 'policy' | 'log'>;
  * request is already failed by the keeper (naming the member); the members granted before it are revoked, so a
  * bundle never leaves part of its access behind.
  */
-export async function fulfilBundle(keeper: GrantKeeper, deps: Deps, request: RequestRow, members: readonly BundleMember[]): Promise<FulfilOutcome> {
+export async function fulfilBundle(keeper: GrantKeeper, deps: Deps, request: RequestRecord, members: readonly BundleMember[]): Promise<FulfilOutcome> {
   // A scheduled bundle ends at its window's end, however late it starts.
   const endsAt = new Date((request.startsAt ?? deps.clock.now().getTime()) + request.durationMs);
-  const granted: GrantRow[] = [];
+  const granted: GrantRecord[] = [];
   const messages: string[] = [];
   const undo = async () => {
     for (const grant of granted) await keeper.end(grant.id, 'revoked', 'sesame');
@@ -34,7 +34,7 @@ export async function fulfilBundle(keeper: GrantKeeper, deps: Deps, request: Req
     }
     if (outcome.kind === 'failed') {
       await undo();
-      return { kind: 'failed', request: deps.store.getRequest(request.id) ?? outcome.request, problem: outcome.problem };
+      return { kind: 'failed', request: await deps.store.getRequest(request.id) ?? outcome.request, problem: outcome.problem };
     }
     if (outcome.kind === 'scheduled') throw new Error(`bug: bundle member ${member.resource} ${member.role} was scheduled, not granted now`);
     granted.push(outcome.grant);
@@ -46,29 +46,29 @@ export async function fulfilBundle(keeper: GrantKeeper, deps: Deps, request: Req
 }
 
 /** The grants that end or extend together with this one: every live grant of its request (just itself outside bundles). */
-export function grantsTogetherWith(deps: Pick<Deps, 'store'>, grant: GrantRow): GrantRow[] {
-  const request = deps.store.getRequest(grant.requestId);
+export async function grantsTogetherWith(deps: Pick<Deps, 'store'>, grant: GrantRecord): Promise<GrantRecord[]> {
+  const request = await deps.store.getRequest(grant.requestId);
   if (request?.bundleMembers == null) return [grant];
-  return [grant, ...deps.store.grantsOfRequest(grant.requestId).filter((g) => g.id !== grant.id && LIVE_GRANT_STATES.includes(g.state))];
+  return [grant, ...(await deps.store.grantsOfRequest(grant.requestId)).filter((g) => g.id !== grant.id && LIVE_GRANT_STATES.includes(g.state))];
 }
 
 /** Revoking any member of a bundle revokes the whole bundle; the outcome is the named grant's. */
-export async function revokeTogether(keeper: GrantKeeper, deps: Pick<Deps, 'store'>, grant: GrantRow, by: string): Promise<EndOutcome> {
-  const [named, ...others] = grantsTogetherWith(deps, grant);
+export async function revokeTogether(keeper: GrantKeeper, deps: Pick<Deps, 'store'>, grant: GrantRecord, by: string): Promise<EndOutcome> {
+  const [named, ...others] = await grantsTogetherWith(deps, grant);
   const ended = await keeper.end((named ?? grant).id, 'revoked', by);
   for (const other of others) await keeper.end(other.id, 'revoked', by);
   return ended;
 }
 
 /** What an extension of this grant asks the policy: for a bundle member, more time on the whole bundle. */
-export function extensionQuery(deps: Pick<Deps, 'store'>, grant: GrantRow, by: string, duration: Ms): NewAccessRequest {
-  const request = deps.store.getRequest(grant.requestId);
+export async function extensionQuery(deps: Pick<Deps, 'store'>, grant: GrantRecord, by: string, duration: Ms): Promise<NewAccessRequest> {
+  const request = await deps.store.getRequest(grant.requestId);
   const target = request?.bundleMembers == null ? { resource: grant.resource, role: grant.role } : { resource: request.resource, role: BUNDLE_ROLE };
   return { requester: by, ...target, duration, reason: grant.reason, extending: extendingOf(grant) };
 }
 
 /** The longest a grant of this request may last in all: a bundle's is its members' smallest max_duration. */
-export function maxTotalOf(policy: Policy, request: RequestRow): Ms {
+export function maxTotalOf(policy: Policy, request: RequestRecord): Ms {
   const members = request.bundleMembers ?? [{ resource: request.resource, role: request.role }];
   const maxima = members.map((m) => resolveTarget(policy, m)).map((t) => (t.ok ? t.tier.max_duration : 0));
   return Math.min(...maxima);
@@ -79,7 +79,7 @@ export function maxTotalOf(policy: Policy, request: RequestRow): Ms {
  * tier, but each member keeps its own tier's rules (such as `review:`). The request's tier when the policy has since
  * dropped the member's resource or role.
  */
-export function tierOfGrant(policy: Policy, grant: Pick<GrantRow, 'resource' | 'role'>, request: Pick<RequestRow, 'tier' | 'bundleMembers'>): string {
+export function tierOfGrant(policy: Policy, grant: Pick<GrantRecord, 'resource' | 'role'>, request: Pick<RequestRecord, 'tier' | 'bundleMembers'>): string {
   if (request.bundleMembers === null) return request.tier;
   const target = resolveTarget(policy, grant);
   return target.ok ? target.tierName : request.tier;
@@ -90,13 +90,13 @@ export function tierOfGrant(policy: Policy, grant: Pick<GrantRow, 'resource' | '
  * Members share one end and none started before it was set, so the check against the bundle's maximum that lets one
  * of them move lets all of them move.
  */
-export async function extendTogether(keeper: GrantKeeper, deps: Deps, request: RequestRow, extendsGrantId: number): Promise<GrantOutcome> {
-  const grant = deps.store.getGrant(extendsGrantId) as GrantRow;
+export async function extendTogether(keeper: GrantKeeper, deps: Deps, request: RequestRecord, extendsGrantId: number): Promise<GrantOutcome> {
+  const grant = await deps.store.getGrant(extendsGrantId) as GrantRecord;
   const maxTotal = maxTotalOf(deps.policy().policy, request);
   // Only members the extension was decided for: one the policy has since dropped from the bundle keeps its old end.
-  const decided = (g: GrantRow) => request.bundleMembers === null || request.bundleMembers.some((m) => m.resource === g.resource && m.role === g.role);
-  const moved = new Map<number, GrantRow | null>();
-  for (const member of grantsTogetherWith(deps, grant).filter((g) => g.state === 'active' && decided(g))) {
+  const decided = (g: GrantRecord) => request.bundleMembers === null || request.bundleMembers.some((m) => m.resource === g.resource && m.role === g.role);
+  const moved = new Map<number, GrantRecord | null>();
+  for (const member of (await grantsTogetherWith(deps, grant)).filter((g) => g.state === 'active' && decided(g))) {
     moved.set(member.id, await keeper.extend(member, request, request.durationMs, request.decidedBy ?? 'sesame', maxTotal));
   }
   // The grant named in the command, or (when the policy dropped it from the bundle) the first member that moved.
@@ -109,8 +109,8 @@ export async function extendTogether(keeper: GrantKeeper, deps: Deps, request: R
  * before the crash are revoked too: a failed bundle keeps nothing.
  */
 export async function undoRestOfBundle(keeper: GrantKeeper, deps: Pick<Deps, 'store'>, grantId: number): Promise<void> {
-  const grant = deps.store.getGrant(grantId);
-  const request = grant === undefined ? undefined : deps.store.getRequest(grant.requestId);
+  const grant = await deps.store.getGrant(grantId);
+  const request = grant === undefined ? undefined : await deps.store.getRequest(grant.requestId);
   if (request?.bundleMembers == null || request.state !== 'failed') return;
-  for (const other of deps.store.grantsOfRequest(request.id)) if (LIVE_GRANT_STATES.includes(other.state)) await keeper.end(other.id, 'revoked', 'sesame');
+  for (const other of await deps.store.grantsOfRequest(request.id)) if (LIVE_GRANT_STATES.includes(other.state)) await keeper.end(other.id, 'revoked', 'sesame');
 }

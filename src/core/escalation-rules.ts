@@ -1,10 +1,10 @@
 // Pure rules of escalation: when a step escalates, whether it has, and who may decide it afterwards.
 import type { ApprovalStep } from '../policy/schema.ts';
-import type { RequestRow } from '../store/schema.ts';
+import type { RequestRecord } from './records.ts';
 import type { DomainError } from './errors.ts';
 import { requestRef } from './ids.ts';
 
-type EscalationFields = Pick<RequestRow, 'state' | 'steps' | 'currentStep' | 'escalateAt' | 'escalatedStep' | 'timeoutAt'>;
+type EscalationFields = Pick<RequestRecord, 'state' | 'steps' | 'currentStep' | 'escalateAt' | 'escalatedStep' | 'timeoutAt'>;
 
 /** When step `index` escalates if it begins at `startedAt` and nobody decides it; null when that step never escalates. */
 export function escalateAtFor(steps: readonly ApprovalStep[], index: number, startedAt: Date): number | null {
@@ -13,16 +13,16 @@ export function escalateAtFor(steps: readonly ApprovalStep[], index: number, sta
 }
 
 /** Whether the step this request waits on has escalated. A step escalates at most once; the next step starts unescalated. */
-export const hasEscalated = (request: Pick<RequestRow, 'currentStep' | 'escalatedStep'>): boolean => request.escalatedStep !== null && request.escalatedStep === request.currentStep;
+export const hasEscalated = (request: Pick<RequestRecord, 'currentStep' | 'escalatedStep'>): boolean => request.escalatedStep !== null && request.escalatedStep === request.currentStep;
 
 /** The group the current step escalates (or escalated) to, if it has one. */
-export const escalationGroupOf = (request: Pick<RequestRow, 'steps' | 'currentStep'>): string | undefined => request.steps[request.currentStep]?.escalate_to;
+export const escalationGroupOf = (request: Pick<RequestRecord, 'steps' | 'currentStep'>): string | undefined => request.steps[request.currentStep]?.escalate_to;
 
 /**
  * The groups whose members may decide the current step: its own `from`, and its `escalate_to` once it escalated —
  * never before. The count is unchanged: members of both groups add up towards it, each person once.
  */
-export function deciderGroups(request: Pick<RequestRow, 'steps' | 'currentStep' | 'escalatedStep'>): string[] {
+export function deciderGroups(request: Pick<RequestRecord, 'steps' | 'currentStep' | 'escalatedStep'>): string[] {
   const step = request.steps[request.currentStep];
   if (step === undefined) return [];
   const to = step.escalate_to;
@@ -40,7 +40,7 @@ export function isEscalationDue(request: EscalationFields, now: Date): boolean {
 }
 
 /** The refusal for someone outside the current step's groups, saying whether (and to whom) it escalates. */
-export function notInStepGroup(request: Pick<RequestRow, 'id' | 'steps' | 'currentStep' | 'escalatedStep'>): DomainError {
+export function notInStepGroup(request: Pick<RequestRecord, 'id' | 'steps' | 'currentStep' | 'escalatedStep'>): DomainError {
   const to = escalationGroupOf(request);
   const base = { code: 'not_in_step_group' as const, requestId: requestRef(request.id), group: request.steps[request.currentStep]?.from ?? '', step: request.currentStep };
   return to === undefined ? base : { ...base, escalation: { to, done: hasEscalated(request) } };

@@ -1,7 +1,7 @@
 // Escalation when nobody answers: at a step's escalate_after its escalate_to group is called in and may decide it too.
 import type { Policy } from '../policy/schema.ts';
-import { LOST_RACE } from '../store/repositories.ts';
-import type { RequestRow } from '../store/schema.ts';
+import { LOST_RACE } from './store-port.ts';
+import type { RequestRecord } from './records.ts';
 import { escalationGroupOf, isEscalationDue } from './escalation-rules.ts';
 
 export { escalateAtFor } from './escalation-rules.ts';
@@ -26,7 +26,7 @@ export class Escalations {
   ) {}
 
   /** Sets the alarm for the step the request is at now, when that step escalates; the reconciler catches a lost one. */
-  async schedule(request: RequestRow): Promise<void> {
+  async schedule(request: RequestRecord): Promise<void> {
     if (request.state !== 'pending' || request.escalateAt === null) return;
     await this.deps.scheduler.scheduleEscalation(request.id, new Date(request.escalateAt));
   }
@@ -38,18 +38,18 @@ export class Escalations {
   async escalate(requestId: number): Promise<boolean> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    const before = store.getRequest(requestId);
+    const before = await store.getRequest(requestId);
     if (before === undefined || !isEscalationDue(before, now)) return false;
-    const done = store.transaction(now, (tx) => {
-      const request = store.getRequest(requestId);
+    const done = await store.transaction(now, async (tx) => {
+      const request = await tx.getRequest(requestId);
       if (request === undefined || !isEscalationDue(request, now)) return tx.abort();
       const step = request.currentStep;
       const { from, escalate_to: to, escalate_after: after } = request.steps[step] ?? {};
-      if (!tx.updateRequest(requestId, 'pending', { escalatedStep: step, escalateAt: null }, step)) tx.abort();
-      tx.audit({ actor: 'sesame', action: 'request.escalated', requestId: requestRef(requestId), details: { step, from: from ?? null, to: to ?? null, after_ms: after ?? null } });
+      if (!await tx.updateRequest(requestId, 'pending', { escalatedStep: step, escalateAt: null }, step)) tx.abort();
+      await tx.audit({ actor: 'sesame', action: 'request.escalated', requestId: requestRef(requestId), details: { step, from: from ?? null, to: to ?? null, after_ms: after ?? null } });
     });
     if (done === LOST_RACE) return false;
-    const request = store.getRequest(requestId) as RequestRow;
+    const request = await store.getRequest(requestId) as RequestRecord;
     const to = escalationGroupOf(request) as string;
     let members: string[] = [];
     try {

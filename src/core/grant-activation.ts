@@ -1,29 +1,29 @@
 // The last step of making a grant: the transaction that moves a granted `pending` grant to `active`, with its audit entry.
 import type { ProviderConfig } from '../policy/schema.ts';
-import { blockedAmong, blockedSince } from '../store/blocks.ts';
-import type { LOST_RACE, Store } from '../store/repositories.ts';
-import type { GrantRow, RequestRow } from '../store/schema.ts';
+import type { LOST_RACE, RecordReads, StorePort } from './store-port.ts';
+import type { GrantRecord, RequestRecord } from './records.ts';
 import { sharedDetails } from './access-sharing.ts';
 import { providerDigest } from './audit-replay.ts';
 import { grantRef, requestRef } from './ids.ts';
 
 export interface Activation {
-  request: RequestRow;
-  pending: GrantRow;
+  request: RequestRecord;
+  pending: GrantRecord;
   provider: ProviderConfig;
   createdAt: Date;
   startsAt: Date;
   expiresAt: Date;
-  providerState: GrantRow['providerState'];
+  providerState: GrantRecord['providerState'];
   attempts: number;
   /** The grant already holding the same access, whose provider state this one took over. */
-  shared: GrantRow | null;
+  shared: GrantRecord | null;
 }
 
 /** Who, if anyone, revoke-all has blocked among those a grant rests on: its requester, or an approver of its request. */
-export function blockedParty(store: Store, request: RequestRow): 'requester' | 'approver' | null {
-  if (store.isBlocked(request.requester)) return 'requester';
-  return blockedAmong(store.db, store.approvalsFor(request.id).map((a) => a.approver)).size > 0 ? 'approver' : null;
+export async function blockedParty(reads: RecordReads, request: RequestRecord): Promise<'requester' | 'approver' | null> {
+  if (await reads.isBlocked(request.requester)) return 'requester';
+  const approvals = await reads.approvalsFor(request.id);
+  return (await reads.blockedAmong(approvals.map((a) => a.approver))).size > 0 ? 'approver' : null;
 }
 
 /**
@@ -31,14 +31,14 @@ export function blockedParty(store: Store, request: RequestRow): 'requester' | '
  * or an approver of its request is blocked now
  * (then it must be taken back, not made live); LOST_RACE when the grant left `pending` meanwhile (a sweep failed it).
  */
-export function activateGrant(store: Store, now: Date, a: Activation): 'activated' | 'blocked_since' | typeof LOST_RACE {
+export function activateGrant(store: StorePort, now: Date, a: Activation): Promise<'activated' | 'blocked_since' | typeof LOST_RACE> {
   const { request, pending, provider } = a;
-  return store.transaction(now, (tx) => {
+  return store.transaction(now, async (tx) => {
     // Asked with the write: revoke-all (after its block) sees this grant live, or this sees the block. An unblock before
     // this point must not let a grant revoke-all was waiting for go live: revoke-all's scan may be over by now.
-    if (blockedSince(store.db, request.requester, pending.createdAt) || blockedParty(store, request) === 'approver') return 'blocked_since' as const;
-    if (!tx.updateGrant(pending.id, 'pending', { state: 'active', startsAt: a.startsAt.getTime(), expiresAt: a.expiresAt.getTime(), providerState: a.providerState })) tx.abort();
-    tx.audit({
+    if ((await tx.blockedSince(request.requester, pending.createdAt)) || (await blockedParty(tx, request)) === 'approver') return 'blocked_since' as const;
+    if (!await tx.updateGrant(pending.id, 'pending', { state: 'active', startsAt: a.startsAt.getTime(), expiresAt: a.expiresAt.getTime(), providerState: a.providerState })) tx.abort();
+    await tx.audit({
       actor: 'sesame',
       action: 'grant.activated',
       requestId: requestRef(request.id),

@@ -1,6 +1,6 @@
 // Finishing what a provider could not remove at revoke (objects a PostgreSQL login left, say), retried by the reconciler.
-import { LOST_RACE } from '../store/repositories.ts';
-import type { GrantRow } from '../store/schema.ts';
+import { LOST_RACE } from './store-port.ts';
+import type { GrantRecord } from './records.ts';
 import { subjectFor, type GrantKeeperDeps } from './grant-model.ts';
 import { grantRef, requestRef } from './ids.ts';
 import type { AccessEvent } from './ports.ts';
@@ -12,7 +12,7 @@ import { errorMessage } from './retry.ts';
  */
 export async function finishCleanup(deps: GrantKeeperDeps, grantId: number, notify: (event: AccessEvent) => Promise<void>): Promise<boolean> {
 const { store, clock, log } = deps;
-  const grant = store.getGrant(grantId);
+  const grant = await store.getGrant(grantId);
   if (grant?.cleanupPending == null) return false;
   let left: string | null;
   try {
@@ -21,15 +21,15 @@ const { store, clock, log } = deps;
     left = errorMessage(error);
   }
   if (left !== null) {
-    if (left !== grant.cleanupPending) store.transaction(clock.now(), (tx) => tx.updateGrant(grant.id, grant.state, { cleanupPending: left }));
+    if (left !== grant.cleanupPending) await store.transaction(clock.now(), async (tx) => await tx.updateGrant(grant.id, grant.state, { cleanupPending: left }));
     log.warn({ grantId: grantRef(grant.id), problem: left }, 'provider clean-up still pending');
     return false;
   }
-  const done = store.transaction(clock.now(), (tx) => {
-    if (!tx.updateGrant(grant.id, grant.state, { cleanupPending: null })) tx.abort();
-    tx.audit({ actor: 'sesame', action: 'grant.cleanup_done', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), details: { provider: grant.provider.type } });
+  const done = await store.transaction(clock.now(), async (tx) => {
+    if (!await tx.updateGrant(grant.id, grant.state, { cleanupPending: null })) tx.abort();
+    await tx.audit({ actor: 'sesame', action: 'grant.cleanup_done', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), details: { provider: grant.provider.type } });
   });
   if (done === LOST_RACE) return false;
-  await notify({ type: 'grant_cleaned_up', grant: store.getGrant(grant.id) as GrantRow });
+  await notify({ type: 'grant_cleaned_up', grant: await store.getGrant(grant.id) as GrantRecord });
   return true;
 }

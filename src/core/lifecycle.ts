@@ -1,6 +1,6 @@
 // The rules of the request and grant state machines as pure functions: who may do what, and what happens next.
 import type { Policy } from '../policy/schema.ts';
-import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
+import type { ApprovalRecord, GrantRecord, RequestRecord } from './records.ts';
 import type { DomainError, GrantState, RequestState } from './errors.ts';
 import { escalationGroupOf, hasEscalated, notInStepGroup } from './escalation-rules.ts';
 import { grantRef, requestRef } from './ids.ts';
@@ -43,13 +43,13 @@ export interface ApproverFacts {
 }
 
 /** The approval step a pending request is waiting on. */
-export function currentStep(request: RequestRow): { index: number; from: string; count: number; leads?: string[] } | null {
+export function currentStep(request: RequestRecord): { index: number; from: string; count: number; leads?: string[] } | null {
   const step = request.steps[request.currentStep];
   return step ? { index: request.currentStep, ...step } : null;
 }
 
 /** Whether this person's Approve click may count; the count itself is taken inside the transaction. */
-export function checkApproval(request: RequestRow, approvals: readonly ApprovalRow[], approver: ApproverFacts): Result<{ step: number; from: string; count: number }, DomainError> {
+export function checkApproval(request: RequestRecord, approvals: readonly ApprovalRecord[], approver: ApproverFacts): Result<{ step: number; from: string; count: number }, DomainError> {
   const id = requestRef(request.id);
   if (request.state !== 'pending') return err({ code: 'not_pending', requestId: id, state: request.state });
   const step = currentStep(request);
@@ -71,10 +71,10 @@ export function checkApproval(request: RequestRow, approvals: readonly ApprovalR
  * (revoke-all), `blocked` being who is blocked when the request is decided. A stolen account's approval must not
  * carry a request on after the account is blocked, so a request resting on one goes no further.
  */
-export const approvalsByBlocked = (approvals: readonly ApprovalRow[], blocked: ReadonlySet<string>): ApprovalRow[] => approvals.filter((a) => blocked.has(a.approver));
+export const approvalsByBlocked = (approvals: readonly ApprovalRecord[], blocked: ReadonlySet<string>): ApprovalRecord[] => approvals.filter((a) => blocked.has(a.approver));
 
 /** Members of the current step's group and admins may deny; the requester cancels instead. */
-export function checkDeny(request: RequestRow, denier: ApproverFacts): Result<{ step: number }, DomainError> {
+export function checkDeny(request: RequestRecord, denier: ApproverFacts): Result<{ step: number }, DomainError> {
   const id = requestRef(request.id);
   if (request.state !== 'pending') return err({ code: 'not_pending', requestId: id, state: request.state });
   const step = currentStep(request);
@@ -88,7 +88,7 @@ export function checkDeny(request: RequestRow, denier: ApproverFacts): Result<{ 
 }
 
 /** A team-lead step is decided by the leads stored with it (never a group); any other step by its group. */
-function whyNotInStep(request: RequestRow, step: NonNullable<ReturnType<typeof currentStep>>, who: ApproverFacts): DomainError | null {
+function whyNotInStep(request: RequestRecord, step: NonNullable<ReturnType<typeof currentStep>>, who: ApproverFacts): DomainError | null {
   // Once the step escalated, its escalate_to group may decide it too, team-lead step or not.
   const escalatedTo = hasEscalated(request) ? escalationGroupOf(request) : undefined;
   if (escalatedTo !== undefined && who.groups.has(escalatedTo)) return null;
@@ -97,7 +97,7 @@ function whyNotInStep(request: RequestRow, step: NonNullable<ReturnType<typeof c
 }
 
 /** The requester withdraws a pending request, or a scheduled one before its window starts (after that: revoke). */
-export function checkCancel(request: RequestRow, by: string): Result<true, DomainError> {
+export function checkCancel(request: RequestRecord, by: string): Result<true, DomainError> {
   const id = requestRef(request.id);
   if (request.requester !== by) return err({ code: 'not_requester', requestId: id });
   if (request.state !== 'pending' && request.state !== 'scheduled') return err({ code: 'not_pending', requestId: id, state: request.state });
@@ -105,32 +105,32 @@ export function checkCancel(request: RequestRow, by: string): Result<true, Domai
 }
 
 /** Owners end their own grants; admins end anyone's. */
-export function checkRevoke(grant: GrantRow, by: ApproverFacts): Result<true, DomainError> {
+export function checkRevoke(grant: GrantRecord, by: ApproverFacts): Result<true, DomainError> {
   const id = grantRef(grant.id);
   if (grant.user !== by.user && !by.isAdmin) return err({ code: 'not_grant_owner', grantId: id });
   if (!LIVE_GRANT_STATES.includes(grant.state)) return err({ code: 'not_active', grantId: id, state: grant.state });
   return ok(true);
 }
 
-export function checkExtend(grant: GrantRow, by: string): Result<true, DomainError> {
+export function checkExtend(grant: GrantRecord, by: string): Result<true, DomainError> {
   const id = grantRef(grant.id);
   if (grant.user !== by) return err({ code: 'not_grant_owner', grantId: id });
   if (grant.state !== 'active') return err({ code: 'not_active', grantId: id, state: grant.state });
   return ok(true);
 }
 
-export const isRequestOverdue = (request: RequestRow, now: Date): boolean =>
+export const isRequestOverdue = (request: RequestRecord, now: Date): boolean =>
   request.state === 'pending' && request.timeoutAt !== null && request.timeoutAt <= now.getTime();
 
 /** Holders are warned this long before a grant ends, when the grant is longer than twice this. */
 export const EXPIRY_WARNING_MS = 10 * 60_000;
 
-export function expiryWarningAt(grant: Pick<GrantRow, 'startsAt' | 'expiresAt'>): Date | null {
+export function expiryWarningAt(grant: Pick<GrantRecord, 'startsAt' | 'expiresAt'>): Date | null {
   if (grant.startsAt === null || grant.expiresAt === null) return null;
   return grant.expiresAt - grant.startsAt > 2 * EXPIRY_WARNING_MS ? new Date(grant.expiresAt - EXPIRY_WARNING_MS) : null;
 }
 
-export const isGrantDue = (grant: GrantRow, now: Date): boolean =>
+export const isGrantDue = (grant: GrantRecord, now: Date): boolean =>
   LIVE_GRANT_STATES.includes(grant.state) && grant.expiresAt !== null && grant.expiresAt <= now.getTime();
 
 /** When a pending request times out and when its approvers are reminded. */

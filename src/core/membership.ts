@@ -4,7 +4,7 @@ import type { Policy } from '../policy/schema.ts';
 import type { ApproverFacts } from './lifecycle.ts';
 import type { GrantKeeperDeps } from './grant-keeper.ts';
 import type { Directory, Standing } from './ports.ts';
-import type { Store } from '../store/repositories.ts';
+import type { StorePort } from './store-port.ts';
 
 export async function groupsOf(policy: Policy, user: string, directory: Directory): Promise<Set<string>> {
   const entries = await Promise.all(
@@ -40,13 +40,13 @@ export async function requesterFacts(
   policy: Policy,
   user: string,
   directory: Directory,
-  store?: Store,
+  store?: StorePort,
 ): Promise<{ groups: Set<string>; teams: Set<string>; user: string; standing: Standing; blocked: boolean }> {
-  const [groups, teams, standing] = await Promise.all([groupsOf(policy, user, directory), teamsOf(policy, user, directory), directory.standing(user)]);
-  return { groups, teams, user, standing, blocked: store?.isBlocked(user) ?? false };
+  const [groups, teams, standing, blocked] = await Promise.all([groupsOf(policy, user, directory), teamsOf(policy, user, directory), directory.standing(user), store?.isBlocked(user) ?? false]);
+  return { groups, teams, user, standing, blocked };
 }
 
-export async function approverFacts(policy: Policy, user: string, directory: Directory, store?: Store): Promise<ApproverFacts> {
+export async function approverFacts(policy: Policy, user: string, directory: Directory, store?: StorePort): Promise<ApproverFacts> {
   const { groups, standing, blocked } = await requesterFacts(policy, user, directory, store);
   const outsider = outsiderOf(policy, standing);
   // An outsider holds no group's powers, even where a Slack user group lists them; nor does a blocked (perhaps stolen) account.
@@ -60,6 +60,6 @@ const HOUR_MS = 3_600_000;
 export async function decisionFacts(deps: Pick<GrantKeeperDeps, 'policy' | 'directory' | 'store' | 'clock'>, input: { requester: string; breakglass?: boolean | undefined; channelId?: string | null | undefined }): Promise<Facts> {
   const now = deps.clock.now();
   const channelName = input.breakglass && input.channelId ? await deps.directory.channelName(input.channelId, { fresh: true }) : null;
-  const breakglassUsesLastHour = input.breakglass ? deps.store.breakglassGrantsSince(input.requester, now.getTime() - HOUR_MS) : 0;
+  const breakglassUsesLastHour = input.breakglass ? await deps.store.breakglassGrantsSince(input.requester, now.getTime() - HOUR_MS) : 0;
   return { ...(await requesterFacts(deps.policy().policy, input.requester, deps.directory, deps.store)), channelName, breakglassUsesLastHour };
 }

@@ -1,22 +1,22 @@
 // Asks each provider block in the policy to delete what it made for grants that are not live (crash leftovers).
 import type { LoadedPolicy } from '../policy/load.ts';
-import type { Store } from '../store/repositories.ts';
-import { canonicalJson } from '../store/canonical-json.ts';
+import type { StorePort } from './store-port.ts';
+import { canonicalJson } from './canonical-json.ts';
 import { LIVE_GRANT_STATES } from './lifecycle.ts';
 import type { Logger, Providers } from './ports.ts';
 import { errorMessage } from './retry.ts';
 
 export interface OrphanSweepDeps {
-  store: Store;
+  store: StorePort;
   policy: () => LoadedPolicy;
   providers: Providers;
   log: Logger;
 }
 
 /** A grant counts as live while pending too: its provider call may be under way right now. */
-export function isLiveGrant(store: Store, grantId: string): boolean {
+export async function isLiveGrant(store: StorePort, grantId: string): Promise<boolean> {
   const match = /^G(\d+)$/.exec(grantId);
-  const grant = match ? store.getGrant(Number(match[1])) : undefined;
+  const grant = match ? await store.getGrant(Number(match[1])) : undefined;
   return grant !== undefined && (grant.state === 'pending' || LIVE_GRANT_STATES.includes(grant.state));
 }
 

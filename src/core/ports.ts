@@ -1,6 +1,6 @@
 // The core's only windows to the outside world; adapters implement them and main.ts plugs them in.
 import type { ProviderConfig } from '../policy/schema.ts';
-import type { GrantRow, RequestRow } from '../store/schema.ts';
+import type { GrantRecord, RequestRecord } from './records.ts';
 import type { IdentityNeed } from './identity.ts';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -61,7 +61,7 @@ export interface Provider {
    * grants; pending ones count as live, they may be mid-grant): leftovers of a crash between the provider's grant
    * and Sesame's record. Returns the names of what it deleted. Providers whose grants leave no named object leave this out.
    */
-  sweep?(isLive: (grantId: string) => boolean): Promise<string[]>;
+  sweep?(isLive: (grantId: string) => Promise<boolean>): Promise<string[]>;
   /** Releases connections at shutdown. */
   close?(): Promise<void>;
 }
@@ -115,30 +115,30 @@ export interface Directory {
 
 export type AccessEvent =
   | { type: 'request_refused'; requester: string; resource: string; tier: string | null; code: string }
-  | { type: 'request_pending'; request: RequestRow }
-  | { type: 'request_reminder'; request: RequestRow }
+  | { type: 'request_pending'; request: RequestRecord }
+  | { type: 'request_reminder'; request: RequestRecord }
   /** `members`: who is in the `to` group now (to DM), without the requester; empty when Slack could not say. */
-  | { type: 'request_escalated'; request: RequestRow; to: string; members: string[] }
-  | { type: 'request_step_advanced'; request: RequestRow; by: string }
-  | { type: 'request_approval_recorded'; request: RequestRow; by: string }
-  | { type: 'request_approved'; request: RequestRow; by: string }
-  | { type: 'request_scheduled'; request: RequestRow }
-  | { type: 'request_denied'; request: RequestRow; by: string; note: string | null }
-  | { type: 'request_cancelled'; request: RequestRow }
-  | { type: 'request_timed_out'; request: RequestRow }
-  | { type: 'request_failed'; request: RequestRow; problem: string }
-  | { type: 'grant_activated'; request: RequestRow; grant: GrantRow; providerMessage: string | null }
-  | { type: 'grant_extended'; grant: GrantRow; request: RequestRow }
-  | { type: 'grant_expiring'; grant: GrantRow }
-  | { type: 'grant_ended'; grant: GrantRow; outcome: 'revoked' | 'expired'; by: string }
-  | { type: 'grant_revoke_failed'; grant: GrantRow; problem: string }
-  | { type: 'grant_cleanup_pending'; grant: GrantRow; problem: string }
-  | { type: 'grant_cleaned_up'; grant: GrantRow }
-  | { type: 'breakglass_reviewed'; grant: GrantRow; by: string }
-  | { type: 'breakglass_review_reminder'; grants: GrantRow[] }
-  | { type: 'grant_review_requested'; grant: GrantRow; request: RequestRow }
-  | { type: 'grant_reviewed'; grant: GrantRow; by: string }
-  | { type: 'grant_review_reminder'; grants: GrantRow[] };
+  | { type: 'request_escalated'; request: RequestRecord; to: string; members: string[] }
+  | { type: 'request_step_advanced'; request: RequestRecord; by: string }
+  | { type: 'request_approval_recorded'; request: RequestRecord; by: string }
+  | { type: 'request_approved'; request: RequestRecord; by: string }
+  | { type: 'request_scheduled'; request: RequestRecord }
+  | { type: 'request_denied'; request: RequestRecord; by: string; note: string | null }
+  | { type: 'request_cancelled'; request: RequestRecord }
+  | { type: 'request_timed_out'; request: RequestRecord }
+  | { type: 'request_failed'; request: RequestRecord; problem: string }
+  | { type: 'grant_activated'; request: RequestRecord; grant: GrantRecord; providerMessage: string | null }
+  | { type: 'grant_extended'; grant: GrantRecord; request: RequestRecord }
+  | { type: 'grant_expiring'; grant: GrantRecord }
+  | { type: 'grant_ended'; grant: GrantRecord; outcome: 'revoked' | 'expired'; by: string }
+  | { type: 'grant_revoke_failed'; grant: GrantRecord; problem: string }
+  | { type: 'grant_cleanup_pending'; grant: GrantRecord; problem: string }
+  | { type: 'grant_cleaned_up'; grant: GrantRecord }
+  | { type: 'breakglass_reviewed'; grant: GrantRecord; by: string }
+  | { type: 'breakglass_review_reminder'; grants: GrantRecord[] }
+  | { type: 'grant_review_requested'; grant: GrantRecord; request: RequestRecord }
+  | { type: 'grant_reviewed'; grant: GrantRecord; by: string }
+  | { type: 'grant_review_reminder'; grants: GrantRecord[] };
 
 /** Tells people what happened. Failures to notify never undo a state change. */
 export interface Notifier {

@@ -1,11 +1,10 @@
 // Post-access review: when a grant of a tier with `review:` ends, its reviewers say Looks right or Flag (with a reason).
 import { TEAM_LEAD } from '../policy/schema.ts';
 import { reviewersFor } from '../policy/teams.ts';
-import { ReviewStore } from '../store/review-store.ts';
-import { LOST_RACE } from '../store/repositories.ts';
+import { LOST_RACE } from './store-port.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
-import type { Store } from '../store/repositories.ts';
-import type { GrantRow, ReviewVerdict } from '../store/schema.ts';
+import type { StorePort } from './store-port.ts';
+import type { GrantRecord, ReviewVerdict } from './records.ts';
 import type { AccessEvent, Clock, Directory, Notifier } from './ports.ts';
 import type { DomainError } from './errors.ts';
 import { grantRef, requestRef } from './ids.ts';
@@ -19,14 +18,14 @@ import { reviewReminderDue } from './review-reminder.ts';
 const REMINDED = 'grant.review_reminded' as const;
 
 /** Who reviews a grant: the group it waits for, or the team leads stored with it. */
-export const reviewersOf = (grant: GrantRow): { group: string | null; leads: string[] } =>
+export const reviewersOf = (grant: GrantRecord): { group: string | null; leads: string[] } =>
   grant.reviewFrom === TEAM_LEAD ? { group: null, leads: grant.reviewLeads ?? [] } : { group: grant.reviewFrom, leads: [] };
 
 /**
  * Pure: may this person give the review of this ended grant? Never the person who held it, never an outsider. `now`
  * is who reviews a team-lead review under today's policy: a lead taken off the team since is no reviewer any more.
  */
-export function checkPostReview(grant: GrantRow, reviewer: ApproverFacts, now?: Reviewers | null): Result<true, DomainError> {
+export function checkPostReview(grant: GrantRecord, reviewer: ApproverFacts, now?: Reviewers | null): Result<true, DomainError> {
   const id = grantRef(grant.id);
   if (grant.reviewedBy !== null) return err({ code: 'already_reviewed', grantId: id, by: grant.reviewedBy });
   if (grant.reviewFrom === null) return err({ code: 'review_not_pending', grantId: id });
@@ -42,7 +41,7 @@ export function checkPostReview(grant: GrantRow, reviewer: ApproverFacts, now?: 
 type Reviewers = ReturnType<typeof reviewersFor>;
 
 export interface ReviewDeps {
-  store: Store;
+  store: StorePort;
   policy: () => LoadedPolicy;
   directory: Directory;
   notifier: Notifier;
@@ -50,20 +49,16 @@ export interface ReviewDeps {
 }
 
 export class PostAccessReviews {
-  private readonly reviews: ReviewStore;
-
-  constructor(private readonly deps: ReviewDeps) {
-    this.reviews = new ReviewStore(deps.store.db);
-  }
+  constructor(private readonly deps: ReviewDeps) {}
 
   /**
    * Asks for the review of a grant that just ended, when its tier (in the policy in force now) has `review:`. Break-glass
    * is left out: its review card goes out when the glass is broken. True when a review was asked for.
    */
-  async open(grant: GrantRow): Promise<boolean> {
+  async open(grant: GrantRecord): Promise<boolean> {
     const { store, clock } = this.deps;
     if (grant.breakglass || grant.reviewFrom !== null) return false;
-    const request = store.getRequest(grant.requestId);
+    const request = await store.getRequest(grant.requestId);
     const { policy } = this.deps.policy();
     const tier = request === undefined ? undefined : tierOfGrant(policy, grant, request);
     const review = tier === undefined ? undefined : policy.tiers[tier]?.review;
@@ -75,12 +70,12 @@ export class PostAccessReviews {
     const from = 'leads' in reviewers ? TEAM_LEAD : reviewers.group;
     const leads = 'leads' in reviewers ? reviewers.leads : null;
     const now = clock.now();
-    const asked = store.transaction(now, (tx) => {
-      if (!this.reviews.requestReview(grant.id, from, leads)) tx.abort();
-      tx.audit({ actor: 'sesame', action: 'grant.review_requested', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), details: { tier, review, reviewers: from, leads } });
+    const asked = await store.transaction(now, async (tx) => {
+      if (!(await tx.requestReview(grant.id, from, leads))) tx.abort();
+      await tx.audit({ actor: 'sesame', action: 'grant.review_requested', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), details: { tier, review, reviewers: from, leads } });
     });
     if (asked === LOST_RACE) return false;
-    await this.deps.notifier.notify({ type: 'grant_review_requested', grant: store.getGrant(grant.id) as GrantRow, request });
+    await this.deps.notifier.notify({ type: 'grant_review_requested', grant: await store.getGrant(grant.id) as GrantRecord, request });
     return true;
   }
 
@@ -99,13 +94,13 @@ export class PostAccessReviews {
   }
 
   /** Checks a Flag click before asking for the reason; a refusal is audited like any refused review. */
-  async screen(grantId: number, reviewer: string): Promise<Result<GrantRow, DomainError>> {
+  async screen(grantId: number, reviewer: string): Promise<Result<GrantRecord, DomainError>> {
     const checked = await this.check(grantId, reviewer);
     return checked.ok ? ok(checked.value.grant) : checked;
   }
 
   /** Looks right, or Flag with a reason (which alerts the admins). */
-  async give(grantId: number, reviewer: string, verdict: ReviewVerdict, note: string | null): Promise<Result<GrantRow, DomainError>> {
+  async give(grantId: number, reviewer: string, verdict: ReviewVerdict, note: string | null): Promise<Result<GrantRecord, DomainError>> {
     const { store, clock } = this.deps;
     const checked = await this.check(grantId, reviewer);
     if (!checked.ok) return checked;
@@ -114,20 +109,20 @@ export class PostAccessReviews {
     const now = clock.now();
     const reason = note?.trim() ?? '';
     if (verdict === 'flagged' && reason === '') return auditRefusal(store, now, { actor: reviewer, action: 'grant.review_refused', ...ids, error: { code: 'flag_reason_required' } });
-    const done = store.transaction(now, (tx) => {
-      if (!this.reviews.recordReview(grant.id, reviewer, verdict, verdict === 'flagged' ? reason : null, now.getTime())) tx.abort();
+    const done = await store.transaction(now, async (tx) => {
+      if (!(await tx.recordReview(grant.id, reviewer, verdict, verdict === 'flagged' ? reason : null, now.getTime()))) tx.abort();
       const details = { user: grant.user, resource: grant.resource, role: grant.role, reviewers: grant.reviewFrom, ...(verdict === 'flagged' ? { note: reason } : {}) };
-      tx.audit({ actor: reviewer, action: verdict === 'flagged' ? 'grant.flagged' : 'grant.reviewed', ...ids, details });
+      await tx.audit({ actor: reviewer, action: verdict === 'flagged' ? 'grant.flagged' : 'grant.reviewed', ...ids, details });
     });
-    const fresh = store.getGrant(grant.id) as GrantRow;
+    const fresh = await store.getGrant(grant.id) as GrantRecord;
     if (done === LOST_RACE) return auditRefusal(store, now, { actor: reviewer, action: 'grant.review_refused', ...ids, error: { code: 'already_reviewed', grantId: ids.grantId, by: fresh.reviewedBy ?? 'someone' } });
     await this.deps.notifier.notify({ type: 'grant_reviewed', grant: fresh, by: reviewer });
     return ok(fresh);
   }
 
   /** Ended grants waiting for this person's review; nothing for anyone else. */
-  async waitingFor(user: string): Promise<GrantRow[]> {
-    const waiting = this.reviews.awaitingReview();
+  async waitingFor(user: string): Promise<GrantRecord[]> {
+    const waiting = await this.deps.store.reviews.awaitingReview();
     if (waiting.length === 0) return [];
     const facts = await approverFacts(this.deps.policy().policy, user, this.deps.directory, this.deps.store);
     const now = await Promise.all(waiting.map((g) => this.reviewersNow(g)));
@@ -135,18 +130,18 @@ export class PostAccessReviews {
   }
 
   /** Every review still to do, break-glass included (`sesame_reviews_pending`). */
-  countPending = (): number => this.reviews.countPending();
+  countPending = (): Promise<number> => this.deps.store.reviews.countPending();
 
   /** Reminds the reviewers once a day while reviews wait; true when it did. The audit log remembers when, across restarts. */
   async remindIfDue(): Promise<boolean> {
     const { store, clock } = this.deps;
-    const waiting = this.reviews.awaitingReview();
+    const waiting = await store.reviews.awaitingReview();
     const now = clock.now();
     const oldest = waiting.reduce<number | null>((min, g) => Math.min(min ?? Infinity, g.endedAt ?? g.createdAt), null);
     // Checked again inside the transaction: two sweeps at once (two processes) must not both record a reminder.
-    const due = store.transaction(now, (tx) => {
-      if (!reviewReminderDue(oldest, store.lastAuditAt(REMINDED), now)) return false;
-      tx.audit({ actor: 'sesame', action: REMINDED, details: { waiting: waiting.map((g) => grantRef(g.id)) } });
+    const due = await store.transaction(now, async (tx) => {
+      if (!reviewReminderDue(oldest, await tx.lastAuditAt(REMINDED), now)) return false;
+      await tx.audit({ actor: 'sesame', action: REMINDED, details: { waiting: waiting.map((g) => grantRef(g.id)) } });
       return true;
     });
     if (due !== true) return false;
@@ -155,15 +150,15 @@ export class PostAccessReviews {
   }
 
   /** For a team-lead review: the grantee's leads under today's policy (the admins when there are none); else undefined. */
-  private async reviewersNow(grant: GrantRow): Promise<Reviewers | undefined> {
+  private async reviewersNow(grant: GrantRecord): Promise<Reviewers | undefined> {
     if (grant.reviewFrom !== TEAM_LEAD) return undefined;
     const { policy } = this.deps.policy();
     return reviewersFor(policy, TEAM_LEAD, { teams: await teamsOf(policy, grant.user, this.deps.directory), user: grant.user });
   }
 
-  private async check(grantId: number, reviewer: string): Promise<Result<{ grant: GrantRow }, DomainError>> {
+  private async check(grantId: number, reviewer: string): Promise<Result<{ grant: GrantRecord }, DomainError>> {
     const { store, clock } = this.deps;
-    const grant = store.getGrant(grantId);
+    const grant = await store.getGrant(grantId);
     if (grant === undefined) return auditRefusal(store, clock.now(), { actor: reviewer, action: 'grant.review_refused', grantId: grantRef(grantId), error: { code: 'grant_not_found', grantId: grantRef(grantId) } });
     const allowed = checkPostReview(grant, await approverFacts(this.deps.policy().policy, reviewer, this.deps.directory, this.deps.store), await this.reviewersNow(grant));
     if (!allowed.ok) return auditRefusal(store, clock.now(), { actor: reviewer, action: 'grant.review_refused', requestId: requestRef(grant.requestId), grantId: grantRef(grant.id), error: allowed.error, details: { state: grant.state } });

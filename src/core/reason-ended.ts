@@ -1,7 +1,6 @@
 // Grants end when the reason they were given for ends: the incident channel is archived, the person leaves the group
 // that auto-approved them, or an admin blocked the person. The access service's revoke, with the reason on record.
 import type { Policy } from '../policy/schema.ts';
-import { channelsWithLiveBreakglass, liveBreakglassGrantIdsIn, liveGrantIdsOfBlocked, liveGroupApprovedGrants } from '../store/reason-queries.ts';
 import type { GrantKeeper } from './grant-keeper.ts';
 import type { GrantKeeperDeps } from './grant-model.ts';
 import { grantRef } from './ids.ts';
@@ -42,7 +41,7 @@ export class ReasonEnds {
 
   /** The `channel_archive` event (or the sweep noticing one): every live break-glass grant made there ends. Returns how many ended. */
   async channelArchived(channelId: string): Promise<number> {
-    return this.endAll(liveBreakglassGrantIdsIn(this.deps.store.db, channelId), archivedReason(channelId));
+    return this.endAll(await this.deps.store.reasons.liveBreakglassGrantIdsIn(channelId), archivedReason(channelId));
   }
 
   /**
@@ -54,22 +53,22 @@ export class ReasonEnds {
     const { store, directory, policy } = this.deps;
     const report: ReasonSweepReport = { archived: 0, leftGroup: 0, blocked: 0 };
     if (directory.channelArchived) {
-      for (const channel of channelsWithLiveBreakglass(store.db)) {
+      for (const channel of await store.reasons.channelsWithLiveBreakglass()) {
         const archived = await directory.channelArchived(channel).catch(() => null);
         if (archived === true) report.archived += await this.channelArchived(channel);
       }
     }
     const endedForGroup = new Set<number>(); // a grant may rest on several groups; it ends once
-    for (const held of liveGroupApprovedGrants(store.db)) {
+    for (const held of await store.reasons.liveGroupApprovedGrants()) {
       if (endedForGroup.has(held.grantId) || (await inGroup(policy().policy, held.group, held.user, directory)) !== false) continue;
       endedForGroup.add(held.grantId);
       report.leftGroup += await this.endAll([held.grantId], leftGroupReason(held.group));
     }
     // Also retries revoke-all's failed revokes every sweep, rather than only when each grant was due to end anyway.
-    const ofBlocked = liveGrantIdsOfBlocked(store.db).map((id) => store.getGrant(id)).filter((g) => g !== undefined);
+    const ofBlocked = (await Promise.all((await store.reasons.liveGrantIdsOfBlocked()).map((id) => store.getGrant(id)))).filter((g) => g !== undefined);
     report.blocked = await this.endAll(ofBlocked.map((g) => g.id), 'an admin blocked the holder (/access revoke-all)');
     for (const user of new Set(ofBlocked.map((g) => g.user))) {
-      if (store.grantsOf(user, LIVE_GRANT_STATES).length > 0) continue;
+      if ((await store.grantsOf(user, LIVE_GRANT_STATES)).length > 0) continue;
       const ended = ofBlocked.filter((g) => g.user === user).map((g) => grantRef(g.id));
       await this.announceCleared(user, ended).catch(() => undefined);
     }

@@ -3,20 +3,20 @@ import { bundleMembers, sameMembers } from '../policy/bundles.ts';
 import { decide, type AccessQuery, type Facts } from '../policy/decide.ts';
 import type { Policy } from '../policy/schema.ts';
 import { sameRouting } from '../policy/teams.ts';
-import type { GrantRow, RequestRow } from '../store/schema.ts';
+import type { GrantRecord, RequestRecord } from './records.ts';
 import type { DomainError } from './errors.ts';
 import { escalationWithdrawn } from './escalation-rules.ts';
 import { grantRef } from './ids.ts';
 
 /** The grant an extension adds to, as the policy's extension rule sees it. */
-export const extendingOf = (grant: GrantRow): AccessQuery['extending'] => ({ grantId: grantRef(grant.id), startsAt: grant.startsAt ?? grant.createdAt, expiresAt: grant.expiresAt ?? grant.createdAt });
+export const extendingOf = (grant: GrantRecord): AccessQuery['extending'] => ({ grantId: grantRef(grant.id), startsAt: grant.startsAt ?? grant.createdAt, expiresAt: grant.expiresAt ?? grant.createdAt });
 
 
 /**
  * Why a pending request may no longer be granted, or null when it still may. `facts` are the requester's now;
  * `grant` is the grant an extension request extends, as it stands now.
  */
-export function whyNoLongerAllowed(policy: Policy, request: RequestRow, grant: GrantRow | null, facts: Facts, now: Date): DomainError | null {
+export function whyNoLongerAllowed(policy: Policy, request: RequestRecord, grant: GrantRecord | null, facts: Facts, now: Date): DomainError | null {
   if (grant !== null && grant.state !== 'active') return { code: 'not_active', grantId: grantRef(grant.id), state: grant.state };
   // A bundle whose members were edited since would grant something other than what the approvers saw on the card.
   const members = request.bundleMembers === null ? null : bundleMembers(policy, request.resource);

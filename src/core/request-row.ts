@@ -1,12 +1,12 @@
 // The row a new request is stored as, from what was asked and what the policy decided: pure, so open() stays about effects.
 import type { Decision } from '../policy/decide.ts';
-import type { GrantRow, RequestRow } from '../store/schema.ts';
+import type { GrantRecord, RequestRecord } from './records.ts';
 import type { NewAccessRequest } from './access-types.ts';
 import { escalateAtFor } from './escalation-rules.ts';
 
 type AllowedDecision = Exclude<Decision, { kind: 'refuse' }>;
 
-export function newRequestRow(input: NewAccessRequest, decision: AllowedDecision, extending: GrantRow | null, now: Date, timeoutAt: Date): Omit<RequestRow, 'id' | 'currentStep' | 'escalatedStep' | 'decisionNote' | 'cardChannel' | 'cardTs'> {
+export function newRequestRow(input: NewAccessRequest, decision: AllowedDecision, extending: GrantRecord | null, now: Date, timeoutAt: Date): Omit<RequestRecord, 'id' | 'currentStep' | 'escalatedStep' | 'decisionNote' | 'cardChannel' | 'cardTs'> {
   const resolved = decision.request;
   const auto = decision.kind === 'auto_approve';
   return {

@@ -1,7 +1,6 @@
 // Windows that start later (`/access request … at 14:00`): decided and approved now, held in `scheduled`, granted at the start.
-import { blockedAmong } from '../store/blocks.ts';
-import { LOST_RACE } from '../store/repositories.ts';
-import type { RequestRow } from '../store/schema.ts';
+import { LOST_RACE } from './store-port.ts';
+import type { RequestRecord } from './records.ts';
 import { describeError } from './describe-error.ts';
 import type { FulfilOutcome, GrantKeeperDeps } from './grant-model.ts';
 import { requestRef } from './ids.ts';
@@ -15,17 +14,17 @@ import { safely } from './side-effects.ts';
 export type ActivateOutcome = 'activated' | 'not_scheduled' | 'not_due' | 'no_longer_allowed' | 'missed';
 
 /** When a request's window ends: never later than its start plus the approved duration, however late it is granted. */
-export const windowEnd = (request: Pick<RequestRow, 'startsAt' | 'durationMs'>): number | null => (request.startsAt === null ? null : request.startsAt + request.durationMs);
+export const windowEnd = (request: Pick<RequestRecord, 'startsAt' | 'durationMs'>): number | null => (request.startsAt === null ? null : request.startsAt + request.durationMs);
 
 export class ScheduledWindows {
   constructor(
     private readonly deps: GrantKeeperDeps,
     /** Grants an approved request now: one grant, or every member of a bundle. */
-    private readonly grantNow: (request: RequestRow) => Promise<FulfilOutcome>,
+    private readonly grantNow: (request: RequestRecord) => Promise<FulfilOutcome>,
   ) {}
 
   /** Grants an approved request, unless its window starts later: then it waits in `scheduled` for its activation job. */
-  async fulfil(request: RequestRow): Promise<FulfilOutcome> {
+  async fulfil(request: RequestRecord): Promise<FulfilOutcome> {
     if (request.startsAt === null) return this.grantNow(request);
     if (request.startsAt > this.deps.clock.now().getTime()) return this.hold(request);
     // Approved after its start (a slow approval): granted now, still ending at start + duration.
@@ -35,7 +34,7 @@ export class ScheduledWindows {
   /** Called at the start by the `activate` job and by the reconciler for a missed one; safe to call twice. */
   async activate(requestId: number): Promise<ActivateOutcome> {
     const { store, clock } = this.deps;
-    const request = store.getRequest(requestId);
+    const request = await store.getRequest(requestId);
     // Cancelled (or already started) windows never activate, whatever job fires.
     if (request?.state !== 'scheduled' || request.startsAt === null) return 'not_scheduled';
     if (request.startsAt > clock.now().getTime()) return 'not_due';
@@ -47,32 +46,32 @@ export class ScheduledWindows {
 
     const now = clock.now();
     const ids = { requestId: requestRef(request.id) };
-    const started = store.transaction(now, (tx) => {
+    const started = await store.transaction(now, async (tx) => {
       // Conditional on `scheduled`: a cancel that got in first wins, and a second job or sweep finds nothing to do.
-      if (!tx.updateRequest(request.id, 'scheduled', { state: 'approved' })) tx.abort();
-      tx.audit({ actor: 'sesame', action: 'request.schedule_started', ...ids, details: { starts_at: new Date(request.startsAt as number).toISOString(), late_ms: now.getTime() - (request.startsAt as number) } });
+      if (!await tx.updateRequest(request.id, 'scheduled', { state: 'approved' })) tx.abort();
+      await tx.audit({ actor: 'sesame', action: 'request.schedule_started', ...ids, details: { starts_at: new Date(request.startsAt as number).toISOString(), late_ms: now.getTime() - (request.startsAt as number) } });
     });
     if (started === LOST_RACE) return 'not_scheduled';
-    const outcome = await this.grantWithinWindow(store.getRequest(request.id) as RequestRow);
+    const outcome = await this.grantWithinWindow(await store.getRequest(request.id) as RequestRecord);
     return outcome.kind === 'granted' ? 'activated' : 'missed';
   }
 
-  private async hold(request: RequestRow): Promise<FulfilOutcome> {
+  private async hold(request: RequestRecord): Promise<FulfilOutcome> {
     const { store, clock } = this.deps;
     const startsAt = request.startsAt as number;
-    const held = store.transaction(clock.now(), (tx) => {
+    const held = await store.transaction(clock.now(), async (tx) => {
       // Checked with the write, as for grants: revoke-all (after its block) cancels this window, or this sees the block.
-      if (store.isBlocked(request.requester)) return 'blocked' as const;
+      if (await tx.isBlocked(request.requester)) return 'blocked' as const;
       // Likewise for its approvers: revoke-all cancels the windows its person approved, so one approved just now is held back here.
-      const approvals = store.approvalsFor(request.id);
-      if (approvalsByBlocked(approvals, blockedAmong(store.db, approvals.map((a) => a.approver))).length > 0) return 'approver_blocked' as const;
-      if (!tx.updateRequest(request.id, 'approved', { state: 'scheduled' })) tx.abort();
-      tx.audit({ actor: 'sesame', action: 'request.scheduled', requestId: requestRef(request.id), details: { starts_at: new Date(startsAt).toISOString(), ends_at: new Date(windowEnd(request) as number).toISOString() } });
+      const approvals = await tx.approvalsFor(request.id);
+      if (approvalsByBlocked(approvals, await tx.blockedAmong(approvals.map((a) => a.approver))).length > 0) return 'approver_blocked' as const;
+      if (!await tx.updateRequest(request.id, 'approved', { state: 'scheduled' })) tx.abort();
+      await tx.audit({ actor: 'sesame', action: 'request.scheduled', requestId: requestRef(request.id), details: { starts_at: new Date(startsAt).toISOString(), ends_at: new Date(windowEnd(request) as number).toISOString() } });
       return 'held' as const;
     });
     if (held === 'blocked') return this.fail(request, 'an admin blocked the requester (/access revoke-all) before the window was scheduled');
     if (held === 'approver_blocked') return this.fail(request, 'an admin blocked one of its approvers (/access revoke-all) before the window was scheduled; ask again');
-    const fresh = store.getRequest(request.id) as RequestRow;
+    const fresh = await store.getRequest(request.id) as RequestRecord;
     if (held === LOST_RACE) return { kind: 'failed', request: fresh, problem: `request ${requestRef(request.id)} is ${fresh.state}, not approved` };
     // A lost job only makes the start late: the reconciler activates scheduled requests whose start has passed.
     await this.safely('schedule activation', () => this.deps.scheduler.scheduleActivation(request.id, new Date(startsAt)));
@@ -81,31 +80,31 @@ export class ScheduledWindows {
   }
 
   /** Grants an approved request whose start has come; a window already over is not granted at all. */
-  private async grantWithinWindow(request: RequestRow): Promise<FulfilOutcome> {
+  private async grantWithinWindow(request: RequestRecord): Promise<FulfilOutcome> {
     const end = windowEnd(request) as number;
     if (end > this.deps.clock.now().getTime()) return this.grantNow(request);
     return this.fail(request, `its window ended at ${new Date(end).toISOString()} before Sesame could grant it; request it again`);
   }
 
-  private async fail(request: RequestRow, problem: string): Promise<FulfilOutcome> {
+  private async fail(request: RequestRecord, problem: string): Promise<FulfilOutcome> {
     const now = this.deps.clock.now();
-    const failed = this.deps.store.transaction(now, (tx) => {
-      if (!tx.updateRequest(request.id, 'approved', { state: 'failed', decisionNote: problem })) tx.abort();
-      tx.audit({ actor: 'sesame', action: 'grant.failed', requestId: requestRef(request.id), details: { problem } });
+    const failed = await this.deps.store.transaction(now, async (tx) => {
+      if (!await tx.updateRequest(request.id, 'approved', { state: 'failed', decisionNote: problem })) tx.abort();
+      await tx.audit({ actor: 'sesame', action: 'grant.failed', requestId: requestRef(request.id), details: { problem } });
     });
-    const fresh = this.deps.store.getRequest(request.id) as RequestRow;
+    const fresh = await this.deps.store.getRequest(request.id) as RequestRecord;
     if (failed !== LOST_RACE) await this.notify({ type: 'request_failed', request: fresh, problem });
     return { kind: 'failed', request: fresh, problem };
   }
 
-  private async cancelAsNoLongerAllowed(request: RequestRow, note: string, cause: string): Promise<ActivateOutcome> {
+  private async cancelAsNoLongerAllowed(request: RequestRecord, note: string, cause: string): Promise<ActivateOutcome> {
     const now = this.deps.clock.now();
-    const cancelled = this.deps.store.transaction(now, (tx) => {
-      if (!tx.updateRequest(request.id, 'scheduled', { state: 'cancelled', decidedAt: now.getTime(), decidedBy: 'sesame', decisionNote: note })) tx.abort();
-      tx.audit({ actor: 'sesame', action: 'request.cancelled', requestId: requestRef(request.id), details: { note, code: 'no_longer_allowed', cause } });
+    const cancelled = await this.deps.store.transaction(now, async (tx) => {
+      if (!await tx.updateRequest(request.id, 'scheduled', { state: 'cancelled', decidedAt: now.getTime(), decidedBy: 'sesame', decisionNote: note })) tx.abort();
+      await tx.audit({ actor: 'sesame', action: 'request.cancelled', requestId: requestRef(request.id), details: { note, code: 'no_longer_allowed', cause } });
     });
     if (cancelled === LOST_RACE) return 'not_scheduled';
-    await this.notify({ type: 'request_cancelled', request: this.deps.store.getRequest(request.id) as RequestRow });
+    await this.notify({ type: 'request_cancelled', request: await this.deps.store.getRequest(request.id) as RequestRecord });
     return 'no_longer_allowed';
   }
 

@@ -1,8 +1,7 @@
 // `/access revoke-all` and `/access unblock`: an admin ends every live grant of a person at once (offboarding, a
 // stolen account) and blocks their requests until unblocked. Every step is audited.
-import { LOST_RACE } from '../store/repositories.ts';
-import { deleteBlock, insertBlock, requestsApprovedBy } from '../store/blocks.ts';
-import type { RequestRow } from '../store/schema.ts';
+import { LOST_RACE } from './store-port.ts';
+import type { RequestRecord } from './records.ts';
 import type { DomainError } from './errors.ts';
 import type { GrantKeeper } from './grant-keeper.ts';
 import type { GrantKeeperDeps } from './grant-model.ts';
@@ -47,33 +46,33 @@ export class UserBlocks {
     if (reason.trim() === '') return auditRefusal(store, clock.now(), { actor: by, action: 'user.block_refused', error: { code: 'reason_required' }, details: { user } });
     const now = clock.now();
     // Blocked first: from here on every new request, approval and grant of this person is refused.
-    const newlyBlocked = store.transaction(now, (tx) => {
-      if (!insertBlock(store.db, { user, blockedBy: by, reason, blockedAt: now.getTime() })) return false;
-      tx.audit({ actor: by, action: 'user.blocked', details: { user, reason } });
+    const newlyBlocked = await store.transaction(now, async (tx) => {
+      if (!(await tx.insertBlock({ user, blockedBy: by, reason, blockedAt: now.getTime() }))) return false;
+      await tx.audit({ actor: by, action: 'user.blocked', details: { user, reason } });
       return true;
     });
-    const cancelled = await this.cancelOpen(store.requestsBy(user, ['pending']), by, `cancelled by /access revoke-all: ${reason}`, 'user_blocked');
-    const windowsCancelled = await this.cancelOpen(store.requestsBy(user, ['scheduled']), by, `cancelled by /access revoke-all: ${reason}`, 'user_blocked');
+    const cancelled = await this.cancelOpen(await store.requestsBy(user, ['pending']), by, `cancelled by /access revoke-all: ${reason}`, 'user_blocked');
+    const windowsCancelled = await this.cancelOpen(await store.requestsBy(user, ['scheduled']), by, `cancelled by /access revoke-all: ${reason}`, 'user_blocked');
     // What this person approved goes no further either: a stolen approver's approval must not carry an accomplice's request.
-    const approved = requestsApprovedBy(store.db, user, ['pending', 'scheduled']);
+    const approved = await store.requestsApprovedBy(user, ['pending', 'scheduled']);
     const note = `cancelled because an approver of it (<@${user}>) was blocked by /access revoke-all: ${reason}`;
     const approvalsCancelled = await this.cancelOpen(approved, by, note, 'approver_blocked', user);
     const outcome: RevokeAllOutcome = { user, newlyBlocked: newlyBlocked === true, cancelled, windowsCancelled, approvalsCancelled, ended: [], failed: [] };
     // A grant being made at this moment is still `pending`; it is waited for, then ended like the rest.
     const deadline = Date.now() + SETTLE_WAIT_MS;
     for (;;) {
-      for (const grant of store.grantsOf(user, LIVE_GRANT_STATES)) {
+      for (const grant of await store.grantsOf(user, LIVE_GRANT_STATES)) {
         const ended = await this.grants.end(grant.id, 'revoked', by, `revoke-all: ${reason}`);
         if (ended.kind === 'ended') outcome.ended.push(grantRef(grant.id));
         else if (ended.kind === 'revoke_failed') outcome.failed.push({ grantId: grantRef(grant.id), problem: ended.problem });
       }
       const failedIds = new Set(outcome.failed.map((f) => f.grantId));
-      const left = store.grantsOf(user, ['pending', ...LIVE_GRANT_STATES]).filter((g) => !failedIds.has(grantRef(g.id)));
+      const left = (await store.grantsOf(user, ['pending', ...LIVE_GRANT_STATES])).filter((g) => !failedIds.has(grantRef(g.id)));
       if (left.length === 0 || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
     }
     // Still at its provider when the wait ran out: not gone, so not called gone. Its activation sees the block and undoes it.
-    for (const grant of store.grantsOf(user, ['pending'])) outcome.failed.push({ grantId: grantRef(grant.id), problem: 'still being granted at its provider; it is taken back when the provider answers, or by the next sweep' });
+    for (const grant of await store.grantsOf(user, ['pending'])) outcome.failed.push({ grantId: grantRef(grant.id), problem: 'still being granted at its provider; it is taken back when the provider answers, or by the next sweep' });
     return ok(outcome);
   }
 
@@ -82,9 +81,9 @@ export class UserBlocks {
     if (refused !== null) return refused;
     const { store, clock } = this.deps;
     const now = clock.now();
-    const done = store.transaction(now, (tx) => {
-      if (!deleteBlock(store.db, user)) tx.abort();
-      tx.audit({ actor: by, action: 'user.unblocked', details: { user } });
+    const done = await store.transaction(now, async (tx) => {
+      if (!(await tx.deleteBlock(user))) tx.abort();
+      await tx.audit({ actor: by, action: 'user.unblocked', details: { user } });
     });
     if (done === LOST_RACE) return auditRefusal(store, now, { actor: by, action: 'user.block_refused', error: { code: 'not_blocked', user }, details: { user } });
     return ok({ user });
@@ -100,19 +99,19 @@ export class UserBlocks {
    * Pending and scheduled requests are cancelled (each only from the state it was read in), so no approver grants one
    * after the block and no window starts; `approver` names the blocked person whose approval they rested on.
    */
-  private async cancelOpen(open: RequestRow[], by: string, note: string, code: 'user_blocked' | 'approver_blocked', approver?: string): Promise<number> {
+  private async cancelOpen(open: RequestRecord[], by: string, note: string, code: 'user_blocked' | 'approver_blocked', approver?: string): Promise<number> {
     const { store, clock, scheduler, notifier, log } = this.deps;
     let cancelled = 0;
     for (const request of open) {
       const now = clock.now();
       const state = request.state === 'scheduled' ? 'scheduled' : 'pending';
-      const done = store.transaction(now, (tx) => {
-        if (!tx.updateRequest(request.id, state, { state: 'cancelled', decidedAt: now.getTime(), decidedBy: by, decisionNote: note })) tx.abort();
-        tx.audit({ actor: by, action: 'request.cancelled', requestId: requestRef(request.id), details: { note, code, approver } });
+      const done = await store.transaction(now, async (tx) => {
+        if (!await tx.updateRequest(request.id, state, { state: 'cancelled', decidedAt: now.getTime(), decidedBy: by, decisionNote: note })) tx.abort();
+        await tx.audit({ actor: by, action: 'request.cancelled', requestId: requestRef(request.id), details: { note, code, approver } });
       });
       if (done === LOST_RACE) continue;
       cancelled++;
-      const fresh = store.getRequest(request.id) as RequestRow;
+      const fresh = await store.getRequest(request.id) as RequestRecord;
       await scheduler.cancelRequestJobs(request.id).catch((e: unknown) => log.warn({ problem: String(e) }, 'could not cancel the jobs of a cancelled request'));
       await notifier.notify({ type: 'request_cancelled', request: fresh }).catch(() => undefined);
     }

@@ -129,10 +129,10 @@ export class FakeSlack {
   }
 
   /** Waits (polling, generously bounded) until `check` returns something truthy. */
-  async waitFor<T>(check: () => T | undefined | null | false, what: string, timeoutMs = 10_000): Promise<T> {
+  async waitFor<T>(check: () => T | undefined | null | false | PromiseLike<T | undefined | null | false>, what: string, timeoutMs = 10_000): Promise<T> {
     const until = Date.now() + timeoutMs;
     for (;;) {
-      const value = check();
+      const value = await check();
       if (value) return value;
       if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 20));

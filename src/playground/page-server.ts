@@ -8,8 +8,7 @@ import { BOT_USER, type FakeSlack, type StoredMessage } from './fake-slack.ts';
 import type { EventsSender, Delivered } from './events-sender.ts';
 import type { BlockJson, MessageJson, Snapshot, SubmitAnswer, ViewJson } from './protocol.ts';
 import { compileBrowserModule } from './browser-modules.ts';
-import { recentAuditEntries, recentGrants } from '../store/recent.ts';
-import type { Store } from '../store/repositories.ts';
+import type { StorePort } from '../core/store-port.ts';
 import { usergroupHandle } from './workspace.ts';
 
 const WEB_DIR = fileURLToPath(new URL('./web/', import.meta.url));
@@ -38,7 +37,7 @@ export interface PageServerDeps {
   slack: FakeSlack;
   sender: EventsSender;
   /** Sesame's store, read for the audit log and grants. */
-  store: Store;
+  store: StorePort;
 }
 
 export function createPageServer(deps: PageServerDeps): Server {
@@ -49,14 +48,14 @@ export function createPageServer(deps: PageServerDeps): Server {
     for (const stream of streams) stream.write('event: change\ndata: {}\n\n');
   };
   const unsubscribe = slack.onChange(notify);
-  const lastAuditId = () => store.auditLog.chainHead()?.id ?? 0;
-  let seenAudit = lastAuditId();
+  const lastAuditId = async () => (await store.recent.auditEntries(1))[0]?.id ?? 0;
+  let seenAudit: number | null = null;
+  void lastAuditId().then((id) => (seenAudit ??= id), () => undefined);
   const poll = setInterval(() => {
-    const latest = lastAuditId();
-    if (latest !== seenAudit) {
+    void lastAuditId().then((latest) => {
+      if (seenAudit !== null && latest !== seenAudit) notify();
       seenAudit = latest;
-      notify();
-    }
+    }, () => undefined);
   }, AUDIT_POLL_MS);
   poll.unref();
 
@@ -84,7 +83,7 @@ export function createPageServer(deps: PageServerDeps): Server {
         // Someone the policy does not name (a stale choice from another policy) falls back to its first person.
         const asked = url.searchParams.get('user') ?? '';
         const user = userId.safeParse(slack.people.has(asked) ? asked : firstPerson());
-        return user.success ? json(res, 200, snapshot(user.data)) : json(res, 400, { problem: 'Choose who to act as: ?user= needs a Slack user id like U0ALICE.' });
+        return user.success ? json(res, 200, await snapshot(user.data)) : json(res, 400, { problem: 'Choose who to act as: ?user= needs a Slack user id like U0ALICE.' });
       }
       if (url.pathname === '/ui/events') return stream(req, res);
     }
@@ -150,7 +149,7 @@ export function createPageServer(deps: PageServerDeps): Server {
     return { errors: {} };
   }
 
-  function snapshot(me: string): Snapshot {
+  async function snapshot(me: string): Promise<Snapshot> {
     const visible = (m: StoredMessage) => (m.visibleTo === undefined || m.visibleTo === me) && (!isUser(m.channel) || m.channel === me);
     const home = workspace.homes.get(me);
     const modal = workspace.modals.filter((m) => m.user === me).at(-1);
@@ -163,8 +162,8 @@ export function createPageServer(deps: PageServerDeps): Server {
       messages: workspace.messages.filter(visible).map(messageJson),
       home: home ? { id: home.id, view: viewJson(home.view) } : null,
       modal: modal ? { id: modal.id, view: viewJson(modal.view) } : null,
-      audit: recentAuditEntries(store.db, 60),
-      grants: recentGrants(store.db, 20),
+      audit: await store.recent.auditEntries(60),
+      grants: await store.recent.grants(20),
       now: Date.now(),
     };
   }

@@ -164,10 +164,12 @@ function createKubernetesProvider(config: Config, env: Readonly<Record<string, s
     /** Only bindings named and labelled by Sesame for one grant are candidates; others' bindings are never touched. */
     async sweep(isLive) {
       const listed = await call(`list ${kind}s`, () => ops.list());
-      const orphans = (typeof listed === 'number' ? [] : listed).filter((b) => {
+      const candidates = (typeof listed === 'number' ? [] : listed).filter((b) => {
         const grantId = b.metadata?.labels?.[GRANT_LABEL];
-        return grantId !== undefined && b.metadata?.name === `sesame-${grantId.toLowerCase()}` && !isLive(grantId);
+        return grantId !== undefined && b.metadata?.name === `sesame-${grantId.toLowerCase()}`;
       });
+      const live = await Promise.all(candidates.map((b) => isLive(b.metadata?.labels?.[GRANT_LABEL] ?? '')));
+      const orphans = candidates.filter((_, i) => !live[i]);
       for (const b of orphans) await call(`delete ${kind} ${b.metadata?.name}`, () => ops.remove(b.metadata?.name ?? ''), [404]);
       return orphans.map((b) => b.metadata?.name ?? '');
     },

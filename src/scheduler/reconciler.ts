@@ -5,7 +5,7 @@ import { expiryWarningAt } from '../core/lifecycle.ts';
 import type { Clock, Logger, Scheduler } from '../core/ports.ts';
 import type { ReasonSweepReport } from '../core/reason-ended.ts';
 import { errorMessage } from '../core/retry.ts';
-import type { Store } from '../store/repositories.ts';
+import type { StorePort } from '../core/store-port.ts';
 
 /** A grant still `pending` this long after it was created was interrupted: provider calls take seconds, not minutes. */
 export const INTERRUPTED_GRANT_AGE_MS = 2 * 60_000;
@@ -36,7 +36,7 @@ export interface ReconcileReport {
 }
 
 export interface ReconcilerOptions {
-  store: Store;
+  store: StorePort;
   access: AccessService;
   scheduler: Scheduler;
   clock: Clock;
@@ -110,7 +110,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const now = clock.now().getTime();
 
     for (let after = 0; ; ) {
-      const ids = store.stalePendingGrantIds(now - INTERRUPTED_GRANT_AGE_MS, after, pageSize);
+      const ids = await store.stalePendingGrantIds(now - INTERRUPTED_GRANT_AGE_MS, after, pageSize);
       report.pages++;
       if (ids.length === 0) break;
       await inParallel(ids, (id) =>
@@ -124,7 +124,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     }
 
     for (let after = 0; ; ) {
-      const ids = store.dueGrantIds(now, after, pageSize);
+      const ids = await store.dueGrantIds(now, after, pageSize);
       report.pages++;
       if (ids.length === 0) break;
       await inParallel(ids, (id) =>
@@ -132,7 +132,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           const out = await access.expire(id);
           // A revoke that failed before the grant's end (/access revoke, a reason gone, revoke-all then an unblock) is not
           // left until then. A blocked person's are the reason sweep's, which tells the admins once the last is gone.
-          const early = out.kind === 'not_due' && out.grant.state === 'revoke_failed' && !store.isBlocked(out.grant.user);
+          const early = out.kind === 'not_due' && out.grant.state === 'revoke_failed' && !await store.isBlocked(out.grant.user);
           const retried = early ? await access.grants.end(id, 'revoked', 'sesame', 'retrying a revoke that failed at the provider') : out;
           if (retried.kind === 'ended') report.revoked++;
         }),
@@ -141,7 +141,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     }
 
     for (let after = 0; ; ) {
-      const ids = store.cleanupPendingGrantIds(after, pageSize);
+      const ids = await store.cleanupPendingGrantIds(after, pageSize);
       report.pages++;
       if (ids.length === 0) break;
       await inParallel(ids, async (id) => {
@@ -155,7 +155,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         // Two pages in flight: the next is read from SQLite while Redis works on the last; memory stays two pages.
         const inFlight: Promise<number>[] = [];
         for (let after = 0; ; ) {
-          const page = store.activeGrantSchedules(after, pageSize);
+          const page = await store.activeGrantSchedules(after, pageSize);
           report.pages++;
           if (page.length === 0) break;
           const ensured = scheduler.ensureRevokes(page.map((g) => ({ grantId: g.id, at: new Date(g.expiresAt ?? now), warnAt: expiryWarningAt(g) })));
@@ -174,7 +174,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     }
 
     for (let after = 0; ; ) {
-      const ids = store.overdueRequestIds(now, after, pageSize);
+      const ids = await store.overdueRequestIds(now, after, pageSize);
       report.pages++;
       if (ids.length === 0) break;
       await inParallel(ids, async (id) => {
@@ -185,7 +185,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
     // After the timeouts: a request past its timeout ends instead of escalating.
     for (let after = 0; ; ) {
-      const ids = store.dueEscalationIds(now, after, pageSize);
+      const ids = await store.dueEscalationIds(now, after, pageSize);
       report.pages++;
       if (ids.length === 0) break;
       await inParallel(ids, async (id) => {
@@ -195,7 +195,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     }
 
     for (let after = 0; ; ) {
-      const ids = store.dueScheduledRequestIds(now, after, pageSize);
+      const ids = await store.dueScheduledRequestIds(now, after, pageSize);
       report.pages++;
       if (ids.length === 0) break;
       await inParallel(ids, async (id) => {

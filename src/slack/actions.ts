@@ -29,7 +29,7 @@ export async function tell(args: ButtonArgs, text: string): Promise<void> {
 }
 
 export async function publishHome(client: WebClient, user: string, deps: ListenerDeps): Promise<void> {
-  const { requests, grants } = deps.access.overview(user);
+  const { requests, grants } = await deps.access.overview(user);
   const [awaiting, unreviewed, toReview] = await Promise.all([deps.access.awaitingApprovalBy(user), deps.access.reviews.waitingFor(user), deps.access.reviews.post.waitingFor(user)]);
   await client.views.publish({ user_id: user, view: homeView({ grants, requests, awaiting, unreviewed, toReview }) });
 }

@@ -3,7 +3,7 @@ import type { KnownBlock } from '@slack/types';
 import { currentStep } from '../core/lifecycle.ts';
 import { grantRef, requestRef } from '../core/ids.ts';
 import { formatDuration } from '../policy/duration.ts';
-import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
+import type { ApprovalRecord, GrantRecord, RequestRecord } from '../core/records.ts';
 import { stepDeciders } from './step-text.ts';
 import { escalationCardNote } from './escalation-notice.ts';
 import { code, escapeMrkdwn, FIELD_LIMIT, MAX_BLOCKS, mention, plural, resourceRole, SECTION_LIMIT, slackTime, truncate } from './text.ts';
@@ -42,11 +42,11 @@ export function ticketLinks(tickets: readonly string[], ticketUrl: string | unde
 }
 
 export interface CardContext {
-  request: RequestRow;
-  approvals: readonly ApprovalRow[];
-  grant?: GrantRow | null | undefined;
+  request: RequestRecord;
+  approvals: readonly ApprovalRecord[];
+  grant?: GrantRecord | null | undefined;
   /** A bundle's grants, one per member, listed under the status. */
-  grants?: readonly GrantRow[] | undefined;
+  grants?: readonly GrantRecord[] | undefined;
   ticketUrl?: string | undefined;
 }
 
@@ -89,7 +89,7 @@ export function requestCard({ request, approvals, grant, grants = [], ticketUrl 
   return { text: `${title}: ${mention(request.requester)} asks for ${request.resource} ${request.bundleMembers ? `(bundle: ${request.bundleMembers.map((m) => `${m.resource} ${m.role}`).join(', ')})` : request.role} for ${formatDuration(request.durationMs)} (${request.state.replace('_', ' ')})`, blocks };
 }
 
-function status(request: RequestRow, grant: GrantRow | null | undefined): string {
+function status(request: RequestRecord, grant: GrantRecord | null | undefined): string {
   const step = currentStep(request);
   switch (request.state) {
     case 'pending':
@@ -115,9 +115,9 @@ function status(request: RequestRow, grant: GrantRow | null | undefined): string
 }
 
 /** A scheduled window as Slack shows times: in each reader's own time zone. */
-export const windowText = (r: Pick<RequestRow, 'startsAt' | 'durationMs'>): string => `${slackTime(r.startsAt ?? 0)} – ${slackTime((r.startsAt ?? 0) + r.durationMs)}`;
+export const windowText = (r: Pick<RequestRecord, 'startsAt' | 'durationMs'>): string => `${slackTime(r.startsAt ?? 0)} – ${slackTime((r.startsAt ?? 0) + r.durationMs)}`;
 
-function approvalsLine(request: RequestRow, approvals: readonly ApprovalRow[]): string | null {
+function approvalsLine(request: RequestRecord, approvals: readonly ApprovalRecord[]): string | null {
   if (approvals.length === 0) return null;
   const byStep = request.steps.map((s, i) => {
     const names = approvals.filter((a) => a.step === i).map((a) => mention(a.approver));
@@ -149,7 +149,7 @@ export function helpMessage(resources: readonly ResourceSummary[]): SlackMessage
   return { text: 'Sesame: just-in-time access. Type /access request <resource> [role] [duration] [reason].', blocks: [mrkdwn(`*Sesame* — just-in-time access\n${usage}`), mrkdwn(list)] };
 }
 
-export function overviewMessage(requests: readonly RequestRow[], grants: readonly GrantRow[]): SlackMessage {
+export function overviewMessage(requests: readonly RequestRecord[], grants: readonly GrantRecord[]): SlackMessage {
   const reqLines = requests.map((r) => `• ${code(requestRef(r.id))} ${what(r)} for ${formatDuration(r.durationMs)} — ${r.state === 'scheduled' ? `🗓️ scheduled for ${windowText(r)}` : waitingFor(r)} (\`/access cancel ${requestRef(r.id)}\`)`);
   const grantLines = grants.map((g) => `• ${code(grantRef(g.id))} ${what(g)} until ${slackTime(g.expiresAt ?? 0)}${g.state === 'revoke_failed' ? ' — *revocation failing, admins alerted*' : ''} (\`/access revoke ${grantRef(g.id)}\`)`);
   const sections = [
@@ -159,13 +159,13 @@ export function overviewMessage(requests: readonly RequestRow[], grants: readonl
   return { text: `${plural(requests.length, 'pending request')}, ${plural(grants.length, 'active grant')}`, blocks: sections.map((s) => mrkdwn(s)).slice(0, MAX_BLOCKS) };
 }
 
-const waitingFor = (r: RequestRow) => {
+const waitingFor = (r: RequestRecord) => {
   const step = currentStep(r);
   return step ? `waiting for ${stepDeciders(step)}` : 'waiting';
 };
 
 /** `/access pending`: requests this person may approve, and (for reviewers) break-glass uses waiting for review. */
-export function awaitingMessage(requests: readonly RequestRow[], unreviewed: readonly GrantRow[] = [], toReview: readonly KnownBlock[][] = []): SlackMessage {
+export function awaitingMessage(requests: readonly RequestRecord[], unreviewed: readonly GrantRecord[] = [], toReview: readonly KnownBlock[][] = []): SlackMessage {
   if (requests.length === 0 && unreviewed.length === 0 && toReview.length === 0) return { text: 'Nothing is waiting for your approval.', blocks: [mrkdwn('Nothing is waiting for your approval.')] };
   const blocks: KnownBlock[] = [];
   if (requests.length > 0) {
@@ -189,7 +189,7 @@ export function awaitingMessage(requests: readonly RequestRow[], unreviewed: rea
 }
 
 /** One unreviewed break-glass use with its Acknowledge button (the value is the grant id only). */
-export function acknowledgeRow(g: GrantRow): KnownBlock {
+export function acknowledgeRow(g: GrantRecord): KnownBlock {
   return {
     type: 'section',
     text: { type: 'mrkdwn', text: truncate(`🚨 ${code(grantRef(g.id))} ${mention(g.user)} — ${what(g)} from ${slackTime(g.startsAt ?? g.createdAt)}: ${escapeMrkdwn(truncate(g.reason, 300))}`, SECTION_LIMIT) },

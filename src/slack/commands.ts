@@ -77,7 +77,7 @@ async function run(cmd: AccessCommand, ctx: CommandContext, deps: ListenerDeps):
       return;
     }
     case 'list': {
-      const { requests, grants } = access.overview(ctx.user);
+      const { requests, grants } = await access.overview(ctx.user);
       await ctx.respond({ response_type: 'ephemeral', ...overviewMessage(requests, grants) });
       return;
     }

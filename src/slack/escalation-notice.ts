@@ -3,7 +3,7 @@ import { escalationGroupOf, hasEscalated } from '../core/escalation-rules.ts';
 import { requestRef } from '../core/ids.ts';
 import { formatDuration } from '../policy/duration.ts';
 import type { Policy } from '../policy/schema.ts';
-import type { RequestRow } from '../store/schema.ts';
+import type { RequestRecord } from '../core/records.ts';
 import { code, mention, resourceRole, slackTime } from './text.ts';
 
 /** DMs sent for one escalation at most: a large Slack user group is reached by the thread ping, not hundreds of DMs. */
@@ -16,26 +16,26 @@ export function groupPing(policy: Policy, groupName: string): string {
   return group?.users && group.users.length > 0 ? group.users.map(mention).join(' ') : code(groupName);
 }
 
-const waited = (request: RequestRow): string => {
+const waited = (request: RequestRecord): string => {
   const after = request.steps[request.currentStep]?.escalate_after;
   return after === undefined ? 'too long' : formatDuration(after);
 };
 
 /** Posted in the card's thread: who is called in, and that both groups may now decide. */
-export function escalationThreadText(request: RequestRow, to: string, policy: Policy): string {
+export function escalationThreadText(request: RequestRecord, to: string, policy: Policy): string {
   const from = request.steps[request.currentStep]?.from ?? '';
   return `⏫ ${code(requestRef(request.id))} from ${mention(request.requester)} has waited ${waited(request)} for ${code(from)}, so it is escalated to ${groupPing(policy, to)}: anyone in ${code(from)} or ${code(to)} may now approve or deny it on the card above.`;
 }
 
 /** DM'd to each member of the group called in (never the requester). */
-export function escalationDmText(request: RequestRow, to: string): string {
+export function escalationDmText(request: RequestRecord, to: string): string {
   const from = request.steps[request.currentStep]?.from ?? '';
   const where = request.cardChannel ? ` on its card in <#${request.cardChannel}>` : '';
   return `⏫ Request ${code(requestRef(request.id))} from ${mention(request.requester)} for ${resourceRole(request)} was escalated to you (${code(to)}): nobody in ${code(from)} decided within ${waited(request)}. Approve or deny it${where}, or in Sesame's Home tab.`;
 }
 
 /** The card's note on escalation: who was called in, or who will be and when; null when the step never escalates. */
-export function escalationCardNote(request: RequestRow): string | null {
+export function escalationCardNote(request: RequestRecord): string | null {
   const to = escalationGroupOf(request);
   if (request.state !== 'pending' || to === undefined) return null;
   if (hasEscalated(request)) return `⏫ Escalated to ${code(to)}: a member of either group may decide.`;
@@ -43,7 +43,7 @@ export function escalationCardNote(request: RequestRow): string | null {
 }
 
 /** A short tag for lists (App Home): that the step was escalated, and to whom. */
-export function escalationTag(request: RequestRow): string {
+export function escalationTag(request: RequestRecord): string {
   const to = escalationGroupOf(request);
   return to !== undefined && hasEscalated(request) ? ` ⏫ escalated to ${code(to)}` : '';
 }
@@ -56,7 +56,7 @@ export interface EscalationOutlets {
 }
 
 /** Pings the group in the card's thread (when the card was posted) and DMs its members; one failed DM stops no other. */
-export async function announceEscalation(request: RequestRow, to: string, members: readonly string[], out: EscalationOutlets): Promise<void> {
+export async function announceEscalation(request: RequestRecord, to: string, members: readonly string[], out: EscalationOutlets): Promise<void> {
   if (request.cardChannel && request.cardTs) await out.reply(request.cardChannel, request.cardTs, escalationThreadText(request, to, out.policy)).catch(() => undefined);
   const text = escalationDmText(request, to);
   for (const member of members.slice(0, MAX_ESCALATION_DMS)) await out.dm(member, text).catch(() => undefined);

@@ -2,7 +2,7 @@
 import type { KnownBlock, View } from '@slack/types';
 import { grantRef, requestRef } from '../core/ids.ts';
 import { formatDuration } from '../policy/duration.ts';
-import type { GrantRow, RequestRow } from '../store/schema.ts';
+import type { GrantRecord, RequestRecord } from '../core/records.ts';
 import { acknowledgeRow, ACTION, windowText } from './blocks.ts';
 import { escalationTag } from './escalation-notice.ts';
 import { postReviewRows } from './review-blocks.ts';
@@ -23,13 +23,13 @@ const row = (text: string, accessory: ReturnType<typeof button> | null): KnownBl
   accessory ? { type: 'section', text: { type: 'mrkdwn', text: truncate(text, 3_000) }, accessory } : { type: 'section', text: { type: 'mrkdwn', text: truncate(text, 3_000) } };
 
 export interface HomeData {
-  grants: readonly GrantRow[];
-  requests: readonly RequestRow[];
-  awaiting: readonly RequestRow[];
+  grants: readonly GrantRecord[];
+  requests: readonly RequestRecord[];
+  awaiting: readonly RequestRecord[];
   /** Break-glass uses waiting for this person's review (only reviewers get any). */
-  unreviewed?: readonly GrantRow[];
+  unreviewed?: readonly GrantRecord[];
   /** Ended grants waiting for this person's post-access review. */
-  toReview?: readonly GrantRow[];
+  toReview?: readonly GrantRecord[];
 }
 
 export function homeView({ grants, requests, awaiting, unreviewed = [], toReview = [] }: HomeData): View {

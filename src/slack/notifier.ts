@@ -7,8 +7,8 @@ import { reviewGroupOf } from '../core/breakglass-review.ts';
 import type { AccessEvent, Logger, Notifier } from '../core/ports.ts';
 import { formatDuration } from '../policy/duration.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
-import type { Store } from '../store/repositories.ts';
-import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
+import type { StorePort } from '../core/store-port.ts';
+import type { ApprovalRecord, GrantRecord, RequestRecord } from '../core/records.ts';
 import { directMessage, requestCard, windowText, type SlackMessage } from './blocks.ts';
 import { breakglassAlert, breakglassAnnouncement, reviewCard, reviewReminder } from './breakglass-blocks.ts';
 import { announceEscalation } from './escalation-notice.ts';
@@ -20,7 +20,7 @@ import { code, mention, resourceRole, SECTION_LIMIT, slackTime } from './text.ts
 export interface SlackNotifierDeps {
   client: WebClient;
   call: SlackCall;
-  store: Store;
+  store: StorePort;
   policy: () => LoadedPolicy;
   log: Logger;
 }
@@ -89,57 +89,57 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
     auditTimer.unref();
   };
 
-  const cardChannelFor = (request: RequestRow) => deps.policy().policy.resources[request.resource]?.approvals_channel ?? settings().approvals_channel;
-  const cardOf = (request: RequestRow) => {
-    const grant = store.grantForRequest(request.id);
+  const cardChannelFor = (request: RequestRecord) => deps.policy().policy.resources[request.resource]?.approvals_channel ?? settings().approvals_channel;
+  const cardOf = async (request: RequestRecord) => {
+    const grant = await store.grantForRequest(request.id);
     // A break-glass request's card is its review card.
     if (request.breakglass && grant) return reviewCard(request, grant, reviewers());
     // A bundle's card lists each member's grant instead of naming one.
-    const grants = request.bundleMembers === null ? undefined : store.grantsOfRequest(request.id);
-    return requestCard({ request, approvals: store.approvalsFor(request.id), grant: grants ? null : grant, grants, ticketUrl: settings().ticket_url });
+    const grants = request.bundleMembers === null ? undefined : await store.grantsOfRequest(request.id);
+    return requestCard({ request, approvals: await store.approvalsFor(request.id), grant: grants ? null : grant, grants, ticketUrl: settings().ticket_url });
   };
 
-  async function postCard(request: RequestRow): Promise<void> {
+  async function postCard(request: RequestRecord): Promise<void> {
     const channel = cardChannelFor(request);
-    const res = await post(channel, cardOf(request));
-    if (res.ts) store.setRequestCard(request.id, res.channel ?? channel, res.ts);
+    const res = await post(channel, await cardOf(request));
+    if (res.ts) await store.setRequestCard(request.id, res.channel ?? channel, res.ts);
   }
 
   /** Re-renders the card from the stored request, so an update always shows the latest state. */
   async function updateCard(requestId: number): Promise<void> {
-    const request = store.getRequest(requestId);
+    const request = await store.getRequest(requestId);
     if (!request?.cardChannel || !request.cardTs) return;
-    const message = cardOf(request);
+    const message = await cardOf(request);
     await call('chat.update', () => client.chat.update({ channel: request.cardChannel as string, ts: request.cardTs as string, text: message.text, blocks: message.blocks }));
   }
 
-  const grantLine = (g: GrantRow) => `${what(g)} (${grantRef(g.id)})`;
+  const grantLine = (g: GrantRecord) => `${what(g)} (${grantRef(g.id)})`;
 
   /**
    * The grant's DM: the provider's message (credentials, perhaps) is in the blocks only, never in the `text` that
    * phones show in notifications, and where it went is stored so the grant's end deletes it, even after a restart.
    */
-  async function grantDm(grant: GrantRow, text: string, providerMessage: string | null): Promise<void> {
+  async function grantDm(grant: GrantRecord, text: string, providerMessage: string | null): Promise<void> {
     if (providerMessage === null) return dm(grant.user, text);
     const res = await post(grant.user, { ...directMessage(text, providerMessage), text: `${text} The details are in this message.` });
-    if (res.ts) store.setGrantDm(grant.id, res.channel ?? grant.user, res.ts);
+    if (res.ts) await store.setGrantDm(grant.id, res.channel ?? grant.user, res.ts);
   }
 
   async function deleteGrantDm(grantId: number): Promise<void> {
-    const grant = store.getGrant(grantId); // the stored row: the event's copy may predate the DM
+    const grant = await store.getGrant(grantId); // the stored row: the event's copy may predate the DM
     if (!grant?.dmChannel || !grant.dmTs) return;
     const { dmChannel: channel, dmTs: ts } = grant;
     await call('chat.delete', () => client.chat.delete({ channel, ts }));
-    store.setGrantDm(grant.id, null, null);
+    await store.setGrantDm(grant.id, null, null);
   }
 
   /** Incident channel (visible to all), the notify channels, and the review card. */
-  async function announceBreakglass(request: RequestRow, grant: GrantRow): Promise<void> {
+  async function announceBreakglass(request: RequestRecord, grant: GrantRecord): Promise<void> {
     if (request.channelId) await postEach([request.channelId], breakglassAnnouncement(request, grant));
     const review = reviewChannel();
     await postEach(notifyChannels().filter((c) => c !== review), breakglassAlert(request, grant));
     const res = await post(review, reviewCard(request, grant, reviewers()));
-    if (res.ts) store.setRequestCard(request.id, res.channel ?? review, res.ts);
+    if (res.ts) await store.setRequestCard(request.id, res.channel ?? review, res.ts);
   }
 
   async function alertRateLimited(requester: string, resource: string): Promise<void> {
@@ -159,7 +159,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
       case 'request_pending':
         return postCard(event.request);
       case 'request_reminder': {
-        const request = store.getRequest(event.request.id);
+        const request = await store.getRequest(event.request.id);
         if (!request?.cardChannel || !request.cardTs) return;
         const step = request.steps[request.currentStep];
         await call('chat.postMessage', () =>
@@ -169,11 +169,11 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
       }
       case 'request_escalated':
         await updateCard(event.request.id);
-        return announceEscalation(store.getRequest(event.request.id) ?? event.request, event.to, event.members, { policy: deps.policy().policy, dm, reply: (channel, thread_ts, text) => call('chat.postMessage', () => client.chat.postMessage({ channel, thread_ts, text })) });
+        return announceEscalation(await store.getRequest(event.request.id) ?? event.request, event.to, event.members, { policy: deps.policy().policy, dm, reply: (channel, thread_ts, text) => call('chat.postMessage', () => client.chat.postMessage({ channel, thread_ts, text })) });
       case 'request_approval_recorded':
       case 'request_step_advanced':
         await updateCard(event.request.id);
-        return dm(event.request.requester, progressLine(event.request, event.by, store.approvalsFor(event.request.id)));
+        return dm(event.request.requester, progressLine(event.request, event.by, await store.approvalsFor(event.request.id)));
       case 'request_approved':
         await updateCard(event.request.id);
         await dm(event.request.requester, `✅ ${mention(event.by)} approved your request ${code(requestRef(event.request.id))} for ${what(event.request)}.`);
@@ -265,7 +265,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
  * Tells a requester where their request stands after an approval that did not finish it ("1 of 2"). Counted up to
  * this approver's own, since the DM may go out after later clicks were already recorded.
  */
-function progressLine(request: RequestRow, by: string, approvals: readonly ApprovalRow[]): string {
+function progressLine(request: RequestRecord, by: string, approvals: readonly ApprovalRecord[]): string {
   const head = `👍 ${mention(by)} approved your request ${code(requestRef(request.id))} for ${resourceRole(request)}`;
   const step = currentStep(request);
   if (!step) return `${head}.`;

@@ -2,7 +2,7 @@
 import type { KnownBlock, View } from '@slack/types';
 import { grantRef } from '../core/ids.ts';
 import { formatDuration } from '../policy/duration.ts';
-import type { ApprovalRow, GrantRow, RequestRow } from '../store/schema.ts';
+import type { ApprovalRecord, GrantRecord, RequestRecord } from '../core/records.ts';
 import { ACTION, context, mrkdwn, reasonBlock, type SlackMessage } from './blocks.ts';
 import { FIELD } from './views.ts';
 import { code, escapeMrkdwn, mention, plural, resourceRole, SECTION_LIMIT, slackTime, truncate } from './text.ts';
@@ -12,22 +12,22 @@ export const FLAG_VIEW = 'flag_review';
 const button = (actionId: string, text: string, value: string, style?: 'primary' | 'danger') => ({ type: 'button' as const, action_id: actionId, text: { type: 'plain_text' as const, text }, value, ...(style ? { style } : {}) });
 
 /** The two answers; the value is the grant id only, so a click names nothing else the clicker could change. */
-export const reviewButtons = (g: GrantRow) => [button(ACTION.reviewOk, 'Looks right', grantRef(g.id), 'primary'), button(ACTION.reviewFlag, 'Flag', grantRef(g.id), 'danger')];
+export const reviewButtons = (g: GrantRecord) => [button(ACTION.reviewOk, 'Looks right', grantRef(g.id), 'primary'), button(ACTION.reviewFlag, 'Flag', grantRef(g.id), 'danger')];
 
 /** How the grant ended: on time, or early and by whom. */
-function endedLine(g: GrantRow): string {
+function endedLine(g: GrantRecord): string {
   const ended = g.endedAt ?? g.expiresAt ?? 0;
   const early = g.state === 'revoked' || (g.expiresAt !== null && ended < g.expiresAt);
   return early ? `ended early, ${slackTime(ended)}${g.state === 'revoked' && g.endedBy ? ` (revoked by ${mention(g.endedBy)})` : ''}` : `ended as planned, ${slackTime(ended)}`;
 }
 
-function approversLine(request: RequestRow, approvals: readonly ApprovalRow[]): string {
+function approversLine(request: RequestRecord, approvals: readonly ApprovalRecord[]): string {
   if (approvals.length > 0) return [...new Set(approvals.map((a) => a.approver))].map(mention).join(', ');
   return request.decidedBy === 'policy' ? 'nobody: auto-approved by the policy' : mention(request.decidedBy ?? 'nobody');
 }
 
 /** What was used, by whom, for how long and why, who approved it; buttons until reviewed, then the verdict. */
-export function postReviewCard(request: RequestRow, grant: GrantRow, approvals: readonly ApprovalRow[], reviewers: string): SlackMessage {
+export function postReviewCard(request: RequestRecord, grant: GrantRecord, approvals: readonly ApprovalRecord[], reviewers: string): SlackMessage {
   const id = grantRef(grant.id);
   const start = grant.startsAt ?? grant.createdAt;
   const used = Math.max(0, (grant.endedAt ?? grant.expiresAt ?? start) - start);
@@ -58,12 +58,12 @@ export function postReviewCard(request: RequestRow, grant: GrantRow, approvals: 
 }
 
 /** One ended grant waiting for this person's review, for App Home and `/access pending`. */
-export function postReviewRows(g: GrantRow): KnownBlock[] {
+export function postReviewRows(g: GrantRecord): KnownBlock[] {
   const line = `🔎 ${code(grantRef(g.id))} ${mention(g.user)} had ${resourceRole(g)} from ${slackTime(g.startsAt ?? g.createdAt)}: ${escapeMrkdwn(truncate(g.reason, 300))}`;
   return [mrkdwn(truncate(line, SECTION_LIMIT)), { type: 'actions', elements: reviewButtons(g) }];
 }
 
-export function postReviewReminder(grants: readonly GrantRow[], reviewersOf: (g: GrantRow) => string): SlackMessage {
+export function postReviewReminder(grants: readonly GrantRecord[], reviewersOf: (g: GrantRecord) => string): SlackMessage {
   const lines = grants.slice(0, 20).map((g) => `• ${code(grantRef(g.id))} ${mention(g.user)} ${resourceRole(g)}, for ${reviewersOf(g)}`);
   if (grants.length > 20) lines.push(`…and ${grants.length - 20} more.`);
   const waiting = plural(grants.length, 'ended grant');

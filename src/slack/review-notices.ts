@@ -3,9 +3,8 @@ import { grantRef } from '../core/ids.ts';
 import { reviewersOf } from '../core/post-review.ts';
 import type { AccessEvent } from '../core/ports.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
-import type { Store } from '../store/repositories.ts';
-import { ReviewStore } from '../store/review-store.ts';
-import type { GrantRow } from '../store/schema.ts';
+import type { StorePort } from '../core/store-port.ts';
+import type { GrantRecord } from '../core/records.ts';
 import { directMessage, type SlackMessage } from './blocks.ts';
 import { postReviewCard, postReviewReminder } from './review-blocks.ts';
 import { code, mention, resourceRole } from './text.ts';
@@ -13,7 +12,7 @@ import { code, mention, resourceRole } from './text.ts';
 export type ReviewEvent = Extract<AccessEvent, { type: 'grant_review_requested' | 'grant_reviewed' | 'grant_review_reminder' }>;
 
 export interface ReviewNoticeDeps {
-  store: Store;
+  store: StorePort;
   policy: () => LoadedPolicy;
   post: (channel: string, message: SlackMessage) => Promise<{ ts?: string | undefined; channel?: string | undefined }>;
   update: (channel: string, ts: string, message: SlackMessage) => Promise<unknown>;
@@ -23,32 +22,31 @@ export interface ReviewNoticeDeps {
 }
 
 export function createReviewNotices(deps: ReviewNoticeDeps): (event: ReviewEvent) => Promise<void> {
-  const reviews = new ReviewStore(deps.store.db);
   const settings = () => deps.policy().policy.settings;
   /** The review card goes where the grant's request card went: the resource's approvals channel, else the default one. */
-  const channelOf = (g: GrantRow) => deps.policy().policy.resources[g.resource]?.approvals_channel ?? settings().approvals_channel;
-  const reviewersText = (g: GrantRow) => {
+  const channelOf = (g: GrantRecord) => deps.policy().policy.resources[g.resource]?.approvals_channel ?? settings().approvals_channel;
+  const reviewersText = (g: GrantRecord) => {
     const { group, leads } = reviewersOf(g);
     return group === null ? leads.map(mention).join(' ') : deps.ping(group, code(group));
   };
-  const cardOf = (g: GrantRow): SlackMessage | null => {
-    const request = deps.store.getRequest(g.requestId);
-    return request === undefined ? null : postReviewCard(request, g, deps.store.approvalsFor(request.id), reviewersText(g));
+  const cardOf = async (g: GrantRecord): Promise<SlackMessage | null> => {
+    const request = await deps.store.getRequest(g.requestId);
+    return request === undefined ? null : postReviewCard(request, g, await deps.store.approvalsFor(request.id), reviewersText(g));
   };
 
   return async (event) => {
     switch (event.type) {
       case 'grant_review_requested': {
-        const card = cardOf(event.grant);
+        const card = await cardOf(event.grant);
         if (card === null) return;
         const channel = channelOf(event.grant);
         const res = await deps.post(channel, card);
-        if (res.ts) reviews.setReviewCard(event.grant.id, res.channel ?? channel, res.ts);
+        if (res.ts) await deps.store.reviews.setReviewCard(event.grant.id, res.channel ?? channel, res.ts);
         return;
       }
       case 'grant_reviewed': {
-        const grant = deps.store.getGrant(event.grant.id) ?? event.grant;
-        const card = cardOf(grant);
+        const grant = await deps.store.getGrant(event.grant.id) ?? event.grant;
+        const card = await cardOf(grant);
         if (card !== null && grant.reviewCardChannel && grant.reviewCardTs) await deps.update(grant.reviewCardChannel, grant.reviewCardTs, card);
         const what = `${resourceRole(grant)} (${grantRef(grant.id)}) of ${mention(grant.user)}`;
         if (grant.reviewVerdict !== 'flagged') return deps.auditLine(`🔎 ${what} looks right to ${mention(event.by)}.`);
@@ -58,7 +56,7 @@ export function createReviewNotices(deps: ReviewNoticeDeps): (event: ReviewEvent
         return;
       }
       case 'grant_review_reminder': {
-        const byChannel = new Map<string, GrantRow[]>();
+        const byChannel = new Map<string, GrantRecord[]>();
         for (const g of event.grants) {
           const channel = g.reviewCardChannel ?? channelOf(g);
           byChannel.set(channel, [...(byChannel.get(channel) ?? []), g]);

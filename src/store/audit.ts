@@ -1,60 +1,13 @@
 // The append-only, hash-chained audit log: append inside a transition's transaction, verify, export.
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { canonicalJson, type Json } from './canonical-json.ts';
+import { canonicalJson } from '../core/canonical-json.ts';
+import type { AuditEntryInput } from '../core/audit-entry.ts';
 import type { AuditRow } from './schema.ts';
 
-export const AUDIT_ACTIONS = [
-  'request.created',
-  'request.refused',
-  'request.auto_approved',
-  'request.approval_recorded',
-  'request.approved',
-  'request.denied',
-  'request.cancelled',
-  'request.timed_out',
-  'request.escalated',
-  'request.scheduled',
-  'request.schedule_started',
-  'request.cancel_refused',
-  'approval.refused',
-  'grant.activated',
-  'grant.failed',
-  'grant.extended',
-  'grant.revoked',
-  'grant.expired',
-  'grant.revoke_failed',
-  'grant.verified_absent',
-  'grant.cleanup_pending',
-  'grant.cleanup_done',
-  'grant.revoke_refused',
-  'grant.extend_refused',
-  'grant.review_requested',
-  'grant.reviewed',
-  'grant.flagged',
-  'grant.review_refused',
-  'grant.review_reminded',
-  'breakglass.used',
-  'breakglass.reviewed',
-  'breakglass.review_refused',
-  'breakglass.review_reminded',
-  'user.blocked',
-  'user.unblocked',
-  'user.block_refused',
-  'policy.loaded',
-  'policy.rejected',
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export { AUDIT_ACTIONS, type AuditAction, type AuditEntryInput } from '../core/audit-entry.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
-
-export interface AuditEntryInput {
-  actor: string;
-  action: AuditAction;
-  requestId?: string | null;
-  grantId?: string | null;
-  details?: { [key: string]: Json | undefined };
-}
 
 /** An entry as exported, with the spec's field names and its details parsed. */
 export interface ExportedEntry {
@@ -148,6 +101,21 @@ export class AuditLog {
       return transaction();
     } catch (error) {
       // Rolled back, and with it the entries appended in it: the head is again what it was when this one began.
+      tip.known = before;
+      throw error;
+    } finally {
+      if (--tip.depth === 0) tip.known = undefined;
+    }
+  }
+
+  /** `within` for a transaction whose body awaits: the same head carrying, held until the returned promise settles. */
+  async withinAsync<T>(transaction: () => Promise<T>): Promise<T> {
+    const { tip } = this;
+    const before = tip.known;
+    tip.depth++;
+    try {
+      return await transaction();
+    } catch (error) {
       tip.known = before;
       throw error;
     } finally {

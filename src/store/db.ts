@@ -1,4 +1,4 @@
-// Opens the SQLite file (WAL, busy_timeout, foreign keys) and applies the migrations in migrations/.
+// Opens the SQLite file (WAL, busy_timeout, foreign keys) and applies the migrations in migrations/sqlite/.
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import { cacheStatements } from './statement-cache.ts';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url));
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations/sqlite', import.meta.url));
 
 export interface OpenOptions {
   /** Apply pending migrations (the default); `false` for read-only tools such as `audit verify`. */

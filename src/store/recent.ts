@@ -1,26 +1,8 @@
 // Read-only views of the newest audit entries and grants, for the playground's live side panel.
 import { desc } from 'drizzle-orm';
+import type { RecentAudit, RecentGrant } from '../core/records.ts';
 import type { Db } from './db.ts';
 import { auditLog, grants } from './schema.ts';
-
-export interface RecentAudit {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  requestId: string | null;
-  grantId: string | null;
-}
-
-export interface RecentGrant {
-  id: number;
-  user: string;
-  resource: string;
-  role: string;
-  state: string;
-  breakglass: boolean;
-  expiresAt: number | null;
-}
 
 export function recentAuditEntries(db: Db, limit: number): RecentAudit[] {
   return db

@@ -1,4 +1,4 @@
-// SQLite tables as drizzle sees them; `npm run db:generate` turns changes here into a migration in migrations/.
+// SQLite tables as drizzle sees them; `npm run db:generate` turns changes here into a migration in migrations/sqlite/ (and src/store/pg/schema.ts must follow).
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { GrantState, RequestState } from '../core/errors.ts';
@@ -6,8 +6,9 @@ import type { ProviderState } from '../core/ports.ts';
 import type { BundleMember } from '../policy/bundles.ts';
 import type { ProviderConfig } from '../policy/schema.ts';
 import type { RoutedStep } from '../policy/teams.ts';
+import type { ReviewVerdict } from '../core/records.ts';
 
-export type ReviewVerdict = 'looks_right' | 'flagged';
+export type { ReviewVerdict };
 
 /** Times are integer milliseconds since the epoch (UTC). */
 export const requests = sqliteTable(

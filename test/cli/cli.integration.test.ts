@@ -4,26 +4,26 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entryHash } from '../../src/store/audit.ts';
-import { Store } from '../../src/store/repositories.ts';
+import { SqliteStore } from '../../src/store/repositories.ts';
 import { EXAMPLE_POLICY_PATH } from '../support/policy-fixtures.ts';
 import { sesame } from '../support/run-cli.ts';
 
 /** Every migration in the journal, so adding one does not break this test. */
-const MIGRATION_COUNT = (JSON.parse(readFileSync(new URL('../../migrations/meta/_journal.json', import.meta.url), 'utf8')) as { entries: unknown[] }).entries.length;
+const MIGRATION_COUNT = (JSON.parse(readFileSync(new URL('../../migrations/sqlite/meta/_journal.json', import.meta.url), 'utf8')) as { entries: unknown[] }).entries.length;
 import { tempDb, type TempDb } from '../support/temp-db.ts';
 
 describe('sesame CLI', () => {
   let temp: TempDb;
-  beforeAll(() => {
+  beforeAll(async () => {
     temp = tempDb();
-    const store = new Store(temp.db, () => 'c'.repeat(64));
+    const store = new SqliteStore(temp.db, () => 'c'.repeat(64));
     // Each entry with its row, as Sesame writes them, so verify can prove the table too.
     for (let i = 0; i < 4; i++) {
       const at = new Date(Date.UTC(2026, 10, 20 + i));
-      store.transaction(at, (tx) => {
+      await store.transaction(at, async (tx) => {
         const reason = i === 2 ? 'has, "quotes"\nand a newline' : 'plain';
-        const row = tx.insertRequest({ requester: 'U1', resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 3_600_000, reason, tickets: [], state: 'pending', steps: [], rule: 'test', createdAt: at.getTime() });
-        tx.audit({ actor: 'U1', action: 'request.created', requestId: `R${row.id}`, details: { reason } });
+        const row = await tx.insertRequest({ requester: 'U1', resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 3_600_000, reason, tickets: [], state: 'pending', steps: [], rule: 'test', createdAt: at.getTime() });
+        await tx.audit({ actor: 'U1', action: 'request.created', requestId: `R${row.id}`, details: { reason } });
       });
     }
     temp.db.$client.pragma('wal_checkpoint(TRUNCATE)');

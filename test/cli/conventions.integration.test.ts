@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands.ts';
-import { Store } from '../../src/store/repositories.ts';
+import { SqliteStore } from '../../src/store/repositories.ts';
 import { EXAMPLE_POLICY_PATH } from '../support/policy-fixtures.ts';
 import { BIN, ROOT, sesame } from '../support/run-cli.ts';
 import { tempDb } from '../support/temp-db.ts';
@@ -92,12 +92,12 @@ describe('output', { timeout: 120_000 }, () => {
   it('says "ok: 1 entry" and "ok: 2 entries" after verifying the audit log', async () => {
     const temp = tempDb();
     try {
-      const store = new Store(temp.db, () => 'c'.repeat(64));
-      const entry = () => store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: {} });
-      entry();
+      const store = new SqliteStore(temp.db, () => 'c'.repeat(64));
+      const entry = async () => await store.audit(new Date(), { actor: 'sesame', action: 'policy.loaded', details: {} });
+      await entry();
       temp.db.$client.pragma('wal_checkpoint(TRUNCATE)');
       expect(await sesame(['audit', 'verify'], { DATABASE_PATH: temp.path })).toMatchObject({ code: 0, stdout: 'ok: 1 entry; 0 requests and 0 grants match the log\n' });
-      entry();
+      await entry();
       temp.db.$client.pragma('wal_checkpoint(TRUNCATE)');
       expect(await sesame(['audit', 'verify'], { DATABASE_PATH: temp.path })).toMatchObject({ code: 0, stdout: 'ok: 2 entries; 0 requests and 0 grants match the log\n' });
     } finally {

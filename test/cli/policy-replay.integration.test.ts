@@ -146,7 +146,7 @@ describe('sesame policy replay over entries from before groups were recorded', (
     const h = accessHarness();
     try {
       // An entry as Sesame wrote it before replay existed: no groups, no reason, no duration.
-      h.store.audit(h.clock.now(), { actor: PEOPLE.lead1, action: 'request.refused', details: { resource: 'prod-db', role: 'read', code: 'not_eligible', rule: 'resources.prod-db.eligible: …', breakglass: false } });
+      await h.store.audit(h.clock.now(), { actor: PEOPLE.lead1, action: 'request.refused', details: { resource: 'prod-db', role: 'read', code: 'not_eligible', rule: 'resources.prod-db.eligible: …', breakglass: false } });
       const policy = join(h.temp.dir, 'leads.yaml');
       writeFileSync(policy, stringify(aPolicyInput({ resources: { 'prod-db': { eligible: ['sre-leads'] } } })));
       const captured = captureIo();
@@ -166,7 +166,7 @@ describe('sesame policy replay over entries from before groups were recorded', (
     await slack.start();
     try {
       slack.usergroups.set('S0ONCALL', [PEOPLE.engineer]);
-      h.store.audit(h.clock.now(), { actor: PEOPLE.engineer, action: 'request.refused', details: { resource: 'prod-db', role: 'write', code: 'not_eligible', breakglass: false } });
+      await h.store.audit(h.clock.now(), { actor: PEOPLE.engineer, action: 'request.refused', details: { resource: 'prod-db', role: 'write', code: 'not_eligible', breakglass: false } });
       const policy = join(h.temp.dir, 'oncall.yaml');
       writeFileSync(policy, stringify(aPolicyInput({ resources: { 'prod-db': { eligible: ['oncall'] } } })));
       const run = async (botToken: string | undefined) => {
@@ -357,8 +357,8 @@ describe('sesame policy replay of extensions audited before their grant\'s span 
       expect((await h.service.extend(grant.id, PEOPLE.engineer, 2 * HOUR)).value?.kind).toBe('extended'); // 4h in all
       // Refused extensions as Sesame audited them before it recorded the grant's start and end: 4h + 5h is over 8h.
       const legacy = { resource: 'sandbox', role: 'admin', code: 'extension_too_long', breakglass: false, duration_ms: 5 * HOUR, reason: 'poking around', groups: ['engineering'] };
-      h.store.audit(h.clock.now(), { actor: PEOPLE.engineer, action: 'grant.extend_refused', requestId: `R${grant.requestId}`, grantId: `G${grant.id}`, details: legacy });
-      h.store.audit(h.clock.now(), { actor: PEOPLE.engineer, action: 'grant.extend_refused', requestId: null, grantId: 'G999', details: { ...legacy, duration_ms: HOUR } });
+      await h.store.audit(h.clock.now(), { actor: PEOPLE.engineer, action: 'grant.extend_refused', requestId: `R${grant.requestId}`, grantId: `G${grant.id}`, details: legacy });
+      await h.store.audit(h.clock.now(), { actor: PEOPLE.engineer, action: 'grant.extend_refused', requestId: null, grantId: 'G999', details: { ...legacy, duration_ms: HOUR } });
 
       const file = join(h.temp.dir, 'same.yaml');
       writeFileSync(file, stringify(aPolicyInput()));

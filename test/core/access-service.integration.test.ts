@@ -40,7 +40,7 @@ describe('AccessService', () => {
     it('refuses what the policy refuses, audits it, and creates nothing', async () => {
       const out = await requestSandbox(9 * HOUR);
       expect(out.error).toMatchObject({ code: 'duration_too_long', max: 8 * HOUR });
-      expect(h.store.requestsBy(PEOPLE.engineer, ['pending', 'approved'])).toEqual([]);
+      expect(await h.store.requestsBy(PEOPLE.engineer, ['pending', 'approved'])).toEqual([]);
       expect(h.auditActions()).toEqual(['request.refused']);
     });
 
@@ -98,7 +98,7 @@ describe('AccessService', () => {
       expect(results.find((r) => !r.ok)?.error).toMatchObject({ code: 'not_pending', state: 'approved' });
       expect(h.provider.count('grant')).toBe(1);
       expect(h.temp.db.$client.prepare('SELECT count(*) AS n FROM grants').get()).toEqual({ n: 1 });
-      expect(h.store.approvalsFor(id)).toHaveLength(1);
+      expect(await h.store.approvalsFor(id)).toHaveLength(1);
     });
 
     it('completes a two-approval step when both approvers click at the same instant', async () => {
@@ -107,7 +107,7 @@ describe('AccessService', () => {
       const id = (await requestProdWrite()).value?.request.id ?? 0;
       const results = await Promise.all([h.service.approve(id, PEOPLE.lead1), h.service.approve(id, PEOPLE.lead2)]);
       expect(results.every((r) => r.ok)).toBe(true);
-      expect(h.store.getRequest(id)?.state).toBe('approved');
+      expect((await h.store.getRequest(id))?.state).toBe('approved');
       expect(h.provider.count('grant')).toBe(1);
     });
     it('needs three distinct people for "security, then 2 sre-leads", even when one is in both groups', async () => {
@@ -116,7 +116,7 @@ describe('AccessService', () => {
       expect((await h.service.approve(id, PEOPLE.lead1)).value).toMatchObject({ kind: 'next_step' });
       expect((await h.service.approve(id, PEOPLE.lead1)).error).toMatchObject({ code: 'approved_earlier_step', step: 0 });
       expect((await h.service.approve(id, PEOPLE.lead2)).value).toMatchObject({ kind: 'recorded', have: 1, need: 2 });
-      expect(h.store.getRequest(id)?.state).toBe('pending');
+      expect((await h.store.getRequest(id))?.state).toBe('pending');
       expect(h.provider.count('grant')).toBe(0);
       expect(h.auditActions().filter((a) => a === 'approval.refused')).toHaveLength(1);
     });
@@ -126,8 +126,8 @@ describe('AccessService', () => {
       const id = (await requestProdWrite()).value?.request.id ?? 0;
       const results = await Promise.all([h.service.approve(id, PEOPLE.lead1), h.service.approve(id, PEOPLE.lead1)]);
       expect(results.filter((r) => r.ok)).toHaveLength(1);
-      expect(h.store.approvalsFor(id).map((a) => a.approver)).toEqual([PEOPLE.lead1]);
-      expect(h.store.getRequest(id)).toMatchObject({ state: 'pending', currentStep: 1 });
+      expect((await h.store.approvalsFor(id)).map((a) => a.approver)).toEqual([PEOPLE.lead1]);
+      expect(await h.store.getRequest(id)).toMatchObject({ state: 'pending', currentStep: 1 });
     });
   });
 
@@ -156,7 +156,7 @@ describe('AccessService', () => {
       h.clock.advance(1000);
       expect(await h.service.timeOut(id)).toBe(true);
       expect(await h.service.timeOut(id)).toBe(false);
-      expect(h.store.getRequest(id)?.state).toBe('timed_out');
+      expect((await h.store.getRequest(id))?.state).toBe('timed_out');
       expect(h.auditActions().filter((a) => a === 'request.timed_out')).toHaveLength(1);
     });
 
@@ -268,7 +268,7 @@ describe('AccessService', () => {
       expect(await h.service.expire(grant.id)).toMatchObject({ kind: 'revoke_failed', grant: { state: 'revoke_failed', revokeAttempts: 3 } });
       expect(h.notifier.types()).toContain('grant_revoke_failed');
       expect((await h.service.expire(grant.id)).kind).toBe('ended');
-      expect(h.store.getGrant(grant.id)?.state).toBe('expired');
+      expect((await h.store.getGrant(grant.id))?.state).toBe('expired');
       expect(h.auditActions().filter((a) => a.startsWith('grant.'))).toEqual(['grant.activated', 'grant.revoke_failed', 'grant.expired', 'grant.verified_absent']);
     });
 
@@ -276,7 +276,7 @@ describe('AccessService', () => {
       const grant = await grantSandbox();
       h.provider.revokeLeavesAccess = true;
       expect((await h.service.revoke(grant.id, PEOPLE.engineer)).value?.kind).toBe('revoke_failed');
-      expect(h.store.getGrant(grant.id)?.state).toBe('revoke_failed');
+      expect((await h.store.getGrant(grant.id))?.state).toBe('revoke_failed');
     });
 
     it('still revokes a grant whose resource was removed from the policy since', async () => {
@@ -315,7 +315,7 @@ describe('AccessService', () => {
       for (let i = 0; i < 30; i++) outcomes.push(await h.service.extend(grant.id, PEOPLE.engineer, HOUR));
       expect(outcomes.filter((o) => o.ok)).toHaveLength(6);
       expect(outcomes.at(-1)?.error).toMatchObject({ code: 'extension_too_long', max: 8 * HOUR, allowance: 0 });
-      const final = h.store.getGrant(grant.id);
+      const final = await h.store.getGrant(grant.id);
       expect((final?.expiresAt ?? 0) - (final?.startsAt ?? 0)).toBe(8 * HOUR);
       expect(h.auditActions().filter((a) => a === 'grant.extend_refused')).toHaveLength(24);
     });
@@ -325,7 +325,7 @@ describe('AccessService', () => {
       const grant = first.value?.kind === 'granted' ? first.value.grant : null;
       if (!grant) throw new Error('expected a grant');
       await Promise.all([h.service.extend(grant.id, PEOPLE.engineer, 4 * HOUR), h.service.extend(grant.id, PEOPLE.engineer, 4 * HOUR)]);
-      const final = h.store.getGrant(grant.id);
+      const final = await h.store.getGrant(grant.id);
       expect((final?.expiresAt ?? 0) - (final?.startsAt ?? 0)).toBe(5 * HOUR);
       expect(h.auditActions().filter((a) => a === 'grant.extended')).toHaveLength(1);
     });
@@ -344,8 +344,8 @@ describe('AccessService', () => {
   });
 
   describe('approvals judged against the current policy', () => {
-    const cancelledWith = (id: number) => {
-      expect(h.store.getRequest(id)).toMatchObject({ state: 'cancelled', decidedBy: 'sesame' });
+    const cancelledWith = async (id: number) => {
+      expect(await h.store.getRequest(id)).toMatchObject({ state: 'cancelled', decidedBy: 'sesame' });
       expect(h.provider.count('grant')).toBe(0);
       expect(h.notifier.types()).toContain('request_cancelled');
       const row = h.temp.db.$client.prepare("SELECT actor, details FROM audit_log WHERE action = 'request.cancelled' AND request_id = ?").get(`R${id}`) as { actor: string; details: string };
@@ -358,21 +358,21 @@ describe('AccessService', () => {
       h.directory.usergroups.S0ENG = [PEOPLE.engineer2, PEOPLE.oncall];
       const out = await h.service.approve(id, PEOPLE.security);
       expect(out.error).toMatchObject({ code: 'no_longer_allowed', requestId: `R${id}`, cause: { code: 'not_eligible' } });
-      expect(cancelledWith(id)).toMatchObject({ code: 'no_longer_allowed', cause: 'not_eligible', note: expect.stringContaining('Only members of "engineering" may request "prod-db"') });
+      expect(await cancelledWith(id)).toMatchObject({ code: 'no_longer_allowed', cause: 'not_eligible', note: expect.stringContaining('Only members of "engineering" may request "prod-db"') });
     });
 
     it('cancels when the resource is gone from the policy', async () => {
       const id = (await requestProdWrite()).value?.request.id ?? 0;
       h.setPolicy(aLoadedPolicy({ resources: { 'prod-db': undefined } }));
       expect((await h.service.approve(id, PEOPLE.security)).error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'unknown_resource' } });
-      expect(cancelledWith(id).cause).toBe('unknown_resource');
+      expect((await cancelledWith(id)).cause).toBe('unknown_resource');
     });
 
     it('cancels when the role asked for is gone from the resource', async () => {
       const id = (await requestProdWrite()).value?.request.id ?? 0;
       h.setPolicy(aLoadedPolicy({ resources: { 'prod-db': { roles: { write: undefined } } } }));
       expect((await h.service.approve(id, PEOPLE.security)).error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'unknown_role', input: 'write' } });
-      expect(cancelledWith(id).cause).toBe('unknown_role');
+      expect((await cancelledWith(id)).cause).toBe('unknown_role');
     });
 
     it('cancels when the tier now refuses what was asked (a shorter max_duration)', async () => {
@@ -380,7 +380,7 @@ describe('AccessService', () => {
       h.setPolicy(aLoadedPolicy({ tiers: { high: { max_duration: '30m' } } }));
       const out = await h.service.approve(id, PEOPLE.security);
       expect(out.error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'duration_too_long', max: HOUR / 2, tier: 'high' } });
-      expect(cancelledWith(id).cause).toBe('duration_too_long');
+      expect((await cancelledWith(id)).cause).toBe('duration_too_long');
     });
 
     it('cancels when the tier now asks for more approvals than were asked of this request', async () => {
@@ -388,7 +388,7 @@ describe('AccessService', () => {
       const id = (await requestProdWrite()).value?.request.id ?? 0;
       h.setPolicy(aLoadedPolicy());
       expect((await h.service.approve(id, PEOPLE.lead1)).error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'approvals_changed', tier: 'high' } });
-      expect(cancelledWith(id).cause).toBe('approvals_changed');
+      expect((await cancelledWith(id)).cause).toBe('approvals_changed');
     });
 
     it('cancels an extension approved after another one took the grant to its maximum', async () => {
@@ -400,7 +400,7 @@ describe('AccessService', () => {
       const b = (await h.service.extend(grant.id, PEOPLE.oncall, 2 * HOUR)).value?.request.id ?? 0;
       expect((await h.service.approve(a, PEOPLE.lead1)).value).toMatchObject({ kind: 'approved', fulfilled: { kind: 'extended' } });
       expect((await h.service.approve(b, PEOPLE.lead1)).error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'extension_too_long', max: 4 * HOUR } });
-      const final = h.store.getGrant(grant.id);
+      const final = await h.store.getGrant(grant.id);
       expect((final?.expiresAt ?? 0) - (final?.startsAt ?? 0)).toBe(3 * HOUR);
     });
   });
@@ -419,7 +419,7 @@ describe('AccessService', () => {
       expect((await h.service.approve(id, PEOPLE.security)).error).toEqual({ code: 'outsider_refused', standing: 'external' });
       expect((await h.service.prepareDeny(id, PEOPLE.security)).error?.code).toBe('outsider_refused');
       expect(h.auditActions()).toEqual(['request.created', 'approval.refused', 'approval.refused']);
-      expect(h.store.getRequest(id)?.state).toBe('pending');
+      expect((await h.store.getRequest(id))?.state).toBe('pending');
     });
 
     it('lets them act when settings.allow_guests is true', async () => {
@@ -475,7 +475,7 @@ describe('AccessService', () => {
     it('shows my pending requests and live grants, and what waits for my approval', async () => {
       await requestSandbox();
       const pending = await requestProdWrite();
-      const mine = h.service.overview(PEOPLE.engineer);
+      const mine = await h.service.overview(PEOPLE.engineer);
       expect(mine.requests.map((r) => r.id)).toEqual([pending.value?.request.id]);
       expect(mine.grants).toHaveLength(1);
       expect((await h.service.awaitingApprovalBy(PEOPLE.security)).map((r) => r.id)).toEqual([pending.value?.request.id]);

@@ -71,7 +71,7 @@ describe('BreakglassReviews', () => {
     expect((await h.service.reviews.acknowledge(grant.id, PEOPLE.oncall)).error?.code).toBe('review_own');
     expect((await h.service.reviews.acknowledge(grant.id, PEOPLE.outsider)).error?.code).toBe('review_not_in_group');
     expect(h.auditActions().slice(-2)).toEqual(['breakglass.review_refused', 'breakglass.review_refused']);
-    expect(h.store.getGrant(grant.id)?.reviewedBy).toBeNull();
+    expect((await h.store.getGrant(grant.id))?.reviewedBy).toBeNull();
     expect((await h.service.reviews.acknowledge(9999, PEOPLE.security)).error?.code).toBe('grant_not_found');
     expect(h.auditActions().at(-1)).toBe('breakglass.review_refused');
   });
@@ -82,7 +82,7 @@ describe('BreakglassReviews', () => {
     expect((await h.service.reviews.acknowledge(grant.id, PEOPLE.security)).error?.code).toBe('review_not_in_group');
     expect(await h.service.reviews.waitingFor(PEOPLE.security)).toEqual([]);
     expect(h.auditActions().at(-1)).toBe('breakglass.review_refused');
-    expect(h.store.getGrant(grant.id)?.reviewedBy).toBeNull();
+    expect((await h.store.getGrant(grant.id))?.reviewedBy).toBeNull();
   });
 
   it('reminds the reviewers a day after an unreviewed use, then daily, and stops once it is reviewed', async () => {

@@ -20,7 +20,7 @@ describe('bundles under a changing policy', () => {
     h.setPolicy(aLoadedPolicy({ bundles: { kit: ['sandbox:admin'] } }));
     const extended = await h.service.extend(staging?.id ?? 0, PEOPLE.engineer, HOUR / 2);
     expect(extended.value).toMatchObject({ kind: 'extended', grant: { id: sandbox?.id, expiresAt: end + HOUR / 2 } });
-    expect(h.store.getGrant(staging?.id ?? 0)?.expiresAt).toBe(end);
+    expect((await h.store.getGrant(staging?.id ?? 0))?.expiresAt).toBe(end);
   });
 
   it('cancels, at the approval click, a pending bundle whose members changed since it was requested', async () => {
@@ -32,8 +32,8 @@ describe('bundles under a changing policy', () => {
     h.setPolicy(aLoadedPolicy({ bundles: { 'db-admin': ['prod-db:read', 'prod-db:write', 'deployers:member'] } }));
     const approved = await h.service.approve(requestId, PEOPLE.security);
     expect(approved.error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'bundle_changed', bundle: 'db-admin' } });
-    expect(h.store.getRequest(requestId)?.state).toBe('cancelled');
-    expect(h.store.grantsOfRequest(requestId)).toEqual([]);
+    expect((await h.store.getRequest(requestId))?.state).toBe('cancelled');
+    expect(await h.store.grantsOfRequest(requestId)).toEqual([]);
   });
   it('holds a scheduled bundle until its start, then grants every member to end together at start + duration, late or not', async () => {
     h = accessHarness(aLoadedPolicy({ bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }));
@@ -41,12 +41,12 @@ describe('bundles under a changing policy', () => {
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'kit', duration: HOUR, reason: 'planned CHG-1', startsAt });
     expect(out.value?.kind).toBe('scheduled');
     const requestId = out.value?.request.id ?? 0;
-    expect(h.store.grantsOfRequest(requestId)).toEqual([]);
+    expect(await h.store.grantsOfRequest(requestId)).toEqual([]);
 
     // Activated ten minutes late: both members still end when the approved window does.
     h.clock.set(new Date(startsAt + HOUR / 6));
     expect(await h.service.windows.activate(requestId)).toBe('activated');
-    const grants = h.store.grantsOfRequest(requestId);
+    const grants = await h.store.grantsOfRequest(requestId);
     expect(grants.map((g) => [g.resource, g.role, g.state, g.expiresAt])).toEqual([
       ['sandbox', 'admin', 'active', startsAt + HOUR],
       ['staging-db', 'read', 'active', startsAt + HOUR],

@@ -25,7 +25,7 @@ describe('provider clean-up left after a revoke', () => {
     h.provider.cleanupLeft = LEFT;
     const out = await h.service.revoke(id, PEOPLE.engineer);
     expect(out.value).toMatchObject({ kind: 'ended', verified: true });
-    expect(h.store.getGrant(id)).toMatchObject({ state: 'revoked', cleanupPending: LEFT });
+    expect(await h.store.getGrant(id)).toMatchObject({ state: 'revoked', cleanupPending: LEFT });
     expect(h.auditActions().slice(-3)).toEqual(['grant.revoked', 'grant.verified_absent', 'grant.cleanup_pending']);
     expect(h.notifier.events.find((e) => e.type === 'grant_cleanup_pending')).toMatchObject({ problem: LEFT, grant: { id } });
 
@@ -33,7 +33,7 @@ describe('provider clean-up left after a revoke', () => {
     expect(cleanupEntries()).toEqual(['grant.cleanup_pending']);
     h.provider.cleanupLeft = null;
     expect((await sweep()).cleanedUp).toBe(1);
-    expect(h.store.getGrant(id)).toMatchObject({ state: 'revoked', cleanupPending: null });
+    expect(await h.store.getGrant(id)).toMatchObject({ state: 'revoked', cleanupPending: null });
     expect(cleanupEntries()).toEqual(['grant.cleanup_pending', 'grant.cleanup_done']);
     expect(h.notifier.types().at(-1)).toBe('grant_cleaned_up');
     expect((await sweep()).cleanedUp).toBe(0);
@@ -45,11 +45,11 @@ describe('provider clean-up left after a revoke', () => {
     h.provider.cleanupLeft = LEFT;
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: 3_600_000, reason: 'cleanup' });
     expect(out.value?.kind).toBe('failed');
-    const failedGrant = h.store.grantsOf(PEOPLE.engineer, ['failed'])[0];
+    const failedGrant = (await h.store.grantsOf(PEOPLE.engineer, ['failed']))[0];
     expect(failedGrant?.cleanupPending).toBe(LEFT);
     expect(cleanupEntries()).toEqual(['grant.cleanup_pending']);
     h.provider.cleanupLeft = null;
     expect((await sweep()).cleanedUp).toBe(1);
-    expect(h.store.getGrant(failedGrant?.id ?? 0)?.cleanupPending).toBeNull();
+    expect((await h.store.getGrant(failedGrant?.id ?? 0))?.cleanupPending).toBeNull();
   });
 });

@@ -44,7 +44,7 @@ describe('escalation', () => {
   it("sets the first step's escalation time when the request is made, and schedules its job", async () => {
     const created = h.clock.now().getTime();
     const id = await requestProdWrite();
-    expect(h.store.getRequest(id)).toMatchObject({ escalateAt: created + 30 * MINUTE, escalatedStep: null });
+    expect(await h.store.getRequest(id)).toMatchObject({ escalateAt: created + 30 * MINUTE, escalatedStep: null });
     expect(h.scheduler.escalations.get(id)?.getTime()).toBe(created + 30 * MINUTE);
   });
 
@@ -55,7 +55,7 @@ describe('escalation', () => {
     h.clock.advance(30 * MINUTE - 1);
     expect(await h.service.escalations.escalate(id)).toBe(false);
     expect(h.auditActions()).not.toContain('request.escalated');
-    expect(h.store.approvalsFor(id)).toEqual([]);
+    expect(await h.store.approvalsFor(id)).toEqual([]);
   });
 
   it('escalates once when the time comes: audited, announced with the members to DM (not the requester), and the group may then decide', async () => {
@@ -67,13 +67,13 @@ describe('escalation', () => {
     const entry = h.temp.db.$client.prepare("SELECT actor, request_id, details FROM audit_log WHERE action = 'request.escalated'").get() as { actor: string; request_id: string; details: string };
     expect(entry).toMatchObject({ actor: 'sesame', request_id: `R${id}` });
     expect(JSON.parse(entry.details)).toEqual({ step: 0, from: 'security', to: 'managers', after_ms: 30 * MINUTE });
-    expect(h.store.getRequest(id)).toMatchObject({ escalatedStep: 0, escalateAt: null, currentStep: 0 });
+    expect(await h.store.getRequest(id)).toMatchObject({ escalatedStep: 0, escalateAt: null, currentStep: 0 });
     expect(escalatedEvents()).toHaveLength(1);
     expect(escalatedEvents()[0]).toMatchObject({ to: 'managers', members: [MANAGER, MANAGER2, PEOPLE.lead1] });
 
     const approved = await h.service.approve(id, MANAGER);
     expect(approved.value?.kind).toBe('next_step');
-    expect(h.store.getRequest(id)).toMatchObject({ currentStep: 1, escalatedStep: 0, escalateAt: h.clock.now().getTime() + 10 * MINUTE });
+    expect(await h.store.getRequest(id)).toMatchObject({ currentStep: 1, escalatedStep: 0, escalateAt: h.clock.now().getTime() + 10 * MINUTE });
     expect(h.scheduler.escalations.get(id)?.getTime()).toBe(h.clock.now().getTime() + 10 * MINUTE);
   });
 
@@ -83,7 +83,7 @@ describe('escalation', () => {
     await h.service.escalations.escalate(id);
     expect(await refusalOf(id, PEOPLE.engineer)).toMatchObject({ code: 'self_approval' });
     expect((await h.service.deny(id, PEOPLE.engineer, 'no')).error?.code).toBe('self_approval');
-    expect(h.store.getRequest(id)?.state).toBe('pending');
+    expect((await h.store.getRequest(id))?.state).toBe('pending');
   });
 
   it('lets a member of escalate_to deny once escalated', async () => {
@@ -91,13 +91,13 @@ describe('escalation', () => {
     h.clock.advance(31 * MINUTE);
     await h.service.escalations.escalate(id);
     expect((await h.service.deny(id, MANAGER2, 'not now')).ok).toBe(true);
-    expect(h.store.getRequest(id)).toMatchObject({ state: 'denied', decidedBy: MANAGER2 });
+    expect(await h.store.getRequest(id)).toMatchObject({ state: 'denied', decidedBy: MANAGER2 });
   });
 
   it('starts the next step unescalated, and counts one person once across both groups', async () => {
     const id = await requestProdWrite();
     await h.service.approve(id, PEOPLE.security); // step 1 done before its escalation
-    expect(h.store.getRequest(id)).toMatchObject({ currentStep: 1, escalatedStep: null });
+    expect(await h.store.getRequest(id)).toMatchObject({ currentStep: 1, escalatedStep: null });
     expect(await refusalOf(id, MANAGER)).toMatchObject({ code: 'not_in_step_group', group: 'sre-leads', escalation: { to: 'managers', done: false } });
     h.clock.advance(10 * MINUTE);
     expect(await h.service.escalations.escalate(id)).toBe(true);
@@ -106,7 +106,7 @@ describe('escalation', () => {
     expect(await refusalOf(id, PEOPLE.lead1)).toMatchObject({ code: 'already_approved' });
     expect(await refusalOf(id, PEOPLE.security)).toMatchObject({ code: 'not_in_step_group', escalation: { to: 'managers', done: true } });
     expect((await h.service.approve(id, MANAGER)).value?.kind).toBe('approved');
-    expect(h.store.approvalsFor(id).map((a) => [a.step, a.approver])).toEqual([[0, PEOPLE.security], [1, PEOPLE.lead1], [1, MANAGER]]);
+    expect((await h.store.approvalsFor(id)).map((a) => [a.step, a.approver])).toEqual([[0, PEOPLE.security], [1, PEOPLE.lead1], [1, MANAGER]]);
   });
 
   it('does not escalate a request approved, denied or cancelled just before the escalation time', async () => {
@@ -139,8 +139,8 @@ describe('escalation', () => {
     h.setPolicy(escalatingPolicy([{ from: 'security', count: 1 }, { from: 'sre-leads', count: 2 }]));
     const out = await h.service.approve(id, MANAGER);
     expect(out.error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'approvals_changed' } });
-    expect(h.store.getRequest(id)?.state).toBe('cancelled');
-    expect(h.store.approvalsFor(id)).toEqual([]);
+    expect((await h.store.getRequest(id))?.state).toBe('cancelled');
+    expect(await h.store.approvalsFor(id)).toEqual([]);
   });
 
   it('lists an escalated request as waiting for members of escalate_to, and not before', async () => {

@@ -26,19 +26,19 @@ describe('scheduled windows', () => {
     const request = await scheduled(startsAt);
     expect(request).toMatchObject({ state: 'scheduled', startsAt, durationMs: HOUR, decidedBy: 'policy' });
     expect(h.provider.count('grant')).toBe(0);
-    expect(h.store.grantForRequest(request.id)).toBeUndefined();
+    expect(await h.store.grantForRequest(request.id)).toBeUndefined();
     expect(h.scheduler.activations.get(request.id)?.getTime()).toBe(startsAt);
     expect(h.notifier.types()).toEqual(['request_scheduled']);
-    expect(h.service.overview(PEOPLE.engineer)).toMatchObject({ requests: [{ id: request.id, state: 'scheduled' }], grants: [] });
+    expect(await h.service.overview(PEOPLE.engineer)).toMatchObject({ requests: [{ id: request.id, state: 'scheduled' }], grants: [] });
 
     // A job that fires early changes nothing.
     expect(await h.service.windows.activate(request.id)).toBe('not_due');
     h.clock.set(new Date(startsAt));
     expect(await h.service.windows.activate(request.id)).toBe('activated');
-    const grant = h.store.grantForRequest(request.id);
+    const grant = await h.store.grantForRequest(request.id);
     expect(grant).toMatchObject({ state: 'active', startsAt, expiresAt: startsAt + HOUR });
     expect(h.scheduler.revokes.get(grant?.id ?? 0)?.getTime()).toBe(startsAt + HOUR);
-    expect(h.store.getRequest(request.id)?.state).toBe('approved');
+    expect((await h.store.getRequest(request.id))?.state).toBe('approved');
     expect(h.auditActions()).toEqual(['request.created', 'request.auto_approved', 'request.scheduled', 'request.schedule_started', 'grant.activated']);
     // A second job (or a sweep racing the job) finds nothing to do and grants nothing twice.
     expect(await h.service.windows.activate(request.id)).toBe('not_scheduled');
@@ -50,7 +50,7 @@ describe('scheduled windows', () => {
     const request = await scheduled(startsAt, 2 * HOUR);
     h.clock.set(new Date(startsAt + 45 * MINUTE));
     expect(await h.service.windows.activate(request.id)).toBe('activated');
-    expect(h.store.grantForRequest(request.id)).toMatchObject({ state: 'active', startsAt: startsAt + 45 * MINUTE, expiresAt: startsAt + 2 * HOUR });
+    expect(await h.store.grantForRequest(request.id)).toMatchObject({ state: 'active', startsAt: startsAt + 45 * MINUTE, expiresAt: startsAt + 2 * HOUR });
   });
 
   it('grants nothing for a window that ended before it could be activated', async () => {
@@ -59,7 +59,7 @@ describe('scheduled windows', () => {
     h.clock.set(new Date(startsAt + HOUR + 1));
     expect(await h.service.windows.activate(request.id)).toBe('missed');
     expect(h.provider.count('grant')).toBe(0);
-    expect(h.store.getRequest(request.id)?.state).toBe('failed');
+    expect((await h.store.getRequest(request.id))?.state).toBe('failed');
     expect(h.notifier.types()).toContain('request_failed');
   });
 
@@ -68,7 +68,7 @@ describe('scheduled windows', () => {
     const request = await scheduled(startsAt);
     expect((await h.service.cancel(request.id, PEOPLE.engineer2)).error).toMatchObject({ code: 'not_requester' });
     expect((await h.service.cancel(request.id, PEOPLE.engineer)).ok).toBe(true);
-    expect(h.store.getRequest(request.id)).toMatchObject({ state: 'cancelled', decidedBy: PEOPLE.engineer });
+    expect(await h.store.getRequest(request.id)).toMatchObject({ state: 'cancelled', decidedBy: PEOPLE.engineer });
     expect(h.scheduler.activations.has(request.id)).toBe(false);
     h.clock.set(new Date(startsAt));
     expect(await h.service.windows.activate(request.id)).toBe('not_scheduled');
@@ -116,8 +116,8 @@ describe('scheduled windows', () => {
     h.clock.set(new Date(startsAt));
     expect(await h.service.windows.activate(request.id)).toBe('no_longer_allowed');
     expect(h.provider.count('grant')).toBe(0);
-    expect(h.store.getRequest(request.id)).toMatchObject({ state: 'cancelled', decidedBy: 'sesame' });
-    expect(h.store.getRequest(request.id)?.decisionNote).toContain('security');
+    expect(await h.store.getRequest(request.id)).toMatchObject({ state: 'cancelled', decidedBy: 'sesame' });
+    expect((await h.store.getRequest(request.id))?.decisionNote).toContain('security');
     expect(h.notifier.types()).toEqual(['request_scheduled', 'request_cancelled']);
     expect(h.auditActions().at(-1)).toBe('request.cancelled');
   });
@@ -130,7 +130,7 @@ describe('scheduled windows', () => {
     h.clock.set(new Date(startsAt));
     expect(await h.service.windows.activate(out.value?.request.id ?? 0)).toBe('no_longer_allowed');
     expect(h.provider.count('grant')).toBe(0);
-    expect(h.store.getRequest(out.value?.request.id ?? 0)?.decisionNote).toContain('engineering');
+    expect((await h.store.getRequest(out.value?.request.id ?? 0))?.decisionNote).toContain('engineering');
   });
 
   it('schedules a request that needed approval once the last approver approves; the requester still cannot approve it', async () => {
@@ -148,7 +148,7 @@ describe('scheduled windows', () => {
     expect((await h.service.approve(id, PEOPLE.security)).error).toMatchObject({ code: 'not_pending', state: 'scheduled' });
     h.clock.set(new Date(startsAt));
     expect(await h.service.windows.activate(id)).toBe('activated');
-    expect(h.store.grantForRequest(id)).toMatchObject({ expiresAt: startsAt + HOUR });
+    expect(await h.store.grantForRequest(id)).toMatchObject({ expiresAt: startsAt + HOUR });
   });
 
   it('grants at once, still ending at start + duration, when the approval comes after the start', async () => {
@@ -165,10 +165,10 @@ describe('scheduled windows', () => {
   it('has no grant to extend before the start; once started, an extension counts from the window it got', async () => {
     const startsAt = inHours(1);
     const request = await scheduled(startsAt, 7 * HOUR);
-    expect(h.service.overview(PEOPLE.engineer).grants).toEqual([]);
+    expect((await h.service.overview(PEOPLE.engineer)).grants).toEqual([]);
     h.clock.set(new Date(startsAt + 30 * MINUTE));
     await h.service.windows.activate(request.id);
-    const grant = h.store.grantForRequest(request.id);
+    const grant = await h.store.grantForRequest(request.id);
     // Activated 30 min late, the grant holds 6h30m of its 7h window; 2h more would pass the tier's 8h from its start.
     expect((await h.service.extend(grant?.id ?? 0, PEOPLE.engineer, 2 * HOUR)).error).toMatchObject({ code: 'extension_too_long' });
     expect((await h.service.extend(grant?.id ?? 0, PEOPLE.engineer, HOUR)).value).toMatchObject({ kind: 'extended', grant: { expiresAt: startsAt + 8 * HOUR } });
@@ -182,7 +182,7 @@ describe('scheduled windows', () => {
     expect((await reconciler.runOnce()).activated).toBe(0);
     h.clock.set(new Date(startsAt + MINUTE));
     expect((await reconciler.runOnce()).activated).toBe(1);
-    expect(h.store.grantForRequest(request.id)).toMatchObject({ state: 'active', expiresAt: startsAt + HOUR });
+    expect(await h.store.grantForRequest(request.id)).toMatchObject({ state: 'active', expiresAt: startsAt + HOUR });
   });
 
   it('lets audit verify name a start moved in the table behind Sesame\'s back', async () => {

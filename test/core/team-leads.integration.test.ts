@@ -47,13 +47,13 @@ describe('team-lead steps', () => {
     // The new lead was not asked; the old one is no lead any more, so their click cancels rather than grants.
     expect((await h.service.approve(request.id, PEOPLE.lead2)).error).toMatchObject({ code: 'not_team_lead' });
     expect((await h.service.approve(request.id, PEOPLE.lead1)).error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'approvals_changed' } });
-    expect(h.store.getRequest(request.id)?.state).toBe('cancelled');
+    expect((await h.store.getRequest(request.id))?.state).toBe('cancelled');
   });
   it('refuses a lead whom an admin has blocked: a stolen lead account decides nothing', async () => {
     const request = await ask();
-    blockOnly(h, PEOPLE.lead1, PEOPLE.security);
+    await blockOnly(h, PEOPLE.lead1, PEOPLE.security);
     expect((await h.service.approve(request.id, PEOPLE.lead1)).error).toMatchObject({ code: 'blocked_decider' });
     expect((await h.service.prepareDeny(request.id, PEOPLE.lead1)).error).toMatchObject({ code: 'blocked_decider' });
-    expect(h.store.getRequest(request.id)?.currentStep).toBe(0);
+    expect((await h.store.getRequest(request.id))?.currentStep).toBe(0);
   });
 });

@@ -11,12 +11,12 @@ describe('racing transitions and their audit entries', () => {
 
   it('fails an interrupted grant once when two sweeps undo it at the same time', async () => {
     const now = h.clock.now();
-    const ids = h.store.transaction(now, (tx) => {
-      const request = tx.insertRequest({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: HOUR, reason: 'r', tickets: [], state: 'approved', steps: [], rule: 'test', createdAt: now.getTime(), decidedAt: now.getTime(), decidedBy: 'policy' });
-      tx.audit({ actor: PEOPLE.engineer, action: 'request.created', requestId: `R${request.id}`, details: { resource: 'sandbox', role: 'admin' } });
-      tx.audit({ actor: 'policy', action: 'request.auto_approved', requestId: `R${request.id}` });
+    const ids = await h.store.transaction(now, async (tx) => {
+      const request = await tx.insertRequest({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: HOUR, reason: 'r', tickets: [], state: 'approved', steps: [], rule: 'test', createdAt: now.getTime(), decidedAt: now.getTime(), decidedBy: 'policy' });
+      await tx.audit({ actor: PEOPLE.engineer, action: 'request.created', requestId: `R${request.id}`, details: { resource: 'sandbox', role: 'admin' } });
+      await tx.audit({ actor: 'policy', action: 'request.auto_approved', requestId: `R${request.id}` });
       // The grant is left pending without an entry, as a crash in the middle of granting leaves it.
-      const grant = tx.insertGrant({ requestId: request.id, user: PEOPLE.engineer, resource: 'sandbox', role: 'admin', provider: { type: 'noop' }, reason: 'r', state: 'pending', createdAt: now.getTime() });
+      const grant = await tx.insertGrant({ requestId: request.id, user: PEOPLE.engineer, resource: 'sandbox', role: 'admin', provider: { type: 'noop' }, reason: 'r', state: 'pending', createdAt: now.getTime() });
       return { request: request.id, grant: grant.id };
     });
     if (ids === LOST_RACE) throw new Error('insert lost');
@@ -24,20 +24,20 @@ describe('racing transitions and their audit entries', () => {
     expect(undone).toEqual([true, true]); // both took the access back at the provider; only one recorded it
     expect(h.auditActions().filter((a) => a === 'grant.failed')).toHaveLength(1);
     expect(h.notifier.types().filter((t) => t === 'request_failed')).toHaveLength(1);
-    expect(h.store.getGrant(ids.grant)?.state).toBe('failed');
+    expect((await h.store.getGrant(ids.grant))?.state).toBe('failed');
   });
 
 
   it('takes back what the provider granted when a sweep failed the grant meanwhile, and records no activation', async () => {
-    h.provider.duringGrant = () => {
+    h.provider.duringGrant = async () => {
       // The sweep's side of the race, as it lands while the provider is still answering.
-      const [grantId] = h.store.stalePendingGrantIds(Number.MAX_SAFE_INTEGER, 0, 1);
-      const grant = h.store.getGrant(grantId as number);
+      const [grantId] = await h.store.stalePendingGrantIds(Number.MAX_SAFE_INTEGER, 0, 1);
+      const grant = await h.store.getGrant(grantId as number);
       if (grant === undefined) throw new Error('expected a pending grant');
-      h.store.transaction(h.clock.now(), (tx) => {
-        tx.updateGrant(grant.id, 'pending', { state: 'failed', endedAt: h.clock.now().getTime() });
-        tx.updateRequest(grant.requestId, 'approved', { state: 'failed', decisionNote: 'interrupted' });
-        tx.audit({ actor: 'sesame', action: 'grant.failed', requestId: `R${grant.requestId}`, grantId: `G${grant.id}`, details: { problem: 'interrupted', created_at: new Date(grant.createdAt).toISOString() } });
+      await h.store.transaction(h.clock.now(), async (tx) => {
+        await tx.updateGrant(grant.id, 'pending', { state: 'failed', endedAt: h.clock.now().getTime() });
+        await tx.updateRequest(grant.requestId, 'approved', { state: 'failed', decisionNote: 'interrupted' });
+        await tx.audit({ actor: 'sesame', action: 'grant.failed', requestId: `R${grant.requestId}`, grantId: `G${grant.id}`, details: { problem: 'interrupted', created_at: new Date(grant.createdAt).toISOString() } });
       });
     };
     await expect(h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', duration: HOUR, reason: 'try' })).rejects.toThrow('left the pending state while being granted');
@@ -54,7 +54,7 @@ describe('racing transitions and their audit entries', () => {
     await h.service.grants.extend(grant, request, 30 * 60_000, PEOPLE.engineer, 8 * HOUR);
     await h.service.grants.extend(grant, request, 30 * 60_000, PEOPLE.engineer, 8 * HOUR);
     const end = (grant.expiresAt ?? 0) + HOUR;
-    expect(h.store.getGrant(grant.id)?.expiresAt).toBe(end);
+    expect((await h.store.getGrant(grant.id))?.expiresAt).toBe(end);
     const entries = h.temp.db.$client.prepare("SELECT details FROM audit_log WHERE action = 'grant.extended' ORDER BY id").all() as { details: string }[];
     expect(entries.map((e) => (JSON.parse(e.details) as { expires_at: string }).expires_at).at(-1)).toBe(new Date(end).toISOString());
   });

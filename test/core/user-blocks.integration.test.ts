@@ -14,7 +14,7 @@ describe('revoke-all races', () => {
   let h: Harness;
   useFreshHarness((harness) => (h = harness));
   const blocks = () => userBlocksOf(h);
-  const live = (user: string) => h.store.grantsOf(user, ['pending', 'active', 'revoke_failed']);
+  const live = async (user: string) => await h.store.grantsOf(user, ['pending', 'active', 'revoke_failed']);
 
   it('waits for a grant still at its provider when the block lands, which is taken back instead of going live', async () => {
     let release: () => void = () => {};
@@ -25,7 +25,7 @@ describe('revoke-all races', () => {
       return grant(s);
     };
     const granting = h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'poking' });
-    await expect.poll(() => live(PEOPLE.engineer).map((g) => g.state)).toEqual(['pending']);
+    await expect.poll(async () => (await live(PEOPLE.engineer)).map((g) => g.state)).toEqual(['pending']);
 
     const revoking = blocks().revokeAll(PEOPLE.engineer, PEOPLE.security, 'laptop stolen');
     setTimeout(release, 50);
@@ -33,8 +33,8 @@ describe('revoke-all races', () => {
     expect(granted.ok && granted.value.kind).toBe('failed');
     // Never live, so nothing to end; and not named as still being granted, since it was undone within the wait.
     expect(revoked.ok && { ended: revoked.value.ended, failed: revoked.value.failed }).toEqual({ ended: [], failed: [] });
-    expect(live(PEOPLE.engineer)).toEqual([]);
-    expect(h.store.getGrant(1)?.state).toBe('failed');
+    expect(await live(PEOPLE.engineer)).toEqual([]);
+    expect((await h.store.getGrant(1))?.state).toBe('failed');
     expect(h.provider.present.size).toBe(0);
   });
 
@@ -50,7 +50,7 @@ describe('revoke-all races', () => {
     const approved = await h.service.approve(asked.value.request.id, PEOPLE.lead1);
     expect(approved.ok && approved.value.kind === 'approved' && approved.value.fulfilled).toMatchObject({ kind: 'failed', problem: 'an admin blocked the requester (/access revoke-all) before the grant was made' });
     expect(h.provider.count('grant')).toBe(0);
-    expect(live(PEOPLE.engineer2)).toEqual([]);
+    expect(await live(PEOPLE.engineer2)).toEqual([]);
   });
 
   it('cancels pending requests, so a later approval click grants nothing', async () => {
@@ -71,13 +71,13 @@ describe('revoke-all races', () => {
     const out = await blocks().revokeAll(PEOPLE.engineer, PEOPLE.security, 'stolen');
     expect(out.ok && out.value.ended).toEqual([]);
     expect(out.ok && out.value.failed).toEqual([{ grantId: 'G1', problem: 'fake provider: revoke failed' }]);
-    expect(h.store.getGrant(1)?.state).toBe('revoke_failed');
+    expect((await h.store.getGrant(1))?.state).toBe('revoke_failed');
 
     // The next sweep retries it (not only when the grant was due to end), and tells the admins once all is gone.
     const cleared: [string, string[]][] = [];
     const reasons = new ReasonEnds({ store: h.store, policy: () => aLoadedPolicy(), directory: h.directory, log: silentLogger }, h.service.grants, async (user, ids) => void cleared.push([user, ids]));
     expect(await reasons.sweep()).toEqual({ archived: 0, leftGroup: 0, blocked: 1 });
-    expect(h.store.getGrant(1)?.state).toBe('revoked');
+    expect((await h.store.getGrant(1))?.state).toBe('revoked');
     expect(h.provider.present.size).toBe(0);
     expect(cleared).toEqual([[PEOPLE.engineer, ['G1']]]);
     expect(await reasons.sweep()).toEqual({ archived: 0, leftGroup: 0, blocked: 0 });
@@ -88,7 +88,7 @@ describe('revoke-all races', () => {
     const granted = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'poking' });
     if (!granted.ok || granted.value.kind !== 'granted') throw new Error('expected a grant');
     // Blocked without revoke-all (which would end the grant first), to reach the extension's own check.
-    blockOnly(h, PEOPLE.engineer, PEOPLE.security, 'test');
+    await blockOnly(h, PEOPLE.engineer, PEOPLE.security, 'test');
     const extended = await h.service.extend(granted.value.grant.id, PEOPLE.engineer, HOUR);
     expect(!extended.ok && extended.error.code).toBe('user_blocked');
   });

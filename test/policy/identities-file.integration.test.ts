@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatProblem, loadPolicyFile } from '../../src/policy/load.ts';
 import { createPolicyWatcher, type PolicyWatcher } from '../../src/policy-watcher.ts';
-import { Store } from '../../src/store/repositories.ts';
+import { SqliteStore } from '../../src/store/repositories.ts';
 import { silentLogger } from '../support/fakes.ts';
 import { aPolicyInput } from '../support/policy-fixtures.ts';
 import { sesame } from '../support/run-cli.ts';
@@ -109,8 +109,8 @@ describe('settings.identities_file', () => {
       const initial = await loadPolicyFile(policy);
       if (!initial.ok) throw new Error(initial.error.map(formatProblem).join('\n'));
       let created: PolicyWatcher | undefined;
-      const store = new Store(temp.db, () => created?.current().sha256 ?? initial.value.sha256);
-      watcher = created = createPolicyWatcher({ initial: initial.value, store, log: silentLogger, watchFile: false, announce: async () => undefined });
+      const store = new SqliteStore(temp.db, () => created?.current().sha256 ?? initial.value.sha256);
+      watcher = created = await createPolicyWatcher({ initial: initial.value, store, log: silentLogger, watchFile: false, announce: async () => undefined });
     });
     afterEach(() => {
       watcher.close();

@@ -26,19 +26,19 @@ describe.each(cases)('the $name provider keeps the contract', (c) => {
   it('grants what check then sees, and revokes it so check sees it gone, verified by the core', async () => {
     h = harness();
     const grant = await h.granted(aUser());
-    expect(await provider.check?.(h.subject(grant))).toBe('present');
+    expect(await provider.check?.(await h.subject(grant))).toBe('present');
     const ended = await h.end(grant);
     expect(ended).toMatchObject({ kind: 'ended', verified: provider.check ? true : null });
-    expect(await provider.check?.(h.subject(grant))).toBe('absent');
+    expect(await provider.check?.(await h.subject(grant))).toBe('absent');
   });
 
   it('ends a grant whose access was already taken away elsewhere, and revokes what was never granted', async () => {
     h = harness();
     const grant = await h.granted(aUser());
-    await provider.revoke(h.subject(grant)); // a human removed it by hand
+    await provider.revoke(await h.subject(grant)); // a human removed it by hand
     expect(await h.end(grant)).toMatchObject({ kind: 'ended' });
-    await expect(provider.revoke(h.subject(grant))).resolves.toBeUndefined();
-    expect(await provider.check?.(h.subject(grant))).toBe('absent');
+    await expect(provider.revoke(await h.subject(grant))).resolves.toBeUndefined();
+    expect(await provider.check?.(await h.subject(grant))).toBe('absent');
   });
 
   it('retries a transient failure of the service (5xx or throttling) and then grants', async () => {
@@ -48,7 +48,7 @@ describe.each(cases)('the $name provider keeps the contract', (c) => {
     // The SDK may retry on its own (Slack's client does); either way the fault was met and the grant went through.
     expect(c.faultsLeft?.() ?? 0).toBe(0);
     expect(h.auditDetails('grant.activated')[0]).toMatchObject({ attempts: expect.any(Number) });
-    expect(await provider.check?.(h.subject(grant))).toBe('present');
+    expect(await provider.check?.(await h.subject(grant))).toBe('present');
     await h.end(grant);
   });
 
@@ -58,9 +58,9 @@ describe.each(cases)('the $name provider keeps the contract', (c) => {
     h = keeperHarness(failing, broken.config);
     const outcome = await h.grant(aUser());
     expect(outcome).toMatchObject({ kind: 'failed', problem: expect.stringMatching(broken.message) });
-    const row = outcome.kind === "failed" ? h.store.grantForRequest(outcome.request.id) : undefined;
+    const row = outcome.kind === "failed" ? await h.store.grantForRequest(outcome.request.id) : undefined;
     if (!row) throw new Error("the failed grant was not recorded");
-    const direct = await failing.grant(h.subject(row)).catch((e: unknown) => e);
+    const direct = await failing.grant(await h.subject(row)).catch((e: unknown) => e);
     expect(direct).toBeInstanceOf(ProviderError);
     expect(direct).toMatchObject({ retryable: false });
     await failing.close?.();
@@ -69,14 +69,14 @@ describe.each(cases)('the $name provider keeps the contract', (c) => {
   it('keeps the access through an extension and still ends it', async () => {
     h = harness();
     const grant = await h.granted(aUser());
-    const request = h.store.getRequest(grant.requestId);
+    const request = await h.store.getRequest(grant.requestId);
     if (!request) throw new Error('no request');
     const extended = await h.keeper.extend(grant, request, 2 * 60 * 60_000, 'U0SEC1', 24 * 60 * 60_000);
     expect(extended?.expiresAt).toBe((grant.expiresAt ?? 0) + 2 * 60 * 60_000);
-    expect(await provider.check?.(h.subject(grant))).toBe('present');
-    await c.expectExpiry?.(h.subject(grant));
+    expect(await provider.check?.(await h.subject(grant))).toBe('present');
+    await c.expectExpiry?.(await h.subject(grant));
     expect(await h.end(grant)).toMatchObject({ kind: 'ended' });
-    expect(await provider.check?.(h.subject(grant))).toBe('absent');
+    expect(await provider.check?.(await h.subject(grant))).toBe('absent');
   });
 
   it.each([
@@ -89,11 +89,11 @@ describe.each(cases)('the $name provider keeps the contract', (c) => {
     const [first, second] = firstToEnd === 0 ? grants : [...grants].reverse();
     if (!first || !second) throw new Error('two grants expected');
     expect(await h.end(first)).toMatchObject({ kind: 'ended' });
-    expect(await provider.check?.(h.subject(second))).toBe('present');
-    expect(await c.holds?.(h.subject(second))).not.toBe(false);
+    expect(await provider.check?.(await h.subject(second))).toBe('present');
+    expect(await c.holds?.(await h.subject(second))).not.toBe(false);
     expect(await h.end(second)).toMatchObject({ kind: 'ended' });
-    expect(await provider.check?.(h.subject(second))).toBe('absent');
-    expect(await c.holds?.(h.subject(second))).not.toBe(true);
+    expect(await provider.check?.(await h.subject(second))).toBe('absent');
+    expect(await c.holds?.(await h.subject(second))).not.toBe(true);
   });
 
   it('leaves nothing when overlapping grants of one person end at the same moment', async () => {
@@ -102,7 +102,7 @@ describe.each(cases)('the $name provider keeps the contract', (c) => {
     const grants = [await h.granted(user, 'contract-a'), await h.granted(user, 'contract-b'), await h.granted(user, 'contract-a')];
     const ends = await Promise.all(grants.map((g) => h.end(g)));
     expect(ends.map((e) => e.kind)).toEqual(['ended', 'ended', 'ended']);
-    for (const grant of grants) expect(await provider.check?.(h.subject(grant))).not.toBe('present');
-    expect(await c.holds?.(h.subject(grants[0] as never))).not.toBe(true);
+    for (const grant of grants) expect(await provider.check?.(await h.subject(grant))).not.toBe('present');
+    expect(await c.holds?.(await h.subject(grants[0] as never))).not.toBe(true);
   });
 });

@@ -106,7 +106,7 @@ describe('kubernetes provider', () => {
     await provider.grant(live);
     await provider.grant(orphan);
     kube.bindings.set('default/someone-elses', { metadata: { name: 'someone-elses', labels: { team: 'x' } } });
-    const swept = await providerOf({ namespace: 'default', role: 'debugger' }).sweep?.((grantId) => grantId === live.grantId);
+    const swept = await providerOf({ namespace: 'default', role: 'debugger' }).sweep?.(async (grantId) => grantId === live.grantId);
     expect(swept).toEqual([bindingNameOf(orphan)]);
     expect(kube.binding('default', bindingNameOf(live))).toBeDefined();
     expect(kube.binding('default', 'someone-elses')).toBeDefined();
@@ -125,7 +125,7 @@ describe('kubernetes provider', () => {
       const log = { info: () => {}, warn: () => {}, error: () => {} };
       const deleted = await sweepOrphans({ store: h.store, policy: () => h.policy, providers: { for: () => provider }, log });
       expect(deleted).toBe(1);
-      expect(await provider.check?.(h.subject(live))).toBe('present');
+      expect(await provider.check?.(await h.subject(live))).toBe('present');
       expect(kube.binding('default', `sesame-g${crashed.id}`)).toBeUndefined();
       await h.end(live);
     } finally {

@@ -74,8 +74,8 @@ describe('providers, end to end', () => {
     expect(posted?.text).toMatch(new RegExp(`^🔓 You have .* \\(${grantId}\\) until .*The details are in this message\\.$`));
     expect(String(posted?.text)).not.toContain(password);
     // Recorded once Slack has answered the post, which may be just after the fake Slack saw it.
-    await e.slack.waitFor(() => e.sesame.store.getGrant(Number(grantId.slice(1)))?.dmTs, 'the stored DM');
-    expect(e.sesame.store.getGrant(Number(grantId.slice(1)))).toMatchObject({ dmChannel: PEOPLE.engineer, dmTs: expect.any(String) });
+    await e.slack.waitFor(async () => (await e.sesame.store.getGrant(Number(grantId.slice(1))))?.dmTs, 'the stored DM');
+    expect(await e.sesame.store.getGrant(Number(grantId.slice(1)))).toMatchObject({ dmChannel: PEOPLE.engineer, dmTs: expect.any(String) });
 
     const session = new pg.Client({ connectionString: url });
     await session.connect();
@@ -92,8 +92,8 @@ describe('providers, end to end', () => {
     await e.slack.waitFor(() => e.slack.callsTo('chat.delete').length > 0, 'the credentials DM to be deleted');
     expect([...e.slack.messages.values()].filter((m) => JSON.stringify(m).includes(password))).toEqual([]);
     // Forgotten once Slack has answered the delete, which may be just after the fake Slack saw it.
-    await e.slack.waitFor(() => e.sesame.store.getGrant(Number(grantId.slice(1)))?.dmTs === null || null, 'the stored DM to be forgotten');
-    expect(e.sesame.store.getGrant(Number(grantId.slice(1)))).toMatchObject({ dmChannel: null, dmTs: null });
+    await e.slack.waitFor(async () => (await e.sesame.store.getGrant(Number(grantId.slice(1))))?.dmTs === null || null, 'the stored DM to be forgotten');
+    expect(await e.sesame.store.getGrant(Number(grantId.slice(1)))).toMatchObject({ dmChannel: null, dmTs: null });
     secrets.push(password);
   });
 
@@ -120,14 +120,14 @@ describe('providers, end to end', () => {
     const auditPost = await e.slack.waitFor(() => e.slack.callsTo('chat.postMessage').find((c) => c.channel === 'C0AUDIT' && String(c.text).includes('🧹')), 'the audit-channel line');
     expect(String(auditPost.text)).toContain(`(${grantId})`);
     expect(String(auditPost.text)).toContain(`the database role ${login}`);
-    expect(e.sesame.store.getGrant(Number(grantId.slice(1)))).toMatchObject({ state: 'revoked', cleanupPending: expect.stringContaining(login) });
+    expect(await e.sesame.store.getGrant(Number(grantId.slice(1)))).toMatchObject({ state: 'revoked', cleanupPending: expect.stringContaining(login) });
 
     expect((await e.sesame.reconcile()).cleanedUp).toBe(0); // still not allowed in: nothing changes
     await box.admin.query(`GRANT CONNECT ON DATABASE ${box.otherDb} TO ${box.sesame}`);
     expect((await e.sesame.reconcile()).cleanedUp).toBe(1);
     expect(await box.roleExists(login)).toBe(false);
     await box.inOtherDb(async (client) => expect((await client.query("SELECT 1 FROM pg_class WHERE relname = 'left_for_cleanup'")).rowCount).toBe(0));
-    expect(e.sesame.store.getGrant(Number(grantId.slice(1)))?.cleanupPending).toBeNull();
+    expect((await e.sesame.store.getGrant(Number(grantId.slice(1))))?.cleanupPending).toBeNull();
     expect(e.auditActions().filter((a) => a.startsWith('grant.cleanup'))).toEqual(['grant.cleanup_pending', 'grant.cleanup_done']);
   });
 

@@ -76,8 +76,8 @@ describe('BullMQ scheduler', () => {
     h.clock.advance(61_000);
     await scheduler.scheduleRevoke(grant.id, new Date(Date.now() + 100), null);
     const until = Date.now() + 10_000;
-    while (h.store.getGrant(grant.id)?.state === 'active' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    expect(h.store.getGrant(grant.id)?.state).toBe('expired');
+    while ((await h.store.getGrant(grant.id))?.state === 'active' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect((await h.store.getGrant(grant.id))?.state).toBe('expired');
   });
 
   it('drops a job with a malformed payload and carries on', async () => {
@@ -87,8 +87,8 @@ describe('BullMQ scheduler', () => {
     h.clock.advance(61_000);
     await scheduler.scheduleRevoke(out.value.grant.id, new Date(), null);
     const until = Date.now() + 10_000;
-    while (h.store.getGrant(out.value.grant.id)?.state === 'active' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    expect(h.store.getGrant(out.value.grant.id)?.state).toBe('expired');
+    while ((await h.store.getGrant(out.value.grant.id))?.state === 'active' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect((await h.store.getGrant(out.value.grant.id))?.state).toBe('expired');
     expect(await revokeQueue.getJob('revoke-Gbroken')).toBeUndefined();
   });
 

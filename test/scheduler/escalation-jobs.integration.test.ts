@@ -13,9 +13,9 @@ import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 const realClock = { now: () => new Date() };
 const MANAGER = 'U0MGR1';
 
-async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -63,8 +63,8 @@ describe('escalation jobs', () => {
 
   it('escalates when its job falls due, once, and the sweep after it finds nothing to do', async () => {
     const id = await requestProdWrite();
-    expect(h.store.getRequest(id)?.escalatedStep).toBeNull();
-    await until(() => h.store.getRequest(id)?.escalatedStep === 0, 'the escalation job');
+    expect((await h.store.getRequest(id))?.escalatedStep).toBeNull();
+    await until(async () => (await h.store.getRequest(id))?.escalatedStep === 0, 'the escalation job');
     const reconciler = createReconciler({ store: h.store, access: h.service, scheduler: schedulers[0] as BullScheduler, clock: realClock, log: silentLogger, intervalMs: 60_000 });
     expect((await reconciler.runOnce()).escalated).toBe(0);
     expect(escalations()).toBe(1);
@@ -77,20 +77,20 @@ describe('escalation jobs', () => {
     await (schedulers.shift() as BullScheduler).close(); // the process stops before the escalation is due
     const restarted = await startScheduler();
     restarted.startWorkers(h.service);
-    await until(() => h.store.getRequest(id)?.escalatedStep === 0, 'the escalation after the restart');
+    await until(async () => (await h.store.getRequest(id))?.escalatedStep === 0, 'the escalation after the restart');
     expect(escalations()).toBe(1);
   });
 
   it('escalates in the sweep when the job was lost, once', async () => {
     h.setPolicy(policy('1s'));
     const id = await requestProdWrite();
-    await h.service.escalations.schedule({ ...(h.store.getRequest(id) as NonNullable<ReturnType<typeof h.store.getRequest>>), escalateAt: Date.now() + 3_600_000 }); // the job moved far away, as good as lost
+    await h.service.escalations.schedule({ ...(await h.store.getRequest(id) as NonNullable<Awaited<ReturnType<typeof h.store.getRequest>>>), escalateAt: Date.now() + 3_600_000 }); // the job moved far away, as good as lost
     await new Promise((r) => setTimeout(r, 1_100));
-    expect(h.store.getRequest(id)?.escalatedStep).toBeNull();
+    expect((await h.store.getRequest(id))?.escalatedStep).toBeNull();
     const reconciler = createReconciler({ store: h.store, access: h.service, scheduler: schedulers[0] as BullScheduler, clock: realClock, log: silentLogger, intervalMs: 60_000 });
     expect((await reconciler.runOnce()).escalated).toBe(1);
     expect((await reconciler.runOnce()).escalated).toBe(0);
-    expect(h.store.getRequest(id)?.escalatedStep).toBe(0);
+    expect((await h.store.getRequest(id))?.escalatedStep).toBe(0);
     expect(escalations()).toBe(1);
   });
 

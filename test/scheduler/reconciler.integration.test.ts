@@ -11,9 +11,9 @@ import { silentLogger } from '../support/fakes.ts';
 const REDIS_DB = 7;
 const realClock = { now: () => new Date() };
 
-async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -57,9 +57,9 @@ describe('reconciler', () => {
     const report = await reconciler().runOnce();
     expect(report).toMatchObject({ rescheduled: 3, revoked: 0, schedulerDown: false });
     expect((await reconciler().runOnce()).rescheduled).toBe(0); // jobs exist now: nothing twice
-    await until(() => grants.every((g) => h.store.getGrant(g.id)?.state === 'expired'), 'the rescheduled revocations');
+    await until(async () => (await Promise.all(grants.map((g) => h.store.getGrant(g.id)))).every((g) => g?.state === 'expired'), 'the rescheduled revocations');
     for (const g of grants) {
-      const ended = h.store.getGrant(g.id);
+      const ended = await h.store.getGrant(g.id);
       expect((ended?.endedAt ?? 0) - (ended?.expiresAt ?? 0)).toBeLessThan(5_000);
     }
   });
@@ -69,37 +69,37 @@ describe('reconciler', () => {
     await redis.flushdb();
     await new Promise((r) => setTimeout(r, 1_100));
     expect((await reconciler().runOnce()).revoked).toBe(1);
-    expect(h.store.getGrant(g.id)?.state).toBe('expired');
+    expect((await h.store.getGrant(g.id))?.state).toBe('expired');
   });
 
   it('undoes a grant interrupted between the provider granting it and its activation', async () => {
     const now = Date.now();
-    const grantId = h.store.transaction(new Date(now), (tx) => {
-      const request = tx.insertRequest({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 60_000, reason: 'crash', tickets: [], state: 'approved', steps: [], rule: 'r', createdAt: now - 5 * 60_000 });
-      return tx.insertGrant({ requestId: request.id, user: PEOPLE.engineer, resource: 'sandbox', role: 'admin', provider: { type: 'noop' }, reason: 'crash', state: 'pending', createdAt: now - 5 * 60_000 }).id;
+    const grantId = await h.store.transaction(new Date(now), async (tx) => {
+      const request = await tx.insertRequest({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 60_000, reason: 'crash', tickets: [], state: 'approved', steps: [], rule: 'r', createdAt: now - 5 * 60_000 });
+      return (await tx.insertGrant({ requestId: request.id, user: PEOPLE.engineer, resource: 'sandbox', role: 'admin', provider: { type: 'noop' }, reason: 'crash', state: 'pending', createdAt: now - 5 * 60_000 })).id;
     }) as number;
     h.provider.present.add(`G${grantId}`); // the provider had granted it when the process died
     expect((await reconciler().runOnce()).undone).toBe(1);
     expect(h.provider.present.has(`G${grantId}`)).toBe(false);
-    expect(h.store.getGrant(grantId)?.state).toBe('failed');
+    expect((await h.store.getGrant(grantId))?.state).toBe('failed');
     expect(h.notifier.types()).toContain('request_failed');
   });
 
   it('undoes a bundle whose member grant was interrupted, revoking the members granted before the crash', async () => {
     const now = Date.now();
-    const ids = h.store.transaction(new Date(now), (tx) => {
+    const ids = await h.store.transaction(new Date(now), async (tx) => {
       const bundleMembers = [{ resource: 'sandbox', role: 'admin' }, { resource: 'staging-db', role: 'read' }];
-      const request = tx.insertRequest({ requester: PEOPLE.engineer, resource: 'kit', role: 'bundle', tier: 'low', durationMs: 60_000, reason: 'crash', tickets: [], state: 'approved', steps: [], rule: 'r', createdAt: now - 5 * 60_000, bundleMembers });
+      const request = await tx.insertRequest({ requester: PEOPLE.engineer, resource: 'kit', role: 'bundle', tier: 'low', durationMs: 60_000, reason: 'crash', tickets: [], state: 'approved', steps: [], rule: 'r', createdAt: now - 5 * 60_000, bundleMembers });
       const base = { requestId: request.id, user: PEOPLE.engineer, provider: { type: 'noop' as const }, reason: 'crash', createdAt: now - 5 * 60_000 };
-      const first = tx.insertGrant({ ...base, resource: 'sandbox', role: 'admin', state: 'active', startsAt: now - 5 * 60_000, expiresAt: now + 60_000 });
-      const second = tx.insertGrant({ ...base, resource: 'staging-db', role: 'read', state: 'pending' });
+      const first = await tx.insertGrant({ ...base, resource: 'sandbox', role: 'admin', state: 'active', startsAt: now - 5 * 60_000, expiresAt: now + 60_000 });
+      const second = await tx.insertGrant({ ...base, resource: 'staging-db', role: 'read', state: 'pending' });
       return { request: request.id, first: first.id, second: second.id };
     }) as { request: number; first: number; second: number };
     h.provider.present.add(`G${ids.first}`);
     h.provider.present.add(`G${ids.second}`); // the provider had granted both when the process died
     expect((await reconciler().runOnce()).undone).toBe(1);
-    expect(h.store.getRequest(ids.request)?.state).toBe('failed');
-    expect(h.store.grantsOfRequest(ids.request).map((g) => g.state)).toEqual(['revoked', 'failed']);
+    expect((await h.store.getRequest(ids.request))?.state).toBe('failed');
+    expect((await h.store.grantsOfRequest(ids.request)).map((g) => g.state)).toEqual(['revoked', 'failed']);
     expect(h.provider.present.size).toBe(0);
   });
 
@@ -108,15 +108,15 @@ describe('reconciler', () => {
     const id = out.value?.request.id ?? 0;
     h.store.db.$client.prepare('UPDATE requests SET timeout_at = ? WHERE id = ?').run(Date.now() - 1, id);
     expect((await reconciler().runOnce()).timedOut).toBe(1);
-    expect(h.store.getRequest(id)?.state).toBe('timed_out');
+    expect((await h.store.getRequest(id))?.state).toBe('timed_out');
   });
 
   it('reconciles 10,000 active grants page by page', async () => {
     const now = Date.now();
-    const inserted = h.store.transaction(new Date(now), (tx) => {
+    const inserted = await h.store.transaction(new Date(now), async (tx) => {
       for (let i = 0; i < 10_000; i++) {
-        const request = tx.insertRequest({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 3_600_000, reason: 'bulk', tickets: [], state: 'approved', steps: [], rule: 'bulk', createdAt: now });
-        tx.insertGrant({ requestId: request.id, user: PEOPLE.engineer, resource: 'sandbox', role: 'admin', provider: { type: 'noop' }, reason: 'bulk', state: 'active', createdAt: now, startsAt: now, expiresAt: now + 3_600_000 + i });
+        const request = await tx.insertRequest({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 3_600_000, reason: 'bulk', tickets: [], state: 'approved', steps: [], rule: 'bulk', createdAt: now });
+        await tx.insertGrant({ requestId: request.id, user: PEOPLE.engineer, resource: 'sandbox', role: 'admin', provider: { type: 'noop' }, reason: 'bulk', state: 'active', createdAt: now, startsAt: now, expiresAt: now + 3_600_000 + i });
       }
       return 10_000;
     });

@@ -46,7 +46,7 @@ describe('Redis outage', () => {
     const glass = await reply('breakglass prod-db write 1h INC-1 primary down', PEOPLE.oncall, 'C0INC42');
     expect(glass).toMatch(/^✅ Granted: `prod-db` `write`/);
     const grantId = Number(/`G(\d+)`/.exec(glass)?.[1]);
-    expect(e.sesame.store.getGrant(grantId)?.state).toBe('active');
+    expect((await e.sesame.store.getGrant(grantId))?.state).toBe('active');
 
     await redis.start();
     const until = Date.now() + 15_000;

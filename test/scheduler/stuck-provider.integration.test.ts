@@ -17,9 +17,9 @@ const realClock = { now: () => new Date() };
 const INTERVAL_MS = 1_000;
 const PROVIDER_DEADLINE_MS = 3_000;
 
-async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -47,11 +47,11 @@ describe('a provider call that never returns', () => {
     reconciler = createReconciler({ store: h.store, access: h.service, scheduler: h.scheduler, clock: realClock, log: silentLogger, intervalMs: INTERVAL_MS });
     reconciler.start();
 
-    await until(() => h.store.getGrant(other.id)?.state === 'expired', 'the other grant to be revoked');
+    await until(async () => (await h.store.getGrant(other.id))?.state === 'expired', 'the other grant to be revoked');
     // Revoked while the stuck call was still running: no sweep waited for it.
-    expect(h.store.getGrant(stuck.id)?.state).toBe('active');
+    expect((await h.store.getGrant(stuck.id))?.state).toBe('active');
 
-    await until(() => h.store.getGrant(stuck.id)?.state === 'revoke_failed', 'the stuck grant to fail');
+    await until(async () => (await h.store.getGrant(stuck.id))?.state === 'revoke_failed', 'the stuck grant to fail');
     const alert = h.notifier.events.find((e) => e.type === 'grant_revoke_failed');
     expect(alert).toMatchObject({ grant: { id: stuck.id }, problem: `the noop provider's revoke did not answer within ${PROVIDER_DEADLINE_MS / 1000} s; it will be tried again` });
     expect(h.auditActions()).toContain('grant.revoke_failed');

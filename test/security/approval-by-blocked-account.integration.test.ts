@@ -32,7 +32,7 @@ describe('adversary: an approval given by an account blocked since', () => {
     expect(out.ok && out.value).toMatchObject({ cancelled: 0, windowsCancelled: 0, approvalsCancelled: 1 });
     const last = await h.service.approve(id, PEOPLE.security); // the honest last step
     expect(last.ok ? last.value.kind : last.error.code).toBe('not_pending');
-    expect({ grant: h.store.grantForRequest(id), state: h.store.getRequest(id)?.state, granted: h.provider.count('grant') }).toEqual({ grant: undefined, state: 'cancelled', granted: 0 });
+    expect({ grant: await h.store.grantForRequest(id), state: (await h.store.getRequest(id))?.state, granted: h.provider.count('grant') }).toEqual({ grant: undefined, state: 'cancelled', granted: 0 });
     // Audited with the reason and who approved; the requester is told.
     const cancel = [...auditEntries(h.store.db.$client)].filter((e) => e.action === 'request.cancelled');
     expect(cancel.map((e) => ({ actor: e.actor, details: e.details }))).toEqual([{ actor: PEOPLE.security, details: { code: 'approver_blocked', approver: PEOPLE.lead1, note: expect.stringContaining('account compromised') as unknown } }]);
@@ -41,18 +41,18 @@ describe('adversary: an approval given by an account blocked since', () => {
 
   it('refuses the last step when the block landed but revoke-all has not cancelled the request yet', async () => {
     const id = await stepOneApprovedByLead1();
-    blockOnly(h, PEOPLE.lead1, PEOPLE.security, 'account compromised');
+    await blockOnly(h, PEOPLE.lead1, PEOPLE.security, 'account compromised');
     const last = await h.service.approve(id, PEOPLE.security);
     expect(last.ok ? last.value.kind : last.error).toEqual({ code: 'approval_by_blocked', requestId: 'R1', approver: PEOPLE.lead1, step: 0 });
-    expect({ grant: h.store.grantForRequest(id), state: h.store.getRequest(id)?.state, approvals: h.store.approvalsFor(id).map((a) => a.approver) }).toEqual({ grant: undefined, state: 'pending', approvals: [PEOPLE.lead1] });
+    expect({ grant: await h.store.grantForRequest(id), state: (await h.store.getRequest(id))?.state, approvals: (await h.store.approvalsFor(id)).map((a) => a.approver) }).toEqual({ grant: undefined, state: 'pending', approvals: [PEOPLE.lead1] });
     expect(h.auditActions()).toContain('approval.refused');
   });
 
   it('counts the approvals of people not blocked as before', async () => {
     const id = await stepOneApprovedByLead1();
-    blockOnly(h, PEOPLE.lead2, PEOPLE.security);
+    await blockOnly(h, PEOPLE.lead2, PEOPLE.security);
     const last = await h.service.approve(id, PEOPLE.security);
     expect(last.ok && last.value.kind).toBe('approved');
-    expect(h.store.grantForRequest(id)?.state).toBe('active');
+    expect((await h.store.grantForRequest(id))?.state).toBe('active');
   });
 });

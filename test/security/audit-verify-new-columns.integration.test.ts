@@ -25,7 +25,7 @@ describe('adversary: table edits that audit verify must catch', () => {
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'poking' });
     if (!out.ok || out.value.kind !== 'granted') throw new Error('expected a grant');
     await h.service.revoke(out.value.grant.id, PEOPLE.engineer);
-    expect(h.store.getGrant(out.value.grant.id)?.reviewFrom).toBe('security');
+    expect((await h.store.getGrant(out.value.grant.id))?.reviewFrom).toBe('security');
     expect(problems()).toEqual([]);
     return out.value.grant.id;
   };
@@ -35,7 +35,7 @@ describe('adversary: table edits that audit verify must catch', () => {
     expect((await userBlocksOf(h).revokeAll(PEOPLE.engineer, PEOPLE.security, 'laptop stolen')).ok).toBe(true);
     expect(problems()).toEqual([]);
     sql('DELETE FROM blocked_users WHERE user = ?', PEOPLE.engineer);
-    expect(h.store.isBlocked(PEOPLE.engineer)).toBe(false);
+    expect(await h.store.isBlocked(PEOPLE.engineer)).toBe(false);
     expect(problems().join('\n')).toContain(PEOPLE.engineer);
   });
 
@@ -49,7 +49,7 @@ describe('adversary: table edits that audit verify must catch', () => {
     h = accessHarness();
     const out = await h.service.request({ requester: PEOPLE.oncall, resource: 'prod-db', role: 'read', duration: HOUR, reason: 'INC-1 slow queries' });
     if (!out.ok || out.value.kind !== 'granted') throw new Error('expected an automatic grant');
-    expect(h.store.getRequest(out.value.request.id)?.autoGroup).toBe('oncall');
+    expect((await h.store.getRequest(out.value.request.id))?.autoGroup).toBe('oncall');
     expect(problems()).toEqual([]);
     sql('UPDATE requests SET auto_group = NULL WHERE id = ?', out.value.request.id);
     expect(problems().join('\n')).toMatch(/auto_group/);
@@ -64,7 +64,7 @@ describe('adversary: table edits that audit verify must catch', () => {
   it('a review waiting cleared, so it leaves every list and reminder', async () => {
     const id = await reviewedGrant();
     sql('UPDATE grants SET review_from = NULL WHERE id = ?', id);
-    expect(h.service.reviews.post.countPending()).toBe(0);
+    expect(await h.service.reviews.post.countPending()).toBe(0);
     expect(problems().join('\n')).toMatch(/review_from/);
   });
 

@@ -32,8 +32,8 @@ describe('adversary: revoke-all vs a grant in flight', () => {
     expect(revoked.ok && revoked.value).toMatchObject({ newlyBlocked: true, ended: [], failed: [] }); // "confirmed gone"
     release();
     const granted = await granting;
-    expect(h.store.isBlocked(PEOPLE.engineer)).toBe(true);
+    expect(await h.store.isBlocked(PEOPLE.engineer)).toBe(true);
     // Expected: no live grant and nothing at the provider. Actual: the grant is active and present at the provider.
-    expect({ outcome: granted.ok && granted.value.kind, live: h.store.grantsOf(PEOPLE.engineer, ['pending', 'active', 'revoke_failed']).map((g) => g.state), atProvider: h.provider.present.size }).toEqual({ outcome: 'failed', live: [], atProvider: 0 });
+    expect({ outcome: granted.ok && granted.value.kind, live: (await h.store.grantsOf(PEOPLE.engineer, ['pending', 'active', 'revoke_failed'])).map((g) => g.state), atProvider: h.provider.present.size }).toEqual({ outcome: 'failed', live: [], atProvider: 0 });
   });
 });

@@ -35,20 +35,20 @@ describe('a blocked account and revoke-all, end to end', () => {
     const text = await reply(`request sandbox 1h at ${isoIn(6_000)} CHG-1 planned`);
     expect(text).toMatch(/Scheduled/);
     const id = Number(/`R(\d+)`/.exec(text)?.[1]);
-    expect(e.sesame.store.getRequest(id)?.state).toBe('scheduled');
+    expect((await e.sesame.store.getRequest(id))?.state).toBe('scheduled');
     const revoked = await reply(`revoke-all <@${PEOPLE.engineer}> laptop stolen SEC-1`, PEOPLE.lead1);
     expect(revoked).toContain('1 scheduled window(s) were cancelled');
-    expect(e.sesame.store.getRequest(id)?.state).toBe('cancelled');
+    expect((await e.sesame.store.getRequest(id))?.state).toBe('cancelled');
     expect(await reply(`unblock <@${PEOPLE.engineer}>`, PEOPLE.lead1)).toMatch(/may request access again/);
     await new Promise((r) => setTimeout(r, 9_000));
     await e.sesame.reconcile();
-    expect(e.sesame.store.grantForRequest(id)).toBeUndefined();
+    expect(await e.sesame.store.grantForRequest(id)).toBeUndefined();
   }, 30_000);
 
   it('an admin cannot block themselves (which could lock out the last admin); refused with a sentence, audited', async () => {
     const answer = await reply(`revoke-all <@${PEOPLE.lead1}> testing SEC-2`, PEOPLE.lead1);
     expect(answer).toMatch(/yourself/);
-    expect(e.sesame.store.isBlocked(PEOPLE.lead1)).toBe(false);
+    expect(await e.sesame.store.isBlocked(PEOPLE.lead1)).toBe(false);
     const refused = e.sesame.store.db.$client.prepare("SELECT actor FROM audit_log WHERE action = 'user.block_refused' AND json_extract(details, '$.code') = 'self_block'").all();
     expect(refused).toEqual([{ actor: PEOPLE.lead1 }]);
   });
@@ -64,7 +64,7 @@ describe('a blocked account and revoke-all, end to end', () => {
   });
 
   it('a blocked security account cannot acknowledge a break-glass use either', async () => {
-    expect(e.sesame.store.isBlocked(PEOPLE.security)).toBe(true);
+    expect(await e.sesame.store.isBlocked(PEOPLE.security)).toBe(true);
     const id = /`G(\d+)`/.exec(await reply('breakglass prod-db write 10m INC-42 primary down', PEOPLE.oncall))?.[1];
     expect(id).toBeDefined();
     expect((await e.signer.click(PEOPLE.security, 'acknowledge_breakglass', `G${id}`)).status).toBe(200);

@@ -22,7 +22,7 @@ describe('adversary: an extension resting on a since-blocked approver', () => {
     if (!asked.ok || asked.value.kind !== 'pending') throw new Error('expected a pending request');
     expect((await h.service.approve(asked.value.request.id, PEOPLE.lead2)).value?.kind).toBe('next_step');
     expect((await h.service.approve(asked.value.request.id, PEOPLE.security)).value?.kind).toBe('approved');
-    const grant = h.store.grantForRequest(asked.value.request.id);
+    const grant = await h.store.grantForRequest(asked.value.request.id);
     if (grant?.state !== 'active') throw new Error('expected an active grant');
     const ext = await h.service.extend(grant.id, PEOPLE.engineer, HOUR);
     if (!ext.ok || ext.value.kind !== 'pending') throw new Error(`expected a pending extension, got ${JSON.stringify(ext)}`);
@@ -32,7 +32,7 @@ describe('adversary: an extension resting on a since-blocked approver', () => {
     expect(out.ok && out.value.approvalsCancelled).toBe(1);
     const last = await h.service.approve(extId, PEOPLE.security);
     expect(last.ok ? last.value.kind : last.error.code).toBe('not_pending');
-    expect({ state: h.store.getRequest(extId)?.state, expiresAt: h.store.getGrant(grant.id)?.expiresAt, extended: h.provider.count('extend') }).toEqual({ state: 'cancelled', expiresAt: grant.expiresAt, extended: 0 });
+    expect({ state: (await h.store.getRequest(extId))?.state, expiresAt: (await h.store.getGrant(grant.id))?.expiresAt, extended: h.provider.count('extend') }).toEqual({ state: 'cancelled', expiresAt: grant.expiresAt, extended: 0 });
   });
 
   it('refuses the last step of an extension when only the block has landed', async () => {
@@ -40,12 +40,12 @@ describe('adversary: an extension resting on a since-blocked approver', () => {
     if (!asked.ok || asked.value.kind !== 'pending') throw new Error('expected a pending request');
     await h.service.approve(asked.value.request.id, PEOPLE.lead2);
     await h.service.approve(asked.value.request.id, PEOPLE.security);
-    const grant = h.store.grantForRequest(asked.value.request.id);
+    const grant = await h.store.grantForRequest(asked.value.request.id);
     if (grant?.state !== 'active') throw new Error('expected an active grant');
     const ext = await h.service.extend(grant.id, PEOPLE.engineer, HOUR);
     if (!ext.ok || ext.value.kind !== 'pending') throw new Error('expected a pending extension');
     await h.service.approve(ext.value.request.id, PEOPLE.lead1);
-    blockOnly(h, PEOPLE.lead1, PEOPLE.security, 'account compromised');
+    await blockOnly(h, PEOPLE.lead1, PEOPLE.security, 'account compromised');
     const last = await h.service.approve(ext.value.request.id, PEOPLE.security);
     expect(last.ok ? last.value.kind : last.error.code).toBe('approval_by_blocked');
     expect(h.provider.count('extend')).toBe(0);
@@ -64,7 +64,7 @@ describe('careless admin: a request left resting on a blocked approval (revoke-a
     const asked = await h.service.request({ requester: PEOPLE.engineer, resource: 'prod-db', role: 'write', duration: HOUR, reason: 'INC-10' });
     if (!asked.ok || asked.value.kind !== 'pending') throw new Error('expected a pending request');
     await h.service.approve(asked.value.request.id, PEOPLE.lead1);
-    blockOnly(h, PEOPLE.lead1, PEOPLE.security);
+    await blockOnly(h, PEOPLE.lead1, PEOPLE.security);
     expect((await h.service.approve(asked.value.request.id, PEOPLE.security)).error?.code).toBe('approval_by_blocked');
     expect((await h.service.deny(asked.value.request.id, PEOPLE.security, 'rests on a blocked approval')).ok).toBe(true);
     const again = await h.service.request({ requester: PEOPLE.engineer, resource: 'prod-db', role: 'write', duration: HOUR, reason: 'INC-10 again' });
@@ -91,7 +91,7 @@ describe('adversary: a final approval racing revoke-all on its approver', () => 
     expect(out.ok && out.value.approvalsCancelled).toBe(0); // `approved` at that moment: neither pending nor scheduled
     release();
     const approved = await approving;
-    expect({ granted: h.provider.count('grant'), grant: h.store.grantForRequest(asked.value.request.id)?.state ?? null }).toEqual({ granted: 0, grant: null });
+    expect({ granted: h.provider.count('grant'), grant: (await h.store.grantForRequest(asked.value.request.id))?.state ?? null }).toEqual({ granted: 0, grant: null });
     // The requester is told why, and what to do.
     expect(approved.ok && approved.value.kind === 'approved' && approved.value.fulfilled).toMatchObject({ kind: 'failed', problem: expect.stringContaining('ask again and someone else can approve it') });
   });
@@ -113,10 +113,10 @@ describe('adversary: a scheduled window whose approver was blocked without revok
     if (!asked.ok || asked.value.kind !== 'pending') throw new Error('expected a pending request');
     const id = asked.value.request.id;
     expect((await h.service.approve(id, PEOPLE.lead1)).value?.kind).toBe('approved');
-    expect(h.store.getRequest(id)?.state).toBe('scheduled');
-    blockOnly(h, PEOPLE.lead1, PEOPLE.security, 'account compromised');
+    expect((await h.store.getRequest(id))?.state).toBe('scheduled');
+    await blockOnly(h, PEOPLE.lead1, PEOPLE.security, 'account compromised');
     h.clock.set(new Date(startsAt));
     await h.service.windows.activate(id);
-    expect({ granted: h.provider.count('grant'), state: h.store.getRequest(id)?.state }).toMatchObject({ granted: 0 });
+    expect({ granted: h.provider.count('grant'), state: (await h.store.getRequest(id))?.state }).toMatchObject({ granted: 0 });
   });
 });

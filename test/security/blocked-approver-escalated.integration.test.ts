@@ -34,11 +34,11 @@ describe('adversary: an escalated step resting on a blocked approver', () => {
 
   it('refuses the escalation group\'s click on a step the blocked account half-approved', async () => {
     const id = await halfwayThroughStepTwo();
-    blockOnly(h, PEOPLE.lead1, PEOPLE.security);
+    await blockOnly(h, PEOPLE.lead1, PEOPLE.security);
     h.clock.advance(10 * MINUTE);
     expect(await h.service.escalations.escalate(id)).toBe(true);
     expect((await h.service.approve(id, MANAGER)).error).toMatchObject({ code: 'approval_by_blocked', approver: PEOPLE.lead1, step: 1 });
-    expect(h.store.grantForRequest(id)).toBeUndefined();
+    expect(await h.store.grantForRequest(id)).toBeUndefined();
     const refused = [...auditEntries(h.store.db.$client)].filter((e) => e.action === 'approval.refused');
     expect(refused.map((e) => ({ actor: e.actor, code: (e.details as { code?: string }).code }))).toEqual([{ actor: MANAGER, code: 'approval_by_blocked' }]);
   });
@@ -47,7 +47,7 @@ describe('adversary: an escalated step resting on a blocked approver', () => {
     const id = await halfwayThroughStepTwo();
     const out = await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised');
     expect(out.ok && out.value.approvalsCancelled).toBe(1);
-    expect(h.store.getRequest(id)?.state).toBe('cancelled');
+    expect((await h.store.getRequest(id))?.state).toBe('cancelled');
     const again = await h.service.request({ requester: PEOPLE.engineer, resource: 'prod-db', role: 'write', duration: HOUR, reason: 'INC-9 again' });
     if (again.value?.kind !== 'pending') throw new Error('expected a pending request');
     await h.service.approve(again.value.request.id, PEOPLE.security);

@@ -28,28 +28,28 @@ describe('adversary: a blocked team lead', () => {
     expect(out.ok && out.value.approvalsCancelled).toBe(1);
     const last = await h.service.approve(id, PEOPLE.lead2);
     expect(last.ok ? last.value.kind : last.error.code).toBe('not_pending');
-    expect({ grants: h.store.grantsOfRequest(id).length, granted: h.provider.count('grant') }).toEqual({ grants: 0, granted: 0 });
+    expect({ grants: (await h.store.grantsOfRequest(id)).length, granted: h.provider.count('grant') }).toEqual({ grants: 0, granted: 0 });
   });
 
   it('refuses the bundle\'s last step while only the block has landed, audited', async () => {
     const id = await kitPastTheLead();
-    blockOnly(h, PEOPLE.lead1, PEOPLE.security);
+    await blockOnly(h, PEOPLE.lead1, PEOPLE.security);
     const last = await h.service.approve(id, PEOPLE.lead2);
     expect(last.ok ? last.value.kind : last.error.code).toBe('approval_by_blocked');
-    expect(h.store.grantsOfRequest(id)).toEqual([]);
+    expect(await h.store.grantsOfRequest(id)).toEqual([]);
     expect(h.auditActions()).toContain('approval.refused');
   });
 
   it('lets an unblock restore the lead\'s approval only when revoke-all had not cancelled the request', async () => {
     const id = await kitPastTheLead();
-    blockOnly(h, PEOPLE.lead1, PEOPLE.security);
+    await blockOnly(h, PEOPLE.lead1, PEOPLE.security);
     expect((await userBlocksOf(h).unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);
     // By design: the admin lifted the block, so the lead's approval counts again.
     expect((await h.service.approve(id, PEOPLE.lead2)).value?.kind).toBe('approved');
     // Re-blocking after the grant does not end it (documented: grants already made stay live).
     const again = await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'again');
     expect(again.ok && again.value.approvalsCancelled).toBe(0);
-    expect(h.store.grantsOfRequest(id).map((g) => g.state)).toEqual(['active', 'active']);
+    expect((await h.store.grantsOfRequest(id)).map((g) => g.state)).toEqual(['active', 'active']);
   });
 
   // GAP (denial of service, undocumented): the requester's only lead is blocked, yet a new request's team-lead step is

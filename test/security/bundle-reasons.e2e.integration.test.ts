@@ -39,10 +39,10 @@ describe('access that outlives its reason', () => {
     expect(text).toMatch(/^✅ Granted/);
     const ids = grantIds(text);
     expect(ids).toHaveLength(2);
-    const request = e.sesame.store.getRequest(e.sesame.store.getGrant(ids[0] as number)?.requestId as number);
+    const request = await e.sesame.store.getRequest((await e.sesame.store.getGrant(ids[0] as number))?.requestId as number);
     e.slack.usergroups.set('S0ONCALL', []);
     await sweep();
-    const states = ids.map((id) => e.sesame.store.getGrant(id)?.state);
+    const states = (await Promise.all(ids.map((id) => e.sesame.store.getGrant(id)))).map((g) => g?.state);
     e.slack.usergroups.set('S0ONCALL', [PEOPLE.oncall]);
     expect({ autoGroup: request?.autoGroup, states }).toEqual({ autoGroup: 'oncall', states: ['revoked', 'revoked'] });
   });
@@ -52,12 +52,12 @@ describe('access that outlives its reason', () => {
     expect(text).toMatch(/^✅ Granted/);
     const ids = grantIds(text);
     expect(ids).toHaveLength(2);
-    const request = e.sesame.store.getRequest(e.sesame.store.getGrant(ids[0] as number)?.requestId as number);
+    const request = await e.sesame.store.getRequest((await e.sesame.store.getGrant(ids[0] as number))?.requestId as number);
     expect(request?.autoGroup).toBe('oncall,engineering');
     // Still on call, but no longer an engineer: the engineering-approved member's reason is gone, and a bundle ends whole.
     e.slack.usergroups.set('S0ENG', ENGINEERS.filter((u) => u !== PEOPLE.oncall));
     await sweep();
-    const states = ids.map((id) => e.sesame.store.getGrant(id)?.state);
+    const states = (await Promise.all(ids.map((id) => e.sesame.store.getGrant(id)))).map((g) => g?.state);
     e.slack.usergroups.set('S0ENG', ENGINEERS);
     expect(states).toEqual(['revoked', 'revoked']);
     const reasons = e.sesame.store.db.$client.prepare("SELECT details FROM audit_log WHERE action = 'grant.revoked' AND grant_id IN (?, ?)").all(`G${ids[0]}`, `G${ids[1]}`) as { details: string }[];
@@ -68,23 +68,23 @@ describe('access that outlives its reason', () => {
     e.slack.usergroups.set('S0ONCALL', []);
     const asked = await reply('request prod-db read 1h INC-6 look', PEOPLE.oncall);
     const requestId = Number(/`R(\d+)`/.exec(asked)?.[1]);
-    expect(e.sesame.store.getRequest(requestId)?.state).toBe('pending');
+    expect((await e.sesame.store.getRequest(requestId))?.state).toBe('pending');
     expect((await e.signer.click(PEOPLE.lead1, 'approve_request', `R${requestId}`)).status).toBe(200);
-    const grant = await e.slack.waitFor(() => (e.sesame.store.grantForRequest(requestId)?.state === 'active' ? e.sesame.store.grantForRequest(requestId) : null), 'the approved grant');
+    const grant = await e.slack.waitFor(async () => ((await e.sesame.store.grantForRequest(requestId))?.state === 'active' ? await e.sesame.store.grantForRequest(requestId) : null), 'the approved grant');
     const before = grant.expiresAt as number;
     // Now on call: the extension is automatic because of it.
     e.slack.usergroups.set('S0ONCALL', [PEOPLE.oncall]);
     expect(await reply(`extend G${grant.id} 2h`, PEOPLE.oncall)).toMatch(/now lasts until/);
-    expect(e.sesame.store.getGrant(grant.id)?.expiresAt).toBe(before + 2 * 3_600_000);
+    expect((await e.sesame.store.getGrant(grant.id))?.expiresAt).toBe(before + 2 * 3_600_000);
     const ext = e.sesame.store.db.$client.prepare('SELECT auto_group FROM requests WHERE extends_grant_id = ?').all(grant.id);
     expect(ext).toEqual([{ auto_group: 'oncall' }]);
     // Still on call: the sweep leaves it alone.
     await sweep();
-    expect(e.sesame.store.getGrant(grant.id)?.state).toBe('active');
+    expect((await e.sesame.store.getGrant(grant.id))?.state).toBe('active');
     // Leaves on-call: the on-call-approved extra time goes, with the grant.
     e.slack.usergroups.set('S0ONCALL', []);
     await sweep();
-    const after = e.sesame.store.getGrant(grant.id);
+    const after = await e.sesame.store.getGrant(grant.id);
     e.slack.usergroups.set('S0ONCALL', [PEOPLE.oncall]);
     expect(after?.state).toBe('revoked');
   });
@@ -93,17 +93,17 @@ describe('access that outlives its reason', () => {
     e.slack.usergroups.set('S0ONCALL', []);
     const asked = await reply('request oncall-kit 1h INC-8 look', PEOPLE.oncall);
     const requestId = Number(/`R(\d+)`/.exec(asked)?.[1]);
-    expect(e.sesame.store.getRequest(requestId)?.state).toBe('pending');
+    expect((await e.sesame.store.getRequest(requestId))?.state).toBe('pending');
     expect((await e.signer.click(PEOPLE.lead1, 'approve_request', `R${requestId}`)).status).toBe(200);
-    const members = await e.slack.waitFor(() => {
-      const granted = e.sesame.store.grantsOfRequest(requestId);
+    const members = await e.slack.waitFor(async () => {
+      const granted = await e.sesame.store.grantsOfRequest(requestId);
       return granted.length === 2 && granted.every((g) => g.state === 'active') ? granted : null;
     }, 'the approved bundle');
     e.slack.usergroups.set('S0ONCALL', [PEOPLE.oncall]);
     expect(await reply(`extend G${members[1]?.id} 1h`, PEOPLE.oncall)).toMatch(/now lasts until/);
     e.slack.usergroups.set('S0ONCALL', []);
     await sweep();
-    const states = members.map((g) => e.sesame.store.getGrant(g.id)?.state);
+    const states = (await Promise.all(members.map((g) => e.sesame.store.getGrant(g.id)))).map((g) => g?.state);
     e.slack.usergroups.set('S0ONCALL', [PEOPLE.oncall]);
     expect(states).toEqual(['revoked', 'revoked']);
   });

@@ -38,13 +38,14 @@ describe('post-access review inside a bundle', () => {
     const text = await reply('request kit 1h CHG-2 try');
     const ids = [...text.matchAll(/`G(\d+)`/g)].map((m) => Number(m[1]));
     expect(ids).toHaveLength(2);
-    const sandbox = ids.find((id) => e.sesame.store.getGrant(id)?.resource === 'sandbox');
-    const deployers = ids.find((id) => e.sesame.store.getGrant(id)?.resource === 'deployers');
+    const members = await Promise.all(ids.map((id) => e.sesame.store.getGrant(id)));
+    const sandbox = members.find((g) => g?.resource === 'sandbox')?.id;
+    const deployers = members.find((g) => g?.resource === 'deployers')?.id;
     await reply(`revoke G${ids[0]}`); // a bundle's grants end together
     await e.slack.waitFor(() => reviewsAsked().includes(`G${sandbox}`) || null, 'the review of the bundle member');
     const review = e.sesame.store.db.$client.prepare("SELECT details FROM audit_log WHERE action = 'grant.review_requested' AND grant_id = ?").get(`G${sandbox}`) as { details: string };
     expect(JSON.parse(review.details)).toMatchObject({ tier: 'low', review: 'security' });
-    await e.slack.waitFor(() => (e.sesame.store.getGrant(deployers as number)?.state === 'revoked' ? true : null), 'the other member ended');
+    await e.slack.waitFor(async () => ((await e.sesame.store.getGrant(deployers as number))?.state === 'revoked' ? true : null), 'the other member ended');
     expect(reviewsAsked()).not.toContain(`G${deployers}`);
   });
 });

@@ -23,6 +23,6 @@ describe('adversary: a bundle of team-lead tiers', () => {
     expect((await h.service.approve(request.id, PEOPLE.lead2)).error).toMatchObject({ code: 'not_team_lead' });
     expect((await h.service.approve(request.id, PEOPLE.lead1)).value?.kind).toBe('next_step');
     expect((await h.service.approve(request.id, PEOPLE.lead2)).value?.kind).toBe('approved');
-    expect(h.store.grantsOfRequest(request.id).map((g) => g.state)).toEqual(['active', 'active']);
+    expect((await h.store.grantsOfRequest(request.id)).map((g) => g.state)).toEqual(['active', 'active']);
   });
 });

@@ -33,7 +33,7 @@ describe('adversary: revoke-all vs a request being stored', () => {
     release();
     const out = await asking;
     expect(!out.ok && out.error.code).toBe('user_blocked');
-    expect(h.store.requestsBy(PEOPLE.engineer, ['pending', 'scheduled', 'approved'])).toEqual([]);
+    expect(await h.store.requestsBy(PEOPLE.engineer, ['pending', 'scheduled', 'approved'])).toEqual([]);
 
     // The laptop turns up; the admin unblocks before the window's start. Nothing is granted at the start.
     expect((await userBlocksOf(h).unblock(PEOPLE.engineer, PEOPLE.security)).ok).toBe(true);
@@ -50,7 +50,7 @@ describe('adversary: revoke-all vs a request being stored', () => {
     release();
     const out = await asking;
     expect(!out.ok && out.error.code).toBe('user_blocked');
-    expect(h.store.requestsBy(PEOPLE.engineer, ['pending'])).toEqual([]);
+    expect(await h.store.requestsBy(PEOPLE.engineer, ['pending'])).toEqual([]);
     const refused = h.store.db.$client.prepare("SELECT actor, details FROM audit_log WHERE action = 'request.refused'").all() as { actor: string; details: string }[];
     expect(refused.map((r) => [r.actor, (JSON.parse(r.details) as { code: string }).code])).toEqual([[PEOPLE.engineer, 'user_blocked']]);
   });

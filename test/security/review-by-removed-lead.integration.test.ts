@@ -22,12 +22,12 @@ describe('adversary: a lead removed from the team, with a review waiting', () =>
     if (!out.ok || out.value.kind !== 'granted') throw new Error('expected a grant');
     const id = out.value.grant.id;
     await h.service.revoke(id, PEOPLE.engineer);
-    expect(h.store.getGrant(id)?.reviewLeads).toEqual([PEOPLE.lead1]);
+    expect((await h.store.getGrant(id))?.reviewLeads).toEqual([PEOPLE.lead1]);
 
     h.setPolicy(withLeads([PEOPLE.lead2])); // lead1 is no longer the lead of payments
     const byOld = await h.service.reviews.post.give(id, PEOPLE.lead1, 'looks_right', null);
     expect(!byOld.ok && byOld.error.code).toBe('not_reviewer');
-    expect(h.store.getGrant(id)?.reviewedBy).toBeNull();
+    expect((await h.store.getGrant(id))?.reviewedBy).toBeNull();
     const refused = h.store.db.$client.prepare("SELECT actor FROM audit_log WHERE action = 'grant.review_refused'").all();
     expect(refused).toEqual([{ actor: PEOPLE.lead1 }]);
     expect((await h.service.reviews.post.give(id, PEOPLE.lead2, 'looks_right', null)).ok).toBe(true);

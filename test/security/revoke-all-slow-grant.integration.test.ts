@@ -28,6 +28,6 @@ describe('adversary: revoke-all while a grant outlasts its wait', () => {
     await granting;
     const reasons = new ReasonEnds({ store: h.store, policy: () => aLoadedPolicy(), directory: h.directory, log: silentLogger }, h.service.grants);
     await reasons.sweep();
-    expect({ state: h.store.getGrant(1)?.state, atProvider: h.provider.present.size }).toEqual({ state: 'failed', atProvider: 0 });
+    expect({ state: (await h.store.getGrant(1))?.state, atProvider: h.provider.present.size }).toEqual({ state: 'failed', atProvider: 0 });
   }, 60_000);
 });

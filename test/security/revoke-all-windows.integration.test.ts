@@ -25,7 +25,7 @@ describe('revoke-all and scheduled windows', () => {
 
     const out = await blocks().revokeAll(PEOPLE.engineer, PEOPLE.security, 'laptop stolen');
     expect(out.ok && out.value).toMatchObject({ newlyBlocked: true, cancelled: 0, windowsCancelled: 1, ended: [], failed: [] });
-    expect(h.store.getRequest(request.id)?.state).toBe('cancelled');
+    expect((await h.store.getRequest(request.id))?.state).toBe('cancelled');
     expect(h.scheduler.activations.has(request.id)).toBe(false);
     expect(cancelAudits()).toEqual([{ actor: PEOPLE.security, request_id: `R${request.id}`, details: expect.objectContaining({ code: 'user_blocked' }) }]);
 
@@ -33,18 +33,18 @@ describe('revoke-all and scheduled windows', () => {
     expect((await blocks().unblock(PEOPLE.engineer, PEOPLE.security)).ok).toBe(true);
     h.clock.set(new Date(startsAt));
     expect(await h.service.windows.activate(request.id)).toBe('not_scheduled');
-    expect(h.store.grantForRequest(request.id)).toBeUndefined();
+    expect(await h.store.grantForRequest(request.id)).toBeUndefined();
     expect(h.provider.count('grant')).toBe(0);
   });
 
   it('re-checks the block at activation: a window of a blocked person is refused and cancelled, audited', async () => {
     const { request, startsAt } = await scheduledWindow();
     // A block that revoke-all's cancel did not reach (the window was held just after its scan).
-    blockOnly(h, PEOPLE.engineer, PEOPLE.security);
+    await blockOnly(h, PEOPLE.engineer, PEOPLE.security);
     h.clock.set(new Date(startsAt));
     expect(await h.service.windows.activate(request.id)).toBe('no_longer_allowed');
-    expect(h.store.getRequest(request.id)?.state).toBe('cancelled');
-    expect(h.store.grantForRequest(request.id)).toBeUndefined();
+    expect((await h.store.getRequest(request.id))?.state).toBe('cancelled');
+    expect(await h.store.grantForRequest(request.id)).toBeUndefined();
     expect(h.provider.count('grant')).toBe(0);
     expect(cancelAudits()).toEqual([{ actor: 'sesame', request_id: `R${request.id}`, details: expect.objectContaining({ cause: 'user_blocked' }) }]);
   });
@@ -53,7 +53,7 @@ describe('revoke-all and scheduled windows', () => {
     const out = await blocks().revokeAll(PEOPLE.security, PEOPLE.security, 'testing');
     expect(out.ok).toBe(false);
     expect(!out.ok && out.error).toEqual({ code: 'self_block' });
-    expect(h.store.isBlocked(PEOPLE.security)).toBe(false);
+    expect(await h.store.isBlocked(PEOPLE.security)).toBe(false);
     const refused = h.store.db.$client.prepare("SELECT actor, details FROM audit_log WHERE action = 'user.block_refused'").all() as { actor: string; details: string }[];
     expect(refused.map((r) => ({ actor: r.actor, details: JSON.parse(r.details) as unknown }))).toEqual([{ actor: PEOPLE.security, details: expect.objectContaining({ code: 'self_block', user: PEOPLE.security }) }]);
     expect(h.auditActions()).not.toContain('user.blocked');

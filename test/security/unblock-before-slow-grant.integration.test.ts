@@ -19,14 +19,14 @@ describe('adversary: an unblock before a slow grant goes live', () => {
     await atProvider;
     // revoke-all is left waiting for the grant at its provider while the admin unblocks.
     const revoking = userBlocksOf(h).revokeAll(PEOPLE.engineer, PEOPLE.security, 'laptop stolen');
-    await expect.poll(() => h.store.isBlocked(PEOPLE.engineer), { timeout: 10_000 }).toBe(true);
+    await expect.poll(async () => await h.store.isBlocked(PEOPLE.engineer), { timeout: 10_000 }).toBe(true);
     expect((await userBlocksOf(h).unblock(PEOPLE.engineer, PEOPLE.security)).ok).toBe(true);
     release();
     const out = await granting;
     await revoking;
 
     expect(out.ok ? out.value.kind : out.error.code).toBe('failed');
-    expect({ state: h.store.getGrant(1)?.state, request: h.store.getRequest(1)?.state, atProvider: h.provider.present.size, revokes: h.provider.count('revoke') }).toEqual({ state: 'failed', request: 'failed', atProvider: 0, revokes: 1 });
+    expect({ state: (await h.store.getGrant(1))?.state, request: (await h.store.getRequest(1))?.state, atProvider: h.provider.present.size, revokes: h.provider.count('revoke') }).toEqual({ state: 'failed', request: 'failed', atProvider: 0, revokes: 1 });
     const audit = [...auditEntries(h.store.db.$client)];
     expect(audit.filter((e) => e.action === 'grant.failed').map((e) => ({ grant: e.grant_id, details: e.details }))).toEqual([{ grant: 'G1', details: expect.objectContaining({ problem: expect.stringContaining('/access revoke-all') as unknown }) as unknown }]);
     expect(audit.filter((e) => e.action === 'grant.activated')).toEqual([]);
@@ -38,6 +38,6 @@ describe('adversary: an unblock before a slow grant goes live', () => {
     expect((await userBlocksOf(h).unblock(PEOPLE.engineer, PEOPLE.security)).ok).toBe(true);
     h.clock.advance(1_000);
     await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'back at work' });
-    expect({ state: h.store.grantForRequest(1)?.state, atProvider: h.provider.present.size }).toEqual({ state: 'active', atProvider: 1 });
+    expect({ state: (await h.store.grantForRequest(1))?.state, atProvider: h.provider.present.size }).toEqual({ state: 'active', atProvider: 1 });
   });
 });

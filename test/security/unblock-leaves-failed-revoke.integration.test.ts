@@ -23,7 +23,7 @@ describe('adversary: unblock while revoke-all\'s revoke is still failing', () =>
     h.provider.failRevokes = 3; // the provider is down for the whole of revoke-all's attempts
     const out = await userBlocksOf(h).revokeAll(PEOPLE.engineer, PEOPLE.security, 'laptop stolen');
     expect(out.ok && out.value.failed.map((f) => f.grantId)).toEqual([`G${id}`]);
-    expect(h.store.getGrant(id)?.state).toBe('revoke_failed');
+    expect((await h.store.getGrant(id))?.state).toBe('revoke_failed');
 
     // The laptop turns up an hour later; the admin lifts the block. The provider is back by now.
     h.clock.advance(HOUR);
@@ -34,6 +34,6 @@ describe('adversary: unblock while revoke-all\'s revoke is still failing', () =>
     await reconciler.runOnce();
 
     // Expected: the revoke that revoke-all started is finished by a sweep, block or no block.
-    expect({ state: h.store.getGrant(id)?.state, atProvider: h.provider.present.has(`G${id}`) }).toEqual({ state: 'revoked', atProvider: false });
+    expect({ state: (await h.store.getGrant(id))?.state, atProvider: h.provider.present.has(`G${id}`) }).toEqual({ state: 'revoked', atProvider: false });
   });
 });

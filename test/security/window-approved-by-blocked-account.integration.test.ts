@@ -34,10 +34,10 @@ describe('adversary: a scheduled window approved by an account blocked since', (
   it('cancels the scheduled window, audited, the requester told; an unblock does not bring it back', async () => {
     const id = await askForWindow();
     expect((await h.service.approve(id, PEOPLE.lead1)).value?.kind).toBe('approved');
-    expect(h.store.getRequest(id)?.state).toBe('scheduled');
+    expect((await h.store.getRequest(id))?.state).toBe('scheduled');
     const out = await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised');
     expect(out.ok && out.value).toMatchObject({ cancelled: 0, windowsCancelled: 0, approvalsCancelled: 1 });
-    expect(h.store.getRequest(id)).toMatchObject({ state: 'cancelled', decidedBy: PEOPLE.security, decisionNote: expect.stringContaining('account compromised') as unknown });
+    expect(await h.store.getRequest(id)).toMatchObject({ state: 'cancelled', decidedBy: PEOPLE.security, decisionNote: expect.stringContaining('account compromised') as unknown });
     expect(h.notifier.types()).toContain('request_cancelled');
     expect(h.scheduler.activations.has(id)).toBe(false);
     await unblockAndReachTheStart(id);
@@ -52,7 +52,7 @@ describe('adversary: a scheduled window approved by an account blocked since', (
     expect(out.ok && out.value.approvalsCancelled).toBe(0); // `approved` at that moment: neither pending nor scheduled
     release();
     await approving;
-    expect(h.store.getRequest(id)).toMatchObject({ state: 'failed', decisionNote: expect.stringContaining('revoke-all') as unknown });
+    expect(await h.store.getRequest(id)).toMatchObject({ state: 'failed', decisionNote: expect.stringContaining('revoke-all') as unknown });
     await unblockAndReachTheStart(id);
   });
 });

@@ -29,7 +29,7 @@ describe('adversary: revoke-all while an approved window is being held', () => {
     expect((await userBlocksOf(h).revokeAll(PEOPLE.engineer, PEOPLE.security, 'laptop stolen')).ok).toBe(true);
     release();
     await approving;
-    expect(h.store.getRequest(id)?.state).not.toBe('scheduled');
+    expect((await h.store.getRequest(id))?.state).not.toBe('scheduled');
 
     expect((await userBlocksOf(h).unblock(PEOPLE.engineer, PEOPLE.security)).ok).toBe(true);
     h.clock.set(new Date(startsAt));

@@ -36,7 +36,7 @@ describe('break-glass, end to end', () => {
     const text = await reply('breakglass prod-db write 3h INC-42 primary is down', PEOPLE.oncall, 'C0INC42');
     expect(text).toMatch(/^✅ Granted: `prod-db` `write` for 1h until .* 🚨 Break-glass: announced here, and security will review it\. You asked for 3h; break-glass is capped at 1h/);
     const grantId = grantIdOf(text);
-    const grant = e.sesame.store.getGrant(grantId);
+    const grant = await e.sesame.store.getGrant(grantId);
     expect(grant).toMatchObject({ breakglass: true, state: 'active' });
     expect((grant?.expiresAt ?? 0) - (grant?.startsAt ?? 0)).toBe(3_600_000);
 
@@ -90,7 +90,7 @@ describe('break-glass, end to end', () => {
     expect(String((await e.slack.waitFor(() => e.slack.responsesTo(byOutsider.responseId)[0], 'a refusal')).text)).toBe(
       `Only members of \`security\` may acknowledge break-glass uses like \`G${grantId}\`.`,
     );
-    expect(e.sesame.store.getGrant(grantId)?.reviewedBy).toBeNull();
+    expect((await e.sesame.store.getGrant(grantId))?.reviewedBy).toBeNull();
 
     // Waiting for security: in /access pending, with its button.
     const pending = await e.signer.command('pending', { user: PEOPLE.security });
@@ -100,7 +100,7 @@ describe('break-glass, end to end', () => {
 
     const byReviewer = await e.signer.click(PEOPLE.security, 'acknowledge_breakglass', `G${grantId}`);
     expect(String((await e.slack.waitFor(() => e.slack.responsesTo(byReviewer.responseId)[0], 'the thanks')).text)).toBe(`✅ Thanks: you acknowledged break-glass G${grantId}.`);
-    expect(e.sesame.store.getGrant(grantId)?.reviewedBy).toBe(PEOPLE.security);
+    expect((await e.sesame.store.getGrant(grantId))?.reviewedBy).toBe(PEOPLE.security);
     const updated = await e.slack.waitFor(() => e.slack.callsTo('chat.update').filter((c) => c.channel === card.channel && JSON.stringify(c.blocks).includes(`Break-glass G${grantId}`)).at(-1), 'the updated card');
     expect(JSON.stringify(updated.blocks)).toContain('Acknowledged by <@U0SEC1>');
     expect(JSON.stringify(updated.blocks)).not.toContain('acknowledge_breakglass');

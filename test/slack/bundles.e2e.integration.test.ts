@@ -60,8 +60,8 @@ describe('bundles, end to end', () => {
     return sent.responseId;
   };
   const grantIdsIn = (text: string) => [...text.matchAll(/`G(\d+)`/g)].map((m) => Number(m[1]));
-  const requestOf = (grantId: number) => (e.sesame.store.getGrant(grantId) as GrantRow).requestId;
-  const grantsOf = (requestId: number) => e.sesame.store.grantsOfRequest(requestId);
+  const requestOf = async (grantId: number) => (await e.sesame.store.getGrant(grantId) as GrantRow).requestId;
+  const grantsOf = async (requestId: number) => await e.sesame.store.grantsOfRequest(requestId);
   const actionsOn = (grantId: number) =>
     (e.sesame.store.db.$client.prepare('SELECT action FROM audit_log WHERE grant_id = ? ORDER BY id').all(`G${grantId}`) as { action: string }[]).map((r) => r.action);
 
@@ -69,9 +69,9 @@ describe('bundles, end to end', () => {
     const text = await reply('request ops-kit 1h INC-42 rolling back the deploy');
     expect(text).toMatch(/^✅ Granted: `ops-kit` \(bundle: `sandbox` `admin`, `prod-db` `read`, `deployers` `member`\) for 1h until .* \(`G\d+`, `G\d+`, `G\d+`\)\. Revoking or extending any of them acts on the whole bundle\.$/);
     const ids = grantIdsIn(text);
-    const request = e.sesame.store.getRequest(requestOf(ids[0] as number));
+    const request = await e.sesame.store.getRequest(await requestOf(ids[0] as number));
     expect(request).toMatchObject({ resource: 'ops-kit', role: 'bundle', state: 'approved', bundleMembers: OPS_KIT, tier: 'short' });
-    const grants = grantsOf(request?.id ?? 0);
+    const grants = await grantsOf(request?.id ?? 0);
     expect(grants.map((g) => g.id)).toEqual(ids);
     expect(grants.map((g) => `${g.resource}:${g.role}:${g.state}`)).toEqual(['sandbox:admin:active', 'prod-db:read:active', 'deployers:member:active']);
     expect(new Set(grants.map((g) => g.expiresAt)).size).toBe(1);
@@ -100,8 +100,8 @@ describe('bundles, end to end', () => {
       const text = await reply('request ops-kit 1h INC-43 hotfix');
       expect(text).toMatch(/^⚠️ Request `R\d+` for `ops-kit` \(bundle: .*\) was approved, but granting it failed \(`deployers member \(bundle ops-kit\): .*503.*`\), so you have no access\./);
       const requestId = Number(/`R(\d+)`/.exec(text)?.[1]);
-      expect(e.sesame.store.getRequest(requestId)).toMatchObject({ state: 'failed', decisionNote: expect.stringContaining('deployers member (bundle ops-kit)') });
-      const grants = grantsOf(requestId);
+      expect(await e.sesame.store.getRequest(requestId)).toMatchObject({ state: 'failed', decisionNote: expect.stringContaining('deployers member (bundle ops-kit)') });
+      const grants = await grantsOf(requestId);
       expect(grants.map((g) => `${g.resource}:${g.state}`)).toEqual(['sandbox:revoked', 'prod-db:revoked', 'deployers:failed']);
       const prodDb = grants[1] as GrantRow;
       // The webhook receiver was told to grant and then to revoke: the person holds nothing anywhere.
@@ -118,9 +118,9 @@ describe('bundles, end to end', () => {
   it("revokes the whole bundle from any member's grant id, and refuses someone else's revoke", async () => {
     const ids = grantIdsIn(await reply('request ops-kit 1h INC-44 checking'));
     expect(await reply(`revoke G${ids[0]}`, PEOPLE.outsider)).toBe(`Grant \`G${ids[0]}\` is not yours; only its holder (or an admin, for revoking) can change it.`);
-    expect(grantsOf(requestOf(ids[0] as number)).every((g) => g.state === 'active')).toBe(true);
+    expect((await grantsOf(await requestOf(ids[0] as number))).every((g) => g.state === 'active')).toBe(true);
     expect(await reply(`revoke G${ids[1]}`)).toBe(`🔒 \`G${ids[1]}\` is revoked.`);
-    expect(grantsOf(requestOf(ids[0] as number)).map((g) => g.state)).toEqual(['revoked', 'revoked', 'revoked']);
+    expect((await grantsOf(await requestOf(ids[0] as number))).map((g) => g.state)).toEqual(['revoked', 'revoked', 'revoked']);
     expect(dbHook.present.has(`G${ids[1]}`)).toBe(false);
     expect(deployHook.present.has(`G${ids[2]}`)).toBe(false);
     for (const id of ids) expect(actionsOn(id)).toContain('grant.revoked');
@@ -128,16 +128,16 @@ describe('bundles, end to end', () => {
 
   it("extends every member together, and no further than the bundle's smallest max_duration", async () => {
     const ids = grantIdsIn(await reply('request ops-kit 1h INC-45 long fix'));
-    const requestId = requestOf(ids[0] as number);
-    const ends = () => grantsOf(requestId).map((g) => g.expiresAt ?? 0);
-    const [first] = ends();
+    const requestId = await requestOf(ids[0] as number);
+    const ends = async () => (await grantsOf(requestId)).map((g) => g.expiresAt ?? 0);
+    const [first] = await ends();
     expect(await reply(`extend G${ids[2]} 45m`)).toMatch(new RegExp(`^⏩ \`G${ids[2]}\` now lasts until`));
-    expect(ends()).toEqual([first, first, first].map((t) => (t ?? 0) + 45 * 60_000));
+    expect(await ends()).toEqual([first, first, first].map((t) => (t ?? 0) + 45 * 60_000));
     // 1h45m so far; deployers' tier stops at 2h, although sandbox and prod-db read would allow 8h.
     expect(await reply(`extend G${ids[0]} 30m`)).toContain('more than the 2h maximum for short-tier access');
-    expect(ends()).toEqual([first, first, first].map((t) => (t ?? 0) + 45 * 60_000));
+    expect(await ends()).toEqual([first, first, first].map((t) => (t ?? 0) + 45 * 60_000));
     expect(await reply(`extend G${ids[0]} 15m`)).toMatch(/now lasts until/);
-    expect(new Set(ends()).size).toBe(1);
+    expect(new Set(await ends()).size).toBe(1);
   });
 
   it('offers bundles in the request form only to those who may request every member, and grants one from it', async () => {
@@ -154,8 +154,8 @@ describe('bundles, end to end', () => {
       reason: { reason_value: { type: 'plain_text_input', value: 'INC-47 from the form' } },
     });
     expect(res.status).toBe(200);
-    const request = await e.slack.waitFor(() => e.sesame.store.requestsBy(PEOPLE.engineer2, ['approved']).find((r) => r.resource === 'ops-kit'), 'the bundle request');
-    await e.slack.waitFor(() => grantsOf(request.id).filter((g) => g.state === 'active').length === 3, 'three member grants');
+    const request = await e.slack.waitFor(async () => (await e.sesame.store.requestsBy(PEOPLE.engineer2, ['approved'])).find((r) => r.resource === 'ops-kit'), 'the bundle request');
+    await e.slack.waitFor(async () => (await grantsOf(request.id)).filter((g) => g.state === 'active').length === 3, 'three member grants');
   });
 
   it('asks for every member\'s approvers on one card listing the members, refusing the requester\'s own click', async () => {
@@ -165,17 +165,17 @@ describe('bundles, end to end', () => {
     const id = /`(R\d+)`/.exec(text)?.[1] ?? '';
     const requestId = Number(id.slice(1));
     // prod-db write's tier (security, then two sre-leads) decides, although prod-db read alone is auto-approved.
-    expect(e.sesame.store.getRequest(requestId)).toMatchObject({ tier: 'high', steps: [{ from: 'security', count: 1 }, { from: 'sre-leads', count: 2 }] });
+    expect(await e.sesame.store.getRequest(requestId)).toMatchObject({ tier: 'high', steps: [{ from: 'security', count: 1 }, { from: 'sre-leads', count: 2 }] });
     const card = await e.slack.waitFor(() => e.slack.callsTo('chat.postMessage').find((c) => c.channel === 'C0APPROVALS' && JSON.stringify(c.blocks ?? '').includes(id)), 'the bundle card');
     expect(JSON.stringify(card.blocks)).toContain('`db-admin` (bundle: `prod-db` `read`, `prod-db` `write`)');
     const refusal = await click(PEOPLE.engineer, 'approve_request', id);
     expect(String((await e.slack.waitFor(() => e.slack.responsesTo(refusal)[0], 'the refusal')).text)).toContain('You cannot decide on your own request');
     await click(PEOPLE.security, 'approve_request', id);
-    await e.slack.waitFor(() => e.sesame.store.getRequest(requestId)?.currentStep === 1, 'step 2');
+    await e.slack.waitFor(async () => (await e.sesame.store.getRequest(requestId))?.currentStep === 1, 'step 2');
     await click(PEOPLE.lead1, 'approve_request', id);
     await click(PEOPLE.lead2, 'approve_request', id);
-    await e.slack.waitFor(() => grantsOf(requestId).filter((g) => g.state === 'active').length === 2, 'both member grants');
-    const cardTs = e.sesame.store.getRequest(requestId)?.cardTs;
+    await e.slack.waitFor(async () => (await grantsOf(requestId)).filter((g) => g.state === 'active').length === 2, 'both member grants');
+    const cardTs = (await e.sesame.store.getRequest(requestId))?.cardTs;
     await e.slack.waitFor(() => e.slack.callsTo('chat.update').filter((c) => c.ts === cardTs).some((c) => JSON.stringify(c.blocks ?? '').includes('Grants: ')), 'the card listing the grants');
   });
 });

@@ -41,7 +41,7 @@ describe('the credential DM', () => {
     const [ts, dm] = [...slack.messages].find(([, m]) => JSON.stringify(m).includes(PASSWORD)) ?? [];
     expect(dm?.channel).toBe(PEOPLE.engineer);
     expect(String(dm?.text)).not.toContain(PASSWORD);
-    expect(h.store.getGrant(grantId)).toMatchObject({ dmChannel: PEOPLE.engineer, dmTs: ts });
+    expect(await h.store.getGrant(grantId)).toMatchObject({ dmChannel: PEOPLE.engineer, dmTs: ts });
 
     // "Restart": the grant ends, and a new notifier, knowing nothing of the first, is told.
     await h.service.revoke(grantId, PEOPLE.engineer);
@@ -50,6 +50,6 @@ describe('the credential DM', () => {
     await after.close?.();
     expect(slack.callsTo('chat.delete')).toEqual([{ channel: PEOPLE.engineer, ts }]);
     expect([...slack.messages.values()].filter((m) => JSON.stringify(m).includes(PASSWORD))).toEqual([]);
-    expect(h.store.getGrant(grantId)).toMatchObject({ dmChannel: null, dmTs: null });
+    expect(await h.store.getGrant(grantId)).toMatchObject({ dmChannel: null, dmTs: null });
   });
 });

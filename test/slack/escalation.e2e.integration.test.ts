@@ -36,13 +36,13 @@ describe('escalation, end to end', () => {
   it('pings the group in the thread, DMs its members, marks the card and App Home, and lets them decide only from then on', async () => {
     const id = /`(R\d+)`/.exec(await reply('request prod-db write 1h hotfix INC-5'))?.[1] ?? '';
     const requestId = Number(id.slice(1));
-    const cardTs = await e.slack.waitFor(() => e.sesame.store.getRequest(requestId)?.cardTs, 'the card');
+    const cardTs = await e.slack.waitFor(async () => (await e.sesame.store.getRequest(requestId))?.cardTs, 'the card');
     const card = e.slack.callsTo('chat.postMessage').find((c) => JSON.stringify(c.blocks ?? '').includes(`decide_${id}`));
     expect(JSON.stringify(card?.blocks)).toContain('Escalates to `managers` at');
 
     // Before the escalation a manager's click is refused and changes nothing.
     expect(await clickReply(MANAGER, 'approve_request', id)).toBe(`Request \`${id}\` is waiting for someone in \`security\`, and you are not in that group; \`managers\` may decide only once it escalates to them.`);
-    expect(e.sesame.store.approvalsFor(requestId)).toEqual([]);
+    expect(await e.sesame.store.approvalsFor(requestId)).toEqual([]);
 
     const ping = await e.slack.waitFor(() => e.slack.callsTo('chat.postMessage').find((c) => c.thread_ts === cardTs && String(c.text).includes('escalated')), 'the escalation in the thread', 20_000);
     expect(String(ping.text)).toBe(`⏫ \`${id}\` from <@${PEOPLE.engineer}> has waited 5s for \`security\`, so it is escalated to <!subteam^S0MGR>: anyone in \`security\` or \`managers\` may now approve or deny it on the card above.`);
@@ -60,18 +60,18 @@ describe('escalation, end to end', () => {
     expect(await clickReply(PEOPLE.engineer, 'approve_request', id)).toContain('You cannot decide on your own request');
     const sent = await e.signer.click(MANAGER, 'approve_request', id);
     expect(sent.status).toBe(200);
-    await e.slack.waitFor(() => e.sesame.store.grantForRequest(requestId)?.state === 'active', 'the grant');
-    expect(e.sesame.store.getRequest(requestId)).toMatchObject({ state: 'approved', decidedBy: MANAGER });
+    await e.slack.waitFor(async () => (await e.sesame.store.grantForRequest(requestId))?.state === 'active', 'the grant');
+    expect(await e.sesame.store.getRequest(requestId)).toMatchObject({ state: 'approved', decidedBy: MANAGER });
   });
 
   it('does not escalate a request cancelled before its time', async () => {
     const id = /`(R\d+)`/.exec(await reply('request prod-db write 1h changed my mind'))?.[1] ?? '';
     const requestId = Number(id.slice(1));
-    const cardTs = await e.slack.waitFor(() => e.sesame.store.getRequest(requestId)?.cardTs, 'the card');
+    const cardTs = await e.slack.waitFor(async () => (await e.sesame.store.getRequest(requestId))?.cardTs, 'the card');
     expect(await reply(`cancel ${id}`)).toBe(`🚫 Request \`${id}\` is cancelled.`);
     await new Promise((r) => setTimeout(r, 6_000));
     expect((await e.sesame.reconcile()).escalated).toBe(0);
     expect(e.slack.callsTo('chat.postMessage').filter((c) => c.thread_ts === cardTs)).toEqual([]);
-    expect(e.sesame.store.getRequest(requestId)?.escalatedStep).toBeNull();
+    expect((await e.sesame.store.getRequest(requestId))?.escalatedStep).toBeNull();
   });
 });

@@ -33,7 +33,7 @@ describe('grants end when their reason ends, end to end', () => {
     expect(id).toBeGreaterThan(0);
     return id;
   };
-  const grant = (id: number) => e.sesame.store.getGrant(id);
+  const grant = async (id: number) => await e.sesame.store.getGrant(id);
   const auditOf = (action: string, grantId?: number) =>
     (e.sesame.store.db.$client.prepare('SELECT actor, grant_id, details FROM audit_log WHERE action = ? ORDER BY id').all(action) as { actor: string; grant_id: string | null; details: string }[])
       .filter((r) => grantId === undefined || r.grant_id === `G${grantId}`)
@@ -45,33 +45,33 @@ describe('grants end when their reason ends, end to end', () => {
     it('ends the break-glass grants made in a channel when Slack says it was archived, with the reason on record', async () => {
       const here = grantIdOf(await reply('breakglass prod-db write 1h INC-42 primary is down', PEOPLE.oncall, 'C0INC42'));
       const elsewhere = grantIdOf(await reply('breakglass staging-db write 1h INC-77 payments stuck', PEOPLE.oncall, 'C0INC77'));
-      expect(grant(here)?.state).toBe('active');
+      expect((await grant(here))?.state).toBe('active');
 
       const sent = await e.signer.event({ type: 'channel_archive', channel: 'C0INC42', user: PEOPLE.engineer, event_ts: `${Date.now() / 1000}` });
       expect(sent.status).toBe(200);
-      await e.slack.waitFor(() => grant(here)?.state === 'revoked', 'the break-glass grant of the archived channel to end');
-      expect(grant(here)).toMatchObject({ endedBy: 'sesame' });
+      await e.slack.waitFor(async () => (await grant(here))?.state === 'revoked', 'the break-glass grant of the archived channel to end');
+      expect(await grant(here)).toMatchObject({ endedBy: 'sesame' });
       expect(auditOf('grant.revoked', here)).toEqual([{ actor: 'sesame', details: expect.objectContaining({ reason: 'the incident channel C0INC42 was archived' }) }]);
       // Another incident's grant is untouched.
-      expect(grant(elsewhere)?.state).toBe('active');
+      expect((await grant(elsewhere))?.state).toBe('active');
     });
 
     it('an archive event for a channel with no break-glass grant, or a forged one, ends nothing', async () => {
-      const live = e.sesame.store.grantsOf(PEOPLE.oncall, ['active']).map((g) => g.id);
+      const live = (await e.sesame.store.grantsOf(PEOPLE.oncall, ['active'])).map((g) => g.id);
       expect((await e.signer.event({ type: 'channel_archive', channel: 'C0GENERAL', user: PEOPLE.engineer })).status).toBe(200);
       const forged = await e.signer.event({ type: 'channel_archive', channel: 'C0INC77', user: PEOPLE.engineer }, undefined, { secret: 'not-the-signing-secret' });
       expect(forged.status).toBe(401);
       await sweep(); // anything the events might have started has settled by then
-      expect(e.sesame.store.grantsOf(PEOPLE.oncall, ['active']).map((g) => g.id)).toEqual(live);
+      expect((await e.sesame.store.grantsOf(PEOPLE.oncall, ['active'])).map((g) => g.id)).toEqual(live);
     });
 
     it('the reconcile sweep ends them when the archive event was missed', async () => {
-      const [missed] = e.sesame.store.grantsOf(PEOPLE.oncall, ['active']).filter((g) => g.breakglass);
+      const [missed] = (await e.sesame.store.grantsOf(PEOPLE.oncall, ['active'])).filter((g) => g.breakglass);
       expect(missed).toBeDefined();
       const id = missed?.id as number;
       e.slack.channels.set('C0INC77', { name: 'inc-77-payments', is_archived: true });
       expect(await sweep()).toBe(1);
-      expect(grant(id)?.state).toBe('revoked');
+      expect((await grant(id))?.state).toBe('revoked');
       expect(auditOf('grant.revoked', id)[0]?.details.reason).toBe('the incident channel C0INC77 was archived');
     });
   });
@@ -81,41 +81,41 @@ describe('grants end when their reason ends, end to end', () => {
       const text = await reply('request prod-db read 1h INC-5 slow queries', PEOPLE.oncall);
       expect(text).toMatch(/^✅ Granted/);
       const id = grantIdOf(text);
-      const request = e.sesame.store.getRequest(grant(id)?.requestId as number);
+      const request = await e.sesame.store.getRequest((await grant(id))?.requestId as number);
       expect(request?.autoGroup).toBe('oncall');
       expect(auditOf('request.auto_approved').at(-1)?.details.group).toBe('oncall');
 
       // Still on call: the sweep leaves it alone.
       await sweep();
-      expect(grant(id)?.state).toBe('active');
+      expect((await grant(id))?.state).toBe('active');
 
       e.slack.usergroups.set('S0ONCALL', []);
       expect(await sweep()).toBe(1);
-      expect(grant(id)?.state).toBe('revoked');
+      expect((await grant(id))?.state).toBe('revoked');
       expect(auditOf('grant.revoked', id)).toEqual([{ actor: 'sesame', details: expect.objectContaining({ reason: 'left group oncall' }) }]);
       e.slack.usergroups.set('S0ONCALL', [PEOPLE.oncall]);
     });
 
     it('keeps grants approved by people, and auto-approved ones while Slack cannot say who is on call', async () => {
       const approvedByPolicyAlone = grantIdOf(await reply('request staging-db read 1h looking at data', PEOPLE.oncall));
-      expect(e.sesame.store.getRequest(grant(approvedByPolicyAlone)?.requestId as number)?.autoGroup).toBeNull();
+      expect((await e.sesame.store.getRequest((await grant(approvedByPolicyAlone))?.requestId as number))?.autoGroup).toBeNull();
       const viaOncall = grantIdOf(await reply('request deployers member 1h INC-6 deploy fix', PEOPLE.oncall));
       e.slack.usergroups.delete('S0ONCALL'); // usergroups.users.list now fails: membership unknown
       await sweep();
-      expect(grant(viaOncall)?.state).toBe('active');
-      expect(grant(approvedByPolicyAlone)?.state).toBe('active');
+      expect((await grant(viaOncall))?.state).toBe('active');
+      expect((await grant(approvedByPolicyAlone))?.state).toBe('active');
       e.slack.usergroups.set('S0ONCALL', [PEOPLE.oncall]);
     });
   });
 
   describe('/access revoke-all and /access unblock', () => {
     it('refuses anyone but an admin, audited, and changes nothing', async () => {
-      const before = e.sesame.store.grantsOf(PEOPLE.oncall, ['active']).length;
+      const before = (await e.sesame.store.grantsOf(PEOPLE.oncall, ['active'])).length;
       expect(before).toBeGreaterThan(0);
       expect(await reply(`revoke-all <@${PEOPLE.oncall}|oncall> they annoy me`, PEOPLE.lead1)).toBe('Only admins may use `/access revoke-all`; ask one of them.');
       expect(await reply(`revoke-all <@${PEOPLE.oncall}> I am leaving anyway`, PEOPLE.oncall)).toBe('Only admins may use `/access revoke-all`; ask one of them.');
-      expect(e.sesame.store.grantsOf(PEOPLE.oncall, ['active'])).toHaveLength(before);
-      expect(e.sesame.store.isBlocked(PEOPLE.oncall)).toBe(false);
+      expect(await e.sesame.store.grantsOf(PEOPLE.oncall, ['active'])).toHaveLength(before);
+      expect(await e.sesame.store.isBlocked(PEOPLE.oncall)).toBe(false);
       expect(auditOf('user.block_refused').map((r) => [r.actor, r.details.code])).toEqual([
         [PEOPLE.lead1, 'not_admin'],
         [PEOPLE.oncall, 'not_admin'],
@@ -130,17 +130,17 @@ describe('grants end when their reason ends, end to end', () => {
     it('ends every live grant, cancels pending requests, blocks new ones, and tells the audit channel', async () => {
       const pending = await reply('request prod-db write 1h INC-8 migration', PEOPLE.oncall);
       expect(pending).toMatch(/R\d+/);
-      const live = e.sesame.store.grantsOf(PEOPLE.oncall, ['active', 'revoke_failed']).map((g) => g.id);
+      const live = (await e.sesame.store.grantsOf(PEOPLE.oncall, ['active', 'revoke_failed'])).map((g) => g.id);
       expect(live.length).toBeGreaterThanOrEqual(2);
 
       const text = await reply(`revoke-all <@${PEOPLE.oncall}|oncall> laptop stolen SEC-9`, PEOPLE.security);
       expect(text).toContain(`<@${PEOPLE.oncall}> lost ${live.length} grant(s)`);
       expect(text).toContain('all their access is confirmed gone. 1 pending request(s) were cancelled.');
       for (const id of live) {
-        expect(grant(id)).toMatchObject({ state: 'revoked', endedBy: PEOPLE.security });
+        expect(await grant(id)).toMatchObject({ state: 'revoked', endedBy: PEOPLE.security });
         expect(auditOf('grant.revoked', id)[0]?.details.reason).toBe('revoke-all: laptop stolen SEC-9');
       }
-      expect(e.sesame.store.requestsBy(PEOPLE.oncall, ['pending'])).toEqual([]);
+      expect(await e.sesame.store.requestsBy(PEOPLE.oncall, ['pending'])).toEqual([]);
       expect(auditOf('user.blocked')).toEqual([{ actor: PEOPLE.security, details: { user: PEOPLE.oncall, reason: 'laptop stolen SEC-9' } }]);
       const told = await e.slack.waitFor(() => e.slack.callsTo('chat.postMessage').find((c) => c.channel === 'C0AUDIT' && String(c.text).includes('ran revoke-all')), 'the audit channel told');
       expect(String(told.text)).toContain('confirmed gone');
@@ -155,24 +155,24 @@ describe('grants end when their reason ends, end to end', () => {
         [PEOPLE.oncall, 'user_blocked'],
         [PEOPLE.oncall, 'user_blocked'],
       ]);
-      expect(e.sesame.store.grantsOf(PEOPLE.oncall, ['pending', 'active'])).toEqual([]);
+      expect(await e.sesame.store.grantsOf(PEOPLE.oncall, ['pending', 'active'])).toEqual([]);
     });
 
     it('a blocked account cannot approve anyone, even when its group could', async () => {
       const asked = await reply('request prod-db read 1h needs a look', PEOPLE.engineer);
       const requestId = Number(/R(\d+)/.exec(asked)?.[1]);
-      expect(e.sesame.store.getRequest(requestId)?.state).toBe('pending');
+      expect((await e.sesame.store.getRequest(requestId))?.state).toBe('pending');
       await reply(`revoke-all <@${PEOPLE.lead1}> account compromised`, PEOPLE.security);
       const click = await e.signer.click(PEOPLE.lead1, 'approve_request', `R${requestId}`);
       expect(click.status).toBe(200);
       await e.slack.waitFor(() => auditOf('approval.refused').find((r) => r.actor === PEOPLE.lead1), 'the refused click on record');
-      expect(e.sesame.store.getRequest(requestId)?.state).toBe('pending');
+      expect((await e.sesame.store.getRequest(requestId))?.state).toBe('pending');
       expect(await reply(`unblock <@${PEOPLE.lead1}>`, PEOPLE.security)).toBe(`🔓 <@${PEOPLE.lead1}> may request access again.`);
     });
 
     it('unblock is for admins only, and lets the person request again', async () => {
       expect(await reply(`unblock <@${PEOPLE.oncall}>`, PEOPLE.oncall)).toBe('Only admins may use `/access unblock`; ask one of them.');
-      expect(e.sesame.store.isBlocked(PEOPLE.oncall)).toBe(true);
+      expect(await e.sesame.store.isBlocked(PEOPLE.oncall)).toBe(true);
       expect(await reply(`unblock ${PEOPLE.oncall}`, PEOPLE.security)).toBe(`🔓 <@${PEOPLE.oncall}> may request access again.`);
       expect(await reply(`unblock ${PEOPLE.oncall}`, PEOPLE.security)).toBe(`\`${PEOPLE.oncall}\` is not blocked, so there is nothing to unblock.`);
       expect(auditOf('user.unblocked').map((r) => [r.actor, r.details.user])).toEqual([

@@ -64,7 +64,7 @@ describe('refused actions are audited, end to end', () => {
   it('audits a revoke and an extension of somebody else\'s grant, and of a grant that has ended', async () => {
     const granted = await reply('request sandbox 1h trying INC-1', PEOPLE.engineer);
     const grantId = idOf('G', granted);
-    const requestId = `R${e.sesame.store.getGrant(Number(grantId.slice(1)))?.requestId}`;
+    const requestId = `R${(await e.sesame.store.getGrant(Number(grantId.slice(1))))?.requestId}`;
 
     const revoke = await attempt(() => reply(`revoke ${grantId}`, PEOPLE.engineer2));
     expect(revoke.text).toContain(grantId);
@@ -119,6 +119,6 @@ describe('refused actions are audited, end to end', () => {
     expect(own.entries).toMatchObject([{ actor: PEOPLE.oncall, action: 'breakglass.review_refused', grant_id: grantId, details: { code: 'review_own' } }]);
     const outsider = await attempt(() => clickReply(PEOPLE.outsider, 'acknowledge_breakglass', grantId));
     expect(outsider.entries).toMatchObject([{ actor: PEOPLE.outsider, action: 'breakglass.review_refused', grant_id: grantId, details: { code: 'review_not_in_group' } }]);
-    expect(e.sesame.store.getGrant(Number(grantId.slice(1)))?.reviewedBy).toBeNull();
+    expect((await e.sesame.store.getGrant(Number(grantId.slice(1))))?.reviewedBy).toBeNull();
   });
 });

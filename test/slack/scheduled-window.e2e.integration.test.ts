@@ -30,18 +30,18 @@ describe('scheduled windows, end to end', () => {
   };
   const ephemeralAfter = (responseId: string) => e.slack.waitFor(() => e.slack.responsesTo(responseId)[0], 'an ephemeral reply').then((b) => String(b.text));
   const dmsTo = (user: string) => e.slack.callsTo('chat.postMessage').filter((c) => c.channel === user).map((c) => String(c.text));
-  const grantOf = (ref: string) => e.sesame.store.grantForRequest(numberOf(ref));
+  const grantOf = async (ref: string) => await e.sesame.store.grantForRequest(numberOf(ref));
 
   it('schedules an auto-approved window, tells the window, and its job grants it at the start for start + duration', async () => {
     const start = isoIn(3_000);
     const text = await reply(`request sandbox 1h at ${start} CHG-881 planned migration`);
     expect(text).toMatch(/^🗓️ Scheduled: `sandbox` `admin` for 1h, <!date\^\d+\^.*> – <!date\^\d+\^.*>\. Request `R\d+` is approved/);
     const id = idOf(text);
-    expect(e.sesame.store.getRequest(numberOf(id))).toMatchObject({ state: 'scheduled', startsAt: Date.parse(start), reason: 'CHG-881 planned migration' });
-    expect(grantOf(id)).toBeUndefined();
+    expect(await e.sesame.store.getRequest(numberOf(id))).toMatchObject({ state: 'scheduled', startsAt: Date.parse(start), reason: 'CHG-881 planned migration' });
+    expect(await grantOf(id)).toBeUndefined();
     await e.slack.waitFor(() => dmsTo(PEOPLE.engineer).find((t) => t.includes(`request \`${id}\``) && t.includes('the access starts then')), 'the scheduled DM');
 
-    const grant = await e.slack.waitFor(() => (grantOf(id)?.state === 'active' ? grantOf(id) : null), 'the grant at the start', 20_000);
+    const grant = await e.slack.waitFor(async () => { const g = await grantOf(id); return g?.state === 'active' ? g : null; }, 'the grant at the start', 20_000);
     expect(grant.expiresAt).toBe(Date.parse(start) + 3_600_000);
     expect(grant.startsAt ?? 0).toBeGreaterThanOrEqual(Date.parse(start));
     await e.slack.waitFor(() => dmsTo(PEOPLE.engineer).find((t) => t.includes('🔓 You have') && t.includes(`G${grant.id}`)), 'the grant DM');
@@ -53,14 +53,14 @@ describe('scheduled windows, end to end', () => {
     const text = await reply('request sandbox 1h at 23:59 CHG-5 late check');
     expect(text).toContain('(I read your start time in `America/New_York`)');
     const id = idOf(text);
-    expect(e.sesame.store.getRequest(numberOf(id))?.startsAt).toBe(resolveStart({ kind: 'clock', day: 'next', hour: 23, minute: 59 }, new Date(), 'America/New_York'));
+    expect((await e.sesame.store.getRequest(numberOf(id)))?.startsAt).toBe(resolveStart({ kind: 'clock', day: 'next', hour: 23, minute: 59 }, new Date(), 'America/New_York'));
     const list = await e.signer.command('list', { user: PEOPLE.engineer });
     const listing = JSON.stringify(await e.slack.waitFor(() => e.slack.responsesTo(list.responseId)[0], 'the list'));
     expect(listing).toContain(id);
     expect(listing).toContain('scheduled for');
     expect(await reply(`cancel ${id}`, PEOPLE.engineer2)).toBe(`Request \`${id}\` is not yours; only the person who asked can cancel it.`);
     expect(await reply(`cancel ${id}`)).toBe(`🚫 Request \`${id}\` is cancelled.`);
-    expect(e.sesame.store.getRequest(numberOf(id))?.state).toBe('cancelled');
+    expect((await e.sesame.store.getRequest(numberOf(id)))?.state).toBe('cancelled');
   });
 
   it('refuses break-glass with a start, a start beyond max_schedule_ahead, and one it cannot read', async () => {
@@ -80,13 +80,13 @@ describe('scheduled windows, end to end', () => {
     expect(JSON.stringify(card.blocks)).toContain('*Window* <!date^');
     expect(await ephemeralAfter(await click(PEOPLE.engineer, 'approve_request', id))).toContain('You cannot decide on your own request');
     await click(PEOPLE.security, 'approve_request', id);
-    await e.slack.waitFor(() => e.sesame.store.getRequest(numberOf(id))?.currentStep === 1, 'step 2');
+    await e.slack.waitFor(async () => (await e.sesame.store.getRequest(numberOf(id)))?.currentStep === 1, 'step 2');
     await click(PEOPLE.lead1, 'approve_request', id);
     await click(PEOPLE.lead2, 'approve_request', id);
-    await e.slack.waitFor(() => e.sesame.store.getRequest(numberOf(id))?.state === 'scheduled', 'the scheduled request');
-    const cardTs = e.sesame.store.getRequest(numberOf(id))?.cardTs;
+    await e.slack.waitFor(async () => (await e.sesame.store.getRequest(numberOf(id)))?.state === 'scheduled', 'the scheduled request');
+    const cardTs = (await e.sesame.store.getRequest(numberOf(id)))?.cardTs;
     await e.slack.waitFor(() => e.slack.callsTo('chat.update').find((c) => c.ts === cardTs && JSON.stringify(c.blocks).includes('scheduled for')), 'the card showing the window');
-    const grant = await e.slack.waitFor(() => (grantOf(id)?.state === 'active' ? grantOf(id) : null), 'the grant at the start', 20_000);
+    const grant = await e.slack.waitFor(async () => { const g = await grantOf(id); return g?.state === 'active' ? g : null; }, 'the grant at the start', 20_000);
     expect(grant.expiresAt).toBe(Date.parse(start) + 3_600_000);
   });
 
@@ -97,11 +97,11 @@ describe('scheduled windows, end to end', () => {
     const home = await e.slack.waitFor(() => e.slack.callsTo('views.publish').filter((c) => c.user_id === PEOPLE.engineer && JSON.stringify(c.view).includes(id)).at(-1), 'App Home with the window');
     expect(JSON.stringify(home.view)).toContain('scheduled for');
     await click(PEOPLE.engineer, 'cancel_request', id, 'home');
-    await e.slack.waitFor(() => e.sesame.store.getRequest(numberOf(id))?.state === 'cancelled', 'the cancelled request');
+    await e.slack.waitFor(async () => (await e.sesame.store.getRequest(numberOf(id)))?.state === 'cancelled', 'the cancelled request');
     // Past the start, plus time for a job that (wrongly) survived the cancel.
     await new Promise((resolve) => setTimeout(resolve, Date.parse(start) - Date.now() + 2_000));
     expect(await e.sesame.access.windows.activate(numberOf(id))).toBe('not_scheduled');
-    expect(grantOf(id)).toBeUndefined();
+    expect(await grantOf(id)).toBeUndefined();
   });
 
   it('takes the start from the request form, in the same forms, and refuses one it cannot read on that field', async () => {
@@ -117,7 +117,7 @@ describe('scheduled windows, end to end', () => {
     expect(JSON.parse(past.body)).toMatchObject({ response_action: 'errors', errors: { start: expect.stringContaining('has already passed') } });
     const ok = await e.signer.submit(PEOPLE.engineer, 'request_form', values('tomorrow 09:00'));
     expect(ok.status).toBe(200);
-    const scheduled = await e.slack.waitFor(() => e.sesame.store.requestsBy(PEOPLE.engineer, ['scheduled']).find((r) => r.reason === 'CHG-8 from the form'), 'the scheduled request');
+    const scheduled = await e.slack.waitFor(async () => (await e.sesame.store.requestsBy(PEOPLE.engineer, ['scheduled'])).find((r) => r.reason === 'CHG-8 from the form'), 'the scheduled request');
     expect(scheduled.startsAt).toBe(resolveStart({ kind: 'clock', day: 'tomorrow', hour: 9, minute: 0 }, new Date(), 'America/New_York'));
     await e.slack.waitFor(() => dmsTo(PEOPLE.engineer).find((t) => t.includes('I read your start time in `America/New_York`')), 'the reply naming the time zone');
     expect(await reply(`cancel R${scheduled.id}`)).toBe(`🚫 Request \`R${scheduled.id}\` is cancelled.`);

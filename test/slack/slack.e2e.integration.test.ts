@@ -88,7 +88,7 @@ describe('Slack surface, end to end', () => {
       const text = await reply('request prod-db write 1h schema change INC-8');
       const id = /`(R\d+)`/.exec(text)?.[1] ?? '';
       const card = await e.slack.waitFor(() => cardPostsIn('C0DBA').find((c) => String(c.text).includes(id)), 'the approval card in the resource channel');
-      const cardTs = String((await e.slack.waitFor(() => e.sesame.store.getRequest(Number(id.slice(1)))?.cardTs, 'the stored card ts')) ?? '');
+      const cardTs = String((await e.slack.waitFor(async () => (await e.sesame.store.getRequest(Number(id.slice(1))))?.cardTs, 'the stored card ts')) ?? '');
       const blocks = card.blocks as Block[];
       expect(JSON.stringify(blocks)).toContain('Waiting for step 1 of 2: 1 approval from `security`');
       expect(blocks.find((b) => b.type === 'actions')?.elements?.map((el) => el.action_id)).toEqual(['approve_request', 'deny_request']);
@@ -120,14 +120,14 @@ describe('Slack surface, end to end', () => {
       expect((opened.view as { callback_id: string }).callback_id).toBe('deny_reason');
       const submitted = await e.signer.submit(PEOPLE.security, 'deny_reason', { note: { note_value: { type: 'plain_text_input', value: 'use the read replica' } } }, id);
       expect(submitted.status).toBe(200);
-      expect(e.sesame.store.getRequest(Number(id.slice(1)))).toMatchObject({ state: 'denied', decisionNote: 'use the read replica', decidedBy: PEOPLE.security });
+      expect(await e.sesame.store.getRequest(Number(id.slice(1)))).toMatchObject({ state: 'denied', decisionNote: 'use the read replica', decidedBy: PEOPLE.security });
       await e.slack.waitFor(() => dmsTo(PEOPLE.engineer).find((t) => t.includes(`denied your request \`${id}\``) && t.includes('use the read replica')), 'the denial DM with its reason');
     });
 
     it("reminds the approvers once, in the card's thread, while the request is still pending", async () => {
       const id = /`(R\d+)`/.exec(await reply('request prod-db write 1h needs a nudge'))?.[1] ?? '';
       const requestId = Number(id.slice(1));
-      const cardTs = await e.slack.waitFor(() => e.sesame.store.getRequest(requestId)?.cardTs, 'the card');
+      const cardTs = await e.slack.waitFor(async () => (await e.sesame.store.getRequest(requestId))?.cardTs, 'the card');
       expect(await e.sesame.access.remind(requestId)).toBe(true);
       const nudge = await e.slack.waitFor(() => e.slack.callsTo('chat.postMessage').find((c) => c.thread_ts === cardTs), 'the reminder in the thread');
       expect(String(nudge.text)).toContain(`Reminder: \`${id}\``);
@@ -150,10 +150,10 @@ describe('Slack surface, end to end', () => {
       expect(text).toContain('waiting for `sre-leads`');
       await Promise.all([click(PEOPLE.lead1, 'approve_request', id), click(PEOPLE.lead2, 'approve_request', id)]);
       const requestId = Number(id.slice(1));
-      await e.slack.waitFor(() => e.sesame.store.getRequest(requestId)?.state !== 'pending' && e.sesame.store.grantForRequest(requestId), 'the grant');
+      await e.slack.waitFor(async () => (await e.sesame.store.getRequest(requestId))?.state !== 'pending' && await e.sesame.store.grantForRequest(requestId), 'the grant');
       const grants = e.sesame.store.db.$client.prepare('SELECT count(*) AS n FROM grants WHERE request_id = ?').get(requestId);
       expect(grants).toEqual({ n: 1 });
-      expect(e.sesame.store.approvalsFor(requestId)).toHaveLength(1);
+      expect(await e.sesame.store.approvalsFor(requestId)).toHaveLength(1);
     });
   });
 
@@ -253,7 +253,7 @@ describe('Slack surface, end to end', () => {
       const grant = /`(G\d+)`/.exec(text)?.[1] ?? '';
       const publishes = e.slack.callsTo('views.publish').length;
       await e.signer.click(PEOPLE.engineer2, 'revoke_grant', grant, 'home');
-      await e.slack.waitFor(() => e.sesame.store.getGrant(Number(grant.slice(1)))?.state === 'revoked', 'the revoke');
+      await e.slack.waitFor(async () => (await e.sesame.store.getGrant(Number(grant.slice(1))))?.state === 'revoked', 'the revoke');
       await e.slack.waitFor(() => e.slack.callsTo('views.publish').length > publishes, 'a republished home');
     });
   });

@@ -64,15 +64,15 @@ describe('team leads and post-access review, end to end', () => {
     expect(await clickReply(PEOPLE.security, 'approve_request', id)).toContain('you are not one of them');
     expect(await clickReply(PEOPLE.engineer, 'approve_request', id)).toContain('You cannot decide on your own request');
     expect(refusals(WEB_LEAD, 'approval.refused').map((d) => d.code)).toEqual(['not_team_lead']);
-    expect(e.sesame.store.getRequest(Number(id.slice(1)))?.state).toBe('pending');
+    expect((await e.sesame.store.getRequest(Number(id.slice(1))))?.state).toBe('pending');
 
     // What waits for whom: the lead sees it in /access pending, the other team's lead does not.
     expect(await pendingFor(PAY_LEAD)).toContain(id);
     expect(await pendingFor(WEB_LEAD)).not.toContain(id);
     await click(PAY_LEAD, 'approve_request', id);
-    await e.slack.waitFor(() => e.sesame.store.grantForRequest(Number(id.slice(1)))?.state === 'active' || null, 'the grant');
-    expect(e.sesame.store.getRequest(Number(id.slice(1)))?.decidedBy).toBe(PAY_LEAD);
-    granted.engineer = e.sesame.store.grantForRequest(Number(id.slice(1)))?.id ?? 0;
+    await e.slack.waitFor(async () => (await e.sesame.store.grantForRequest(Number(id.slice(1))))?.state === 'active' || null, 'the grant');
+    expect((await e.sesame.store.getRequest(Number(id.slice(1))))?.decidedBy).toBe(PAY_LEAD);
+    granted.engineer = (await e.sesame.store.grantForRequest(Number(id.slice(1))))?.id ?? 0;
   });
 
   it('finds a team from its Slack user group', async () => {
@@ -89,10 +89,10 @@ describe('team leads and post-access review, end to end', () => {
     expect(JSON.stringify(card.blocks)).toContain('1 approval from `security`');
     expect(JSON.stringify(card.blocks)).not.toContain(`<@${PAY_LEAD}>)`);
     expect(await clickReply(PAY_LEAD, 'approve_request', id)).toContain('You cannot decide on your own request');
-    expect(e.sesame.store.getRequest(Number(id.slice(1)))?.state).toBe('pending');
+    expect((await e.sesame.store.getRequest(Number(id.slice(1))))?.state).toBe('pending');
     await click(PEOPLE.security, 'approve_request', id);
-    await e.slack.waitFor(() => e.sesame.store.grantForRequest(Number(id.slice(1)))?.state === 'active' || null, 'the grant');
-    granted.lead = e.sesame.store.grantForRequest(Number(id.slice(1)))?.id ?? 0;
+    await e.slack.waitFor(async () => (await e.sesame.store.grantForRequest(Number(id.slice(1))))?.state === 'active' || null, 'the grant');
+    granted.lead = (await e.sesame.store.grantForRequest(Number(id.slice(1))))?.id ?? 0;
   });
 
   it('sends someone in no team to the fallback group', async () => {
@@ -128,7 +128,7 @@ describe('team leads and post-access review, end to end', () => {
     const forged = await e.signer.submit(WEB_LEAD, 'flag_review', { note: { note_value: { type: 'plain_text_input', value: 'looks odd' } } }, `G${g}`);
     expect(JSON.stringify(forged.body)).toContain('may review grant');
     expect(refusals(WEB_LEAD, 'grant.review_refused')).toHaveLength(2);
-    expect(e.sesame.store.getGrant(g)?.reviewedBy).toBeNull();
+    expect((await e.sesame.store.getGrant(g))?.reviewedBy).toBeNull();
 
     // Waiting for the lead: in /access pending, with both buttons; not for the other lead.
     expect(await pendingFor(PAY_LEAD)).toContain('Ended grants waiting for your review');
@@ -141,7 +141,7 @@ describe('team leads and post-access review, end to end', () => {
     expect(JSON.stringify(empty.body)).toContain('Say what looks wrong');
     const submitted = await e.signer.submit(PAY_LEAD, 'flag_review', { note: { note_value: { type: 'plain_text_input', value: 'no incident needed prod write' } } }, `G${g}`);
     expect(submitted.status).toBe(200);
-    expect(e.sesame.store.getGrant(g)).toMatchObject({ reviewedBy: PAY_LEAD, reviewVerdict: 'flagged', reviewNote: 'no incident needed prod write' });
+    expect(await e.sesame.store.getGrant(g)).toMatchObject({ reviewedBy: PAY_LEAD, reviewVerdict: 'flagged', reviewNote: 'no incident needed prod write' });
 
     const alert = await e.slack.waitFor(() => e.slack.callsTo('chat.postMessage').find((c) => c.channel === 'C0AUDIT' && String(c.text).includes('flagged')), 'the flag alert');
     expect(String(alert.text)).toContain(`<@${PEOPLE.security}> <@${PAY_LEAD}> flagged`);
@@ -162,7 +162,7 @@ describe('team leads and post-access review, end to end', () => {
     expect(JSON.stringify(card.blocks)).toContain(`<@${PEOPLE.security}>: did this access look right?`);
     expect(await clickReply(PAY_LEAD, 'review_looks_right', `G${g}`)).toContain('was your own access');
     expect(await clickReply(PEOPLE.security, 'review_looks_right', `G${g}`)).toBe(`✅ Thanks: you reviewed G${g} as looking right.`);
-    expect(e.sesame.store.getGrant(g)).toMatchObject({ reviewedBy: PEOPLE.security, reviewVerdict: 'looks_right' });
+    expect(await e.sesame.store.getGrant(g)).toMatchObject({ reviewedBy: PEOPLE.security, reviewVerdict: 'looks_right' });
     expect(e.auditActions()).toContain('grant.reviewed');
   });
 });

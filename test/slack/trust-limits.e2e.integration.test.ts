@@ -48,7 +48,7 @@ describe('limits the policy promises, over signed Slack traffic', () => {
     expect(refused).toMatch(new RegExp(`^Extending \`${grant}\` by 7h would make it last 9h from start to end, more than the 8h maximum for low-tier access; it can be extended by at most 6h more \\(it ends in (1h59m|2h)\\)\\. If you need more after that, request access again\\.$`));
     expect(await reply(`extend ${grant} 6h`, PEOPLE.engineer)).toContain(`⏩ \`${grant}\` now lasts until`);
     expect(await reply(`extend ${grant} 1m`, PEOPLE.engineer)).toContain('it cannot be extended any further');
-    const row = e.sesame.store.getGrant(Number(grant.slice(1)));
+    const row = await e.sesame.store.getGrant(Number(grant.slice(1)));
     expect((row?.expiresAt ?? 0) - (row?.startsAt ?? 0)).toBe(8 * 3_600_000);
   });
 
@@ -56,7 +56,7 @@ describe('limits the policy promises, over signed Slack traffic', () => {
     e.slack.usergroups.set('S0ONCALL', [PEOPLE.oncall, PEOPLE.outsider]);
     try {
       expect(await reply('breakglass prod-db write 1h INC-9 db down', PEOPLE.outsider, 'C0INC42')).toBe('Only members of `engineering` may request `prod-db`; ask one of them, or ask to be added to the group.');
-      expect(e.sesame.store.grantsOf(PEOPLE.outsider, ['active'])).toEqual([]);
+      expect(await e.sesame.store.grantsOf(PEOPLE.outsider, ['active'])).toEqual([]);
     } finally {
       e.slack.usergroups.set('S0ONCALL', [PEOPLE.oncall]);
     }
@@ -73,7 +73,7 @@ describe('limits the policy promises, over signed Slack traffic', () => {
       const request = idIn(await reply('request prod-db write 1h INC-3 migration', PEOPLE.engineer), 'R');
       expect(await clickReply(PEOPLE.security, 'approve_request', request)).toContain('People from another Slack workspace cannot request or approve access here');
       expect(auditCount('approval.refused', request)).toBe(1);
-      expect(e.sesame.store.getRequest(Number(request.slice(1)))).toMatchObject({ state: 'pending', currentStep: 0 });
+      expect(await e.sesame.store.getRequest(Number(request.slice(1)))).toMatchObject({ state: 'pending', currentStep: 0 });
     } finally {
       e.slack.users.delete(PEOPLE.engineer2);
       e.slack.users.delete(PEOPLE.security);
@@ -83,11 +83,11 @@ describe('limits the policy promises, over signed Slack traffic', () => {
   it('counts one person once per request: a member of both steps cannot approve both', async () => {
     const request = idIn(await reply('request prod-db write 1h INC-4 schema change', PEOPLE.engineer), 'R');
     await click(PEOPLE.lead1, 'approve_request', request);
-    await e.slack.waitFor(() => e.sesame.store.getRequest(Number(request.slice(1)))?.currentStep === 1, 'step 2');
+    await e.slack.waitFor(async () => (await e.sesame.store.getRequest(Number(request.slice(1))))?.currentStep === 1, 'step 2');
     expect(await clickReply(PEOPLE.lead1, 'approve_request', request)).toBe(`You already approved request \`${request}\` at step 1; each step needs different people, so someone else must approve this one.`);
     await click(PEOPLE.lead2, 'approve_request', request);
-    await e.slack.waitFor(() => e.sesame.store.approvalsFor(Number(request.slice(1))).length === 2, 'the second approval');
-    expect(e.sesame.store.getRequest(Number(request.slice(1)))).toMatchObject({ state: 'pending', currentStep: 1 });
+    await e.slack.waitFor(async () => (await e.sesame.store.approvalsFor(Number(request.slice(1)))).length === 2, 'the second approval');
+    expect(await e.sesame.store.getRequest(Number(request.slice(1)))).toMatchObject({ state: 'pending', currentStep: 1 });
   });
 
   it('judges a click under the policy in force now: a requester no longer eligible is cancelled, not granted', async () => {
@@ -99,8 +99,8 @@ describe('limits the policy promises, over signed Slack traffic', () => {
     } finally {
       e.slack.usergroups.set('S0ENG', ENGINEERING);
     }
-    expect(e.sesame.store.getRequest(Number(request.slice(1)))).toMatchObject({ state: 'cancelled', decidedBy: 'sesame' });
-    expect(e.sesame.store.grantsOf(PEOPLE.engineer2, ['active'])).toEqual([]);
+    expect(await e.sesame.store.getRequest(Number(request.slice(1)))).toMatchObject({ state: 'cancelled', decidedBy: 'sesame' });
+    expect(await e.sesame.store.grantsOf(PEOPLE.engineer2, ['active'])).toEqual([]);
     expect(auditCount('request.cancelled', request)).toBe(1);
     await e.slack.waitFor(() => dmsTo(PEOPLE.engineer2).find((t) => t.includes(`${request}\`` ) && t.includes('was cancelled, not granted')), 'the DM to the requester');
     await e.slack.waitFor(() => e.slack.callsTo('chat.update').find((u) => JSON.stringify(u).includes('Cancelled by Sesame')), 'the card saying so');
@@ -180,6 +180,6 @@ describe('replay protection across a restart and while Redis is down', () => {
     if (!original) throw new Error('nothing was sent');
     expect((await e.signer.deliver(original)).status).toBe(200);
     await new Promise((r) => setTimeout(r, 1_000));
-    expect(e.sesame.store.grantsOf(PEOPLE.oncall, ['active'])).toHaveLength(1);
+    expect(await e.sesame.store.grantsOf(PEOPLE.oncall, ['active'])).toHaveLength(1);
   });
 });

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditEntries, entryHash, GENESIS_HASH, verifyAuditChain } from '../../src/store/audit.ts';
-import { canonicalJson } from '../../src/store/canonical-json.ts';
-import { Store } from '../../src/store/repositories.ts';
+import { canonicalJson } from '../../src/core/canonical-json.ts';
+import { SqliteStore } from '../../src/store/repositories.ts';
 import { tempDb, type TempDb } from '../support/temp-db.ts';
 
 const SHA = 'a'.repeat(64);
@@ -13,12 +13,12 @@ const at = (minute: number) => new Date(Date.UTC(2026, 10, 23, 9, minute));
 
 describe('audit log', () => {
   let temp: TempDb;
-  let store: Store;
+  let store: SqliteStore;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     temp = tempDb();
-    store = new Store(temp.db, () => SHA);
-    for (let i = 0; i < 5; i++) store.audit(at(i), { actor: `U${i}`, action: 'request.created', requestId: `R${i + 1}`, details: { n: i, reason: `reason "${i}", with comma` } });
+    store = new SqliteStore(temp.db, () => SHA);
+    for (let i = 0; i < 5; i++) await store.audit(at(i), { actor: `U${i}`, action: 'request.created', requestId: `R${i + 1}`, details: { n: i, reason: `reason "${i}", with comma` } });
   });
   afterEach(() => temp.cleanup());
 
@@ -46,15 +46,15 @@ describe('audit log', () => {
     expect(canonicalJson({ b: 1, a: { d: [2, { f: 1, e: 0 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"e":0,"f":1}]},"b":1}');
   });
 
-  it('hashes what it stores exactly as verification recomputes it, whatever the details hold', () => {
+  it('hashes what it stores exactly as verification recomputes it, whatever the details hold', async () => {
     const tricky = [
       { z: 1, a: { y: [3, { b: null, a: 'é"\\\n\u2028' }] }, gone: undefined, m: -0, big: 1e21, tiny: 1e-7 },
       {},
       { list: [], nested: { deeper: { deepest: ['🔓', true, false] } } },
     ];
-    store.transaction(at(30), (tx) => {
-      for (const details of tricky) tx.audit({ actor: 'U"quote', action: 'grant.expired', requestId: 'R9', grantId: null, details });
-      tx.audit({ actor: 'sesame', action: 'policy.loaded' });
+    await store.transaction(at(30), async (tx) => {
+      for (const details of tricky) await tx.audit({ actor: 'U"quote', action: 'grant.expired', requestId: 'R9', grantId: null, details });
+      await tx.audit({ actor: 'sesame', action: 'policy.loaded' });
     });
     const rows = temp.db.$client.prepare('SELECT * FROM audit_log WHERE id > 5 ORDER BY id').all() as Record<string, string | number | null>[];
     expect(rows).toHaveLength(4);

@@ -2,7 +2,7 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/store/audit.ts';
-import { LOST_RACE, Store, type NewGrant, type NewRequest } from '../../src/store/repositories.ts';
+import { LOST_RACE, SqliteStore, type NewGrant, type NewRequest } from '../../src/store/repositories.ts';
 import { grants, requests } from '../../src/store/schema.ts';
 import { tempDb, type TempDb } from '../support/temp-db.ts';
 
@@ -30,28 +30,29 @@ const stored = (temp: TempDb, table: 'requests' | 'grants') => temp.db.$client.p
 describe('hot queries', () => {
   let prepared: TempDb;
   let built: TempDb;
-  let store: Store;
+  let store: SqliteStore;
   beforeEach(() => {
     prepared = tempDb();
     built = tempDb();
-    store = new Store(prepared.db, () => SHA);
+    store = new SqliteStore(prepared.db, () => SHA);
   });
   afterEach(() => {
     prepared.cleanup();
     built.cleanup();
   });
 
-  it('inserts and updates rows exactly as drizzle does when it builds the query, defaults, NULLs, JSON and booleans included', () => {
+  it('inserts and updates rows exactly as drizzle does when it builds the query, defaults, NULLs, JSON and booleans included', async () => {
     const requestRows = [aRequest(), aRequest({ breakglass: true, steps: [{ from: 'sre', count: 2 }] as NewRequest['steps'], bundleMembers: null, channelId: null, selfApproval: true }), aRequest({ bundleMembers: [{ resource: 'a', role: 'b' }], startsAt: NOW + 5 })];
     const grantRows = (requestId: number) => [aGrant(requestId), aGrant(requestId, { role: 'reader', breakglass: true, providerState: null, identity: 'u1@example.com', accessKey: 'k1' }), aGrant(requestId, { role: 'writer', providerState: { wasMember: false }, reviewLeads: ['U9'] })];
     const patches: [number, Partial<NewGrant>][] = [[1, { state: 'active', startsAt: NOW, expiresAt: NOW + 1, providerState: null }], [2, { state: 'active', providerState: { added: ['x'] }, cleanupPending: undefined }], [3, { state: 'failed', endedAt: NOW, cleanupPending: null }]];
 
-    store.transaction(at(0), (tx) => {
-      const made = requestRows.map((row) => tx.insertRequest(row));
+    await store.transaction(at(0), async (tx) => {
+      const made: Awaited<ReturnType<typeof tx.insertRequest>>[] = [];
+      for (const row of requestRows) made.push(await tx.insertRequest(row));
       expect(made.map((r) => [r.id, r.currentStep, r.breakglass, r.bundleMembers])).toEqual([[1, 0, false, null], [2, 0, true, null], [3, 0, false, [{ resource: 'a', role: 'b' }]]]);
-      for (const row of grantRows(1)) tx.insertGrant(row);
-      for (const [id, patch] of patches) expect(tx.updateGrant(id, 'pending', patch)).toBe(true);
-      expect(tx.updateRequest(2, 'approved', { state: 'failed', decisionNote: null, escalateAt: undefined })).toBe(true);
+      for (const row of grantRows(1)) await tx.insertGrant(row);
+      for (const [id, patch] of patches) expect(await tx.updateGrant(id, 'pending', patch)).toBe(true);
+      expect(await tx.updateRequest(2, 'approved', { state: 'failed', decisionNote: null, escalateAt: undefined })).toBe(true);
     });
 
     const { db } = built;
@@ -67,58 +68,63 @@ describe('hot queries', () => {
     expect((stored(prepared, 'grants')[0] as { provider_state: unknown }).provider_state).toBeNull();
   });
 
-  it('binds each call its own values when one prepared update serves many transactions and patch shapes', () => {
-    const ids = [1, 2, 3].map((i) => committed(store.transaction(at(i), (tx) => tx.insertGrant(aGrant(tx.insertRequest(aRequest({ requester: `U${i}` })).id, { user: `U${i}` })).id)));
+  it('binds each call its own values when one prepared update serves many transactions and patch shapes', async () => {
+    const ids: number[] = [];
+    for (const i of [1, 2, 3]) ids.push(committed(await store.transaction(at(i), async (tx) => (await tx.insertGrant(aGrant((await tx.insertRequest(aRequest({ requester: `U${i}` }))).id, { user: `U${i}` }))).id)));
     expect(ids).toEqual([1, 2, 3]);
-    for (const id of ids) expect(store.transaction(at(10), (tx) => tx.updateGrant(id, 'pending', { state: 'active', expiresAt: NOW + id }))).toBe(true);
+    for (const id of ids) expect(await store.transaction(at(10), async (tx) => await tx.updateGrant(id, 'pending', { state: 'active', expiresAt: NOW + id }))).toBe(true);
     // Another shape in between, then the first again: neither keeps the other's values or conditions.
-    expect(store.transaction(at(11), (tx) => tx.updateGrant(2, 'active', { revokeAttempts: 7 }))).toBe(true);
-    expect(store.transaction(at(12), (tx) => tx.updateGrant(3, ['active', 'revoke_failed'], { state: 'revoked', endedAt: NOW + 12, endedBy: 'U3' }))).toBe(true);
-    expect(store.transaction(at(13), (tx) => tx.updateGrant(3, 'active', { state: 'expired' }) || tx.abort())).toBe(LOST_RACE);
-    expect(ids.map((id) => store.getGrant(id)).map((g) => [g?.state, g?.expiresAt, g?.revokeAttempts, g?.endedBy])).toEqual([
+    expect(await store.transaction(at(11), async (tx) => await tx.updateGrant(2, 'active', { revokeAttempts: 7 }))).toBe(true);
+    expect(await store.transaction(at(12), async (tx) => await tx.updateGrant(3, ['active', 'revoke_failed'], { state: 'revoked', endedAt: NOW + 12, endedBy: 'U3' }))).toBe(true);
+    expect(await store.transaction(at(13), async (tx) => await tx.updateGrant(3, 'active', { state: 'expired' }) || tx.abort())).toBe(LOST_RACE);
+    expect((await Promise.all(ids.map((id) => store.getGrant(id)))).map((g) => [g?.state, g?.expiresAt, g?.revokeAttempts, g?.endedBy])).toEqual([
       ['active', NOW + 1, 0, null],
       ['active', NOW + 2, 7, null],
       ['revoked', NOW + 3, 0, 'U3'],
     ]);
   });
 
-  it('loses a conditional update on the step as on the state, and changes nothing then', () => {
-    store.transaction(at(0), (tx) => tx.insertRequest(aRequest({ state: 'pending', steps: [{ from: 'a', count: 1 }, { from: 'b', count: 1 }] as NewRequest['steps'] })));
-    expect(store.transaction(at(1), (tx) => tx.updateRequest(1, 'pending', { currentStep: 1 }, 1) || tx.abort())).toBe(LOST_RACE);
-    expect(store.transaction(at(2), (tx) => tx.updateRequest(1, 'pending', { currentStep: 1 }, 0))).toBe(true);
-    expect(store.transaction(at(3), (tx) => tx.updateRequest(1, 'pending', { currentStep: 2 }, 0) || tx.abort())).toBe(LOST_RACE);
-    expect(store.getRequest(1)?.currentStep).toBe(1);
+  it('loses a conditional update on the step as on the state, and changes nothing then', async () => {
+    await store.transaction(at(0), async (tx) => await tx.insertRequest(aRequest({ state: 'pending', steps: [{ from: 'a', count: 1 }, { from: 'b', count: 1 }] as NewRequest['steps'] })));
+    expect(await store.transaction(at(1), async (tx) => await tx.updateRequest(1, 'pending', { currentStep: 1 }, 1) || tx.abort())).toBe(LOST_RACE);
+    expect(await store.transaction(at(2), async (tx) => await tx.updateRequest(1, 'pending', { currentStep: 1 }, 0))).toBe(true);
+    expect(await store.transaction(at(3), async (tx) => await tx.updateRequest(1, 'pending', { currentStep: 2 }, 0) || tx.abort())).toBe(LOST_RACE);
+    expect((await store.getRequest(1))?.currentStep).toBe(1);
   });
 
-  it('leaves no row behind from a rolled-back insert, and the next insert takes the id SQLite gives', () => {
-    const first = committed(store.transaction(at(0), (tx) => tx.insertRequest(aRequest()).id));
-    expect(store.transaction(at(1), (tx) => (tx.insertGrant(aGrant(first)), tx.abort()))).toBe(LOST_RACE);
-    expect(store.grantsOfRequest(first)).toEqual([]);
-    const grant = committed(store.transaction(at(2), (tx) => tx.insertGrant(aGrant(first, { role: 'reader' }))));
-    expect([grant.id, store.grantsOfRequest(first).map((g) => g.role)]).toEqual([1, ['reader']]);
+  it('leaves no row behind from a rolled-back insert, and the next insert takes the id SQLite gives', async () => {
+    const first = committed(await store.transaction(at(0), async (tx) => (await tx.insertRequest(aRequest())).id));
+    expect(await store.transaction(at(1), async (tx) => (await tx.insertGrant(aGrant(first)), tx.abort()))).toBe(LOST_RACE);
+    expect(await store.grantsOfRequest(first)).toEqual([]);
+    const grant = committed(await store.transaction(at(2), async (tx) => await tx.insertGrant(aGrant(first, { role: 'reader' }))));
+    expect([grant.id, (await store.grantsOfRequest(first)).map((g) => g.role)]).toEqual([1, ['reader']]);
   });
 
-  it('keeps the audit chain whole when appends follow a nested transaction that rolled back, or another Store on the same database', () => {
-    const other = new Store(prepared.db, () => SHA);
-    store.transaction(at(0), (tx) => {
-      tx.audit({ actor: 'U1', action: 'request.created', requestId: 'R1' });
-      expect(other.transaction(at(0), (inner) => (inner.audit({ actor: 'U2', action: 'request.cancelled', requestId: 'R1' }), inner.abort()))).toBe(LOST_RACE);
-      tx.audit({ actor: 'policy', action: 'request.auto_approved', requestId: 'R1' });
-      other.transaction(at(0), (inner) => inner.audit({ actor: 'U3', action: 'request.created', requestId: 'R2' }));
-      tx.audit({ actor: 'sesame', action: 'grant.activated', requestId: 'R1' });
-    });
-    expect(store.transaction(at(1), (tx) => (tx.audit({ actor: 'U1', action: 'grant.revoked' }), tx.abort()))).toBe(LOST_RACE);
-    other.audit(at(2), { actor: 'U1', action: 'grant.revoked', requestId: 'R1' });
-    store.audit(at(3), { actor: 'sesame', action: 'policy.loaded' }, { actor: 'sesame', action: 'policy.loaded' });
+  it('keeps the audit chain whole when transactions of another SqliteStore on the same database run at once, one of them rolled back', async () => {
+    const other = new SqliteStore(prepared.db, () => SHA);
+    // Started together: the connection's one write lock runs them one after another, each transaction's entries in a row.
+    const [, lost] = await Promise.all([
+      store.transaction(at(0), async (tx) => {
+        await tx.audit({ actor: 'U1', action: 'request.created', requestId: 'R1' });
+        await tx.audit({ actor: 'policy', action: 'request.auto_approved', requestId: 'R1' });
+        await tx.audit({ actor: 'sesame', action: 'grant.activated', requestId: 'R1' });
+      }),
+      other.transaction(at(0), async (inner) => (await inner.audit({ actor: 'U2', action: 'request.cancelled', requestId: 'R1' }), inner.abort())),
+      other.transaction(at(0), (inner) => inner.audit({ actor: 'U3', action: 'request.created', requestId: 'R2' })),
+    ]);
+    expect(lost).toBe(LOST_RACE);
+    expect(await store.transaction(at(1), async (tx) => (await tx.audit({ actor: 'U1', action: 'grant.revoked' }), tx.abort()))).toBe(LOST_RACE);
+    await other.audit(at(2), { actor: 'U1', action: 'grant.revoked', requestId: 'R1' });
+    await store.audit(at(3), { actor: 'sesame', action: 'policy.loaded' }, { actor: 'sesame', action: 'policy.loaded' });
     expect(verifyAuditChain(prepared.db.$client)).toMatchObject({ ok: true, entries: 7 });
     const actors = prepared.db.$client.prepare('SELECT actor FROM audit_log ORDER BY id').pluck().all();
-    expect(actors).toEqual(['U1', 'policy', 'U3', 'sesame', 'U1', 'sesame', 'sesame']);
+    expect(actors).toEqual(['U1', 'policy', 'sesame', 'U3', 'U1', 'sesame', 'sesame']);
   });
 
-  it('answers the block list from its prepared look-up for each person asked', () => {
+  it('answers the block list from its prepared look-up for each person asked', async () => {
     const users = ['U1', 'U2'];
     prepared.db.$client.prepare("INSERT INTO blocked_users (user, blocked_by, reason, blocked_at) VALUES ('U2', 'UADMIN', 'stolen laptop', 1)").run();
-    expect(users.map((u) => store.isBlocked(u))).toEqual([false, true]);
-    expect(users.map((u) => store.isBlocked(u))).toEqual([false, true]);
+    expect(await Promise.all(users.map((u) => store.isBlocked(u)))).toEqual([false, true]);
+    expect(await Promise.all(users.map((u) => store.isBlocked(u)))).toEqual([false, true]);
   });
 });

@@ -1,7 +1,7 @@
 // Statements are compiled once per SQL text, and reusing one never leaks a mode or breaks a running iteration.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { grants, requests } from '../../src/store/schema.ts';
-import { Store } from '../../src/store/repositories.ts';
+import { SqliteStore } from '../../src/store/repositories.ts';
 import { tempDb, type TempDb } from '../support/temp-db.ts';
 
 describe('statement cache', () => {
@@ -35,18 +35,18 @@ describe('statement cache', () => {
     expect(seen).toEqual([[1, 2, 3, 1], [1, 2, 3, 2], [1, 2, 3, 3]]);
   });
 
-  it('keeps drizzle queries right when the same statement runs again with other values', () => {
-    const store = new Store(temp.db, () => 'a'.repeat(64));
+  it('keeps drizzle queries right when the same statement runs again with other values', async () => {
+    const store = new SqliteStore(temp.db, () => 'a'.repeat(64));
     const now = Date.now();
-    const ids = [1, 2, 3].map((i) =>
-      store.transaction(new Date(now), (tx) => {
-        const request = tx.insertRequest({ requester: `U${i}`, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: i * 1_000, reason: `r${i}`, tickets: [`T-${i}`], state: 'approved', steps: [], rule: 'r', createdAt: now });
-        return tx.insertGrant({ requestId: request.id, user: `U${i}`, resource: 'sandbox', role: 'admin', provider: { type: 'noop' }, reason: `r${i}`, state: 'active', createdAt: now, startsAt: now, expiresAt: now + i }).id;
+    const ids = await Promise.all([1, 2, 3].map((i) =>
+      store.transaction(new Date(now), async (tx) => {
+        const request = await tx.insertRequest({ requester: `U${i}`, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: i * 1_000, reason: `r${i}`, tickets: [`T-${i}`], state: 'approved', steps: [], rule: 'r', createdAt: now });
+        return (await tx.insertGrant({ requestId: request.id, user: `U${i}`, resource: 'sandbox', role: 'admin', provider: { type: 'noop' }, reason: `r${i}`, state: 'active', createdAt: now, startsAt: now, expiresAt: now + i })).id;
       }),
-    );
+    ));
     expect(ids).toEqual([1, 2, 3]);
-    expect(store.getGrant(2)).toMatchObject({ user: 'U2', expiresAt: now + 2, provider: { type: 'noop' } });
-    expect(store.getRequest(3)).toMatchObject({ requester: 'U3', tickets: ['T-3'] });
+    expect(await store.getGrant(2)).toMatchObject({ user: 'U2', expiresAt: now + 2, provider: { type: 'noop' } });
+    expect(await store.getRequest(3)).toMatchObject({ requester: 'U3', tickets: ['T-3'] });
     expect(temp.db.select().from(requests).all().map((r) => r.reason)).toEqual(['r1', 'r2', 'r3']);
     expect(temp.db.select({ id: grants.id }).from(grants).all()).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
   });

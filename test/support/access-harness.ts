@@ -5,7 +5,7 @@ import type { Clock, Providers, Scheduler } from '../../src/core/ports.ts';
 import type { LoadedPolicy } from '../../src/policy/load.ts';
 import { verifyAuditChain } from '../../src/store/audit.ts';
 import { verifyTablesAgainstAudit } from '../../src/store/audit-tables.ts';
-import { Store } from '../../src/store/repositories.ts';
+import { SqliteStore } from '../../src/store/repositories.ts';
 import { FakeProvider, FakeScheduler, ManualClock, RecordingNotifier, silentLogger, singleProvider, StaticDirectory } from './fakes.ts';
 import { aLoadedPolicy } from './policy-fixtures.ts';
 import { tempDb, type TempDb } from './temp-db.ts';
@@ -15,7 +15,7 @@ export const PEOPLE = { engineer: 'U0ENG1', engineer2: 'U0ENG2', lead1: 'U0LEAD1
 
 export interface Harness {
   service: AccessService;
-  store: Store;
+  store: SqliteStore;
   temp: TempDb;
   provider: FakeProvider;
   scheduler: FakeScheduler;
@@ -38,7 +38,7 @@ export interface HarnessOverrides {
 export function accessHarness(policy: LoadedPolicy = aLoadedPolicy(), overrides: HarnessOverrides = {}): Harness {
   const temp = tempDb();
   let current = policy;
-  const store = new Store(temp.db, () => current.sha256);
+  const store = new SqliteStore(temp.db, () => current.sha256);
   const provider = new FakeProvider();
   const scheduler = new FakeScheduler();
   const notifier = new RecordingNotifier();

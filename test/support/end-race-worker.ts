@@ -2,13 +2,13 @@
 import { AccessService } from '../../src/core/access-service.ts';
 import { createProviders } from '../../src/providers/registry.ts';
 import { openDatabase } from '../../src/store/db.ts';
-import { Store } from '../../src/store/repositories.ts';
+import { SqliteStore } from '../../src/store/repositories.ts';
 import { FakeScheduler, noUsergroups, RecordingNotifier, silentLogger, StaticDirectory } from './fakes.ts';
 import { aLoadedPolicy } from './policy-fixtures.ts';
 
 const [dbPath, grantId, startAt, secretEnv] = process.argv.slice(2);
 const policy = aLoadedPolicy();
-const store = new Store(openDatabase(dbPath as string, { migrate: false }), () => policy.sha256);
+const store = new SqliteStore(openDatabase(dbPath as string, { migrate: false }), () => policy.sha256);
 const notifier = new RecordingNotifier();
 const access = new AccessService({
   store,

@@ -4,7 +4,7 @@ import { GrantKeeper, subjectFor, type FulfilOutcome } from '../../src/core/gran
 import type { Directory, GrantSubject, Provider } from '../../src/core/ports.ts';
 import type { LoadedPolicy } from '../../src/policy/load.ts';
 import type { PolicyInput, ProviderConfig } from '../../src/policy/schema.ts';
-import { LOST_RACE, Store } from '../../src/store/repositories.ts';
+import { LOST_RACE, SqliteStore } from '../../src/store/repositories.ts';
 import type { GrantRow } from '../../src/store/schema.ts';
 import { FakeScheduler, ManualClock, RecordingNotifier, silentLogger, singleProvider, StaticDirectory } from './fakes.ts';
 import { aLoadedPolicy } from './policy-fixtures.ts';
@@ -12,14 +12,14 @@ import { tempDb } from './temp-db.ts';
 
 export interface KeeperHarness {
   keeper: GrantKeeper;
-  store: Store;
+  store: SqliteStore;
   policy: LoadedPolicy;
   /** Approves and fulfils a request for `user` on `resource` (a key of `resources` given to `keeperHarness`). */
   grant(user: string, resource?: string): Promise<FulfilOutcome>;
   /** Ends a grant as a person's revoke does. */
   end(grant: GrantRow): ReturnType<GrantKeeper['end']>;
   /** The grant as its provider is told about it. */
-  subject(grant: GrantRow): GrantSubject;
+  subject(grant: GrantRow): Promise<GrantSubject>;
   /** The granted row, or a failure with its problem. */
   granted(user: string, resource?: string): Promise<GrantRow>;
   auditDetails(action: string): Record<string, unknown>[];
@@ -42,7 +42,7 @@ export function keeperHarness(provider: Provider, config: ProviderConfig, option
     settings: { identities: options.identities ?? {} },
     resources: Object.fromEntries(Object.entries(resources).map(([name, block]) => [name, { tier: 'low', roles: ['read'], provider: block }])) as PolicyInput['resources'],
   });
-  const store = new Store(temp.db, () => policy.sha256);
+  const store = new SqliteStore(temp.db, () => policy.sha256);
   const clock = new ManualClock(new Date());
   const keeper = new GrantKeeper({
     store,
@@ -55,9 +55,9 @@ export function keeperHarness(provider: Provider, config: ProviderConfig, option
     log: silentLogger,
     retry: { attempts: 3, baseDelayMs: 1 },
   });
-  const grant = (user: string, resource = Object.keys(resources)[0] ?? 'contract') => {
+  const grant = async (user: string, resource = Object.keys(resources)[0] ?? 'contract') => {
     const now = clock.now();
-    const request = store.transaction(now, (tx) =>
+    const request = await store.transaction(now, async (tx) =>
       tx.insertRequest({
         requester: user, resource, role: 'read', tier: 'low', durationMs: 60 * 60_000, reason: 'contract test', tickets: [],
         state: 'approved', steps: [], rule: 'test', createdAt: now.getTime(),
@@ -72,7 +72,7 @@ export function keeperHarness(provider: Provider, config: ProviderConfig, option
     policy,
     grant,
     end: (grant) => keeper.end(grant.id, 'revoked', 'U0SEC1'),
-    subject: (grant) => subjectFor(store.getGrant(grant.id) ?? grant, `${grant.user.toLowerCase()}@example.com`),
+    subject: async (grant) => subjectFor((await store.getGrant(grant.id)) ?? grant, `${grant.user.toLowerCase()}@example.com`),
     async granted(user, resource) {
       const outcome = await grant(user, resource);
       if (outcome.kind !== 'granted') throw new Error(`grant failed: ${outcome.kind === 'failed' ? outcome.problem : outcome.kind}`);

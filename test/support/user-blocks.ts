@@ -1,6 +1,5 @@
 // The revoke-all use case built over an access harness, as main.ts builds it over the real service; and a bare block.
 import { UserBlocks } from '../../src/core/user-blocks.ts';
-import { insertBlock } from '../../src/store/blocks.ts';
 import type { Harness } from './access-harness.ts';
 import { silentLogger, singleProvider } from './fakes.ts';
 import { aLoadedPolicy } from './policy-fixtures.ts';
@@ -15,10 +14,10 @@ export const userBlocksOf = (h: Harness): UserBlocks =>
  * A block recorded as revoke-all records it (row and `user.blocked` together), without revoke-all's ends and cancels:
  * to reach the checks behind them, as a block that landed between revoke-all's steps would.
  */
-export function blockOnly(h: Harness, user: string, by: string, reason = 'laptop stolen'): void {
+export async function blockOnly(h: Harness, user: string, by: string, reason = 'laptop stolen'): Promise<void> {
   const now = h.clock.now();
-  h.store.transaction(now, (tx) => {
-    insertBlock(h.store.db, { user, blockedBy: by, reason, blockedAt: now.getTime() });
-    tx.audit({ actor: by, action: 'user.blocked', details: { user, reason } });
+  await h.store.transaction(now, async (tx) => {
+    await tx.insertBlock({ user, blockedBy: by, reason, blockedAt: now.getTime() });
+    await tx.audit({ actor: by, action: 'user.blocked', details: { user, reason } });
   });
 }

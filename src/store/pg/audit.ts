@@ -1,0 +1,81 @@
+// The hash-chained audit log on PostgreSQL: appends hashed exactly as SQLite's (entryHash), and the chain's verification.
+import { asc, desc, gt } from 'drizzle-orm';
+import type { AuditEntryInput } from '../../core/audit-entry.ts';
+import { canonicalJson } from '../../core/canonical-json.ts';
+import type { AuditRecord } from '../../core/records.ts';
+import { entryHash, GENESIS_HASH, type VerifyResult } from '../audit.ts';
+import type { PgQueryable } from './reads.ts';
+import { auditLog } from './schema.ts';
+
+/** The chain head as a transaction sees it: read once under the write lock, then advanced by each append. */
+export interface ChainTip {
+  known: { id: number; hash: string } | undefined;
+}
+
+export async function pgChainHead(q: PgQueryable): Promise<{ id: number; hash: string } | null> {
+  const [row] = await q.select({ id: auditLog.id, hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.id)).limit(1);
+  return row ?? null;
+}
+
+/**
+ * Appends one entry after the head. Only inside a transaction holding the write lock (PgStore's transactions take it
+ * first), so no other writer, on this replica or another, can append between the head read and this insert.
+ */
+export async function appendPgAudit(q: PgQueryable, tip: ChainTip, entry: AuditEntryInput, policySha256: string, now: Date): Promise<AuditRecord> {
+  const last = tip.known ?? (await pgChainHead(q)) ?? undefined;
+  const prevHash = last?.hash ?? GENESIS_HASH;
+  // Canonical once: the stored text is what the hash covers, as in SQLite.
+  const details = canonicalJson(entry.details ?? {});
+  const fields = {
+    id: (last?.id ?? 0) + 1,
+    at: now.toISOString(),
+    actor: entry.actor,
+    action: entry.action,
+    request_id: entry.requestId ?? null,
+    grant_id: entry.grantId ?? null,
+    policy_sha256: policySha256,
+  };
+  const row: AuditRecord = {
+    id: fields.id,
+    at: fields.at,
+    actor: fields.actor,
+    action: fields.action,
+    requestId: fields.request_id,
+    grantId: fields.grant_id,
+    details,
+    policySha256,
+    prevHash,
+    hash: entryHash(prevHash, { ...fields, details: JSON.parse(details) as unknown }),
+  };
+  await q.insert(auditLog).values(row);
+  tip.known = { id: row.id, hash: row.hash };
+  return row;
+}
+
+/** Rows read per query while verifying, so a log larger than memory is verified too. */
+const PAGE = 1000;
+
+/** Recomputes the whole chain page by page, with the same checks and sentences as SQLite's `verifyAuditChain`. */
+export async function verifyPgAuditChain(q: PgQueryable): Promise<VerifyResult> {
+  let prev = { id: 0, hash: GENESIS_HASH };
+  let entries = 0;
+  for (;;) {
+    const page = await q.select().from(auditLog).where(gt(auditLog.id, prev.id)).orderBy(asc(auditLog.id)).limit(PAGE);
+    for (const row of page) {
+      const broken = (problem: string): VerifyResult => ({ ok: false, entries, brokenAt: row.id, problem });
+      if (row.id !== prev.id + 1) return broken(`entry ${row.id} follows entry ${prev.id}: entries ${prev.id + 1}–${row.id - 1} are missing`);
+      if (row.prevHash !== prev.hash) return broken(`entry ${row.id} does not link to entry ${prev.id} (an entry before it was changed, removed or reordered)`);
+      let details: unknown;
+      try {
+        details = JSON.parse(row.details);
+      } catch {
+        return broken(`entry ${row.id} has unreadable details`);
+      }
+      const fields = { id: row.id, at: row.at, actor: row.actor, action: row.action, request_id: row.requestId, grant_id: row.grantId, details, policy_sha256: row.policySha256 };
+      if (entryHash(row.prevHash, fields) !== row.hash) return broken(`entry ${row.id} was changed after it was written (its hash does not match its contents)`);
+      prev = { id: row.id, hash: row.hash };
+      entries++;
+    }
+    if (page.length < PAGE) return { ok: true, entries, head: entries === 0 ? null : prev };
+  }
+}

@@ -1,0 +1,20 @@
+// Compile-time proof that PostgreSQL's rows are exactly the core's record types (src/core/records.ts), in both directions.
+import type { ApprovalRecord, AuditRecord, BlockedUserRecord, GrantPatch, GrantRecord, NewGrant, NewRequest, RequestPatch, RequestRecord } from '../../core/records.ts';
+import type { approvals, auditLog, blockedUsers, grants, requests } from './schema.ts';
+
+/** True only when each type is assignable to the other. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+
+/** Fails to compile when a column is added, removed or retyped in pg/schema.ts without the same change in records.ts. */
+export type PgRowsAreRecords = [
+  Holds<Same<typeof requests.$inferSelect, RequestRecord>>,
+  Holds<Same<typeof grants.$inferSelect, GrantRecord>>,
+  Holds<Same<typeof approvals.$inferSelect, ApprovalRecord>>,
+  Holds<Same<typeof auditLog.$inferSelect, AuditRecord>>,
+  Holds<Same<typeof blockedUsers.$inferSelect, BlockedUserRecord>>,
+  Holds<Same<typeof requests.$inferInsert, NewRequest>>,
+  Holds<Same<typeof grants.$inferInsert, NewGrant>>,
+  Holds<Same<Partial<Omit<typeof requests.$inferInsert, 'id'>>, RequestPatch>>,
+  Holds<Same<Partial<Omit<typeof grants.$inferInsert, 'id'>>, GrantPatch>>,
+];
