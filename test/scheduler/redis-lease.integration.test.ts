@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createAnchorPoster } from '../../src/audit-anchor.ts';
 import { firstInSlot, RedisLease } from '../../src/scheduler/redis-lease.ts';
 import { sweepWhileHolder } from '../../src/scheduler/replicas.ts';
-import { Store } from '../../src/store/repositories.ts';
+import { SqliteStore } from '../../src/store/repositories.ts';
 import { silentLogger } from '../support/fakes.ts';
 import { freePort } from '../support/sesame-process.ts';
 import { tempDb } from '../support/temp-db.ts';
@@ -127,7 +127,7 @@ describe('two replicas sweeping', () => {
 describe('two replicas anchoring', () => {
   it('takes each interval anchor on one replica only', async () => {
     const temp = tempDb();
-    const store = new Store(temp.db, () => 'a'.repeat(64));
+    const store = new SqliteStore(temp.db, () => 'a'.repeat(64));
     const posted: { by: string; text: string }[] = [];
     const claims: { by: string; slot: number; won: boolean }[] = [];
     const intervalMs = 120;
@@ -156,7 +156,7 @@ describe('two replicas anchoring', () => {
       await sleep(intervalMs / 2); // the replicas' timers are out of step, as they are in life
       b.start();
       for (let i = 0; i < 10; i++) {
-        store.audit(new Date(), { actor: 'U1', action: 'policy.loaded' });
+        await store.audit(new Date(), { actor: 'U1', action: 'policy.loaded' });
         await sleep(intervalMs / 2);
       }
     } finally {
