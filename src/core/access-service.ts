@@ -1,7 +1,7 @@
 // The use cases: request, approve, deny, cancel, time out, extend, revoke, expire, break glass — Slack-free.
 import { requestableBundles } from '../policy/bundles.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
-import { decide, outsiderOf, type Decision, type Facts } from '../policy/decide.ts';
+import { breakglassRateLimited, decide, outsiderOf, type Decision, type Facts } from '../policy/decide.ts';
 import type { Ms } from '../policy/duration.ts';
 import { LOST_RACE } from './store-port.ts';
 import type { GrantRecord, RequestRecord } from './records.ts';
@@ -18,6 +18,7 @@ import { approverFacts, decisionFacts, requesterFacts } from './membership.ts';
 import { whyNoLongerAllowed } from './redecide.ts';
 import type { AccessEvent } from './ports.ts';
 import { replayDetails, requestCreatedDetails } from './audit-details.ts';
+import { breakglassLimitReached } from './breakglass-limit.ts';
 import { RefusalLog, type Refusal } from './refusals.ts';
 import { newRequestRow } from './request-row.ts';
 import { ScheduledWindows } from './scheduled-windows.ts';
@@ -223,9 +224,12 @@ export class AccessService {
     const resolved = decision.request;
     const auto = decision.kind === 'auto_approve';
     const { timeoutAt, remindAt } = requestDeadlines(this.deps.policy().policy, now);
+    const overLimit = { max: null as number | null };
     const created = await store.transaction(now, async (tx) => {
       // Checked with the insert, as for grants: revoke-all's cancel scan (after its block) sees this row, or this sees the block.
       if (await tx.isBlocked(input.requester)) return tx.abort();
+      // Counted again here, where requests are stored one at a time: break-glass sent to two replicas at once counts twice.
+      if ((overLimit.max = await breakglassLimitReached(tx, this.deps.policy().policy, input, now)) !== null) return tx.abort();
       const row = await tx.insertRequest(newRequestRow(input, decision, extending, now, timeoutAt));
       const ids = { requestId: requestRef(row.id), grantId: extending ? grantRef(extending.id) : null };
       await tx.audit({ actor: input.requester, action: 'request.created', ...ids, details: { ...requestCreatedDetails(row, resolved.capped?.requested), ...replay } });
@@ -233,7 +237,7 @@ export class AccessService {
       else if (auto) await tx.audit({ actor: 'policy', action: 'request.auto_approved', ...ids, details: { rule: ruleText, group: row.autoGroup ?? undefined } });
       return row;
     });
-    if (created === LOST_RACE) return this.refusals.request(input, { error: { code: 'user_blocked' }, rule: { path: ['settings', 'admins'], why: 'an admin blocked this person with /access revoke-all while the request was being made' } }, extending, { ...replay, blocked: true });
+    if (created === LOST_RACE) return overLimit.max !== null ? this.refusals.request(input, breakglassRateLimited(overLimit.max), extending, replay) : this.refusals.request(input, { error: { code: 'user_blocked' }, rule: { path: ['settings', 'admins'], why: 'an admin blocked this person with /access revoke-all while the request was being made' } }, extending, { ...replay, blocked: true });
 
     if (decision.kind === 'needs_approval') {
       await Promise.all([this.safely(() => this.deps.scheduler.scheduleRequestTimeout(created.id, timeoutAt, remindAt)), this.safely(() => this.escalations.schedule(created))]);

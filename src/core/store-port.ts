@@ -38,6 +38,11 @@ export interface RecordReads {
   blockedSince(user: string, sinceMs: number): Promise<boolean>;
   /** When `action` was last audited, or null. */
   lastAuditAt(action: AuditAction): Promise<Date | null>;
+  /**
+   * Break-glass requests (not extensions) this person made since `since` that stand: approved or scheduled, so granted,
+   * live or being granted (a failed grant fails its request). Counted where a request is stored, so replicas agree.
+   */
+  breakglassRequestsSince(user: string, since: number): Promise<number>;
 }
 
 /**

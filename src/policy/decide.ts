@@ -235,12 +235,17 @@ function decideBreakglass(policy: Policy, query: AccessQuery, facts: Facts, requ
   const notEligible = eligibility(policy, request.resource, facts);
   if (notEligible !== null) return notEligible;
   if ((facts.breakglassUsesLastHour ?? 0) >= glass.max_per_hour) {
-    return refuse({ code: 'breakglass_rate_limited', max: glass.max_per_hour }, ['breakglass', 'max_per_hour'], `at most ${glass.max_per_hour} break-glass grants per person per hour`);
+    return breakglassRateLimited(glass.max_per_hour);
   }
   const capped = request.duration > glass.max_duration ? { requested: request.duration, max: glass.max_duration } : undefined;
   const granted: ResolvedRequest = { ...request, duration: Math.min(request.duration, glass.max_duration), ...(capped ? { capped } : {}) };
   const where = facts.channelName ? ` in #${facts.channelName}` : '';
   return { kind: 'auto_approve', request: granted, rule: { path: ['breakglass'], why: `break-glass${where}: granted at once, reviewed afterwards` } };
+}
+
+/** The refusal of a break-glass request beyond the hourly limit; also given where the request is stored (core). */
+export function breakglassRateLimited(max: number): Decision & { kind: 'refuse' } {
+  return refuse({ code: 'breakglass_rate_limited', max }, ['breakglass', 'max_per_hour'], `at most ${max} break-glass grants per person per hour`);
 }
 
 function refuse(error: DomainError, path: (string | number)[], why: string): Decision & { kind: 'refuse' } {

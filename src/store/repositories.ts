@@ -251,4 +251,13 @@ export class SqliteStore implements StorePort {
     const row = this.db.select({ at: auditLog.at }).from(auditLog).where(eq(auditLog.action, action)).orderBy(desc(auditLog.id)).limit(1).get();
     return row ? new Date(row.at) : null;
   }
+
+  async breakglassRequestsSince(user: string, since: number): Promise<number> {
+    const row = this.db
+      .select({ n: count() })
+      .from(requests)
+      .where(and(eq(requests.requester, user), eq(requests.breakglass, true), isNull(requests.extendsGrantId), gte(requests.createdAt, since), inArray(requests.state, ['approved', 'scheduled'])))
+      .get();
+    return row?.n ?? 0;
+  }
 }

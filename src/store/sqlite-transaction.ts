@@ -40,6 +40,7 @@ export function sqliteTransaction({ db, hot, auditLog, policySha256, reads }: Tr
     blockedAmong: (users) => reads.blockedAmong(users),
     blockedSince: (user, sinceMs) => reads.blockedSince(user, sinceMs),
     lastAuditAt: (action) => reads.lastAuditAt(action),
+    breakglassRequestsSince: (user, since) => reads.breakglassRequestsSince(user, since),
     insertRequest: async (values) => hot.insertRequest(values),
     updateRequest: async (id, from, patch, step) =>
       assertTransitions('request', states(from), patch.state, canTransitionRequest) ?? hot.updateRequest(id, states(from), patch, step) === 1,

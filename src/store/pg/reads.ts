@@ -1,5 +1,5 @@
 // The record reads of the PostgreSQL store, on the pool (outside a transaction) or on a transaction's connection.
-import { and, asc, desc, eq, gte, inArray, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, inArray, isNull, sql } from 'drizzle-orm';
 import type { NodePgQueryResultHKT } from 'drizzle-orm/node-postgres';
 import type { PgDatabase } from 'drizzle-orm/pg-core';
 import type { AuditAction } from '../../core/audit-entry.ts';
@@ -57,5 +57,13 @@ export class PgReads implements RecordReads {
   async lastAuditAt(action: AuditAction): Promise<Date | null> {
     const [row] = await this.q.select({ at: auditLog.at }).from(auditLog).where(eq(auditLog.action, action)).orderBy(desc(auditLog.id)).limit(1);
     return row ? new Date(row.at) : null;
+  }
+
+  async breakglassRequestsSince(user: string, since: number): Promise<number> {
+    const [row] = await this.q
+      .select({ n: count() })
+      .from(requests)
+      .where(and(eq(requests.requester, user), eq(requests.breakglass, true), isNull(requests.extendsGrantId), gte(requests.createdAt, since), inArray(requests.state, ['approved', 'scheduled'])));
+    return row?.n ?? 0;
   }
 }
