@@ -228,7 +228,6 @@ export class AccessService {
     const created = await store.transaction(now, async (tx) => {
       // Checked with the insert, as for grants: revoke-all's cancel scan (after its block) sees this row, or this sees the block.
       if (await tx.isBlocked(input.requester)) return tx.abort();
-      // Counted again here, where requests are stored one at a time: break-glass sent to two replicas at once counts twice.
       if ((overLimit.max = await breakglassLimitReached(tx, this.deps.policy().policy, input, now)) !== null) return tx.abort();
       const row = await tx.insertRequest(newRequestRow(input, decision, extending, now, timeoutAt));
       const ids = { requestId: requestRef(row.id), grantId: extending ? grantRef(extending.id) : null };
