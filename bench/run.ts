@@ -1,5 +1,6 @@
 // `npm run bench`: every performance budget, measured as users run Sesame: `sesame start` as a child process over
-// signed HTTP, the webhook provider against a local sink, Slack calls on (the fake Slack), real Redis and SQLite.
+// signed HTTP, the webhook provider against a local sink, Slack calls on (the fake Slack), real Redis and SQLite;
+// and two replicas on PostgreSQL beside it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -18,12 +19,13 @@ import { coreLifecyclesPerSecond } from './core-lifecycles.ts';
 import { cpuMs, peakRssMiB } from './process-stats.ts';
 import { startBareBoltProcess, startSesameProcess, type Child } from './processes.ts';
 import { rawBullLateness } from './raw-bullmq.ts';
+import { benchReplicas } from './replicas.ts';
 import { inParallel, passes, percentile, progress, sleep, table, type Row } from './stats.ts';
 
 /** The bench owns this Redis database and empties it before and after. */
 const REDIS_DB = 13;
 const REDIS_URL = `redis://127.0.0.1:6379/${REDIS_DB}`;
-const PORTS = { sesame: 39_130, bolt: 39_131, cold: 39_132 };
+const PORTS = { sesame: 39_130, bolt: 39_131, cold: 39_132, replicas: [39_133, 39_134] as const };
 const HOOK_SECRET = 'bench-webhook-secret-0123456789';
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const SIZES = { ackRounds: 8, ackPerRound: 250, concurrency: 50, toGrant: 200, lifecycles: 2_000, spread: 200, burst: 1_000, reconcile: 100_000 };
@@ -229,12 +231,13 @@ async function main(): Promise<void> {
     },
   };
   try {
-    // BENCH_ONLY=cold,ack,grant,lifecycles,lateness,reconcile,memory runs a subset, e.g. while profiling.
+    // BENCH_ONLY=cold,ack,grant,lifecycles,lateness,replicas,reconcile,memory runs a subset, e.g. while profiling.
     const stages: [string, string, () => Promise<Row | Row[]>][] = [
       ['ack', 'slash command acknowledgement vs a bare Bolt app', () => benchAck(b)],
       ['grant', 'request to active grant', () => benchRequestToGrant(b)],
       ['lifecycles', 'full lifecycles', () => benchLifecycles(b)],
       ['lateness', 'revocation lateness vs raw BullMQ', () => benchLateness(b)],
+      ['replicas', 'two replicas on PostgreSQL', () => benchReplicas({ env, ports: PORTS.replicas, slack, signer, sizes: { lifecycles: SIZES.lifecycles / 2, burst: SIZES.burst, concurrency: SIZES.concurrency } })],
       ['reconcile', 'reconcile after a Redis flush', () => benchReconcile(b)],
     ];
     for (const [name, title, run] of stages) {
