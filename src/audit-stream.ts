@@ -223,7 +223,8 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
     lag,
     async warning() {
       const target = options.target();
-      const behind = await lag();
+      // A database that does not answer is its own readiness check's failure, not a reason for this one to throw.
+      const behind = await lag().catch(() => null);
       if (target === null || behind === null || behind <= target.warnLag) return null;
       const why = lastProblem === null ? '' : ` (last failure: ${lastProblem})`;
       return `the audit stream to ${new URL(target.url).host} is ${behind} entries behind${why}; Sesame keeps working and sends them, in order, once the receiver accepts them`;

@@ -14,7 +14,7 @@ const envSchema = z.object({
   DATABASE_PATH: optional(z.string()).transform((p) => p ?? './data/sesame.db'),
   // The message never repeats the value: it may carry a password.
   DATABASE_URL: optional(
-    z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL, like postgres://sesame:password@db:5432/sesame (leave it empty to use SQLite at DATABASE_PATH)' }),
+    z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL, like postgres://db.example:5432/sesame (leave it empty to use SQLite at DATABASE_PATH)' }),
   ),
   REDIS_URL: optional(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, like redis://127.0.0.1:6379' })).transform((u) => u ?? 'redis://127.0.0.1:6379'),
   POLICY_PATH: optional(z.string()).transform((p) => p ?? './policies/policy.yaml'),

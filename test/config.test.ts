@@ -44,7 +44,7 @@ describe('loadConfig', () => {
     for (const url of ['mysql://root:hunter2@db/sesame', 'sqlite:./data/sesame.db', 'not a url hunter2']) {
       const result = loadConfig({ DATABASE_URL: url });
       expect(result.error).toEqual([
-        'DATABASE_URL must be a postgres:// or postgresql:// URL, like postgres://sesame:password@db:5432/sesame (leave it empty to use SQLite at DATABASE_PATH).',
+        'DATABASE_URL must be a postgres:// or postgresql:// URL, like postgres://db.example:5432/sesame (leave it empty to use SQLite at DATABASE_PATH).',
       ]);
       expect(JSON.stringify(result.error)).not.toContain('hunter2');
     }
