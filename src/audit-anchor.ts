@@ -2,7 +2,11 @@
 import type { Logger, Notifier } from './core/ports.ts';
 import { errorMessage } from './core/retry.ts';
 import { SIGNATURE_HEADER, signatureHeader } from './signing.ts';
-import type { AuditLog } from './store/audit.ts';
+
+/** Reads the newest entry: SQLite's AuditLog, or a PostgreSQL query. */
+export interface ChainHeadSource {
+  chainHead(): { id: number; hash: string } | null | Promise<{ id: number; hash: string } | null>;
+}
 
 const POST_TIMEOUT_MS = 10_000;
 
@@ -15,7 +19,7 @@ export interface AnchorTarget {
 }
 
 export interface AnchorPosterOptions {
-  auditLog: AuditLog;
+  auditLog: ChainHeadSource;
   /** Posts to the audit channel; resolves false when the policy names none. */
   post: (text: string) => Promise<boolean>;
   /** Read at each anchor, so a policy reload takes effect without a restart. */
@@ -73,7 +77,7 @@ export function createAnchorPoster(options: AnchorPosterOptions): AnchorPoster {
   }
 
   async function postNow(reason: AnchorReason = 'interval'): Promise<{ id: number; hash: string } | null> {
-    const head = auditLog.chainHead();
+    const head = await auditLog.chainHead();
     if (head === null) return null;
     const anchor = `${head.id}:${head.hash}`;
     const target = options.target();

@@ -9,8 +9,19 @@ import { streamBody } from './audit-stream-format.ts';
 import type { AuditStreamFormat } from './policy/audit-stream-settings.ts';
 import type { Settings } from './policy/schema.ts';
 import { SIGNATURE_HEADER, signatureHeader } from './signing.ts';
-import type { AuditStreamCursor } from './store/audit-stream-cursor.ts';
+import type { StreamPosition } from './store/audit-stream-cursor.ts';
 import type { ExportedEntry } from './store/audit.ts';
+
+/**
+ * Where the stream reads entries and keeps its cursor: SQLite's AuditStreamCursor (synchronous) or PostgreSQL's
+ * (shared by the replicas, so the one that takes over the stream continues where the last one stopped).
+ */
+export interface AuditStreamSource {
+  position(destination: string): StreamPosition | null | Promise<StreamPosition | null>;
+  entriesAfter(afterId: number, limit: number): ExportedEntry[] | Promise<ExportedEntry[]>;
+  headId(): number | Promise<number>;
+  advance(destination: string, position: StreamPosition, now: number): void | Promise<void>;
+}
 
 /** Where entries go and how; null while the policy names no audit_stream. */
 export interface AuditStreamTarget {
@@ -58,7 +69,7 @@ const DEFAULT_POLL_MS = 5_000;
 const STOP_GRACE_MS = 1_000;
 
 export interface AuditStreamerOptions {
-  cursor: AuditStreamCursor;
+  cursor: AuditStreamSource;
   /** Registers the wake-up on every new audit entry; returns how to unregister it. */
   onAppend: (listener: () => void) => () => void;
   /** Read before every batch, so a policy reload takes effect without a restart. */
@@ -77,9 +88,9 @@ export interface AuditStreamerOptions {
 export interface AuditStreamer {
   start(): void;
   /** Entries the current destination has not acknowledged yet; null when no stream is configured. */
-  lag(): number | null;
+  lag(): Promise<number | null>;
   /** A sentence for /readyz when the lag is past `warn_lag`; null otherwise. */
-  warning(): string | null;
+  warning(): Promise<string | null>;
   /** Stops the loop; a POST still in flight after a second is abandoned (its entries are sent again at the next start). */
   stop(): Promise<void>;
 }
@@ -150,8 +161,8 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
   async function shipBatch(target: AuditStreamTarget): Promise<boolean> {
     const key = destinationKey(target.url);
     woken = false;
-    const position = cursor.position(key);
-    const entries = cursor.entriesAfter(position?.id ?? 0, target.batch);
+    const position = await cursor.position(key);
+    const entries = await cursor.entriesAfter(position?.id ?? 0, target.batch);
     const [first] = entries;
     if (first === undefined) return false;
     // The SIEM will see the break too (its copy no longer links); said here once, where the operator looks first.
@@ -161,7 +172,7 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
     }
     const { stored, problem } = await post(target, entries);
     const held = entries[stored - 1];
-    if (held !== undefined) cursor.advance(key, { id: held.id, hash: held.hash }, now());
+    if (held !== undefined) await cursor.advance(key, { id: held.id, hash: held.hash }, now());
     // The rest is sent again, from the refused entry on, after the same backoff as a 5xx.
     if (problem !== null) throw new Error(problem);
     return entries.length === target.batch;
@@ -196,10 +207,10 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
     }
   }
 
-  function lag(): number | null {
+  async function lag(): Promise<number | null> {
     const target = options.target();
     if (target === null) return null;
-    return Math.max(0, cursor.headId() - (cursor.position(destinationKey(target.url))?.id ?? 0));
+    return Math.max(0, (await cursor.headId()) - ((await cursor.position(destinationKey(target.url)))?.id ?? 0));
   }
 
   return {
@@ -210,9 +221,10 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
       running = loop();
     },
     lag,
-    warning() {
+    async warning() {
       const target = options.target();
-      const behind = lag();
+      // A database that does not answer is its own readiness check's failure, not a reason for this one to throw.
+      const behind = await lag().catch(() => null);
       if (target === null || behind === null || behind <= target.warnLag) return null;
       const why = lastProblem === null ? '' : ` (last failure: ${lastProblem})`;
       return `the audit stream to ${new URL(target.url).host} is ${behind} entries behind${why}; Sesame keeps working and sends them, in order, once the receiver accepts them`;

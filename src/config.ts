@@ -12,6 +12,10 @@ const envSchema = z.object({
   SLACK_API_URL: optional(z.url({ error: 'must be a URL ending in /api/, like https://slack.com/api/' }).refine((u) => u.endsWith('/'), 'must end with a slash, like https://slack.com/api/')),
   PORT: optional(z.coerce.number({ error: 'must be a port number' }).int().min(1).max(65535, 'must be a port number between 1 and 65535')).transform((p) => p ?? 3000),
   DATABASE_PATH: optional(z.string()).transform((p) => p ?? './data/sesame.db'),
+  // The message never repeats the value: it may carry a password.
+  DATABASE_URL: optional(
+    z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL, like postgres://db.example:5432/sesame (leave it empty to use SQLite at DATABASE_PATH)' }),
+  ),
   REDIS_URL: optional(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, like redis://127.0.0.1:6379' })).transform((u) => u ?? 'redis://127.0.0.1:6379'),
   POLICY_PATH: optional(z.string()).transform((p) => p ?? './policies/policy.yaml'),
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be one of fatal, error, warn, info, debug, trace, silent' })).transform((l) => l ?? 'info'),
@@ -31,8 +35,10 @@ export interface Config {
   };
   /** @defaultValue 3000 */
   port: number;
-  /** @defaultValue ./data/sesame.db */
+  /** The SQLite file, used while `databaseUrl` is unset. @defaultValue ./data/sesame.db */
   databasePath: string;
+  /** Set: the PostgreSQL store at this postgres:// URL (several replicas may share it); unset: SQLite at `databasePath`. */
+  databaseUrl: string | undefined;
   /** @defaultValue redis://127.0.0.1:6379 */
   redisUrl: string;
   /** @defaultValue ./policies/policy.yaml */
@@ -53,6 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Result<Config,
     slack: { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, apiUrl: e.SLACK_API_URL },
     port: e.PORT,
     databasePath: e.DATABASE_PATH,
+    databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     policyPath: e.POLICY_PATH,
     logLevel: e.LOG_LEVEL,

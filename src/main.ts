@@ -1,4 +1,5 @@
 // Composition root: config → db → policy → scheduler → providers → slack → http. Nothing else builds adapters.
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Logger as PinoLogger } from 'pino';
 import type { Config } from './config.ts';
@@ -23,7 +24,7 @@ import { createProviders } from './providers/registry.ts';
 import { sweepOrphans } from './core/orphan-sweep.ts';
 import { createBullScheduler } from './scheduler/bullmq-scheduler.ts';
 import { createReconciler, type ReconcileReport } from './scheduler/reconciler.ts';
-import { createReplicaCoordination, sweepWhileHolder } from './scheduler/replicas.ts';
+import { createReplicaCoordination, streamWhileHolder, sweepWhileHolder } from './scheduler/replicas.ts';
 import { boltLogger, createSlackApp } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { revokeAllCleared } from './slack/block-commands.ts';
@@ -31,13 +32,18 @@ import { createReplayGuard } from './slack/replay-guard.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
 import { createUsergroupApi } from './slack/usergroup-api.ts';
 import { countingCalls, createWebClient } from './slack/slack-api.ts';
-import { AuditStreamCursor } from './store/audit-stream-cursor.ts';
-import { checkpointInBackground } from './store/checkpointer.ts';
-import { InstanceLockError, lockInstance, openDatabase, type InstanceLock } from './store/db.ts';
-import { SqliteStore } from './store/repositories.ts';
+import { InstanceLockError } from './store/db.ts';
+import { openStore, type OpenedStore } from './store/open-store.ts';
+import { PgDatabaseError } from './store/pg/db.ts';
+import type { PgStore } from './store/pg/store.ts';
+import type { SqliteStore } from './store/repositories.ts';
 
 /** Of the 10 s `sesame start` allows for SIGTERM, how long acknowledged Slack work may still take. */
 const ACKNOWLEDGED_WORK_GRACE_MS = 5_000;
+/** How long one rejected policy is announced once across replicas (each replica reloads the edited file itself). */
+const ANNOUNCE_ONCE_MS = 10 * 60_000;
+/** How often a PostgreSQL replica's audit stream looks for entries another replica wrote (no in-process wake for those). */
+const SHARED_STREAM_POLL_MS = 1_000;
 
 export class StartupError extends Error {
   override readonly name = 'StartupError';
@@ -81,7 +87,8 @@ export interface StartOptions {
 export interface RunningSesame {
   port: number;
   access: AccessService;
-  store: SqliteStore;
+  /** SqliteStore without DATABASE_URL, PgStore with it. */
+  store: SqliteStore | PgStore;
   metrics: Metrics;
   reconcile(): Promise<ReconcileReport>;
   stop(): Promise<void>;
@@ -94,18 +101,16 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const loaded = await loadPolicyFile(config.policyPath, { env: config.secrets });
   if (!loaded.ok) throw new StartupError(loaded.error.map(formatProblem));
 
-  let instance: InstanceLock;
+  let policy = () => loaded.value;
+  let opened: OpenedStore;
   try {
-    instance = lockInstance(config.databasePath);
+    opened = await openStore(config, () => policy().sha256, log);
   } catch (error) {
-    if (error instanceof InstanceLockError) throw new StartupError([error.message]);
+    if (error instanceof InstanceLockError || error instanceof PgDatabaseError) throw new StartupError([error.message]);
     throw error;
   }
-  const db = openDatabase(config.databasePath);
-  const checkpoints = checkpointInBackground(db.$client, { onProblem: (problem) => log.warn({ problem }, 'background SQLite checkpoint failed') });
-  let policy = () => loaded.value;
-  const store = new SqliteStore(db, () => policy().sha256);
-  const metrics = createMetrics(() => store.countGrants('active'), () => auditStream.lag() ?? 0, () => store.reviews.countPending());
+  const { store } = opened;
+  const metrics = createMetrics(() => store.countGrants('active'), async () => (await auditStream.lag()) ?? 0, () => store.reviews.countPending());
   const clock = options.clock ?? { now: () => new Date() };
   const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log, warnHorizonMs: Math.max(3_600_000, 2 * config.reconcileIntervalMs) });
   const replicas = createReplicaCoordination({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
@@ -120,7 +125,10 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     env: config.secrets,
     announce: async (text) => {
       const channel = watcher.current().policy.settings.audit_channel;
-      if (channel) await call('chat.postMessage', () => client.chat.postMessage({ channel, text }));
+      if (!channel) return;
+      // Every replica reloads the edited file and finds the same problems: the first to ask in the slot says it.
+      if (opened.shared && !(await replicas.firstInSlot(`policy-announce:${createHash('sha256').update(text).digest('hex')}`, ANNOUNCE_ONCE_MS))) return;
+      await call('chat.postMessage', () => client.chat.postMessage({ channel, text }));
     },
   });
   policy = () => watcher.current();
@@ -128,7 +136,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const directory = createSlackDirectory(client, call, Date.now, options.directoryTtlMs);
   const providers = withDeadlines(createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call), serializer: replicas.serializer }), options.providerDeadlineMs);
   const anchors = createAnchorPoster({
-    auditLog: store.auditLog,
+    auditLog: opened.chainHead,
     log,
     intervalMs: () => options.anchorIntervalMs ?? watcher.current().policy.settings.anchor_every,
     claimInterval: (intervalMs) => replicas.firstInSlot('anchor', intervalMs),
@@ -145,8 +153,9 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     },
   });
   const auditStream = createAuditStreamer({
-    cursor: new AuditStreamCursor(db.$client),
-    onAppend: (listener) => store.auditLog.onAppend(listener),
+    cursor: opened.streamCursor,
+    onAppend: (listener) => opened.onAppend(listener),
+    ...(opened.shared ? { pollMs: SHARED_STREAM_POLL_MS } : {}),
     target: () => auditStreamTarget(watcher.current().policy.settings, config.secrets),
     log,
     ...(options.auditStreamBackoff ? { backoff: options.auditStreamBackoff } : {}),
@@ -163,6 +172,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   scheduler.startWorkers(access);
   const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs, sweepOrphans: () => sweepOrphans({ store, policy, providers, log }), sweepReasons: () => reasons.sweep() });
   const sweeper = sweepWhileHolder({ lease: replicas.sweeperLease, sweep: () => reconciler.runOnce(), intervalMs: config.reconcileIntervalMs, log });
+  // On PostgreSQL only the sweeper-lease holder streams; the cursor in the database lets the next holder continue.
+  const streamer = opened.shared ? streamWhileHolder({ lease: replicas.sweeperLease, streamer: auditStream, log }) : { start: () => auditStream.start(), stop: () => auditStream.stop() };
   const replayGuard = createReplayGuard({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
   const slack = createSlackApp({ botToken, signingSecret: config.slack.signingSecret, appToken: config.slack.appToken, apiUrl: config.slack.apiUrl, timeoutMs: options.slackTimeoutMs, log, replayGuard }, { access, blocks, reasons, policy, log });
   /** Undoes what started so far and stops with `problem` alone, so the fatal cause is the first and only thing said. */
@@ -172,9 +183,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     await scheduler.close();
     watcher.close();
     await providers.close?.();
-    await checkpoints.stop();
-    db.$client.close();
-    instance.release();
+    await opened.close();
     throw new StartupError([problem]);
   };
   try {
@@ -183,24 +192,17 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     await abandon(slackTokenSentence(error, config.slack.apiUrl));
   }
 
-  // The write probe is a real commit: at most one a second, however often /readyz is asked (it is unauthenticated).
-  let probed = { at: 0, problem: null as string | null };
-  const databaseCheck = async (): Promise<string> => {
-    if (!(await store.ping())) return `the database at ${config.databasePath} does not answer`;
-    if (Date.now() - probed.at >= 1_000) probed = { at: Date.now(), problem: await store.writeProblem() };
-    return probed.problem === null ? 'ok' : `the database at ${config.databasePath} is not writable (${probed.problem}); check the free disk space and that no other program holds a lock on it`;
-  };
   const server = createHttpServer({
     slack: slack.requestListener,
     metrics: metrics.registry,
     readiness: async () => {
       const checks = {
-        sqlite: await databaseCheck(),
+        [opened.kind]: await opened.readiness(),
         redis: (await scheduler.available()) ? 'ok' : `Redis at ${redactUrl(config.redisUrl)} is unreachable`,
         policy: 'ok',
       };
       // A SIEM that is down must not take Sesame out of service: a warning, not a failed check.
-      const streamWarning = auditStream.warning();
+      const streamWarning = await auditStream.warning();
       return { ready: Object.values(checks).every((c) => c === 'ok'), checks, ...(streamWarning === null ? {} : { warnings: { audit_stream: streamWarning } }) };
     },
   });
@@ -217,7 +219,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   if (!(await scheduler.connected(3_000))) log.error({ redis: redactUrl(config.redisUrl) }, 'Redis does not answer; routine requests are refused until it does');
   sweeper.start();
   anchors.start();
-  auditStream.start();
+  streamer.start();
   const port = (server.address() as AddressInfo).port;
   log.info({ port, mode: slack.requestListener ? 'http' : 'socket', policy: loaded.value.file }, 'Sesame is running');
   // The same checks as `sesame doctor`, in the background: what they find is logged, never a reason to stop (nor to
@@ -247,12 +249,10 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       // After the workers and the last anchor, which may still take locks; frees the sweeper lease for another replica.
       await replicas.close();
       // After everything that writes audit entries; what it has not delivered is sent from the cursor at the next start.
-      await auditStream.stop();
+      await streamer.stop();
       watcher.close();
       await providers.close?.();
-      await checkpoints.stop();
-      db.$client.close();
-      instance.release();
+      await opened.close();
     },
   };
 }

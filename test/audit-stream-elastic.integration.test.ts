@@ -45,10 +45,10 @@ describe('the audit stream in elastic_bulk format', () => {
   };
   const inDatabase = () => [...auditEntries(temp.db.$client)];
   const delivered = () => new AuditStreamCursor(temp.db.$client).position(destinationKey(receiver.bulkUrl))?.id ?? 0;
-  const until = async <T>(check: () => T | undefined | null | false, what: string, timeoutMs = 10_000): Promise<T> => {
+  const until = async <T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000): Promise<T> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const value = check();
+      const value = await check();
       if (value) return value;
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 10));
@@ -56,7 +56,7 @@ describe('the audit stream in elastic_bulk format', () => {
   };
   /** Every entry in the index once, by its hash, and the cursor at the head. */
   const allIndexed = async (what: string): Promise<void> => {
-    await until(() => receiver.documents.size === inDatabase().length && streamer?.lag() === 0, what);
+    await until(async () => receiver.documents.size === inDatabase().length && (await streamer?.lag()) === 0, what);
   };
 
   it('sends a create action keyed by the entry hash before each entry, newline-terminated, with the API key; every entry arrives in order', async () => {
@@ -72,7 +72,7 @@ describe('the audit stream in elastic_bulk format', () => {
     expect(receiver.stored).toEqual(entries); // every field as `audit export` writes it, in chain order
     expect([...receiver.documents].map(([id, doc]) => [id, doc.index, doc.entry.id])).toEqual(entries.map((e) => [e.hash, 'sesame-audit', e.id]));
     expectChainVerifies(receiver.stored);
-    expect(s.warning()).toBeNull();
+    expect(await s.warning()).toBeNull();
   });
 
   it('after a lost answer sends the batch again, gets 409s for what the index already holds, and the index keeps one copy of each', async () => {
@@ -99,7 +99,7 @@ describe('the audit stream in elastic_bulk format', () => {
     const s = start();
     await until(() => warnings.length >= 3, 'entry 5 refused several times');
     expect(delivered()).toBe(4); // the 200 said entries 4 and 6 were created too, but 5 was not: 6 is not past the cursor
-    expect(s.lag()).toBe(3);
+    expect(await s.lag()).toBe(3);
     const refused = receiver.posts.filter((p) => p.itemStatuses.includes(429));
     expect(refused.length).toBeGreaterThanOrEqual(3);
     expect(refused[0]?.entries.map((e) => e.id)).toEqual([4, 5, 6]);
@@ -108,7 +108,7 @@ describe('the audit stream in elastic_bulk format', () => {
     // One line per attempt, naming the first refused item and Elasticsearch's reason.
     const problem = /^127\.0\.0\.1:\d+ refused entry 5 with 429: es_rejected_execution_exception \(rejected execution of coordinating operation/;
     expect(warnings.every((w) => problem.test(String(w.problem)) && w.message.startsWith('could not deliver audit entries to audit_stream'))).toBe(true);
-    expect(s.warning()).toMatch(/is 3 entries behind \(last failure: 127\.0\.0\.1:\d+ refused entry 5 with 429: es_rejected_execution_exception/);
+    expect(await s.warning()).toMatch(/is 3 entries behind \(last failure: 127\.0\.0\.1:\d+ refused entry 5 with 429: es_rejected_execution_exception/);
 
     receiver.rejectEntry = null;
     await allIndexed('entry 5 and the rest');
@@ -117,7 +117,7 @@ describe('the audit stream in elastic_bulk format', () => {
     expect([...receiver.documents.values()].map((d) => d.entry.id).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(receiver.stored.map((e) => e.id)).toEqual([1, 2, 3, 4, 6, 7, 5]); // each once; the chain order is in the ids and hashes
     expectResentOnlyAfterFailedAcks(receiver);
-    expect(s.warning()).toBeNull();
+    expect(await s.warning()).toBeNull();
   });
 
   it('does not move the cursor on a 200 that is not a _bulk answer (url not ending in /_bulk), and says what to check', async () => {
@@ -126,6 +126,6 @@ describe('the audit stream in elastic_bulk format', () => {
     await until(() => receiver.posts.length >= 2, 'a retry');
     expect(receiver.posts.every((p) => p.status === 200)).toBe(true);
     expect(new AuditStreamCursor(temp.db.$client).position(destinationKey(receiver.url))).toBeNull();
-    expect(s.warning()).toMatch(/is 2 entries behind \(last failure: 127\.0\.0\.1:\d+ did not answer with a _bulk response .*check that url ends in \/_bulk\)/);
+    expect(await s.warning()).toMatch(/is 2 entries behind \(last failure: 127\.0\.0\.1:\d+ did not answer with a _bulk response .*check that url ends in \/_bulk\)/);
   });
 });

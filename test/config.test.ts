@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       slack: { botToken: undefined, signingSecret: undefined, appToken: undefined, apiUrl: undefined },
       port: 3000,
       databasePath: './data/sesame.db',
+      databaseUrl: undefined,
       redisUrl: 'redis://127.0.0.1:6379',
       policyPath: './policies/policy.yaml',
       logLevel: 'info',
@@ -28,9 +29,25 @@ describe('loadConfig', () => {
     });
     expect(config.value).toEqual({
       slack: { botToken: 'xoxb-1', signingSecret: 'secret-123', appToken: 'xapp-1', apiUrl: 'http://127.0.0.1:9000/api/' },
-      port: 8080, databasePath: '/tmp/s.db', redisUrl: 'redis://10.0.0.1:6380/2', policyPath: 'p.yaml', logLevel: 'debug', reconcileIntervalMs: 60_000,
+      port: 8080, databasePath: '/tmp/s.db', databaseUrl: undefined, redisUrl: 'redis://10.0.0.1:6380/2', policyPath: 'p.yaml', logLevel: 'debug', reconcileIntervalMs: 60_000,
       secrets: expect.objectContaining({ SLACK_BOT_TOKEN: 'xoxb-1' }),
     });
+  });
+
+  it('selects PostgreSQL with a postgres:// or postgresql:// DATABASE_URL, and SQLite while it is unset or empty', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://sesame:pw@db:5432/sesame' }).value?.databaseUrl).toBe('postgres://sesame:pw@db:5432/sesame');
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/sesame' }).value?.databaseUrl).toBe('postgresql://db/sesame');
+    expect(loadConfig({ DATABASE_URL: '', DATABASE_PATH: '/tmp/s.db' }).value).toMatchObject({ databaseUrl: undefined, databasePath: '/tmp/s.db' });
+  });
+
+  it('refuses any other DATABASE_URL in one sentence that does not repeat it (it may carry a password)', () => {
+    for (const url of ['mysql://root:hunter2@db/sesame', 'sqlite:./data/sesame.db', 'not a url hunter2']) {
+      const result = loadConfig({ DATABASE_URL: url });
+      expect(result.error).toEqual([
+        'DATABASE_URL must be a postgres:// or postgresql:// URL, like postgres://db.example:5432/sesame (leave it empty to use SQLite at DATABASE_PATH).',
+      ]);
+      expect(JSON.stringify(result.error)).not.toContain('hunter2');
+    }
   });
 
   it('says what each malformed variable should look like', () => {
@@ -56,7 +73,7 @@ describe('slackConfigProblems', () => {
 describe('.env.example', () => {
   it('lists every variable Sesame reads, each under a comment', () => {
     const lines = readFileSync(new URL('../.env.example', import.meta.url), 'utf8').split('\n');
-    expect(ENV_VARIABLES).toHaveLength(10);
+    expect(ENV_VARIABLES).toHaveLength(11);
     for (const name of ENV_VARIABLES) {
       const at = lines.findIndex((l) => l.startsWith(`${name}=`));
       expect(at, `${name} is missing`).toBeGreaterThan(0);

@@ -42,7 +42,7 @@ describe('Dockerfile', () => {
 
 describe('compose.yaml', () => {
   const compose = parse(readFileSync(`${ROOT}/compose.yaml`, 'utf8')) as {
-    services: Record<string, { command?: string[]; volumes?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown> }>;
+    services: Record<string, { profiles?: string[]; image?: string; command?: string[]; volumes?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown> | string[]; ports?: string[]; extends?: { service: string } }>;
     volumes: Record<string, unknown>;
   };
 
@@ -63,7 +63,31 @@ describe('compose.yaml', () => {
     const sesame = compose.services.sesame;
     expect(sesame?.environment?.REDIS_URL).toBe('redis://redis:6379');
     expect(sesame?.volumes?.some((v) => v.startsWith('sesame-data:/data'))).toBe(true);
-    expect(Object.keys(compose.volumes)).toEqual(['sesame-data', 'redis-data']);
+    expect(Object.keys(compose.volumes)).toEqual(['sesame-data', 'redis-data', 'postgres-data']);
     expect(sesame?.depends_on).toHaveProperty('redis');
+  });
+
+  it('runs one Sesame on SQLite with the .env.example profile, and PostgreSQL with two replicas behind one proxy with `replicas`', () => {
+    const env = readFileSync(`${ROOT}/.env.example`, 'utf8');
+    expect(env).toMatch(/^COMPOSE_PROFILES=sqlite$/m);
+    const running = (profile: string) => Object.keys(compose.services).filter((name) => (compose.services[name]?.profiles ?? [profile]).includes(profile));
+    expect(running('sqlite')).toEqual(['sesame', 'redis']);
+    expect(running('replicas')).toEqual(['postgres', 'sesame-1', 'sesame-2', 'proxy', 'redis']);
+    // Only one of the two profiles publishes PORT: the SQLite Sesame, or the proxy in front of the replicas.
+    expect(compose.services.proxy?.ports).toEqual(compose.services.sesame?.ports);
+    expect(compose.services['sesame-1']?.ports).toBeUndefined();
+  });
+
+  it('points both replicas at the one PostgreSQL and the one Redis, and the proxy at both replicas', () => {
+    const replica = compose.services['sesame-1'];
+    expect(replica?.environment?.DATABASE_URL).toBe('postgres://sesame:${POSTGRES_PASSWORD}@postgres:5432/sesame');
+    expect(replica?.environment?.REDIS_URL).toBe('redis://redis:6379');
+    expect(replica?.depends_on).toHaveProperty('postgres');
+    expect(compose.services['sesame-2']?.extends).toEqual({ service: 'sesame-1' });
+    expect(compose.services.postgres?.environment?.POSTGRES_PASSWORD).toMatch(/^\$\{POSTGRES_PASSWORD:\?/);
+    const caddyfile = readFileSync(`${ROOT}/deploy/replicas/Caddyfile`, 'utf8');
+    expect(caddyfile).toMatch(/reverse_proxy sesame-1:3000 sesame-2:3000/);
+    expect(caddyfile).toMatch(/health_uri \/readyz/);
+    expect(compose.services.proxy?.volumes).toContain('./deploy/replicas/Caddyfile:/etc/caddy/Caddyfile:ro');
   });
 });

@@ -127,7 +127,7 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'migrate',
     summary: 'create the database or apply pending migrations, and exit',
-    help: 'usage: sesame migrate\n\nCreates the database at DATABASE_PATH, or applies the migrations it lacks, and says which it did.',
+    help: 'usage: sesame migrate\n\nCreates the database at DATABASE_PATH (or, with DATABASE_URL set, the tables in that PostgreSQL database), or applies the migrations it lacks, and says which it did.',
     load: async () => (await import('./migrate-command.ts')).migrate,
   },
 ];

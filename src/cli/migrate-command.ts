@@ -3,9 +3,11 @@ import { existsSync } from 'node:fs';
 import { appliedMigrationCount, openDatabase } from '../store/db.ts';
 import { UsageError, type CommandContext } from './command.ts';
 import { EXIT, line } from './io.ts';
+import { migratePostgres } from './migrate-postgres.ts';
 
-export function migrate(args: string[], { io, config }: CommandContext): number {
+export function migrate(args: string[], { io, config }: CommandContext): number | Promise<number> {
   if (args.length > 0) throw new UsageError(`sesame migrate takes no arguments, not "${args.join(' ')}".`);
+  if (config.databaseUrl !== undefined) return migratePostgres(config.databaseUrl, io);
   const path = config.databasePath;
   const existed = path !== ':memory:' && existsSync(path);
   const before = existed ? countApplied(path) : 0;

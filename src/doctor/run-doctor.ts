@@ -5,6 +5,7 @@ import { loadPolicyFile } from '../policy/load.ts';
 import type { Policy } from '../policy/schema.ts';
 import { doctorOf, type ProviderConfig } from '../providers/registry.ts';
 import { databaseFindings } from './database-checks.ts';
+import { pgDatabaseFindings } from './pg-database-checks.ts';
 import { errorText, failed, passed, type Finding } from './finding.ts';
 import { redisFindings } from './redis-checks.ts';
 import { channelFindings, tokenFinding, usergroupLister } from './slack-checks.ts';
@@ -18,7 +19,7 @@ export async function runDoctor(config: Config): Promise<Finding[]> {
   if (!loaded.ok) {
     const n = loaded.error.length;
     const policyFinding = failed(`${config.policyPath} has ${n} problem${n === 1 ? '' : 's'}, so Sesame would not start`, `run \`sesame policy check ${config.policyPath}\` to see them`);
-    const [redis, database] = await Promise.all([redisFindings(config.redisUrl), databaseFindings(config.databasePath)]);
+    const [redis, database] = await Promise.all([redisFindings(config.redisUrl), storeFindings(config)]);
     return [...environment, policyFinding, ...redis, ...database];
   }
   const { policy } = loaded.value;
@@ -27,11 +28,15 @@ export async function runDoctor(config: Config): Promise<Finding[]> {
   const [slackFindings, redis, database, providers] = await Promise.all([
     slack ? slackChecks(slack, config.slack.apiUrl, policy) : Promise.resolve([]),
     redisFindings(config.redisUrl),
-    databaseFindings(config.databasePath),
+    storeFindings(config),
     providerFindings(policy, config.secrets, usergroupIds),
   ]);
   return [...environment, passed(`${loaded.value.file} is a valid policy`), ...slackFindings, ...redis, ...database, ...providers];
 }
+
+/** The store the configuration selects: PostgreSQL at DATABASE_URL, else SQLite at DATABASE_PATH. */
+const storeFindings = async (config: Config): Promise<Finding[]> =>
+  config.databaseUrl === undefined ? databaseFindings(config.databasePath) : pgDatabaseFindings(config.databaseUrl);
 
 async function slackChecks(client: WebClient, apiUrl: string | undefined, policy: Policy): Promise<Finding[]> {
   const token = await tokenFinding(client, apiUrl);

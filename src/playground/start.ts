@@ -59,6 +59,8 @@ export async function startPlayground(options: PlaygroundOptions): Promise<Runni
     SLACK_API_URL: slack.apiUrl,
     POLICY_PATH: policyPath,
     DATABASE_PATH: databasePath,
+    // The playground keeps its own SQLite file, whatever store the real deployment uses.
+    DATABASE_URL: '',
     LOG_LEVEL: env.LOG_LEVEL || 'warn',
   });
   if (!config.ok) {

@@ -92,3 +92,35 @@ export function sweepWhileHolder(options: { lease: RedisLease; sweep: () => Prom
     },
   };
 }
+
+/** Runs the audit stream on the lease holder only, so N replicas on one database send each entry once (not N times). */
+export function streamWhileHolder(options: { lease: RedisLease; streamer: { start(): void; stop(): Promise<void> }; log: Logger }): { start(): void; stop(): Promise<void> } {
+  const { lease, streamer, log } = options;
+  // Starts and stops one after another: a start while the last stop still waits on a POST would run two loops.
+  let turn: Promise<void> = Promise.resolve();
+  let active = false;
+  const follow = (holder: boolean) => {
+    turn = turn.then(async () => {
+      if (!active) return;
+      if (holder && lease.isHolder()) {
+        log.info({}, 'this replica streams the audit log now (it holds the sweeper lease, or Redis is unreachable)');
+        streamer.start();
+      } else if (!holder) {
+        await streamer.stop();
+      }
+    });
+  };
+  lease.onChange(follow);
+  return {
+    // The lease itself is started by the sweeper; a replica that already holds it streams at once.
+    start() {
+      active = true;
+      if (lease.isHolder()) follow(true);
+    },
+    async stop() {
+      active = false;
+      await turn;
+      await streamer.stop();
+    },
+  };
+}

@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config.ts';
 import { startSesame, type RunningSesame, type StartOptions } from '../../src/main.ts';
 import type { PolicyInput } from '../../src/policy/schema.ts';
 import { verifyTablesAgainstAudit } from '../../src/store/audit-tables.ts';
+import { SqliteStore } from '../../src/store/repositories.ts';
 import { FakeSlack } from './fake-slack.ts';
 import { PEOPLE } from './access-harness.ts';
 import { aPolicyInput } from './policy-fixtures.ts';
@@ -19,9 +20,18 @@ export const SIGNING_SECRET = 'e2e-signing-secret-0123456789';
 export const BOT_TOKEN = 'xoxb-e2e-bot-token';
 export { PEOPLE };
 
+/** Sesame on SQLite (no DATABASE_URL), whose tables the tests read directly. */
+export type SqliteSesame = RunningSesame & { store: SqliteStore };
+
+/** `running`, known to be on SQLite; throws otherwise (a test that reads SQLite tables needs SQLite). */
+export function onSqlite(running: RunningSesame): SqliteSesame {
+  if (!(running.store instanceof SqliteStore)) throw new Error('this test needs Sesame on SQLite; unset DATABASE_URL');
+  return running as SqliteSesame;
+}
+
 export interface E2E {
   slack: FakeSlack;
-  sesame: RunningSesame;
+  sesame: SqliteSesame;
   signer: SlackSigner;
   auditActions(): string[];
   stop(): Promise<void>;
@@ -78,7 +88,7 @@ export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS, op
   });
   if (!config.ok) throw new Error(config.error.join('\n'));
   const prefix = options.redisPrefix ?? `sesame-e2e-${randomUUID()}`;
-  const sesame = await startSesame({ ...config.value, port: 0, reconcileIntervalMs: options.reconcileIntervalMs ?? config.value.reconcileIntervalMs }, { log: options.log ?? pino({ level: 'silent' }), redisPrefix: prefix, retry: { attempts: 3, baseDelayMs: 5 }, watchPolicyFile: false, startupChecks: false, directoryTtlMs: options.directoryTtlMs ?? 0, ...options.start, ...(options.anchorIntervalMs ? { anchorIntervalMs: options.anchorIntervalMs } : {}) });
+  const sesame = onSqlite(await startSesame({ ...config.value, port: 0, reconcileIntervalMs: options.reconcileIntervalMs ?? config.value.reconcileIntervalMs }, { log: options.log ?? pino({ level: 'silent' }), redisPrefix: prefix, retry: { attempts: 3, baseDelayMs: 5 }, watchPolicyFile: false, startupChecks: false, directoryTtlMs: options.directoryTtlMs ?? 0, ...options.start, ...(options.anchorIntervalMs ? { anchorIntervalMs: options.anchorIntervalMs } : {}) }));
   const signer = new SlackSigner(`http://127.0.0.1:${sesame.port}/slack/events`, SIGNING_SECRET, (id) => slack.responseUrl(id));
 
   return {
