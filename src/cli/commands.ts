@@ -126,8 +126,19 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'migrate',
-    summary: 'create the database or apply pending migrations, and exit',
-    help: 'usage: sesame migrate\n\nCreates the database at DATABASE_PATH, or applies the migrations it lacks, and says which it did.',
+    summary: 'create the database or apply pending migrations, and exit; or copy SQLite into PostgreSQL',
+    help: [
+      'usage: sesame migrate',
+      '       sesame migrate --from sqlite:PATH --to postgres://URL',
+      '',
+      'Without flags: creates the database at DATABASE_PATH, or applies the migrations it lacks, and says which it did.',
+      '',
+      '  --from sqlite:PATH     the SQLite database to copy (read only; no Sesame may be running on it)',
+      '  --to postgres://URL    an empty PostgreSQL database; migrated, then filled in one transaction',
+      '',
+      'The copy keeps every id and audit hash, and is kept only when it verifies: same rows per table, the audit',
+      "chain recomputes and ends at SQLite's head. Exits 1, changing nothing, when the target already holds data.",
+    ].join('\n'),
     load: async () => (await import('./migrate-command.ts')).migrate,
   },
 ];

@@ -1,11 +1,12 @@
-// `sesame migrate`: creates the database or applies the migrations it lacks, and says which it did.
+// `sesame migrate`: creates the database or applies the migrations it lacks, and says which it did; with --from/--to, copies SQLite into PostgreSQL.
 import { existsSync } from 'node:fs';
 import { appliedMigrationCount, openDatabase } from '../store/db.ts';
-import { UsageError, type CommandContext } from './command.ts';
+import type { CommandContext } from './command.ts';
 import { EXIT, line } from './io.ts';
 
-export function migrate(args: string[], { io, config }: CommandContext): number {
-  if (args.length > 0) throw new UsageError(`sesame migrate takes no arguments, not "${args.join(' ')}".`);
+export async function migrate(args: string[], context: CommandContext): Promise<number> {
+  if (args.length > 0) return (await import('./migrate-copy.ts')).migrateCopy(args, context);
+  const { io, config } = context;
   const path = config.databasePath;
   const existed = path !== ':memory:' && existsSync(path);
   const before = existed ? countApplied(path) : 0;
