@@ -81,12 +81,13 @@ export const COMMANDS: readonly Command[] = [
       '  --format table|jsonl   one row or one JSON line per changed decision (default: table)',
       '  --fail-on-change       exit 1 when any decision would change (for CI)',
       '',
-      'Reads the database at DATABASE_PATH and never writes to it. Entries older than the recording of groups are replayed',
+      'Reads the database (DATABASE_URL, else DATABASE_PATH) and never writes to it. Entries older than the recording of groups are replayed',
       "with today's groups: Slack user groups too when SLACK_BOT_TOKEN is set.",
     ].join('\n'),
     load: async () => {
       const { policyReplay } = await import('./policy-replay.ts');
-      return (args, { io, config }) => policyReplay(args, io, config.databasePath, new Date(), config.slack);
+      const { databaseUrlOf } = await import('./audit-commands.ts');
+      return (args, context) => policyReplay(args, context.io, { databasePath: context.config.databasePath, databaseUrl: databaseUrlOf(context) }, new Date(), context.config.slack);
     },
   },
   {
@@ -120,7 +121,7 @@ export const COMMANDS: readonly Command[] = [
       '  --until 1d|ISO         until when (default: now)',
       '  --format FORMAT        table, json or markdown (default: table)',
       '',
-      'Overall, per tier and per resource. Reads the database at DATABASE_PATH and never writes to it.',
+      'Overall, per tier and per resource. Reads the database (DATABASE_URL, else DATABASE_PATH) and never writes to it.',
     ].join('\n'),
     load: async () => (await import('./report-command.ts')).report,
   },
