@@ -20,6 +20,8 @@ export interface CopyOptions {
   postgresUrl: string;
   /** Told of progress ("copied 12,000 of 40,000 audit entries"), and of each step. */
   progress?: (line: string) => void;
+  /** A progress line at least every this many rows of one table, and at its end (default 10,000). */
+  progressEvery?: number;
 }
 
 export interface CopySummary {
@@ -29,8 +31,6 @@ export interface CopySummary {
   head: { id: number; hash: string } | null;
 }
 
-/** A progress line at least every this many rows of one table, and at its end. */
-const PROGRESS_EVERY = 10_000;
 
 const figure = (n: number): string => n.toLocaleString('en-US');
 
@@ -41,7 +41,7 @@ const figure = (n: number): string => n.toLocaleString('en-US');
  * the PostgreSQL chain verifies and ends at SQLite's head). The SQLite file is opened read-only, and its instance lock
  * is held throughout so no Sesame starts on it mid-copy.
  */
-export async function copySqliteToPg({ sqlitePath, postgresUrl, progress = () => undefined }: CopyOptions): Promise<CopySummary> {
+export async function copySqliteToPg({ sqlitePath, postgresUrl, progress = () => undefined, progressEvery = 10_000 }: CopyOptions): Promise<CopySummary> {
   if (!existsSync(sqlitePath)) throw new CopyRefused(`There is no SQLite database at ${sqlitePath}; give --from the path of Sesame's database file (DATABASE_PATH).`);
   const lock = takeInstanceLock(sqlitePath);
   let source: Db | undefined;
@@ -63,7 +63,7 @@ export async function copySqliteToPg({ sqlitePath, postgresUrl, progress = () =>
       // Sesame's writers take this lock first: none can write on the target while it is being filled.
       await q.execute(sql`SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY.toString()}::bigint)`);
       await refuseNonEmpty(q, where);
-      const copied = await copyTables(opened.source, q, progress);
+      const copied = await copyTables(opened.source, q, progress, progressEvery);
       for (const table of COPIED_TABLES) await continueIdentity(q, table);
       progress('verifying the copy');
       const problem = await copyProblem(opened.source, q);
@@ -126,7 +126,7 @@ async function refuseNonEmpty(target: PgQueryable, where: string): Promise<void>
   }
 }
 
-async function copyTables(source: Db, target: PgQueryable, progress: (line: string) => void): Promise<CopySummary['rows']> {
+async function copyTables(source: Db, target: PgQueryable, progress: (line: string) => void, every: number): Promise<CopySummary['rows']> {
   const copied: CopySummary['rows'] = [];
   for (const table of COPIED_TABLES) {
     const total = table.countSqlite(source);
@@ -135,7 +135,7 @@ async function copyTables(source: Db, target: PgQueryable, progress: (line: stri
     for (const page of table.pages(source)) {
       await table.insert(target, page);
       done += page.length;
-      if (done - reported >= PROGRESS_EVERY && done < total) {
+      if (done - reported >= every && done < total) {
         progress(`copied ${figure(done)} of ${figure(total)} ${table.rows}`);
         reported = done;
       }

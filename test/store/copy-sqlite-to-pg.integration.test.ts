@@ -40,7 +40,7 @@ describe('copying SQLite into PostgreSQL', () => {
   const path = () => history.h.temp.path;
 
   beforeAll(async () => {
-    history = await sqliteHistory();
+    history = await sqliteHistory(40); // over 500 audit entries: more than one batch
   }, 60_000);
   afterAll(async () => {
     await Promise.all(pools.map(closePgDatabase));
@@ -57,7 +57,7 @@ describe('copying SQLite into PostgreSQL', () => {
     const target = await fresh();
     const before = fileHash(path());
     const lines: string[] = [];
-    const summary = await copySqliteToPg({ sqlitePath: path(), postgresUrl: target.url, progress: (l) => lines.push(l) });
+    const summary = await copySqliteToPg({ sqlitePath: path(), postgresUrl: target.url, progress: (l) => lines.push(l), progressEvery: 100 });
     expect(fileHash(path())).toBe(before);
 
     const sqliteChain = verifyAuditChain(history.h.temp.db.$client);
@@ -69,6 +69,9 @@ describe('copying SQLite into PostgreSQL', () => {
     expect(pgChain).toEqual({ ok: true, entries: sqliteChain.entries, head: sqliteChain.head });
     expect(await copyProblem(history.h.temp.db, pg)).toBeNull();
     expect(lines).toContain(`copied ${sqliteChain.entries} audit entries`);
+    // Batches are 500 rows: a line after each batch that passed another 100 rows, before the table's last line.
+    expect(lines).toContain(`copied 500 of ${sqliteChain.entries} audit entries`);
+    expect(lines.at(-1)).toBe('verifying the copy');
     expect(summary.rows.find((r) => r.table === 'blocked_users')?.rows).toBe(1);
     expect(summary.rows.find((r) => r.table === 'audit_stream_cursor')?.rows).toBe(1);
 
