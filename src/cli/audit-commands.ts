@@ -1,23 +1,30 @@
-// `sesame audit verify` and `sesame audit export`: read the log without changing it.
-import { existsSync } from 'node:fs';
+// `sesame audit verify` and `sesame audit export`: read the log without changing it, from SQLite or PostgreSQL (DATABASE_URL).
 import { parseArgs } from 'node:util';
-import { auditEntries, auditEntryHash, verifyAuditChain, type ExportedEntry } from '../store/audit.ts';
-import { verifyTablesAgainstAudit } from '../store/audit-tables.ts';
-import { openDatabase, type Db } from '../store/db.ts';
+import { exportedEntry, type ExportedEntry } from '../store/audit.ts';
+import { verifyChainOf, verifyTablesOf } from '../store/audit-checks.ts';
+import { allRows, HistoryUnavailable, openHistory, type HistoryReader } from '../store/history-reader.ts';
 import type { CommandContext } from './command.ts';
 import { EXIT, line, writeChunk, type CliIo } from './io.ts';
 
-export function openExisting(path: string, io: CliIo): Db | null {
-  if (path === ':memory:' || !existsSync(path)) {
-    line(io.stderr, `There is no Sesame database at ${path}; set DATABASE_PATH, or run \`sesame migrate\` to create one.`);
+/**
+ * DATABASE_URL as the configuration gives it (`config.databaseUrl`, once config.ts reads it), else from the environment;
+ * unset or empty: SQLite at DATABASE_PATH.
+ */
+/** The database the read-only tools read, or null after saying on stderr why it cannot be opened. */
+export async function openForReading(where: { databasePath: string; databaseUrl?: string | undefined }, io: CliIo): Promise<HistoryReader | null> {
+  try {
+    return await openHistory(where);
+  } catch (error) {
+    if (!(error instanceof HistoryUnavailable)) throw error;
+    line(io.stderr, error.message);
     return null;
   }
-  return openDatabase(path, { readonly: true });
 }
 
 const MAX_MISMATCHES_SHOWN = 50;
 
-export async function auditVerify(args: string[], { io, config }: CommandContext): Promise<number> {
+export async function auditVerify(args: string[], context: CommandContext): Promise<number> {
+  const { io, config } = context;
   const { values } = parseArgs({ args, options: { anchor: { type: 'string' } } });
   let anchor: { id: number; hash: string } | null = null;
   if (values.anchor !== undefined) {
@@ -28,16 +35,16 @@ export async function auditVerify(args: string[], { io, config }: CommandContext
     }
     anchor = { id: Number(match[1]), hash: match[2] as string };
   }
-  const db = openExisting(config.databasePath, io);
-  if (!db) return EXIT.failed;
+  const reader = await openForReading({ databasePath: config.databasePath, databaseUrl: config.databaseUrl }, io);
+  if (!reader) return EXIT.failed;
   try {
-    const result = verifyAuditChain(db.$client);
+    const result = await verifyChainOf(reader);
     if (!result.ok) {
       line(io.stderr, `broken at entry ${result.brokenAt}: ${result.problem} (${result.entries} entries before it verified)`);
       return EXIT.failed;
     }
     if (anchor) {
-      const hash = auditEntryHash(db.$client, anchor.id);
+      const hash = await reader.auditHash(anchor.id);
       if (hash === null) {
         line(io.stderr, `broken at entry ${anchor.id}: the anchor names entry ${anchor.id} but the log ends at ${result.head?.id ?? 0} (the tail was truncated)`);
         return EXIT.failed;
@@ -48,7 +55,7 @@ export async function auditVerify(args: string[], { io, config }: CommandContext
       }
     }
     // The chain proves the log; replaying it proves the tables, where an edited expires_at or state would otherwise go unseen.
-    const tables = verifyTablesAgainstAudit(db.$client);
+    const tables = await verifyTablesOf(reader);
     if (tables.mismatches.length > 0) {
       for (const m of tables.mismatches.slice(0, MAX_MISMATCHES_SHOWN)) line(io.stderr, `${m.row}: ${m.problem}`);
       const more = tables.mismatches.length - MAX_MISMATCHES_SHOWN;
@@ -59,7 +66,7 @@ export async function auditVerify(args: string[], { io, config }: CommandContext
     line(io.stdout, `ok: ${result.entries} ${result.entries === 1 ? 'entry' : 'entries'}${anchor ? `, anchor ${anchor.id} matches` : ''}; ${tables.requests} requests and ${tables.grants} grants match the log`);
     return EXIT.ok;
   } finally {
-    db.$client.close();
+    await reader.close();
   }
 }
 
@@ -70,7 +77,8 @@ const csvField = (value: unknown): string => {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 };
 
-export async function auditExport(args: string[], { io, config }: CommandContext): Promise<number> {
+export async function auditExport(args: string[], context: CommandContext): Promise<number> {
+  const { io, config } = context;
   const { values } = parseArgs({ args, options: { format: { type: 'string', default: 'jsonl' }, since: { type: 'string' }, until: { type: 'string' } } });
   if (values.format !== 'jsonl' && values.format !== 'csv') {
     line(io.stderr, `--format must be jsonl or csv, not "${values.format}".`);
@@ -79,15 +87,16 @@ export async function auditExport(args: string[], { io, config }: CommandContext
   const since = parseDate('--since', values.since, io);
   const until = parseDate('--until', values.until, io);
   if (since === null || until === null) return EXIT.usage;
-  const db = openExisting(config.databasePath, io);
-  if (!db) return EXIT.failed;
+  const reader = await openForReading({ databasePath: config.databasePath, databaseUrl: config.databaseUrl }, io);
+  if (!reader) return EXIT.failed;
   try {
     const render = values.format === 'csv' ? (e: ExportedEntry) => CSV_COLUMNS.map((c) => csvField(e[c])).join(',') : (e: ExportedEntry) => JSON.stringify(e);
     if (values.format === 'csv') await writeChunk(io.stdout, `${CSV_COLUMNS.join(',')}\n`);
-    for (const entry of auditEntries(db.$client, { since, until })) await writeChunk(io.stdout, `${render(entry)}\n`);
+    const filter = { since: since?.toISOString(), until: until?.toISOString() };
+    for await (const row of allRows((after, limit) => reader.auditPage(after, limit, filter))) await writeChunk(io.stdout, `${render(exportedEntry(row))}\n`);
     return EXIT.ok;
   } finally {
-    db.$client.close();
+    await reader.close();
   }
 }
 

@@ -81,12 +81,12 @@ export const COMMANDS: readonly Command[] = [
       '  --format table|jsonl   one row or one JSON line per changed decision (default: table)',
       '  --fail-on-change       exit 1 when any decision would change (for CI)',
       '',
-      'Reads the database at DATABASE_PATH and never writes to it. Entries older than the recording of groups are replayed',
+      'Reads the database (DATABASE_URL, else DATABASE_PATH) and never writes to it. Entries older than the recording of groups are replayed',
       "with today's groups: Slack user groups too when SLACK_BOT_TOKEN is set.",
     ].join('\n'),
     load: async () => {
       const { policyReplay } = await import('./policy-replay.ts');
-      return (args, { io, config }) => policyReplay(args, io, config.databasePath, new Date(), config.slack);
+      return (args, context) => policyReplay(args, context.io, { databasePath: context.config.databasePath, databaseUrl: context.config.databaseUrl }, new Date(), context.config.slack);
     },
   },
   {
@@ -120,14 +120,26 @@ export const COMMANDS: readonly Command[] = [
       '  --until 1d|ISO         until when (default: now)',
       '  --format FORMAT        table, json or markdown (default: table)',
       '',
-      'Overall, per tier and per resource. Reads the database at DATABASE_PATH and never writes to it.',
+      'Overall, per tier and per resource. Reads the database (DATABASE_URL, else DATABASE_PATH) and never writes to it.',
     ].join('\n'),
     load: async () => (await import('./report-command.ts')).report,
   },
   {
     name: 'migrate',
-    summary: 'create the database or apply pending migrations, and exit',
-    help: 'usage: sesame migrate\n\nCreates the database at DATABASE_PATH (or, with DATABASE_URL set, the tables in that PostgreSQL database), or applies the migrations it lacks, and says which it did.',
+    summary: 'create the database or apply pending migrations, and exit; or copy SQLite into PostgreSQL',
+    help: [
+      'usage: sesame migrate',
+      '       sesame migrate --from sqlite:PATH --to postgres://URL',
+      '',
+      'Without flags: creates the database at DATABASE_PATH (or, with DATABASE_URL set, the tables in that PostgreSQL',
+       'database), or applies the migrations it lacks, and says which it did.',
+      '',
+      '  --from sqlite:PATH     the SQLite database to copy (read only; no Sesame may be running on it)',
+      '  --to postgres://URL    an empty PostgreSQL database; migrated, then filled in one transaction',
+      '',
+      'The copy keeps every id and audit hash, and is kept only when it verifies: same rows per table, the audit',
+      "chain recomputes and ends at SQLite's head. Exits 1, changing nothing, when the target already holds data.",
+    ].join('\n'),
     load: async () => (await import('./migrate-command.ts')).migrate,
   },
 ];

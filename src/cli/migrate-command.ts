@@ -1,12 +1,13 @@
-// `sesame migrate`: creates the database or applies the migrations it lacks, and says which it did.
+// `sesame migrate`: creates the database or applies the migrations it lacks, and says which it did; with --from/--to, copies SQLite into PostgreSQL.
 import { existsSync } from 'node:fs';
 import { appliedMigrationCount, openDatabase } from '../store/db.ts';
-import { UsageError, type CommandContext } from './command.ts';
+import type { CommandContext } from './command.ts';
 import { EXIT, line } from './io.ts';
 import { migratePostgres } from './migrate-postgres.ts';
 
-export function migrate(args: string[], { io, config }: CommandContext): number | Promise<number> {
-  if (args.length > 0) throw new UsageError(`sesame migrate takes no arguments, not "${args.join(' ')}".`);
+export async function migrate(args: string[], context: CommandContext): Promise<number> {
+  if (args.length > 0) return (await import('./migrate-copy.ts')).migrateCopy(args, context);
+  const { io, config } = context;
   if (config.databaseUrl !== undefined) return migratePostgres(config.databaseUrl, io);
   const path = config.databasePath;
   const existed = path !== ':memory:' && existsSync(path);

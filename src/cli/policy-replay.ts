@@ -5,14 +5,14 @@ import { looksLikeDuration, parseDuration } from '../policy/duration.ts';
 import { formatProblem, loadPolicyFile } from '../policy/load.ts';
 import { HOUR_MS, replay, summarizeReplay, type ReplayChange } from '../policy/replay.ts';
 import { pastDecisions } from '../store/decision-history.ts';
-import { openExisting } from './audit-commands.ts';
+import { openForReading } from './audit-commands.ts';
 import { EXIT, line, writeChunk, type CliIo } from './io.ts';
 import { offlineDirectory, slackDirectory } from './policy-commands.ts';
 
 export const POLICY_REPLAY_USAGE = 'usage: sesame policy replay NEW_POLICY [--since 30d|ISO] [--until 1d|ISO] [--format table|jsonl] [--fail-on-change]';
 
 /** `slack`: with a bot token, today's groups (for entries that predate recording them) include Slack user groups. */
-export async function policyReplay(args: string[], io: CliIo, databasePath: string, now: Date = new Date(), slack: { botToken?: string | undefined; apiUrl?: string | undefined } = {}): Promise<number> {
+export async function policyReplay(args: string[], io: CliIo, database: string | { databasePath: string; databaseUrl?: string | undefined }, now: Date = new Date(), slack: { botToken?: string | undefined; apiUrl?: string | undefined } = {}): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -43,14 +43,14 @@ export async function policyReplay(args: string[], io: CliIo, databasePath: stri
     line(io.stderr, `${file} is not a valid policy; fix it (see \`sesame policy check\`) before replaying under it.`);
     return EXIT.failed;
   }
-  const db = openExisting(databasePath, io);
-  if (!db) return EXIT.failed;
+  const reader = await openForReading(typeof database === 'string' ? { databasePath: database } : database, io);
+  if (!reader) return EXIT.failed;
   let past;
   try {
     // The hour before the period too: break-glass grants in it count towards the rate limit of the first decisions.
-    past = pastDecisions(db.$client, new Date(since.getTime() - HOUR_MS), until);
+    past = await pastDecisions(reader, new Date(since.getTime() - HOUR_MS), until);
   } finally {
-    db.$client.close();
+    await reader.close();
   }
 
   const { policy } = loaded.value;

@@ -3,12 +3,13 @@ import { parseArgs } from 'node:util';
 import { buildReport } from '../report/figures.ts';
 import { formatJson, formatMarkdown, formatTable } from '../report/format.ts';
 import { reportRows } from '../store/report-rows.ts';
-import { openExisting } from './audit-commands.ts';
+import { openForReading } from './audit-commands.ts';
 import { UsageError, type CommandContext } from './command.ts';
 import { EXIT, writeChunk } from './io.ts';
 import { instant } from './policy-replay.ts';
 
-export async function report(args: string[], { io, config }: CommandContext, now: Date = new Date()): Promise<number> {
+export async function report(args: string[], context: CommandContext, now: Date = new Date()): Promise<number> {
+  const { io, config } = context;
   // The dispatcher prints a bad command line's reason with this command's usage, and exits 2.
   const usage = (message: string): never => {
     throw new UsageError(message);
@@ -22,13 +23,13 @@ export async function report(args: string[], { io, config }: CommandContext, now
   if (typeof until === 'string') return usage(until);
   if (since.getTime() >= until.getTime()) return usage(`--since (${since.toISOString()}) must be before --until (${until.toISOString()}).`);
 
-  const db = openExisting(config.databasePath, io);
-  if (!db) return EXIT.failed;
+  const reader = await openForReading({ databasePath: config.databasePath, databaseUrl: config.databaseUrl }, io);
+  if (!reader) return EXIT.failed;
   let rows;
   try {
-    rows = reportRows(db.$client, since, until);
+    rows = await reportRows(reader, since, until);
   } finally {
-    db.$client.close();
+    await reader.close();
   }
   const built = buildReport(since, until, rows.requests, rows.grants, rows.refusals);
   await writeChunk(io.stdout, format === 'json' ? formatJson(built) : format === 'markdown' ? formatMarkdown(built) : formatTable(built));

@@ -82,12 +82,19 @@ function patch(map: Map<number, Fields>, id: number | null, fields: Fields): voi
 
 /** Folds the log, in chain order, into the rows it implies. Refusals and other entries that change no row are skipped. */
 export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
+  const replayer = auditReplayer();
+  for (const entry of entries) replayer.add(entry);
+  return replayer.result();
+}
+
+/** `replayAudit` fed one entry at a time, for a log read page by page (asynchronously, from PostgreSQL). */
+export function auditReplayer(): { add(entry: ReplayEntry): void; result(): Replayed } {
   const requests = new Map<number, Fields>();
   const grants = new Map<number, Fields>();
   const blocks = new Map<string, Fields>();
   const approvals = new Map<string, Set<string>>();
   const problems: Mismatch[] = [];
-  for (const entry of entries) {
+  const add = (entry: ReplayEntry): void => {
     const d = detailsOf(entry);
     const at = ms(entry.at) as number;
     const requestId = entry.request_id === null ? null : parseRef('R', entry.request_id);
@@ -216,8 +223,8 @@ export function replayAudit(entries: Iterable<ReplayEntry>): Replayed {
         if (typeof d.user === 'string') blocks.delete(d.user);
         break;
     }
-  }
-  return { requests, grants, blocks, approvals, problems };
+  };
+  return { add, result: () => ({ requests, grants, blocks, approvals, problems }) };
 }
 
 const show = (column: string, value: Value | undefined): string =>

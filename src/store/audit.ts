@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { canonicalJson } from '../core/canonical-json.ts';
 import type { AuditEntryInput } from '../core/audit-entry.ts';
+import type { AuditRecord } from '../core/records.ts';
 import type { AuditRow } from './schema.ts';
 
 export { AUDIT_ACTIONS, type AuditAction, type AuditEntryInput } from '../core/audit-entry.ts';
@@ -166,27 +167,59 @@ export type VerifyResult =
   | { ok: true; entries: number; head: { id: number; hash: string } | null }
   | { ok: false; entries: number; brokenAt: number; problem: string };
 
-/** Recomputes the whole chain, one row at a time (the log may be far larger than memory allows). */
-export function verifyAuditChain(client: Database.Database): VerifyResult {
-  let prev = { id: 0, hash: GENESIS_HASH };
-  let entries = 0;
-  const rows = client.prepare('SELECT * FROM audit_log ORDER BY id').iterate() as IterableIterator<StoredAuditRow>;
-  for (const row of rows) {
+/** An entry as exported (the spec's field names, details parsed); throws when its details are not JSON. */
+export function exportedEntry(row: AuditRecord): ExportedEntry {
+  return {
+    id: row.id,
+    at: row.at,
+    actor: row.actor,
+    action: row.action,
+    request_id: row.requestId,
+    grant_id: row.grantId,
+    details: JSON.parse(row.details) as unknown,
+    policy_sha256: row.policySha256,
+    prev_hash: row.prevHash,
+    hash: row.hash,
+  };
+}
+
+/** Recomputes the chain entry by entry, in id order: `add` answers the break, if this entry is one; `result` the end. */
+export class ChainCheck {
+  private prev = { id: 0, hash: GENESIS_HASH };
+  private entries = 0;
+
+  add(row: AuditRecord): VerifyResult | null {
+    const { prev, entries } = this;
     const broken = (problem: string): VerifyResult => ({ ok: false, entries, brokenAt: row.id, problem });
     if (row.id !== prev.id + 1) return broken(`entry ${row.id} follows entry ${prev.id}: entries ${prev.id + 1}–${row.id - 1} are missing`);
-    if (row.prev_hash !== prev.hash) return broken(`entry ${row.id} does not link to entry ${prev.id} (an entry before it was changed, removed or reordered)`);
-    let details: unknown;
+    if (row.prevHash !== prev.hash) return broken(`entry ${row.id} does not link to entry ${prev.id} (an entry before it was changed, removed or reordered)`);
+    let entry: ExportedEntry;
     try {
-      details = JSON.parse(row.details);
+      entry = exportedEntry(row);
     } catch {
       return broken(`entry ${row.id} has unreadable details`);
     }
-    const { prev_hash: _prev, hash, ...fields } = row;
-    if (entryHash(row.prev_hash, { ...fields, details }) !== hash) return broken(`entry ${row.id} was changed after it was written (its hash does not match its contents)`);
-    prev = { id: row.id, hash };
-    entries++;
+    const { prev_hash: _prev, hash: _hash, ...fields } = entry;
+    if (entryHash(row.prevHash, fields) !== row.hash) return broken(`entry ${row.id} was changed after it was written (its hash does not match its contents)`);
+    this.prev = { id: row.id, hash: row.hash };
+    this.entries++;
+    return null;
   }
-  return { ok: true, entries, head: entries === 0 ? null : prev };
+
+  result(): VerifyResult {
+    return { ok: true, entries: this.entries, head: this.entries === 0 ? null : this.prev };
+  }
+}
+
+/** Recomputes the whole chain, one row at a time (the log may be far larger than memory allows). */
+export function verifyAuditChain(client: Database.Database): VerifyResult {
+  const check = new ChainCheck();
+  const rows = client.prepare('SELECT * FROM audit_log ORDER BY id').iterate() as IterableIterator<StoredAuditRow>;
+  for (const { request_id: requestId, grant_id: grantId, policy_sha256: policySha256, prev_hash: prevHash, ...row } of rows) {
+    const broken = check.add({ ...row, requestId, grantId, policySha256, prevHash });
+    if (broken) return broken;
+  }
+  return check.result();
 }
 
 /** The stored hash of one entry, to compare with a posted anchor; null when the log has no such entry. */

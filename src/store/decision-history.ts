@@ -1,7 +1,8 @@
-// Past policy decisions as `sesame policy replay` re-decides them: request rows, refusals and what the audit recorded beside them.
-import type Database from 'better-sqlite3';
+// Past policy decisions as `sesame policy replay` re-decides them: request rows, refusals and what the audit recorded beside them; from either database.
 import { z } from 'zod';
+import type { AuditRecord, RequestRecord } from '../core/records.ts';
 import type { PastDecision } from '../policy/replay.ts';
+import { allRows, type AuditFilter, type HistoryReader } from './history-reader.ts';
 
 export type { PastDecision } from '../policy/replay.ts';
 
@@ -28,31 +29,6 @@ const replayDetailsSchema = z.looseObject({
 type Details = z.output<typeof replayDetailsSchema>;
 type Span = { startsAt: number; expiresAt: number };
 
-interface RequestRowFields {
-  id: number;
-  requester: string;
-  resource: string;
-  role: string;
-  tier: string;
-  duration_ms: number;
-  reason: string;
-  breakglass: number;
-  created_at: number;
-  starts_at: number | null;
-  decided_by: string | null;
-  extends_grant_id: number | null;
-}
-
-interface AuditDetailsRow {
-  id: number;
-  at: string;
-  action: string;
-  actor: string;
-  request_id: string | null;
-  grant_id: string | null;
-  details: string;
-}
-
 /**
  * An extension whose entry predates recording its grant's span, which is filled in (on the decision's own object)
  * from the grant's entries before `entryId`; null when its entry is not in the log, and the span stays unknown.
@@ -62,17 +38,20 @@ interface Unrecorded {
   extending: { grantId: string; span: Span | null };
 }
 
+/** Every audit entry the filter selects, in chain order. */
+async function auditRows(reader: HistoryReader, filter: AuditFilter): Promise<AuditRecord[]> {
+  const rows: AuditRecord[] = [];
+  for await (const row of allRows((after, limit) => reader.auditPage(after, limit, filter))) rows.push(row);
+  return rows;
+}
+
 /** Decisions made in [since, until), oldest first. Reads only. */
-export function pastDecisions(client: Database.Database, since: Date, until: Date): PastDecision[] {
-  const requests = client
-    .prepare('SELECT id, requester, resource, role, tier, duration_ms, reason, breakglass, created_at, starts_at, decided_by, extends_grant_id FROM requests WHERE created_at >= ? AND created_at < ?')
-    .all(since.getTime(), until.getTime()) as RequestRowFields[];
+export async function pastDecisions(reader: HistoryReader, since: Date, until: Date): Promise<PastDecision[]> {
+  const requests: RequestRecord[] = [];
+  for await (const row of allRows((after, limit) => reader.requestPage(after, limit, { since: since.getTime(), until: until.getTime() }))) requests.push(row);
   // By (action, at), which is indexed; a request's created entry carries the request's own timestamp.
-  const entries = (action: 'request.created' | 'request.refused' | 'grant.extend_refused') =>
-    client
-      .prepare('SELECT id, at, action, actor, request_id, grant_id, details FROM audit_log WHERE action = ? AND at >= ? AND at < ? ORDER BY id')
-      .all(action, since.toISOString(), until.toISOString()) as AuditDetailsRow[];
-  const created = new Map(entries('request.created').map((e) => [e.request_id, e]));
+  const entries = (action: 'request.created' | 'request.refused' | 'grant.extend_refused') => auditRows(reader, { actions: [action], since: since.toISOString(), until: until.toISOString() });
+  const created = new Map((await entries('request.created')).map((e) => [e.requestId, e]));
   const unrecorded: Unrecorded[] = [];
   const extendingOf = (grantId: string | null, details: Details, entryId: number | null): PastDecision['extending'] => {
     if (grantId === null) return undefined;
@@ -88,24 +67,24 @@ export function pastDecisions(client: Database.Database, since: Date, until: Dat
     const details = parseDetails(entry?.details ?? null);
     return {
       requestId: `R${row.id}`,
-      at: new Date(row.created_at),
+      at: new Date(row.createdAt),
       user: row.requester,
       resource: row.resource,
       role: row.role,
-      durationMs: details.capped_from_ms ?? row.duration_ms,
+      durationMs: details.capped_from_ms ?? row.durationMs,
       reason: row.reason,
-      breakglass: row.breakglass === 1,
+      breakglass: row.breakglass,
       channelName: details.channel_name ?? null,
       groups: details.groups ?? null,
-      startsAt: row.starts_at ?? undefined,
+      startsAt: row.startsAt ?? undefined,
       standing: details.standing,
       blocked: false,
-      extending: extendingOf(row.extends_grant_id === null ? null : `G${row.extends_grant_id}`, details, entry?.id ?? null),
-      before: { decision: row.decided_by === 'policy' ? 'auto-approve' : 'needs-approval', tier: row.tier, error: null },
+      extending: extendingOf(row.extendsGrantId === null ? null : `G${row.extendsGrantId}`, details, entry?.id ?? null),
+      before: { decision: row.decidedBy === 'policy' ? 'auto-approve' : 'needs-approval', tier: row.tier, error: null },
     };
   });
   // Refused extensions too; those refused before the policy was asked (not the owner's, no longer active) name no resource.
-  const refusals = [...entries('request.refused'), ...entries('grant.extend_refused')];
+  const refusals = [...(await entries('request.refused')), ...(await entries('grant.extend_refused'))];
   const fromRefusals = refusals.flatMap((row): PastDecision[] => {
     const details = parseDetails(row.details);
     const resource = details.resource;
@@ -126,12 +105,12 @@ export function pastDecisions(client: Database.Database, since: Date, until: Dat
         startsAt: details.starts_at === undefined ? undefined : Date.parse(details.starts_at),
         standing: details.standing,
         blocked: details.blocked ?? false,
-        extending: row.action === 'grant.extend_refused' ? extendingOf(row.grant_id, details, row.id) : undefined,
+        extending: row.action === 'grant.extend_refused' ? extendingOf(row.grantId, details, row.id) : undefined,
         before: { decision: 'refuse', tier: null, error: details.code ?? null },
       },
     ];
   });
-  if (unrecorded.length > 0) spansFromGrantEntries(client, until, unrecorded);
+  if (unrecorded.length > 0) await spansFromGrantEntries(reader, until, unrecorded);
   return [...fromRequests, ...fromRefusals].sort((a, b) => a.at.getTime() - b.at.getTime());
 }
 
@@ -140,20 +119,18 @@ export function pastDecisions(client: Database.Database, since: Date, until: Dat
  * had set them just before the extension's entry (its activation, then each extension that moved its end). Without
  * the activation in the log the span stays unknown.
  */
-function spansFromGrantEntries(client: Database.Database, until: Date, unrecorded: Unrecorded[]): void {
+async function spansFromGrantEntries(reader: HistoryReader, until: Date, unrecorded: Unrecorded[]): Promise<void> {
   const wanted = new Set(unrecorded.map((u) => u.extending.grantId));
   const history = new Map<string, { id: number; span: Span | null }[]>();
-  const rows = client
-    .prepare("SELECT id, grant_id, action, details FROM audit_log WHERE action IN ('grant.activated', 'grant.extended') AND at < ? ORDER BY id")
-    .all(until.toISOString()) as { id: number; grant_id: string | null; action: string; details: string }[];
+  const rows = await auditRows(reader, { actions: ['grant.activated', 'grant.extended'], until: until.toISOString() });
   for (const row of rows) {
-    if (row.grant_id === null || !wanted.has(row.grant_id)) continue;
-    const steps = history.get(row.grant_id) ?? [];
+    if (row.grantId === null || !wanted.has(row.grantId)) continue;
+    const steps = history.get(row.grantId) ?? [];
     const details = parseDetails(row.details);
     const expiresAt = details.expires_at === undefined ? Number.NaN : Date.parse(details.expires_at);
     const startsAt = row.action === 'grant.activated' ? (details.starts_at === undefined ? Number.NaN : Date.parse(details.starts_at)) : steps.at(-1)?.span?.startsAt;
     steps.push({ id: row.id, span: startsAt === undefined || Number.isNaN(startsAt) || Number.isNaN(expiresAt) ? null : { startsAt, expiresAt } });
-    history.set(row.grant_id, steps);
+    history.set(row.grantId, steps);
   }
   for (const { entryId, extending } of unrecorded) {
     if (entryId === null) continue;

@@ -1,75 +1,52 @@
-// Reads what `sesame report` counts, for one period, without writing: requests made in it, their grants, refusals.
-import type Database from 'better-sqlite3';
+// Reads what `sesame report` counts, for one period, without writing: requests made in it, their grants, refusals; from either database.
 import type { ReportGrant, ReportRefusal, ReportRequest } from '../report/figures.ts';
+import { allRows, type HistoryReader } from './history-reader.ts';
 
-interface GrantJoined {
-  id: number;
-  request_id: number;
-  tier: string;
-  resource: string;
-  requested_at: number;
-  reason: string;
-  state: string;
-  breakglass: number;
-  starts_at: number | null;
-  expires_at: number | null;
-  ended_at: number | null;
-  reviewed_by: string | null;
-}
+export async function reportRows(reader: HistoryReader, since: Date, until: Date): Promise<{ requests: ReportRequest[]; grants: ReportGrant[]; refusals: ReportRefusal[] }> {
+  const window = { since: since.getTime(), until: until.getTime() };
+  const made = new Map<number, { tier: string; createdAt: number }>();
+  const requests: ReportRequest[] = [];
+  for await (const r of allRows((after, limit) => reader.requestPage(after, limit, window))) {
+    made.set(r.id, { tier: r.tier, createdAt: r.createdAt });
+    requests.push({ id: r.id, tier: r.tier, resource: r.resource, createdAt: r.createdAt, decidedBy: r.decidedBy });
+  }
 
-export function reportRows(client: Database.Database, since: Date, until: Date): { requests: ReportRequest[]; grants: ReportGrant[]; refusals: ReportRefusal[] } {
-  const window = [since.getTime(), until.getTime()];
-  const requests = (
-    client.prepare('SELECT id, tier, resource, created_at, decided_by FROM requests WHERE created_at >= ? AND created_at < ? ORDER BY id').all(...window) as {
-      id: number;
-      tier: string;
-      resource: string;
-      created_at: number;
-      decided_by: string | null;
-    }[]
-  ).map((r) => ({ id: r.id, tier: r.tier, resource: r.resource, createdAt: r.created_at, decidedBy: r.decided_by }));
-
+  // Every entry of those requests, whenever written; the log has no index by request, so it is read through once.
+  const refs = new Set([...made.keys()].map((id) => `R${id}`));
   const actions = new Map<string, Set<string>>();
-  const entries = client
-    .prepare(
-      `SELECT a.action, a.request_id, a.grant_id FROM audit_log a
-       WHERE a.request_id IN (SELECT 'R' || id FROM requests WHERE created_at >= ? AND created_at < ?)`,
-    )
-    .iterate(...window) as IterableIterator<{ action: string; request_id: string; grant_id: string | null }>;
-  for (const e of entries) {
+  for await (const e of allRows((after, limit) => reader.auditPage(after, limit))) {
+    if (e.requestId === null || !refs.has(e.requestId)) continue;
     // Request-level entries (the decision) count for every grant of the request; grant-level ones for that grant.
-    const key = e.grant_id ?? e.request_id;
+    const key = e.grantId ?? e.requestId;
     actions.set(key, (actions.get(key) ?? new Set()).add(e.action));
   }
-  const grants = (
-    client
-      .prepare(
-        `SELECT g.id, g.request_id, r.tier, g.resource, r.created_at AS requested_at, g.reason, g.state, g.breakglass, g.starts_at, g.expires_at, g.ended_at, g.reviewed_by
-         FROM grants g JOIN requests r ON r.id = g.request_id WHERE r.created_at >= ? AND r.created_at < ? ORDER BY g.id`,
-      )
-      .all(...window) as GrantJoined[]
-  ).map((g) => ({
-    id: g.id,
-    requestId: g.request_id,
-    tier: g.tier,
-    resource: g.resource,
-    requestedAt: g.requested_at,
-    reason: g.reason,
-    state: g.state,
-    breakglass: g.breakglass === 1,
-    startsAt: g.starts_at,
-    expiresAt: g.expires_at,
-    endedAt: g.ended_at,
-    reviewedBy: g.reviewed_by,
-    actions: new Set([...(actions.get(`G${g.id}`) ?? []), ...(actions.get(`R${g.request_id}`) ?? [])]),
-  }));
+  const grants: ReportGrant[] = [];
+  for await (const g of allRows((after, limit) => reader.grantPage(after, limit))) {
+    const request = made.get(g.requestId);
+    if (request === undefined) continue;
+    grants.push({
+      id: g.id,
+      requestId: g.requestId,
+      tier: request.tier,
+      resource: g.resource,
+      requestedAt: request.createdAt,
+      reason: g.reason,
+      state: g.state,
+      breakglass: g.breakglass,
+      startsAt: g.startsAt,
+      expiresAt: g.expiresAt,
+      endedAt: g.endedAt,
+      reviewedBy: g.reviewedBy,
+      actions: new Set([...(actions.get(`G${g.id}`) ?? []), ...(actions.get(`R${g.requestId}`) ?? [])]),
+    });
+  }
 
-  const refusals = (
-    client.prepare("SELECT details FROM audit_log WHERE action = 'request.refused' AND at >= ? AND at < ? ORDER BY id").all(since.toISOString(), until.toISOString()) as { details: string }[]
-  ).map((r) => {
+  const refusals: ReportRefusal[] = [];
+  const refused = { actions: ['request.refused'], since: since.toISOString(), until: until.toISOString() };
+  for await (const r of allRows((after, limit) => reader.auditPage(after, limit, refused))) {
     const d = JSON.parse(r.details) as { code?: unknown; resource?: unknown; rule?: unknown };
     const tier = typeof d.rule === 'string' ? (/^tiers\.([^.:]+)[.:]/.exec(d.rule)?.[1] ?? null) : null;
-    return { code: String(d.code ?? 'unknown'), tier, resource: typeof d.resource === 'string' ? d.resource : null };
-  });
+    refusals.push({ code: String(d.code ?? 'unknown'), tier, resource: typeof d.resource === 'string' ? d.resource : null });
+  }
   return { requests, grants, refusals };
 }

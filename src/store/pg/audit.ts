@@ -3,7 +3,7 @@ import { asc, desc, gt } from 'drizzle-orm';
 import type { AuditEntryInput } from '../../core/audit-entry.ts';
 import { canonicalJson } from '../../core/canonical-json.ts';
 import type { AuditRecord } from '../../core/records.ts';
-import { entryHash, GENESIS_HASH, type VerifyResult } from '../audit.ts';
+import { ChainCheck, entryHash, GENESIS_HASH, type VerifyResult } from '../audit.ts';
 import type { PgQueryable } from './reads.ts';
 import { auditLog } from './schema.ts';
 
@@ -55,27 +55,17 @@ export async function appendPgAudit(q: PgQueryable, tip: ChainTip, entry: AuditE
 /** Rows read per query while verifying, so a log larger than memory is verified too. */
 const PAGE = 1000;
 
-/** Recomputes the whole chain page by page, with the same checks and sentences as SQLite's `verifyAuditChain`. */
+/** Recomputes the whole chain page by page, with the same checks and sentences as SQLite's `verifyAuditChain` (ChainCheck). */
 export async function verifyPgAuditChain(q: PgQueryable): Promise<VerifyResult> {
-  let prev = { id: 0, hash: GENESIS_HASH };
-  let entries = 0;
+  const check = new ChainCheck();
+  let after = 0;
   for (;;) {
-    const page = await q.select().from(auditLog).where(gt(auditLog.id, prev.id)).orderBy(asc(auditLog.id)).limit(PAGE);
+    const page = await q.select().from(auditLog).where(gt(auditLog.id, after)).orderBy(asc(auditLog.id)).limit(PAGE);
     for (const row of page) {
-      const broken = (problem: string): VerifyResult => ({ ok: false, entries, brokenAt: row.id, problem });
-      if (row.id !== prev.id + 1) return broken(`entry ${row.id} follows entry ${prev.id}: entries ${prev.id + 1}–${row.id - 1} are missing`);
-      if (row.prevHash !== prev.hash) return broken(`entry ${row.id} does not link to entry ${prev.id} (an entry before it was changed, removed or reordered)`);
-      let details: unknown;
-      try {
-        details = JSON.parse(row.details);
-      } catch {
-        return broken(`entry ${row.id} has unreadable details`);
-      }
-      const fields = { id: row.id, at: row.at, actor: row.actor, action: row.action, request_id: row.requestId, grant_id: row.grantId, details, policy_sha256: row.policySha256 };
-      if (entryHash(row.prevHash, fields) !== row.hash) return broken(`entry ${row.id} was changed after it was written (its hash does not match its contents)`);
-      prev = { id: row.id, hash: row.hash };
-      entries++;
+      const broken = check.add(row);
+      if (broken) return broken;
+      after = row.id;
     }
-    if (page.length < PAGE) return { ok: true, entries, head: entries === 0 ? null : prev };
+    if (page.length < PAGE) return check.result();
   }
 }
