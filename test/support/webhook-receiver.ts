@@ -9,6 +9,18 @@ const TOLERANCE_SECONDS = 5 * 60;
 
 export type ReceiverMode = 'ok' | 'fail' | 'garbage' | 'slow';
 
+/** A call the receiver holds unanswered: which grant it is for and the caller's port (to tell which process made it). */
+export interface HeldCall {
+  grantId: string;
+  callerPort: number;
+}
+
+interface Hold {
+  event: string;
+  arrived: (call: HeldCall) => void;
+  released: Promise<void>;
+}
+
 export class WebhookReceiver extends LoopbackServer {
   readonly received: { event: string; signatureValid: boolean; signature: string; contentType: string; payload: WebhookPayload | null; raw: string; headers: IncomingHttpHeaders; method: string; path: string }[] = [];
   readonly present = new Set<string>();
@@ -18,6 +30,19 @@ export class WebhookReceiver extends LoopbackServer {
   /** Answers this many more requests with 503 whatever the mode, as a receiver having a bad moment does. */
   failNext = 0;
   message: string | undefined = 'connect with: ssh bastion.example.com';
+
+  private readonly holds: Hold[] = [];
+
+  /**
+   * The next `event` call (grant or revoke) is held unanswered until `release()`, as a provider hanging mid-call;
+   * `arrived` resolves when it comes in. Its caller may die meanwhile (the answer then goes nowhere).
+   */
+  holdNext(event: 'grant' | 'revoke'): { arrived: Promise<HeldCall>; release(): void } {
+    let release = () => undefined as void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const arrived = new Promise<HeldCall>((resolve) => this.holds.push({ event, arrived: resolve, released }));
+    return { arrived, release };
+  }
 
   constructor(private readonly secret: string) {
     super();
@@ -51,6 +76,12 @@ export class WebhookReceiver extends LoopbackServer {
     const parsed = req.method === 'POST' ? webhookPayloadSchema.safeParse(safeJson(raw)) : null;
     this.received.push({ event, signatureValid, signature, contentType: String(req.headers['content-type']), payload: parsed?.success ? parsed.data : null, raw, headers: req.headers, method: req.method ?? '', path: req.url ?? '' });
 
+    const hold = this.holds.findIndex((h) => h.event === event);
+    if (hold >= 0) {
+      const [held] = this.holds.splice(hold, 1) as [Hold];
+      held.arrived({ grantId: parsed?.success ? parsed.data.grant_id : '', callerPort: req.socket.remotePort ?? 0 });
+      await held.released;
+    }
     if (this.mode === 'slow') await new Promise((resolve) => setTimeout(resolve, 10_000));
     if (res.destroyed) return;
     if (!signatureValid) return void res.writeHead(401).end('bad signature');
