@@ -26,7 +26,7 @@ async function latenessOf(url: string, tag: string, count: number): Promise<numb
     for (;;) {
       const { rows } = await client.query<{ state: string; late: string }>("SELECT state, ended_at - expires_at AS late FROM grants WHERE reason LIKE $1 || '%'", [tag]);
       if (rows.length === count && rows.every((r) => r.state === 'expired')) return rows.map((r) => Number(r.late));
-      if (Date.now() > until) throw new Error(`bench: ${tag} grants did not all expire on the replicas`);
+      if (Date.now() > until) throw new Error(`bench: ${tag} grants did not all expire on the replicas (${rows.length} of ${count} made; states ${JSON.stringify(rows.reduce<Record<string, number>>((n, r) => ({ ...n, [r.state]: (n[r.state] ?? 0) + 1 }), {}))})`);
       await sleep(200);
     }
   } finally {
@@ -63,9 +63,11 @@ export async function benchReplicas(options: ReplicaBenchOptions): Promise<Row[]
     const cpuPerLifecycle = (replicas.reduce((sum, r) => sum + cpuMs(r.pid), 0) - cpuBefore) / sizes.lifecycles;
     progress('replica lifecycles done');
 
-    const target = Math.ceil((Date.now() + 12_000) / 1000) * 1000;
+    // All end within one second, far enough out that every request is in first (at about the lifecycle rate).
+    const target = Math.ceil((Date.now() + 10_000 + (2_000 * sizes.burst) / perSecond) / 1000) * 1000;
     await inParallel(Array.from({ length: sizes.burst }), sizes.concurrency, async (_, i) => {
-      await ask(`request sandbox ${Math.ceil((target - Date.now()) / 1000)}s bench replica burst ${i}`, i);
+      const reply = await ask(`request sandbox ${Math.ceil((target - Date.now()) / 1000)}s bench replica burst ${i}`, i);
+      if (!/`G\d+`/.test(reply)) throw new Error(`bench: a burst request was not granted on replica ${i % replicas.length}: ${reply}`);
     });
     const burst = await latenessOf(database.url, 'bench replica burst', sizes.burst);
     progress('replica burst expiries done');
