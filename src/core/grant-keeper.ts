@@ -4,7 +4,7 @@ import { LOST_RACE } from './store-port.ts';
 import type { GrantRecord, RequestRecord } from './records.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { EXPIRY_WARNING_MS, expiryWarningAt, LIVE_GRANT_STATES } from './lifecycle.ts';
-import { keptForDetails, sharedAccess } from './access-sharing.ts';
+import { keptForDetails, keptForGrantsEnded, sharedAccess } from './access-sharing.ts';
 import { activateGrant, blockedParty } from './grant-activation.ts';
 import { resolveIdentity } from './identity.ts';
 import { finishCleanup } from './grant-cleanup.ts';
@@ -177,9 +177,9 @@ export class GrantKeeper {
       if (failed === 'first') await this.notify({ type: 'grant_revoke_failed', grant: fresh, problem });
       return { kind: 'revoke_failed', grant: fresh, problem };
     }
-
     const left = attempt.value;
     const ended = await store.transaction(now, async (tx) => {
+      if (await keptForGrantsEnded(tx, keptFor)) tx.abort(); // another replica ended them meanwhile: start again, and revoke
       if (!await tx.updateGrant(grant.id, LIVE_GRANT_STATES, { state: outcome, endedAt: now.getTime(), endedBy: actor, cleanupPending: left })) tx.abort();
       const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
       const lateMs = outcome === 'expired' ? now.getTime() - (grant.expiresAt ?? now.getTime()) : undefined;
@@ -188,7 +188,7 @@ export class GrantKeeper {
       // The access is gone, so the grant ends; what the provider could not remove yet is on record until a sweep does.
       if (left !== null) await tx.audit({ actor: 'sesame', action: 'grant.cleanup_pending', ...ids, details: { provider: config.type, problem: left } });
     });
-    if (ended === LOST_RACE) return { kind: 'not_live', grant: await store.getGrant(grant.id) as GrantRecord };
+    if (ended === LOST_RACE) return (await keptForGrantsEnded(store, keptFor)) ? this.endAt(grantId, outcome, actor, reason) : { kind: 'not_live', grant: await store.getGrant(grant.id) as GrantRecord };
     if (outcome === 'revoked') await this.safely('cancel revoke job', () => this.deps.scheduler.cancelRevoke(grant.id));
     const final = await store.getGrant(grant.id) as GrantRecord;
     await this.notify({ type: 'grant_ended', grant: final, outcome, by: actor });

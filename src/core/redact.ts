@@ -6,6 +6,8 @@ const SECRET_PARAM = /^(password|passwd|pass|pwd|sslpassword|secret|token|access
 // scheme://user:password@ — greedy up to the last "@" of the authority, since an unencoded "@" in a password is common.
 // Neither pattern crosses a quote or a backslash, so a scrubbed JSON log line stays valid JSON.
 const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'`<>\\]*@/gi;
+// A whole value that is a URL: its authority may hold any character but whitespace before the last "@".
+const LEADING_USERINFO = /^(\s*[a-z][a-z0-9+.-]*:\/\/)\S*@/i;
 // ?password=… or &password=… anywhere in a text (a connection string inside an error message).
 const QUERY_SECRET = /([?&])(password|passwd|pass|pwd|sslpassword|secret|token|access_token|api_key|apikey|key)=[^&\s"'`<>#\\]*/gi;
 
@@ -14,11 +16,15 @@ const QUERY_SECRET = /([?&])(password|passwd|pass|pwd|sslpassword|secret|token|a
  * parameters replaced by `***`. Text that does not parse as a URL is scrubbed as free text.
  */
 export function redactUrl(url: string): string {
+  // Everything up to the last "@" first: a password with an unencoded "/", "#" or "?" makes the URL unparsable, or
+  // parse with the password in its port and path, and the free-text scrub stops at those characters. An "@" in a
+  // path or query is then lost from what is shown, which is the safe side.
+  const shown = url.replace(LEADING_USERINFO, '$1');
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    parsed = new URL(shown);
   } catch {
-    return redactCredentials(url);
+    return redactCredentials(shown);
   }
   parsed.username = '';
   parsed.password = '';
