@@ -1,4 +1,6 @@
 // Opens a PostgreSQL pool from a postgres:// URL and applies migrations/postgres under an advisory lock, once across replicas.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
@@ -99,6 +101,9 @@ export async function migratePg(pool: pg.Pool): Promise<void> {
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
     try {
+      // Nothing to apply: drizzle's migrator is not run, since it always issues CREATE SCHEMA/TABLE IF NOT EXISTS,
+      // which a runtime role without DDL rights (one that does not own audit_log, so cannot drop its triggers) may not.
+      if ((await appliedCount(client)) >= shippedPgMigrationCount()) return;
       await migrate(drizzle(client, { schema }), { migrationsFolder: PG_MIGRATIONS_FOLDER });
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]);
@@ -112,12 +117,24 @@ export async function migratePg(pool: pg.Pool): Promise<void> {
   }
 }
 
+/** How many migrations this version of Sesame ships for PostgreSQL. */
+export const shippedPgMigrationCount = (): number =>
+  (JSON.parse(readFileSync(join(PG_MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }).entries.length;
+
+async function appliedCount(client: pg.ClientBase): Promise<number> {
+  const exists = await client.query<{ t: string | null }>("SELECT to_regclass('drizzle.__drizzle_migrations')::text AS t");
+  if (exists.rows[0]?.t == null) return 0;
+  return Number((await client.query<{ n: string }>('SELECT count(*) AS n FROM drizzle.__drizzle_migrations')).rows[0]?.n ?? 0);
+}
+
 /** How many migrations the database has had applied (0 when none ever ran). */
 export async function appliedPgMigrationCount(db: PgDb): Promise<number> {
-  const exists = await db.$client.query<{ t: string | null }>("SELECT to_regclass('drizzle.__drizzle_migrations')::text AS t");
-  if (exists.rows[0]?.t == null) return 0;
-  const result = await db.$client.query<{ n: string }>('SELECT count(*) AS n FROM drizzle.__drizzle_migrations');
-  return Number(result.rows[0]?.n ?? 0);
+  const client = await db.$client.connect();
+  try {
+    return await appliedCount(client);
+  } finally {
+    client.release();
+  }
 }
 
 /** Closes every pooled connection; the pool cannot be used afterwards. */

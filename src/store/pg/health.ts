@@ -1,15 +1,11 @@
 // Whether the PostgreSQL store can serve: its migrations applied, and a short committed write taken now.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { errorMessage } from '../../core/retry.ts';
-import { PG_MIGRATIONS_FOLDER, type PgDb } from './db.ts';
+import type { PgDb } from './db.ts';
 
 /** How long the write probe may wait for a lock or run; /readyz must answer quickly whatever holds the database. */
 const PROBE_TIMEOUT_MS = 1_000;
 
-/** How many migrations this version of Sesame ships for PostgreSQL. */
-export const shippedPgMigrationCount = (): number =>
-  (JSON.parse(readFileSync(join(PG_MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }).entries.length;
+export { shippedPgMigrationCount } from './db.ts';
 
 /**
  * Null when the database takes a write now, else why not (a read-only standby, default_transaction_read_only, a
