@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { expect } from 'vitest';
 import { openPgDatabase, type PgDb } from '../../src/store/pg/db.ts';
@@ -102,7 +103,8 @@ export class ReplicaCluster {
 
   /** The replica holding the sweeper lease now (its token is `host/pid/uuid`), or -1 when none does. */
   async sweeperHolder(): Promise<number> {
-    const token = await this.redis.client().get('sesame:lease:sweeper').finally(() => undefined);
+    const client = new Redis(this.redis.url, { maxRetriesPerRequest: 1 });
+    const token = await client.get('sesame:lease:sweeper').finally(() => client.disconnect());
     const pid = Number(String(token ?? '').split('/')[1]);
     return this.replicas.findIndex((r) => r.process.child.pid === pid);
   }
