@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { expect } from 'vitest';
 import { openPgDatabase, type PgDb } from '../../src/store/pg/db.ts';
@@ -21,6 +22,10 @@ const HOOK_SECRET = 'three-replicas-hook-secret';
 /** `hook-auto` is granted at once (tier low); `hook-approve` needs one approval from sre-leads (tier medium, off hours or not). */
 export const AUTO = 'hook-auto';
 export const APPROVE = 'hook-approve';
+/** `hook-high` needs security, then two sre-leads (tier high). */
+export const HIGH = 'hook-high';
+/** An incident channel break-glass may be invoked from; `PEOPLE.oncall` is the one in `oncall` (break-glass's group). */
+export const INCIDENT_CHANNEL = 'C0INC42';
 
 export interface Replica {
   name: string;
@@ -44,11 +49,12 @@ export class ReplicaCluster {
     await this.slack.start();
     this.slack.usergroups.set('S0ENG', [PEOPLE.engineer, PEOPLE.engineer2]);
     this.slack.usergroups.set('S0ONCALL', []);
+    this.slack.channels.set(INCIDENT_CHANNEL, { name: 'inc-42-db-down' });
     await this.sink.start();
     this.sink.message = undefined;
     this.database = await tempPgDatabase(label);
     const hook = { type: 'webhook', url: this.sink.url, secret_env: 'HOOK_SECRET' };
-    const changes = { resources: { ...NOOP_PROVIDERS?.resources, [AUTO]: { tier: 'low', roles: ['use'], provider: hook }, [APPROVE]: { tier: 'medium', roles: ['use'], provider: hook } } } as Parameters<typeof aPolicyInput>[0];
+    const changes = { resources: { ...NOOP_PROVIDERS?.resources, [AUTO]: { tier: 'low', roles: ['use'], provider: hook }, [APPROVE]: { tier: 'medium', roles: ['use'], provider: hook }, [HIGH]: { tier: 'high', roles: ['use'], provider: hook } } } as Parameters<typeof aPolicyInput>[0];
     writeFileSync(join(this.dir, 'policy.yaml'), stringify(aPolicyInput(changes)));
     // One after the other: the first applies the migrations, under its advisory lock either way.
     for (let i = 0; i < count; i++) this.replicas.push(await this.launch(`r${i}`));
@@ -88,6 +94,24 @@ export class ReplicaCluster {
   async restart(i: number): Promise<void> {
     const old = this.replicas[i] as Replica;
     this.replicas[i] = await this.launch(old.name, old.port);
+  }
+
+  /** SIGSTOP (`freeze`) or SIGCONT (`thaw`) replica `i`: it keeps its connections open and does nothing, like a hung host. */
+  signal(i: number, signal: 'SIGSTOP' | 'SIGCONT'): void {
+    (this.replicas[i] as Replica).process.child.kill(signal);
+  }
+
+  /** The replica holding the sweeper lease now (its token is `host/pid/uuid`), or -1 when none does. */
+  async sweeperHolder(): Promise<number> {
+    const client = new Redis(this.redis.url, { maxRetriesPerRequest: 1 });
+    const token = await client.get('sesame:lease:sweeper').finally(() => client.disconnect());
+    const pid = Number(String(token ?? '').split('/')[1]);
+    return this.replicas.findIndex((r) => r.process.child.pid === pid);
+  }
+
+  /** The private Redis, for tests that stop it, restart it or flush it under the replicas. */
+  get ownRedis(): OwnRedis {
+    return this.redis;
   }
 
   /** The replica whose process owns the local TCP port `callerPort` (the client side of a call it is making). */
