@@ -22,7 +22,7 @@ describe('racing transitions and their audit entries', () => {
     if (ids === LOST_RACE) throw new Error('insert lost');
     const undone = await Promise.all([h.service.grants.undoInterrupted(ids.grant), h.service.grants.undoInterrupted(ids.grant)]);
     expect(undone).toEqual([true, true]); // both took the access back at the provider; only one recorded it
-    expect(h.auditActions().filter((a) => a === 'grant.failed')).toHaveLength(1);
+    expect((await h.auditActions()).filter((a) => a === 'grant.failed')).toHaveLength(1);
     expect(h.notifier.types().filter((t) => t === 'request_failed')).toHaveLength(1);
     expect((await h.store.getGrant(ids.grant))?.state).toBe('failed');
   });
@@ -43,7 +43,7 @@ describe('racing transitions and their audit entries', () => {
     await expect(h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', duration: HOUR, reason: 'try' })).rejects.toThrow('left the pending state while being granted');
     expect(h.provider.present.size).toBe(0);
     expect(h.provider.calls.map((c) => c.op)).toEqual(['grant', 'revoke']);
-    expect(h.auditActions()).not.toContain('grant.activated');
+    expect((await h.auditActions())).not.toContain('grant.activated');
   });
 
   it('extends from the end as it is when the extension applies, not as another process read it earlier', async () => {
@@ -55,7 +55,7 @@ describe('racing transitions and their audit entries', () => {
     await h.service.grants.extend(grant, request, 30 * 60_000, PEOPLE.engineer, 8 * HOUR);
     const end = (grant.expiresAt ?? 0) + HOUR;
     expect((await h.store.getGrant(grant.id))?.expiresAt).toBe(end);
-    const entries = h.temp.db.$client.prepare("SELECT details FROM audit_log WHERE action = 'grant.extended' ORDER BY id").all() as { details: string }[];
+    const entries = await h.sql.all("SELECT details FROM audit_log WHERE action = 'grant.extended' ORDER BY id") as { details: string }[];
     expect(entries.map((e) => (JSON.parse(e.details) as { expires_at: string }).expires_at).at(-1)).toBe(new Date(end).toISOString());
   });
 });

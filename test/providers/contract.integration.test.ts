@@ -47,7 +47,7 @@ describe.each(cases)('the $name provider keeps the contract', (c) => {
     const grant = await h.granted(aUser());
     // The SDK may retry on its own (Slack's client does); either way the fault was met and the grant went through.
     expect(c.faultsLeft?.() ?? 0).toBe(0);
-    expect(h.auditDetails('grant.activated')[0]).toMatchObject({ attempts: expect.any(Number) });
+    expect((await h.auditDetails('grant.activated'))[0]).toMatchObject({ attempts: expect.any(Number) });
     expect(await provider.check?.(await h.subject(grant))).toBe('present');
     await h.end(grant);
   });
