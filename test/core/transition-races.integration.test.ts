@@ -20,6 +20,14 @@ describe('racing transitions and their audit entries', () => {
       return { request: request.id, grant: grant.id };
     });
     if (ids === LOST_RACE) throw new Error('insert lost');
+    // Each revoke waits for the other, so both sweeps have read the grant as pending (on PostgreSQL one sweep's read
+    // could otherwise come after the other's write, and it would rightly find nothing to undo).
+    h.provider.duringRevoke = async () => {
+      for (let waited = 0; h.provider.count('revoke') < 2; waited += 5) {
+        if (waited > 10_000) throw new Error('the second sweep never reached the provider');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
     const undone = await Promise.all([h.service.grants.undoInterrupted(ids.grant), h.service.grants.undoInterrupted(ids.grant)]);
     expect(undone).toEqual([true, true]); // both took the access back at the provider; only one recorded it
     expect((await h.auditActions()).filter((a) => a === 'grant.failed')).toHaveLength(1);

@@ -25,9 +25,19 @@ export interface Harness {
   directory: StaticDirectory;
   setPolicy(policy: LoadedPolicy): void;
   auditActions(): Promise<string[]>;
+  /** Every audit entry, oldest first, with its details parsed. */
+  auditEntries(): Promise<AuditRow[]>;
   /** Details (parsed) of every audit entry with this action, oldest first. */
   auditDetails(action: string): Promise<Record<string, unknown>[]>;
   cleanup(): Promise<void>;
+}
+
+export interface AuditRow {
+  action: string;
+  actor: string;
+  request_id: string | null;
+  grant_id: string | null;
+  details: unknown;
 }
 
 export interface HarnessOverrides {
@@ -69,6 +79,8 @@ export async function accessHarness(policy: LoadedPolicy = aLoadedPolicy(), over
       current = p;
     },
     auditActions: async () => (await sql.all<{ action: string }>('SELECT action FROM audit_log ORDER BY id')).map((r) => r.action),
+    auditEntries: async () =>
+      (await sql.all<Omit<AuditRow, 'details'> & { details: string }>('SELECT action, actor, request_id, grant_id, details FROM audit_log ORDER BY id')).map((r) => ({ ...r, details: JSON.parse(r.details) as unknown })),
     auditDetails: async (action) =>
       (await sql.all<{ details: string }>('SELECT details FROM audit_log WHERE action = ? ORDER BY id', action)).map((r) => JSON.parse(r.details) as Record<string, unknown>),
     cleanup: () => opened.close(),
@@ -76,7 +88,9 @@ export async function accessHarness(policy: LoadedPolicy = aLoadedPolicy(), over
 }
 
 /** A harness on SQLite whatever SESAME_TEST_STORE says, with its file: for tests of SQLite tools (CLI on DATABASE_PATH). */
-export async function sqliteAccessHarness(policy?: LoadedPolicy, overrides: HarnessOverrides = {}): Promise<Harness & { temp: TempDb }> {
+export type SqliteHarness = Harness & { temp: TempDb };
+
+export async function sqliteAccessHarness(policy?: LoadedPolicy, overrides: HarnessOverrides = {}): Promise<SqliteHarness> {
   const h = await accessHarness(policy, { ...overrides, store: sqliteFactory });
   const temp = h.opened.sqliteFile;
   if (!temp) throw new Error('the SQLite factory opened a store without its file');

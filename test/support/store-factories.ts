@@ -8,7 +8,7 @@ import { verifyPgAuditChain } from '../../src/store/pg/audit.ts';
 import { closePgDatabase, openPgDatabase, type PgDb } from '../../src/store/pg/db.ts';
 import { PgStore } from '../../src/store/pg/store.ts';
 import { SqliteStore } from '../../src/store/repositories.ts';
-import { tempPgDatabase } from './pg-temp-db.ts';
+import { lendPgDatabase } from './pg-reused-db.ts';
 import { tempDb, type TempDb } from './temp-db.ts';
 
 export const POLICY_SHA = 'a'.repeat(64);
@@ -77,11 +77,12 @@ function pgSql(pool: pg.Pool): TestSql {
 export const postgresFactory: StoreFactory = {
   name: 'postgres',
   async open(options = {}) {
-    const temp = await tempPgDatabase('store');
+    const temp = await lendPgDatabase();
     const policySha = options.policySha ?? (() => POLICY_SHA);
     const pools: PgDb[] = [];
     const connect = async () => {
-      const db = await openPgDatabase(temp.url, { maxConnections: 4 });
+      // Only a new database needs its migrations; a reused one was emptied, not dropped.
+      const db = await openPgDatabase(temp.url, { maxConnections: 4, migrate: temp.fresh && pools.length === 0 });
       pools.push(db);
       return new PgStore(db, policySha);
     };
@@ -97,7 +98,7 @@ export const postgresFactory: StoreFactory = {
       replica: connect,
       close: async () => {
         await Promise.all(pools.map(closePgDatabase));
-        await temp.drop();
+        await temp.release();
       },
     };
   },
