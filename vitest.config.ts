@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Drops the PostgreSQL databases a file's store tests kept for reuse, when the file ends.
+    setupFiles: ['test/support/pg-teardown.ts'],
   },
 });

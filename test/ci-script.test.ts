@@ -1,4 +1,4 @@
-// What CI runs (.ci/run): Debian's Chromium installed with apt-get when missing, then `npm test`, whose vitest run includes the browser tests.
+// What CI runs (.ci/run): Debian's Chromium installed with apt-get when missing, then `npm test` (browser tests included) and the PostgreSQL pass.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -29,5 +29,14 @@ describe('.ci/run', () => {
     const include = config.test?.include ?? [];
     expect(include).toContain('test/**/*.test.ts');
     expect(config.test?.exclude ?? []).not.toEqual(expect.arrayContaining([expect.stringMatching(/playground|browser|e2e/)]));
+  });
+
+  it('runs the PostgreSQL pass after npm test and counts both in its last line', () => {
+    const calls = script.split('\n').map((l) => l.trim());
+    const pgPass = calls.findIndex((l) => l.startsWith('npm run test:postgres'));
+    expect(pgPass).toBeGreaterThan(calls.findIndex((l) => l.startsWith('npm test')));
+    const { scripts } = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { scripts: Record<string, string> };
+    expect(scripts['test:postgres']).toMatch(/SESAME_TEST_STORE=postgres vitest run --config vitest\.postgres\.config\.ts$/);
+    expect(script).toMatch(/"\$report" "\$pg_report"\n/);
   });
 });

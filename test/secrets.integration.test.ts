@@ -74,7 +74,7 @@ describe('secrets in URLs', () => {
 
 describe('a provider error that quotes a connection string', () => {
   it('reaches the audit log and the admins\' alert without the password', async () => {
-    const h = accessHarness(undefined, {
+    const h = await accessHarness(undefined, {
       providers: (fake) => ({
         for: (config) => ({
           ...fake.for(config),
@@ -91,11 +91,11 @@ describe('a provider error that quotes a connection string', () => {
       await h.service.revoke(out.value.grant.id, PEOPLE.engineer);
       const alert = h.notifier.events.find((e) => e.type === 'grant_revoke_failed');
       expect(alert).toMatchObject({ problem: 'could not connect to postgres://db.internal:5432/app?sslmode=require' });
-      const audit = JSON.stringify(h.temp.db.$client.prepare('SELECT * FROM audit_log').all());
+      const audit = JSON.stringify(await h.sql.all('SELECT * FROM audit_log'));
       expect(audit).toContain('grant.revoke_failed');
       expect(audit).not.toContain(PG_PASSWORD);
     } finally {
-      h.cleanup();
+      await h.cleanup();
     }
   });
 });

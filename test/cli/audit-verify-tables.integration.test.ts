@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareRow, replayAudit } from '../../src/core/audit-replay.ts';
-import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
+import { PEOPLE, sqliteAccessHarness, type SqliteHarness } from '../support/access-harness.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'sesame.js');
@@ -25,11 +25,11 @@ async function verify(path: string): Promise<{ code: number; stdout: string; std
 }
 
 describe('sesame audit verify, against the tables', () => {
-  let h: Harness;
+  let h: SqliteHarness;
   let extendedGrant = 0;
   const ids = { secondGrant: 0, denied: 0, cancelled: 0, twoSteps: 0 };
   beforeAll(async () => {
-    h = accessHarness();
+    h = await sqliteAccessHarness();
     const { service, clock, provider } = h;
     const ask = (requester: string, resource: string, role: string, duration: number, extra: { breakglass?: boolean; channelId?: string } = {}) =>
       service.request({ requester, resource, role, duration, reason: 'INC-42 verify history', ...extra });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
+import { PEOPLE, sqliteAccessHarness, type SqliteHarness } from '../support/access-harness.ts';
 import { EXAMPLE_POLICY_PATH, examplePolicyText } from '../support/policy-fixtures.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -22,9 +22,9 @@ async function sesame(args: string[], env: Record<string, string> = {}): Promise
 }
 
 describe('sesame policy diff and replay, end to end', () => {
-  let h: Harness;
+  let h: SqliteHarness;
   beforeAll(async () => {
-    h = accessHarness();
+    h = await sqliteAccessHarness();
     await h.service.request({ requester: PEOPLE.engineer, resource: 'staging-db', role: 'read', duration: 3_600_000, reason: 'look' });
     h.temp.db.$client.pragma('wal_checkpoint(TRUNCATE)');
   });

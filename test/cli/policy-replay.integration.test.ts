@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { policyReplay } from '../../src/cli/policy-replay.ts';
-import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
+import { PEOPLE, sqliteAccessHarness, type SqliteHarness } from '../support/access-harness.ts';
 import { captureIo } from '../support/capture-io.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
 import { aLoadedPolicy, aPolicyInput } from '../support/policy-fixtures.ts';
@@ -15,14 +15,14 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
 describe('sesame policy replay', () => {
-  let h: Harness;
+  let h: SqliteHarness;
   let samePolicy: string;
   let newPolicy: string;
   let made = 0;
   const later = () => new Date(h.clock.now().getTime() + HOUR);
 
   beforeAll(async () => {
-    h = accessHarness();
+    h = await sqliteAccessHarness();
     // Monday from 10:00 Berlin, one request a minute: all inside business hours.
     for (let i = 0; i < 300; i++) {
       const ask = [
@@ -143,7 +143,7 @@ describe('sesame policy replay', () => {
 
 describe('sesame policy replay over entries from before groups were recorded', () => {
   it("uses today's fixed group lists for them, and says so", async () => {
-    const h = accessHarness();
+    const h = await sqliteAccessHarness();
     try {
       // An entry as Sesame wrote it before replay existed: no groups, no reason, no duration.
       await h.store.audit(h.clock.now(), { actor: PEOPLE.lead1, action: 'request.refused', details: { resource: 'prod-db', role: 'read', code: 'not_eligible', rule: 'resources.prod-db.eligible: …', breakglass: false } });
@@ -156,12 +156,12 @@ describe('sesame policy replay over entries from before groups were recorded', (
         "1 request replayed: 0 unchanged, 1 now need approval, 0 now refused, 0 now auto-approved\nnote: 1 decision(s) predate the audit recording groups; they were replayed with today's fixed group lists (Slack user groups not looked up; set SLACK_BOT_TOKEN to include them).\n",
       );
     } finally {
-      h.cleanup();
+      await h.cleanup();
     }
   });
 
   it("asks Slack for today's user groups when it has a bot token", async () => {
-    const h = accessHarness();
+    const h = await sqliteAccessHarness();
     const slack = new FakeSlack();
     await slack.start();
     try {
@@ -186,14 +186,14 @@ describe('sesame policy replay over entries from before groups were recorded', (
       expect(refused.stderr).toMatch(/^Could not ask Slack for today's user groups \(.*invalid_auth.*\); check SLACK_BOT_TOKEN and SLACK_API_URL/);
     } finally {
       await slack.stop();
-      h.cleanup();
+      await h.cleanup();
     }
   });
 });
 
 describe('sesame policy replay of what groups alone do not decide', () => {
   it('re-decides guests, blocked people, windows that start later and role-less refusals as they were decided', async () => {
-    const h = accessHarness(aLoadedPolicy({ bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }));
+    const h = await sqliteAccessHarness(aLoadedPolicy({ bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }));
     try {
       h.directory.standings.set(PEOPLE.engineer2, 'guest');
       expect((await h.service.request({ requester: PEOPLE.engineer2, resource: 'sandbox', duration: HOUR, reason: 'x' })).error?.code).toBe('outsider_refused');
@@ -226,14 +226,14 @@ describe('sesame policy replay of what groups alone do not decide', () => {
       const guestsWelcome = await replayUnder(aPolicyInput({ settings: { allow_guests: true }, bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }));
       expect(guestsWelcome.changes).toEqual([expect.objectContaining({ user: PEOPLE.engineer2, resource: 'sandbox', role: null, after: { decision: 'auto-approve', tier: 'low', error: null } })]);
     } finally {
-      h.cleanup();
+      await h.cleanup();
     }
   });
 });
 
 describe('sesame policy replay of break-glass near the start of the period', () => {
   it('counts the grants of the hour before the period towards the rate limit', async () => {
-    const h = accessHarness();
+    const h = await sqliteAccessHarness();
     try {
       const glass = () => h.service.request({ requester: PEOPLE.oncall, resource: 'prod-db', role: 'write', duration: HOUR, reason: 'INC-42 down', breakglass: true, channelId: 'C0INC42' });
       for (let i = 0; i < 3; i++) {
@@ -248,13 +248,13 @@ describe('sesame policy replay of break-glass near the start of the period', () 
       expect(await policyReplay([policy, '--since', since, '--fail-on-change'], captured.io, h.temp.path, new Date(h.clock.now().getTime() + HOUR))).toBe(0);
       expect(captured.stdout()).toBe('1 request replayed: 1 unchanged, 0 now need approval, 0 now refused, 0 now auto-approved\n');
     } finally {
-      h.cleanup();
+      await h.cleanup();
     }
   });
 });
 
 describe('sesame policy replay of extensions', () => {
-  let h: Harness;
+  let h: SqliteHarness;
   let sandbox: string;
   let deployers: string;
   const replayUnder = async (input: ReturnType<typeof aPolicyInput>, harness = h) => {
@@ -264,13 +264,13 @@ describe('sesame policy replay of extensions', () => {
     expect(await policyReplay([file, '--format', 'jsonl'], captured.io, harness.temp.path, new Date(harness.clock.now().getTime() + HOUR))).toBe(0);
     return { changes: captured.stdout().trimEnd().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>), stderr: captured.stderr() };
   };
-  const grantOf = (outcome: Awaited<ReturnType<Harness['service']['request']>>) => {
+  const grantOf = (outcome: Awaited<ReturnType<SqliteHarness['service']['request']>>) => {
     if (outcome.value?.kind !== 'granted') throw new Error(`expected a grant, got ${JSON.stringify(outcome.error ?? outcome.value?.kind)}`);
     return outcome.value.grant;
   };
 
   beforeAll(async () => {
-    h = accessHarness();
+    h = await sqliteAccessHarness();
     // sandbox is low (always automatic, at most 8h in all); deployers is medium (automatic for on-call up to 2h, at most 4h in all).
     const box = grantOf(await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: 2 * HOUR, reason: 'poking around' }));
     sandbox = `G${box.id}`;
@@ -349,7 +349,7 @@ describe('sesame policy replay of extensions', () => {
 
 describe('sesame policy replay of extensions audited before their grant\'s span was recorded', () => {
   it("finds the grant's start and end from its own entries before the extension, and says when the log has none", async () => {
-    const h = accessHarness();
+    const h = await sqliteAccessHarness();
     try {
       const first = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: 2 * HOUR, reason: 'poking around' });
       const grant = first.value?.kind === 'granted' ? first.value.grant : null;
@@ -372,7 +372,7 @@ describe('sesame policy replay of extensions audited before their grant\'s span 
         "4 requests replayed: 3 unchanged, 0 now need approval, 0 now refused, 1 now auto-approved\nnote: 1 extension(s) extend a grant whose start and end the audit log does not show; they were replayed without the limit on the grant's total length (the tier's max_duration).\n",
       );
     } finally {
-      h.cleanup();
+      await h.cleanup();
     }
   });
 });

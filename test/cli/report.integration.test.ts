@@ -7,18 +7,18 @@ import { UsageError } from '../../src/cli/command.ts';
 import type { Config } from '../../src/config.ts';
 import { report } from '../../src/cli/report-command.ts';
 import type { Report } from '../../src/report/figures.ts';
-import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
+import { PEOPLE, sqliteAccessHarness, type SqliteHarness } from '../support/access-harness.ts';
 import { captureIo } from '../support/capture-io.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
 describe('sesame report', () => {
-  let h: Harness;
+  let h: SqliteHarness;
   let t0: number;
   const at = (ms: number) => new Date(t0 + ms);
   const to = (ms: number) => h.clock.advance(t0 + ms - h.clock.now().getTime());
-  const grantOf = (out: Awaited<ReturnType<Harness['service']['request']>>) => {
+  const grantOf = (out: Awaited<ReturnType<SqliteHarness['service']['request']>>) => {
     if (!out.ok || out.value.kind !== 'granted') throw new Error(`expected a grant, got ${JSON.stringify(out)}`);
     return out.value.grant.id;
   };
@@ -30,7 +30,7 @@ describe('sesame report', () => {
   const window = ['--since', '', '--until', ''];
 
   beforeAll(async () => {
-    h = accessHarness();
+    h = await sqliteAccessHarness();
     t0 = h.clock.now().getTime(); // Monday 10:00 in Berlin
     window[1] = at(-MINUTE).toISOString();
     window[3] = at(2 * HOUR).toISOString();

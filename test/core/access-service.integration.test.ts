@@ -27,13 +27,13 @@ describe('AccessService', () => {
       expect(grant).toMatchObject({ state: 'active', user: PEOPLE.engineer, provider: { type: 'noop' }, expiresAt: h.clock.now().getTime() + 2 * HOUR });
       expect(h.scheduler.revokes.get(grant.id)?.getTime()).toBe(grant.expiresAt);
       expect(h.provider.present.has(`G${grant.id}`)).toBe(true);
-      expect(h.auditActions()).toEqual(['request.created', 'request.auto_approved', 'grant.activated']);
+      expect((await h.auditActions())).toEqual(['request.created', 'request.auto_approved', 'grant.activated']);
       expect(h.notifier.types()).toEqual(['grant_activated']);
     });
 
     it('records the policy sha256 with every audit entry', async () => {
       await requestSandbox();
-      const shas = h.temp.db.$client.prepare('SELECT DISTINCT policy_sha256 AS s FROM audit_log').all();
+      const shas = await h.sql.all('SELECT DISTINCT policy_sha256 AS s FROM audit_log');
       expect(shas).toEqual([{ s: aLoadedPolicy().sha256 }]);
     });
 
@@ -41,7 +41,7 @@ describe('AccessService', () => {
       const out = await requestSandbox(9 * HOUR);
       expect(out.error).toMatchObject({ code: 'duration_too_long', max: 8 * HOUR });
       expect(await h.store.requestsBy(PEOPLE.engineer, ['pending', 'approved'])).toEqual([]);
-      expect(h.auditActions()).toEqual(['request.refused']);
+      expect((await h.auditActions())).toEqual(['request.refused']);
     });
 
     it('sends a request that needs approval to the approvers with a timeout and a reminder', async () => {
@@ -77,7 +77,7 @@ describe('AccessService', () => {
       expect(last.value).toMatchObject({ kind: 'approved', request: { state: 'approved', decidedBy: PEOPLE.lead2 }, fulfilled: { kind: 'granted' } });
       expect(await refusal(PEOPLE.security)).toBe('not_pending');
 
-      expect(h.auditActions()).toEqual([
+      expect((await h.auditActions())).toEqual([
         'request.created',
         'approval.refused', 'approval.refused', 'approval.refused',
         'request.approval_recorded',
@@ -97,7 +97,7 @@ describe('AccessService', () => {
       expect(results.filter((r) => r.ok)).toHaveLength(1);
       expect(results.find((r) => !r.ok)?.error).toMatchObject({ code: 'not_pending', state: 'approved' });
       expect(h.provider.count('grant')).toBe(1);
-      expect(h.temp.db.$client.prepare('SELECT count(*) AS n FROM grants').get()).toEqual({ n: 1 });
+      expect(await h.sql.get('SELECT count(*) AS n FROM grants')).toEqual({ n: 1 });
       expect(await h.store.approvalsFor(id)).toHaveLength(1);
     });
 
@@ -118,7 +118,7 @@ describe('AccessService', () => {
       expect((await h.service.approve(id, PEOPLE.lead2)).value).toMatchObject({ kind: 'recorded', have: 1, need: 2 });
       expect((await h.store.getRequest(id))?.state).toBe('pending');
       expect(h.provider.count('grant')).toBe(0);
-      expect(h.auditActions().filter((a) => a === 'approval.refused')).toHaveLength(1);
+      expect((await h.auditActions()).filter((a) => a === 'approval.refused')).toHaveLength(1);
     });
 
     it('counts a person in both groups once even when their two clicks race', async () => {
@@ -157,7 +157,7 @@ describe('AccessService', () => {
       expect(await h.service.timeOut(id)).toBe(true);
       expect(await h.service.timeOut(id)).toBe(false);
       expect((await h.store.getRequest(id))?.state).toBe('timed_out');
-      expect(h.auditActions().filter((a) => a === 'request.timed_out')).toHaveLength(1);
+      expect((await h.auditActions()).filter((a) => a === 'request.timed_out')).toHaveLength(1);
     });
 
     it('reports unknown ids as not found', async () => {
@@ -177,8 +177,8 @@ describe('AccessService', () => {
       h.provider.failGrants = 3;
       const out = await requestSandbox();
       expect(out.value).toMatchObject({ kind: 'failed', request: { state: 'failed' }, problem: 'fake provider: grant failed' });
-      expect(h.temp.db.$client.prepare('SELECT state FROM grants').all()).toEqual([{ state: 'failed' }]);
-      expect(h.auditActions()).toEqual(['request.created', 'request.auto_approved', 'grant.failed']);
+      expect(await h.sql.all('SELECT state FROM grants')).toEqual([{ state: 'failed' }]);
+      expect((await h.auditActions())).toEqual(['request.created', 'request.auto_approved', 'grant.failed']);
       expect(h.notifier.types()).toEqual(['request_failed']);
       expect(h.scheduler.revokes.size).toBe(0);
       // A failed attempt may still have granted (a timeout after the change): the provider is asked to undo it.
@@ -231,7 +231,7 @@ describe('AccessService', () => {
       expect(out.value).toMatchObject({ kind: 'ended', grant: { state: 'revoked', endedBy: PEOPLE.engineer }, verified: true });
       expect(h.provider.present.size).toBe(0);
       expect(h.scheduler.revokes.has(grant.id)).toBe(false);
-      expect(h.auditActions().slice(-2)).toEqual(['grant.revoked', 'grant.verified_absent']);
+      expect((await h.auditActions()).slice(-2)).toEqual(['grant.revoked', 'grant.verified_absent']);
     });
 
     it('warns the holder ten minutes before a grant longer than twenty minutes ends', async () => {
@@ -257,7 +257,7 @@ describe('AccessService', () => {
       expect((await h.service.expire(grant.id)).kind).toBe('ended');
       expect((await h.service.expire(grant.id)).kind).toBe('not_live');
       expect(h.provider.count('revoke')).toBe(1);
-      const expired = h.temp.db.$client.prepare("SELECT details FROM audit_log WHERE action = 'grant.expired'").get() as { details: string };
+      const expired = await h.sql.get("SELECT details FROM audit_log WHERE action = 'grant.expired'") as { details: string };
       expect(JSON.parse(expired.details)).toMatchObject({ late_ms: 250 });
     });
 
@@ -269,7 +269,7 @@ describe('AccessService', () => {
       expect(h.notifier.types()).toContain('grant_revoke_failed');
       expect((await h.service.expire(grant.id)).kind).toBe('ended');
       expect((await h.store.getGrant(grant.id))?.state).toBe('expired');
-      expect(h.auditActions().filter((a) => a.startsWith('grant.'))).toEqual(['grant.activated', 'grant.revoke_failed', 'grant.expired', 'grant.verified_absent']);
+      expect((await h.auditActions()).filter((a) => a.startsWith('grant.'))).toEqual(['grant.activated', 'grant.revoke_failed', 'grant.expired', 'grant.verified_absent']);
     });
 
     it('treats access the provider still reports after revoking as a failed revoke', async () => {
@@ -297,7 +297,7 @@ describe('AccessService', () => {
       expect(out.value).toMatchObject({ kind: 'extended', grant: { expiresAt: (grant.expiresAt ?? 0) + HOUR } });
       expect(h.scheduler.revokes.get(grant.id)?.getTime()).toBe((grant.expiresAt ?? 0) + HOUR);
       expect(h.provider.count('extend')).toBe(1);
-      expect(h.auditActions().slice(-3)).toEqual(['request.created', 'request.auto_approved', 'grant.extended']);
+      expect((await h.auditActions()).slice(-3)).toEqual(['request.created', 'request.auto_approved', 'grant.extended']);
     });
 
     it('refuses an extension longer than the tier allows, or by someone else', async () => {
@@ -317,7 +317,7 @@ describe('AccessService', () => {
       expect(outcomes.at(-1)?.error).toMatchObject({ code: 'extension_too_long', max: 8 * HOUR, allowance: 0 });
       const final = await h.store.getGrant(grant.id);
       expect((final?.expiresAt ?? 0) - (final?.startsAt ?? 0)).toBe(8 * HOUR);
-      expect(h.auditActions().filter((a) => a === 'grant.extend_refused')).toHaveLength(24);
+      expect((await h.auditActions()).filter((a) => a === 'grant.extend_refused')).toHaveLength(24);
     });
 
     it('applies only what fits when two extensions are asked at the same instant', async () => {
@@ -327,7 +327,7 @@ describe('AccessService', () => {
       await Promise.all([h.service.extend(grant.id, PEOPLE.engineer, 4 * HOUR), h.service.extend(grant.id, PEOPLE.engineer, 4 * HOUR)]);
       const final = await h.store.getGrant(grant.id);
       expect((final?.expiresAt ?? 0) - (final?.startsAt ?? 0)).toBe(5 * HOUR);
-      expect(h.auditActions().filter((a) => a === 'grant.extended')).toHaveLength(1);
+      expect((await h.auditActions()).filter((a) => a === 'grant.extended')).toHaveLength(1);
     });
 
     it('sends an extension that needs approval to the approvers, and extends once approved', async () => {
@@ -348,7 +348,7 @@ describe('AccessService', () => {
       expect(await h.store.getRequest(id)).toMatchObject({ state: 'cancelled', decidedBy: 'sesame' });
       expect(h.provider.count('grant')).toBe(0);
       expect(h.notifier.types()).toContain('request_cancelled');
-      const row = h.temp.db.$client.prepare("SELECT actor, details FROM audit_log WHERE action = 'request.cancelled' AND request_id = ?").get(`R${id}`) as { actor: string; details: string };
+      const row = await h.sql.get("SELECT actor, details FROM audit_log WHERE action = 'request.cancelled' AND request_id = ?", `R${id}`) as { actor: string; details: string };
       expect(row.actor).toBe('sesame');
       return JSON.parse(row.details) as { code: string; cause: string; note: string };
     };
@@ -409,7 +409,7 @@ describe('AccessService', () => {
     it('refuses a guest requester and audits it', async () => {
       h.directory.standings.set(PEOPLE.engineer, 'guest');
       expect((await requestSandbox()).error).toEqual({ code: 'outsider_refused', standing: 'guest' });
-      expect(h.auditActions()).toEqual(['request.refused']);
+      expect((await h.auditActions())).toEqual(['request.refused']);
       expect(await h.service.requestable(PEOPLE.engineer)).toEqual([]);
     });
 
@@ -418,7 +418,7 @@ describe('AccessService', () => {
       h.directory.standings.set(PEOPLE.security, 'external');
       expect((await h.service.approve(id, PEOPLE.security)).error).toEqual({ code: 'outsider_refused', standing: 'external' });
       expect((await h.service.prepareDeny(id, PEOPLE.security)).error?.code).toBe('outsider_refused');
-      expect(h.auditActions()).toEqual(['request.created', 'approval.refused', 'approval.refused']);
+      expect((await h.auditActions())).toEqual(['request.created', 'approval.refused', 'approval.refused']);
       expect((await h.store.getRequest(id))?.state).toBe('pending');
     });
 
@@ -437,8 +437,8 @@ describe('AccessService', () => {
     it('grants at once from an incident channel, capped at the maximum, and audits the use', async () => {
       const out = await breakGlass();
       expect(out.value).toMatchObject({ kind: 'granted', grant: { breakglass: true, expiresAt: h.clock.now().getTime() + HOUR } });
-      expect(h.auditActions()).toEqual(['request.created', 'breakglass.used', 'grant.activated']);
-      const created = h.temp.db.$client.prepare("SELECT details FROM audit_log WHERE action = 'request.created'").get() as { details: string };
+      expect((await h.auditActions())).toEqual(['request.created', 'breakglass.used', 'grant.activated']);
+      const created = await h.sql.get("SELECT details FROM audit_log WHERE action = 'request.created'") as { details: string };
       expect(JSON.parse(created.details)).toMatchObject({ capped_from_ms: 3 * HOUR, duration_ms: HOUR });
     });
 

@@ -43,7 +43,7 @@ describe('GrantKeeper with identities and access keys', () => {
   it('grants to the mapped account and revokes that same account after the Slack email changed', async () => {
     const provider = new CountedProvider();
     const directory = new ChangingDirectory();
-    h = keeperHarness(provider, config, { directory, identities: { U0ALICE: { github: 'alice-gh' } } });
+    h = await keeperHarness(provider, config, { directory, identities: { U0ALICE: { github: 'alice-gh' } } });
     const alice = await h.granted('U0ALICE');
     const bob = await h.granted('U0BOB');
     expect(provider.granted).toEqual(['alice-gh', 'u0bob']);
@@ -58,32 +58,32 @@ describe('GrantKeeper with identities and access keys', () => {
     const provider = new CountedProvider();
     const directory = new ChangingDirectory();
     directory.emails.set('U0NOMAIL', null);
-    h = keeperHarness(provider, config, { directory });
+    h = await keeperHarness(provider, config, { directory });
     const outcome = await h.grant('U0NOMAIL');
     expect(outcome).toMatchObject({ kind: 'failed', problem: expect.stringContaining('Add settings.identities.U0NOMAIL.github to the policy') });
     expect(provider.calls).toEqual([]);
-    expect(h.auditDetails('grant.failed')).toHaveLength(1);
+    expect((await h.auditDetails('grant.failed'))).toHaveLength(1);
   });
 
   it('grants shared access once and revokes it only at the last end, auditing who kept it', async () => {
     const provider = new CountedProvider();
-    h = keeperHarness(provider, config, { resources: { a: config, b: config } });
+    h = await keeperHarness(provider, config, { resources: { a: config, b: config } });
     const first = await h.granted('U0ALICE', 'a');
     const second = await h.granted('U0ALICE', 'b');
     expect(provider.count('grant')).toBe(1);
-    expect(h.auditDetails('grant.activated')[1]).toMatchObject({ shared_with: `G${first.id}` });
+    expect((await h.auditDetails('grant.activated'))[1]).toMatchObject({ shared_with: `G${first.id}` });
 
     await h.end(first);
     expect(provider.count('revoke')).toBe(0);
     expect(provider.members.has('u0alice')).toBe(true);
-    expect(h.auditDetails('grant.revoked')[0]).toMatchObject({ kept_for: [`G${second.id}`] });
+    expect((await h.auditDetails('grant.revoked'))[0]).toMatchObject({ kept_for: [`G${second.id}`] });
     await h.end(second);
     expect(provider.members.has('u0alice')).toBe(false);
   });
 
   it('grants again when the shared access went missing at the provider meanwhile', async () => {
     const provider = new CountedProvider();
-    h = keeperHarness(provider, config, { resources: { a: config, b: config } });
+    h = await keeperHarness(provider, config, { resources: { a: config, b: config } });
     await h.granted('U0ALICE', 'a');
     provider.members.clear(); // removed by hand
     await h.granted('U0ALICE', 'b');
@@ -93,7 +93,7 @@ describe('GrantKeeper with identities and access keys', () => {
   it('refuses an overlapping grant of the same access through a differently configured block', async () => {
     const provider = new CountedProvider();
     const other: ProviderConfig = { type: 'webhook', url: 'https://hooks.example.com/x', secret_env: 'X_SECRET', check: false, insecure_http: false };
-    h = keeperHarness(provider, config, { resources: { a: config, b: other } });
+    h = await keeperHarness(provider, config, { resources: { a: config, b: other } });
     const first = await h.granted('U0ALICE', 'a');
     const outcome = await h.grant('U0ALICE', 'b');
     expect(outcome).toMatchObject({ kind: 'failed', problem: expect.stringContaining(`ask again when G${first.id} has ended, or revoke it first`) });
@@ -104,7 +104,7 @@ describe('GrantKeeper with identities and access keys', () => {
 
   it('does not undo a live grant when an overlapping one fails at the provider', async () => {
     const provider = new CountedProvider();
-    h = keeperHarness(provider, config, { resources: { a: config, b: config } });
+    h = await keeperHarness(provider, config, { resources: { a: config, b: config } });
     await h.granted('U0ALICE', 'a');
     provider.members.clear();
     provider.failGrants = 3; // the re-grant of the shared access fails for good
@@ -114,11 +114,11 @@ describe('GrantKeeper with identities and access keys', () => {
 
   it('revokes at the last live end even when an interrupted grant of the same access was left pending', async () => {
     const provider = new CountedProvider();
-    h = keeperHarness(provider, config, { resources: { a: config, b: config } });
+    h = await keeperHarness(provider, config, { resources: { a: config, b: config } });
     const live = await h.granted('U0ALICE', 'a');
     const pending = await h.granted('U0ALICE', 'b');
     // As if Sesame crashed while granting: the row is pending again and nothing recorded its provider state.
-    h.store.db.$client.prepare("UPDATE grants SET state = 'pending', provider_state = NULL WHERE id = ?").run(pending.id);
+    await h.sql.run("UPDATE grants SET state = 'pending', provider_state = NULL WHERE id = ?", pending.id);
     await h.end(live);
     expect(provider.members.has('u0alice')).toBe(false); // the interrupted grant gets undone; it keeps nothing alive
     expect(await h.keeper.undoInterrupted(pending.id)).toBe(true);
@@ -127,10 +127,10 @@ describe('GrantKeeper with identities and access keys', () => {
 
   it('does not undo a live grant when an interrupted one of the same access is undone', async () => {
     const provider = new CountedProvider();
-    h = keeperHarness(provider, config, { resources: { a: config, b: config } });
+    h = await keeperHarness(provider, config, { resources: { a: config, b: config } });
     const live = await h.granted('U0ALICE', 'a');
     const pending = await h.granted('U0ALICE', 'b');
-    h.store.db.$client.prepare("UPDATE grants SET state = 'pending' WHERE id = ?").run(pending.id);
+    await h.sql.run("UPDATE grants SET state = 'pending' WHERE id = ?", pending.id);
     expect(await h.keeper.undoInterrupted(pending.id)).toBe(true);
     expect(provider.members.has('u0alice')).toBe(true);
     await h.end(live);
@@ -139,11 +139,11 @@ describe('GrantKeeper with identities and access keys', () => {
 
   it('shares with an interrupted grant rather than taking its access for a standing one', async () => {
     const provider = new CountedProvider();
-    h = keeperHarness(provider, config, { resources: { a: config, b: config } });
+    h = await keeperHarness(provider, config, { resources: { a: config, b: config } });
     const interrupted = await h.granted('U0ALICE', 'a');
-    h.store.db.$client.prepare("UPDATE grants SET state = 'pending', provider_state = NULL WHERE id = ?").run(interrupted.id);
+    await h.sql.run("UPDATE grants SET state = 'pending', provider_state = NULL WHERE id = ?", interrupted.id);
     const next = await h.granted('U0ALICE', 'b');
-    expect(h.auditDetails('grant.activated')[1]).toMatchObject({ shared_with: `G${interrupted.id}` });
+    expect((await h.auditDetails('grant.activated'))[1]).toMatchObject({ shared_with: `G${interrupted.id}` });
     expect(await h.keeper.undoInterrupted(interrupted.id)).toBe(true);
     expect(provider.members.has('u0alice')).toBe(true);
     await h.end(next);

@@ -58,8 +58,8 @@ describe('BreakglassReviews', () => {
 
     const done = await h.service.reviews.acknowledge(grant.id, PEOPLE.security);
     expect(done.value).toMatchObject({ reviewedBy: PEOPLE.security, reviewedAt: h.clock.now().getTime() });
-    expect(h.auditActions().at(-1)).toBe('breakglass.reviewed');
-    const entry = h.temp.db.$client.prepare("SELECT actor, grant_id, details FROM audit_log WHERE action = 'breakglass.reviewed'").get() as { actor: string; grant_id: string; details: string };
+    expect((await h.auditActions()).at(-1)).toBe('breakglass.reviewed');
+    const entry = await h.sql.get("SELECT actor, grant_id, details FROM audit_log WHERE action = 'breakglass.reviewed'") as { actor: string; grant_id: string; details: string };
     expect({ ...entry, details: JSON.parse(entry.details) }).toEqual({ actor: PEOPLE.security, grant_id: `G${grant.id}`, details: { used_by: PEOPLE.oncall, resource: 'prod-db', role: 'write', group: 'security' } });
     expect(h.notifier.types().at(-1)).toBe('breakglass_reviewed');
     expect(await h.service.reviews.waitingFor(PEOPLE.security)).toEqual([]);
@@ -70,10 +70,10 @@ describe('BreakglassReviews', () => {
     const grant = await breakGlass();
     expect((await h.service.reviews.acknowledge(grant.id, PEOPLE.oncall)).error?.code).toBe('review_own');
     expect((await h.service.reviews.acknowledge(grant.id, PEOPLE.outsider)).error?.code).toBe('review_not_in_group');
-    expect(h.auditActions().slice(-2)).toEqual(['breakglass.review_refused', 'breakglass.review_refused']);
+    expect((await h.auditActions()).slice(-2)).toEqual(['breakglass.review_refused', 'breakglass.review_refused']);
     expect((await h.store.getGrant(grant.id))?.reviewedBy).toBeNull();
     expect((await h.service.reviews.acknowledge(9999, PEOPLE.security)).error?.code).toBe('grant_not_found');
-    expect(h.auditActions().at(-1)).toBe('breakglass.review_refused');
+    expect((await h.auditActions()).at(-1)).toBe('breakglass.review_refused');
   });
 
   it('refuses a reviewer who is now a Slack guest, as for approvals', async () => {
@@ -81,7 +81,7 @@ describe('BreakglassReviews', () => {
     h.directory.standings.set(PEOPLE.security, 'guest');
     expect((await h.service.reviews.acknowledge(grant.id, PEOPLE.security)).error?.code).toBe('review_not_in_group');
     expect(await h.service.reviews.waitingFor(PEOPLE.security)).toEqual([]);
-    expect(h.auditActions().at(-1)).toBe('breakglass.review_refused');
+    expect((await h.auditActions()).at(-1)).toBe('breakglass.review_refused');
     expect((await h.store.getGrant(grant.id))?.reviewedBy).toBeNull();
   });
 
@@ -98,6 +98,6 @@ describe('BreakglassReviews', () => {
     await h.service.reviews.acknowledge(grant.id, PEOPLE.security);
     h.clock.advance(REVIEW_REMINDER_MS);
     expect(await h.service.reviews.remindIfDue()).toBe(false);
-    expect(h.auditActions().filter((a) => a === 'breakglass.review_reminded')).toHaveLength(2);
+    expect((await h.auditActions()).filter((a) => a === 'breakglass.review_reminded')).toHaveLength(2);
   });
 });

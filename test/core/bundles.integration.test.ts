@@ -10,7 +10,7 @@ describe('bundles under a changing policy', () => {
   afterEach(() => h.cleanup());
 
   it('extends only the members the extension was decided for: one dropped from the bundle keeps its end', async () => {
-    h = accessHarness(aLoadedPolicy({ bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }));
+    h = await accessHarness(aLoadedPolicy({ bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }));
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'kit', duration: HOUR, reason: 'INC-1' });
     if (out.value?.kind !== 'granted') throw new Error('expected the bundle granted');
     const [sandbox, staging] = out.value.grants ?? [];
@@ -24,7 +24,7 @@ describe('bundles under a changing policy', () => {
   });
 
   it('cancels, at the approval click, a pending bundle whose members changed since it was requested', async () => {
-    h = accessHarness(aLoadedPolicy({ bundles: { 'db-admin': ['prod-db:read', 'prod-db:write'] } }));
+    h = await accessHarness(aLoadedPolicy({ bundles: { 'db-admin': ['prod-db:read', 'prod-db:write'] } }));
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'db-admin', duration: HOUR, reason: 'INC-2' });
     expect(out.value?.kind).toBe('pending');
     const requestId = out.value?.request.id ?? 0;
@@ -36,7 +36,7 @@ describe('bundles under a changing policy', () => {
     expect(await h.store.grantsOfRequest(requestId)).toEqual([]);
   });
   it('holds a scheduled bundle until its start, then grants every member to end together at start + duration, late or not', async () => {
-    h = accessHarness(aLoadedPolicy({ bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }));
+    h = await accessHarness(aLoadedPolicy({ bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }));
     const startsAt = h.clock.now().getTime() + 2 * HOUR;
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'kit', duration: HOUR, reason: 'planned CHG-1', startsAt });
     expect(out.value?.kind).toBe('scheduled');

@@ -18,7 +18,7 @@ describe('provider clean-up left after a revoke', () => {
     if (out.value?.kind !== 'granted') throw new Error('expected a grant');
     return out.value.grant;
   };
-  const cleanupEntries = () => h.auditActions().filter((a) => a.startsWith('grant.cleanup'));
+  const cleanupEntries = async () => (await h.auditActions()).filter((a) => a.startsWith('grant.cleanup'));
 
   it('ends the grant as revoked, records what is left, and a later sweep finishes it', async () => {
     const { id } = await grant();
@@ -26,15 +26,15 @@ describe('provider clean-up left after a revoke', () => {
     const out = await h.service.revoke(id, PEOPLE.engineer);
     expect(out.value).toMatchObject({ kind: 'ended', verified: true });
     expect(await h.store.getGrant(id)).toMatchObject({ state: 'revoked', cleanupPending: LEFT });
-    expect(h.auditActions().slice(-3)).toEqual(['grant.revoked', 'grant.verified_absent', 'grant.cleanup_pending']);
+    expect((await h.auditActions()).slice(-3)).toEqual(['grant.revoked', 'grant.verified_absent', 'grant.cleanup_pending']);
     expect(h.notifier.events.find((e) => e.type === 'grant_cleanup_pending')).toMatchObject({ problem: LEFT, grant: { id } });
 
     expect((await sweep()).cleanedUp).toBe(0); // still failing: no new entry, no new announcement
-    expect(cleanupEntries()).toEqual(['grant.cleanup_pending']);
+    expect(await cleanupEntries()).toEqual(['grant.cleanup_pending']);
     h.provider.cleanupLeft = null;
     expect((await sweep()).cleanedUp).toBe(1);
     expect(await h.store.getGrant(id)).toMatchObject({ state: 'revoked', cleanupPending: null });
-    expect(cleanupEntries()).toEqual(['grant.cleanup_pending', 'grant.cleanup_done']);
+    expect(await cleanupEntries()).toEqual(['grant.cleanup_pending', 'grant.cleanup_done']);
     expect(h.notifier.types().at(-1)).toBe('grant_cleaned_up');
     expect((await sweep()).cleanedUp).toBe(0);
     expect(h.provider.count('revoke')).toBe(3);
@@ -47,7 +47,7 @@ describe('provider clean-up left after a revoke', () => {
     expect(out.value?.kind).toBe('failed');
     const failedGrant = (await h.store.grantsOf(PEOPLE.engineer, ['failed']))[0];
     expect(failedGrant?.cleanupPending).toBe(LEFT);
-    expect(cleanupEntries()).toEqual(['grant.cleanup_pending']);
+    expect(await cleanupEntries()).toEqual(['grant.cleanup_pending']);
     h.provider.cleanupLeft = null;
     expect((await sweep()).cleanedUp).toBe(1);
     expect((await h.store.getGrant(failedGrant?.id ?? 0))?.cleanupPending).toBeNull();

@@ -1,7 +1,7 @@
 // Escalation through the core: when a step escalates, who may decide it then (and not before), and that it happens once.
 import { describe, expect, it } from 'vitest';
-import { verifyTablesAgainstAudit } from '../../src/store/audit-tables.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
+import { onPostgres } from '../support/store-factories.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 
 const MINUTE = 60_000;
@@ -54,7 +54,7 @@ describe('escalation', () => {
     expect((await h.service.prepareDeny(id, MANAGER)).error?.code).toBe('not_in_step_group');
     h.clock.advance(30 * MINUTE - 1);
     expect(await h.service.escalations.escalate(id)).toBe(false);
-    expect(h.auditActions()).not.toContain('request.escalated');
+    expect((await h.auditActions())).not.toContain('request.escalated');
     expect(await h.store.approvalsFor(id)).toEqual([]);
   });
 
@@ -63,8 +63,8 @@ describe('escalation', () => {
     h.clock.advance(30 * MINUTE);
     expect(await h.service.escalations.escalate(id)).toBe(true);
     expect(await h.service.escalations.escalate(id)).toBe(false);
-    expect(h.auditActions().filter((a) => a === 'request.escalated')).toHaveLength(1);
-    const entry = h.temp.db.$client.prepare("SELECT actor, request_id, details FROM audit_log WHERE action = 'request.escalated'").get() as { actor: string; request_id: string; details: string };
+    expect((await h.auditActions()).filter((a) => a === 'request.escalated')).toHaveLength(1);
+    const entry = await h.sql.get("SELECT actor, request_id, details FROM audit_log WHERE action = 'request.escalated'") as { actor: string; request_id: string; details: string };
     expect(entry).toMatchObject({ actor: 'sesame', request_id: `R${id}` });
     expect(JSON.parse(entry.details)).toEqual({ step: 0, from: 'security', to: 'managers', after_ms: 30 * MINUTE });
     expect(await h.store.getRequest(id)).toMatchObject({ escalatedStep: 0, escalateAt: null, currentStep: 0 });
@@ -121,7 +121,7 @@ describe('escalation', () => {
     expect(h.scheduler.escalations.has(approved)).toBe(false); // its job is cancelled with the others
     h.clock.advance(1);
     for (const id of [approved, denied, cancelled]) expect(await h.service.escalations.escalate(id)).toBe(false);
-    expect(h.auditActions()).not.toContain('request.escalated');
+    expect((await h.auditActions())).not.toContain('request.escalated');
     expect(escalatedEvents()).toEqual([]);
   });
 
@@ -152,10 +152,11 @@ describe('escalation', () => {
     expect((await h.service.awaitingApprovalBy(PEOPLE.engineer)).map((r) => r.id)).toEqual([]); // the requester's own
   });
 
-  it('is caught by audit verify when a step is marked escalated in the table alone', async () => {
+  // SQLite only: `audit verify --tables` has no PostgreSQL version yet.
+  it.skipIf(onPostgres)('is caught by audit verify when a step is marked escalated in the table alone', async () => {
     const id = await requestProdWrite();
-    h.temp.db.$client.prepare('UPDATE requests SET escalated_step = 0 WHERE id = ?').run(id);
-    expect(verifyTablesAgainstAudit(h.temp.db.$client).mismatches).toEqual([{ row: `request R${id}`, problem: 'escalated_step is 0 in the table but empty in the audit log' }]);
-    h.temp.db.$client.prepare('UPDATE requests SET escalated_step = NULL WHERE id = ?').run(id);
+    await h.sql.run('UPDATE requests SET escalated_step = 0 WHERE id = ?', id);
+    expect(await h.opened.verifyTables?.()).toEqual([{ row: `request R${id}`, problem: 'escalated_step is 0 in the table but empty in the audit log' }]);
+    await h.sql.run('UPDATE requests SET escalated_step = NULL WHERE id = ?', id);
   });
 });

@@ -26,7 +26,7 @@ describe('a grant whose name is already taken at the provider', () => {
 
   it('fails the request and leaves the other party\'s access alone', async () => {
     const provider = new TakenNameProvider(true);
-    h = keeperHarness(provider, { type: 'noop' });
+    h = await keeperHarness(provider, { type: 'noop' });
     const outcome = await h.grant('U0ALICE');
     expect(outcome).toMatchObject({ kind: 'failed', problem: expect.stringContaining('already exists and is not this grant') });
     expect(provider.revoked).toEqual([]);
@@ -34,7 +34,7 @@ describe('a grant whose name is already taken at the provider', () => {
 
   it('still undoes an ordinary failed grant, which may have happened after all', async () => {
     const provider = new TakenNameProvider(false);
-    h = keeperHarness(provider, { type: 'noop' });
+    h = await keeperHarness(provider, { type: 'noop' });
     expect(await h.grant('U0ALICE')).toMatchObject({ kind: 'failed' });
     expect(provider.revoked).toHaveLength(1);
   });

@@ -27,7 +27,7 @@ describe('PostAccessReviews', () => {
     const grant = await grantAndExpire();
     expect(await h.store.getGrant(grant.id)).toMatchObject({ reviewFrom: 'sre-leads', reviewLeads: null, reviewedBy: null });
     expect(h.notifier.events.find((e) => e.type === 'grant_review_requested')).toMatchObject({ grant: { id: grant.id } });
-    const entry = h.temp.db.$client.prepare("SELECT actor, details FROM audit_log WHERE action = 'grant.review_requested'").get() as { actor: string; details: string };
+    const entry = await h.sql.get("SELECT actor, details FROM audit_log WHERE action = 'grant.review_requested'") as { actor: string; details: string };
     expect({ ...entry, details: JSON.parse(entry.details) }).toEqual({ actor: 'sesame', details: { tier: 'low', review: 'sre-leads', reviewers: 'sre-leads', leads: null } });
     expect(await reviews().waitingFor(PEOPLE.lead1)).toMatchObject([{ id: grant.id }]);
     expect(await reviews().waitingFor(PEOPLE.security)).toEqual([]);
@@ -38,7 +38,7 @@ describe('PostAccessReviews', () => {
     h.setPolicy(aLoadedPolicy());
     const grant = await grantAndExpire();
     expect((await h.store.getGrant(grant.id))?.reviewFrom).toBeNull();
-    expect(h.auditActions()).not.toContain('grant.review_requested');
+    expect((await h.auditActions())).not.toContain('grant.review_requested');
   });
 
   it('records one verdict, refusing the grantee, a non-reviewer, a guest and a flag without a reason, each audited', async () => {
@@ -49,12 +49,12 @@ describe('PostAccessReviews', () => {
     expect((await reviews().give(grant.id, PEOPLE.lead2, 'looks_right', null)).error?.code).toBe('outsider_refused');
     expect((await reviews().give(grant.id, PEOPLE.lead1, 'flagged', '  ')).error?.code).toBe('flag_reason_required');
     expect((await reviews().give(9999, PEOPLE.lead1, 'looks_right', null)).error?.code).toBe('grant_not_found');
-    expect(h.auditActions().filter((a) => a === 'grant.review_refused')).toHaveLength(5);
+    expect((await h.auditActions()).filter((a) => a === 'grant.review_refused')).toHaveLength(5);
     expect((await h.store.getGrant(grant.id))?.reviewedBy).toBeNull();
 
     const done = await reviews().give(grant.id, PEOPLE.lead1, 'flagged', 'why prod on a Sunday?');
     expect(done.value).toMatchObject({ reviewedBy: PEOPLE.lead1, reviewVerdict: 'flagged', reviewNote: 'why prod on a Sunday?' });
-    const entry = h.temp.db.$client.prepare("SELECT actor, grant_id, details FROM audit_log WHERE action = 'grant.flagged'").get() as { actor: string; grant_id: string; details: string };
+    const entry = await h.sql.get("SELECT actor, grant_id, details FROM audit_log WHERE action = 'grant.flagged'") as { actor: string; grant_id: string; details: string };
     expect({ ...entry, details: JSON.parse(entry.details) }).toEqual({ actor: PEOPLE.lead1, grant_id: `G${grant.id}`, details: { user: PEOPLE.engineer, resource: 'sandbox', role: 'admin', reviewers: 'sre-leads', note: 'why prod on a Sunday?' } });
     expect(h.notifier.events.at(-1)).toMatchObject({ type: 'grant_reviewed', by: PEOPLE.lead1 });
     expect((await reviews().give(grant.id, PEOPLE.lead2, 'looks_right', null)).error?.code).toBe('already_reviewed');
@@ -81,7 +81,7 @@ describe('PostAccessReviews', () => {
     await reviews().give(grant.id, PEOPLE.lead1, 'looks_right', null);
     h.clock.advance(REVIEW_REMINDER_MS);
     expect(await h.service.reviews.remindIfDue()).toBe(false);
-    expect(h.auditActions().filter((a) => a === 'grant.review_reminded')).toHaveLength(2);
-    expect(h.auditActions()).not.toContain('breakglass.review_reminded');
+    expect((await h.auditActions()).filter((a) => a === 'grant.review_reminded')).toHaveLength(2);
+    expect((await h.auditActions())).not.toContain('breakglass.review_reminded');
   });
 });

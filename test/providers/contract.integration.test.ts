@@ -24,7 +24,7 @@ describe.each(cases)('the $name provider keeps the contract', (c) => {
   afterEach(() => h.cleanup());
 
   it('grants what check then sees, and revokes it so check sees it gone, verified by the core', async () => {
-    h = harness();
+    h = await harness();
     const grant = await h.granted(aUser());
     expect(await provider.check?.(await h.subject(grant))).toBe('present');
     const ended = await h.end(grant);
@@ -33,7 +33,7 @@ describe.each(cases)('the $name provider keeps the contract', (c) => {
   });
 
   it('ends a grant whose access was already taken away elsewhere, and revokes what was never granted', async () => {
-    h = harness();
+    h = await harness();
     const grant = await h.granted(aUser());
     await provider.revoke(await h.subject(grant)); // a human removed it by hand
     expect(await h.end(grant)).toMatchObject({ kind: 'ended' });
@@ -42,12 +42,12 @@ describe.each(cases)('the $name provider keeps the contract', (c) => {
   });
 
   it('retries a transient failure of the service (5xx or throttling) and then grants', async () => {
-    h = harness();
+    h = await harness();
     await c.failNextTransient(provider);
     const grant = await h.granted(aUser());
     // The SDK may retry on its own (Slack's client does); either way the fault was met and the grant went through.
     expect(c.faultsLeft?.() ?? 0).toBe(0);
-    expect(h.auditDetails('grant.activated')[0]).toMatchObject({ attempts: expect.any(Number) });
+    expect((await h.auditDetails('grant.activated'))[0]).toMatchObject({ attempts: expect.any(Number) });
     expect(await provider.check?.(await h.subject(grant))).toBe('present');
     await h.end(grant);
   });
@@ -55,7 +55,7 @@ describe.each(cases)('the $name provider keeps the contract', (c) => {
   it('fails a permanent refusal at once, with a sentence saying what to fix, and leaves nothing granted', async () => {
     const broken = c.permanent();
     const failing = c.make(broken.config);
-    h = keeperHarness(failing, broken.config);
+    h = await keeperHarness(failing, broken.config);
     const outcome = await h.grant(aUser());
     expect(outcome).toMatchObject({ kind: 'failed', problem: expect.stringMatching(broken.message) });
     const row = outcome.kind === "failed" ? await h.store.grantForRequest(outcome.request.id) : undefined;
@@ -67,7 +67,7 @@ describe.each(cases)('the $name provider keeps the contract', (c) => {
   });
 
   it('keeps the access through an extension and still ends it', async () => {
-    h = harness();
+    h = await harness();
     const grant = await h.granted(aUser());
     const request = await h.store.getRequest(grant.requestId);
     if (!request) throw new Error('no request');
@@ -83,7 +83,7 @@ describe.each(cases)('the $name provider keeps the contract', (c) => {
     ['the first', 0],
     ['the second', 1],
   ])('keeps overlapping grants of one person apart: ending %s leaves the other, ending both leaves nothing', async (_name, firstToEnd) => {
-    h = harness();
+    h = await harness();
     const user = aUser();
     const grants = [await h.granted(user, 'contract-a'), await h.granted(user, 'contract-b')];
     const [first, second] = firstToEnd === 0 ? grants : [...grants].reverse();
@@ -97,7 +97,7 @@ describe.each(cases)('the $name provider keeps the contract', (c) => {
   });
 
   it('leaves nothing when overlapping grants of one person end at the same moment', async () => {
-    h = harness();
+    h = await harness();
     const user = aUser();
     const grants = [await h.granted(user, 'contract-a'), await h.granted(user, 'contract-b'), await h.granted(user, 'contract-a')];
     const ends = await Promise.all(grants.map((g) => h.end(g)));

@@ -106,7 +106,7 @@ describe('github_team provider', () => {
   it('counts two spellings of one login as one membership, ended by the last grant only', async () => {
     const provider = providerOf();
     const config = configOf('member', { identity: 'slack_id' });
-    const h = keeperHarness(provider, config, { resources: { a: config, b: config }, identities: { U0ALICE: { github: 'Alice-GH' }, U0ALICE2: { github: 'alice-gh' } } });
+    const h = await keeperHarness(provider, config, { resources: { a: config, b: config }, identities: { U0ALICE: { github: 'Alice-GH' }, U0ALICE2: { github: 'alice-gh' } } });
     try {
       const first = await h.granted('U0ALICE', 'a');
       const second = await h.granted('U0ALICE2', 'b');
@@ -116,7 +116,7 @@ describe('github_team provider', () => {
       await h.end(second);
       expect(github.role('acme/ops', 'alice-gh')).toBeUndefined();
     } finally {
-      h.cleanup();
+      await h.cleanup();
     }
   });
 });

@@ -116,12 +116,12 @@ describe('kubernetes provider', () => {
   it('is swept by the reconciler step: a binding left by a grant that never became live goes, live ones stay', async () => {
     const config = kubernetesProvider.schema.parse({ type: 'kubernetes', server: kube.url, token_env: 'KUBE_TOKEN', ca_env: 'KUBE_CA', namespace: 'default', role: 'debugger' });
     const provider = kubernetesProvider.create(config, { env: env(), usergroups: noUsergroups });
-    const h = keeperHarness(provider, config, { resources: { 'cluster-debug': config } });
+    const h = await keeperHarness(provider, config, { resources: { 'cluster-debug': config } });
     try {
       const live = await h.granted('U0ALICE');
       const crashed = await h.granted('U0BOB');
       // As if Sesame had crashed and its database lost the grant's last state: the grant failed, the binding stayed.
-      h.store.db.$client.prepare("UPDATE grants SET state = 'failed' WHERE id = ?").run(crashed.id);
+      await h.sql.run("UPDATE grants SET state = 'failed' WHERE id = ?", crashed.id);
       const log = { info: () => {}, warn: () => {}, error: () => {} };
       const deleted = await sweepOrphans({ store: h.store, policy: () => h.policy, providers: { for: () => provider }, log });
       expect(deleted).toBe(1);
@@ -129,7 +129,7 @@ describe('kubernetes provider', () => {
       expect(kube.binding('default', `sesame-g${crashed.id}`)).toBeUndefined();
       await h.end(live);
     } finally {
-      h.cleanup();
+      await h.cleanup();
     }
   });
 

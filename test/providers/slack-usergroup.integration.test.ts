@@ -61,18 +61,18 @@ describe('slack_usergroup provider', () => {
   it('through the core: a crash mid-grant cannot turn Sesame\'s own membership into a "standing" one that is never removed', async () => {
     slack.usergroups.set('S0CRASH', ['U0KEEP1']);
     const config = slackUsergroupProvider.schema.parse({ type: 'slack_usergroup', usergroup: 'S0CRASH' });
-    const h = keeperHarness(providerFor('S0CRASH'), config, { resources: { a: config, b: config } });
+    const h = await keeperHarness(providerFor('S0CRASH'), config, { resources: { a: config, b: config } });
     try {
       const interrupted = await h.granted('U0ALICE', 'a');
       // Crashed after Slack added her, before the grant was recorded: pending, no provider state.
-      h.store.db.$client.prepare("UPDATE grants SET state = 'pending', provider_state = NULL WHERE id = ?").run(interrupted.id);
+      await h.sql.run("UPDATE grants SET state = 'pending', provider_state = NULL WHERE id = ?", interrupted.id);
       const next = await h.granted('U0ALICE', 'b');
       expect(await h.keeper.undoInterrupted(interrupted.id)).toBe(true);
       expect(slack.usergroups.get('S0CRASH')).toEqual(['U0KEEP1', 'U0ALICE']);
       await h.end(next);
       expect(slack.usergroups.get('S0CRASH')).toEqual(['U0KEEP1']);
     } finally {
-      h.cleanup();
+      await h.cleanup();
     }
   });
 

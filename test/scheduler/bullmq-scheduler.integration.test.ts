@@ -16,8 +16,8 @@ describe('BullMQ scheduler', () => {
   let h: Harness;
   let revokeQueue: Queue;
 
-  beforeAll(() => {
-    h = accessHarness();
+  beforeAll(async () => {
+    h = await accessHarness();
     scheduler = createBullScheduler({ redisUrl: REDIS, prefix, log: silentLogger });
     scheduler.startWorkers(h.service);
     revokeQueue = new Queue('revoke', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
@@ -25,7 +25,7 @@ describe('BullMQ scheduler', () => {
   afterAll(async () => {
     await revokeQueue.close();
     await scheduler.close();
-    h.cleanup();
+    await h.cleanup();
     await deleteKeys(`${prefix}:*`);
   });
 

@@ -33,7 +33,7 @@ describe('reconciler', () => {
   });
   beforeEach(async () => {
     scheduler = createBullScheduler({ redisUrl: `redis://127.0.0.1:6379/${REDIS_DB}`, prefix: `rec-${randomUUID()}`, log: silentLogger });
-    h = accessHarness(undefined, { scheduler, clock: realClock });
+    h = await accessHarness(undefined, { scheduler, clock: realClock });
     scheduler.startWorkers(h.service);
     await until(() => redis.status === 'ready', 'redis');
     const end = Date.now() + 5_000;
@@ -41,7 +41,7 @@ describe('reconciler', () => {
   });
   afterEach(async () => {
     await scheduler.close();
-    h.cleanup();
+    await h.cleanup();
   });
 
   const reconciler = (pageSize = 1_000) => createReconciler({ store: h.store, access: h.service, scheduler, clock: realClock, log: silentLogger, intervalMs: 60_000, pageSize });
@@ -106,7 +106,7 @@ describe('reconciler', () => {
   it('times out pending requests whose deadline passed', async () => {
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'prod-db', role: 'write', duration: 60_000, reason: 'stale' });
     const id = out.value?.request.id ?? 0;
-    h.store.db.$client.prepare('UPDATE requests SET timeout_at = ? WHERE id = ?').run(Date.now() - 1, id);
+    await h.sql.run('UPDATE requests SET timeout_at = ? WHERE id = ?', Date.now() - 1, id);
     expect((await reconciler().runOnce()).timedOut).toBe(1);
     expect((await h.store.getRequest(id))?.state).toBe('timed_out');
   });

@@ -9,6 +9,7 @@ import { SqliteStore } from '../../src/store/repositories.ts';
 import { silentLogger } from '../support/fakes.ts';
 import { freePort } from '../support/sesame-process.ts';
 import { tempDb } from '../support/temp-db.ts';
+import { onPostgres } from '../support/store-factories.ts';
 
 const PREFIX = `sesame-lease-test-${randomUUID()}`;
 const connections: Redis[] = [];
@@ -124,7 +125,8 @@ describe('two replicas sweeping', () => {
   });
 });
 
-describe('two replicas anchoring', () => {
+// SQLite only: the anchor poster reads SqliteStore's AuditLog directly (no anchor on the store port yet).
+describe.skipIf(onPostgres)('two replicas anchoring', () => {
   it('takes each interval anchor on one replica only', async () => {
     const temp = tempDb();
     const store = new SqliteStore(temp.db, () => 'a'.repeat(64));

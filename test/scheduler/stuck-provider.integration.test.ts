@@ -30,11 +30,11 @@ describe('a provider call that never returns', () => {
   let reconciler: Reconciler;
   afterEach(async () => {
     await reconciler.stop();
-    h.cleanup();
+    await h.cleanup();
   });
 
   it('does not keep the reconciler from revoking another grant, and ends revoke_failed with the admins alerted', async () => {
-    h = accessHarness(undefined, { clock: realClock, providers: (fake) => withDeadlines(fake, PROVIDER_DEADLINE_MS) });
+    h = await accessHarness(undefined, { clock: realClock, providers: (fake) => withDeadlines(fake, PROVIDER_DEADLINE_MS) });
     const grant = async (durationMs: number) => {
       const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: durationMs, reason: 'stuck provider' });
       if (out.value?.kind !== 'granted') throw new Error('expected a grant');
@@ -54,7 +54,7 @@ describe('a provider call that never returns', () => {
     await until(async () => (await h.store.getGrant(stuck.id))?.state === 'revoke_failed', 'the stuck grant to fail');
     const alert = h.notifier.events.find((e) => e.type === 'grant_revoke_failed');
     expect(alert).toMatchObject({ grant: { id: stuck.id }, problem: `the noop provider's revoke did not answer within ${PROVIDER_DEADLINE_MS / 1000} s; it will be tried again` });
-    expect(h.auditActions()).toContain('grant.revoke_failed');
+    expect((await h.auditActions())).toContain('grant.revoke_failed');
 
     // What the admins see: the alert, as Sesame's Slack notifier posts it to the audit channel, mentioning them.
     const slack = new FakeSlack();
@@ -72,7 +72,7 @@ describe('a provider call that never returns', () => {
   }, 60_000);
 
   it('lets a sweep finish while the call is still running, and the next sweep skips that grant', async () => {
-    h = accessHarness(undefined, { clock: realClock });
+    h = await accessHarness(undefined, { clock: realClock });
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: 1_000, reason: 'stuck provider' });
     if (out.value?.kind !== 'granted') throw new Error('expected a grant');
     const stuck = out.value.grant;
@@ -85,7 +85,7 @@ describe('a provider call that never returns', () => {
   });
 
   it('leaves at most four calls per lane running, so a provider that stopped answering is not flooded', async () => {
-    h = accessHarness(undefined, { clock: realClock });
+    h = await accessHarness(undefined, { clock: realClock });
     for (let i = 0; i < 12; i++) {
       const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: 1_000, reason: `stuck ${i}` });
       if (out.value?.kind !== 'granted') throw new Error('expected a grant');

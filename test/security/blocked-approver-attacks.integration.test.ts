@@ -49,7 +49,7 @@ describe('adversary: an extension resting on a since-blocked approver', () => {
     const last = await h.service.approve(ext.value.request.id, PEOPLE.security);
     expect(last.ok ? last.value.kind : last.error.code).toBe('approval_by_blocked');
     expect(h.provider.count('extend')).toBe(0);
-    expect(h.auditActions()).toContain('approval.refused');
+    expect((await h.auditActions())).toContain('approval.refused');
   });
 });
 

@@ -1,7 +1,6 @@
 // Adversary probes (attack3): an escalated step whose earlier approval came from an account blocked since, and whether
 // the escalation group (not a blocked account) can still carry the request.
 import { describe, expect, it } from 'vitest';
-import { auditEntries } from '../../src/store/audit.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 import { blockOnly, userBlocksOf } from '../support/user-blocks.ts';
@@ -39,7 +38,7 @@ describe('adversary: an escalated step resting on a blocked approver', () => {
     expect(await h.service.escalations.escalate(id)).toBe(true);
     expect((await h.service.approve(id, MANAGER)).error).toMatchObject({ code: 'approval_by_blocked', approver: PEOPLE.lead1, step: 1 });
     expect(await h.store.grantForRequest(id)).toBeUndefined();
-    const refused = [...auditEntries(h.store.db.$client)].filter((e) => e.action === 'approval.refused');
+    const refused = (await h.auditEntries()).filter((e) => e.action === 'approval.refused');
     expect(refused.map((e) => ({ actor: e.actor, code: (e.details as { code?: string }).code }))).toEqual([{ actor: MANAGER, code: 'approval_by_blocked' }]);
   });
 

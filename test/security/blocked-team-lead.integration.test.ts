@@ -37,7 +37,7 @@ describe('adversary: a blocked team lead', () => {
     const last = await h.service.approve(id, PEOPLE.lead2);
     expect(last.ok ? last.value.kind : last.error.code).toBe('approval_by_blocked');
     expect(await h.store.grantsOfRequest(id)).toEqual([]);
-    expect(h.auditActions()).toContain('approval.refused');
+    expect((await h.auditActions())).toContain('approval.refused');
   });
 
   it('lets an unblock restore the lead\'s approval only when revoke-all had not cancelled the request', async () => {

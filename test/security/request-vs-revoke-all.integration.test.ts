@@ -51,7 +51,7 @@ describe('adversary: revoke-all vs a request being stored', () => {
     const out = await asking;
     expect(!out.ok && out.error.code).toBe('user_blocked');
     expect(await h.store.requestsBy(PEOPLE.engineer, ['pending'])).toEqual([]);
-    const refused = h.store.db.$client.prepare("SELECT actor, details FROM audit_log WHERE action = 'request.refused'").all() as { actor: string; details: string }[];
+    const refused = await h.sql.all("SELECT actor, details FROM audit_log WHERE action = 'request.refused'") as { actor: string; details: string }[];
     expect(refused.map((r) => [r.actor, (JSON.parse(r.details) as { code: string }).code])).toEqual([[PEOPLE.engineer, 'user_blocked']]);
   });
 });

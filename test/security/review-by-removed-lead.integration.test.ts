@@ -28,7 +28,7 @@ describe('adversary: a lead removed from the team, with a review waiting', () =>
     const byOld = await h.service.reviews.post.give(id, PEOPLE.lead1, 'looks_right', null);
     expect(!byOld.ok && byOld.error.code).toBe('not_reviewer');
     expect((await h.store.getGrant(id))?.reviewedBy).toBeNull();
-    const refused = h.store.db.$client.prepare("SELECT actor FROM audit_log WHERE action = 'grant.review_refused'").all();
+    const refused = await h.sql.all("SELECT actor FROM audit_log WHERE action = 'grant.review_refused'");
     expect(refused).toEqual([{ actor: PEOPLE.lead1 }]);
     expect((await h.service.reviews.post.give(id, PEOPLE.lead2, 'looks_right', null)).ok).toBe(true);
   });

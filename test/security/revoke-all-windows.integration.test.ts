@@ -16,8 +16,8 @@ describe('revoke-all and scheduled windows', () => {
     if (!out.ok || out.value.kind !== 'scheduled') throw new Error(`expected a scheduled request, got ${JSON.stringify(out)}`);
     return { request: out.value.request, startsAt };
   };
-  const cancelAudits = () =>
-    (h.store.db.$client.prepare("SELECT actor, request_id, details FROM audit_log WHERE action = 'request.cancelled' ORDER BY id").all() as { actor: string; request_id: string; details: string }[]).map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
+  const cancelAudits = async () =>
+    (await h.sql.all("SELECT actor, request_id, details FROM audit_log WHERE action = 'request.cancelled' ORDER BY id") as { actor: string; request_id: string; details: string }[]).map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
 
   it('cancels the person\'s scheduled windows (audited, activation job dropped), so an unblock does not bring them back', async () => {
     const { request, startsAt } = await scheduledWindow();
@@ -27,7 +27,7 @@ describe('revoke-all and scheduled windows', () => {
     expect(out.ok && out.value).toMatchObject({ newlyBlocked: true, cancelled: 0, windowsCancelled: 1, ended: [], failed: [] });
     expect((await h.store.getRequest(request.id))?.state).toBe('cancelled');
     expect(h.scheduler.activations.has(request.id)).toBe(false);
-    expect(cancelAudits()).toEqual([{ actor: PEOPLE.security, request_id: `R${request.id}`, details: expect.objectContaining({ code: 'user_blocked' }) }]);
+    expect((await cancelAudits())).toEqual([{ actor: PEOPLE.security, request_id: `R${request.id}`, details: expect.objectContaining({ code: 'user_blocked' }) }]);
 
     // The admin unblocks before the start; the window's job (or a sweep) fires anyway and must grant nothing.
     expect((await blocks().unblock(PEOPLE.engineer, PEOPLE.security)).ok).toBe(true);
@@ -46,7 +46,7 @@ describe('revoke-all and scheduled windows', () => {
     expect((await h.store.getRequest(request.id))?.state).toBe('cancelled');
     expect(await h.store.grantForRequest(request.id)).toBeUndefined();
     expect(h.provider.count('grant')).toBe(0);
-    expect(cancelAudits()).toEqual([{ actor: 'sesame', request_id: `R${request.id}`, details: expect.objectContaining({ cause: 'user_blocked' }) }]);
+    expect((await cancelAudits())).toEqual([{ actor: 'sesame', request_id: `R${request.id}`, details: expect.objectContaining({ cause: 'user_blocked' }) }]);
   });
 
   it('refuses an admin\'s revoke-all on themselves with a sentence, audited, and blocks nothing', async () => {
@@ -54,8 +54,8 @@ describe('revoke-all and scheduled windows', () => {
     expect(out.ok).toBe(false);
     expect(!out.ok && out.error).toEqual({ code: 'self_block' });
     expect(await h.store.isBlocked(PEOPLE.security)).toBe(false);
-    const refused = h.store.db.$client.prepare("SELECT actor, details FROM audit_log WHERE action = 'user.block_refused'").all() as { actor: string; details: string }[];
+    const refused = await h.sql.all("SELECT actor, details FROM audit_log WHERE action = 'user.block_refused'") as { actor: string; details: string }[];
     expect(refused.map((r) => ({ actor: r.actor, details: JSON.parse(r.details) as unknown }))).toEqual([{ actor: PEOPLE.security, details: expect.objectContaining({ code: 'self_block', user: PEOPLE.security }) }]);
-    expect(h.auditActions()).not.toContain('user.blocked');
+    expect((await h.auditActions())).not.toContain('user.blocked');
   });
 });

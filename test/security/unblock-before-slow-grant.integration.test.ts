@@ -2,7 +2,6 @@
 // before that grant goes live and before the next sweep. The grant used to go live all the same, outliving the
 // revoke-all it was recorded before; its activation now asks whether a revoke-all came after it and takes it back.
 import { describe, expect, it } from 'vitest';
-import { auditEntries } from '../../src/store/audit.ts';
 import { holdProviderGrants } from '../support/gates.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { userBlocksOf } from '../support/user-blocks.ts';
@@ -27,7 +26,7 @@ describe('adversary: an unblock before a slow grant goes live', () => {
 
     expect(out.ok ? out.value.kind : out.error.code).toBe('failed');
     expect({ state: (await h.store.getGrant(1))?.state, request: (await h.store.getRequest(1))?.state, atProvider: h.provider.present.size, revokes: h.provider.count('revoke') }).toEqual({ state: 'failed', request: 'failed', atProvider: 0, revokes: 1 });
-    const audit = [...auditEntries(h.store.db.$client)];
+    const audit = await h.auditEntries();
     expect(audit.filter((e) => e.action === 'grant.failed').map((e) => ({ grant: e.grant_id, details: e.details }))).toEqual([{ grant: 'G1', details: expect.objectContaining({ problem: expect.stringContaining('/access revoke-all') as unknown }) as unknown }]);
     expect(audit.filter((e) => e.action === 'grant.activated')).toEqual([]);
   }, 60_000);

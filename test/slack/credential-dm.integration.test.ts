@@ -17,11 +17,11 @@ describe('the credential DM', () => {
   let h: Harness;
   beforeAll(async () => {
     await slack.start();
-    h = accessHarness();
+    h = await accessHarness();
     h.provider.grantMessage = `psql "postgres://sesame_g1:${PASSWORD}@db.example.com/app"`;
   });
   afterAll(async () => {
-    h.cleanup();
+    await h.cleanup();
     await slack.stop();
   });
   const notifierProcess = () => {

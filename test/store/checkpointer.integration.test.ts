@@ -3,10 +3,12 @@ import { statSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkpointInBackground } from '../../src/store/checkpointer.ts';
 import { tempDb, type TempDb } from '../support/temp-db.ts';
+import { onPostgres } from '../support/store-factories.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('background checkpoints', () => {
+// SQLite only: SQLite's WAL checkpointer thread; PostgreSQL has none.
+describe.skipIf(onPostgres)('background checkpoints', () => {
   let temp: TempDb;
   beforeEach(() => {
     temp = tempDb();

@@ -3,16 +3,15 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../src/store/audit.ts';
-import { LOST_RACE, SqliteStore } from '../../src/store/repositories.ts';
-import type { RequestRow } from '../../src/store/schema.ts';
-import { tempDb, type TempDb } from '../support/temp-db.ts';
+import { LOST_RACE, type StorePort } from '../../src/core/store-port.ts';
+import type { RequestRecord } from '../../src/core/records.ts';
+import { testStoreFactory, type OpenedStore } from '../support/store-factories.ts';
 
 const run = promisify(execFile);
 const WORKER = fileURLToPath(new URL('../support/race-worker.ts', import.meta.url));
 const now = new Date('2026-11-23T09:00:00Z');
 
-async function insertPending(store: SqliteStore): Promise<RequestRow> {
+async function insertPending(store: StorePort): Promise<RequestRecord> {
   const row = await store.transaction(now, async (tx) =>
     await tx.insertRequest({ requester: 'U1', resource: 'sandbox', role: 'admin', tier: 'high', durationMs: 3_600_000, reason: 'r', tickets: [], state: 'pending', steps: [{ from: 'security', count: 1 }], rule: 'test', createdAt: now.getTime() }),
   );
@@ -21,13 +20,13 @@ async function insertPending(store: SqliteStore): Promise<RequestRow> {
 }
 
 describe('racing transitions', () => {
-  let temp: TempDb;
-  let store: SqliteStore;
-  beforeEach(() => {
-    temp = tempDb();
-    store = new SqliteStore(temp.db, () => 'a'.repeat(64));
+  let opened: OpenedStore;
+  let store: StorePort;
+  beforeEach(async () => {
+    opened = await testStoreFactory.open();
+    store = opened.store;
   });
-  afterEach(() => temp.cleanup());
+  afterEach(() => opened.close());
 
   it('lets a transition based on a stale read lose, and rolls back its audit entry', async () => {
     const request = await insertPending(store);
@@ -44,7 +43,7 @@ describe('racing transitions', () => {
     expect(first).toBe('cancelled');
     expect(second).toBe(LOST_RACE);
     expect((await store.getRequest(request.id))?.state).toBe('cancelled');
-    expect(temp.db.$client.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'request.timed_out'").get()).toEqual({ n: 0 });
+    expect(await opened.sql.get("SELECT count(*) AS n FROM audit_log WHERE action = 'request.timed_out'")).toEqual({ n: 0 });
   });
 
   it('lets exactly one of six processes move one request out of pending, and keeps the chain intact', async () => {
@@ -52,29 +51,29 @@ describe('racing transitions', () => {
     const targets = ['approved', 'denied', 'cancelled', 'timed_out', 'approved', 'denied'];
     const startAt = Date.now() + 2_500;
     const results = await Promise.all(
-      targets.map((target) => run(process.execPath, ['--import', 'tsx', WORKER, temp.path, String(request.id), target, String(startAt), '50'], { cwd: fileURLToPath(new URL('../..', import.meta.url)) })),
+      targets.map((target) => run(process.execPath, ['--import', 'tsx', WORKER, opened.location, String(request.id), target, String(startAt), '50'], { cwd: fileURLToPath(new URL('../..', import.meta.url)) })),
     );
     const outcomes = results.map((r) => r.stdout.trim());
     expect(outcomes.filter((o) => o === 'won')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'lost')).toHaveLength(5);
     const winner = targets[outcomes.indexOf('won')];
     expect((await store.getRequest(request.id))?.state).toBe(winner);
-    expect(temp.db.$client.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'request.denied'").get()).toEqual({ n: 1 });
+    expect(await opened.sql.get("SELECT count(*) AS n FROM audit_log WHERE action = 'request.denied'")).toEqual({ n: 1 });
     // 6 processes × 50 concurrent appends, plus the one winning transition: every link intact.
-    expect(verifyAuditChain(temp.db.$client)).toMatchObject({ ok: true, entries: 301 });
+    expect(await opened.verifyChain()).toMatchObject({ ok: true, entries: 301 });
   });
 });
 
 describe('state machine guard', () => {
   it('refuses, as a bug, a transition the state machine does not allow', async () => {
-    const temp = tempDb();
+    const opened = await testStoreFactory.open();
     try {
-      const store = new SqliteStore(temp.db, () => 'a'.repeat(64));
+      const { store } = opened;
       const request = await insertPending(store);
       await expect(store.transaction(now, async (tx) => await tx.updateRequest(request.id, 'denied', { state: 'approved' }))).rejects.toThrow('bug: a request cannot go from denied to approved');
       expect((await store.getRequest(request.id))?.state).toBe('pending');
     } finally {
-      temp.cleanup();
+      await opened.close();
     }
   });
 });

@@ -10,13 +10,15 @@ import { generateSQLiteDrizzleJson, generateSQLiteMigration, type DrizzleSQLiteS
 import { afterEach, describe, expect, it } from 'vitest';
 import { appliedMigrationCount, MIGRATIONS_FOLDER, openDatabase } from '../../src/store/db.ts';
 import * as schema from '../../src/store/schema.ts';
+import { onPostgres } from '../support/store-factories.ts';
 
 interface Journal {
   entries: { idx: number; tag: string; when: number }[];
 }
 const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8')) as Journal & Record<string, unknown>;
 
-describe('SQLite migrations in migrations/sqlite', () => {
+// SQLite only: migrations/sqlite (PostgreSQL's are checked in pg-db and pg-schema tests).
+describe.skipIf(onPostgres)('SQLite migrations in migrations/sqlite', () => {
   const dirs: string[] = [];
   afterEach(() => {
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });

@@ -3,8 +3,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { grants, requests } from '../../src/store/schema.ts';
 import { SqliteStore } from '../../src/store/repositories.ts';
 import { tempDb, type TempDb } from '../support/temp-db.ts';
+import { onPostgres } from '../support/store-factories.ts';
 
-describe('statement cache', () => {
+// SQLite only: better-sqlite3's prepared-statement cache.
+describe.skipIf(onPostgres)('statement cache', () => {
   let temp: TempDb;
   beforeEach(() => {
     temp = tempDb();

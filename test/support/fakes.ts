@@ -29,11 +29,11 @@ export class FakeProvider implements Provider {
   /** Grant refs (G17) whose revoke never returns, like a provider stuck on a dead connection. */
   readonly hangRevokes = new Set<string>();
   /** Runs during each grant, e.g. to move a test clock as a slow provider or a clock jump would. */
-  duringGrant: () => void = () => {};
+  duringGrant: () => void | Promise<void> = () => {};
 
   async grant(s: GrantSubject): ReturnType<Provider['grant']> {
     this.calls.push({ op: 'grant', grantId: s.grantId, expiresAt: s.expiresAt });
-    this.duringGrant();
+    await this.duringGrant();
     if (this.failGrants > 0) {
       this.failGrants--;
       throw new ProviderError('fake provider: grant failed', !this.permanentFailure);
@@ -42,8 +42,12 @@ export class FakeProvider implements Provider {
     return this.grantMessage === undefined ? {} : { message: this.grantMessage };
   }
 
+  /** Awaited during each revoke, e.g. to hold it until a racing one has arrived too. */
+  duringRevoke: () => void | Promise<void> = () => {};
+
   async revoke(s: GrantSubject): ReturnType<Provider['revoke']> {
     this.calls.push({ op: 'revoke', grantId: s.grantId, expiresAt: s.expiresAt });
+    await this.duringRevoke();
     if (this.hangRevokes.has(s.grantId)) return new Promise<void>(() => {});
     if (this.failRevokes > 0) {
       this.failRevokes--;

@@ -1,18 +1,20 @@
-// A real GrantKeeper on a real SQLite file around one provider: approved requests go in, grants and ends come out.
+// A real GrantKeeper on a real store (SESAME_TEST_STORE picks SQLite or PostgreSQL) around one provider: approved requests in, grants out.
 import { randomInt } from 'node:crypto';
 import { GrantKeeper, subjectFor, type FulfilOutcome } from '../../src/core/grant-keeper.ts';
 import type { Directory, GrantSubject, Provider } from '../../src/core/ports.ts';
 import type { LoadedPolicy } from '../../src/policy/load.ts';
 import type { PolicyInput, ProviderConfig } from '../../src/policy/schema.ts';
-import { LOST_RACE, SqliteStore } from '../../src/store/repositories.ts';
+import { LOST_RACE, type StorePort } from '../../src/core/store-port.ts';
 import type { GrantRow } from '../../src/store/schema.ts';
 import { FakeScheduler, ManualClock, RecordingNotifier, silentLogger, singleProvider, StaticDirectory } from './fakes.ts';
 import { aLoadedPolicy } from './policy-fixtures.ts';
-import { tempDb } from './temp-db.ts';
+import { testStoreFactory, type TestSql } from './store-factories.ts';
 
 export interface KeeperHarness {
   keeper: GrantKeeper;
-  store: SqliteStore;
+  store: StorePort;
+  /** Raw SQL on the store's database, in a form both stores accept. */
+  sql: TestSql;
   policy: LoadedPolicy;
   /** Approves and fulfils a request for `user` on `resource` (a key of `resources` given to `keeperHarness`). */
   grant(user: string, resource?: string): Promise<FulfilOutcome>;
@@ -22,8 +24,8 @@ export interface KeeperHarness {
   subject(grant: GrantRow): Promise<GrantSubject>;
   /** The granted row, or a failure with its problem. */
   granted(user: string, resource?: string): Promise<GrantRow>;
-  auditDetails(action: string): Record<string, unknown>[];
-  cleanup(): void;
+  auditDetails(action: string): Promise<Record<string, unknown>[]>;
+  cleanup(): Promise<void>;
 }
 
 export interface KeeperOptions {
@@ -33,16 +35,16 @@ export interface KeeperOptions {
   directory?: Directory;
 }
 
-export function keeperHarness(provider: Provider, config: ProviderConfig, options: KeeperOptions = {}): KeeperHarness {
-  const temp = tempDb();
-  // Grant ids name things at shared backends (PostgreSQL logins `sesame_g17`): start them where no other run does.
-  temp.db.$client.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('grants', ?)").run(randomInt(1_000_000, 2_000_000_000));
+export async function keeperHarness(provider: Provider, config: ProviderConfig, options: KeeperOptions = {}): Promise<KeeperHarness> {
   const resources = options.resources ?? { contract: config };
   const policy = aLoadedPolicy({
     settings: { identities: options.identities ?? {} },
     resources: Object.fromEntries(Object.entries(resources).map(([name, block]) => [name, { tier: 'low', roles: ['read'], provider: block }])) as PolicyInput['resources'],
   });
-  const store = new SqliteStore(temp.db, () => policy.sha256);
+  const opened = await testStoreFactory.open({ policySha: () => policy.sha256 });
+  const { store, sql } = opened;
+  // Grant ids name things at shared backends (PostgreSQL logins `sesame_g17`): start them where no other run does.
+  await opened.startGrantIdsAt(randomInt(1_000_000, 2_000_000_000));
   const clock = new ManualClock(new Date());
   const keeper = new GrantKeeper({
     store,
@@ -69,6 +71,7 @@ export function keeperHarness(provider: Provider, config: ProviderConfig, option
   return {
     keeper,
     store,
+    sql,
     policy,
     grant,
     end: (grant) => keeper.end(grant.id, 'revoked', 'U0SEC1'),
@@ -78,8 +81,8 @@ export function keeperHarness(provider: Provider, config: ProviderConfig, option
       if (outcome.kind !== 'granted') throw new Error(`grant failed: ${outcome.kind === 'failed' ? outcome.problem : outcome.kind}`);
       return outcome.grant;
     },
-    auditDetails: (action) =>
-      (temp.db.$client.prepare('SELECT details FROM audit_log WHERE action = ? ORDER BY id').all(action) as { details: string }[]).map((r) => JSON.parse(r.details) as Record<string, unknown>),
-    cleanup: () => temp.cleanup(),
+    auditDetails: async (action) =>
+      (await sql.all<{ details: string }>('SELECT details FROM audit_log WHERE action = ? ORDER BY id', action)).map((r) => JSON.parse(r.details) as Record<string, unknown>),
+    cleanup: () => opened.close(),
   };
 }

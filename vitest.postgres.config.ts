@@ -1,0 +1,26 @@
+// The PostgreSQL pass (`npm run test:postgres`): the test files whose store comes from SESAME_TEST_STORE, run on PostgreSQL.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defineConfig } from 'vitest/config';
+import base from './vitest.config.ts';
+
+/**
+ * Files that build their store through the switch (test/support's harnesses or testStoreFactory). The rest either
+ * never touch a store, already run on both stores in `npm test` (store-contract, pg-*), or start the whole app, which
+ * opens SQLite until DATABASE_URL is wired; running them again here would only repeat the SQLite pass.
+ */
+const SWITCHED = /(?<![\w.])(accessHarness|useFreshHarness|keeperHarness|testStoreFactory)\b/;
+
+function switchedTestFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'support' ? [] : switchedTestFiles(path);
+    return entry.name.endsWith('.test.ts') && SWITCHED.test(readFileSync(path, 'utf8')) ? [path] : [];
+  });
+}
+
+// Spread, not mergeConfig: that would append to the base's `include` (every test) instead of replacing it.
+export default defineConfig({
+  ...base,
+  test: { ...base.test, include: switchedTestFiles('test'), env: { ...base.test?.env, SESAME_TEST_STORE: 'postgres' } },
+});
