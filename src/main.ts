@@ -34,7 +34,6 @@ import { createUsergroupApi } from './slack/usergroup-api.ts';
 import { countingCalls, createWebClient } from './slack/slack-api.ts';
 import { InstanceLockError } from './store/db.ts';
 import { openStore, type OpenedStore } from './store/open-store.ts';
-import { PgDatabaseError } from './store/pg/db.ts';
 import type { PgStore } from './store/pg/store.ts';
 import type { SqliteStore } from './store/repositories.ts';
 
@@ -106,7 +105,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   try {
     opened = await openStore(config, () => policy().sha256, log);
   } catch (error) {
-    if (error instanceof InstanceLockError || error instanceof PgDatabaseError) throw new StartupError([error.message]);
+    // PgDatabaseError by name: its module (and the pg driver) is loaded only for a PostgreSQL deployment.
+    if (error instanceof InstanceLockError || (error instanceof Error && error.name === 'PgDatabaseError')) throw new StartupError([error.message]);
     throw error;
   }
   const { store } = opened;

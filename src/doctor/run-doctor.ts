@@ -5,7 +5,6 @@ import { loadPolicyFile } from '../policy/load.ts';
 import type { Policy } from '../policy/schema.ts';
 import { doctorOf, type ProviderConfig } from '../providers/registry.ts';
 import { databaseFindings } from './database-checks.ts';
-import { pgDatabaseFindings } from './pg-database-checks.ts';
 import { errorText, failed, passed, type Finding } from './finding.ts';
 import { redisFindings } from './redis-checks.ts';
 import { channelFindings, tokenFinding, usergroupLister } from './slack-checks.ts';
@@ -35,8 +34,12 @@ export async function runDoctor(config: Config): Promise<Finding[]> {
 }
 
 /** The store the configuration selects: PostgreSQL at DATABASE_URL, else SQLite at DATABASE_PATH. */
-const storeFindings = async (config: Config): Promise<Finding[]> =>
-  config.databaseUrl === undefined ? databaseFindings(config.databasePath) : pgDatabaseFindings(config.databaseUrl);
+async function storeFindings(config: Config): Promise<Finding[]> {
+  const url = config.databaseUrl;
+  if (url === undefined) return databaseFindings(config.databasePath);
+  // Loaded only for PostgreSQL: `sesame start` runs these checks too, and a SQLite deployment never loads the driver.
+  return (await import('./pg-database-checks.ts')).pgDatabaseFindings(url);
+}
 
 async function slackChecks(client: WebClient, apiUrl: string | undefined, policy: Policy): Promise<Finding[]> {
   const token = await tokenFinding(client, apiUrl);

@@ -3,17 +3,11 @@ import type { ChainHeadSource } from '../audit-anchor.ts';
 import type { AuditStreamSource } from '../audit-stream.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../core/ports.ts';
-import { redactUrl } from '../core/redact.ts';
-import { errorMessage } from '../core/retry.ts';
-import { LOST_RACE, type TransactionPort } from '../core/store-port.ts';
 import { AuditStreamCursor } from './audit-stream-cursor.ts';
 import { checkpointInBackground } from './checkpointer.ts';
 import { lockInstance, openDatabase } from './db.ts';
-import { pgChainHead } from './pg/audit.ts';
-import { PgAuditStreamCursor } from './pg/audit-stream-cursor.ts';
-import { closePgDatabase, openPgDatabase, type PgDb } from './pg/db.ts';
-import { pgWriteProblem } from './pg/health.ts';
-import { PgStore } from './pg/store.ts';
+import type { PgStore } from './pg/store.ts';
+import { throttled } from './readiness-probe.ts';
 import { SqliteStore } from './repositories.ts';
 
 /**
@@ -23,10 +17,6 @@ import { SqliteStore } from './repositories.ts';
  */
 export const PG_POOL_SIZE = 20;
 
-/** How often the readiness write probe may really run (a commit), however often /readyz is asked: it is unauthenticated. */
-const PROBE_EVERY_MS = 1_000;
-/** How long the readiness check waits for the database before it counts as not answering. */
-const READINESS_TIMEOUT_MS = 2_000;
 
 export interface OpenedStore {
   kind: 'sqlite' | 'postgres';
@@ -50,7 +40,9 @@ export interface OpenedStore {
  * instance lock (several replicas is the point); throws PgDatabaseError with a sentence without the password.
  */
 export async function openStore(config: Config, policySha256: () => string, log: Logger): Promise<OpenedStore> {
-  return config.databaseUrl === undefined ? openSqliteStore(config.databasePath, policySha256, log) : openPostgresStore(config.databaseUrl, policySha256, log);
+  // PostgreSQL's driver is loaded only when it is used: a SQLite deployment never loads it.
+  if (config.databaseUrl === undefined) return openSqliteStore(config.databasePath, policySha256, log);
+  return (await import('./pg/open-pg-store.ts')).openPostgresStore(config.databaseUrl, policySha256, log);
 }
 
 function openSqliteStore(path: string, policySha256: () => string, log: Logger): OpenedStore {
@@ -84,65 +76,4 @@ function openSqliteStore(path: string, policySha256: () => string, log: Logger):
       instance.release();
     },
   };
-}
-
-/** PgStore that tells this process's audit stream after every commit, as SQLite's AuditLog does after every append. */
-class NotifyingPgStore extends PgStore {
-  readonly committed = new Set<() => void>();
-
-  override async transaction<T>(now: Date, body: (tx: TransactionPort) => Promise<T>): Promise<T | typeof LOST_RACE> {
-    const result = await super.transaction(now, body);
-    if (result !== LOST_RACE) for (const listener of this.committed) listener();
-    return result;
-  }
-}
-
-async function openPostgresStore(url: string, policySha256: () => string, log: Logger): Promise<OpenedStore> {
-  const where = `PostgreSQL at ${redactUrl(url)}`;
-  const db: PgDb = await openPgDatabase(url, {
-    maxConnections: PG_POOL_SIZE,
-    onIdleError: (error) => log.warn({ problem: errorMessage(error) }, 'an idle PostgreSQL connection failed (the server restarted?); the pool opens a new one'),
-  });
-  const store = new NotifyingPgStore(db, policySha256);
-  const probe = throttled(() => pgWriteProblem(db));
-  return {
-    kind: 'postgres',
-    store,
-    where,
-    shared: true,
-    chainHead: { chainHead: () => pgChainHead(db) },
-    streamCursor: new PgAuditStreamCursor(db),
-    onAppend(listener) {
-      store.committed.add(listener);
-      return () => void store.committed.delete(listener);
-    },
-    async readiness() {
-      const answered = await withinMs(store.ping(), READINESS_TIMEOUT_MS);
-      if (answered !== true) return `${where} does not answer; check that the server is running and that DATABASE_URL's host and port reach it`;
-      const problem = await withinMs(probe(), READINESS_TIMEOUT_MS);
-      if (problem === undefined) return `${where} did not take a write within ${READINESS_TIMEOUT_MS / 1000} s; check the server's load and its locks`;
-      return problem === null ? 'ok' : `${where} does not take writes (${problem}); check that DATABASE_URL names the primary (not a read-only standby) and the server's free disk space`;
-    },
-    close: () => closePgDatabase(db),
-  };
-}
-
-/** Runs `probe` at most once per PROBE_EVERY_MS; between runs, the last answer. */
-function throttled(probe: () => Promise<string | null>): () => Promise<string | null> {
-  let last = { at: 0, problem: null as string | null };
-  return async () => {
-    if (Date.now() - last.at >= PROBE_EVERY_MS) last = { at: Date.now(), problem: await probe() };
-    return last.problem;
-  };
-}
-
-/** The promise's value, or undefined when it takes longer than `ms` (or fails). */
-async function withinMs<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  try {
-    return await Promise.race([promise.catch(() => undefined), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,20 +1,20 @@
 // A SQLite database made by driving the real AccessService: requests, approvals, grants, extensions, a denial, a
 // block, a break-glass review and a stream cursor, some hundreds of audit entries; for copy and dialect tests.
 import { AuditStreamCursor } from '../../src/store/audit-stream-cursor.ts';
-import { accessHarness, PEOPLE, type Harness } from './access-harness.ts';
+import { PEOPLE, sqliteAccessHarness, type SqliteHarness } from './access-harness.ts';
 import { userBlocksOf } from './user-blocks.ts';
 
 const HOUR = 3_600_000;
 
 export interface SqliteHistory {
-  h: Harness;
+  h: SqliteHarness;
   /** Grants per kind of ending, to look them up after a copy. */
   grantIds: number[];
 }
 
 /** `rounds` rounds of about a dozen audit entries each, then the rarer events once. */
 export async function sqliteHistory(rounds = 30): Promise<SqliteHistory> {
-  const h = accessHarness();
+  const h = await sqliteAccessHarness();
   const { service, clock } = h;
   const grantIds: number[] = [];
   const ask = (requester: string, resource: string, role: string, extra: { breakglass?: boolean; channelId?: string } = {}) =>
