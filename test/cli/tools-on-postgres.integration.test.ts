@@ -31,7 +31,7 @@ describe('the read-only tools on PostgreSQL', () => {
   const onBoth = async (run: Run, args: string[]) => {
     const out = async (env: Record<string, string>) => {
       const captured = captureIo(env);
-      const code = await run(args, { io: captured.io, config: { databasePath: history.h.temp.path } as Config });
+      const code = await run(args, { io: captured.io, config: { databasePath: history.h.temp.path, databaseUrl: env.DATABASE_URL } as Config });
       return { code, stdout: captured.stdout(), stderr: captured.stderr() };
     };
     return { sqlite: await out({}), postgres: await out({ DATABASE_URL: target.url }) };
@@ -121,8 +121,8 @@ describe('the read-only tools on PostgreSQL', () => {
   });
 
   it('says in one sentence when PostgreSQL cannot be reached, without the password', async () => {
-    const captured = captureIo({ DATABASE_URL: 'postgres://sesame:hunter2@127.0.0.1:1/sesame' });
-    expect(await auditVerify([], { io: captured.io, config: { databasePath: history.h.temp.path } as Config })).toBe(1);
+    const captured = captureIo({});
+    expect(await auditVerify([], { io: captured.io, config: { databasePath: history.h.temp.path, databaseUrl: 'postgres://sesame:hunter2@127.0.0.1:1/sesame' } as Config })).toBe(1);
     expect(captured.stderr()).toMatch(/^Cannot reach PostgreSQL at postgres:\/\/127\.0\.0\.1:1\/sesame \(.+\); check DATABASE_URL's host and port, and that the server is running and accepts connections\.\n$/);
     expect(captured.stderr()).not.toContain('hunter2');
   });
