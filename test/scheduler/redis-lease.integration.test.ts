@@ -177,7 +177,8 @@ describe.skipIf(onPostgres)('two replicas anchoring', () => {
     for (const inSlot of slots.values()) expect(inSlot.filter((c) => c.won).length).toBe(1);
     for (const by of ['a', 'b']) expect(posted.filter((p) => p.by === by).length).toBeLessThanOrEqual(claims.filter((c) => c.by === by && c.won).length);
     expect(posted.length).toBeGreaterThanOrEqual(3);
-    expect(new Set(posted.map((p) => p.text)).size).toBe(posted.length);
+    // Not asserted: distinct texts. On a loaded machine no audit entry may land between two intervals, and then
+    // two intervals (two slots, each won once) rightly anchor the same head.
   });
 
   it('claims a slot once, and every slot when Redis cannot be reached', async () => {
