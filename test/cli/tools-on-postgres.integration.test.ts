@@ -47,7 +47,7 @@ describe('the read-only tools on PostgreSQL', () => {
   afterAll(async () => {
     await Promise.all(pools.map(closePgDatabase));
     await target.drop();
-    history.h.cleanup();
+    await history.h.cleanup();
   });
 
   it('audit verify and audit export (jsonl, csv, a window) say the same on both', async () => {

@@ -45,7 +45,7 @@ describe('copying SQLite into PostgreSQL', () => {
   afterAll(async () => {
     await Promise.all(pools.map(closePgDatabase));
     await Promise.all(databases.map((d) => d.drop()));
-    history.h.cleanup();
+    await history.h.cleanup();
   });
 
   it('copies every table SQLite has', () => {
