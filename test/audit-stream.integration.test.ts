@@ -161,10 +161,10 @@ describe('the audit stream shipper', () => {
     expect(() => expectChainVerifies(receiver.stored)).toThrow(/entry 4 links to the one before/);
   });
 
-  it('never moves the cursor backwards, so a late acknowledgement cannot make it resend or skip', () => {
+  it('never moves the cursor backwards, so a late acknowledgement cannot make it resend or skip', async () => {
     const cursor = new AuditStreamCursor(temp.db.$client);
-    cursor.advance('https://siem.example/in', { id: 9, hash: 'h9' }, 1);
-    cursor.advance('https://siem.example/in', { id: 4, hash: 'h4' }, 2);
+    await cursor.advance('https://siem.example/in', { id: 9, hash: 'h9' }, 1);
+    await cursor.advance('https://siem.example/in', { id: 4, hash: 'h4' }, 2);
     expect(cursor.position('https://siem.example/in')).toEqual({ id: 9, hash: 'h9' });
     expect(cursor.position('https://other.example/in')).toBeNull(); // a new destination starts from entry 1
   });

@@ -87,7 +87,7 @@ describe('compose.yaml', () => {
     expect(compose.services.postgres?.environment?.POSTGRES_PASSWORD).toMatch(/^\$\{POSTGRES_PASSWORD:\?/);
     const caddyfile = readFileSync(`${ROOT}/deploy/replicas/Caddyfile`, 'utf8');
     expect(caddyfile).toMatch(/reverse_proxy sesame-1:3000 sesame-2:3000/);
-    expect(caddyfile).toMatch(/health_uri \/readyz/);
+    expect(caddyfile).toMatch(/health_uri \/healthz/);
     expect(compose.services.proxy?.volumes).toContain('./deploy/replicas/Caddyfile:/etc/caddy/Caddyfile:ro');
   });
 });

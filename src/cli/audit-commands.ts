@@ -6,10 +6,6 @@ import { allRows, HistoryUnavailable, openHistory, type HistoryReader } from '..
 import type { CommandContext } from './command.ts';
 import { EXIT, line, writeChunk, type CliIo } from './io.ts';
 
-/**
- * DATABASE_URL as the configuration gives it (`config.databaseUrl`, once config.ts reads it), else from the environment;
- * unset or empty: SQLite at DATABASE_PATH.
- */
 /** The database the read-only tools read, or null after saying on stderr why it cannot be opened. */
 export async function openForReading(where: { databasePath: string; databaseUrl?: string | undefined }, io: CliIo): Promise<HistoryReader | null> {
   try {

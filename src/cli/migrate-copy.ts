@@ -26,7 +26,7 @@ export async function migrateCopy(args: string[], { io }: CommandContext): Promi
     const summary = await copySqliteToPg({ sqlitePath, postgresUrl, progress: (text) => line(io.stdout, text) });
     const rows = summary.rows.map((r) => `${r.rows.toLocaleString('en-US')} ${r.table}`).join(', ');
     const head = summary.head === null ? 'the audit log is empty' : `the audit chain verifies and ends at entry ${summary.head.id} (${summary.head.hash}) on both`;
-    line(io.stdout, `copied and verified: ${rows}; ${head}. ${sqlitePath} was not changed; set DATABASE_URL=${where} to run Sesame on PostgreSQL.`);
+    line(io.stdout, `copied and verified: ${rows}; ${head}. ${sqlitePath} was not changed; set DATABASE_URL to the --to URL to run Sesame on PostgreSQL.`);
     return EXIT.ok;
   } catch (error) {
     if (!(error instanceof CopyRefused)) throw error;

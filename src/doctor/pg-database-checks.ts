@@ -20,7 +20,7 @@ export async function pgDatabaseFindings(url: string): Promise<Finding[]> {
   try {
     const shipped = shippedPgMigrationCount();
     const applied = await appliedPgMigrationCount(db);
-    if (applied < shipped) return [failed(`${where} lacks ${shipped - applied} of ${shipped} migrations`, 'run `sesame migrate` (`sesame start` applies them too)')];
+    if (applied < shipped) return [failed(`${where} lacks ${shipped - applied} of ${shipped} migrations`, 'run `sesame migrate` with the URL of the role that owns the tables (`sesame start` applies them too when it runs as that role)')];
     const problem = await pgWriteProblem(db);
     if (problem !== null) {
       return [failed(`${where} does not take writes (${problem})`, 'point DATABASE_URL at the primary (not a read-only standby), with a user that may write, and check the server\'s free disk space')];

@@ -1,5 +1,6 @@
 // Leader election across Sesame replicas: one holds an expiring Redis lease and renews it; when it dies another takes over.
 import { randomUUID } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/ports.ts';
@@ -8,6 +9,19 @@ import { answered, RELEASE_SCRIPT, RENEW_SCRIPT, REDIS_REACH_MS } from './redis-
 /** How long a lease outlives a holder that stopped renewing it (SIGKILL, a frozen host); renewed every third of it. */
 export const LEASE_TTL_MS = 15_000;
 
+/**
+ * Where a pid means this process's neighbours: the host name and the pid namespace (Linux). Two containers may share a
+ * host name (host networking, a fixed `hostname:`) while each has its own pid 1; only the namespace tells them apart.
+ * Null where it cannot be read: then no holder is ever judged gone early, and a lease simply runs out.
+ */
+const PID_SPACE: string | null = (() => {
+  try {
+    return `${hostname()}~${/\d+/.exec(readlinkSync('/proc/self/ns/pid'))?.[0] ?? ''}`;
+  } catch {
+    return null;
+  }
+})();
+
 /** Tokens of the leases alive in this process: one of ours that is not here belongs to an earlier process with our pid. */
 const liveTokens = new Set<string>();
 
@@ -15,8 +29,8 @@ const liveTokens = new Set<string>();
 function holderIsGone(token: string | null): boolean {
   const [host, pidText] = (token ?? '').split('/');
   const pid = Number(pidText);
-  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
-  // Our own pid: a restarted container (pid 1 again) whose earlier incarnation still holds it.
+  if (PID_SPACE === null || host !== PID_SPACE || !Number.isInteger(pid) || pid <= 0) return false;
+  // Our own pid in our own namespace: an earlier lease of this very process, no longer alive here.
   if (pid === process.pid) return token !== null && !liveTokens.has(token);
   try {
     process.kill(pid, 0);
@@ -42,8 +56,8 @@ export interface RedisLeaseOptions {
  * held by every replica: what the lease guards must then be safe to run twice, because never running it is worse.
  */
 export class RedisLease {
-  /** Host and pid first, so an operator (and a restarted process on the same host) can tell who holds it. */
-  readonly token = `${hostname()}/${process.pid}/${randomUUID()}`;
+  /** Host (with its pid namespace) and pid first, so an operator, and a neighbour on the same host, can tell who holds it. */
+  readonly token = `${PID_SPACE ?? hostname()}/${process.pid}/${randomUUID()}`;
   private readonly ttlMs: number;
   private readonly reachMs: number;
   private confirmedUntil = 0;

@@ -1,6 +1,7 @@
 // What the audit stream reads and remembers: entries after its cursor, in chain order, and the cursor itself.
 import type Database from 'better-sqlite3';
 import type { ExportedEntry } from './audit.ts';
+import { writeLockOf, type WriteLock } from './write-lock.ts';
 
 type StoredAuditRow = Omit<ExportedEntry, 'details'> & { details: string };
 
@@ -15,8 +16,10 @@ export class AuditStreamCursor {
   private readonly head: Database.Statement<[], { id: number }>;
   private readonly read: Database.Statement<[string], { last_id: number; last_hash: string }>;
   private readonly write: Database.Statement<[string, number, string, number]>;
+  private readonly lock: WriteLock;
 
   constructor(client: Database.Database) {
+    this.lock = writeLockOf(client);
     this.after = client.prepare('SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?');
     this.head = client.prepare('SELECT id FROM audit_log ORDER BY id DESC LIMIT 1');
     this.read = client.prepare('SELECT last_id, last_hash FROM audit_stream_cursor WHERE destination = ?');
@@ -44,8 +47,11 @@ export class AuditStreamCursor {
     return this.head.get()?.id ?? 0;
   }
 
-  /** Records that `destination` acknowledged everything up to and including entry `position.id`. */
-  advance(destination: string, position: StreamPosition, now: number): void {
-    this.write.run(destination, position.id, position.hash, now);
+  /**
+   * Records that `destination` acknowledged everything up to and including entry `position.id`. Under the
+   * connection's write lock: written while a store transaction is open, it would commit or roll back with that.
+   */
+  async advance(destination: string, position: StreamPosition, now: number): Promise<void> {
+    await this.lock.run(() => void this.write.run(destination, position.id, position.hash, now));
   }
 }

@@ -70,6 +70,8 @@ export class AuditLog {
   private readonly head: Database.Statement<[], { id: number; hash: string }>;
   private readonly insert: Database.Statement<[AuditRow]>;
   private readonly appendListeners = new Set<() => void>();
+  /** Whether the transaction now open appended: its listeners are called when it commits. */
+  private appended = false;
   private readonly tip: ChainTip;
 
   constructor(private readonly client: Database.Database) {
@@ -81,46 +83,38 @@ export class AuditLog {
     );
   }
 
-  /**
-   * Calls `listener` after every append, still inside the writer's transaction: it may only note that there is
-   * something new (and read it later, once committed). Returns the function that stops the calls.
-   */
+  /** Calls `listener` once a transaction that appended has committed. Returns the function that stops the calls. */
   onAppend(listener: () => void): () => void {
     this.appendListeners.add(listener);
     return () => void this.appendListeners.delete(listener);
   }
 
   /**
-   * Runs `transaction` (which must open, or nest in, a database transaction) so that its appends after the first
-   * take the head from the append before. Only within it: between transactions something else may have written.
+   * Runs `transaction` (which opens a database transaction, awaits its body and commits) so that its appends after
+   * the first take the head from the append before; only within it, since between transactions another may write.
+   * The append listeners are called once it has committed: one called earlier could read an entry that is then
+   * rolled back (the audit stream would ship an entry that never was).
    */
-  within<T>(transaction: () => T): T {
+  async withinAsync<T>(transaction: () => Promise<T>): Promise<T> {
     const { tip } = this;
     const before = tip.known;
     tip.depth++;
+    let committed = false;
     try {
-      return transaction();
+      const result = await transaction();
+      committed = true;
+      return result;
     } catch (error) {
       // Rolled back, and with it the entries appended in it: the head is again what it was when this one began.
       tip.known = before;
       throw error;
     } finally {
-      if (--tip.depth === 0) tip.known = undefined;
-    }
-  }
-
-  /** `within` for a transaction whose body awaits: the same head carrying, held until the returned promise settles. */
-  async withinAsync<T>(transaction: () => Promise<T>): Promise<T> {
-    const { tip } = this;
-    const before = tip.known;
-    tip.depth++;
-    try {
-      return await transaction();
-    } catch (error) {
-      tip.known = before;
-      throw error;
-    } finally {
-      if (--tip.depth === 0) tip.known = undefined;
+      if (--tip.depth === 0) {
+        tip.known = undefined;
+        const appended = this.appended;
+        this.appended = false;
+        if (committed && appended) for (const listener of this.appendListeners) listener();
+      }
     }
   }
 
@@ -157,8 +151,10 @@ export class AuditLog {
       hash: appendedEntryHash(prevHash, fields, details),
     };
     this.insert.run(row);
-    if (this.tip.depth > 0) this.tip.known = { id: row.id, hash: row.hash };
-    for (const listener of this.appendListeners) listener();
+    if (this.tip.depth > 0) {
+      this.tip.known = { id: row.id, hash: row.hash };
+      this.appended = true;
+    } else for (const listener of this.appendListeners) listener();
     return row;
   }
 }

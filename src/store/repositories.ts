@@ -59,7 +59,10 @@ export class SqliteStore implements StorePort {
   }
 
   async transaction<T>(now: Date, body: (tx: TransactionPort) => Promise<T>): Promise<T | typeof LOST_RACE> {
-    const tx = sqliteTransaction({ db: this.db, hot: this.hot, auditLog: this.auditLog, policySha256: this.policySha256, reads: this.reads }, now);
+    const base = sqliteTransaction({ db: this.db, hot: this.hot, auditLog: this.auditLog, policySha256: this.policySha256, reads: this.reads }, now);
+    // A body that catches the abort itself still rolls back, as on PostgreSQL.
+    let aborted = false;
+    const tx: TransactionPort = { ...base, abort: () => ((aborted = true), base.abort()) };
     const wait = this.lock.acquire();
     if (wait !== undefined) await wait;
     try {
@@ -67,6 +70,7 @@ export class SqliteStore implements StorePort {
         this.control.begin.run();
         try {
           const result = await body(tx);
+          if (aborted) throw new Abort('lost race');
           this.control.commit.run();
           return result;
         } catch (error) {

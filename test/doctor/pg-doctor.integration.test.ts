@@ -37,7 +37,7 @@ describe('sesame doctor and migrate on PostgreSQL', () => {
   it('migrate creates the tables once and then finds nothing to do; doctor fails the database before and passes it after', async () => {
     const url = withPassword(fresh.url);
     const shipped = shippedPgMigrationCount();
-    expect(await lines(url)).toEqual([`✗ PostgreSQL at postgres://127.0.0.1:5432/${fresh.name} lacks ${shipped} of ${shipped} migrations — run \`sesame migrate\` (\`sesame start\` applies them too)`]);
+    expect(await lines(url)).toEqual([`✗ PostgreSQL at postgres://127.0.0.1:5432/${fresh.name} lacks ${shipped} of ${shipped} migrations — run \`sesame migrate\` with the URL of the role that owns the tables (\`sesame start\` applies them too when it runs as that role)`]);
 
     const first = await sesame(['migrate'], { DATABASE_URL: url });
     expect(first).toMatchObject({ code: 0, stderr: '' });

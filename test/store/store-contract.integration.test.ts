@@ -91,6 +91,17 @@ describe.each(storeFactories)('the $name store', (factory) => {
         throw new Error('provider exploded');
       }),
     ).rejects.toThrow('provider exploded');
+    // A body that catches the abort and carries on still rolls back: an abort cannot be undone from inside.
+    const swallowed = await store.transaction(now, async (tx) => {
+      await tx.insertRequest(newRequest(requester));
+      try {
+        tx.abort();
+      } catch {
+        // carries on regardless
+      }
+      await tx.audit({ actor: requester, action: 'request.created' });
+    });
+    expect(swallowed).toBe(LOST_RACE);
     expect(await store.requestsBy(requester, ['pending'])).toEqual([]);
     expect(await opened.verifyChain()).toMatchObject({ ok: true, entries: before });
   });

@@ -42,7 +42,7 @@ export async function sqliteHistory(rounds = 30): Promise<SqliteHistory> {
   const outcome = await userBlocksOf(h).revokeAll(PEOPLE.oncall, PEOPLE.security, 'laptop stolen');
   if (!outcome.ok) throw new Error(`revoke-all failed: ${JSON.stringify(outcome.error)}`);
   const cursor = new AuditStreamCursor(h.temp.db.$client);
-  cursor.advance('siem', { id: 5, hash: (h.temp.db.$client.prepare('SELECT hash FROM audit_log WHERE id = 5').get() as { hash: string }).hash }, clock.now().getTime());
+  await cursor.advance('siem', { id: 5, hash: (h.temp.db.$client.prepare('SELECT hash FROM audit_log WHERE id = 5').get() as { hash: string }).hash }, clock.now().getTime());
   // Everything in the main file: the file's bytes then show whether a later reader changed it.
   h.temp.db.$client.pragma('wal_checkpoint(TRUNCATE)');
   return { h, grantIds };
