@@ -136,6 +136,7 @@ export const COMMANDS: readonly Command[] = [
       '',
       '  --from sqlite:PATH     the SQLite database to copy (read only; no Sesame may be running on it)',
       '  --to postgres://URL    an empty PostgreSQL database; migrated, then filled in one transaction',
+      '                         (default: DATABASE_URL, which keeps the password off the command line)',
       '',
       'The copy keeps every id and audit hash, and is kept only when it verifies: same rows per table, the audit',
       "chain recomputes and ends at SQLite's head. Exits 1, changing nothing, when the target already holds data.",

@@ -162,7 +162,12 @@ describe('copying SQLite into PostgreSQL', () => {
     expect(noScheme.stderr).toMatch(/^--from must be sqlite:PATH, the SQLite file to copy \(e\.g\. sqlite:\.\/data\/sesame\.db\), not ".+"\.\n\nusage: sesame migrate\n/);
     const noTarget = await sesame(['migrate', '--from', `sqlite:${path()}`]);
     expect(noTarget.code).toBe(2);
-    expect(noTarget.stderr).toMatch(/--to is missing\)\.\n\nusage: sesame migrate/);
+    expect(noTarget.stderr).toMatch(/\(or DATABASE_URL set\) to copy a database \(--to is missing\)\.\n\nusage: sesame migrate/);
+    // Without --to, DATABASE_URL names the target: the password stays off the command line.
+    const viaEnv = await fresh();
+    const fromEnv = await sesame(['migrate', '--from', `sqlite:${path()}`], { DATABASE_URL: viaEnv.url });
+    expect(fromEnv.code).toBe(0);
+    expect(fromEnv.stdout).toMatch(/copied and verified: \d+ requests/);
     const mysql = await sesame(['migrate', '--from', `sqlite:${path()}`, '--to', 'mysql://root:hunter2@db/x']);
     expect(mysql.code).toBe(2);
     expect(mysql.stderr).toMatch(/^--to must be a postgres:\/\/ or postgresql:\/\/ URL of an empty database, not "mysql:\/\/db\/x"\./);
