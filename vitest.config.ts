@@ -7,6 +7,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Two files at once even on a 2-core machine (the default would be one): the process tests mostly wait (for
+    // grants to end, leases to pass), so a second file runs in that time, and CI stays well inside its 20 minutes.
+    maxWorkers: 2,
     // Drops the PostgreSQL databases a file's store tests kept for reuse, when the file ends.
     setupFiles: ['test/support/pg-teardown.ts'],
   },
