@@ -164,3 +164,13 @@ export interface StorePort extends RecordReads {
   readonly reviews: ReviewQueries;
   readonly recent: RecentQueries;
 }
+
+/** Writes audit entries that record no state change (refusals, policy reloads), in one transaction of `store`. */
+export async function auditInTransaction(store: Pick<StorePort, 'transaction'>, now: Date, entries: AuditEntryInput[]): Promise<AuditRecord[]> {
+  const result = await store.transaction(now, async (tx) => {
+    const rows: AuditRecord[] = [];
+    for (const entry of entries) rows.push(await tx.audit(entry));
+    return rows;
+  });
+  return result === LOST_RACE ? [] : result;
+}

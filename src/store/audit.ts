@@ -45,6 +45,34 @@ function appendedEntryHash(prevHash: string, fields: Omit<HashedFields, 'details
   return createHash('sha256').update(prevHash + text).digest('hex');
 }
 
+/** The entry that follows `last` (none: the genesis) in the chain, hashed; the same for SQLite and PostgreSQL. */
+export function nextAuditEntry(last: { id: number; hash: string } | undefined, entry: AuditEntryInput, policySha256: string, now: Date): AuditRecord {
+  const prevHash = last?.hash ?? GENESIS_HASH;
+  // Canonical once: the stored text is what the hash covers.
+  const details = canonicalJson(entry.details ?? {});
+  const fields = {
+    id: (last?.id ?? 0) + 1,
+    at: now.toISOString(),
+    actor: entry.actor,
+    action: entry.action,
+    request_id: entry.requestId ?? null,
+    grant_id: entry.grantId ?? null,
+    policy_sha256: policySha256,
+  };
+  return {
+    id: fields.id,
+    at: fields.at,
+    actor: fields.actor,
+    action: fields.action,
+    requestId: fields.request_id,
+    grantId: fields.grant_id,
+    details,
+    policySha256,
+    prevHash,
+    hash: appendedEntryHash(prevHash, fields, details),
+  };
+}
+
 /** The head the running transaction's last append made, per connection so that every AuditLog on it agrees. */
 interface ChainTip {
   known: { id: number; hash: string } | undefined;
@@ -126,30 +154,7 @@ export class AuditLog {
   append(entry: AuditEntryInput, policySha256: string, now: Date): AuditRow {
     if (!this.client.inTransaction) throw new Error('AuditLog.append must run inside the transaction of the change it records');
     const last = this.tip.known ?? this.head.get();
-    const prevHash = last?.hash ?? GENESIS_HASH;
-    // Canonical once: the stored text is what the hash covers.
-    const details = canonicalJson(entry.details ?? {});
-    const fields = {
-      id: (last?.id ?? 0) + 1,
-      at: now.toISOString(),
-      actor: entry.actor,
-      action: entry.action,
-      request_id: entry.requestId ?? null,
-      grant_id: entry.grantId ?? null,
-      policy_sha256: policySha256,
-    };
-    const row: AuditRow = {
-      id: fields.id,
-      at: fields.at,
-      actor: fields.actor,
-      action: fields.action,
-      requestId: fields.request_id,
-      grantId: fields.grant_id,
-      details,
-      policySha256,
-      prevHash,
-      hash: appendedEntryHash(prevHash, fields, details),
-    };
+    const row = nextAuditEntry(last, entry, policySha256, now);
     this.insert.run(row);
     if (this.tip.depth > 0) {
       this.tip.known = { id: row.id, hash: row.hash };

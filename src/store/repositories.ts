@@ -4,7 +4,7 @@ import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, or
 import type { AuditAction, AuditEntryInput } from '../core/audit-entry.ts';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import type { ApprovalRecord, AuditRecord, GrantRecord, GrantSchedule, RequestRecord } from '../core/records.ts';
-import { LOST_RACE, type ReasonQueries, type RecentQueries, type RecordReads, type ReviewQueries, type StorePort, type TransactionPort } from '../core/store-port.ts';
+import { auditInTransaction, LOST_RACE, type ReasonQueries, type RecentQueries, type RecordReads, type ReviewQueries, type StorePort, type TransactionPort } from '../core/store-port.ts';
 import { AuditLog } from './audit.ts';
 import { blockedAmong, blockedSince, requestsApprovedBy } from './blocks.ts';
 import { writeProblem, type Db } from './db.ts';
@@ -88,12 +88,7 @@ export class SqliteStore implements StorePort {
 
   /** Writes audit entries that record no state change (refusals, policy reloads). */
   async audit(now: Date, ...entries: AuditEntryInput[]): Promise<AuditRecord[]> {
-    const result = await this.transaction(now, async (tx) => {
-      const rows: AuditRecord[] = [];
-      for (const entry of entries) rows.push(await tx.audit(entry));
-      return rows;
-    });
-    return result === LOST_RACE ? [] : result;
+    return auditInTransaction(this, now, entries);
   }
 
   /** True while the database answers a query; for readiness checks. */

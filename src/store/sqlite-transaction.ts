@@ -8,18 +8,9 @@ import type { Db } from './db.ts';
 import type { HotQueries } from './hot-queries.ts';
 import { recordReview, requestReview } from './review-store.ts';
 import { grants } from './schema.ts';
+import { Abort, assertTransitions, statesOf as states } from './transition-guard.ts';
 
-/** Thrown by `abort()`; the store turns it into LOST_RACE after the rollback. */
-export class Abort extends Error {}
-
-/** A transition the state machine does not allow is a bug in the caller, not a lost race. Staying put is allowed. */
-function assertTransitions<S extends string>(kind: string, from: S[], to: S | undefined, allowed: (from: S, to: S) => boolean): undefined {
-  const wrong = to === undefined ? undefined : from.find((f) => f !== to && !allowed(f, to));
-  if (wrong !== undefined) throw new Error(`bug: a ${kind} cannot go from ${wrong} to ${to}`);
-  return undefined;
-}
-
-const states = <S extends string>(from: S | S[]): S[] => (Array.isArray(from) ? from : [from]);
+export { Abort } from './transition-guard.ts';
 
 export interface TransactionParts {
   db: Db;

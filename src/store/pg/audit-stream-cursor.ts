@@ -1,6 +1,6 @@
 // The audit stream's cursor and the entries it reads, on PostgreSQL: shared by every replica, so a hand-over continues.
 import { asc, desc, eq, gt, sql } from 'drizzle-orm';
-import type { ExportedEntry } from '../audit.ts';
+import { exportedEntry, type ExportedEntry } from '../audit.ts';
 import type { StreamPosition } from '../audit-stream-cursor.ts';
 import type { PgDb } from './db.ts';
 import { auditLog, auditStreamCursor } from './schema.ts';
@@ -17,18 +17,7 @@ export class PgAuditStreamCursor {
   /** Up to `limit` entries after entry `afterId`, in chain order, with the export's field names and details parsed. */
   async entriesAfter(afterId: number, limit: number): Promise<ExportedEntry[]> {
     const rows = await this.db.select().from(auditLog).where(gt(auditLog.id, afterId)).orderBy(asc(auditLog.id)).limit(limit);
-    return rows.map((row) => ({
-      id: row.id,
-      at: row.at,
-      actor: row.actor,
-      action: row.action,
-      request_id: row.requestId,
-      grant_id: row.grantId,
-      details: JSON.parse(row.details) as unknown,
-      policy_sha256: row.policySha256,
-      prev_hash: row.prevHash,
-      hash: row.hash,
-    }));
+    return rows.map(exportedEntry);
   }
 
   /** The newest entry's id; 0 for an empty log. */

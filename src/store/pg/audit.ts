@@ -1,9 +1,8 @@
 // The hash-chained audit log on PostgreSQL: appends hashed exactly as SQLite's (entryHash), and the chain's verification.
 import { asc, desc, gt } from 'drizzle-orm';
 import type { AuditEntryInput } from '../../core/audit-entry.ts';
-import { canonicalJson } from '../../core/canonical-json.ts';
 import type { AuditRecord } from '../../core/records.ts';
-import { ChainCheck, entryHash, GENESIS_HASH, type VerifyResult } from '../audit.ts';
+import { ChainCheck, nextAuditEntry, type VerifyResult } from '../audit.ts';
 import type { PgQueryable } from './reads.ts';
 import { auditLog } from './schema.ts';
 
@@ -23,30 +22,7 @@ export async function pgChainHead(q: PgQueryable): Promise<{ id: number; hash: s
  */
 export async function appendPgAudit(q: PgQueryable, tip: ChainTip, entry: AuditEntryInput, policySha256: string, now: Date): Promise<AuditRecord> {
   const last = tip.known ?? (await pgChainHead(q)) ?? undefined;
-  const prevHash = last?.hash ?? GENESIS_HASH;
-  // Canonical once: the stored text is what the hash covers, as in SQLite.
-  const details = canonicalJson(entry.details ?? {});
-  const fields = {
-    id: (last?.id ?? 0) + 1,
-    at: now.toISOString(),
-    actor: entry.actor,
-    action: entry.action,
-    request_id: entry.requestId ?? null,
-    grant_id: entry.grantId ?? null,
-    policy_sha256: policySha256,
-  };
-  const row: AuditRecord = {
-    id: fields.id,
-    at: fields.at,
-    actor: fields.actor,
-    action: fields.action,
-    requestId: fields.request_id,
-    grantId: fields.grant_id,
-    details,
-    policySha256,
-    prevHash,
-    hash: entryHash(prevHash, { ...fields, details: JSON.parse(details) as unknown }),
-  };
+  const row = nextAuditEntry(last, entry, policySha256, now);
   await q.insert(auditLog).values(row);
   tip.known = { id: row.id, hash: row.hash };
   return row;

@@ -3,7 +3,7 @@ import { and, asc, count, eq, gt, gte, inArray, isNotNull, isNull, lte, ne, or, 
 import type { AuditEntryInput } from '../../core/audit-entry.ts';
 import type { GrantState, RequestState } from '../../core/errors.ts';
 import type { AuditRecord, GrantRecord, GrantSchedule, RequestRecord } from '../../core/records.ts';
-import { LOST_RACE, type ReasonQueries, type RecentQueries, type ReviewQueries, type StorePort, type TransactionPort } from '../../core/store-port.ts';
+import { auditInTransaction, LOST_RACE, type ReasonQueries, type RecentQueries, type ReviewQueries, type StorePort, type TransactionPort } from '../../core/store-port.ts';
 import { WRITE_LOCK_KEY, type PgDb } from './db.ts';
 import { pgReasonQueries, pgRecentQueries, pgReviewQueries } from './queries.ts';
 import { PgReads } from './reads.ts';
@@ -47,12 +47,7 @@ export class PgStore extends PgReads implements StorePort {
   }
 
   async audit(now: Date, ...entries: AuditEntryInput[]): Promise<AuditRecord[]> {
-    const result = await this.transaction(now, async (tx) => {
-      const rows: AuditRecord[] = [];
-      for (const entry of entries) rows.push(await tx.audit(entry));
-      return rows;
-    });
-    return result === LOST_RACE ? [] : result;
+    return auditInTransaction(this, now, entries);
   }
 
   async ping(): Promise<boolean> {

@@ -8,19 +8,9 @@ import type { TransactionPort } from '../../core/store-port.ts';
 import { appendPgAudit, type ChainTip } from './audit.ts';
 import { PgReads, type PgQueryable } from './reads.ts';
 import { approvals, blockedUsers, grants, requests } from './schema.ts';
+import { Abort, assertTransitions, statesOf as list } from '../transition-guard.ts';
 
-/** Thrown by `abort()`; the store rolls back and answers LOST_RACE. */
-export class Abort extends Error {
-  override readonly name = 'Abort';
-}
-
-/** A transition the state machine does not allow is a bug in the caller, not a lost race. Staying put is allowed. */
-function assertTransitions<S extends string>(kind: string, from: S[], to: S | undefined, allowed: (from: S, to: S) => boolean): void {
-  const wrong = to === undefined ? undefined : from.find((f) => f !== to && !allowed(f, to));
-  if (wrong !== undefined) throw new Error(`bug: a ${kind} cannot go from ${wrong} to ${to}`);
-}
-
-const list = <S extends string>(from: S | S[]): S[] => (Array.isArray(from) ? from : [from]);
+export { Abort } from '../transition-guard.ts';
 
 /** Only the patch's given keys are written; an empty patch still checks (and locks) the row, as SQLite's would. */
 function setOf<P extends object>(patch: P, id: SQL): P {
