@@ -31,6 +31,22 @@ export function createReplayGuard(options: { redisUrl: string; prefix: string; l
   const memory = new Map<string, number>();
   let warnedAt = 0;
 
+  // Without an offline queue a command fails at once while the first connection is still being made, and the
+  // process memory of one just restarted is empty: a replay sent right after a restart would act. So the first
+  // requests wait for that connection, within the deadline; a Redis that refuses it moves on to reconnecting.
+  const firstConnection = (): Promise<void> => {
+    if (redis.status !== 'wait' && redis.status !== 'connecting' && redis.status !== 'connect') return Promise.resolve();
+    return new Promise((resolve) => {
+      const settle = () => {
+        clearTimeout(timer);
+        redis.off('ready', settle).off('reconnecting', settle).off('end', settle);
+        resolve();
+      };
+      const timer = setTimeout(settle, REDIS_DEADLINE_MS);
+      redis.once('ready', settle).once('reconnecting', settle).once('end', settle);
+    });
+  };
+
   const rememberLocally = (key: string, ttlSeconds: number): boolean => {
     const until = memory.get(key);
     if (until !== undefined && until > now()) return false;
@@ -45,6 +61,7 @@ export function createReplayGuard(options: { redisUrl: string; prefix: string; l
 
   return {
     async firstTime(keys, ttlSeconds) {
+      await firstConnection();
       const remembered = await Promise.all(
         keys.map(async (key) => {
           const local = rememberLocally(key, ttlSeconds);

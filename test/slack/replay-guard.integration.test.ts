@@ -15,7 +15,7 @@ describe('createReplayGuard', () => {
     await deleteKeys(`${prefix}:*`);
     redis.disconnect();
   });
-  /** The guards connect in the background; until then they would (rightly) fall back to memory only. */
+  /** The guards connect in the background; a first call waits for that, within its deadline. */
   const ready = async () => {
     for (let i = 0; i < 200; i++) {
       await Promise.all(guards.map((g, n) => g.firstTime([`warm-up-${n}-${i}`], 5)));
@@ -43,6 +43,20 @@ describe('createReplayGuard', () => {
     expect(replayKeys('v0=abc', '1700000001', event, 'application/json')[0]).not.toBe(replayKeys('v0=abc', '1700000000', event, 'application/json')[0]);
     // Spellings Bolt's check accepts as the same request map to the same key.
     expect(replayKeys('v0=abc=x', '1700000000.0', event, 'application/json')[0]).toBe(replayKeys('v0=abc', '1700000000', event, 'application/json')[0]);
+  });
+
+  it('waits for its first connection, so a replay sent right after a restart is caught by Redis, not let through', async () => {
+    const restarted = createReplayGuard({ redisUrl: 'redis://127.0.0.1:6379/0', prefix, log: silentLogger });
+    try {
+      const key = `sig:${randomUUID()}`;
+      expect(await restarted.firstTime([key], SIGNATURE_WINDOW_SECONDS)).toBe(true);
+      expect(await redis.exists(`${prefix}:replay:${key}`)).toBe(1);
+      const again = createReplayGuard({ redisUrl: 'redis://127.0.0.1:6379/0', prefix, log: silentLogger });
+      expect(await again.firstTime([key], SIGNATURE_WINDOW_SECONDS)).toBe(false);
+      await again.close();
+    } finally {
+      await restarted.close();
+    }
   });
 
   it('falls back to this process when Redis cannot be reached, so a repeat still acts once here', async () => {
