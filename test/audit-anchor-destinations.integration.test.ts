@@ -104,7 +104,7 @@ describe('anchors outside Slack', () => {
       cleanups.push(() => e.stop());
     };
     const slackAnchors = () => e.slack.callsTo('chat.postMessage').filter((c) => c.channel === 'C0AUDIT' && String(c.text).includes('Audit anchor')).map((c) => String(c.text));
-    const headOf = () => e.sesame.store.db.$client.prepare('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1').get() as { id: number; hash: string };
+    const headOf = async () => (await e.sql.get('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1')) as { id: number; hash: string };
 
     it('anchors every settings.anchor_every to the warn-level log, the audit channel and anchor_url', async () => {
       const receiver = await anchorReceiver();
@@ -113,8 +113,8 @@ describe('anchors outside Slack', () => {
       await start({ anchor_every: '1s', anchor_url: receiver.url, anchor_secret_env: 'E2E_ANCHOR_SECRET' }, logged.log, { E2E_ANCHOR_SECRET: SECRET });
 
       await e.signer.command('request sandbox 1h anchor me', { user: PEOPLE.engineer });
-      await e.slack.waitFor(() => e.sesame.store.db.$client.prepare("SELECT 1 FROM audit_log WHERE action = 'grant.activated'").get(), 'the grant');
-      const head = headOf();
+      await e.slack.waitFor(() => e.sql.get("SELECT 1 FROM audit_log WHERE action = 'grant.activated'"), 'the grant');
+      const head = await headOf();
       const anchor = `${head.id}:${head.hash}`;
       const posted = await e.slack.waitFor(() => receiver.received.find((r) => r.body.includes(anchor)), 'the anchor at anchor_url');
       expect(signedCorrectly(posted, Date.now() / 1000)).toBe(true);
@@ -126,7 +126,7 @@ describe('anchors outside Slack', () => {
       await start({ anchor_every: '1d' }, pino({ level: 'silent' }));
       const text = await e.signer.command('breakglass prod-db write 1h INC-42 primary is down', { user: PEOPLE.oncall, channel: 'C0INC42' }).then((sent) => e.slack.waitFor(() => e.slack.responsesTo(sent.responseId)[0], 'the reply'));
       expect(String(text.text)).toMatch(/^✅ Granted/);
-      const used = e.sesame.store.db.$client.prepare("SELECT id FROM audit_log WHERE action = 'breakglass.used'").get() as { id: number };
+      const used = (await e.sql.get("SELECT id FROM audit_log WHERE action = 'breakglass.used'")) as { id: number };
       const anchored = await e.slack.waitFor(() => slackAnchors().map((t) => Number(/`(\d+):/.exec(t)?.[1])).find((id) => id >= used.id), 'an anchor covering the break-glass entry');
       expect(anchored).toBeGreaterThanOrEqual(used.id);
     });

@@ -1,7 +1,7 @@
 // Audit anchoring: the chain head goes to the audit channel on a timer and at shutdown, and matches the log.
 import { describe, expect, it } from 'vitest';
 import { createAnchorPoster } from '../src/audit-anchor.ts';
-import { auditEntryHash, verifyAuditChain } from '../src/store/audit.ts';
+import { auditEntryHash } from '../src/store/audit.ts';
 import { SqliteStore } from '../src/store/repositories.ts';
 import { silentLogger } from './support/fakes.ts';
 import { tempDb } from './support/temp-db.ts';
@@ -13,13 +13,12 @@ describe('audit anchoring', () => {
   it('posts the chain head while running and at shutdown, each matching the log', async () => {
     const e = await startE2E(NOOP_PROVIDERS, { anchorIntervalMs: 100 });
     const anchorsPosted = () => e.slack.callsTo('chat.postMessage').filter((c) => c.channel === 'C0AUDIT' && ANCHOR.test(String(c.text))).map((c) => ANCHOR.exec(String(c.text)) as RegExpExecArray);
-    const db = e.sesame.store.db.$client;
     let headAtStop: { id: number; hash: string } | undefined;
     try {
       await e.signer.command('request sandbox 1h anchor test', { user: PEOPLE.engineer });
-      await e.slack.waitFor(() => db.prepare("SELECT 1 FROM audit_log WHERE action = 'grant.activated'").get(), 'the grant');
+      await e.slack.waitFor(() => e.sql.get("SELECT 1 FROM audit_log WHERE action = 'grant.activated'"), 'the grant');
       const [, id, hash] = await e.slack.waitFor(() => anchorsPosted().find((m) => Number(m[1]) >= 4), 'an anchor after the grant');
-      expect(auditEntryHash(db, Number(id))).toBe(hash);
+      expect(await e.sql.get('SELECT hash FROM audit_log WHERE id = ?', Number(id))).toEqual({ hash });
       // An unchanged head is not posted again.
       await new Promise((r) => setTimeout(r, 350));
       const heads = anchorsPosted().map((m) => m[1]);
@@ -27,9 +26,9 @@ describe('audit anchoring', () => {
 
       // Something new just before shutdown: only the shutdown anchor can cover it.
       await e.signer.command('request sandbox 1h the last one', { user: PEOPLE.engineer2 });
-      await e.slack.waitFor(() => db.prepare("SELECT 1 FROM audit_log WHERE action = 'grant.activated' AND actor = 'sesame' AND request_id = 'R2'").get(), 'the second grant');
-      expect(verifyAuditChain(db).ok).toBe(true);
-      headAtStop = db.prepare('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1').get() as { id: number; hash: string };
+      await e.slack.waitFor(() => e.sql.get("SELECT 1 FROM audit_log WHERE action = 'grant.activated' AND actor = 'sesame' AND request_id = 'R2'"), 'the second grant');
+      expect((await e.verifyChain()).ok).toBe(true);
+      headAtStop = await e.sql.get<{ id: number; hash: string }>('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1');
     } finally {
       await e.stop();
     }

@@ -10,6 +10,7 @@ import { startSesame, StartupError } from '../src/main.ts';
 import { startE2E, type E2E } from './support/e2e.ts';
 import { FakeSlack } from './support/fake-slack.ts';
 import { EXAMPLE_POLICY_PATH } from './support/policy-fixtures.ts';
+import { onPostgres } from './support/store-factories.ts';
 
 describe('startSesame', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-main-'));
@@ -61,7 +62,7 @@ describe('HTTP front', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true, checks: { sqlite: 'ok', redis: 'ok', policy: 'ok' } });
+    expect(await ready.json()).toEqual({ ready: true, checks: { [onPostgres ? 'postgres' : 'sqlite']: 'ok', redis: 'ok', policy: 'ok' } });
     const metrics = await (await fetch(`${base}/metrics`)).text();
     for (const name of ['sesame_requests_total', 'sesame_time_to_grant_seconds', 'sesame_revocation_lateness_seconds', 'sesame_active_grants', 'sesame_revoke_failures_total', 'sesame_slack_api_errors_total']) {
       expect(metrics).toContain(`# TYPE ${name}`);

@@ -53,7 +53,7 @@ describe('identity mapping, end to end', () => {
     const reply = await command('request gh-ops member 1h on call this week', PEOPLE.engineer2);
     expect(reply).toContain(`Add settings.identities.${PEOPLE.engineer2}.github to the policy`);
     expect(github.requests.length).toBe(before);
-    expect(e.auditActions().at(-1)).toBe('grant.failed');
+    expect((await e.auditActions()).at(-1)).toBe('grant.failed');
   });
 });
 

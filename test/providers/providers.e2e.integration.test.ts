@@ -60,7 +60,7 @@ describe('providers, end to end', () => {
   };
   const grantIdIn = (text: string) => /`(G\d+)`/.exec(text)?.[1] ?? '';
   const dmsTo = (user: string) => e.slack.callsTo('chat.postMessage').filter((c) => c.channel === user).map((c) => JSON.stringify(c));
-  const auditText = () => JSON.stringify(e.sesame.store.db.$client.prepare('SELECT * FROM audit_log').all());
+  const auditText = async () => JSON.stringify(await e.sql.all('SELECT * FROM audit_log'));
 
   it('DMs working Postgres credentials that appear in no log, no audit entry and no notification text, and deletes them at revoke', async () => {
     const grantId = grantIdIn(await command('request staging-db read 1h checking a report'));
@@ -85,9 +85,9 @@ describe('providers, end to end', () => {
     expect(await command(`revoke ${grantId}`)).toBe(`🔒 \`${grantId}\` is revoked.`);
     await expect(session.query('SELECT 1')).rejects.toThrow();
     await session.end().catch(() => undefined);
-    await e.slack.waitFor(() => e.auditActions().includes('grant.verified_absent'), 'the verification');
+    await e.slack.waitFor(async () => (await e.auditActions()).includes('grant.verified_absent'), 'the verification');
 
-    expect(auditText()).not.toContain(password);
+    expect(await auditText()).not.toContain(password);
     // The DM with the password is gone from Slack once the grant ends.
     await e.slack.waitFor(() => e.slack.callsTo('chat.delete').length > 0, 'the credentials DM to be deleted');
     expect([...e.slack.messages.values()].filter((m) => JSON.stringify(m).includes(password))).toEqual([]);
@@ -115,7 +115,7 @@ describe('providers, end to end', () => {
 
     expect(await command(`revoke ${grantId}`)).toBe(`🔒 \`${grantId}\` is revoked.`);
     await expect(new pg.Client({ connectionString: url }).connect()).rejects.toThrow(/not permitted to log in/);
-    const pending = e.sesame.store.db.$client.prepare("SELECT details FROM audit_log WHERE action = 'grant.cleanup_pending' AND grant_id = ?").get(grantId) as { details: string } | undefined;
+    const pending = (await e.sql.get("SELECT details FROM audit_log WHERE action = 'grant.cleanup_pending' AND grant_id = ?", grantId)) as { details: string } | undefined;
     expect(JSON.parse(pending?.details ?? '{}')).toMatchObject({ provider: 'postgres', problem: expect.stringContaining(`the database role ${login} can no longer log in and holds no role`) });
     const auditPost = await e.slack.waitFor(() => e.slack.callsTo('chat.postMessage').find((c) => c.channel === 'C0AUDIT' && String(c.text).includes('🧹')), 'the audit-channel line');
     expect(String(auditPost.text)).toContain(`(${grantId})`);
@@ -128,7 +128,7 @@ describe('providers, end to end', () => {
     expect(await box.roleExists(login)).toBe(false);
     await box.inOtherDb(async (client) => expect((await client.query("SELECT 1 FROM pg_class WHERE relname = 'left_for_cleanup'")).rowCount).toBe(0));
     expect((await e.sesame.store.getGrant(Number(grantId.slice(1))))?.cleanupPending).toBeNull();
-    expect(e.auditActions().filter((a) => a.startsWith('grant.cleanup'))).toEqual(['grant.cleanup_pending', 'grant.cleanup_done']);
+    expect((await e.auditActions()).filter((a) => a.startsWith('grant.cleanup'))).toEqual(['grant.cleanup_pending', 'grant.cleanup_done']);
   });
 
   it('calls the webhook with the requester\'s email, relays its message, and verifies the revoke with a check', async () => {
@@ -157,7 +157,7 @@ describe('providers, end to end', () => {
     expect(text).toMatch(/answered 503 to grant/);
     // Three tries, then a revoke in case one of them did grant after all.
     expect(receiver.received.map((r) => r.event)).toEqual(['grant', 'grant', 'grant', 'revoke', 'revoke', 'revoke']);
-    expect(e.auditActions().at(-1)).toBe('grant.failed');
+    expect((await e.auditActions()).at(-1)).toBe('grant.failed');
     receiver.mode = 'ok';
   });
 

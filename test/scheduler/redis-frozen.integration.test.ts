@@ -42,7 +42,7 @@ describe('frozen Redis', () => {
     expect(frozen.status).toBe(503);
     expect(frozen.body.checks.redis).toBe(`Redis at ${redis.url} is unreachable`);
     expect(await reply('request sandbox 1h while frozen', PEOPLE.engineer)).toContain('Sesame cannot schedule revocations right now');
-    expect(e.sesame.store.db.$client.prepare("SELECT count(*) AS n FROM grants WHERE state = 'active'").get()).toEqual({ n: 0 });
+    expect((await e.sql.get("SELECT count(*) AS n FROM grants WHERE state = 'active'"))).toEqual({ n: 0 });
 
     redis.thaw();
     expect((await readinessBecomes(200)).status).toBe(200);

@@ -1,6 +1,5 @@
 // Security: access auto-approved because of a group ends when the person leaves it, for bundles and extensions too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../src/store/audit.ts';
 import { NOOP_PROVIDERS, PEOPLE, startE2E, type E2E } from '../support/e2e.ts';
 
 /** Medium tier is automatic for on-call members alone, `eng` for engineers; bundles of such members. */
@@ -22,7 +21,7 @@ describe('access that outlives its reason', () => {
     e = await startE2E(POLICY, { reconcileIntervalMs: 3_600_000 });
   });
   afterAll(async () => {
-    expect(verifyAuditChain(e.sesame.store.db.$client).ok).toBe(true);
+    expect((await e.verifyChain()).ok).toBe(true);
     await e.stop();
   });
 
@@ -60,7 +59,7 @@ describe('access that outlives its reason', () => {
     const states = (await Promise.all(ids.map((id) => e.sesame.store.getGrant(id)))).map((g) => g?.state);
     e.slack.usergroups.set('S0ENG', ENGINEERS);
     expect(states).toEqual(['revoked', 'revoked']);
-    const reasons = e.sesame.store.db.$client.prepare("SELECT details FROM audit_log WHERE action = 'grant.revoked' AND grant_id IN (?, ?)").all(`G${ids[0]}`, `G${ids[1]}`) as { details: string }[];
+    const reasons = (await e.sql.all("SELECT details FROM audit_log WHERE action = 'grant.revoked' AND grant_id IN (?, ?)", `G${ids[0]}`, `G${ids[1]}`)) as { details: string }[];
     expect(reasons.map((r) => r.details).join(' ')).toContain('engineering');
   });
 
@@ -76,7 +75,7 @@ describe('access that outlives its reason', () => {
     e.slack.usergroups.set('S0ONCALL', [PEOPLE.oncall]);
     expect(await reply(`extend G${grant.id} 2h`, PEOPLE.oncall)).toMatch(/now lasts until/);
     expect((await e.sesame.store.getGrant(grant.id))?.expiresAt).toBe(before + 2 * 3_600_000);
-    const ext = e.sesame.store.db.$client.prepare('SELECT auto_group FROM requests WHERE extends_grant_id = ?').all(grant.id);
+    const ext = (await e.sql.all('SELECT auto_group FROM requests WHERE extends_grant_id = ?', grant.id));
     expect(ext).toEqual([{ auto_group: 'oncall' }]);
     // Still on call: the sweep leaves it alone.
     await sweep();

@@ -26,12 +26,12 @@ describe('post-access review inside a bundle', () => {
     expect(sent.status).toBe(200);
     return String((await e.slack.waitFor(() => e.slack.responsesTo(sent.responseId)[0], `a reply to "${text}"`)).text);
   };
-  const reviewsAsked = () => (e.sesame.store.db.$client.prepare("SELECT grant_id FROM audit_log WHERE action = 'grant.review_requested'").all() as { grant_id: string }[]).map((r) => r.grant_id);
+  const reviewsAsked = async () => ((await e.sql.all("SELECT grant_id FROM audit_log WHERE action = 'grant.review_requested'")) as { grant_id: string }[]).map((r) => r.grant_id);
 
   it('sandbox:admin alone is reviewed once it ends', async () => {
     const id = /`G(\d+)`/.exec(await reply('request sandbox 1h CHG-1 try'))?.[1];
     await reply(`revoke G${id}`);
-    await e.slack.waitFor(() => reviewsAsked().includes(`G${id}`) || null, 'the review of the lone grant');
+    await e.slack.waitFor(async () => (await reviewsAsked()).includes(`G${id}`) || null, 'the review of the lone grant');
   });
 
   it('sandbox:admin granted through the bundle is reviewed, and deployers:member (whose tier has no review) is not', async () => {
@@ -42,10 +42,10 @@ describe('post-access review inside a bundle', () => {
     const sandbox = members.find((g) => g?.resource === 'sandbox')?.id;
     const deployers = members.find((g) => g?.resource === 'deployers')?.id;
     await reply(`revoke G${ids[0]}`); // a bundle's grants end together
-    await e.slack.waitFor(() => reviewsAsked().includes(`G${sandbox}`) || null, 'the review of the bundle member');
-    const review = e.sesame.store.db.$client.prepare("SELECT details FROM audit_log WHERE action = 'grant.review_requested' AND grant_id = ?").get(`G${sandbox}`) as { details: string };
+    await e.slack.waitFor(async () => (await reviewsAsked()).includes(`G${sandbox}`) || null, 'the review of the bundle member');
+    const review = (await e.sql.get("SELECT details FROM audit_log WHERE action = 'grant.review_requested' AND grant_id = ?", `G${sandbox}`)) as { details: string };
     expect(JSON.parse(review.details)).toMatchObject({ tier: 'low', review: 'security' });
     await e.slack.waitFor(async () => ((await e.sesame.store.getGrant(deployers as number))?.state === 'revoked' ? true : null), 'the other member ended');
-    expect(reviewsAsked()).not.toContain(`G${deployers}`);
+    expect(await reviewsAsked()).not.toContain(`G${deployers}`);
   });
 });

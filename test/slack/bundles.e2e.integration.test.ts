@@ -1,7 +1,6 @@
 // Bundles end to end: signed /access and clicks into the real app, webhook providers on loopback, all or nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyTablesAgainstAudit } from '../../src/store/audit-tables.ts';
-import { verifyAuditChain } from '../../src/store/audit.ts';
+import { verifyTablesOf } from '../../src/store/audit-checks.ts';
 import type { GrantRow } from '../../src/store/schema.ts';
 import { PEOPLE, startE2E, type E2E } from '../support/e2e.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
@@ -40,9 +39,9 @@ describe('bundles, end to end', () => {
     );
   });
   afterAll(async () => {
-    expect(verifyAuditChain(e.sesame.store.db.$client).ok).toBe(true);
+    expect((await e.verifyChain()).ok).toBe(true);
     // The bundle column and every member grant are exactly what the audit log says.
-    expect(verifyTablesAgainstAudit(e.sesame.store.db.$client).mismatches).toEqual([]);
+    expect((await verifyTablesOf(e.history)).mismatches).toEqual([]);
     await e.stop();
     await dbHook.stop();
     await deployHook.stop();
@@ -62,8 +61,8 @@ describe('bundles, end to end', () => {
   const grantIdsIn = (text: string) => [...text.matchAll(/`G(\d+)`/g)].map((m) => Number(m[1]));
   const requestOf = async (grantId: number) => (await e.sesame.store.getGrant(grantId) as GrantRow).requestId;
   const grantsOf = async (requestId: number) => await e.sesame.store.grantsOfRequest(requestId);
-  const actionsOn = (grantId: number) =>
-    (e.sesame.store.db.$client.prepare('SELECT action FROM audit_log WHERE grant_id = ? ORDER BY id').all(`G${grantId}`) as { action: string }[]).map((r) => r.action);
+  const actionsOn = async (grantId: number) =>
+    ((await e.sql.all('SELECT action FROM audit_log WHERE grant_id = ? ORDER BY id', `G${grantId}`)) as { action: string }[]).map((r) => r.action);
 
   it('grants an auto-approved bundle as one request with a grant per member, all ending together', async () => {
     const text = await reply('request ops-kit 1h INC-42 rolling back the deploy');
@@ -78,19 +77,19 @@ describe('bundles, end to end', () => {
     expect(dbHook.present.has(`G${ids[1]}`)).toBe(true);
     expect(deployHook.present.has(`G${ids[2]}`)).toBe(true);
     // The request's entry names the bundle and its members; each grant keeps its own entries.
-    const created = e.sesame.store.db.$client.prepare("SELECT details FROM audit_log WHERE action = 'request.created' AND request_id = ?").get(`R${request?.id}`) as { details: string };
+    const created = (await e.sql.get("SELECT details FROM audit_log WHERE action = 'request.created' AND request_id = ?", `R${request?.id}`)) as { details: string };
     expect(JSON.parse(created.details)).toMatchObject({ resource: 'ops-kit', bundle_members: OPS_KIT });
-    for (const id of ids) expect(actionsOn(id)).toContain('grant.activated');
+    for (const id of ids) expect(await actionsOn(id)).toContain('grant.activated');
   });
 
   it('refuses a bundle as a whole when one member is beyond the requester, naming that member, and grants nothing', async () => {
-    const before = e.sesame.store.db.$client.prepare('SELECT count(*) AS n FROM grants').get();
+    const before = (await e.sql.get('SELECT count(*) AS n FROM grants'));
     expect(await reply('request ops-kit 1h INC-1 curious', PEOPLE.outsider)).toBe(
       'Bundle `ops-kit` is requested as a whole, and `prod-db:read` in it is refused: only members of `engineering` may request `prod-db`; ask one of them, or ask to be added to the group. Ask for the bundle\'s other members one by one if you need them.',
     );
     expect(await reply('request ops-kit 3h INC-1 long night')).toContain('`deployers:member` in it is refused: 3h is longer than the 2h maximum for short-tier access');
-    expect(e.sesame.store.db.$client.prepare('SELECT count(*) AS n FROM grants').get()).toEqual(before);
-    const refused = e.sesame.store.db.$client.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'request.refused' AND details LIKE '%ops-kit%'").get();
+    expect((await e.sql.get('SELECT count(*) AS n FROM grants'))).toEqual(before);
+    const refused = (await e.sql.get("SELECT count(*) AS n FROM audit_log WHERE action = 'request.refused' AND details LIKE '%ops-kit%'"));
     expect(refused).toEqual({ n: 2 });
   });
 
@@ -107,8 +106,8 @@ describe('bundles, end to end', () => {
       // The webhook receiver was told to grant and then to revoke: the person holds nothing anywhere.
       expect(dbHook.present.has(`G${prodDb.id}`)).toBe(false);
       expect(dbHook.received.filter((r) => r.payload?.grant_id === `G${prodDb.id}`).map((r) => r.event)).toEqual(['grant', 'revoke']);
-      expect(actionsOn(prodDb.id)).toEqual(expect.arrayContaining(['grant.activated', 'grant.revoked']));
-      expect(actionsOn((grants[2] as GrantRow).id)).toContain('grant.failed');
+      expect(await actionsOn(prodDb.id)).toEqual(expect.arrayContaining(['grant.activated', 'grant.revoked']));
+      expect(await actionsOn((grants[2] as GrantRow).id)).toContain('grant.failed');
       await e.slack.waitFor(() => e.slack.callsTo('chat.postMessage').find((c) => c.channel === PEOPLE.engineer && String(c.text).includes(`\`R${requestId}\``) && String(c.text).includes('granting it failed')), 'the failure DM');
     } finally {
       deployHook.mode = 'ok';
@@ -123,7 +122,7 @@ describe('bundles, end to end', () => {
     expect((await grantsOf(await requestOf(ids[0] as number))).map((g) => g.state)).toEqual(['revoked', 'revoked', 'revoked']);
     expect(dbHook.present.has(`G${ids[1]}`)).toBe(false);
     expect(deployHook.present.has(`G${ids[2]}`)).toBe(false);
-    for (const id of ids) expect(actionsOn(id)).toContain('grant.revoked');
+    for (const id of ids) expect(await actionsOn(id)).toContain('grant.revoked');
   });
 
   it("extends every member together, and no further than the bundle's smallest max_duration", async () => {

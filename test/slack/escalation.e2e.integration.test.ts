@@ -1,6 +1,5 @@
 // Escalation end to end: signed Slack traffic into the real Bolt app, a real BullMQ escalate job (5 s), the fake Slack out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../src/store/audit.ts';
 import { NOOP_PROVIDERS, PEOPLE, startE2E, type E2E } from '../support/e2e.ts';
 
 const MANAGER = 'U0MGR1';
@@ -17,7 +16,7 @@ describe('escalation, end to end', () => {
     e.slack.usergroups.set('S0MGR', [MANAGER, PEOPLE.engineer]);
   });
   afterAll(async () => {
-    expect(verifyAuditChain(e.sesame.store.db.$client).ok).toBe(true);
+    expect((await e.verifyChain()).ok).toBe(true);
     await e.stop();
   });
 
@@ -50,7 +49,7 @@ describe('escalation, end to end', () => {
     expect(dmsTo(PEOPLE.engineer).filter((t) => t.includes('escalated to you'))).toEqual([]); // never the requester
     const updated = await e.slack.waitFor(() => e.slack.callsTo('chat.update').filter((c) => c.ts === cardTs && JSON.stringify(c.blocks).includes('Escalated to')).at(-1), 'the escalated card');
     expect(JSON.stringify(updated.blocks)).toContain('⏫ Escalated to `managers`: a member of either group may decide.');
-    expect(e.auditActions().filter((a) => a === 'request.escalated')).toHaveLength(1);
+    expect((await e.auditActions()).filter((a) => a === 'request.escalated')).toHaveLength(1);
 
     await e.signer.event({ type: 'app_home_opened', user: MANAGER, channel: 'D0HOME', tab: 'home' });
     const home = await e.slack.waitFor(() => e.slack.callsTo('views.publish').find((p) => p.user_id === MANAGER), 'the manager’s App Home');

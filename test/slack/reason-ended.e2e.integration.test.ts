@@ -1,7 +1,6 @@
 // Grants end when their reason ends, through signed Slack traffic: an archived incident channel, a person leaving the
 // on-call group that auto-approved them, and an admin's /access revoke-all (with unblock, and the abuse cases).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../src/store/audit.ts';
 import { NOOP_PROVIDERS, PEOPLE, startE2E, type E2E } from '../support/e2e.ts';
 
 /** Medium-tier grants are automatic for on-call members alone, so the test does not depend on the time of day. */
@@ -18,7 +17,7 @@ describe('grants end when their reason ends, end to end', () => {
     e.slack.channels.set('C0INC77', { name: 'inc-77-payments' });
   });
   afterAll(async () => {
-    expect(verifyAuditChain(e.sesame.store.db.$client).ok).toBe(true);
+    expect((await e.verifyChain()).ok).toBe(true);
     await e.stop();
   });
 
@@ -34,8 +33,8 @@ describe('grants end when their reason ends, end to end', () => {
     return id;
   };
   const grant = async (id: number) => await e.sesame.store.getGrant(id);
-  const auditOf = (action: string, grantId?: number) =>
-    (e.sesame.store.db.$client.prepare('SELECT actor, grant_id, details FROM audit_log WHERE action = ? ORDER BY id').all(action) as { actor: string; grant_id: string | null; details: string }[])
+  const auditOf = async (action: string, grantId?: number) =>
+    ((await e.sql.all('SELECT actor, grant_id, details FROM audit_log WHERE action = ? ORDER BY id', action)) as { actor: string; grant_id: string | null; details: string }[])
       .filter((r) => grantId === undefined || r.grant_id === `G${grantId}`)
       .map((r) => ({ actor: r.actor, details: JSON.parse(r.details) as Record<string, unknown> }));
   /** Grants a fresh sweep ended for a gone reason; the first await may join a sweep already under way, started before the change under test. */
@@ -51,7 +50,7 @@ describe('grants end when their reason ends, end to end', () => {
       expect(sent.status).toBe(200);
       await e.slack.waitFor(async () => (await grant(here))?.state === 'revoked', 'the break-glass grant of the archived channel to end');
       expect(await grant(here)).toMatchObject({ endedBy: 'sesame' });
-      expect(auditOf('grant.revoked', here)).toEqual([{ actor: 'sesame', details: expect.objectContaining({ reason: 'the incident channel C0INC42 was archived' }) }]);
+      expect((await auditOf('grant.revoked', here))).toEqual([{ actor: 'sesame', details: expect.objectContaining({ reason: 'the incident channel C0INC42 was archived' }) }]);
       // Another incident's grant is untouched.
       expect((await grant(elsewhere))?.state).toBe('active');
     });
@@ -72,7 +71,7 @@ describe('grants end when their reason ends, end to end', () => {
       e.slack.channels.set('C0INC77', { name: 'inc-77-payments', is_archived: true });
       expect(await sweep()).toBe(1);
       expect((await grant(id))?.state).toBe('revoked');
-      expect(auditOf('grant.revoked', id)[0]?.details.reason).toBe('the incident channel C0INC77 was archived');
+      expect((await auditOf('grant.revoked', id))[0]?.details.reason).toBe('the incident channel C0INC77 was archived');
     });
   });
 
@@ -83,7 +82,7 @@ describe('grants end when their reason ends, end to end', () => {
       const id = grantIdOf(text);
       const request = await e.sesame.store.getRequest((await grant(id))?.requestId as number);
       expect(request?.autoGroup).toBe('oncall');
-      expect(auditOf('request.auto_approved').at(-1)?.details.group).toBe('oncall');
+      expect((await auditOf('request.auto_approved')).at(-1)?.details.group).toBe('oncall');
 
       // Still on call: the sweep leaves it alone.
       await sweep();
@@ -92,7 +91,7 @@ describe('grants end when their reason ends, end to end', () => {
       e.slack.usergroups.set('S0ONCALL', []);
       expect(await sweep()).toBe(1);
       expect((await grant(id))?.state).toBe('revoked');
-      expect(auditOf('grant.revoked', id)).toEqual([{ actor: 'sesame', details: expect.objectContaining({ reason: 'left group oncall' }) }]);
+      expect((await auditOf('grant.revoked', id))).toEqual([{ actor: 'sesame', details: expect.objectContaining({ reason: 'left group oncall' }) }]);
       e.slack.usergroups.set('S0ONCALL', [PEOPLE.oncall]);
     });
 
@@ -116,7 +115,7 @@ describe('grants end when their reason ends, end to end', () => {
       expect(await reply(`revoke-all <@${PEOPLE.oncall}> I am leaving anyway`, PEOPLE.oncall)).toBe('Only admins may use `/access revoke-all`; ask one of them.');
       expect(await e.sesame.store.grantsOf(PEOPLE.oncall, ['active'])).toHaveLength(before);
       expect(await e.sesame.store.isBlocked(PEOPLE.oncall)).toBe(false);
-      expect(auditOf('user.block_refused').map((r) => [r.actor, r.details.code])).toEqual([
+      expect((await auditOf('user.block_refused')).map((r) => [r.actor, r.details.code])).toEqual([
         [PEOPLE.lead1, 'not_admin'],
         [PEOPLE.oncall, 'not_admin'],
       ]);
@@ -138,10 +137,10 @@ describe('grants end when their reason ends, end to end', () => {
       expect(text).toContain('all their access is confirmed gone. 1 pending request(s) were cancelled.');
       for (const id of live) {
         expect(await grant(id)).toMatchObject({ state: 'revoked', endedBy: PEOPLE.security });
-        expect(auditOf('grant.revoked', id)[0]?.details.reason).toBe('revoke-all: laptop stolen SEC-9');
+        expect((await auditOf('grant.revoked', id))[0]?.details.reason).toBe('revoke-all: laptop stolen SEC-9');
       }
       expect(await e.sesame.store.requestsBy(PEOPLE.oncall, ['pending'])).toEqual([]);
-      expect(auditOf('user.blocked')).toEqual([{ actor: PEOPLE.security, details: { user: PEOPLE.oncall, reason: 'laptop stolen SEC-9' } }]);
+      expect((await auditOf('user.blocked'))).toEqual([{ actor: PEOPLE.security, details: { user: PEOPLE.oncall, reason: 'laptop stolen SEC-9' } }]);
       const told = await e.slack.waitFor(() => e.slack.callsTo('chat.postMessage').find((c) => c.channel === 'C0AUDIT' && String(c.text).includes('ran revoke-all')), 'the audit channel told');
       expect(String(told.text)).toContain('confirmed gone');
     });
@@ -150,7 +149,7 @@ describe('grants end when their reason ends, end to end', () => {
       const blocked = 'An admin has blocked your access requests (after revoking your access); ask an admin, who can lift it with `/access unblock`.';
       expect(await reply('request sandbox admin 1h trying again', PEOPLE.oncall)).toBe(blocked);
       expect(await reply('breakglass prod-db write 1h INC-43 it is an emergency', PEOPLE.oncall, 'C0INC42')).toBe(blocked);
-      const refusals = (e.sesame.store.db.$client.prepare("SELECT actor, details FROM audit_log WHERE action = 'request.refused'").all() as { actor: string; details: string }[]).map((r) => [r.actor, (JSON.parse(r.details) as { code: string }).code]);
+      const refusals = ((await e.sql.all("SELECT actor, details FROM audit_log WHERE action = 'request.refused'")) as { actor: string; details: string }[]).map((r) => [r.actor, (JSON.parse(r.details) as { code: string }).code]);
       expect(refusals.filter(([, c]) => c === 'user_blocked')).toEqual([
         [PEOPLE.oncall, 'user_blocked'],
         [PEOPLE.oncall, 'user_blocked'],
@@ -165,7 +164,7 @@ describe('grants end when their reason ends, end to end', () => {
       await reply(`revoke-all <@${PEOPLE.lead1}> account compromised`, PEOPLE.security);
       const click = await e.signer.click(PEOPLE.lead1, 'approve_request', `R${requestId}`);
       expect(click.status).toBe(200);
-      await e.slack.waitFor(() => auditOf('approval.refused').find((r) => r.actor === PEOPLE.lead1), 'the refused click on record');
+      await e.slack.waitFor(async () => (await auditOf('approval.refused')).find((r) => r.actor === PEOPLE.lead1), 'the refused click on record');
       expect((await e.sesame.store.getRequest(requestId))?.state).toBe('pending');
       expect(await reply(`unblock <@${PEOPLE.lead1}>`, PEOPLE.security)).toBe(`🔓 <@${PEOPLE.lead1}> may request access again.`);
     });
@@ -175,7 +174,7 @@ describe('grants end when their reason ends, end to end', () => {
       expect(await e.sesame.store.isBlocked(PEOPLE.oncall)).toBe(true);
       expect(await reply(`unblock ${PEOPLE.oncall}`, PEOPLE.security)).toBe(`🔓 <@${PEOPLE.oncall}> may request access again.`);
       expect(await reply(`unblock ${PEOPLE.oncall}`, PEOPLE.security)).toBe(`\`${PEOPLE.oncall}\` is not blocked, so there is nothing to unblock.`);
-      expect(auditOf('user.unblocked').map((r) => [r.actor, r.details.user])).toEqual([
+      expect((await auditOf('user.unblocked')).map((r) => [r.actor, r.details.user])).toEqual([
         [PEOPLE.security, PEOPLE.lead1],
         [PEOPLE.security, PEOPLE.oncall],
       ]);

@@ -1,6 +1,5 @@
 // Refused cancel, revoke, extend and acknowledge attempts, sent as signed Slack traffic, each leave exactly one audit entry.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../src/store/audit.ts';
 import { NOOP_PROVIDERS, PEOPLE, startE2E, type E2E } from '../support/e2e.ts';
 
 interface Entry {
@@ -17,7 +16,7 @@ describe('refused actions are audited, end to end', () => {
     e = await startE2E(NOOP_PROVIDERS);
   });
   afterAll(async () => {
-    expect(verifyAuditChain(e.sesame.store.db.$client).ok).toBe(true);
+    expect((await e.verifyChain()).ok).toBe(true);
     await e.stop();
   });
 
@@ -32,14 +31,14 @@ describe('refused actions are audited, end to end', () => {
     expect(sent.status).toBe(200);
     return e.slack.waitFor(() => e.slack.responsesTo(sent.responseId)[0], 'an ephemeral reply').then((b) => String(b.text));
   };
-  const lastId = () => (e.sesame.store.db.$client.prepare('SELECT coalesce(max(id), 0) AS n FROM audit_log').get() as { n: number }).n;
-  const entriesAfter = (id: number): Entry[] =>
-    (e.sesame.store.db.$client.prepare('SELECT actor, action, request_id, grant_id, details FROM audit_log WHERE id > ? ORDER BY id').all(id) as (Omit<Entry, 'details'> & { details: string })[]).map((r) => ({ ...r, details: JSON.parse(r.details) as Entry['details'] }));
+  const lastId = async () => ((await e.sql.get('SELECT coalesce(max(id), 0) AS n FROM audit_log')) as { n: number }).n;
+  const entriesAfter = async (id: number): Promise<Entry[]> =>
+    ((await e.sql.all('SELECT actor, action, request_id, grant_id, details FROM audit_log WHERE id > ? ORDER BY id', id)) as (Omit<Entry, 'details'> & { details: string })[]).map((r) => ({ ...r, details: JSON.parse(r.details) as Entry['details'] }));
   /** Runs one attempt and returns the entries it wrote, waiting for the reply so the entries are in. */
   const attempt = async (act: () => Promise<string>): Promise<{ text: string; entries: Entry[] }> => {
-    const before = lastId();
+    const before = await lastId();
     const text = await act();
-    return { text, entries: entriesAfter(before) };
+    return { text, entries: await entriesAfter(before) };
   };
   const idOf = (prefix: 'R' | 'G', text: string) => new RegExp(`\`(${prefix}\\d+)\``).exec(text)?.[1] ?? '';
 

@@ -21,15 +21,15 @@ describe('replies about the length of a grant, end to end', () => {
     expect(await reply('request sandbox admin 1hour testing')).toMatch(/^✅ Granted: `sandbox` `admin` for 1h until /);
     expect(await reply('request sandbox 90min testing')).toMatch(/^✅ Granted: `sandbox` `admin` for 1h30m until /);
     expect(await reply('request sandbox 1.5h testing')).toMatch(/ for 1h30m until /);
-    const grants = e.sesame.store.db.$client.prepare("SELECT reason FROM requests WHERE resource = 'sandbox' ORDER BY id").all() as { reason: string }[];
+    const grants = (await e.sql.all("SELECT reason FROM requests WHERE resource = 'sandbox' ORDER BY id")) as { reason: string }[];
     expect(grants.map((g) => g.reason)).toEqual(['testing', 'testing', 'testing']);
   });
 
   it('refuses a word that starts with a digit but is no duration, instead of granting the default', async () => {
-    const before = e.auditActions().length;
+    const before = (await e.auditActions()).length;
     const text = await reply('request sandbox admin 1hourz testing');
     expect(text).toBe('"1hourz" is not a duration; write it like 90s, 30m, 2h, 1d, 1h30m, 1.5h, 90min or 2hours.');
-    expect(e.auditActions().length).toBe(before);
+    expect((await e.auditActions()).length).toBe(before);
   });
 
   it('says when the length is the default because none was given', async () => {

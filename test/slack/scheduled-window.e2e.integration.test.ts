@@ -68,7 +68,7 @@ describe('scheduled windows, end to end', () => {
     expect(await reply(`request sandbox 1h at ${isoIn(8 * 86_400_000)} CHG-6`)).toContain('is more than 7d ahead, the furthest this policy schedules');
     expect(await reply(`request sandbox 1h at ${isoIn(-60_000)} CHG-6`)).toContain('has already passed');
     expect(await reply('request sandbox 1h at 24:30 CHG-6')).toContain('`24:30` is not a start time I can read');
-    expect(e.sesame.store.db.$client.prepare("SELECT count(*) AS n FROM grants WHERE breakglass = 1").get()).toEqual({ n: 0 });
+    expect((await e.sql.get('SELECT count(*) AS n FROM grants WHERE breakglass'))).toEqual({ n: 0 });
   });
 
   it('shows the window on the approval card, refuses the requester, and schedules on the last approval', async () => {

@@ -1,6 +1,5 @@
 // /access and the approval card end to end: signed HTTP into the real Bolt app, fake Slack Web API out, real Redis and SQLite.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../src/store/audit.ts';
 import { PEOPLE, SIGNING_SECRET, startE2E, type E2E } from '../support/e2e.ts';
 
 type Block = { type: string; text?: { text: string }; fields?: { text: string }[]; elements?: { action_id?: string; text?: unknown }[] };
@@ -12,7 +11,7 @@ describe('Slack surface, end to end', () => {
     e = await startE2E();
   });
   afterAll(async () => {
-    expect(verifyAuditChain(e.sesame.store.db.$client).ok).toBe(true);
+    expect((await e.verifyChain()).ok).toBe(true);
     await e.stop();
   });
 
@@ -72,9 +71,9 @@ describe('Slack surface, end to end', () => {
     });
 
     it('explains what the policy would decide, without changing anything', async () => {
-      const before = e.auditActions().length;
+      const before = (await e.auditActions()).length;
       expect(await reply('explain prod-db write 1h')).toContain('*Needs approval:* `prod-db` `write` for 1h (tier `high`), from 1) 1 of `security`, then 2) 2 of `sre-leads`.');
-      expect(e.auditActions().length).toBe(before);
+      expect((await e.auditActions()).length).toBe(before);
     });
 
     it('routes break-glass to the core, refusing outside incident channels', async () => {
@@ -109,7 +108,7 @@ describe('Slack surface, end to end', () => {
       }, 'the card showing the grant');
       expect((final.blocks as Block[]).some((b) => b.type === 'actions')).toBe(false);
       await e.slack.waitFor(() => dmsTo(PEOPLE.engineer).find((t) => t.includes(`approved your request \`${id}\``)), 'the approval DM');
-      const refused = e.sesame.store.db.$client.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'approval.refused' AND request_id = ?").get(id);
+      const refused = (await e.sql.get("SELECT count(*) AS n FROM audit_log WHERE action = 'approval.refused' AND request_id = ?", id));
       expect(refused).toEqual({ n: 3 });
     });
 
@@ -151,7 +150,7 @@ describe('Slack surface, end to end', () => {
       await Promise.all([click(PEOPLE.lead1, 'approve_request', id), click(PEOPLE.lead2, 'approve_request', id)]);
       const requestId = Number(id.slice(1));
       await e.slack.waitFor(async () => (await e.sesame.store.getRequest(requestId))?.state !== 'pending' && await e.sesame.store.grantForRequest(requestId), 'the grant');
-      const grants = e.sesame.store.db.$client.prepare('SELECT count(*) AS n FROM grants WHERE request_id = ?').get(requestId);
+      const grants = (await e.sql.get('SELECT count(*) AS n FROM grants WHERE request_id = ?', requestId));
       expect(grants).toEqual({ n: 1 });
       expect(await e.sesame.store.approvalsFor(requestId)).toHaveLength(1);
     });
@@ -168,10 +167,10 @@ describe('Slack surface, end to end', () => {
     });
 
     it('answers an unknown button and a card of a request that does not exist, changing nothing but auditing the refused click', async () => {
-      const before = e.auditActions().length;
+      const before = (await e.auditActions()).length;
       expect(await ephemeralAfter(await click(PEOPLE.security, 'self_destruct', 'R1'))).toContain('nothing was changed');
       expect(await ephemeralAfter(await click(PEOPLE.security, 'approve_request', 'R99999'))).toBe('There is no request `R99999`; `/access list` shows yours.');
-      expect(e.auditActions().slice(before)).toEqual(['approval.refused']);
+      expect((await e.auditActions()).slice(before)).toEqual(['approval.refused']);
     });
 
     it('returns inline errors for a request form with missing or wrong fields', async () => {
@@ -213,7 +212,7 @@ describe('Slack surface, end to end', () => {
       // The form's own outcome DM (the second one this replaced) used to go out before the grant's.
       expect(dmsTo(PEOPLE.engineer2).slice(before)).toEqual([granted]);
       // The form reads "90min" as /access does.
-      const row = e.sesame.store.db.$client.prepare('SELECT r.duration_ms AS ms FROM grants g JOIN requests r ON r.id = g.request_id WHERE g.id = ?').get(Number(grant.slice(1))) as { ms: number };
+      const row = (await e.sql.get('SELECT r.duration_ms AS ms FROM grants g JOIN requests r ON r.id = g.request_id WHERE g.id = ?', Number(grant.slice(1)))) as { ms: number };
       expect(row.ms).toBe(90 * 60_000);
     });
 
@@ -267,12 +266,12 @@ describe('Slack surface, end to end', () => {
     });
 
     it('says "try again" when Slack keeps failing a look-up, creates nothing, and counts the errors', async () => {
-      const before = e.auditActions().length;
+      const before = (await e.auditActions()).length;
       // Three failures: the first try and the Web API client's two retries.
       e.slack.failNext('usergroups.users.list', { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
       const text = await reply('request prod-db write 1h during an outage', PEOPLE.lead1);
       expect(text).toBe('Slack did not answer when Sesame looked up your groups or this channel, so nothing was changed. Try again in a minute.');
-      expect(e.auditActions().length).toBe(before);
+      expect((await e.auditActions()).length).toBe(before);
       expect(await e.sesame.metrics.registry.getSingleMetricAsString('sesame_slack_api_errors_total')).toMatch(/sesame_slack_api_errors_total\{method="usergroups.users.list"\} [1-9]/);
     });
   });

@@ -1,6 +1,5 @@
 // Team leads and post-access review end to end: signed commands and clicks against the fake Slack.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyAuditChain } from '../../src/store/audit.ts';
 import { NOOP_PROVIDERS, PEOPLE, startE2E, type E2E } from '../support/e2e.ts';
 
 const PAY_LEAD = 'U0PAYLEAD';
@@ -24,7 +23,7 @@ describe('team leads and post-access review, end to end', () => {
     e.slack.usergroups.set('S0WEB', [WEB_DEV]);
   });
   afterAll(async () => {
-    expect(verifyAuditChain(e.sesame.store.db.$client).ok).toBe(true);
+    expect((await e.verifyChain()).ok).toBe(true);
     await e.stop();
   });
 
@@ -41,8 +40,8 @@ describe('team leads and post-access review, end to end', () => {
   };
   const click = async (user: string, actionId: string, value: string) => expect((await e.signer.click(user, actionId, value)).status).toBe(200);
   const cardOf = (id: string) => e.slack.waitFor(() => e.slack.callsTo('chat.postMessage').find((c) => c.channel === 'C0DBA' && String(c.text).includes(id)), `the card of ${id}`);
-  const refusals = (actor: string, action: string) =>
-    e.sesame.store.db.$client.prepare('SELECT details FROM audit_log WHERE actor = ? AND action = ?').all(actor, action).map((r) => JSON.parse((r as { details: string }).details) as { code: string });
+  const refusals = async (actor: string, action: string) =>
+    (await e.sql.all('SELECT details FROM audit_log WHERE actor = ? AND action = ?', actor, action)).map((r) => JSON.parse((r as { details: string }).details) as { code: string });
   const pendingFor = async (user: string) => {
     const sent = await e.signer.command('pending', { user });
     return JSON.stringify(await e.slack.waitFor(() => e.slack.responsesTo(sent.responseId)[0], `${user}'s pending list`));
@@ -63,7 +62,7 @@ describe('team leads and post-access review, end to end', () => {
     expect(await clickReply(WEB_LEAD, 'approve_request', id)).toBe(`Request \`${id}\` is waiting for the requester's team leads (<@${PAY_LEAD}>), and you are not one of them.`);
     expect(await clickReply(PEOPLE.security, 'approve_request', id)).toContain('you are not one of them');
     expect(await clickReply(PEOPLE.engineer, 'approve_request', id)).toContain('You cannot decide on your own request');
-    expect(refusals(WEB_LEAD, 'approval.refused').map((d) => d.code)).toEqual(['not_team_lead']);
+    expect((await refusals(WEB_LEAD, 'approval.refused')).map((d) => d.code)).toEqual(['not_team_lead']);
     expect((await e.sesame.store.getRequest(Number(id.slice(1))))?.state).toBe('pending');
 
     // What waits for whom: the lead sees it in /access pending, the other team's lead does not.
@@ -114,20 +113,20 @@ describe('team leads and post-access review, end to end', () => {
     expect(shown).toContain('hotfix INC-5');
     expect(shown).toContain('review_looks_right');
     expect(shown).toContain('review_flag');
-    expect(e.auditActions()).toContain('grant.review_requested');
+    expect((await e.auditActions())).toContain('grant.review_requested');
     expect(await scrape()).toContain('sesame_reviews_pending 1');
 
     // The grantee, another team's lead and an admin who is no lead are refused, each refusal audited; no form opens for them.
     expect(await clickReply(PEOPLE.engineer, 'review_looks_right', `G${g}`)).toBe(`\`G${g}\` was your own access; someone else among its reviewers must review it.`);
     expect(await clickReply(WEB_LEAD, 'review_flag', `G${g}`)).toBe(`Only the grantee's team leads (<@${PAY_LEAD}>) may review grant \`G${g}\`, and never the person who held it.`);
     expect(await clickReply(PEOPLE.security, 'review_looks_right', `G${g}`)).toContain('Only the grantee\'s team leads');
-    expect(refusals(PEOPLE.engineer, 'grant.review_refused').map((d) => d.code)).toEqual(['review_own_grant']);
-    expect(refusals(WEB_LEAD, 'grant.review_refused').map((d) => d.code)).toEqual(['not_reviewer']);
+    expect((await refusals(PEOPLE.engineer, 'grant.review_refused')).map((d) => d.code)).toEqual(['review_own_grant']);
+    expect((await refusals(WEB_LEAD, 'grant.review_refused')).map((d) => d.code)).toEqual(['not_reviewer']);
     expect(e.slack.callsTo('views.open').some((v) => (v.view as { private_metadata?: string }).private_metadata === `G${g}`)).toBe(false);
     // A forged Flag form (never opened by Slack for them) from another team's lead is refused and audited too.
     const forged = await e.signer.submit(WEB_LEAD, 'flag_review', { note: { note_value: { type: 'plain_text_input', value: 'looks odd' } } }, `G${g}`);
     expect(JSON.stringify(forged.body)).toContain('may review grant');
-    expect(refusals(WEB_LEAD, 'grant.review_refused')).toHaveLength(2);
+    expect((await refusals(WEB_LEAD, 'grant.review_refused'))).toHaveLength(2);
     expect((await e.sesame.store.getGrant(g))?.reviewedBy).toBeNull();
 
     // Waiting for the lead: in /access pending, with both buttons; not for the other lead.
@@ -149,7 +148,7 @@ describe('team leads and post-access review, end to end', () => {
     const updated = await e.slack.waitFor(() => e.slack.callsTo('chat.update').filter((c) => c.ts === card.ts || JSON.stringify(c.blocks).includes(`Review of G${g}`)).at(-1), 'the updated review card');
     expect(JSON.stringify(updated.blocks)).toContain(`Flagged by <@${PAY_LEAD}>`);
     expect(JSON.stringify(updated.blocks)).not.toContain('review_flag');
-    expect(e.auditActions()).toContain('grant.flagged');
+    expect((await e.auditActions())).toContain('grant.flagged');
     // A second click after the review changes nothing and says so.
     expect(await clickReply(PAY_LEAD, 'review_looks_right', `G${g}`)).toContain('was already acknowledged');
     expect(await scrape()).toContain('sesame_reviews_pending 0');
@@ -163,6 +162,6 @@ describe('team leads and post-access review, end to end', () => {
     expect(await clickReply(PAY_LEAD, 'review_looks_right', `G${g}`)).toContain('was your own access');
     expect(await clickReply(PEOPLE.security, 'review_looks_right', `G${g}`)).toBe(`✅ Thanks: you reviewed G${g} as looking right.`);
     expect(await e.sesame.store.getGrant(g)).toMatchObject({ reviewedBy: PEOPLE.security, reviewVerdict: 'looks_right' });
-    expect(e.auditActions()).toContain('grant.reviewed');
+    expect((await e.auditActions())).toContain('grant.reviewed');
   });
 });

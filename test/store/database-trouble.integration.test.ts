@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReconciler } from '../../src/scheduler/reconciler.ts';
 import { sqliteAccessHarness } from '../support/access-harness.ts';
 import { onPostgres } from '../support/store-factories.ts';
-import { startE2E, type E2E } from '../support/e2e.ts';
+import { onSqlite, startE2E, type E2E } from '../support/e2e.ts';
 import { silentLogger } from '../support/fakes.ts';
 
-// SQLite only: a lock held by another program and SQLite's readiness check; the app itself starts on SQLite only.
+// SQLite only: a lock held by another program and SQLite's readiness check (PostgreSQL's is in test/process/postgres-replicas).
 describe.skipIf(onPostgres)('database trouble', () => {
   let e: E2E;
   let base: string;
@@ -24,7 +24,7 @@ describe.skipIf(onPostgres)('database trouble', () => {
   };
 
   it('reports the database as not writable while another connection holds an exclusive lock, and ok after', async () => {
-    const path = e.sesame.store.db.$client.name;
+    const path = onSqlite(e.sesame).store.db.$client.name;
     expect((await readiness()).body.checks.sqlite).toBe('ok');
     const locker = new Database(path);
     locker.exec('BEGIN EXCLUSIVE');

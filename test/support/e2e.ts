@@ -1,4 +1,4 @@
-// Runs the whole of Sesame (real Bolt over HTTP, real Redis and SQLite) against the fake Slack, for end-to-end tests.
+// Runs the whole of Sesame (real Bolt over HTTP, real Redis, SQLite or PostgreSQL as SESAME_TEST_STORE says) against the fake Slack, for end-to-end tests.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,12 +9,18 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config.ts';
 import { startSesame, type RunningSesame, type StartOptions } from '../../src/main.ts';
 import type { PolicyInput } from '../../src/policy/schema.ts';
-import { verifyTablesAgainstAudit } from '../../src/store/audit-tables.ts';
+import { exportedEntry, type ExportedEntry, type VerifyResult } from '../../src/store/audit.ts';
+import { verifyChainOf, verifyTablesOf } from '../../src/store/audit-checks.ts';
+import { allRows, type HistoryReader } from '../../src/store/history-reader.ts';
+import { PgHistory } from '../../src/store/pg/history.ts';
 import { SqliteStore } from '../../src/store/repositories.ts';
+import { SqliteHistory } from '../../src/store/sqlite-history.ts';
 import { FakeSlack } from './fake-slack.ts';
 import { PEOPLE } from './access-harness.ts';
 import { aPolicyInput } from './policy-fixtures.ts';
+import { lendPgDatabase, type LentPgDatabase } from './pg-reused-db.ts';
 import { SlackSigner } from './signed-client.ts';
+import { onPostgres, pgSql, sqliteSql, type TestSql } from './store-factories.ts';
 
 export const SIGNING_SECRET = 'e2e-signing-secret-0123456789';
 export const BOT_TOKEN = 'xoxb-e2e-bot-token';
@@ -31,9 +37,18 @@ export function onSqlite(running: RunningSesame): SqliteSesame {
 
 export interface E2E {
   slack: FakeSlack;
-  sesame: SqliteSesame;
+  sesame: RunningSesame;
   signer: SlackSigner;
-  auditActions(): string[];
+  /** Raw SQL on Sesame's database, for looking at (or tampering with) its tables; write it so both stores accept it. */
+  sql: TestSql;
+  /** The database as the read-only tools (audit verify, export, report) read it. */
+  history: HistoryReader;
+  /** Every audit action so far, in order. */
+  auditActions(): Promise<string[]>;
+  /** Recomputes the audit chain as `sesame audit verify` does. */
+  verifyChain(): Promise<VerifyResult>;
+  /** Every audit entry as `sesame audit export` writes it. */
+  auditExport(): Promise<ExportedEntry[]>;
   stop(): Promise<void>;
 }
 
@@ -66,6 +81,18 @@ export interface E2EOptions {
   start?: Pick<StartOptions, 'auditStreamBackoff'>;
 }
 
+/** A given `dir`'s PostgreSQL database, kept for the file's later starts in that dir (a restart), as its SQLite file would be. */
+const kept = new Map<string, LentPgDatabase>();
+
+/** In the PostgreSQL pass each start gets an emptied database of this file's, as the SQLite pass gets a new file; a restart gets its dir's again. */
+async function pgDatabaseFor(dir: string | undefined): Promise<{ url: string; release(): Promise<void> }> {
+  if (dir === undefined) return lendPgDatabase();
+  const database = kept.get(dir) ?? (await lendPgDatabase());
+  kept.set(dir, database);
+  // Not emptied at stop: the file's teardown drops it.
+  return { url: database.url, release: async () => {} };
+}
+
 export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS, options: E2EOptions = {}): Promise<E2E> {
   const slack = await new FakeSlack().start();
   slack.usergroups.set('S0ENG', [PEOPLE.engineer, PEOPLE.engineer2, PEOPLE.oncall]);
@@ -75,6 +102,7 @@ export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS, op
   slack.channels.set('C0GENERAL', { name: 'general' });
 
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'sesame-e2e-'));
+  const database = onPostgres ? await pgDatabaseFor(options.dir) : undefined;
   const policyPath = join(dir, 'policy.yaml');
   writeFileSync(policyPath, stringify(aPolicyInput(policyChanges) satisfies PolicyInput));
   const config = loadConfig({
@@ -84,23 +112,37 @@ export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS, op
     DATABASE_PATH: join(dir, 'sesame.db'),
     POLICY_PATH: policyPath,
     REDIS_URL: options.redisUrl ?? 'redis://127.0.0.1:6379/0',
+    ...(database ? { DATABASE_URL: database.url } : {}),
     ...options.env,
   });
   if (!config.ok) throw new Error(config.error.join('\n'));
   const prefix = options.redisPrefix ?? `sesame-e2e-${randomUUID()}`;
-  const sesame = onSqlite(await startSesame({ ...config.value, port: 0, reconcileIntervalMs: options.reconcileIntervalMs ?? config.value.reconcileIntervalMs }, { log: options.log ?? pino({ level: 'silent' }), redisPrefix: prefix, retry: { attempts: 3, baseDelayMs: 5 }, watchPolicyFile: false, startupChecks: false, directoryTtlMs: options.directoryTtlMs ?? 0, ...options.start, ...(options.anchorIntervalMs ? { anchorIntervalMs: options.anchorIntervalMs } : {}) }));
+  const sesame = await startSesame({ ...config.value, port: 0, reconcileIntervalMs: options.reconcileIntervalMs ?? config.value.reconcileIntervalMs }, { log: options.log ?? pino({ level: 'silent' }), redisPrefix: prefix, retry: { attempts: 3, baseDelayMs: 5 }, watchPolicyFile: false, startupChecks: false, directoryTtlMs: options.directoryTtlMs ?? 0, ...options.start, ...(options.anchorIntervalMs ? { anchorIntervalMs: options.anchorIntervalMs } : {}) });
   const signer = new SlackSigner(`http://127.0.0.1:${sesame.port}/slack/events`, SIGNING_SECRET, (id) => slack.responseUrl(id));
+
+  const { store } = sesame;
+  const sql = store instanceof SqliteStore ? sqliteSql(store.db.$client) : pgSql(store.db.$client);
+  const history = store instanceof SqliteStore ? new SqliteHistory(store.db) : new PgHistory(store.db);
 
   return {
     slack,
     sesame,
     signer,
-    auditActions: () => sesame.store.db.$client.prepare('SELECT action FROM audit_log ORDER BY id').all().map((r) => (r as { action: string }).action),
+    sql,
+    history,
+    auditActions: async () => (await sql.all<{ action: string }>('SELECT action FROM audit_log ORDER BY id')).map((r) => r.action),
+    verifyChain: () => verifyChainOf(history),
+    async auditExport() {
+      const entries: ExportedEntry[] = [];
+      for await (const row of allRows((after, limit) => history.auditPage(after, limit))) entries.push(exportedEntry(row));
+      return entries;
+    },
     async stop() {
       // Read before stopping closes the database: whatever the test did through Slack, the tables are what the log says.
-      const { mismatches } = verifyTablesAgainstAudit(sesame.store.db.$client);
+      const { mismatches } = await verifyTablesOf(history);
       await sesame.stop();
       await slack.stop();
+      await database?.release();
       if (!options.redisUrl) await deleteKeys(`${prefix}:*`);
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
       if (mismatches.length > 0) throw new Error(`the tables differ from the audit log:\n${mismatches.map((m) => `${m.row}: ${m.problem}`).join('\n')}`);

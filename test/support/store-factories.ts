@@ -1,4 +1,5 @@
 // Every store implementation the tests run against, each opened on a database of its own and removed after; SESAME_TEST_STORE picks one.
+import type Database from 'better-sqlite3';
 import pg from 'pg';
 import type { StorePort } from '../../src/core/store-port.ts';
 import { verifyAuditChain, type VerifyResult } from '../../src/store/audit.ts';
@@ -63,7 +64,8 @@ const numbered = (text: string) => {
   return text.replace(/\?/g, () => `$${++n}`);
 };
 
-function pgSql(pool: pg.Pool): TestSql {
+/** Raw SQL on a PostgreSQL pool, `?` placeholders numbered. */
+export function pgSql(pool: pg.Pool): TestSql {
   const all = async <T>(text: string, ...values: unknown[]) => (await pool.query({ text: numbered(text), values, types: numericTypes })).rows as T[];
   return {
     all,
@@ -104,19 +106,24 @@ export const postgresFactory: StoreFactory = {
   },
 };
 
+/** Raw SQL on a SQLite connection. */
+export function sqliteSql(client: Database.Database): TestSql {
+  return {
+    all: async <T>(text: string, ...params: unknown[]) => client.prepare(text).all(...params) as T[],
+    get: async <T>(text: string, ...params: unknown[]) => client.prepare(text).get(...params) as T | undefined,
+    run: async (text, ...params) => {
+      client.prepare(text).run(...params);
+    },
+  };
+}
+
 /** SQLite in a temporary file; one process only, so no replica. */
 export const sqliteFactory: StoreFactory = {
   name: 'sqlite',
   async open(options = {}) {
     const temp = tempDb();
     const client = temp.db.$client;
-    const sql: TestSql = {
-      all: async <T>(text: string, ...params: unknown[]) => client.prepare(text).all(...params) as T[],
-      get: async <T>(text: string, ...params: unknown[]) => client.prepare(text).get(...params) as T | undefined,
-      run: async (text, ...params) => {
-        client.prepare(text).run(...params);
-      },
-    };
+    const sql = sqliteSql(client);
     return {
       kind: 'sqlite',
       sqliteFile: temp,
