@@ -41,6 +41,8 @@ export async function processDatabase(dir: string): Promise<ProcessDatabase> {
     kind: 'sqlite',
     env: { DATABASE_PATH: path },
     sql: lazy,
-    close: async () => client?.close(),
+    close: async () => {
+      client?.close();
+    },
   };
 }
