@@ -5,11 +5,12 @@ import { defineConfig } from 'vitest/config';
 import base from './vitest.config.ts';
 
 /**
- * Files that build their store through the switch: test/support's harnesses, testStoreFactory, or the whole app
- * through startE2E (which sets DATABASE_URL here). The rest either never touch a store, already run on both stores
- * in `npm test` (store-contract, pg-*), or are about SQLite itself; running them again would only repeat that pass.
+ * Files that build their store through the switch: test/support's harnesses, testStoreFactory, the whole app through
+ * startE2E (which sets DATABASE_URL here), or a real `sesame` child process on processDatabase (likewise DATABASE_URL
+ * here, DATABASE_PATH in `npm test`). The rest either never touch a store, already run on both stores in `npm test`
+ * (store-contract, pg-*), or are about SQLite itself; running them again would only repeat that pass.
  */
-const SWITCHED = /(?<![\w.])(accessHarness|useFreshHarness|keeperHarness|testStoreFactory|startE2E)\b/;
+const SWITCHED = /(?<![\w.])(accessHarness|useFreshHarness|keeperHarness|testStoreFactory|startE2E|processDatabase)\b/;
 
 function switchedTestFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -5,13 +5,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOOP_PROVIDERS, PEOPLE, SIGNING_SECRET } from '../support/e2e.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
 import { aPolicyInput } from '../support/policy-fixtures.ts';
+import { processDatabase, type ProcessDatabase } from '../support/process-database.ts';
 import { freePort, spawnSesame, untilReady } from '../support/sesame-process.ts';
 import { SlackSigner } from '../support/signed-client.ts';
 
@@ -31,11 +31,13 @@ describe('SIGTERM with a grant in flight', () => {
     setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), PROVIDER_DELAY_MS);
   });
   let env: NodeJS.ProcessEnv;
+  let db: ProcessDatabase;
 
   beforeAll(async () => {
     await slack.start();
     slack.usergroups.set('S0ENG', [PEOPLE.engineer]);
     await redis.flushdb();
+    db = await processDatabase(dir);
     await new Promise<void>((resolve) => slowHook.listen(0, '127.0.0.1', resolve));
     const hookUrl = `http://127.0.0.1:${(slowHook.address() as AddressInfo).port}/hook`;
     const changes = { resources: { ...NOOP_PROVIDERS?.resources, 'prod-db': { tier: 'low', roles: { read: { tier: 'low' } }, provider: { type: 'webhook', url: hookUrl, secret_env: 'HOOK_SECRET' } } } } as Parameters<typeof aPolicyInput>[0];
@@ -46,7 +48,7 @@ describe('SIGTERM with a grant in flight', () => {
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: slack.apiUrl,
       PORT: String(PORT),
-      DATABASE_PATH: join(dir, 'sesame.db'),
+      ...db.env,
       POLICY_PATH: join(dir, 'policy.yaml'),
       REDIS_URL: `redis://127.0.0.1:6379/${REDIS_DB}`,
       HOOK_SECRET: 'sigterm-hook-secret',
@@ -54,6 +56,7 @@ describe('SIGTERM with a grant in flight', () => {
     };
   });
   afterAll(async () => {
+    await db?.close();
     slowHook.closeAllConnections();
     await new Promise((resolve) => slowHook.close(resolve));
     await redis.flushdb();
@@ -77,13 +80,8 @@ describe('SIGTERM with a grant in flight', () => {
       expect(await sesame.exited()).toBe(0);
 
       expect(String(slack.responsesTo(sent.responseId)[0]?.text)).toMatch(/^✅ Granted: `prod-db` `read`/);
-      const db = new Database(join(dir, 'sesame.db'), { readonly: true });
-      try {
-        expect(db.prepare('SELECT state FROM grants').all()).toEqual([{ state: 'active' }]);
-        expect(db.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'grant.activated'").get()).toEqual({ n: 1 });
-      } finally {
-        db.close();
-      }
+      expect(await db.sql.all('SELECT state FROM grants')).toEqual([{ state: 'active' }]);
+      expect(await db.sql.get("SELECT count(*) AS n FROM audit_log WHERE action = 'grant.activated'")).toEqual({ n: 1 });
     } finally {
       if (sesame.child.exitCode === null) sesame.child.kill('SIGKILL');
     }

@@ -5,13 +5,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOOP_PROVIDERS, PEOPLE, SIGNING_SECRET } from '../support/e2e.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
 import { aPolicyInput } from '../support/policy-fixtures.ts';
+import { processDatabase, type ProcessDatabase } from '../support/process-database.ts';
 import { SlackSigner } from '../support/signed-client.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -23,11 +23,13 @@ describe('crash and restart', () => {
   const slack = new FakeSlack();
   const redis = new Redis({ host: '127.0.0.1', port: 6379, db: REDIS_DB });
   let env: NodeJS.ProcessEnv;
+  let db: ProcessDatabase;
 
   beforeAll(async () => {
     await slack.start();
     slack.usergroups.set('S0ENG', [PEOPLE.engineer]);
     await redis.flushdb();
+    db = await processDatabase(dir);
     writeFileSync(join(dir, 'policy.yaml'), stringify(aPolicyInput(NOOP_PROVIDERS)));
     env = {
       PATH: process.env.PATH,
@@ -35,7 +37,7 @@ describe('crash and restart', () => {
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: slack.apiUrl,
       PORT: String(PORT),
-      DATABASE_PATH: join(dir, 'sesame.db'),
+      ...db.env,
       POLICY_PATH: join(dir, 'policy.yaml'),
       REDIS_URL: `redis://127.0.0.1:6379/${REDIS_DB}`,
       RECONCILE_INTERVAL: '1s',
@@ -43,6 +45,7 @@ describe('crash and restart', () => {
     };
   });
   afterAll(async () => {
+    await db?.close();
     await redis.flushdb();
     redis.disconnect();
     await slack.stop();
@@ -60,14 +63,8 @@ describe('crash and restart', () => {
     }
   };
   const exit = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
-  const states = () => {
-    const db = new Database(join(dir, 'sesame.db'), { readonly: true });
-    try {
-      return db.prepare('SELECT id, state, expires_at AS expiresAt, ended_at AS endedAt FROM grants ORDER BY id').all() as { id: number; state: string; expiresAt: number; endedAt: number | null }[];
-    } finally {
-      db.close();
-    }
-  };
+  // Aliases quoted: PostgreSQL folds unquoted ones to lower case.
+  const states = () => db.sql.all<{ id: number; state: string; expiresAt: number; endedAt: number | null }>('SELECT id, state, expires_at AS "expiresAt", ended_at AS "endedAt" FROM grants ORDER BY id');
 
   it('revokes, right after restart, grants that expired while it was killed', async () => {
     const first = await start();
@@ -78,13 +75,13 @@ describe('crash and restart', () => {
     }
     first.child.kill('SIGKILL');
     await exit(first.child);
-    expect(states().map((g) => g.state)).toEqual(['active', 'active', 'active']);
+    expect((await states()).map((g) => g.state)).toEqual(['active', 'active', 'active']);
 
     await new Promise((r) => setTimeout(r, 2_500)); // past every expiry, with nobody running
     const second = await start();
     const until = second.readyAt + 10_000;
-    while (states().some((g) => g.state !== 'expired') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    const ended = states();
+    while ((await states()).some((g) => g.state !== 'expired') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    const ended = await states();
     expect(ended.map((g) => g.state)).toEqual(['expired', 'expired', 'expired']);
     // Late only by the downtime: each revoke came within one reconcile interval (1 s, plus a generous margin) of readiness.
     for (const g of ended) expect((g.endedAt ?? 0) - second.readyAt).toBeLessThan(1_000 + 3_000);

@@ -4,7 +4,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { NOOP_PROVIDERS } from '../support/e2e.ts';
 import { freePort, spawnSesame, untilReady, type SesameProcess } from '../support/sesame-process.ts';
 import { SlackSigner } from '../support/signed-client.ts';
 import { sesame as runCli } from '../support/run-cli.ts';
+import { processDatabase, type ProcessDatabase } from '../support/process-database.ts';
 
 const SIGNING = 'approver-block-signing-secret-0123';
 const REDIS_URL = 'redis://127.0.0.1:6379/4';
@@ -24,8 +24,7 @@ describe('an approver blocked mid-request, against the real process', () => {
   let dir: string;
   let sesame: SesameProcess;
   let signer: SlackSigner;
-  let env: NodeJS.ProcessEnv;
-  let db: Database.Database;
+  let db: ProcessDatabase;
 
   beforeAll(async () => {
     await slack.start();
@@ -34,25 +33,25 @@ describe('an approver blocked mid-request, against the real process', () => {
     slack.usergroups.set('S0DEPLOY', []);
     slack.channels.set('C0GENERAL', { name: 'general' });
     dir = mkdtempSync(join(tmpdir(), 'sesame-approver-block-'));
+    db = await processDatabase(dir);
     const policy = aPolicyInput({
       ...NOOP_PROVIDERS,
       tiers: { high: { approvals: [{ from: 'sre-leads', count: 1 }, { from: 'security', count: 1 }] } },
     } as Parameters<typeof aPolicyInput>[0]);
     writeFileSync(join(dir, 'policy.yaml'), stringify(policy));
     const port = await freePort();
-    env = { ...process.env, SLACK_BOT_TOKEN: 'xoxb-approver-block-bot', SLACK_SIGNING_SECRET: SIGNING, SLACK_API_URL: slack.apiUrl, PORT: String(port), DATABASE_PATH: join(dir, 'sesame.db'), POLICY_PATH: join(dir, 'policy.yaml'), REDIS_URL, LOG_LEVEL: 'warn' };
+    const env = { ...process.env, SLACK_BOT_TOKEN: 'xoxb-approver-block-bot', SLACK_SIGNING_SECRET: SIGNING, SLACK_API_URL: slack.apiUrl, PORT: String(port), ...db.env, POLICY_PATH: join(dir, 'policy.yaml'), REDIS_URL, LOG_LEVEL: 'warn' };
     sesame = spawnSesame(['start'], env);
     await untilReady(sesame, port);
     signer = new SlackSigner(`http://127.0.0.1:${port}/slack/events`, SIGNING, (id) => slack.responseUrl(id));
-    db = new Database(join(dir, 'sesame.db'), { readonly: true });
   }, 60_000);
 
   afterAll(async () => {
-    db?.close();
     if (sesame?.child.exitCode === null) {
       sesame.child.kill('SIGTERM');
       await sesame.exited();
     }
+    await db?.close();
     await slack.stop();
     const redis = new Redis(REDIS_URL);
     const keys = await redis.keys('sesame:*');
@@ -67,12 +66,12 @@ describe('an approver blocked mid-request, against the real process', () => {
     return String((await slack.waitFor(() => slack.responsesTo(sent.responseId)[0], `a reply to "${text}"`)).text);
   };
   const dmsTo = (user: string) => slack.callsTo('chat.postMessage').filter((c) => c.channel === user).map((c) => String(c.text));
-  const grantsOf = (ref: string) => db.prepare('SELECT state FROM grants WHERE request_id = ?').all(Number(ref.slice(1))) as { state: string }[];
-  const stateOf = (ref: string) => (db.prepare('SELECT state FROM requests WHERE id = ?').get(Number(ref.slice(1))) as { state: string } | undefined)?.state;
-  const audited = (ref: string) => (db.prepare('SELECT action FROM audit_log WHERE request_id = ? ORDER BY id').all(ref) as { action: string }[]).map((r) => r.action);
+  const grantsOf = (ref: string) => db.sql.all<{ state: string }>('SELECT state FROM grants WHERE request_id = ?', Number(ref.slice(1)));
+  const stateOf = async (ref: string) => (await db.sql.get<{ state: string }>('SELECT state FROM requests WHERE id = ?', Number(ref.slice(1))))?.state;
+  const audited = async (ref: string) => (await db.sql.all<{ action: string }>('SELECT action FROM audit_log WHERE request_id = ? ORDER BY id', ref)).map((r) => r.action);
   const ask = async (ticket: string) => {
     const id = /`(R\d+)`/.exec(await reply(`request prod-db write 1h ${ticket} hotfix`, PEOPLE.engineer))?.[1] ?? '';
-    expect(stateOf(id)).toBe('pending');
+    expect(await stateOf(id)).toBe('pending');
     return id;
   };
   const stepOneBy = async (id: string, lead: string) => {
@@ -88,17 +87,18 @@ describe('an approver blocked mid-request, against the real process', () => {
     const revoked = await reply(`revoke-all <@${PEOPLE.lead1}> laptop stolen SEC-41`, PEOPLE.security);
     expect(revoked).toContain('is blocked');
     expect(revoked).toContain('1 request(s) of others');
-    expect(stateOf(id)).toBe('cancelled');
+    expect(await stateOf(id)).toBe('cancelled');
 
     const click = await signer.click(PEOPLE.security, 'approve_request', id);
     expect(click.status).toBe(200);
     const answer = await slack.waitFor(() => slack.responsesTo(click.responseId)[0], 'the reply to the second click');
     expect(String(answer.text)).toContain('cancelled');
-    expect(stateOf(id)).toBe('cancelled');
-    expect(grantsOf(id)).toEqual([]);
-    expect(audited(id)).not.toContain('grant.activated');
-    expect(audited(id)).toContain('request.cancelled');
-    expect(audited(id)).not.toContain('request.approved');
+    expect(await stateOf(id)).toBe('cancelled');
+    expect(await grantsOf(id)).toEqual([]);
+    const actions = await audited(id);
+    expect(actions).not.toContain('grant.activated');
+    expect(actions).toContain('request.cancelled');
+    expect(actions).not.toContain('request.approved');
   }, 60_000);
 
   // GAP: revoke-all cancels the requests lead1 had approved and says so to the admin and the audit channel, but the
@@ -113,14 +113,14 @@ describe('an approver blocked mid-request, against the real process', () => {
     const id = await ask('INC-42');
     await stepOneBy(id, PEOPLE.lead1);
     expect((await signer.click(PEOPLE.security, 'approve_request', id)).status).toBe(200);
-    await slack.waitFor(() => (grantsOf(id).some((g) => g.state === 'active') ? true : null), 'the grant after unblock');
+    await slack.waitFor(async () => ((await grantsOf(id)).some((g) => g.state === 'active') ? true : null), 'the grant after unblock');
     await slack.waitFor(() => dmsTo(PEOPLE.engineer).find((t) => t.includes('You have')) ?? null, 'the grant DM');
   }, 60_000);
 
   it('`sesame audit verify` passes on the database afterwards', async () => {
     sesame.child.kill('SIGTERM');
     expect(await sesame.exited()).toBe(0);
-    const out = await runCli(['audit', 'verify'], { DATABASE_PATH: env.DATABASE_PATH as string });
+    const out = await runCli(['audit', 'verify'], db.env);
     expect({ code: out.code, out: out.stdout + out.stderr }).toMatchObject({ code: 0 });
   }, 30_000);
 });

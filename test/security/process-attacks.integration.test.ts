@@ -15,6 +15,7 @@ import { freePort, spawnSesame, untilReady, type SesameProcess } from '../suppor
 import { SiemReceiver } from '../support/siem-receiver.ts';
 import { SlackSigner } from '../support/signed-client.ts';
 import { sesame as runCli } from '../support/run-cli.ts';
+import { processDatabase, type ProcessDatabase } from '../support/process-database.ts';
 
 const SIGNING = 'adv-signing-secret-0123456789';
 const BOT = 'xoxb-adv-bot-token-SECRET';
@@ -28,7 +29,7 @@ describe('attacks on the real process', () => {
   let port: number;
   let sesame: SesameProcess;
   let signer: SlackSigner;
-  let env: NodeJS.ProcessEnv;
+  let db: ProcessDatabase;
 
   beforeAll(async () => {
     await slack.start();
@@ -39,6 +40,7 @@ describe('attacks on the real process', () => {
     slack.channels.set('C0INC42', { name: 'inc-42-db-down' });
     slack.channels.set('C0GENERAL', { name: 'general' });
     dir = mkdtempSync(join(tmpdir(), 'sesame-adv-'));
+    db = await processDatabase(dir);
     const policy = aPolicyInput({
       ...NOOP_PROVIDERS,
       settings: { audit_stream: { url: siem.url, secret_env: 'ADV_SIEM_KEY', authorization_env: 'ADV_SIEM_AUTH', batch: 3 } },
@@ -46,7 +48,7 @@ describe('attacks on the real process', () => {
     } as Parameters<typeof aPolicyInput>[0]);
     writeFileSync(join(dir, 'policy.yaml'), stringify(policy));
     port = await freePort();
-    env = { ...process.env, SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SIGNING, SLACK_API_URL: slack.apiUrl, PORT: String(port), DATABASE_PATH: join(dir, 'sesame.db'), POLICY_PATH: join(dir, 'policy.yaml'), REDIS_URL: 'redis://127.0.0.1:6379/5', LOG_LEVEL: 'warn', ADV_SIEM_KEY: SIEM_KEY, ADV_SIEM_AUTH: SIEM_AUTH };
+    const env = { ...process.env, SLACK_BOT_TOKEN: BOT, SLACK_SIGNING_SECRET: SIGNING, SLACK_API_URL: slack.apiUrl, PORT: String(port), ...db.env, POLICY_PATH: join(dir, 'policy.yaml'), REDIS_URL: 'redis://127.0.0.1:6379/5', LOG_LEVEL: 'warn', ADV_SIEM_KEY: SIEM_KEY, ADV_SIEM_AUTH: SIEM_AUTH };
     sesame = spawnSesame(['start'], env);
     await untilReady(sesame, port);
     signer = new SlackSigner(`http://127.0.0.1:${port}/slack/events`, SIGNING, (id) => slack.responseUrl(id));
@@ -57,6 +59,7 @@ describe('attacks on the real process', () => {
       sesame.child.kill('SIGTERM');
       await sesame.exited();
     }
+    await db?.close();
     await slack.stop();
     await siem.stop();
     const redis = new Redis('redis://127.0.0.1:6379/5');
@@ -111,13 +114,10 @@ describe('attacks on the real process', () => {
 
     sesame.child.kill('SIGTERM');
     expect(await sesame.exited()).toBe(0);
-    const verify = await runCli(['audit', 'verify'], { DATABASE_PATH: env.DATABASE_PATH as string });
+    const verify = await runCli(['audit', 'verify'], db.env);
     expect({ code: verify.code, out: verify.stdout + verify.stderr }).toMatchObject({ code: 0 });
 
-    const { default: Database } = await import('better-sqlite3');
-    const db = new Database(env.DATABASE_PATH as string, { readonly: true });
-    const ids = (db.prepare('SELECT id FROM audit_log ORDER BY id').all() as { id: number }[]).map((r) => r.id);
-    db.close();
+    const ids = (await db.sql.all<{ id: number }>('SELECT id FROM audit_log ORDER BY id')).map((r) => r.id);
     const seen = siem.stored.map((e) => e.id);
     expect(siem.posts.every((p) => p.signatureValid && p.authorization === SIEM_AUTH)).toBe(true);
     // In order, no gap, nothing before the head missing (shutdown may leave the tail unsent: it goes at the next start).
