@@ -1,13 +1,12 @@
 // The bench's multi-replica figures: two `sesame start` processes on one PostgreSQL database and a Redis of their own.
 import pg from 'pg';
-import { PEOPLE } from '../test/support/e2e.ts';
 import type { FakeSlack } from '../test/support/fake-slack.ts';
 import { OwnRedis } from '../test/support/own-redis.ts';
 import { tempPgDatabase } from '../test/support/pg-temp-db.ts';
 import type { SlackSigner } from '../test/support/signed-client.ts';
 import { cpuMs } from './process-stats.ts';
 import { startSesameProcess, type Child } from './processes.ts';
-import { inParallel, percentile, progress, sleep, type Row } from './stats.ts';
+import { benchUser, inParallel, percentile, progress, sleep, type Row } from './stats.ts';
 
 export interface ReplicaBenchOptions {
   env: Record<string, string>;
@@ -43,20 +42,20 @@ export async function benchReplicas(options: ReplicaBenchOptions): Promise<Row[]
   try {
     const env = { ...options.env, DATABASE_URL: database.url, REDIS_URL: redis.url };
     for (const port of options.ports) replicas.push(await startSesameProcess(env, port));
-    const ask = async (text: string, i: number) => {
+    const ask = async (text: string, i: number, user: string) => {
       const replica = replicas[i % replicas.length] as Child;
-      const sent = await options.signer(replica.url).command(text, { user: PEOPLE.lead1 });
+      const sent = await options.signer(replica.url).command(text, { user });
       return String((await options.slack.firstResponse(sent.responseId)).text);
     };
 
     const cpuBefore = replicas.reduce((sum, r) => sum + cpuMs(r.pid), 0);
     const started = performance.now();
     await inParallel(Array.from({ length: sizes.lifecycles }), sizes.concurrency, async (_, i) => {
-      const granted = await ask(`request sandbox 1h bench replica lifecycle ${i}`, i);
+      const granted = await ask(`request sandbox 1h bench replica lifecycle ${i}`, i, benchUser('L', i));
       const grant = /`(G\d+)`/.exec(granted)?.[1];
       if (!grant) throw new Error(`bench: a lifecycle request was not granted on replica ${i % replicas.length}: ${granted}`);
       // Revoked through the other replica: the grant is in the shared database, the revoke job in the shared Redis.
-      const revoked = await ask(`revoke ${grant}`, i + 1);
+      const revoked = await ask(`revoke ${grant}`, i + 1, benchUser('L', i));
       if (!revoked.includes('is revoked')) throw new Error(`bench: a lifecycle revoke failed: ${revoked}`);
     });
     const perSecond = sizes.lifecycles / ((performance.now() - started) / 1000);
@@ -66,7 +65,7 @@ export async function benchReplicas(options: ReplicaBenchOptions): Promise<Row[]
     // All end within one second, far enough out that every request is in first (at about the lifecycle rate).
     const target = Math.ceil((Date.now() + 10_000 + (2_000 * sizes.burst) / perSecond) / 1000) * 1000;
     await inParallel(Array.from({ length: sizes.burst }), sizes.concurrency, async (_, i) => {
-      const reply = await ask(`request sandbox ${Math.ceil((target - Date.now()) / 1000)}s bench replica burst ${i}`, i);
+      const reply = await ask(`request sandbox ${Math.ceil((target - Date.now()) / 1000)}s bench replica burst ${i}`, i, benchUser('B', i));
       if (!/`G\d+`/.test(reply)) throw new Error(`bench: a burst request was not granted on replica ${i % replicas.length}: ${reply}`);
     });
     const burst = await latenessOf(database.url, 'bench replica burst', sizes.burst);

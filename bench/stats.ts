@@ -50,3 +50,10 @@ export async function inParallel<T>(items: readonly T[], concurrency: number, wo
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const progress = (text: string) => process.stderr.write(`[bench] ${text}\n`);
+
+/**
+ * A person of its own for the i-th lifecycle or expiry of a series. One person's grants of one role share one access
+ * at the provider, and only the last of them to end revokes it; with a person each, every grant and every revoke calls
+ * the provider, as a herd of different people's grants does.
+ */
+export const benchUser = (series: string, i: number): string => `U0BENCH${series}${String(i).padStart(5, '0')}`;
