@@ -124,7 +124,8 @@ export type AccessEvent =
   | { type: 'request_approved'; request: RequestRecord; by: string }
   | { type: 'request_scheduled'; request: RequestRecord }
   | { type: 'request_denied'; request: RequestRecord; by: string; note: string | null }
-  | { type: 'request_cancelled'; request: RequestRecord }
+  /** `approverBlocked`: cancelled because an admin blocked someone who approved a step of it (revoke-all). */
+  | { type: 'request_cancelled'; request: RequestRecord; approverBlocked?: true }
   | { type: 'request_timed_out'; request: RequestRecord }
   | { type: 'request_failed'; request: RequestRecord; problem: string }
   | { type: 'grant_activated'; request: RequestRecord; grant: GrantRecord; providerMessage: string | null }

@@ -132,6 +132,8 @@ export interface StorePort extends RecordReads {
   holdersOf(accessKey: string, exceptId: number, options: { pending: boolean }): Promise<GrantRecord[]>;
   /** Requests in `states` that `approver` approved a step of, oldest first. */
   requestsApprovedBy(approver: string, states: RequestState[]): Promise<RequestRecord[]>;
+  /** Grants in `states` whose request `approver` approved a step of, oldest first. */
+  grantsApprovedBy(approver: string, states: GrantState[]): Promise<GrantRecord[]>;
   pendingRequests(): Promise<RequestRecord[]>;
   countGrants(state: GrantState): Promise<number>;
   /** Grants of this person made (and not failed) since `since`: break-glass uses counted against the hourly limit. */

@@ -1,8 +1,8 @@
 // `/access revoke-all` and `/access unblock`: an admin ends every live grant of a person at once (offboarding, a
 // stolen account) and blocks their requests until unblocked. Every step is audited.
 import { LOST_RACE } from './store-port.ts';
-import type { RequestRecord } from './records.ts';
-import type { DomainError } from './errors.ts';
+import type { GrantRecord, RequestRecord } from './records.ts';
+import type { DomainError, GrantState } from './errors.ts';
 import type { GrantKeeper } from './grant-keeper.ts';
 import type { GrantKeeperDeps } from './grant-model.ts';
 import { grantRef, requestRef } from './ids.ts';
@@ -27,6 +27,8 @@ export interface RevokeAllOutcome {
   approvalsCancelled: number;
   /** Grants whose access is gone (confirmed by the provider's check where it has one). */
   ended: string[];
+  /** Of those, other people's grants that rested on this person's approval: a stolen approver's approval carries nothing. */
+  endedApproved: string[];
   /** Grants whose revoke failed (`revoke_failed`, retried by every sweep; the admins were alerted), and grants still at their provider when the wait ran out (taken back when the provider answers). */
   failed: { grantId: string; problem: string }[];
 }
@@ -57,23 +59,35 @@ export class UserBlocks {
     const approved = await store.requestsApprovedBy(user, ['pending', 'scheduled']);
     const note = `cancelled because an approver of it (<@${user}>) was blocked by /access revoke-all: ${reason}`;
     const approvalsCancelled = await this.cancelOpen(approved, by, note, 'approver_blocked', user);
-    const outcome: RevokeAllOutcome = { user, newlyBlocked: newlyBlocked === true, cancelled, windowsCancelled, approvalsCancelled, ended: [], failed: [] };
+    const outcome: RevokeAllOutcome = { user, newlyBlocked: newlyBlocked === true, cancelled, windowsCancelled, approvalsCancelled, ended: [], endedApproved: [], failed: [] };
     // A grant being made at this moment is still `pending`; it is waited for, then ended like the rest.
     const deadline = Date.now() + SETTLE_WAIT_MS;
     for (;;) {
-      for (const grant of await store.grantsOf(user, LIVE_GRANT_STATES)) {
-        const ended = await this.grants.end(grant.id, 'revoked', by, `revoke-all: ${reason}`);
+      for (const grant of await this.restingOn(user, LIVE_GRANT_STATES)) {
+        const theirs = grant.user !== user;
+        const ended = await this.grants.end(grant.id, 'revoked', by, theirs ? `revoke-all on its approver <@${user}>: ${reason}` : `revoke-all: ${reason}`);
         if (ended.kind === 'ended') outcome.ended.push(grantRef(grant.id));
+        if (ended.kind === 'ended' && theirs) outcome.endedApproved.push(grantRef(grant.id));
         else if (ended.kind === 'revoke_failed') outcome.failed.push({ grantId: grantRef(grant.id), problem: ended.problem });
       }
       const failedIds = new Set(outcome.failed.map((f) => f.grantId));
-      const left = (await store.grantsOf(user, ['pending', ...LIVE_GRANT_STATES])).filter((g) => !failedIds.has(grantRef(g.id)));
+      const left = (await this.restingOn(user, ['pending', ...LIVE_GRANT_STATES])).filter((g) => !failedIds.has(grantRef(g.id)));
       if (left.length === 0 || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
     }
     // Still at its provider when the wait ran out: not gone, so not called gone. Its activation sees the block and undoes it.
-    for (const grant of await store.grantsOf(user, ['pending'])) outcome.failed.push({ grantId: grantRef(grant.id), problem: 'still being granted at its provider; it is taken back when the provider answers, or by the next sweep' });
+    for (const grant of await this.restingOn(user, ['pending'])) outcome.failed.push({ grantId: grantRef(grant.id), problem: 'still being granted at its provider; it is taken back when the provider answers, or by the next sweep' });
     return ok(outcome);
+  }
+
+  /**
+   * The person's grants in these states, and other people's whose request they approved a step of: an approval made
+   * with a stolen account may have carried an accomplice's request just before the block, so those end too.
+   */
+  private async restingOn(user: string, states: GrantState[]): Promise<GrantRecord[]> {
+    const { store } = this.deps;
+    const [own, theirs] = await Promise.all([store.grantsOf(user, states), store.grantsApprovedBy(user, states)]);
+    return [...own, ...theirs.filter((g) => !own.some((o) => o.id === g.id))];
   }
 
   async unblock(user: string, by: string): Promise<Result<{ user: string }, DomainError>> {
@@ -113,7 +127,7 @@ export class UserBlocks {
       cancelled++;
       const fresh = await store.getRequest(request.id) as RequestRecord;
       await scheduler.cancelRequestJobs(request.id).catch((e: unknown) => log.warn({ problem: String(e) }, 'could not cancel the jobs of a cancelled request'));
-      await notifier.notify({ type: 'request_cancelled', request: fresh }).catch(() => undefined);
+      await notifier.notify({ type: 'request_cancelled', request: fresh, ...(code === 'approver_blocked' ? { approverBlocked: true as const } : {}) }).catch(() => undefined);
     }
     return cancelled;
   }

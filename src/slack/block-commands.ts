@@ -8,10 +8,12 @@ import { code, mention } from './text.ts';
 /** What the admins read in the audit channel, and the admin who ran it in their reply. */
 export function revokeAllSummary(out: RevokeAllOutcome, by: string): string {
   const who = mention(out.user);
-  const ended = out.ended.length === 0 ? 'held no live grant' : `lost ${out.ended.length} grant(s): ${out.ended.map(code).join(', ')}`;
+  const own = out.ended.filter((g) => !out.endedApproved.includes(g));
+  const ended = own.length === 0 ? 'held no live grant' : `lost ${own.length} grant(s): ${own.map(code).join(', ')}`;
+  const theirs = out.endedApproved.length === 0 ? '' : ` ${out.endedApproved.length} grant(s) of others that ${who} approved were revoked: ${out.endedApproved.map(code).join(', ')}.`;
   const pending = out.cancelled === 0 ? '' : ` ${out.cancelled} pending request(s) were cancelled.`;
   const approved = out.approvalsCancelled === 0 ? '' : ` ${out.approvalsCancelled} request(s) of others that ${who} approved were cancelled.`;
-  const cancelled = `${pending}${out.windowsCancelled === 0 ? '' : ` ${out.windowsCancelled} scheduled window(s) were cancelled.`}${approved}`;
+  const cancelled = `${pending}${out.windowsCancelled === 0 ? '' : ` ${out.windowsCancelled} scheduled window(s) were cancelled.`}${approved}${theirs}`;
   const blocked = `${who} is blocked from requesting access until an admin runs ${code(`/access unblock ${out.user}`)}.`;
   if (out.failed.length === 0) return `🔒 ${mention(by)} ran revoke-all: ${who} ${ended}; all their access is confirmed gone.${cancelled} ${blocked}`;
   const failing = out.failed.map((f) => `${code(f.grantId)} (${code(f.problem)})`).join(', ');

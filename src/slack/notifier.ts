@@ -188,6 +188,8 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
         return auditLine(`${code(requestRef(event.request.id))} ${what(event.request)} for ${mention(event.request.requester)} denied by ${mention(event.by)}.`);
       case 'request_cancelled':
         await updateCard(event.request.id);
+        // Their last word from Sesame was an approval; without this they would wait for a grant that never comes.
+        if (event.approverBlocked) return dm(event.request.requester, `🚫 Your request ${code(requestRef(event.request.id))} for ${what(event.request)} was cancelled, not granted: an admin blocked someone who approved a step of it (\`/access revoke-all\`), so that approval no longer counts. Ask again and someone else can approve it.`);
         if (event.request.decidedBy !== 'sesame') return;
         await dm(event.request.requester, `🚫 Your request ${code(requestRef(event.request.id))} for ${what(event.request)} was cancelled, not granted, because the policy in force no longer allows it:`, event.request.decisionNote ?? '');
         return auditLine(`${code(requestRef(event.request.id))} ${what(event.request)} for ${mention(event.request.requester)} cancelled: the policy in force no longer allows it.`);

@@ -2,8 +2,8 @@
 import { and, asc, eq, gte, inArray, sql } from 'drizzle-orm';
 import type { Db } from './db.ts';
 import { hotQueries } from './hot-queries.ts';
-import type { RequestState } from '../core/errors.ts';
-import { approvals, auditLog, blockedUsers, requests, type BlockedUserRow, type RequestRow } from './schema.ts';
+import type { GrantState, RequestState } from '../core/errors.ts';
+import { approvals, auditLog, blockedUsers, grants, requests, type BlockedUserRow, type GrantRow, type RequestRow } from './schema.ts';
 
 export function blockOf(db: Db, user: string): BlockedUserRow | undefined {
   return hotQueries(db).block.get({ user });
@@ -21,6 +21,12 @@ export function blockedAmong(db: Db, users: readonly string[]): Set<string> {
 export function requestsApprovedBy(db: Db, approver: string, states: RequestState[]): RequestRow[] {
   const approved = db.selectDistinct({ id: approvals.requestId }).from(approvals).where(eq(approvals.approver, approver));
   return db.select().from(requests).where(and(inArray(requests.id, approved), inArray(requests.state, states))).orderBy(asc(requests.id)).all();
+}
+
+/** Grants in `states` whose request `approver` approved a step of, oldest first. */
+export function grantsApprovedBy(db: Db, approver: string, states: GrantState[]): GrantRow[] {
+  const approved = db.selectDistinct({ id: approvals.requestId }).from(approvals).where(eq(approvals.approver, approver));
+  return db.select().from(grants).where(and(inArray(grants.requestId, approved), inArray(grants.state, states))).orderBy(asc(grants.id)).all();
 }
 
 /** False when the person was already blocked (the first block, its reason and its author stand). */

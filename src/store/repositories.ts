@@ -6,7 +6,7 @@ import type { GrantState, RequestState } from '../core/errors.ts';
 import type { ApprovalRecord, AuditRecord, GrantRecord, GrantSchedule, RequestRecord } from '../core/records.ts';
 import { auditInTransaction, LOST_RACE, type ReasonQueries, type RecentQueries, type RecordReads, type ReviewQueries, type StorePort, type TransactionPort } from '../core/store-port.ts';
 import { AuditLog } from './audit.ts';
-import { blockedAmong, blockedSince, requestsApprovedBy } from './blocks.ts';
+import { blockedAmong, blockedSince, grantsApprovedBy, requestsApprovedBy } from './blocks.ts';
 import { writeProblem, type Db } from './db.ts';
 import { hotQueries, type HotQueries } from './hot-queries.ts';
 import { channelsWithLiveBreakglass, liveBreakglassGrantIdsIn, liveGrantIdsOfBlocked, liveGroupApprovedGrants } from './reason-queries.ts';
@@ -140,6 +140,10 @@ export class SqliteStore implements StorePort {
 
   async requestsApprovedBy(approver: string, states: RequestState[]): Promise<RequestRecord[]> {
     return requestsApprovedBy(this.db, approver, states);
+  }
+
+  async grantsApprovedBy(approver: string, states: GrantState[]): Promise<GrantRecord[]> {
+    return grantsApprovedBy(this.db, approver, states);
   }
 
   setRequestCard(id: number, channel: string, ts: string): Promise<void> {

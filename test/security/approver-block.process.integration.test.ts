@@ -101,11 +101,10 @@ describe('an approver blocked mid-request, against the real process', () => {
     expect(actions).not.toContain('request.approved');
   }, 60_000);
 
-  // GAP: revoke-all cancels the requests lead1 had approved and says so to the admin and the audit channel, but the
-  // requester gets no DM: their last word from Sesame is "approved ... waits for security (step 2 of 2)". They only
-  // learn of it by clicking or looking. Flip to `it` once the cancel tells the requester why and to ask again.
-  it.fails('the requester of the cancelled request is told by DM why, and to ask again', async () => {
-    await slack.waitFor(() => dmsTo(PEOPLE.engineer).find((t) => t.includes(cancelled) && /cancel/i.test(t)) ?? null, 'the cancel DM to the requester', 5_000);
+  // Their last word from Sesame was "approved ... waits for security (step 2 of 2)": the cancel must reach them too.
+  it('the requester of the cancelled request is told by DM why, and to ask again', async () => {
+    const dm = await slack.waitFor(() => dmsTo(PEOPLE.engineer).find((t) => t.includes(cancelled) && /cancel/i.test(t)) ?? null, 'the cancel DM to the requester', 5_000);
+    expect(dm).toMatch(/was cancelled, not granted: an admin blocked someone who approved a step of it .* Ask again and someone else can approve it\./);
   }, 15_000);
 
   it('after /access unblock the same two-step flow through lead1 grants normally', async () => {

@@ -46,10 +46,13 @@ describe('adversary: a blocked team lead', () => {
     expect((await userBlocksOf(h).unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);
     // By design: the admin lifted the block, so the lead's approval counts again.
     expect((await h.service.approve(id, PEOPLE.lead2)).value?.kind).toBe('approved');
-    // Re-blocking after the grant does not end it (documented: grants already made stay live).
+    // Blocking the lead again ends what rests on their approval: the grants made on it are revoked, not left live.
     const again = await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'again');
     expect(again.ok && again.value.approvalsCancelled).toBe(0);
-    expect((await h.store.grantsOfRequest(id)).map((g) => g.state)).toEqual(['active', 'active']);
+    const members = await h.store.grantsOfRequest(id);
+    expect(members.map((g) => g.state)).toEqual(['revoked', 'revoked']);
+    expect(again.ok && again.value.endedApproved).toEqual(members.map((g) => `G${g.id}`));
+    expect(again.ok && again.value.ended).toEqual(members.map((g) => `G${g.id}`));
   });
 
   // GAP (denial of service, undocumented): the requester's only lead is blocked, yet a new request's team-lead step is

@@ -120,6 +120,23 @@ describe.each(storeFactories)('the $name store', (factory) => {
     await expect(store.transaction(now, (tx) => tx.insertGrant(grant))).rejects.toThrow();
   });
 
+  it('finds the grants resting on an approver\'s approval, in the states asked for', async () => {
+    const approver = user();
+    const grantFor = async (approvedBy: string | null, state: 'active' | 'expired') =>
+      committed(store, async (tx) => {
+        const request = await tx.insertRequest(newRequest(user()));
+        if (approvedBy !== null) await tx.insertApproval(request.id, 0, approvedBy, LATER);
+        return tx.insertGrant({ requestId: request.id, user: request.requester, resource: 'sandbox', role: 'admin', provider: PROVIDER, reason: 'r', state, createdAt: LATER });
+      });
+    const live = await grantFor(approver, 'active');
+    const over = await grantFor(approver, 'expired');
+    await grantFor('someone else', 'active');
+    await grantFor(null, 'active');
+    expect((await store.grantsApprovedBy(approver, ['active', 'revoke_failed'])).map((g) => g.id)).toEqual([live.id]);
+    expect((await store.grantsApprovedBy(approver, ['active', 'expired'])).map((g) => g.id)).toEqual([live.id, over.id]);
+    expect(await store.grantsApprovedBy('nobody', ['active'])).toEqual([]);
+  });
+
   it('moves a grant only from the states it names, and reviews it once', async () => {
     const requester = user();
     const grant = await committed(store, async (tx) => {

@@ -85,6 +85,11 @@ export class PgStore extends PgReads implements StorePort {
     return this.db.select().from(requests).where(and(inArray(requests.id, approved), inArray(requests.state, states))).orderBy(asc(requests.id));
   }
 
+  grantsApprovedBy(approver: string, states: GrantState[]): Promise<GrantRecord[]> {
+    const approved = this.db.selectDistinct({ id: approvals.requestId }).from(approvals).where(eq(approvals.approver, approver));
+    return this.db.select().from(grants).where(and(inArray(grants.requestId, approved), inArray(grants.state, states))).orderBy(asc(grants.id));
+  }
+
   pendingRequests(): Promise<RequestRecord[]> {
     return this.db.select().from(requests).where(eq(requests.state, 'pending')).orderBy(asc(requests.id));
   }
