@@ -9,7 +9,7 @@ COPY package.json package-lock.json ./
 # Without scripts, so `prepare` does not build before the sources are here; the native modules are built explicitly.
 RUN npm ci --ignore-scripts --no-audit --no-fund && npm rebuild better-sqlite3 msgpackr-extract
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build.js ./scripts/
+COPY scripts/build.js scripts/bundle.js ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 

@@ -5,6 +5,7 @@ import { cpSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundle } from './bundle.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 let tsc;
@@ -26,3 +27,9 @@ try {
 // The playground's browser modules stay TypeScript: its page server compiles them for the browser on request.
 const browserModules = join('src', 'playground', 'web');
 cpSync(`${root}src`, `${root}dist`, { recursive: true, filter: (path) => !path.endsWith('.ts') || path.includes(browserModules) });
+try {
+  await bundle(root);
+} catch (error) {
+  process.stderr.write(`Bundling dist/ failed (${error instanceof Error ? error.message : String(error)}); dist/bundle/ is incomplete.\n`);
+  process.exit(1);
+}

@@ -1,6 +1,6 @@
 // The compiled build: bin/sesame.js picks dist/ when it is fresh, the build runs without tsx, and light commands load light modules.
 import { execFile, execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ function run(bin: string, args: string[], options: { env?: Record<string, string
 }
 
 /** A checkout of bin/sesame.js with stand-in entry points, to see which one the bin picks. */
-function fakeCheckout(name: string, parts: { dist?: boolean; src?: boolean; tsx?: boolean }): string {
+function fakeCheckout(name: string, parts: { dist?: boolean; bundle?: boolean; src?: boolean; tsx?: boolean }): string {
   const root = join(dir, name);
   mkdirSync(join(root, 'bin'), { recursive: true });
   copyFileSync(BIN, join(root, 'bin', 'sesame.js'));
@@ -30,6 +30,10 @@ function fakeCheckout(name: string, parts: { dist?: boolean; src?: boolean; tsx?
   if (parts.dist) {
     mkdirSync(join(root, 'dist', 'cli'), { recursive: true });
     writeFileSync(join(root, 'dist', 'cli', 'main.js'), "export async function run(argv) {\n  process.stdout.write(`compiled ${argv.join(' ')}\\n`);\n}\n");
+  }
+  if (parts.bundle) {
+    mkdirSync(join(root, 'dist', 'bundle'), { recursive: true });
+    writeFileSync(join(root, 'dist', 'bundle', 'main.js'), "export async function run(argv) {\n  process.stdout.write(`bundled ${argv.join(' ')}\\n`);\n}\n");
   }
   if (parts.tsx ?? true) symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
   return join(root, 'bin', 'sesame.js');
@@ -45,6 +49,14 @@ describe('bin/sesame.js', () => {
     const bin = fakeCheckout('fresh', { dist: true, src: true });
     setAge(join(dir, 'fresh', 'src', 'cli', 'main.ts'), 60);
     expect(await run(bin, ['policy', 'check'])).toMatchObject({ code: 0, stdout: 'compiled policy check\n' });
+  });
+
+  it('runs the bundle in dist/bundle/ when the build made one, under the same freshness rule', async () => {
+    const bin = fakeCheckout('bundled', { dist: true, bundle: true, src: true });
+    setAge(join(dir, 'bundled', 'src', 'cli', 'main.ts'), 60);
+    expect(await run(bin, ['policy', 'check'])).toMatchObject({ code: 0, stdout: 'bundled policy check\n' });
+    setAge(join(dir, 'bundled', 'dist', 'cli', 'main.js'), 120);
+    expect(await run(bin, ['x'])).toMatchObject({ code: 0, stdout: 'source x\n' });
   });
 
   it('runs the source through tsx when a source file changed after the build', async () => {
@@ -99,5 +111,32 @@ describe('the compiled build', () => {
     const check = await importsOf(['policy', 'check', join(ROOT, 'policies', 'policy.yaml')]);
     expect(check.some((url) => url.includes('/dist/policy/load.js'))).toBe(true);
     expect(check.filter((url) => heavy.test(url))).toEqual([]);
+  });
+});
+
+describe('the bundled build', () => {
+  const bundled = join(dir, 'bundled-build');
+  const bin = join(bundled, 'bin', 'sesame.js');
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(bundled, 'dist')], { stdio: 'pipe' });
+    mkdirSync(join(bundled, 'bin'));
+    copyFileSync(BIN, bin);
+    for (const shared of ['package.json', 'migrations', 'node_modules', 'policies']) symlinkSync(join(ROOT, shared), join(bundled, shared));
+    const { bundle } = (await import(join(ROOT, 'scripts', 'bundle.js'))) as { bundle: (root: string) => Promise<boolean> };
+    expect(await bundle(`${bundled}/`)).toBe(true);
+  }, 180_000);
+
+  it('finds the migrations and the version from inside the bundle, which is a few files rather than hundreds', async () => {
+    const db = join(dir, 'bundled.db');
+    expect(await run(bin, ['migrate'], { env: { DATABASE_PATH: db } })).toMatchObject({ code: 0, stdout: expect.stringMatching(/: created, \d+ migrations applied\n$/) });
+    const version = await run(bin, ['--version']);
+    expect(version).toMatchObject({ code: 0, stdout: expect.stringMatching(/\d+\.\d+\.\d+/) });
+    const files = readdirSync(join(bundled, 'dist', 'bundle')).filter((f) => f.endsWith('.js'));
+    expect(files).toContain('main.js');
+    expect(files.length).toBeLessThan(200);
+    // A CommonJS package behind import() would get a default export only there (undici's `request` went missing).
+    const defaultOnly = files.filter((f) => /^export default require_/m.test(readFileSync(join(bundled, 'dist', 'bundle', f), 'utf8')));
+    expect(defaultOnly).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 // Cold start: each `sesame` command loads only the packages it uses. A policy check never loads a cloud SDK, Slack,
 // Redis, BullMQ or a database driver, and `start` with webhook and noop providers loads no cloud SDK (they load on first use).
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,12 +18,28 @@ const CLOUD_SDKS = /^(@kubernetes\/client-node|@aws-sdk\/.*|@googleapis\/.*|goog
 /** What only `start` (or the database commands) need. */
 const BOT_ONLY = /^(@slack\/bolt|@slack\/web-api|bullmq|ioredis|better-sqlite3|drizzle-orm|pino|prom-client|undici)$/;
 
-/** The packages whose files a command loaded, by the innermost node_modules folder of each. */
+const BUNDLE = fileURLToPath(new URL('../../dist/bundle/', import.meta.url));
+
+/** What each file of the bundle holds (scripts/bundle.js writes it), when `sesame` runs bundled. */
+function bundledPackages(): Record<string, string[]> {
+  return existsSync(join(BUNDLE, 'packages.json')) ? (JSON.parse(readFileSync(join(BUNDLE, 'packages.json'), 'utf8')) as Record<string, string[]>) : {};
+}
+
+/**
+ * The packages whose files a command loaded, by the innermost node_modules folder of each; a file of the bundle counts
+ * as every package bundled into it.
+ */
 function packagesIn(file: string): Set<string> {
+  const inBundle = bundledPackages();
   const names = readFileSync(file, 'utf8')
     .split('\n')
-    .map((line) => decodeURIComponent(line).match(/.*node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1])
-    .filter((name): name is string => name !== undefined);
+    .flatMap((line) => {
+      const path = decodeURIComponent(line);
+      const bundled = path.match(/\/dist\/bundle\/([^/]+\.js)$/)?.[1];
+      if (bundled !== undefined) return inBundle[bundled] ?? [];
+      const name = path.match(/.*node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1];
+      return name === undefined ? [] : [name];
+    });
   return new Set(names);
 }
 

@@ -1,0 +1,86 @@
+// Bundles the compiled CLI (dist/cli/main.js) and the packages it imports into dist/bundle/: at start Node then reads
+// and compiles a few files instead of several hundred, which was most of `sesame start`'s time to ready. What the CLI
+// imports on first use (each command, the cloud SDKs) stays a chunk or a package of its own, loaded only when needed.
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, relative, sep } from 'node:path';
+
+/**
+ * Left to node_modules: native addons and their optional helpers, and the SDKs and tools loaded on first use. A
+ * CommonJS package imported with `import()` must stay outside too: split into a chunk of its own, esbuild would give
+ * it a default export only, where Node gives its named exports as well (undici's `request`).
+ */
+const EXTERNAL = ['better-sqlite3', 'pg', 'pg-native', 'bufferutil', 'utf-8-validate', 'typescript', 'undici', '@aws-sdk/*', '@googleapis/*', 'google-auth-library', '@octokit/*', '@kubernetes/client-node'];
+
+/**
+ * Code that finds files next to itself (migrations, package.json, the playground's page) reads `import.meta.url`,
+ * `__dirname` or `__filename`; inside a bundle those would name the chunk. Each is rewritten to the place the module
+ * came from, relative to the chunk (every chunk is in `outdir`), so the bundle still works when the folder moves.
+ */
+function ownLocations(outdir) {
+  return {
+    name: 'own-locations',
+    setup(build) {
+      build.onLoad({ filter: /\.(m?js|cjs)$/ }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        if (!/import\.meta\.url|__dirname|__filename/.test(source)) return undefined;
+        const from = (path) => relative(outdir, path).split(sep).join('/');
+        // The chunk's own URL comes from the banner: `import.meta` here would make esbuild treat a CommonJS file as ESM.
+        const url = (path) => `new URL(${JSON.stringify(from(path))}, sesameChunkUrl)`;
+        const file = args.path;
+        const dir = file.slice(0, file.lastIndexOf(sep) + 1);
+        // CommonJS's own two names, declared at the top of a module that uses them without declaring them (a CommonJS
+        // module is wrapped in a function, and esbuild renames an ES module's top-level names that would collide).
+        const declared = (name) => new RegExp(`(?:var|let|const|function)\\s+${name}\\b`).test(source);
+        const locals = [
+          /\b__filename\b/.test(source) && !declared('__filename') ? `var __filename = decodeURIComponent(${url(file)}.pathname);` : '',
+          /\b__dirname\b/.test(source) && !declared('__dirname') ? `var __dirname = decodeURIComponent(${url(dir)}.pathname).replace(/\\/$/, '');` : '',
+        ].join('');
+        const rewritten = source.replace(/\bimport\.meta\.url\b/g, `${url(file)}.href`);
+        // After a shebang and a "use strict" directive, which must stay first to count.
+        const head = /^(#![^\n]*\n)?(\s*(['"])use strict\3;?)?/.exec(rewritten)?.[0] ?? '';
+        return { contents: `${head}${locals ? `;${locals}` : ''}${rewritten.slice(head.length)}`, loader: 'js' };
+      });
+    },
+  };
+}
+
+/** The packages whose code each output file holds, by file name (what `test/cli/lazy-imports` checks a command loads). */
+function packagesByFile(metafile) {
+  const byFile = {};
+  for (const [output, { inputs }] of Object.entries(metafile.outputs)) {
+    if (!output.endsWith('.js')) continue;
+    const names = Object.keys(inputs).map((input) => input.match(/.*node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1]).filter(Boolean);
+    byFile[basename(output)] = [...new Set(names)].sort();
+  }
+  return byFile;
+}
+
+/** Builds dist/bundle/main.js (and its chunks); false, with the reason on stderr, when esbuild is not installed. */
+export async function bundle(root) {
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    process.stderr.write('esbuild is not installed, so dist/bundle/ was not built; Sesame runs from dist/ unbundled (a slower start).\n');
+    return false;
+  }
+  const outdir = `${root}dist/bundle`;
+  const result = await esbuild.build({
+    entryPoints: { main: `${root}dist/cli/main.js` },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: EXTERNAL,
+    // CommonJS packages inside an ES module bundle still call require() for Node's own modules.
+    banner: { js: "import { createRequire as sesameRequire } from 'node:module'; const sesameChunkUrl = import.meta.url; const require = sesameRequire(sesameChunkUrl);" },
+    plugins: [ownLocations(outdir)],
+    sourcemap: 'linked',
+    metafile: true,
+    logLevel: 'warning',
+  });
+  await writeFile(`${outdir}/packages.json`, `${JSON.stringify(packagesByFile(result.metafile), null, 1)}\n`);
+  return true;
+}
