@@ -1,6 +1,7 @@
 // Which policy groups a person is in right now: fixed user lists, plus Slack user groups via the Directory.
 import { outsiderOf, type Facts } from '../policy/decide.ts';
 import type { Policy } from '../policy/schema.ts';
+import { leadsOf } from '../policy/teams.ts';
 import type { ApproverFacts } from './lifecycle.ts';
 import type { GrantKeeperDeps } from './grant-keeper.ts';
 import type { Directory, Standing } from './ports.ts';
@@ -41,9 +42,15 @@ export async function requesterFacts(
   user: string,
   directory: Directory,
   store?: StorePort,
-): Promise<{ groups: Set<string>; teams: Set<string>; user: string; standing: Standing; blocked: boolean }> {
+): Promise<{ groups: Set<string>; teams: Set<string>; user: string; standing: Standing; blocked: boolean; blockedLeads: Set<string> }> {
   const [groups, teams, standing, blocked] = await Promise.all([groupsOf(policy, user, directory), teamsOf(policy, user, directory), directory.standing(user), store?.isBlocked(user) ?? false]);
-  return { groups, teams, user, standing, blocked };
+  return { groups, teams, user, standing, blocked, blockedLeads: await blockedLeadsOf(policy, teams, store) };
+}
+
+/** The leads of these teams whom an admin has blocked; none asked for when the person is in no team. */
+export async function blockedLeadsOf(policy: Policy, teams: ReadonlySet<string>, store: Pick<StorePort, 'blockedAmong'> | undefined): Promise<Set<string>> {
+  const leads = teams.size === 0 ? [] : leadsOf(policy, teams);
+  return leads.length === 0 || store === undefined ? new Set() : store.blockedAmong(leads);
 }
 
 export async function approverFacts(policy: Policy, user: string, directory: Directory, store?: StorePort): Promise<ApproverFacts> {

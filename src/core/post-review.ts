@@ -9,7 +9,7 @@ import type { AccessEvent, Clock, Directory, Notifier } from './ports.ts';
 import type { DomainError } from './errors.ts';
 import { grantRef, requestRef } from './ids.ts';
 import type { ApproverFacts } from './lifecycle.ts';
-import { approverFacts, teamsOf } from './membership.ts';
+import { approverFacts, blockedLeadsOf, teamsOf } from './membership.ts';
 import { tierOfGrant } from './bundle-grants.ts';
 import { auditRefusal } from './refusals.ts';
 import { err, ok, type Result } from './result.ts';
@@ -65,7 +65,7 @@ export class PostAccessReviews {
     if (review === undefined || request === undefined) return false;
     // Only the teams are asked for (no standing): a Slack hiccup at the end of a grant must not lose its review.
     const teams = review === TEAM_LEAD ? await teamsOf(policy, grant.user, this.deps.directory) : new Set<string>();
-    const reviewers = reviewersFor(policy, review, { teams, user: grant.user });
+    const reviewers = reviewersFor(policy, review, { teams, user: grant.user, blockedLeads: await blockedLeadsOf(policy, teams, store) });
     if (reviewers === null) return false; // policy check refuses review: team_lead without admins
     const from = 'leads' in reviewers ? TEAM_LEAD : reviewers.group;
     const leads = 'leads' in reviewers ? reviewers.leads : null;
@@ -153,7 +153,8 @@ export class PostAccessReviews {
   private async reviewersNow(grant: GrantRecord): Promise<Reviewers | undefined> {
     if (grant.reviewFrom !== TEAM_LEAD) return undefined;
     const { policy } = this.deps.policy();
-    return reviewersFor(policy, TEAM_LEAD, { teams: await teamsOf(policy, grant.user, this.deps.directory), user: grant.user });
+    const teams = await teamsOf(policy, grant.user, this.deps.directory);
+    return reviewersFor(policy, TEAM_LEAD, { teams, user: grant.user, blockedLeads: await blockedLeadsOf(policy, teams, this.deps.store) });
   }
 
   private async check(grantId: number, reviewer: string): Promise<Result<{ grant: GrantRecord }, DomainError>> {

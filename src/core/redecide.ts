@@ -2,7 +2,7 @@
 import { bundleMembers, sameMembers } from '../policy/bundles.ts';
 import { decide, type AccessQuery, type Facts } from '../policy/decide.ts';
 import type { Policy } from '../policy/schema.ts';
-import { sameRouting } from '../policy/teams.ts';
+import { sameRouting, type RoutedStep } from '../policy/teams.ts';
 import type { GrantRecord, RequestRecord } from './records.ts';
 import type { DomainError } from './errors.ts';
 import { escalationWithdrawn } from './escalation-rules.ts';
@@ -26,9 +26,16 @@ export function whyNoLongerAllowed(policy: Policy, request: RequestRecord, grant
   const query: AccessQuery = { resource: request.resource, role: request.role, duration: request.durationMs, reason: request.reason, extending: grant ? extendingOf(grant) : undefined, startsAt };
   const decision = decide(policy, query, facts, now);
   if (decision.kind === 'refuse') return decision.error;
-  // Stricter approvals than the stored ones make it stale (so do other team leads, or a lead's step now falling back); laxer ones (even auto-approval) keep the stored steps.
-  if (decision.kind === 'needs_approval' && (!sameRouting(decision.steps, request.steps) || escalationWithdrawn(decision.steps, request.steps) || (request.selfApproval && !decision.request.selfApproval))) {
-    return { code: 'approvals_changed', tier: decision.request.tier };
-  }
+  if (decision.kind !== 'needs_approval') return null; // laxer approvals (even auto-approval) keep the stored steps
+  // Stricter approvals than the stored ones make it stale (so do other team leads, or a lead's step now falling back).
+  // A lead blocked since the request was made leaves it routed as it was (their clicks are refused, and what they
+  // approved is refused as `approval_by_blocked`); one made after went past them: either routing stands.
+  const asStored = (steps: RoutedStep[]) => sameRouting(steps, request.steps) && !escalationWithdrawn(steps, request.steps);
+  const beforeBlocks = () => {
+    const unblocked = decide(policy, query, { ...facts, blockedLeads: undefined }, now);
+    return unblocked.kind === 'needs_approval' && asStored(unblocked.steps);
+  };
+  const routed = asStored(decision.steps) || ((facts.blockedLeads?.size ?? 0) > 0 && beforeBlocks());
+  if (!routed || (request.selfApproval && !decision.request.selfApproval)) return { code: 'approvals_changed', tier: decision.request.tier };
   return null;
 }

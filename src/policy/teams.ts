@@ -20,6 +20,8 @@ export type RoutedStep = {
 export interface TeamFacts {
   teams?: ReadonlySet<string> | undefined;
   user?: string | undefined;
+  /** Leads of the person's teams whom an admin blocked (revoke-all): they can decide nothing, so nothing goes to them. */
+  blockedLeads?: ReadonlySet<string> | undefined;
 }
 
 /** Teams whose fixed lists name this person as a member or a lead (Slack user groups need the directory: see membership). */
@@ -43,7 +45,9 @@ export function teamLeadsFor(policy: Policy, facts: TeamFacts, count = 1): { lea
   const own = [...teams].find((t) => facts.user !== undefined && policy.teams[t]?.leads.includes(facts.user));
   if (own !== undefined) return { none: `the requester leads ${own}` };
   if (leads.length < count) return { none: `the teams ${[...teams].join(', ')} have fewer than ${count} leads` };
-  return { leads };
+  const able = leads.filter((lead) => !facts.blockedLeads?.has(lead));
+  if (able.length < count) return { none: `an admin blocked ${leads.length - able.length} of the ${leads.length} leads of ${[...teams].join(', ')}, leaving fewer than ${count}` };
+  return { leads: able };
 }
 
 /** The tier's steps with each `team_lead` step sent to the requester's leads or its fallback, and a note per routed step. */

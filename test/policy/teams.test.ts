@@ -49,6 +49,15 @@ describe('team-lead routing', () => {
     expect(d.rule.why).toContain('step 1 goes to its fallback security: the requester leads payments');
   });
 
+  it('leaves out leads an admin blocked, and falls back when too few are left to decide', () => {
+    const blocked = (user: string, teams: string[], leads: string[]) => decide(policy, { resource: 'prod-db', role: 'write', reason: 'INC-1' }, { groups: new Set(['engineering']), teams: new Set(teams), user, blockedLeads: new Set(leads) }, at);
+    expect(blocked(BOTH, ['payments', 'web'], [LEAD_PAY])).toMatchObject({ steps: [{ from: 'team_lead', leads: [LEAD_WEB] }, { from: 'sre-leads' }] });
+    const d = blocked(PAYER, ['payments'], [LEAD_PAY]);
+    expect(d).toMatchObject({ kind: 'needs_approval', steps: [{ from: 'security', count: 1 }, { from: 'sre-leads' }] });
+    expect(d.rule.why).toContain('step 1 goes to its fallback security: an admin blocked 1 of the 1 leads of payments, leaving fewer than 1');
+    expect(reviewersFor(policy, 'team_lead', { teams: new Set(['payments']), user: PAYER, blockedLeads: new Set([LEAD_PAY]) })).toEqual({ group: policy.settings.admins });
+  });
+
   it('sends someone in no team to the fallback group', () => {
     expect(ask(NOBODY, [])).toMatchObject({ steps: [{ from: 'security' }, { from: 'sre-leads' }] });
     expect(ask(NOBODY, []).rule.why).toContain('the requester is in no team');

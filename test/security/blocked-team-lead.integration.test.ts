@@ -55,11 +55,9 @@ describe('adversary: a blocked team lead', () => {
     expect(again.ok && again.value.ended).toEqual(members.map((g) => `G${g.id}`));
   });
 
-  // GAP (denial of service, undocumented): the requester's only lead is blocked, yet a new request's team-lead step is
-  // still routed to that lead (stored as `leads: [lead1]`), whose every click is refused (`blocked_decider`). Nobody
-  // else may approve it, so it can only time out (or wait for an escalation, if the step has one) until an admin
-  // unblocks the lead or edits the teams. docs/policy.md's fallback rule does not count a blocked lead as missing.
-  it.fails('routes a new request past a blocked only lead', async () => {
+  // A blocked lead decides nothing, so a new request's team-lead step must not wait on them: with the team's only lead
+  // blocked it goes to the fallback group, as for someone in no team.
+  it('routes a new request past a blocked only lead', async () => {
     await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised');
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', duration: HOUR, reason: 'CHG-2' });
     if (out.value?.kind !== 'pending') throw new Error(`expected a pending request, got ${JSON.stringify(out)}`);
