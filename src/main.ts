@@ -112,7 +112,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const { store } = opened;
   const metrics = createMetrics(() => store.countGrants('active'), async () => (await auditStream.lag()) ?? 0, () => store.reviews.countPending());
   const clock = options.clock ?? { now: () => new Date() };
-  const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log, warnHorizonMs: Math.max(3_600_000, 2 * config.reconcileIntervalMs), sweepIntervalMs: config.reconcileIntervalMs });
+  const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log, warnHorizonMs: Math.max(3_600_000, 2 * config.reconcileIntervalMs) });
   const replicas = createReplicaCoordination({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
 
   const client = createWebClient(botToken, config.slack.apiUrl, boltLogger(log.child({ component: 'web-api' })), options.slackTimeoutMs);

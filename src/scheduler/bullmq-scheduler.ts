@@ -34,12 +34,6 @@ export interface BullSchedulerOptions {
    * sweeps, so this must exceed the reconcile interval. @defaultValue 1 h
    */
   warnHorizonMs?: number;
-  /**
-   * The reconcile interval, when sweeps run (`sesame start`): a warning due more than four intervals and a minute ahead
-   * then gets no job now, since a sweep re-creates it within the horizon before it is due (one add and one worker
-   * wake-up fewer per grant; a grant ended before then never needs one). Unset: every warning gets its job at once.
-   */
-  sweepIntervalMs?: number;
 }
 
 export interface BullScheduler extends Scheduler {
@@ -91,10 +85,6 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
   const connection = redisOptions(options.redisUrl);
   const prefix = options.prefix ?? 'sesame';
   const warnHorizonMs = options.warnHorizonMs ?? 3_600_000;
-  // Sweeps start at most two intervals apart (one skipped while the last still runs), so a warning further off than
-  // this is seen within the horizon by a sweep with two intervals and a minute to spare; a horizon too short for that
-  // (a reconcile interval above 15 minutes) leaves every warning its job.
-  const sweepsWarnBeyondMs = options.sweepIntervalMs !== undefined && 4 * options.sweepIntervalMs <= warnHorizonMs ? 4 * options.sweepIntervalMs + 60_000 : Number.POSITIVE_INFINITY;
   const queues = Object.fromEntries(Object.values(QUEUES).map((name) => [name, new Queue(name, { connection, prefix })])) as Record<QueueName, Queue>;
   // A separate connection that fails fast, to tell "Redis is down" without waiting on BullMQ's retries.
   const probe = new Redis({ ...connection, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 });
@@ -192,8 +182,7 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
         armFallback(grantId, at);
         return;
       }
-      // A moved end moves its warning: a job for the old one is removed even when the sweeps add the new one.
-      if (warnAt && warnAt.getTime() - Date.now() <= sweepsWarnBeyondMs) await put(QUEUES.warn, grantRef(grantId), { grantId }, warnAt);
+      if (warnAt) await put(QUEUES.warn, grantRef(grantId), { grantId }, warnAt);
       else await remove(QUEUES.warn, grantRef(grantId));
     },
 

@@ -57,47 +57,6 @@ describe('BullMQ scheduler', () => {
     }
   });
 
-  it('with sweeps running, leaves a warning due beyond four intervals and a minute to them, and a moved end drops the old warning', async () => {
-    const swept = createBullScheduler({ redisUrl: REDIS, prefix, log: silentLogger, sweepIntervalMs: 30_000 });
-    const warnQueue = new Queue('warn', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
-    try {
-      const until = Date.now() + 5_000;
-      while (!(await swept.available()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-      const now = Date.now();
-      await swept.scheduleRevoke(9_101, new Date(now + 12 * 60_000), new Date(now + 2 * 60_000)); // within 3 min: its job now
-      expect(await revokeQueue.getJob('revoke-G9101')).toBeDefined();
-      expect(await warnQueue.getJob('warn-G9101')).toBeDefined();
-      await swept.scheduleRevoke(9_101, new Date(now + 60 * 60_000), new Date(now + 50 * 60_000)); // extended: left to the sweeps
-      expect((await revokeQueue.getJob('revoke-G9101'))?.opts.delay).toBeGreaterThan(55 * 60_000);
-      expect(await warnQueue.getJob('warn-G9101')).toBeUndefined();
-      // The next sweep adds it: it is within the horizon and missing.
-      expect(await swept.ensureRevokes([{ grantId: 9_101, at: new Date(now + 60 * 60_000), warnAt: new Date(now + 50 * 60_000) }])).toBe(0);
-      expect(await warnQueue.getJob('warn-G9101')).toBeDefined();
-      await swept.cancelRevoke(9_101);
-      expect(await revokeQueue.getJob('revoke-G9101')).toBeUndefined();
-      expect(await warnQueue.getJob('warn-G9101')).toBeUndefined();
-    } finally {
-      await warnQueue.close();
-      await swept.close();
-    }
-  });
-
-  it('with a reconcile interval too long for the horizon, gives every warning its job at once', async () => {
-    const swept = createBullScheduler({ redisUrl: REDIS, prefix, log: silentLogger, sweepIntervalMs: 30 * 60_000, warnHorizonMs: 3_600_000 });
-    const warnQueue = new Queue('warn', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
-    try {
-      const until = Date.now() + 5_000;
-      while (!(await swept.available()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-      const now = Date.now();
-      await swept.scheduleRevoke(9_102, new Date(now + 5 * 3_600_000), new Date(now + 5 * 3_600_000 - 600_000));
-      expect(await warnQueue.getJob('warn-G9102')).toBeDefined();
-      await swept.cancelRevoke(9_102);
-    } finally {
-      await warnQueue.close();
-      await swept.close();
-    }
-  });
-
   it('keeps one job per grant: a reschedule moves it instead of adding a second or being ignored', async () => {
     const soon = new Date(Date.now() + 60_000);
     const later = new Date(Date.now() + 120_000);
