@@ -32,7 +32,6 @@ import { createReplayGuard } from './slack/replay-guard.ts';
 import { createSlackNotifier } from './slack/notifier.ts';
 import { createUsergroupApi } from './slack/usergroup-api.ts';
 import { countingCalls, createWebClient } from './slack/slack-api.ts';
-import { holdOutboundLoad, releaseOutboundLoad } from './http/outbound.ts';
 import { InstanceLockError } from './store/db.ts';
 import { openStore, type OpenedStore } from './store/open-store.ts';
 import type { PgStore } from './store/pg/store.ts';
@@ -40,8 +39,6 @@ import type { SqliteStore } from './store/repositories.ts';
 
 /** Of the 10 s `sesame start` allows for SIGTERM, how long acknowledged Slack work may still take. */
 const ACKNOWLEDGED_WORK_GRACE_MS = 5_000;
-/** undici (for the hot path's HTTP calls) is imported this long after ready, so it does not delay the first answers. */
-const OUTBOUND_LOAD_AFTER_READY_MS = 1_000;
 /** How long one rejected policy is announced once across replicas (each replica reloads the edited file itself). */
 const ANNOUNCE_ONCE_MS = 10 * 60_000;
 /** How often a PostgreSQL replica's audit stream looks for entries another replica wrote (no in-process wake for those). */
@@ -100,7 +97,6 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const log = options.log ?? createLogger(config.logLevel);
   const botToken = config.slack.botToken;
   if (!botToken) throw new StartupError(['SLACK_BOT_TOKEN is not set.']);
-  holdOutboundLoad();
   const loaded = await loadPolicyFile(config.policyPath, { env: config.secrets });
   if (!loaded.ok) throw new StartupError(loaded.error.map(formatProblem));
 
@@ -226,7 +222,6 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   streamer.start();
   const port = (server.address() as AddressInfo).port;
   log.info({ port, mode: slack.requestListener ? 'http' : 'socket', policy: loaded.value.file }, 'Sesame is running');
-  setTimeout(releaseOutboundLoad, OUTBOUND_LOAD_AFTER_READY_MS).unref();
   // The same checks as `sesame doctor`, in the background: what they find is logged, never a reason to stop (nor to
   // wait for at shutdown: a Slack that does not answer must not hold up a SIGTERM).
   if (options.startupChecks !== false) void logFindings(config, log);

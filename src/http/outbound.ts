@@ -17,23 +17,6 @@ export function loadOutbound(): Promise<typeof Undici> {
 /** Whether `send` can start at once; until then, a caller on the start-up path may prefer fetch (already in Node). */
 export const outboundLoaded = (): boolean => undiciLoaded;
 
-let held = false;
-
-/**
- * While `sesame start` gets ready, a Web API call does not start undici's import: compiling it would share the one
- * thread with the start-up. `releaseOutboundLoad` starts it; `send` (a webhook call) still loads it when it must.
- */
-export function holdOutboundLoad(): void {
-  held = true;
-}
-
-export function releaseOutboundLoad(): void {
-  held = false;
-  void loadOutbound();
-}
-
-export const outboundLoadHeld = (): boolean => held;
-
 export interface OutboundRequest {
   method: 'GET' | 'POST';
   headers?: Record<string, string>;

@@ -1,7 +1,7 @@
 // The Web API client Sesame uses, and one wrapper that counts and logs failed calls by method.
 import { ErrorCode, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from '../core/ports.ts';
-import { loadOutbound, outboundLoaded, outboundLoadHeld, send, type OutboundAnswer } from '../http/outbound.ts';
+import { loadOutbound, outboundLoaded, send, type OutboundAnswer } from '../http/outbound.ts';
 import type { Metrics } from '../metrics.ts';
 
 /**
@@ -21,8 +21,8 @@ export function timedFetch(timeoutMs: number): typeof globalThis.fetch {
   return async (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : null;
     const body = init?.body;
-    // Start-up's few calls go through fetch; undici loads once Sesame is ready (or beside them, outside `sesame start`).
-    if (!outboundLoaded() && !outboundLoadHeld()) void loadOutbound();
+    // Start-up's few calls go through fetch while undici loads beside them, off the path to ready.
+    if (!outboundLoaded()) void loadOutbound();
     if (!outboundLoaded() || url === null || (body !== undefined && body !== null && typeof body !== 'string') || (init?.method ?? 'GET') !== 'POST') {
       const deadline = AbortSignal.timeout(timeoutMs);
       return globalThis.fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
