@@ -1,9 +1,9 @@
 // The block list of `/access revoke-all`: who is blocked (and since when), what a block reaches, and the writes.
-import { and, asc, eq, gte, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Db } from './db.ts';
 import { hotQueries } from './hot-queries.ts';
 import type { GrantState, RequestState } from '../core/errors.ts';
-import { approvals, auditLog, blockedUsers, grants, requests, type BlockedUserRow, type GrantRow, type RequestRow } from './schema.ts';
+import { approvals, blockedUsers, grants, requests, type BlockedUserRow, type GrantRow, type RequestRow } from './schema.ts';
 
 export function blockOf(db: Db, user: string): BlockedUserRow | undefined {
   return hotQueries(db).block.get({ user });
@@ -46,12 +46,5 @@ export function deleteBlock(db: Db, user: string): boolean {
 export function blockedSince(db: Db, user: string, sinceMs: number): boolean {
   const row = blockOf(db, user);
   if (row !== undefined && row.blockedAt >= sinceMs) return true;
-  const since = new Date(sinceMs).toISOString();
-  const entry = db
-    .select({ id: auditLog.id })
-    .from(auditLog)
-    .where(and(eq(auditLog.action, 'user.blocked'), gte(auditLog.at, since), sql`json_extract(${auditLog.details}, '$.user') = ${user}`))
-    .limit(1)
-    .get();
-  return entry !== undefined;
+  return hotQueries(db).blockEntrySince.get({ since: new Date(sinceMs).toISOString(), user }) !== undefined;
 }

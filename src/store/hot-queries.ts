@@ -1,9 +1,9 @@
 // The queries on every request, grant and revoke, built into drizzle prepared queries once per database.
-import { and, asc, eq, getTableColumns, inArray, is, ne, SQL, sql, type Column } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gte, inArray, is, ne, SQL, sql, type Column } from 'drizzle-orm';
 import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import type { Db } from './db.ts';
-import { approvals, blockedUsers, grants, requests } from './schema.ts';
+import { approvals, auditLog, blockedUsers, grants, requests } from './schema.ts';
 
 // drizzle builds a query object and its SQL text on every call (a sixth of Sesame's CPU per lifecycle); these are
 // built once and only bound to new values. The values are encoded here exactly as drizzle encodes them when it
@@ -83,6 +83,13 @@ function build(db: Db) {
     grantsOfRequest: db.select().from(grants).where(eq(grants.requestId, id)).orderBy(asc(grants.id)).prepare(),
     approvals: db.select().from(approvals).where(eq(approvals.requestId, id)).orderBy(asc(approvals.id)).prepare(),
     block: db.select().from(blockedUsers).where(eq(blockedUsers.user, sql.placeholder('user'))).prepare(),
+    /** A `user.blocked` entry for this person at or after `since` (an ISO time), whether or not they were unblocked since. */
+    blockEntrySince: db
+      .select({ id: auditLog.id })
+      .from(auditLog)
+      .where(and(eq(auditLog.action, 'user.blocked'), gte(auditLog.at, sql.placeholder('since')), sql`json_extract(${auditLog.details}, '$.user') = ${sql.placeholder('user')}`))
+      .limit(1)
+      .prepare(),
     /** With `pending`, and without: see `Store.holdersOf`. */
     holders: { pending: holdersOf(['pending', 'active', 'revoke_failed']), live: holdersOf(['active', 'revoke_failed']) },
     insertRequest: preparedInsert(db, requests),

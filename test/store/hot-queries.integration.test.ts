@@ -1,9 +1,10 @@
 // The prepared queries of the hot path store what drizzle's built queries stored, and stay right when reused.
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, gte, inArray, sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAuditChain } from '../../src/store/audit.ts';
+import { hotQueries } from '../../src/store/hot-queries.ts';
 import { LOST_RACE, SqliteStore, type NewGrant, type NewRequest } from '../../src/store/repositories.ts';
-import { grants, requests } from '../../src/store/schema.ts';
+import { auditLog, grants, requests } from '../../src/store/schema.ts';
 import { tempDb, type TempDb } from '../support/temp-db.ts';
 import { onPostgres } from '../support/store-factories.ts';
 
@@ -128,5 +129,14 @@ describe.skipIf(onPostgres)('hot queries', () => {
     prepared.db.$client.prepare("INSERT INTO blocked_users (user, blocked_by, reason, blocked_at) VALUES ('U2', 'UADMIN', 'stolen laptop', 1)").run();
     expect(await Promise.all(users.map((u) => store.isBlocked(u)))).toEqual([false, true]);
     expect(await Promise.all(users.map((u) => store.isBlocked(u)))).toEqual([false, true]);
+  });
+
+  it("finds a past block in the audit log with drizzle's own SQL, each call bound to its own person and time", async () => {
+    const since = at(10).toISOString();
+    const builtSql = built.db.select({ id: auditLog.id }).from(auditLog).where(and(eq(auditLog.action, 'user.blocked'), gte(auditLog.at, since), sql`json_extract(${auditLog.details}, '$.user') = ${'U2'}`)).limit(1).toSQL().sql;
+    expect((hotQueries(prepared.db).blockEntrySince as unknown as { getQuery(): { sql: string } }).getQuery().sql).toBe(builtSql);
+    await store.audit(at(20), { actor: 'UADMIN', action: 'user.blocked', details: { user: 'U2' } }); // then unblocked: no row in blocked_users
+    const asked = [['U2', 10], ['U2', 30], ['U1', 10], ['U2', 20]] as const;
+    expect(await Promise.all(asked.map(([user, second]) => store.blockedSince(user, at(second).getTime())))).toEqual([true, false, false, true]);
   });
 });
