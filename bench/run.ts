@@ -20,7 +20,7 @@ import { cpuMs, peakRssMiB } from './process-stats.ts';
 import { startBareBoltProcess, startSesameProcess, type Child } from './processes.ts';
 import { rawBullLateness } from './raw-bullmq.ts';
 import { benchReplicas } from './replicas.ts';
-import { inParallel, passes, percentile, progress, sleep, table, type Row } from './stats.ts';
+import { benchUser, inParallel, passes, percentile, progress, sleep, table, type Row } from './stats.ts';
 
 /** The bench owns this Redis database and empties it before and after. */
 const REDIS_DB = 13;
@@ -100,10 +100,10 @@ async function benchLifecycles(b: Bench): Promise<Row[]> {
   const cpuBefore = cpuMs(b.sesame.pid);
   const started = performance.now();
   await inParallel(Array.from({ length: SIZES.lifecycles }), SIZES.concurrency, async (_, i) => {
-    const granted = await b.ask(`request sandbox 1h bench lifecycle ${i}`, PEOPLE.lead1);
+    const granted = await b.ask(`request sandbox 1h bench lifecycle ${i}`, benchUser('L', i));
     const grant = /`(G\d+)`/.exec(granted)?.[1];
     if (!grant) throw new Error(`bench: a lifecycle request was not granted: ${granted}`);
-    const revoked = await b.ask(`revoke ${grant}`, PEOPLE.lead1);
+    const revoked = await b.ask(`revoke ${grant}`, benchUser('L', i));
     if (!revoked.includes('is revoked')) throw new Error(`bench: a lifecycle revoke failed: ${revoked}`);
   });
   const perSecond = SIZES.lifecycles / ((performance.now() - started) / 1000);
@@ -136,7 +136,7 @@ async function latenessOf(b: Bench, tag: string, count: number): Promise<number[
 async function benchLateness(b: Bench): Promise<Row[]> {
   // Spread: 200 requests for 5 s at 20 a second, so the expiries spread over 10 s.
   await inParallel(Array.from({ length: SIZES.spread }), 1, async (_, i) => {
-    await b.ask(`request sandbox 5s bench spread ${i}`, PEOPLE.lead2);
+    await b.ask(`request sandbox 5s bench spread ${i}`, benchUser('S', i));
     await sleep(50);
   });
   const spread = await latenessOf(b, 'bench spread', SIZES.spread);
@@ -146,7 +146,7 @@ async function benchLateness(b: Bench): Promise<Row[]> {
   // Burst: durations in whole seconds chosen so that all 1,000 grants end within one second.
   const target = Math.ceil((Date.now() + 12_000) / 1000) * 1000;
   await inParallel(Array.from({ length: SIZES.burst }), SIZES.concurrency, async (_, i) => {
-    await b.ask(`request sandbox ${Math.ceil((target - Date.now()) / 1000)}s bench burst ${i}`, PEOPLE.lead2);
+    await b.ask(`request sandbox ${Math.ceil((target - Date.now()) / 1000)}s bench burst ${i}`, benchUser('B', i));
   });
   const burst = await latenessOf(b, 'bench burst', SIZES.burst);
   const rawBurstAt = Date.now() + 3_000;
