@@ -111,5 +111,10 @@ describe('replays across a restart and across processes, against the real bundle
     expect(await deliverTo(`http://127.0.0.1:${otherPort}/slack/events`, captured)).toBe(200);
     await new Promise((r) => setTimeout(r, 1_500));
     expect(requestsIn(join(dir, 'b.db'))).toBe(0);
+    // Control: a fresh request to that process does act, so the 0 above is the guard's doing.
+    const fresh = new SlackSigner(`http://127.0.0.1:${otherPort}/slack/events`, SIGNING, (id) => slack.responseUrl(id));
+    const sent = await fresh.command('request sandbox 1h CHG-83 control', { user: PEOPLE.engineer2 });
+    await slack.waitFor(() => slack.responsesTo(sent.responseId)[0], 'the control reply');
+    expect(requestsIn(join(dir, 'b.db'))).toBe(1);
   }, 60_000);
 });
