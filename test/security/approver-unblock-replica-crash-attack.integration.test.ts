@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PEOPLE } from '../support/e2e.ts';
 import { APPROVE, ReplicaCluster } from '../support/replica-cluster.ts';
+import { sesame as runCli } from '../support/run-cli.ts';
 
 describe('three replicas: the revoke-all replica dies, the approver is unblocked, the slow grant it approved lands', () => {
   const cluster = new ReplicaCluster();
@@ -74,4 +75,11 @@ describe('three replicas: the revoke-all replica dies, the approver is unblocked
     const grants = await cluster.rows<{ id: number; state: string }>('SELECT id, state FROM grants WHERE request_id = $1', [Number(ref.slice(1))]);
     expect({ grants, atProvider: grants.filter((g) => cluster.sink.present.has(`G${g.id}`)).length }).toEqual({ grants: [expect.objectContaining({ state: 'failed' })], atProvider: 0 });
   }, 120_000);
+
+  it('the audit chain and tables still verify with the bundled CLI (`sesame audit verify` on PostgreSQL)', async () => {
+    await cluster.expectSettled();
+    const url = (cluster as unknown as { database: { url: string } }).database.url;
+    const out = await runCli(['audit', 'verify'], { DATABASE_URL: url });
+    expect({ code: out.code, out: out.stdout + out.stderr }).toMatchObject({ code: 0 });
+  }, 60_000);
 });
