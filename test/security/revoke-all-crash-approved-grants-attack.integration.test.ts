@@ -28,29 +28,37 @@ describe('three replicas: revoke-all dies half-way; the sweep finishes it', () =
   const grantOf = async (requestId: number) => (await cluster.rows<{ id: number; state: string }>('SELECT id, state FROM grants WHERE request_id = $1', [requestId]))[0];
   const active = (requestId: number) => cluster.until(`the grant of R${requestId}`, async () => ((await grantOf(requestId))?.state === 'active' ? grantOf(requestId) : null), 20_000);
 
-  let own = 0;
-  let theirs = 0;
-  it('revoke-all is killed on its first revoke; the sweep ends lead1\'s own grant (held)', async () => {
-    own = await ask(1, PEOPLE.lead1, AUTO, 'INC-95 lead1 own');
-    await active(own);
-    theirs = await ask(2, PEOPLE.engineer, APPROVE, 'INC-95 accomplice');
-    await cluster.replicas[1]!.signer.click(PEOPLE.lead1, 'approve_request', `R${theirs}`);
-    await active(theirs);
+  const cases = [
+    { signal: 'SIGKILL', lead: PEOPLE.lead1, accomplice: PEOPLE.engineer, tag: 'INC-95' },
+    // A rolling deploy: SIGTERM waits 5 s for running listeners, revoke-all is stuck on a slow provider for longer.
+    { signal: 'SIGTERM', lead: PEOPLE.lead2, accomplice: PEOPLE.engineer2, tag: 'INC-96' },
+  ] as const;
+  for (const c of cases) {
+    let own = 0;
+    let theirs = 0;
+    it(`${c.signal}: revoke-all is stopped on its first revoke; the sweep ends the lead's own grant (held)`, async () => {
+      if (cluster.replicas[0]!.process.child.exitCode !== null || cluster.replicas[0]!.process.child.signalCode !== null) await cluster.restart(0);
+      own = await ask(1, c.lead, AUTO, `${c.tag} lead own`);
+      await active(own);
+      theirs = await ask(2, c.accomplice, APPROVE, `${c.tag} accomplice`);
+      await cluster.replicas[1]!.signer.click(c.lead, 'approve_request', `R${theirs}`);
+      await active(theirs);
 
-    const held = cluster.sink.holdNext('revoke');
-    void cluster.replicas[0]!.signer.command(`revoke-all <@${PEOPLE.lead1}> laptop stolen SEC-95`, { user: PEOPLE.security }).catch(() => undefined);
-    const call = await held.arrived;
-    expect(cluster.replicaCalling(call.callerPort)).toBe(0);
-    expect(await cluster.stop(0, 'SIGKILL')).toBe(null);
-    held.release();
-    expect((await cluster.rows<{ user: string }>('SELECT "user" FROM blocked_users')).map((r) => r.user)).toEqual([PEOPLE.lead1]);
+      const held = cluster.sink.holdNext('revoke');
+      void cluster.replicas[0]!.signer.command(`revoke-all <@${c.lead}> laptop stolen ${c.tag}`, { user: PEOPLE.security }).catch(() => undefined);
+      const call = await held.arrived;
+      expect(cluster.replicaCalling(call.callerPort)).toBe(0);
+      await cluster.stop(0, c.signal);
+      held.release();
+      expect((await cluster.rows<{ user: string }>('SELECT "user" FROM blocked_users')).map((r) => r.user)).toContain(c.lead);
 
-    await cluster.until('the sweep to end lead1\'s own grant', async () => (await grantOf(own))?.state === 'revoked', 30_000);
-  }, 120_000);
+      await cluster.until('the sweep to end the lead\'s own grant', async () => (await grantOf(own))?.state === 'revoked', 30_000);
+    }, 120_000);
 
-  it('HOLE: the sweep also ends the accomplice grant resting on the blocked approver', async () => {
-    await new Promise((r) => setTimeout(r, 5_000)); // five more sweeps (RECONCILE_INTERVAL 1s)
-    const g = await grantOf(theirs);
-    expect({ state: g?.state, atProvider: cluster.sink.present.has(`G${g?.id}`) }).toEqual({ state: 'revoked', atProvider: false });
-  }, 30_000);
+    it(`${c.signal}: HOLE: the sweep also ends the accomplice grant resting on the blocked approver`, async () => {
+      await new Promise((r) => setTimeout(r, 5_000)); // five more sweeps (RECONCILE_INTERVAL 1s)
+      const g = await grantOf(theirs);
+      expect({ state: g?.state, atProvider: cluster.sink.present.has(`G${g?.id}`) }).toEqual({ state: 'revoked', atProvider: false });
+    }, 30_000);
+  }
 });
