@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../support/run-cli.ts';
+import { spawn } from 'node:child_process';
+import { OwnRedis } from '../support/own-redis.ts';
+import { freePort } from '../support/sesame-process.ts';
 
 interface Run { code: number; out: string }
 
@@ -58,4 +61,32 @@ describe('bundled CLI behaves like the unbundled one (runtime layout, no src/)',
       expect(bundled.out).not.toMatch(/Cannot find (module|package)|ENOENT|ERR_MODULE_NOT_FOUND|is not a function|TypeError/);
     }, 120_000);
   }
+
+  it('sesame playground starts bundled and serves its page and compiled browser module', async () => {
+    const redis = await new OwnRedis().start();
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(app, 'bin', 'sesame.js'), 'playground'], { cwd: app, env: { PATH: process.env.PATH ?? '', HOME: data, PORT: String(port), REDIS_URL: redis.url, DATABASE_PATH: join(data, 'playground.db') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    try {
+      const until = Date.now() + 30_000;
+      while (!output.includes(`http://127.0.0.1:${port}/`)) {
+        if (Date.now() > until || child.exitCode !== null) throw new Error(`playground did not start:\n${output}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      expect(page.status).toBe(200);
+      const script = /src="([^"]+\.js)"/.exec(await page.text())?.[1] ?? '';
+      const js = await fetch(`http://127.0.0.1:${port}${script}`);
+      expect({ status: js.status, type: js.headers.get('content-type') }).toMatchObject({ status: 200, type: expect.stringContaining('javascript') as unknown });
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await redis.stop();
+    }
+  }, 60_000);
 });
