@@ -38,4 +38,22 @@ describe('adversary: an approver unblocked before a slow grant it approved goes 
     const audit = await h.auditEntries();
     expect({ state: grant?.state, atProvider: h.provider.present.size, activated: audit.filter((e) => e.action === 'grant.activated').length }).toEqual({ state: 'failed', atProvider: 0, activated: 0 });
   }, 60_000);
+
+  // Held: the same unblock while revoke-all is still waiting; the grant goes live and revoke-all's next look ends it.
+  it('held: an unblock while revoke-all still waits does not keep the grant', async () => {
+    const { reached: atProvider, release } = holdProviderGrants(h);
+    const asked = await h.service.request({ requester: PEOPLE.engineer, resource: 'prod-db', role: 'write', duration: HOUR, reason: 'INC-10 fix' });
+    if (!asked.ok || asked.value.kind !== 'pending') throw new Error('expected a pending request');
+    const id = asked.value.request.id;
+    const approving = h.service.approve(id, PEOPLE.lead1);
+    await atProvider;
+    const revoking = userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised SEC-10');
+    await expect.poll(async () => await h.store.isBlocked(PEOPLE.lead1), { timeout: 10_000 }).toBe(true);
+    expect((await userBlocksOf(h).unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);
+    release();
+    await approving;
+    const out = await revoking;
+    const grant = await h.store.grantForRequest(id);
+    expect({ state: grant?.state, atProvider: h.provider.present.size, listed: out.ok && out.value.endedApproved }).toEqual({ state: 'revoked', atProvider: 0, listed: [`G${grant?.id}`] });
+  }, 60_000);
 });
