@@ -33,5 +33,7 @@ async function fromSource() {
 }
 
 const useCompiled = existsSync(compiled) && !(existsSync(source) && sourceIsNewer(statSync(compiled).mtimeMs));
-const { run } = useCompiled ? await import((existsSync(bundled) ? bundled : compiled).href) : await fromSource();
+// The bundle only when made from this dist/ (a later tsc alone would leave an older bundle behind).
+const bundleFresh = existsSync(bundled) && statSync(bundled).mtimeMs >= statSync(compiled).mtimeMs;
+const { run } = useCompiled ? await import((bundleFresh ? bundled : compiled).href) : await fromSource();
 await run(process.argv.slice(2));

@@ -30,6 +30,6 @@ cpSync(`${root}src`, `${root}dist`, { recursive: true, filter: (path) => !path.e
 try {
   await bundle(root);
 } catch (error) {
-  process.stderr.write(`Bundling dist/ failed (${error instanceof Error ? error.message : String(error)}); dist/bundle/ is incomplete.\n`);
+  process.stderr.write(`Bundling dist/ failed (${error instanceof Error ? error.message : String(error)}); there is no dist/bundle/, so Sesame would run from dist/ unbundled. Fix the error above and run \`npm run build\` again.\n`);
   process.exit(1);
 }

@@ -55,6 +55,9 @@ describe('bin/sesame.js', () => {
     const bin = fakeCheckout('bundled', { dist: true, bundle: true, src: true });
     setAge(join(dir, 'bundled', 'src', 'cli', 'main.ts'), 60);
     expect(await run(bin, ['policy', 'check'])).toMatchObject({ code: 0, stdout: 'bundled policy check\n' });
+    // A bundle older than dist/ (tsc ran again without bundling) is not run.
+    setAge(join(dir, 'bundled', 'dist', 'bundle', 'main.js'), 30);
+    expect(await run(bin, ['x'])).toMatchObject({ code: 0, stdout: 'compiled x\n' });
     setAge(join(dir, 'bundled', 'dist', 'cli', 'main.js'), 120);
     expect(await run(bin, ['x'])).toMatchObject({ code: 0, stdout: 'source x\n' });
   });

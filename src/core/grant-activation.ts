@@ -27,8 +27,17 @@ export async function blockedParty(reads: RecordReads, request: RequestRecord): 
 }
 
 /**
- * 'activated'; 'blocked_since' when an admin ran revoke-all on the requester after the grant was recorded as pending
- * or an approver of its request is blocked now
+ * Whether an admin ran revoke-all on an approver of the request since `sinceMs`, even if they were unblocked again: a
+ * revoke-all that gave up waiting for this grant promised it would be taken back when the provider answers.
+ */
+async function approverBlockedSince(reads: RecordReads, request: RequestRecord, sinceMs: number): Promise<boolean> {
+  for (const approval of await reads.approvalsFor(request.id)) if (await reads.blockedSince(approval.approver, sinceMs)) return true;
+  return false;
+}
+
+/**
+ * 'activated'; 'blocked_since' when an admin ran revoke-all on the requester or an approver of its request after the
+ * grant was recorded as pending, or an approver is blocked now
  * (then it must be taken back, not made live); LOST_RACE when the grant left `pending` meanwhile (a sweep failed it).
  */
 export function activateGrant(store: StorePort, now: Date, a: Activation): Promise<'activated' | 'blocked_since' | typeof LOST_RACE> {
@@ -36,7 +45,7 @@ export function activateGrant(store: StorePort, now: Date, a: Activation): Promi
   return store.transaction(now, async (tx) => {
     // Asked with the write: revoke-all (after its block) sees this grant live, or this sees the block. An unblock before
     // this point must not let a grant revoke-all was waiting for go live: revoke-all's scan may be over by now.
-    if ((await tx.blockedSince(request.requester, pending.createdAt)) || (await blockedParty(tx, request)) === 'approver') return 'blocked_since' as const;
+    if ((await tx.blockedSince(request.requester, pending.createdAt)) || (await blockedParty(tx, request)) === 'approver' || (await approverBlockedSince(tx, request, pending.createdAt))) return 'blocked_since' as const;
     if (!await tx.updateGrant(pending.id, 'pending', { state: 'active', startsAt: a.startsAt.getTime(), expiresAt: a.expiresAt.getTime(), providerState: a.providerState })) tx.abort();
     await tx.audit({
       actor: 'sesame',

@@ -67,6 +67,8 @@ export class ReasonEnds {
     // Also retries revoke-all's failed revokes every sweep, rather than only when each grant was due to end anyway.
     const ofBlocked = (await Promise.all((await store.reasons.liveGrantIdsOfBlocked()).map((id) => store.getGrant(id)))).filter((g) => g !== undefined);
     report.blocked = await this.endAll(ofBlocked.map((g) => g.id), 'an admin blocked the holder (/access revoke-all)');
+    // And what rests on a blocked approver's approval, which a revoke-all cut short (its replica died) left live.
+    report.blocked += await this.endAll(await store.reasons.liveGrantIdsApprovedByBlocked(), 'an admin blocked an approver of it (/access revoke-all)');
     for (const user of new Set(ofBlocked.map((g) => g.user))) {
       if ((await store.grantsOf(user, LIVE_GRANT_STATES)).length > 0) continue;
       const ended = ofBlocked.filter((g) => g.user === user).map((g) => grantRef(g.id));

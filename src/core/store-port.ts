@@ -87,6 +87,8 @@ export interface ReasonQueries {
   liveGroupApprovedGrants(): Promise<GroupApprovedGrant[]>;
   /** Live grants of blocked people: a grant that was being made while `/access revoke-all` ran. */
   liveGrantIdsOfBlocked(): Promise<number[]>;
+  /** Live grants resting on the approval of someone now blocked (of their request, or of an approved extension). */
+  liveGrantIdsApprovedByBlocked(): Promise<number[]>;
 }
 
 /** Post-access review outside transactions (the writes of a review are on `TransactionPort`). */
@@ -132,7 +134,7 @@ export interface StorePort extends RecordReads {
   holdersOf(accessKey: string, exceptId: number, options: { pending: boolean }): Promise<GrantRecord[]>;
   /** Requests in `states` that `approver` approved a step of, oldest first. */
   requestsApprovedBy(approver: string, states: RequestState[]): Promise<RequestRecord[]>;
-  /** Grants in `states` whose request `approver` approved a step of, oldest first. */
+  /** Grants in `states` whose request, or an approved extension of them, `approver` approved a step of, oldest first. */
   grantsApprovedBy(approver: string, states: GrantState[]): Promise<GrantRecord[]>;
   pendingRequests(): Promise<RequestRecord[]>;
   countGrants(state: GrantState): Promise<number>;

@@ -66,9 +66,10 @@ export class UserBlocks {
       for (const grant of await this.restingOn(user, LIVE_GRANT_STATES)) {
         const theirs = grant.user !== user;
         const ended = await this.grants.end(grant.id, 'revoked', by, theirs ? `revoke-all on its approver <@${user}>: ${reason}` : `revoke-all: ${reason}`);
-        if (ended.kind === 'ended') outcome.ended.push(grantRef(grant.id));
-        if (ended.kind === 'ended' && theirs) outcome.endedApproved.push(grantRef(grant.id));
-        else if (ended.kind === 'revoke_failed') outcome.failed.push({ grantId: grantRef(grant.id), problem: ended.problem });
+        if (ended.kind === 'ended') {
+          outcome.ended.push(grantRef(grant.id));
+          if (theirs) outcome.endedApproved.push(grantRef(grant.id));
+        } else if (ended.kind === 'revoke_failed') outcome.failed.push({ grantId: grantRef(grant.id), problem: ended.problem });
       }
       const failedIds = new Set(outcome.failed.map((f) => f.grantId));
       const left = (await this.restingOn(user, ['pending', ...LIVE_GRANT_STATES])).filter((g) => !failedIds.has(grantRef(g.id)));

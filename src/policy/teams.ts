@@ -46,7 +46,8 @@ export function teamLeadsFor(policy: Policy, facts: TeamFacts, count = 1): { lea
   if (own !== undefined) return { none: `the requester leads ${own}` };
   if (leads.length < count) return { none: `the teams ${[...teams].join(', ')} have fewer than ${count} leads` };
   const able = leads.filter((lead) => !facts.blockedLeads?.has(lead));
-  if (able.length < count) return { none: `an admin blocked ${leads.length - able.length} of the ${leads.length} leads of ${[...teams].join(', ')}, leaving fewer than ${count}` };
+  // Not saying why: whom an admin blocked is for the admins, and explain shows this note to anyone.
+  if (able.length < count) return { none: `fewer than ${count} of the leads of ${[...teams].join(', ')} can decide now` };
   return { leads: able };
 }
 

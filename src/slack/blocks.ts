@@ -106,7 +106,10 @@ function status(request: RequestRecord, grant: GrantRecord | null | undefined): 
       return `⛔ Denied by ${mention(request.decidedBy ?? 'someone')}${request.decisionNote ? `: ${escapeMrkdwn(truncate(request.decisionNote, 500))}` : '.'}`;
     case 'cancelled':
       // Sesame cancels a request the policy no longer allows when someone tries to approve it.
-      return request.decidedBy === 'sesame' ? `🚫 Cancelled by Sesame: the policy in force no longer allows it${request.decisionNote ? `. ${escapeMrkdwn(truncate(request.decisionNote, 500))}` : '.'}` : '🚫 Cancelled by the requester.';
+      if (request.decidedBy === 'sesame') return `🚫 Cancelled by Sesame: the policy in force no longer allows it${request.decisionNote ? `. ${escapeMrkdwn(truncate(request.decisionNote, 500))}` : '.'}`;
+      if (request.decidedBy === null || request.decidedBy === request.requester) return '🚫 Cancelled by the requester.';
+      // An admin's revoke-all (on the requester, or on someone who approved a step); the note says which.
+      return `🚫 Cancelled by ${mention(request.decidedBy)}${request.decisionNote ? `: ${escapeMrkdwn(truncate(request.decisionNote, 500))}` : '.'}`;
     case 'timed_out':
       return '⌛ Timed out: nobody decided in time.';
     case 'failed':

@@ -32,19 +32,24 @@ export function createReplayGuard(options: { redisUrl: string; prefix: string; l
   let warnedAt = 0;
 
   // Without an offline queue a command fails at once while the first connection is still being made, and the
-  // process memory of one just restarted is empty: a replay sent right after a restart would act. So the first
-  // requests wait for that connection, within the deadline; a Redis that refuses it moves on to reconnecting.
-  const firstConnection = (): Promise<void> => {
-    if (redis.status !== 'wait' && redis.status !== 'connecting' && redis.status !== 'connect') return Promise.resolve();
-    return new Promise((resolve) => {
-      const settle = () => {
-        clearTimeout(timer);
-        redis.off('ready', settle).off('reconnecting', settle).off('end', settle);
-        resolve();
-      };
-      const timer = setTimeout(settle, REDIS_DEADLINE_MS);
-      redis.once('ready', settle).once('reconnecting', settle).once('end', settle);
-    });
+  // process memory of one just restarted is empty: a replay sent right after a restart would act. So requests wait for
+  // that first attempt (once it has connected or failed, never again: later reconnects fall back at once), each at
+  // most the deadline.
+  let firstSettled = redis.status === 'ready';
+  const firstAttempt = new Promise<void>((resolve) => {
+    const settle = () => {
+      firstSettled = true;
+      redis.off('ready', settle).off('reconnecting', settle).off('end', settle).off('close', settle);
+      resolve();
+    };
+    if (firstSettled) return resolve();
+    redis.once('ready', settle).once('reconnecting', settle).once('end', settle).once('close', settle);
+  });
+  const firstConnection = (): Promise<void> | undefined => {
+    if (firstSettled) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, REDIS_DEADLINE_MS)));
+    return Promise.race([firstAttempt, deadline]).finally(() => clearTimeout(timer));
   };
 
   const rememberLocally = (key: string, ttlSeconds: number): boolean => {

@@ -1,5 +1,6 @@
 // The block list of `/access revoke-all`: who is blocked (and since when), what a block reaches, and the writes.
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, or, type SQL } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/sqlite-core';
 import type { Db } from './db.ts';
 import { hotQueries } from './hot-queries.ts';
 import type { GrantState, RequestState } from '../core/errors.ts';
@@ -23,10 +24,24 @@ export function requestsApprovedBy(db: Db, approver: string, states: RequestStat
   return db.select().from(requests).where(and(inArray(requests.id, approved), inArray(requests.state, states))).orderBy(asc(requests.id)).all();
 }
 
-/** Grants in `states` whose request `approver` approved a step of, oldest first. */
+/**
+ * The condition on `grants` that a grant rests on an approval matching `approvers`: of its own request, or of an
+ * approved extension of a grant of its request (an extension moves the end of every member of a bundle).
+ */
+export function restingOnApprovals(db: Db, approvers: SQL): SQL | undefined {
+  const approved = db.selectDistinct({ id: approvals.requestId }).from(approvals).where(approvers);
+  const extendedGrant = alias(grants, 'extended_grant');
+  const extended = db
+    .select({ id: extendedGrant.requestId })
+    .from(requests)
+    .innerJoin(extendedGrant, eq(extendedGrant.id, requests.extendsGrantId))
+    .where(and(eq(requests.state, 'approved'), inArray(requests.id, approved)));
+  return or(inArray(grants.requestId, approved), inArray(grants.requestId, extended));
+}
+
+/** Grants in `states` resting on an approval by `approver` (restingOnApprovals), oldest first. */
 export function grantsApprovedBy(db: Db, approver: string, states: GrantState[]): GrantRow[] {
-  const approved = db.selectDistinct({ id: approvals.requestId }).from(approvals).where(eq(approvals.approver, approver));
-  return db.select().from(grants).where(and(inArray(grants.requestId, approved), inArray(grants.state, states))).orderBy(asc(grants.id)).all();
+  return db.select().from(grants).where(and(inArray(grants.state, states), restingOnApprovals(db, eq(approvals.approver, approver)))).orderBy(asc(grants.id)).all();
 }
 
 /** False when the person was already blocked (the first block, its reason and its author stand). */

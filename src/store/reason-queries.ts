@@ -3,7 +3,8 @@ import { and, asc, eq, inArray, isNotNull } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { GrantState } from '../core/errors.ts';
 import type { Db } from './db.ts';
-import { blockedUsers, grants, requests } from './schema.ts';
+import { restingOnApprovals } from './blocks.ts';
+import { approvals, blockedUsers, grants, requests } from './schema.ts';
 
 const LIVE: GrantState[] = ['active', 'revoke_failed'];
 
@@ -66,6 +67,18 @@ export function liveGrantIdsOfBlocked(db: Db): number[] {
     .from(grants)
     .innerJoin(blockedUsers, eq(blockedUsers.user, grants.user))
     .where(inArray(grants.state, LIVE))
+    .orderBy(asc(grants.id))
+    .all()
+    .map((r) => r.id);
+}
+
+/** Live grants resting on the approval of someone now blocked: what a revoke-all cut short (a crash) had yet to end. */
+export function liveGrantIdsApprovedByBlocked(db: Db): number[] {
+  const blocked = db.select({ user: blockedUsers.user }).from(blockedUsers);
+  return db
+    .select({ id: grants.id })
+    .from(grants)
+    .where(and(inArray(grants.state, LIVE), restingOnApprovals(db, inArray(approvals.approver, blocked))))
     .orderBy(asc(grants.id))
     .all()
     .map((r) => r.id);

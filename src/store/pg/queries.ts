@@ -1,13 +1,25 @@
 // The PostgreSQL store's side queries: grants whose reason has gone, post-access review, the playground's recent views.
-import { and, asc, count, desc, eq, inArray, isNotNull, isNull, or } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNotNull, isNull, or, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { GrantState } from '../../core/errors.ts';
 import type { GrantRecord, GroupApprovedGrant, RecentAudit, RecentGrant } from '../../core/records.ts';
 import type { ReasonQueries, RecentQueries, ReviewQueries } from '../../core/store-port.ts';
 import type { PgQueryable } from './reads.ts';
-import { auditLog, blockedUsers, grants, requests } from './schema.ts';
+import { approvals, auditLog, blockedUsers, grants, requests } from './schema.ts';
 
 const LIVE: GrantState[] = ['active', 'revoke_failed'];
+
+/** As SQLite's: a grant rests on an approval matching `approvers`, of its own request or of an approved extension. */
+export function pgRestingOnApprovals(q: PgQueryable, approvers: SQL): SQL | undefined {
+  const approved = q.selectDistinct({ id: approvals.requestId }).from(approvals).where(approvers);
+  const extendedGrant = alias(grants, 'extended_grant');
+  const extended = q
+    .select({ id: extendedGrant.requestId })
+    .from(requests)
+    .innerJoin(extendedGrant, eq(extendedGrant.id, requests.extendsGrantId))
+    .where(and(eq(requests.state, 'approved'), inArray(requests.id, approved)));
+  return or(inArray(grants.requestId, approved), inArray(grants.requestId, extended));
+}
 
 export function pgReasonQueries(q: PgQueryable): ReasonQueries {
   return {
@@ -31,6 +43,10 @@ export function pgReasonQueries(q: PgQueryable): ReasonQueries {
     liveGroupApprovedGrants: () => liveGroupApprovedGrants(q),
     liveGrantIdsOfBlocked: async () =>
       (await q.select({ id: grants.id }).from(grants).innerJoin(blockedUsers, eq(blockedUsers.user, grants.user)).where(inArray(grants.state, LIVE)).orderBy(asc(grants.id))).map((r) => r.id),
+    liveGrantIdsApprovedByBlocked: async () => {
+      const blocked = q.select({ user: blockedUsers.user }).from(blockedUsers);
+      return (await q.select({ id: grants.id }).from(grants).where(and(inArray(grants.state, LIVE), pgRestingOnApprovals(q, inArray(approvals.approver, blocked)))).orderBy(asc(grants.id))).map((r) => r.id);
+    },
   };
 }
 

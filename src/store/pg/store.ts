@@ -5,7 +5,7 @@ import type { GrantState, RequestState } from '../../core/errors.ts';
 import type { AuditRecord, GrantRecord, GrantSchedule, RequestRecord } from '../../core/records.ts';
 import { auditInTransaction, LOST_RACE, type ReasonQueries, type RecentQueries, type ReviewQueries, type StorePort, type TransactionPort } from '../../core/store-port.ts';
 import { WRITE_LOCK_KEY, type PgDb } from './db.ts';
-import { pgReasonQueries, pgRecentQueries, pgReviewQueries } from './queries.ts';
+import { pgReasonQueries, pgRecentQueries, pgRestingOnApprovals, pgReviewQueries } from './queries.ts';
 import { PgReads } from './reads.ts';
 import { approvals, grants, requests } from './schema.ts';
 import { Abort, PgTransaction } from './transaction.ts';
@@ -86,8 +86,7 @@ export class PgStore extends PgReads implements StorePort {
   }
 
   grantsApprovedBy(approver: string, states: GrantState[]): Promise<GrantRecord[]> {
-    const approved = this.db.selectDistinct({ id: approvals.requestId }).from(approvals).where(eq(approvals.approver, approver));
-    return this.db.select().from(grants).where(and(inArray(grants.requestId, approved), inArray(grants.state, states))).orderBy(asc(grants.id));
+    return this.db.select().from(grants).where(and(inArray(grants.state, states), pgRestingOnApprovals(this.db, eq(approvals.approver, approver)))).orderBy(asc(grants.id));
   }
 
   pendingRequests(): Promise<RequestRecord[]> {
