@@ -13,7 +13,8 @@ import { extendTogether, extensionQuery, fulfilBundle, revokeTogether } from './
 import type { ApproveOutcome, GrantOutcome, NewAccessRequest, RequestOutcome } from './access-types.ts';
 import { GrantKeeper, type EndOutcome, type GrantKeeperDeps } from './grant-keeper.ts';
 import { grantRef, requestRef } from './ids.ts';
-import { approvalsByBlocked, checkApproval, checkCancel, checkDeny, checkExtend, checkRevoke, isRequestOverdue, LIVE_GRANT_STATES, requestDeadlines, type ApproverFacts } from './lifecycle.ts';
+import { checkApproval, checkCancel, checkDeny, checkExtend, checkRevoke, isRequestOverdue, LIVE_GRANT_STATES, requestDeadlines, type ApproverFacts } from './lifecycle.ts';
+import { approvalsVoidedByBlocks } from './grant-activation.ts';
 import { approverFacts, decisionFacts, requesterFacts } from './membership.ts';
 import { whyNoLongerAllowed } from './redecide.ts';
 import type { AccessEvent } from './ports.ts';
@@ -108,9 +109,8 @@ export class AccessService {
       const earlier = await tx.approvalsFor(requestId);
       if (earlier.some((a) => a.approver === approver)) tx.abort();
       // Blocks are read with the write: revoke-all (after its block) cancels what this click approved, or this sees the block.
-      const blocked = await tx.blockedAmong([approver, ...earlier.map((a) => a.approver)]);
-      const stale = approvalsByBlocked(earlier, blocked)[0];
-      if (blocked.has(approver)) return { refused: { code: 'blocked_decider' } };
+      if (await tx.isBlocked(approver)) return { refused: { code: 'blocked_decider' } };
+      const stale = (await approvalsVoidedByBlocks(tx, earlier))[0];
       if (stale !== undefined) return { refused: { code: 'approval_by_blocked', requestId: ids.requestId, approver: stale.approver, step: stale.step } };
       if (!await tx.insertApproval(requestId, step, approver, now.getTime())) tx.abort();
       // The step's approvals are those just read and this one: nothing else writes inside this transaction.

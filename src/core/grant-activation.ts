@@ -1,7 +1,7 @@
 // The last step of making a grant: the transaction that moves a granted `pending` grant to `active`, with its audit entry.
 import type { ProviderConfig } from '../policy/schema.ts';
 import type { LOST_RACE, RecordReads, StorePort } from './store-port.ts';
-import type { GrantRecord, RequestRecord } from './records.ts';
+import type { ApprovalRecord, GrantRecord, RequestRecord } from './records.ts';
 import { sharedDetails } from './access-sharing.ts';
 import { providerDigest } from './audit-replay.ts';
 import { grantRef, requestRef } from './ids.ts';
@@ -19,20 +19,22 @@ export interface Activation {
   shared: GrantRecord | null;
 }
 
+/**
+ * The approvals that no longer count: their approver is blocked now, or was blocked at any time since approving. An
+ * unblock does not bring one back: the block says the account may have been someone else's then, and a revoke-all
+ * cut short (its replica died) may not have cancelled what rests on it.
+ */
+export async function approvalsVoidedByBlocks(reads: RecordReads, approvals: readonly ApprovalRecord[]): Promise<ApprovalRecord[]> {
+  const blockedNow = await reads.blockedAmong(approvals.map((a) => a.approver));
+  const voided: ApprovalRecord[] = [];
+  for (const approval of approvals) if (blockedNow.has(approval.approver) || (await reads.blockedSince(approval.approver, approval.at))) voided.push(approval);
+  return voided;
+}
+
 /** Who, if anyone, revoke-all has blocked among those a grant rests on: its requester, or an approver of its request. */
 export async function blockedParty(reads: RecordReads, request: RequestRecord): Promise<'requester' | 'approver' | null> {
   if (await reads.isBlocked(request.requester)) return 'requester';
-  const approvals = await reads.approvalsFor(request.id);
-  return (await reads.blockedAmong(approvals.map((a) => a.approver))).size > 0 ? 'approver' : null;
-}
-
-/**
- * Whether an admin ran revoke-all on an approver of the request since `sinceMs`, even if they were unblocked again: a
- * revoke-all that gave up waiting for this grant promised it would be taken back when the provider answers.
- */
-async function approverBlockedSince(reads: RecordReads, request: RequestRecord, sinceMs: number): Promise<boolean> {
-  for (const approval of await reads.approvalsFor(request.id)) if (await reads.blockedSince(approval.approver, sinceMs)) return true;
-  return false;
+  return (await approvalsVoidedByBlocks(reads, await reads.approvalsFor(request.id))).length > 0 ? 'approver' : null;
 }
 
 /**
@@ -45,7 +47,7 @@ export function activateGrant(store: StorePort, now: Date, a: Activation): Promi
   return store.transaction(now, async (tx) => {
     // Asked with the write: revoke-all (after its block) sees this grant live, or this sees the block. An unblock before
     // this point must not let a grant revoke-all was waiting for go live: revoke-all's scan may be over by now.
-    if ((await tx.blockedSince(request.requester, pending.createdAt)) || (await blockedParty(tx, request)) === 'approver' || (await approverBlockedSince(tx, request, pending.createdAt))) return 'blocked_since' as const;
+    if ((await tx.blockedSince(request.requester, pending.createdAt)) || (await blockedParty(tx, request)) === 'approver') return 'blocked_since' as const;
     if (!await tx.updateGrant(pending.id, 'pending', { state: 'active', startsAt: a.startsAt.getTime(), expiresAt: a.expiresAt.getTime(), providerState: a.providerState })) tx.abort();
     await tx.audit({
       actor: 'sesame',

@@ -66,13 +66,6 @@ export function checkApproval(request: RequestRecord, approvals: readonly Approv
   return ok({ step: step.index, from: step.from, count: step.count });
 }
 
-/**
- * The approvals a request rests on that no longer count: those given by someone an admin has blocked since
- * (revoke-all), `blocked` being who is blocked when the request is decided. A stolen account's approval must not
- * carry a request on after the account is blocked, so a request resting on one goes no further.
- */
-export const approvalsByBlocked = (approvals: readonly ApprovalRecord[], blocked: ReadonlySet<string>): ApprovalRecord[] => approvals.filter((a) => blocked.has(a.approver));
-
 /** Members of the current step's group and admins may deny; the requester cancels instead. */
 export function checkDeny(request: RequestRecord, denier: ApproverFacts): Result<{ step: number }, DomainError> {
   const id = requestRef(request.id);

@@ -4,7 +4,7 @@ import type { RequestRecord } from './records.ts';
 import { describeError } from './describe-error.ts';
 import type { FulfilOutcome, GrantKeeperDeps } from './grant-model.ts';
 import { requestRef } from './ids.ts';
-import { approvalsByBlocked } from './lifecycle.ts';
+import { approvalsVoidedByBlocks } from './grant-activation.ts';
 import { requesterFacts } from './membership.ts';
 import type { AccessEvent } from './ports.ts';
 import { whyNoLongerAllowed } from './redecide.ts';
@@ -64,7 +64,7 @@ export class ScheduledWindows {
       if (await tx.isBlocked(request.requester)) return 'blocked' as const;
       // Likewise for its approvers: revoke-all cancels the windows its person approved, so one approved just now is held back here.
       const approvals = await tx.approvalsFor(request.id);
-      if (approvalsByBlocked(approvals, await tx.blockedAmong(approvals.map((a) => a.approver))).length > 0) return 'approver_blocked' as const;
+      if ((await approvalsVoidedByBlocks(tx, approvals)).length > 0) return 'approver_blocked' as const;
       if (!await tx.updateRequest(request.id, 'approved', { state: 'scheduled' })) tx.abort();
       await tx.audit({ actor: 'sesame', action: 'request.scheduled', requestId: requestRef(request.id), details: { starts_at: new Date(startsAt).toISOString(), ends_at: new Date(windowEnd(request) as number).toISOString() } });
       return 'held' as const;

@@ -62,8 +62,12 @@ export class UserBlocks {
     const outcome: RevokeAllOutcome = { user, newlyBlocked: newlyBlocked === true, cancelled, windowsCancelled, approvalsCancelled, ended: [], endedApproved: [], failed: [] };
     // A grant being made at this moment is still `pending`; it is waited for, then ended like the rest.
     const deadline = Date.now() + SETTLE_WAIT_MS;
+    // Each grant is tried once here: one whose revoke failed is retried by every sweep, not every 100 ms of the wait.
+    const tried = new Set<number>();
     for (;;) {
       for (const grant of await this.restingOn(user, LIVE_GRANT_STATES)) {
+        if (tried.has(grant.id)) continue;
+        tried.add(grant.id);
         const theirs = grant.user !== user;
         const ended = await this.grants.end(grant.id, 'revoked', by, theirs ? `revoke-all on its approver <@${user}>: ${reason}` : `revoke-all: ${reason}`);
         if (ended.kind === 'ended') {
@@ -71,8 +75,7 @@ export class UserBlocks {
           if (theirs) outcome.endedApproved.push(grantRef(grant.id));
         } else if (ended.kind === 'revoke_failed') outcome.failed.push({ grantId: grantRef(grant.id), problem: ended.problem });
       }
-      const failedIds = new Set(outcome.failed.map((f) => f.grantId));
-      const left = (await this.restingOn(user, ['pending', ...LIVE_GRANT_STATES])).filter((g) => !failedIds.has(grantRef(g.id)));
+      const left = (await this.restingOn(user, ['pending', ...LIVE_GRANT_STATES])).filter((g) => !tried.has(g.id));
       if (left.length === 0 || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
     }

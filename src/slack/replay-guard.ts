@@ -10,6 +10,8 @@ import { redisOptions } from '../scheduler/redis-options.ts';
 export const SIGNATURE_WINDOW_SECONDS = 5 * 60;
 /** A Redis that has not answered by then counts as down for this request; Slack wants its ack within 3 s. */
 const REDIS_DEADLINE_MS = 500;
+/** How long the first connection may take (ioredis's connect timeout): the first requests wait that long at most, within Slack's 3 s. */
+const FIRST_CONNECT_MS = 2_000;
 /** Bounds the in-process memory kept while Redis is away; a flood beyond it forgets the oldest first. */
 const MAX_REMEMBERED = 100_000;
 
@@ -26,15 +28,15 @@ export interface ReplayGuard {
  */
 export function createReplayGuard(options: { redisUrl: string; prefix: string; log: Logger; now?: () => number }): ReplayGuard {
   const now = options.now ?? Date.now;
-  const redis = new Redis({ ...redisOptions(options.redisUrl), maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000, commandTimeout: REDIS_DEADLINE_MS });
+  const redis = new Redis({ ...redisOptions(options.redisUrl), maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: FIRST_CONNECT_MS, commandTimeout: REDIS_DEADLINE_MS });
   redis.on('error', () => undefined);
   const memory = new Map<string, number>();
   let warnedAt = 0;
 
   // Without an offline queue a command fails at once while the first connection is still being made, and the
   // process memory of one just restarted is empty: a replay sent right after a restart would act. So requests wait for
-  // that first attempt (once it has connected or failed, never again: later reconnects fall back at once), each at
-  // most the deadline.
+  // that first attempt, however slow (up to its connect timeout); once it has connected or failed, never again: later
+  // reconnects fall back at once.
   let firstSettled = redis.status === 'ready';
   const firstAttempt = new Promise<void>((resolve) => {
     const settle = () => {
@@ -48,7 +50,7 @@ export function createReplayGuard(options: { redisUrl: string; prefix: string; l
   const firstConnection = (): Promise<void> | undefined => {
     if (firstSettled) return undefined;
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, REDIS_DEADLINE_MS)));
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_CONNECT_MS)));
     return Promise.race([firstAttempt, deadline]).finally(() => clearTimeout(timer));
   };
 

@@ -1,6 +1,6 @@
 // Pure lifecycle rules: allowed transitions and who may approve, deny, cancel, revoke and extend.
 import { describe, expect, it } from 'vitest';
-import { approvalsByBlocked, canTransitionGrant, canTransitionRequest, checkApproval, checkCancel, checkDeny, checkExtend, checkRevoke, isGrantDue, isRequestOverdue, type ApproverFacts } from '../../src/core/lifecycle.ts';
+import { canTransitionGrant, canTransitionRequest, checkApproval, checkCancel, checkDeny, checkExtend, checkRevoke, isGrantDue, isRequestOverdue, type ApproverFacts } from '../../src/core/lifecycle.ts';
 import type { ApprovalRow, GrantRow, RequestRow } from '../../src/store/schema.ts';
 
 const aRequest = (overrides: Partial<RequestRow> = {}): RequestRow => ({
@@ -59,15 +59,6 @@ describe('checkApproval', () => {
 
   it('refuses clicks on a request that is no longer pending', () => {
     expect(checkApproval(aRequest({ state: 'denied' }), [], person('USEC', ['security'])).error).toMatchObject({ code: 'not_pending', state: 'denied' });
-  });
-});
-
-describe('approvalsByBlocked', () => {
-  it('names the approvals given by people in the blocked set, and only those', () => {
-    const given = [approval(0, 'USTOLEN'), approval(1, 'UHONEST')];
-    expect(approvalsByBlocked(given, new Set(['USTOLEN']))).toEqual([given[0]]);
-    expect(approvalsByBlocked(given, new Set(['USOMEONE']))).toEqual([]);
-    expect(approvalsByBlocked([], new Set(['USTOLEN']))).toEqual([]);
   });
 });
 
