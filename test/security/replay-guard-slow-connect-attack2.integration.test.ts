@@ -1,0 +1,80 @@
+// Second adversarial pass (attack2) on the replay guard's "wait only for the FIRST Redis connection attempt, at most
+// 500 ms per request". Redis is up the whole time; only the restarted process's first connection is slow (a busy Redis
+// answering its ready check late, a slow network or TLS handshake). A signed request already handled by another replica
+// is replayed to the restarted one inside that window: it waits 500 ms, then falls back to its (empty) process memory
+// and acts. And the other side of the fix: once connected, a reconnect must not stall requests.
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createReplayGuard, type ReplayGuard } from '../../src/slack/replay-guard.ts';
+import { silentLogger } from '../support/fakes.ts';
+import { OwnRedis } from '../support/own-redis.ts';
+
+/** A TCP proxy to Redis that accepts at once and forwards only after `delayMs`: a slow first connection. */
+function slowProxy(redisPort: number, delayMs: () => number): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.pause();
+    client.on('error', () => undefined);
+    setTimeout(() => {
+      const up = connect(redisPort, '127.0.0.1');
+      up.on('error', () => client.destroy());
+      sockets.add(up);
+      client.pipe(up);
+      up.pipe(client);
+      client.resume();
+    }, delayMs());
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port, sockets })));
+}
+
+describe('attack2: replay guard with a slow first Redis connection', () => {
+  const redis = new OwnRedis();
+  const prefix = `sesame-attack2-${randomUUID()}`;
+  const guards: ReplayGuard[] = [];
+  let proxy: Awaited<ReturnType<typeof slowProxy>>;
+  let delay = 1_500;
+  beforeAll(async () => {
+    await redis.start();
+    proxy = await slowProxy(redis.port, () => delay);
+  });
+  afterAll(async () => {
+    await Promise.all(guards.map((g) => g.close()));
+    for (const s of proxy.sockets) s.destroy();
+    await new Promise((r) => proxy.server.close(r));
+    await redis.stop();
+  });
+
+  it('HOLE: a replay delivered to a just-restarted replica whose first connection takes 1.5 s acts again', async () => {
+    const handled = createReplayGuard({ redisUrl: redis.url, prefix, log: silentLogger });
+    guards.push(handled);
+    const key = `sig:${randomUUID()}`;
+    expect(await handled.firstTime([key], 300)).toBe(true); // the original request, handled by a healthy replica
+
+    delay = 1_500;
+    const restarted = createReplayGuard({ redisUrl: `redis://127.0.0.1:${proxy.port}/0`, prefix, log: silentLogger });
+    guards.push(restarted);
+    const started = Date.now();
+    const replayActs = await restarted.firstTime([key], 300);
+    const waitedMs = Date.now() - started;
+    // Held would be: false (Redis already has the key; the process should have waited for it, or refused to act).
+    expect({ replayActs, waitedUnderASecond: waitedMs < 1_000 }).toEqual({ replayActs: false, waitedUnderASecond: true });
+  });
+
+  it('held: once connected, a dropped connection does not stall requests while it reconnects', async () => {
+    delay = 0;
+    const guard = createReplayGuard({ redisUrl: `redis://127.0.0.1:${proxy.port}/0`, prefix, log: silentLogger });
+    guards.push(guard);
+    expect(await guard.firstTime([`warm-${randomUUID()}`], 60)).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    delay = 3_000; // the reconnect will be slow
+    for (const s of proxy.sockets) s.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    const key = `sig:${randomUUID()}`;
+    expect(await guard.firstTime([key], 60)).toBe(true);
+    expect(await guard.firstTime([key], 60)).toBe(false); // still caught in this process
+    expect(Date.now() - started).toBeLessThan(300);
+  });
+});
