@@ -40,20 +40,28 @@ describe('adversary: a blocked team lead', () => {
     expect((await h.auditActions())).toContain('approval.refused');
   });
 
-  it('lets an unblock restore the lead\'s approval only when revoke-all had not cancelled the request', async () => {
+  it('does not let an unblock restore an approval the lead gave before the block', async () => {
     const id = await kitPastTheLead();
     await blockOnly(h, PEOPLE.lead1, PEOPLE.security);
     expect((await userBlocksOf(h).unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);
-    h.clock.advance(1_000); // the grant is made after the block (a block in the same millisecond counts as since)
-    // By design: the admin lifted the block, so the lead's approval counts again.
-    expect((await h.service.approve(id, PEOPLE.lead2)).value?.kind).toBe('approved');
+    // The block says the account may not have been theirs when they approved; a revoke-all cut short may not have
+    // cancelled this request, so its approval never counts again.
+    const refused = await h.service.approve(id, PEOPLE.lead2);
+    expect(refused.ok ? refused.value.kind : refused.error.code).toBe('approval_by_blocked');
+    // Asked again after the unblock, the lead's new approval counts.
+    const again = await h.service.request({ requester: PEOPLE.engineer, resource: 'kit', duration: HOUR, reason: 'INC-3 again' });
+    if (again.value?.kind !== 'pending') throw new Error(`expected a pending request, got ${JSON.stringify(again)}`);
+    h.clock.advance(1_000); // approved after the block, not in its millisecond
+    expect((await h.service.approve(again.value.request.id, PEOPLE.lead1)).value?.kind).toBe('next_step');
+    const id2 = again.value.request.id;
+    expect((await h.service.approve(id2, PEOPLE.lead2)).value?.kind).toBe('approved');
     // Blocking the lead again ends what rests on their approval: the grants made on it are revoked, not left live.
-    const again = await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'again');
-    expect(again.ok && again.value.approvalsCancelled).toBe(0);
-    const members = await h.store.grantsOfRequest(id);
+    const reblocked = await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'again');
+    expect(reblocked.ok && reblocked.value.approvalsCancelled).toBe(1); // the first request, still pending
+    const members = await h.store.grantsOfRequest(id2);
     expect(members.map((g) => g.state)).toEqual(['revoked', 'revoked']);
-    expect(again.ok && again.value.endedApproved).toEqual(members.map((g) => `G${g.id}`));
-    expect(again.ok && again.value.ended).toEqual(members.map((g) => `G${g.id}`));
+    expect(reblocked.ok && reblocked.value.endedApproved).toEqual(members.map((g) => `G${g.id}`));
+    expect(reblocked.ok && reblocked.value.ended).toEqual(members.map((g) => `G${g.id}`));
   });
 
   // A blocked lead decides nothing, so a new request's team-lead step must not wait on them: with the team's only lead

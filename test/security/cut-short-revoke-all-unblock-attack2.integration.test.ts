@@ -19,7 +19,7 @@ describe('three replicas: revoke-all cut short between its block and its cancels
     await cluster.stopAll();
   }, 30_000);
 
-  it('HOLE: the honest last approval grants a request resting on the stolen (since unblocked) account', async () => {
+  it('the honest last approval does not grant a request resting on the stolen (since unblocked) account', async () => {
     const [r0, r1, r2] = cluster.replicas;
     const asked = await r1!.signer.command(`request ${HIGH} use 1h INC-61 accomplice`, { user: PEOPLE.engineer });
     const reply = await cluster.until('the request reply', () => cluster.slack.responsesTo(asked.responseId)[0], 20_000);
@@ -55,9 +55,10 @@ describe('three replicas: revoke-all cut short between its block and its cancels
     expect(await cluster.rows('SELECT * FROM blocked_users')).toEqual([]);
 
     await r2!.signer.click(PEOPLE.lead2, 'approve_request', ref); // honest
-    await cluster.until('the request decided', async () => {
-      const row = (await cluster.rows<{ state: string }>('SELECT state FROM requests WHERE id = $1', [id]))[0];
-      return row !== undefined && row.state !== 'pending' ? row : null;
+    // Refused: the request rests on an approval by an account blocked since it approved (an unblock does not restore it).
+    await cluster.until('the honest click refused', async () => {
+      const rows = await cluster.rows<{ details: string }>("SELECT details FROM audit_log WHERE action = 'approval.refused' AND actor = $1 AND request_id = $2", [PEOPLE.lead2, ref]);
+      return rows.find((r) => r.details.includes('approval_by_blocked')) ?? null;
     }, 20_000);
     await new Promise((r) => setTimeout(r, 3_000));
     const request = (await cluster.rows<{ state: string }>('SELECT state FROM requests WHERE id = $1', [id]))[0];
