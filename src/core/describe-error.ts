@@ -112,7 +112,7 @@ export function describeError(e: DomainError, q: Quote = plainQuote): string {
     case 'blocked_decider':
       return `An admin has blocked your account (revoke-all), so you cannot approve, deny or review until an admin lifts it with ${q('/access unblock')}.`;
     case 'approval_by_blocked':
-      return `Request ${q(e.requestId)} rests on an approval (step ${e.step + 1}) by <@${e.approver}>, whom an admin has since blocked with revoke-all, so it can go no further; the requester can ask again.`;
+      return `Request ${q(e.requestId)} rests on an approval (step ${e.step + 1}) by <@${e.approver}>, whom an admin blocked with revoke-all after that approval (an unblock does not restore it), so it can go no further; the requester can ask again.`;
     case 'user_blocked':
       return `An admin has blocked your access requests (after revoking your access); ask an admin, who can lift it with ${q('/access unblock')}.`;
     case 'not_admin':

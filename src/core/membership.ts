@@ -36,15 +36,21 @@ export function isAdmin(policy: Policy, groups: ReadonlySet<string>): boolean {
   return policy.settings.admins !== undefined && groups.has(policy.settings.admins);
 }
 
-/** A requester as the policy sees them now: their groups, their teams, their place in Slack (guest, other workspace) and whether an admin blocked them. */
+/** A person as the policy sees them now: their groups, their teams, their place in Slack (guest, other workspace) and whether an admin blocked them. */
+async function personFacts(policy: Policy, user: string, directory: Directory, store?: StorePort): Promise<{ groups: Set<string>; teams: Set<string>; user: string; standing: Standing; blocked: boolean }> {
+  const [groups, teams, standing, blocked] = await Promise.all([groupsOf(policy, user, directory), teamsOf(policy, user, directory), directory.standing(user), store?.isBlocked(user) ?? false]);
+  return { groups, teams, user, standing, blocked };
+}
+
+/** A requester as the policy sees them now: who they are (personFacts), and which of their leads an admin blocked (team-lead routing). */
 export async function requesterFacts(
   policy: Policy,
   user: string,
   directory: Directory,
   store?: StorePort,
 ): Promise<{ groups: Set<string>; teams: Set<string>; user: string; standing: Standing; blocked: boolean; blockedLeads: Set<string> }> {
-  const [groups, teams, standing, blocked] = await Promise.all([groupsOf(policy, user, directory), teamsOf(policy, user, directory), directory.standing(user), store?.isBlocked(user) ?? false]);
-  return { groups, teams, user, standing, blocked, blockedLeads: await blockedLeadsOf(policy, teams, store) };
+  const facts = await personFacts(policy, user, directory, store);
+  return { ...facts, blockedLeads: await blockedLeadsOf(policy, facts.teams, store) };
 }
 
 /** The leads of these teams whom an admin has blocked; none asked for when the person is in no team. */
@@ -54,7 +60,8 @@ export async function blockedLeadsOf(policy: Policy, teams: ReadonlySet<string>,
 }
 
 export async function approverFacts(policy: Policy, user: string, directory: Directory, store?: StorePort): Promise<ApproverFacts> {
-  const { groups, standing, blocked } = await requesterFacts(policy, user, directory, store);
+  // Only who they are: an approver's own leads play no part in what they may decide.
+  const { groups, standing, blocked } = await personFacts(policy, user, directory, store);
   const outsider = outsiderOf(policy, standing);
   // An outsider holds no group's powers, even where a Slack user group lists them; nor does a blocked (perhaps stolen) account.
   const powers = outsider === null && !blocked;
