@@ -31,9 +31,10 @@ export function stopper(child: ChildProcess): () => Promise<void> {
 }
 
 export async function startSesameProcess(env: Record<string, string>, port: number): Promise<Child> {
-  // BENCH_PROFILE=DIR writes a CPU profile of Sesame there, for finding where a budget goes.
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, `${ROOT}/bin/sesame.js`, 'start'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_PROFILE=DIR writes a CPU profile of Sesame there, for finding where a budget goes; BENCH_NODE_ARGS adds
+  // Node flags; BENCH_SESAME_ROOT runs another checkout's build (an A/B pair of runs on a noisy machine).
+  const nodeArgs = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
+  const child = spawn(process.execPath, [...nodeArgs, `${process.env.BENCH_SESAME_ROOT ?? ROOT}/bin/sesame.js`, 'start'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
   await started(child, `http://127.0.0.1:${port}/readyz`, 'Sesame');
   return { url: `http://127.0.0.1:${port}/slack/events`, pid: child.pid ?? 0, stop: stopper(child) };
 }

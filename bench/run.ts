@@ -28,7 +28,7 @@ const REDIS_URL = `redis://127.0.0.1:6379/${REDIS_DB}`;
 const PORTS = { sesame: 39_130, bolt: 39_131, cold: 39_132, replicas: [39_133, 39_134] as const };
 const HOOK_SECRET = 'bench-webhook-secret-0123456789';
 const ONLY = process.env.BENCH_ONLY?.split(',');
-const SIZES = { ackRounds: 8, ackPerRound: 250, concurrency: 50, toGrant: 200, lifecycles: 2_000, spread: 200, burst: 1_000, reconcile: 100_000 };
+const SIZES = { ackRounds: 8, ackPerRound: 250, concurrency: 50, toGrant: 200, lifecycles: 2_000, warmUp: 1_000, spread: 200, burst: 1_000, reconcile: 100_000 };
 
 interface Bench {
   slack: FakeSlack;
@@ -96,17 +96,27 @@ async function benchRequestToGrant(b: Bench): Promise<Row> {
   return { figure: 'auto-approved request → active grant p50', value: percentile(latencies, 50), unit: 'ms', budget: { max: 50 } };
 }
 
-async function benchLifecycles(b: Bench): Promise<Row[]> {
-  const cpuBefore = cpuMs(b.sesame.pid);
-  const started = performance.now();
-  await inParallel(Array.from({ length: SIZES.lifecycles }), SIZES.concurrency, async (_, i) => {
-    const granted = await b.ask(`request sandbox 1h bench lifecycle ${i}`, benchUser('L', i));
+/** `count` full lifecycles, `concurrency` at a time, each by a person of its own in `series`. */
+async function lifecycles(b: Bench, series: string, count: number): Promise<void> {
+  await inParallel(Array.from({ length: count }), SIZES.concurrency, async (_, i) => {
+    const granted = await b.ask(`request sandbox 1h bench lifecycle ${series}${i}`, benchUser(series, i));
     const grant = /`(G\d+)`/.exec(granted)?.[1];
     if (!grant) throw new Error(`bench: a lifecycle request was not granted: ${granted}`);
-    const revoked = await b.ask(`revoke ${grant}`, benchUser('L', i));
+    const revoked = await b.ask(`revoke ${grant}`, benchUser(series, i));
     if (!revoked.includes('is revoked')) throw new Error(`bench: a lifecycle revoke failed: ${revoked}`);
   });
+}
+
+async function benchLifecycles(b: Bench): Promise<Row[]> {
+  // A warm-up first, so that the figure is the steady state whichever stages ran before (JIT, lazily loaded modules).
+  await lifecycles(b, 'W', SIZES.warmUp);
+  const cpuBefore = cpuMs(b.sesame.pid);
+  const ownBefore = process.cpuUsage();
+  const started = performance.now();
+  await lifecycles(b, 'L', SIZES.lifecycles);
   const perSecond = SIZES.lifecycles / ((performance.now() - started) / 1000);
+  const own = process.cpuUsage(ownBefore);
+  progress(`the bench's own CPU per lifecycle (load, fake Slack, webhook sink): ${((own.user + own.system) / 1000 / SIZES.lifecycles).toFixed(2)} ms`);
   // Everything Sesame spent meanwhile: HTTP, Bolt, the webhook calls, SQLite, Redis and the Slack calls it makes.
   const cpuPerLifecycle = (cpuMs(b.sesame.pid) - cpuBefore) / SIZES.lifecycles;
   const core = await coreLifecyclesPerSecond(REDIS_URL, SIZES.lifecycles);
@@ -256,6 +266,9 @@ async function main(): Promise<void> {
     await flushBenchDb();
     rmSync(dir, { recursive: true, force: true });
   }
+  const methods = new Map<string, number>();
+  for (const c of slack.calls) methods.set(c.method, (methods.get(c.method) ?? 0) + 1);
+  progress(`Slack Web API calls: ${[...methods].map(([m, n]) => `${m} ${n}`).join(', ')}; response_url posts: ${slack.responses.length}`);
   const cpu = cpus();
   console.log(`\nSesame benchmark — ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GB RAM, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   console.log(table(rows));

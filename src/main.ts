@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import { anchorAtBreakglass, createAnchorPoster } from './audit-anchor.ts';
 import { auditStreamTarget, createAuditStreamer, type RetryBackoff } from './audit-stream.ts';
 import { AccessService } from './core/access-service.ts';
+import { KeyedQueue } from './core/keyed-queue.ts';
 import { ReasonEnds } from './core/reason-ended.ts';
 import { UserBlocks } from './core/user-blocks.ts';
 import { redactUrl } from './core/redact.ts';
@@ -114,6 +115,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const clock = options.clock ?? { now: () => new Date() };
   const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log, warnHorizonMs: Math.max(3_600_000, 2 * config.reconcileIntervalMs) });
   const replicas = createReplicaCoordination({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
+  // A SQLite database has one Sesame (the instance lock), so its keyed work queues in-process: no lock round trips to Redis.
+  const serializer = opened.shared ? replicas.serializer : new KeyedQueue();
 
   const client = createWebClient(botToken, config.slack.apiUrl, boltLogger(log.child({ component: 'web-api' })), options.slackTimeoutMs);
   const call = countingCalls(metrics, log);
@@ -134,7 +137,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   policy = () => watcher.current();
 
   const directory = createSlackDirectory(client, call, Date.now, options.directoryTtlMs);
-  const providers = withDeadlines(createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call), serializer: replicas.serializer }), options.providerDeadlineMs);
+  const providers = withDeadlines(createProviders({ env: config.secrets, usergroups: createUsergroupApi(client, call), serializer }), options.providerDeadlineMs);
   const anchors = createAnchorPoster({
     auditLog: opened.chainHead,
     log,
@@ -161,7 +164,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     ...(options.auditStreamBackoff ? { backoff: options.auditStreamBackoff } : {}),
   });
   const notifier = fanOut(createSlackNotifier({ client, call, store, policy, log }), metricsObserver(metrics), logObserver(log.child({ component: 'access' })), anchorAtBreakglass(anchors, log));
-  const accessDeps = { store, policy, providers, scheduler, notifier, directory, clock, log, retry: options.retry ?? DEFAULT_RETRY, serializer: replicas.serializer };
+  const accessDeps = { store, policy, providers, scheduler, notifier, directory, clock, log, retry: options.retry ?? DEFAULT_RETRY, serializer };
   const access = new AccessService(accessDeps);
   const blocks = new UserBlocks(accessDeps, access.grants);
   const reasons = new ReasonEnds(accessDeps, access.grants, async (user, grantIds) => {

@@ -102,7 +102,7 @@ export class GrantKeeper {
       throw new Error(`grant ${grantRef(pending.id)} left the pending state while being granted`);
     }
     const grant = await store.getGrant(pending.id) as GrantRecord;
-    await this.scheduleRevoke(grant);
+    await this.scheduleRevoke(grant, true);
     const providerMessage = attempt.value.message ?? null;
     await this.notify({ type: 'grant_activated', request, grant, providerMessage });
     return { kind: 'granted', request, grant, providerMessage };
@@ -279,9 +279,9 @@ export class GrantKeeper {
     return withRetries(() => this.deps.providers.for(subject.provider).revoke(subject), this.deps.retry);
   }
 
-  private async scheduleRevoke(grant: GrantRecord): Promise<void> {
+  private async scheduleRevoke(grant: GrantRecord, first = false): Promise<void> {
     // A scheduling failure is not fatal: the reconciler finds active grants without a job.
-    await this.safely('schedule revoke', () => this.deps.scheduler.scheduleRevoke(grant.id, new Date(grant.expiresAt ?? 0), expiryWarningAt(grant)));
+    await this.safely('schedule revoke', () => this.deps.scheduler.scheduleRevoke(grant.id, new Date(grant.expiresAt ?? 0), expiryWarningAt(grant), first));
   }
 
   private async subjectOf(grant: GrantRecord): Promise<GrantSubject> {

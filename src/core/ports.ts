@@ -83,8 +83,11 @@ export interface RevokeSchedule {
 export interface Scheduler {
   /** False when jobs cannot be stored now; routine grants are then refused (fail closed). */
   available(): Promise<boolean>;
-  /** Schedules (or moves) the one revocation of a grant, and its "expiring soon" warning when `warnAt` is set. */
-  scheduleRevoke(grantId: number, at: Date, warnAt: Date | null): Promise<void>;
+  /**
+   * Schedules (or moves) the one revocation of a grant, and its "expiring soon" warning when `warnAt` is set. `first`:
+   * the grant has just gone live and has no jobs yet, so there is nothing to move out of the way first.
+   */
+  scheduleRevoke(grantId: number, at: Date, warnAt: Date | null, first?: boolean): Promise<void>;
   /** Schedules those of these grants that have no revocation job (after a Redis flush, say); returns how many. */
   ensureRevokes(schedules: RevokeSchedule[]): Promise<number>;
   /** Cancels both the revocation and the warning. */

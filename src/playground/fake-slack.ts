@@ -31,6 +31,8 @@ export class FakeSlack {
   readonly responses: { id: string; body: Record<string, unknown> }[] = [];
   readonly usergroups = new Map<string, string[]>();
   private readonly responseWaiters = new Map<string, (body: Record<string, unknown>) => void>();
+  /** The first response_url post of each id, so that waiting for one does not scan every response so far. */
+  private readonly firstResponses = new Map<string, Record<string, unknown>>();
   /** Channels Slack knows; Sesame is a member unless `is_member: false`. */
   readonly channels = new Map<string, { name: string; is_im?: boolean; is_private?: boolean; is_member?: boolean; is_archived?: boolean }>();
   readonly emails = new Map<string, string>();
@@ -119,8 +121,8 @@ export class FakeSlack {
 
   /** The first response_url post for `id`, as soon as it arrives (no polling: the benchmark measures with it). */
   firstResponse(id: string): Promise<Record<string, unknown>> {
-    const seen = this.responses.find((r) => r.id === id);
-    if (seen) return Promise.resolve(seen.body);
+    const seen = this.firstResponses.get(id);
+    if (seen) return Promise.resolve(seen);
     return new Promise((resolve) => this.responseWaiters.set(id, resolve));
   }
 
@@ -152,6 +154,7 @@ export class FakeSlack {
     if (path.startsWith('/response/')) {
       const response = { id: path.slice('/response/'.length), body: safeJsonObject(raw) };
       this.responses.push(response);
+      if (!this.firstResponses.has(response.id)) this.firstResponses.set(response.id, response.body);
       this.responseWaiters.get(response.id)?.(response.body);
       this.responseWaiters.delete(response.id);
       this.workspace.showResponse(response.id, response.body);

@@ -34,9 +34,13 @@ export interface ResponseContext {
 
 export const BOT_USER = 'UBOT';
 
+const keyOf = (channel: string, ts: string) => `${channel} ${ts}`;
+
 export class WorkspaceState {
   /** Every message posted and still there, in posting order. */
   readonly messages: StoredMessage[] = [];
+  /** The same messages by channel and ts, so that a look-up stays cheap in a long run (the benchmark posts thousands). */
+  private readonly byKey = new Map<string, StoredMessage>();
   /** The App Home tab of each person, as last published. */
   readonly homes = new Map<string, StoredView>();
   /** Open modals, newest last. */
@@ -58,12 +62,13 @@ export class WorkspaceState {
   post(message: Omit<StoredMessage, 'ts' | 'at'>): StoredMessage {
     const stored = { ...message, ts: this.nextTs(), at: Date.now() };
     this.messages.push(stored);
+    this.byKey.set(keyOf(stored.channel, stored.ts), stored);
     this.changed();
     return stored;
   }
 
   message(channel: string, ts: string): StoredMessage | undefined {
-    return this.messages.find((m) => m.channel === channel && m.ts === ts);
+    return this.byKey.get(keyOf(channel, ts));
   }
 
   update(channel: string, ts: string, text: string | undefined, blocks: unknown[] | undefined): void {
@@ -75,7 +80,10 @@ export class WorkspaceState {
 
   remove(channel: string, ts: string): void {
     const message = this.message(channel, ts);
-    if (message) this.messages.splice(this.messages.indexOf(message), 1);
+    if (message) {
+      this.messages.splice(this.messages.indexOf(message), 1);
+      this.byKey.delete(keyOf(channel, ts));
+    }
     this.changed();
   }
 

@@ -119,14 +119,19 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
     }
   }
 
-  /** Puts (or moves) the one job of this id; an existing job is removed first, since re-adding would be ignored. */
-  async function put(kind: QueueName, ref: string, data: Record<string, number>, at: Date): Promise<void> {
+  /**
+   * Puts (or moves) the one job of this id; an existing job is removed first, since re-adding would be ignored.
+   * `first`: none can exist yet (a sweep that raced to re-create it used the same time), so no removal round trip.
+   */
+  async function put(kind: QueueName, ref: string, data: Record<string, number>, at: Date, first = false): Promise<void> {
     const queue = queues[kind];
     const jobId = jobIdOf(kind, ref);
-    await redis(() => queue.remove(jobId)).catch((error: unknown) => {
-      if (error instanceof SchedulerUnavailableError) throw error;
-      return 0; // an active (locked) job cannot be removed; it re-reads the grant and does nothing if moved
-    });
+    if (!first) {
+      await redis(() => queue.remove(jobId)).catch((error: unknown) => {
+        if (error instanceof SchedulerUnavailableError) throw error;
+        return 0; // an active (locked) job cannot be removed; it re-reads the grant and does nothing if moved
+      });
+    }
     await redis(() => queue.add(kind, data, { ...JOB_OPTIONS, jobId, delay: Math.max(0, at.getTime() - Date.now()) }));
   }
 
@@ -172,9 +177,9 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
             });
           }),
 
-    async scheduleRevoke(grantId, at, warnAt) {
+    async scheduleRevoke(grantId, at, warnAt, first = false) {
       try {
-        await put(QUEUES.revoke, grantRef(grantId), { grantId }, at);
+        await put(QUEUES.revoke, grantRef(grantId), { grantId }, at, first);
         clearTimeout(fallbacks.get(grantId));
         fallbacks.delete(grantId);
       } catch (error) {
@@ -182,8 +187,8 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
         armFallback(grantId, at);
         return;
       }
-      if (warnAt) await put(QUEUES.warn, grantRef(grantId), { grantId }, warnAt);
-      else await remove(QUEUES.warn, grantRef(grantId));
+      if (warnAt) await put(QUEUES.warn, grantRef(grantId), { grantId }, warnAt, first);
+      else if (!first) await remove(QUEUES.warn, grantRef(grantId));
     },
 
     async ensureRevokes(schedules: RevokeSchedule[]) {

@@ -41,7 +41,7 @@ describe('three replicas: a rolling restart under load', () => {
         if (answer.status === 200) return answer;
         problems.push(`${replica?.name} answered ${answer.status}`);
       } catch (error) {
-        const cause = (error as { cause?: { code?: string } }).cause?.code ?? String(error);
+        const cause = (error as { code?: string }).code ?? String(error);
         problems.push(`${replica?.name}: ${cause}`);
         if (cause !== 'ECONNREFUSED') copy ??= sentNow;
       }

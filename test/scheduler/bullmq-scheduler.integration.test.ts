@@ -69,6 +69,26 @@ describe('BullMQ scheduler', () => {
     expect(await revokeQueue.getJob('revoke-G9001')).toBeUndefined();
   });
 
+  it("schedules a new grant's revoke and warning at once (no removal first), and a later reschedule still moves both", async () => {
+    const warnQueue = new Queue('warn', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
+    const dueAt = (job: { timestamp: number; opts: { delay?: number } } | undefined) => (job?.timestamp ?? 0) + (job?.opts.delay ?? 0);
+    try {
+      const now = Date.now();
+      await scheduler.scheduleRevoke(9_003, new Date(now + 3_600_000), new Date(now + 3_000_000), true);
+      expect(dueAt(await revokeQueue.getJob('revoke-G9003'))).toBeGreaterThanOrEqual(now + 3_600_000 - 1_000);
+      expect(dueAt(await warnQueue.getJob('warn-G9003'))).toBeGreaterThanOrEqual(now + 3_000_000 - 1_000);
+      await scheduler.scheduleRevoke(9_003, new Date(now + 7_200_000), new Date(now + 6_600_000));
+      expect((await revokeQueue.getDelayed()).filter((j) => j.id === 'revoke-G9003')).toHaveLength(1);
+      expect(dueAt(await revokeQueue.getJob('revoke-G9003'))).toBeGreaterThanOrEqual(now + 7_200_000 - 1_000);
+      expect(dueAt(await warnQueue.getJob('warn-G9003'))).toBeGreaterThanOrEqual(now + 6_600_000 - 1_000);
+      await scheduler.cancelRevoke(9_003);
+      expect(await revokeQueue.getJob('revoke-G9003')).toBeUndefined();
+      expect(await warnQueue.getJob('warn-G9003')).toBeUndefined();
+    } finally {
+      await warnQueue.close();
+    }
+  });
+
   it('fires a due revocation into the core, which expires the grant', async () => {
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: 60_000, reason: 'scheduler test' });
     if (out.value?.kind !== 'granted') throw new Error('expected a grant');
