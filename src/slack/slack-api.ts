@@ -17,8 +17,8 @@ export const SLACK_TIMEOUT_MS = 10_000;
  * hot path, so plain string bodies (every Web API call and reply Sesame makes) go through `send` once undici is
  * loaded; anything else (a file upload's form) still goes through fetch.
  */
-export function timedFetch(timeoutMs: number): typeof globalThis.fetch {
-  return async (input, init) => {
+export function timedFetch(timeoutMs: number): typeof globalThis.fetch & { timeoutMs: number } {
+  const fetch: typeof globalThis.fetch = async (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : null;
     const body = init?.body;
     // Start-up's few calls go through fetch while undici loads beside them, off the path to ready.
@@ -31,6 +31,7 @@ export function timedFetch(timeoutMs: number): typeof globalThis.fetch {
     // The Web API client and Bolt read only status, statusText, ok, url, headers.get/entries and text/json.
     return answerAsResponse(answer) as unknown as Response;
   };
+  return Object.assign(fetch, { timeoutMs });
 }
 
 function headerRecord(headers: RequestInit['headers']): Record<string, string> {
@@ -60,10 +61,12 @@ function answerAsResponse(answer: OutboundAnswer) {
   };
 }
 
-/** Retries that suit a bot: 429s wait for Retry-After (the client's default), other failures retry twice, quickly. */
+/**
+ * Retries that suit a bot: 429s wait for Retry-After (the client's default), other failures retry twice, quickly. The
+ * deadline is `timedFetch`'s: the client's own `timeout` would add an AbortSignal and its timer to every call.
+ */
 export const webClientOptions = (apiUrl: string | undefined, timeoutMs: number = SLACK_TIMEOUT_MS): WebClientOptions => ({
   ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
-  timeout: timeoutMs,
   fetch: timedFetch(timeoutMs),
   retryConfig: { retries: 2, factor: 2, minTimeout: 100, maxTimeout: 2_000 },
 });

@@ -28,6 +28,11 @@ class Peer extends LoopbackServer {
     const path = req.url ?? '/';
     this.seen.push({ method: req.method ?? '', path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
     if (path === '/silent') return; // never answers
+    if (path === '/stalls') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('the start of an answer that never ends');
+      return;
+    }
     if (path === '/big') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       for (let i = 0; i < 64; i++) res.write('x'.repeat(1024));
@@ -80,6 +85,12 @@ describe('outbound HTTP', () => {
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).name).toBe('TimeoutError');
     expect((error as Error).message).toBe(`127.0.0.1:${peer.port} did not answer before the 0.2 s timeout`);
+  });
+
+  it('gives up at the deadline while the answer is still coming, with the same TimeoutError', async () => {
+    const error = await send(`${peer.url}/stalls`, { method: 'GET', timeoutMs: 300 }).catch((e: unknown) => e);
+    expect((error as Error).name).toBe('TimeoutError');
+    expect((error as Error).message).toBe(`127.0.0.1:${peer.port} did not answer before the 0.3 s timeout`);
   });
 
   it('gives up when the caller aborts, with the caller\'s reason', async () => {
