@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config.ts';
 import { ProviderError } from '../../src/core/provider-error.ts';
 import { startSesame, StartupError } from '../../src/main.ts';
 import { createUsergroupProvider } from '../../src/providers/slack-usergroup.ts';
-import type { timedFetch} from '../../src/slack/slack-api.ts';
+import type { timedFetch } from '../../src/slack/slack-api.ts';
 import { createWebClient, SLACK_TIMEOUT_MS, webClientOptions } from '../../src/slack/slack-api.ts';
 import { createUsergroupApi } from '../../src/slack/usergroup-api.ts';
 import { aSubject } from '../support/grant-subjects.ts';
