@@ -59,6 +59,8 @@ export async function send(url: string, options: OutboundRequest): Promise<Outbo
   options.signal?.addEventListener('abort', onCallerAbort, { once: true });
   try {
     const { request } = undiciModule ?? (await loadOutbound());
+    // Stopped while undici was still loading: an EventEmitter has no `aborted` flag for undici to see afterwards.
+    if (stoppedBy !== null) throw stoppedBy;
     const answer = await request(url, { method: options.method, headers: options.headers, body: options.body, signal: abort });
     const text = await readText(answer.body, options.maxBytes ?? Number.POSITIVE_INFINITY);
     return { url, status: answer.statusCode, statusText: STATUS_CODES[answer.statusCode] ?? '', headers: answer.headers, text };

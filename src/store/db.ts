@@ -1,5 +1,5 @@
 // Opens the SQLite file (WAL, busy_timeout, foreign keys) and applies the migrations in migrations/sqlite/.
-import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -58,6 +58,12 @@ export function lockInstance(path: string): InstanceLock {
   if (path === ':memory:') return { path: null, release: () => undefined };
   let lockPath = `${path}.lock`;
   let holder: Database.Database;
+  // A hard link is a second real path to the file, with a lock (and a write-ahead log) of its own: two processes
+  // could then serve one database, each blind to the other's writes. SQLite itself warns against such links.
+  const links = existsSync(path) ? statSync(path).nlink : 1;
+  if (links > 1) {
+    throw new InstanceLockError(`The database file ${path} has ${links} names (hard links), so another Sesame could open it under another name beside this one and neither would see the other's writes; remove the other links (or copy the file) and start again.`);
+  }
   try {
     mkdirSync(dirname(path), { recursive: true });
     // Named after the real file, so two paths to one database (a symlink, "./data" and "/app/data") share one lock.

@@ -1,12 +1,12 @@
 // Two `sesame start` processes on one SQLite file: the second refuses with a sentence; read-only CLI commands still
 // work beside the running one; a SIGKILLed process does not block the next start.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InstanceLockError, lockInstance } from '../../src/store/db.ts';
+import { InstanceLockError, lockInstance, openDatabase } from '../../src/store/db.ts';
 import { NOOP_PROVIDERS, PEOPLE, SIGNING_SECRET } from '../support/e2e.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
 import { aPolicyInput } from '../support/policy-fixtures.ts';
@@ -90,6 +90,19 @@ describe('one Sesame per database', () => {
       new InstanceLockError(`Cannot create the lock file ${join(file, 'sesame.db')}.lock beside the database (EEXIST: file already exists, mkdir '${file}'); DATABASE_PATH must name a file in a folder Sesame can write to.`),
     );
   });
+
+  it('refuses a database file with a second name (a hard link): each name would get its own lock and log', async () => {
+    const path = join(dir, 'linked-twice.db');
+    const other = join(dir, 'linked-twice-other.db');
+    openDatabase(path).$client.close();
+    linkSync(path, other);
+    const said = `The database file ${other} has 2 names (hard links), so another Sesame could open it under another name beside this one and neither would see the other's writes; remove the other links (or copy the file) and start again.`;
+    expect(() => lockInstance(other)).toThrow(new InstanceLockError(said));
+    expect(() => lockInstance(path)).toThrow(InstanceLockError);
+    const refused = start({ DATABASE_PATH: other, PORT: String(PORT + 2) });
+    expect(await refused.exited()).toBe(1);
+    expect(refused.output()).toContain(said);
+  }, 60_000);
 
   it('shares one lock between two paths to the same database (a symlink)', () => {
     const real = join(dir, 'real');
