@@ -20,7 +20,7 @@ describe('shared user-group membership under concurrent grants and ends', () => 
     const sent = await e.signer.command(text, { user });
     return String((await e.slack.firstResponse(sent.responseId)).text);
   };
-  const liveGrants = async () => (await e.sql.all<{ id: number }>(`SELECT id FROM grants WHERE user = '${PEOPLE.engineer}' AND state IN ('active', 'pending', 'revoke_failed')`)).map((r) => r.id);
+  const liveGrants = async () => (await e.sql.all<{ id: number }>(`SELECT id FROM grants WHERE "user" = '${PEOPLE.engineer}' AND state IN ('active', 'pending', 'revoke_failed')`)).map((r) => r.id);
   const member = () => (e.slack.usergroups.get('S0DEPLOY') ?? []).includes(PEOPLE.engineer);
 
   it('keeps membership equal to "a grant is live" through racing requests and revokes', async () => {
