@@ -13,6 +13,7 @@ import { createUsergroupProvider } from '../../src/providers/slack-usergroup.ts'
 import type { timedFetch } from '../../src/slack/slack-api.ts';
 import { createWebClient, SLACK_TIMEOUT_MS, webClientOptions } from '../../src/slack/slack-api.ts';
 import { createUsergroupApi } from '../../src/slack/usergroup-api.ts';
+import { deleteKeys } from '../support/e2e.ts';
 import { aSubject } from '../support/grant-subjects.ts';
 import { EXAMPLE_POLICY_PATH } from '../support/policy-fixtures.ts';
 
@@ -56,6 +57,7 @@ describe('a Slack that never answers', () => {
       expect((failure as StartupError).problems[0]).toMatch(/^Could not reach Slack at http:\/\/127\.0\.0\.1:\d+\/api\/ to verify the bot token \(.*timeout.*\); check the network, or SLACK_API_URL\.$/i);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      await deleteKeys('sesame-silent-test:*'); // the queues it opened before giving up
     }
   });
 
