@@ -6,7 +6,6 @@ import type { Config } from './config.ts';
 import { anchorAtBreakglass, createAnchorPoster } from './audit-anchor.ts';
 import { auditStreamTarget, createAuditStreamer, type RetryBackoff } from './audit-stream.ts';
 import { AccessService } from './core/access-service.ts';
-import { KeyedQueue } from './core/keyed-queue.ts';
 import { ReasonEnds } from './core/reason-ended.ts';
 import { UserBlocks } from './core/user-blocks.ts';
 import { redactUrl } from './core/redact.ts';
@@ -25,7 +24,8 @@ import { createProviders } from './providers/registry.ts';
 import { sweepOrphans } from './core/orphan-sweep.ts';
 import { createBullScheduler } from './scheduler/bullmq-scheduler.ts';
 import { createReconciler, type ReconcileReport } from './scheduler/reconciler.ts';
-import { createReplicaCoordination, streamWhileHolder, sweepWhileHolder } from './scheduler/replicas.ts';
+import { localSerializer } from './scheduler/redis-lock.ts';
+import { createReplicaCoordination, KEYED_WORK_DEADLINE_MS, streamWhileHolder, sweepWhileHolder } from './scheduler/replicas.ts';
 import { boltLogger, createSlackApp } from './slack/app.ts';
 import { createSlackDirectory } from './slack/directory.ts';
 import { revokeAllCleared } from './slack/block-commands.ts';
@@ -115,8 +115,8 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const clock = options.clock ?? { now: () => new Date() };
   const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log, warnHorizonMs: Math.max(3_600_000, 2 * config.reconcileIntervalMs) });
   const replicas = createReplicaCoordination({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
-  // A SQLite database has one Sesame (the instance lock), so its keyed work queues in-process: no lock round trips to Redis.
-  const serializer = opened.shared ? replicas.serializer : new KeyedQueue();
+  // A SQLite database has one Sesame (the instance lock), so its keyed work takes turns in-process: no Redis round trips.
+  const serializer = opened.shared ? replicas.serializer : localSerializer(KEYED_WORK_DEADLINE_MS);
 
   const client = createWebClient(botToken, config.slack.apiUrl, boltLogger(log.child({ component: 'web-api' })), options.slackTimeoutMs);
   const call = countingCalls(metrics, log);

@@ -103,6 +103,38 @@ export interface RedisLocks {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** What a lock in Redis adds to bounded work: its renewal, which may find the lock lost, and its release. */
+interface HeldLock {
+  renewEvery(lose: (why: string) => void): NodeJS.Timeout;
+  release(): void;
+}
+
+/** Runs `fn` until it settles or `until`, when its signal is aborted and the promise rejects; with `held`, keeps that lock meanwhile. */
+function bounded<T>(key: string, until: number, held: HeldLock | null, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const controller = new AbortController();
+    let settled = false;
+    const finish = (settle: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      clearInterval(renewal);
+      held?.release();
+      settle();
+    };
+    const lose = (why: string) => {
+      controller.abort(new LockLostError(why));
+      finish(() => reject(new LockLostError(why)));
+    };
+    const deadline = setTimeout(() => lose(`work under the lock ${key} ran past its deadline and was stopped; it will be tried again`), Math.max(0, until - Date.now()));
+    const renewal = held?.renewEvery(lose);
+    fn(controller.signal).then(
+      (value) => finish(() => resolve(value)),
+      (error: unknown) => finish(() => reject(error)),
+    );
+  });
+}
+
 export function createRedisLocks(options: RedisLocksOptions): RedisLocks {
   const { redis, log } = options;
   const ttlMs = options.ttlMs ?? LOCK_TTL_MS;
@@ -122,46 +154,28 @@ export function createRedisLocks(options: RedisLocksOptions): RedisLocks {
     }
   }
 
-  /** Runs `fn` until it settles or `until`; with `held`, renews the Redis lock meanwhile and frees it at the end. */
-  function bounded<T>(key: string, until: number, held: { redisKey: string; token: string } | null, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const controller = new AbortController();
-      let settled = false;
-      let confirmedAt = Date.now();
-      const finish = (settle: () => void) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
-        clearInterval(renewal);
-        if (held) void call(() => redis.eval(RELEASE_SCRIPT, 1, held.redisKey, held.token)).catch(() => undefined); // else it expires after ttlMs
-        settle();
-      };
-      const lose = (why: string) => {
-        controller.abort(new LockLostError(why));
-        finish(() => reject(new LockLostError(why)));
-      };
-      const deadline = setTimeout(() => lose(`work under the lock ${key} ran past its deadline and was stopped; it will be tried again`), Math.max(0, until - Date.now()));
-      const renewal = held
-        ? setInterval(() => {
-            call(() => redis.eval(RENEW_SCRIPT, 1, held.redisKey, held.token, String(ttlMs))).then(
-              (renewed) => (renewed === 1 ? (confirmedAt = Date.now()) : lose(`the lock ${key} was taken over by another replica (this one was too slow to renew it); the work was stopped and will be tried again`)),
-              () => Date.now() - confirmedAt >= ttlMs && lose(`Redis did not confirm the lock ${key} for ${ttlMs / 1000} s; the work was stopped so another replica cannot overlap it, and will be tried again`),
-            );
-          }, Math.max(10, Math.floor(ttlMs / 3)))
-        : undefined;
-      fn(controller.signal).then(
-        (value) => finish(() => resolve(value)),
-        (error: unknown) => finish(() => reject(error)),
-      );
-    });
-  }
+  /** The Redis lock `token` holds on `redisKey`: renewed while the work runs (or lost), freed when it ends. */
+  const holding = (key: string, redisKey: string, token: string): HeldLock => {
+    let confirmedAt = Date.now();
+    return {
+      renewEvery: (lose) =>
+        setInterval(() => {
+          call(() => redis.eval(RENEW_SCRIPT, 1, redisKey, token, String(ttlMs))).then(
+            (renewed) => (renewed === 1 ? (confirmedAt = Date.now()) : lose(`the lock ${key} was taken over by another replica (this one was too slow to renew it); the work was stopped and will be tried again`)),
+            () => Date.now() - confirmedAt >= ttlMs && lose(`Redis did not confirm the lock ${key} for ${ttlMs / 1000} s; the work was stopped so another replica cannot overlap it, and will be tried again`),
+          );
+        }, Math.max(10, Math.floor(ttlMs / 3))),
+      release: () => void call(() => redis.eval(RELEASE_SCRIPT, 1, redisKey, token)).catch(() => undefined), // else it expires after ttlMs
+    };
+  };
 
   async function inRedis<T>(key: string, deadlineMs: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const until = Date.now() + deadlineMs;
-    const held = { redisKey: `${options.prefix}:lock:${key}`, token: randomUUID() };
+    const redisKey = `${options.prefix}:lock:${key}`;
+    const token = randomUUID();
     let acquired: boolean;
     try {
-      acquired = await acquire(held.redisKey, held.token, until);
+      acquired = await acquire(redisKey, token, until);
     } catch (error) {
       if (Date.now() - warnedAt > 60_000) {
         warnedAt = Date.now();
@@ -170,13 +184,23 @@ export function createRedisLocks(options: RedisLocksOptions): RedisLocks {
       return bounded(key, until, null, fn);
     }
     if (!acquired) throw new LockTimeoutError(`another Sesame replica held the lock ${key} for longer than ${deadlineMs / 1000} s; try again, and if it keeps happening look at the other replicas' logs`);
-    return bounded(key, until, held, fn);
+    return bounded(key, until, holding(key, redisKey, token), fn);
   }
 
   return {
     // In this process first: its own callers queue here instead of polling Redis against each other.
     withLock: (key, deadlineMs, fn) => local.run(key, () => inRedis(key, deadlineMs, fn)),
   };
+}
+
+/**
+ * Keyed work when this process is the only one on its database (SQLite, held by the instance lock): the turns are
+ * taken in this process, with no Redis round trips, and each piece of work is still stopped at `deadlineMs`.
+ */
+export function localSerializer(deadlineMs: number): KeyedSerializer {
+  const local = new KeyedQueue();
+  const always = new AbortController().signal;
+  return { run: (key, work) => (key === null ? work(always) : local.run(key, () => bounded(key, Date.now() + deadlineMs, null, work))) };
 }
 
 /** The KeyedSerializer port over Redis locks; `deadlineMs` bounds each piece of work (see RedisLocks.withLock). */

@@ -85,6 +85,9 @@ function takeInstanceLock(path: string): InstanceLock {
     return lockInstance(path);
   } catch (error) {
     if (!(error instanceof InstanceLockError)) throw error;
+    if (error.message.includes('(hard links)')) {
+      throw new CopyRefused(`The database file ${path} has more than one name (hard links), so a Sesame running under another name could write to it while it is copied; copy it to a file of its own first (for example with sqlite3's .backup command) and copy from that.`);
+    }
     if (!error.message.startsWith('Another Sesame')) throw new CopyRefused(error.message);
     throw new CopyRefused(`A Sesame is running on ${path}; stop it before copying, so that nothing is written to the database while it is copied.`);
   }

@@ -42,6 +42,16 @@ export class InstanceLockError extends Error {
   override readonly name = 'InstanceLockError';
 }
 
+/** How many names the database file has; 1 for anything else (none yet, a folder, a path under a file): those fail below with a sentence. */
+function hardLinks(path: string): number {
+  try {
+    const file = statSync(path, { throwIfNoEntry: false });
+    return file?.isFile() ? file.nlink : 1;
+  } catch {
+    return 1;
+  }
+}
+
 /** Held for as long as this process serves a database; `release` at shutdown. */
 export interface InstanceLock {
   readonly path: string | null;
@@ -60,7 +70,7 @@ export function lockInstance(path: string): InstanceLock {
   let holder: Database.Database;
   // A hard link is a second real path to the file, with a lock (and a write-ahead log) of its own: two processes
   // could then serve one database, each blind to the other's writes. SQLite itself warns against such links.
-  const links = existsSync(path) ? statSync(path).nlink : 1;
+  const links = hardLinks(path);
   if (links > 1) {
     throw new InstanceLockError(`The database file ${path} has ${links} names (hard links), so another Sesame could open it under another name beside this one and neither would see the other's writes; remove the other links (or copy the file) and start again.`);
   }

@@ -69,7 +69,7 @@ describe('BullMQ scheduler', () => {
     expect(await revokeQueue.getJob('revoke-G9001')).toBeUndefined();
   });
 
-  it("schedules a new grant's revoke and warning at once (no removal first), and a later reschedule still moves both", async () => {
+  it("schedules a new grant's revoke and warning as it goes live, and a later reschedule still moves both", async () => {
     const warnQueue = new Queue('warn', { connection: { host: '127.0.0.1', port: 6379 }, prefix });
     const dueAt = (job: { timestamp: number; opts: { delay?: number } } | undefined) => (job?.timestamp ?? 0) + (job?.opts.delay ?? 0);
     try {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/core/ports.ts';
-import { createRedisLocks, LockLostError, redisSerializer, type RedisLocks } from '../../src/scheduler/redis-lock.ts';
+import { createRedisLocks, localSerializer, LockLostError, redisSerializer, type RedisLocks } from '../../src/scheduler/redis-lock.ts';
 import { freePort } from '../support/sesame-process.ts';
 import { silentLogger } from '../support/fakes.ts';
 
@@ -157,5 +157,22 @@ describe('Redis locks across replicas', () => {
     const locked = overlapMeter();
     await Promise.all([serializer.run('k', () => locked.work(10)), redisSerializer(replica(), 10_000).run('k', () => locked.work(10))]);
     expect(locked.most).toBe(1);
+  });
+});
+
+describe('keyed work in the one process on a SQLite database', () => {
+  it('takes turns per key, runs other keys beside it, and stops work past its deadline, freeing the key', async () => {
+    const serializer = localSerializer(300);
+    const meter = overlapMeter();
+    await Promise.all([serializer.run('k', () => meter.work(50)), serializer.run('k', () => meter.work(50)), serializer.run('other', () => meter.work(50))]);
+    expect(meter.most).toBe(2); // 'k' twice in turn, 'other' beside them
+    let seen: AbortSignal | null = null;
+    const overrun = serializer.run('k', async (signal) => {
+      seen = signal;
+      await new Promise((resolve) => signal.addEventListener('abort', resolve));
+    });
+    await expect(overrun).rejects.toThrow('work under the lock k ran past its deadline and was stopped; it will be tried again');
+    expect((seen as AbortSignal | null)?.aborted).toBe(true);
+    expect(await serializer.run('k', async () => 'next')).toBe('next');
   });
 });

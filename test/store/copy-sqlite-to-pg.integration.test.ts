@@ -2,7 +2,7 @@
 // whole (ids and hashes intact) and verifies; PgStore writes after it continue the ids; occupied targets, a running
 // Sesame and a tampered copy are refused or caught; the SQLite file is never changed.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { linkSync, readFileSync, unlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { AccessService } from '../../src/core/access-service.ts';
@@ -134,6 +134,19 @@ describe('copying SQLite into PostgreSQL', () => {
     }
     const pg = await open(target.url, false);
     expect((await pg.execute<{ t: string | null }>(sql`SELECT to_regclass('audit_log')::text AS t`)).rows[0]?.t).toBeNull();
+  });
+
+  it('refuses a SQLite file with a second name (a hard link), and says to copy from a file of its own', async () => {
+    const target = await fresh();
+    const other = `${path()}-second-name`;
+    linkSync(path(), other);
+    try {
+      await expect(copySqliteToPg({ sqlitePath: other, postgresUrl: target.url })).rejects.toThrow(
+        new CopyRefused(`The database file ${other} has more than one name (hard links), so a Sesame running under another name could write to it while it is copied; copy it to a file of its own first (for example with sqlite3's .backup command) and copy from that.`),
+      );
+    } finally {
+      unlinkSync(other);
+    }
   });
 
   it('catches a copy changed afterwards: the chain no longer verifies against SQLite', async () => {
