@@ -7,14 +7,17 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { startSesame, StartupError } from '../src/main.ts';
-import { startE2E, type E2E } from './support/e2e.ts';
+import { deleteKeys, startE2E, type E2E } from './support/e2e.ts';
 import { FakeSlack } from './support/fake-slack.ts';
 import { EXAMPLE_POLICY_PATH } from './support/policy-fixtures.ts';
 import { onPostgres } from './support/store-factories.ts';
 
 describe('startSesame', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-main-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await deleteKeys('sesame-main-test:*'); // the queues a refused start opened before giving up
+  });
   const providerSecrets = { STAGING_PG_URL: 'postgres://postgres@127.0.0.1:5432/test', PROD_DB_HOOK_SECRET: 'hook-secret' };
   const configFor = (apiUrl: string, secrets: Record<string, string> = providerSecrets) => {
     const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-bad', SLACK_SIGNING_SECRET: 'secret-123456', SLACK_API_URL: apiUrl, DATABASE_PATH: join(dir, 's.db'), POLICY_PATH: EXAMPLE_POLICY_PATH, ...secrets });
