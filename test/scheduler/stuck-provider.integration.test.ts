@@ -52,6 +52,8 @@ describe('a provider call that never returns', () => {
     expect((await h.store.getGrant(stuck.id))?.state).toBe('active');
 
     await until(async () => (await h.store.getGrant(stuck.id))?.state === 'revoke_failed', 'the stuck grant to fail');
+    // The alert follows the committed state change, a moment later on a busy database.
+    await until(() => h.notifier.events.some((e) => e.type === 'grant_revoke_failed'), 'the admins to be alerted', 5_000);
     const alert = h.notifier.events.find((e) => e.type === 'grant_revoke_failed');
     expect(alert).toMatchObject({ grant: { id: stuck.id }, problem: `the noop provider's revoke did not answer within ${PROVIDER_DEADLINE_MS / 1000} s; it will be tried again` });
     expect((await h.auditActions())).toContain('grant.revoke_failed');
