@@ -78,7 +78,8 @@ describe('three replicas: a rolling restart under load', () => {
     })();
     await new Promise((r) => setTimeout(r, 2_000));
     for (let i = 0; i < cluster.replicas.length; i++) {
-      expect(await cluster.stop(i, 'SIGTERM'), cluster.output().slice(-5_000)).toBe(0);
+      const code = await cluster.stop(i, 'SIGTERM');
+      expect(code, `replica ${i} after SIGTERM:\n${cluster.replicaOutput(i).slice(-8_000)}`).toBe(0);
       await cluster.restart(i);
       await new Promise((r) => setTimeout(r, 1_500));
     }

@@ -1,10 +1,9 @@
 // A real `sesame start` process: SIGKILLed with live grants, restarted after they expired, revokes them at once;
 // SIGTERM stops it cleanly with exit status 0.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,11 +11,11 @@ import { NOOP_PROVIDERS, PEOPLE, SIGNING_SECRET } from '../support/e2e.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
 import { aPolicyInput } from '../support/policy-fixtures.ts';
 import { processDatabase, type ProcessDatabase } from '../support/process-database.ts';
+import { freePort, spawnSesame, untilReady } from '../support/sesame-process.ts';
 import { SlackSigner } from '../support/signed-client.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const REDIS_DB = 8;
-const PORT = 38_000 + Math.floor(Math.random() * 2_000);
+const PORT = await freePort();
 
 describe('crash and restart', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-crash-'));
@@ -53,14 +52,9 @@ describe('crash and restart', () => {
   });
 
   const start = async (): Promise<{ child: ChildProcess; readyAt: number }> => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'sesame.js'), 'start'], { cwd: ROOT, env, stdio: 'ignore' });
-    const until = Date.now() + 30_000;
-    for (;;) {
-      const ready = await fetch(`http://127.0.0.1:${PORT}/readyz`).then((r) => r.status === 200, () => false);
-      if (ready) return { child, readyAt: Date.now() };
-      if (Date.now() > until || child.exitCode !== null) throw new Error('sesame did not become ready');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const sesame = spawnSesame(['start'], env);
+    await untilReady(sesame, PORT); // says what the process printed when it exits before it is ready
+    return { child: sesame.child, readyAt: Date.now() };
   };
   const exit = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
   // Aliases quoted: PostgreSQL folds unquoted ones to lower case.

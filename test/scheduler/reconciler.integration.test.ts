@@ -126,5 +126,5 @@ describe('reconciler', () => {
     expect(report.rescheduled).toBe(10_000);
     expect(performance.now() - started).toBeLessThan(60_000); // generous: the budget (100,000 in 10 s) is the benchmark's
     expect(report.pages).toBeGreaterThanOrEqual(11); // 10 full pages of active grants, and the empty one that ends the walk
-  });
+  }, 180_000); // 20,000 inserts and 10,000 schedules: PostgreSQL on a loaded CI host once needed more than 30 s
 });

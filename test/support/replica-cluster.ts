@@ -139,6 +139,11 @@ export class ReplicaCluster {
     expect(await this.rows('SELECT id, state FROM grants WHERE state = $1', ['pending'])).toEqual([]);
   }
 
+  /** What replica `i` (its current process) has printed. */
+  replicaOutput(i: number): string {
+    return (this.replicas[i] as Replica).process.output();
+  }
+
   output(): string {
     return this.everyProcess.map((p, i) => `--- process ${i} ---\n${p.output()}`).join('\n');
   }
