@@ -37,6 +37,8 @@ export class UserBlocks {
   constructor(
     private readonly deps: GrantKeeperDeps,
     private readonly grants: GrantKeeper,
+    /** How long revoke-all waits for grants at their provider; shorter only in tests of what happens after it. */
+    private readonly settleWaitMs = SETTLE_WAIT_MS,
   ) {}
 
   async revokeAll(user: string, by: string, reason: string): Promise<Result<RevokeAllOutcome, DomainError>> {
@@ -61,7 +63,7 @@ export class UserBlocks {
     const approvalsCancelled = await this.cancelOpen(approved, by, note, 'approver_blocked', user);
     const outcome: RevokeAllOutcome = { user, newlyBlocked: newlyBlocked === true, cancelled, windowsCancelled, approvalsCancelled, ended: [], endedApproved: [], failed: [] };
     // A grant being made at this moment is still `pending`; it is waited for, then ended like the rest.
-    const deadline = Date.now() + SETTLE_WAIT_MS;
+    const deadline = Date.now() + this.settleWaitMs;
     // Each grant is tried once here: one whose revoke failed is retried by every sweep, not every 100 ms of the wait.
     const tried = new Set<number>();
     for (;;) {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { holdProviderGrants } from '../support/gates.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
-import { userBlocksOf } from '../support/user-blocks.ts';
+import { SHORT_SETTLE_WAIT_MS, userBlocksOf } from '../support/user-blocks.ts';
 
 const HOUR = 3_600_000;
 
@@ -27,7 +27,7 @@ describe('adversary: an approver unblocked before a slow grant it approved goes 
     const approving = h.service.approve(id, PEOPLE.lead1); // the stolen lead account
     await atProvider;
 
-    const out = await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised SEC-9');
+    const out = await userBlocksOf(h, SHORT_SETTLE_WAIT_MS).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised SEC-9');
     expect(out.ok && out.value.failed.map((f) => f.problem)).toEqual([expect.stringContaining('taken back when the provider answers')]);
     // The account is recovered; an admin unblocks it before the slow provider answers.
     expect((await userBlocksOf(h).unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { holdProviderGrants } from '../support/gates.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
-import { userBlocksOf } from '../support/user-blocks.ts';
+import { SHORT_SETTLE_WAIT_MS, userBlocksOf } from '../support/user-blocks.ts';
 
 const HOUR = 3_600_000;
 
@@ -20,7 +20,7 @@ describe('attack2: revoke-all with a failing revoke and a slow grant', () => {
     const { reached: atProvider, release } = holdProviderGrants(h);
     const granting = h.service.request({ requester: PEOPLE.engineer, resource: 'staging-db', role: 'read', duration: HOUR, reason: 'two' });
     await atProvider;
-    const out = await userBlocksOf(h).revokeAll(PEOPLE.engineer, PEOPLE.security, 'laptop stolen');
+    const out = await userBlocksOf(h, SHORT_SETTLE_WAIT_MS).revokeAll(PEOPLE.engineer, PEOPLE.security, 'laptop stolen');
     release();
     await granting;
     if (!out.ok) throw new Error('expected revoke-all to run');

@@ -8,7 +8,7 @@ import { holdProviderGrants } from '../support/gates.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { silentLogger } from '../support/fakes.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
-import { userBlocksOf } from '../support/user-blocks.ts';
+import { SHORT_SETTLE_WAIT_MS, userBlocksOf } from '../support/user-blocks.ts';
 
 const HOUR = 3_600_000;
 
@@ -20,7 +20,7 @@ describe('adversary: revoke-all while a grant outlasts its wait', () => {
     const { reached: atProvider, release } = holdProviderGrants(h);
     const granting = h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'poking' });
     await atProvider;
-    const out = await userBlocksOf(h).revokeAll(PEOPLE.engineer, PEOPLE.security, 'laptop stolen');
+    const out = await userBlocksOf(h, SHORT_SETTLE_WAIT_MS).revokeAll(PEOPLE.engineer, PEOPLE.security, 'laptop stolen');
     if (!out.ok) throw new Error('expected revoke-all to run');
     // Expected: the grant in flight is named as not (yet) gone, so the reply does not say "confirmed gone".
     expect(out.value.failed.map((f) => f.grantId)).toEqual(['G1']);

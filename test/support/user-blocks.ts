@@ -4,10 +4,15 @@ import type { Harness } from './access-harness.ts';
 import { silentLogger, singleProvider } from './fakes.ts';
 import { aLoadedPolicy } from './policy-fixtures.ts';
 
-export const userBlocksOf = (h: Harness): UserBlocks =>
+/** Revoke-all's wait for grants at their provider in tests of a grant that outlasts it (the real one is 30 s): 20 polls still. */
+export const SHORT_SETTLE_WAIT_MS = 2_000;
+
+/** `settleWaitMs` shortens revoke-all's wait for grants at their provider, for tests of a grant that outlasts it. */
+export const userBlocksOf = (h: Harness, settleWaitMs?: number): UserBlocks =>
   new UserBlocks(
     { store: h.store, policy: () => aLoadedPolicy(), providers: singleProvider(h.provider), scheduler: h.scheduler, notifier: h.notifier, directory: h.directory, clock: h.clock, log: silentLogger, retry: { attempts: 3, baseDelayMs: 1 } },
     h.service.grants,
+    settleWaitMs,
   );
 
 /**
