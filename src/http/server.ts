@@ -23,11 +23,15 @@ export interface HttpServerOptions {
 
 export function createHttpServer(options: HttpServerOptions): Server {
   const now = options.now ?? Date.now;
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
+    // Once closing, each kept-alive connection ends after the answer in hand. Otherwise a client (a load balancer,
+    // Slack) that keeps sending on it is served on and on, and close() never finishes: a SIGTERM then hit its deadline.
+    if (!server.listening) res.setHeader('connection', 'close');
     void route(req, res).catch(() => {
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
     });
   });
+  return server;
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
