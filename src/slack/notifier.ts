@@ -133,6 +133,14 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
     await store.setGrantDm(grant.id, null, null);
   }
 
+  /**
+   * Whoever ended their own grant was told by the command's reply (or saw it leave their Home tab), so no DM echoes
+   * it; a bundle's other members, ended along with the one named, are still told one by one.
+   */
+  async function endedByHolderAlone(grant: GrantRecord, by: string): Promise<boolean> {
+    return by === grant.user && (await store.getRequest(grant.requestId))?.bundleMembers == null;
+  }
+
   /** Incident channel (visible to all), the notify channels, and the review card. */
   async function announceBreakglass(request: RequestRecord, grant: GrantRecord): Promise<void> {
     if (request.channelId) await postEach([request.channelId], breakglassAnnouncement(request, grant));
@@ -214,7 +222,8 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
       case 'grant_ended':
         await deleteGrantDm(event.grant.id).catch(() => undefined); // `call` logged it; the end is still told
         if (event.grant.breakglass) await updateCard(event.grant.requestId);
-        await dm(event.grant.user, event.outcome === 'expired' ? `🔒 Your access ${grantLine(event.grant)} has ended.` : `🔒 Your access ${grantLine(event.grant)} was revoked by ${mention(event.by)}.`);
+        if (event.outcome === 'expired') await dm(event.grant.user, `🔒 Your access ${grantLine(event.grant)} has ended.`);
+        else if (!(await endedByHolderAlone(event.grant, event.by))) await dm(event.grant.user, `🔒 Your access ${grantLine(event.grant)} was revoked by ${mention(event.by)}.`);
         return auditLine(`${grantLine(event.grant)} of ${mention(event.grant.user)} ${event.outcome}.`);
       case 'grant_revoke_failed':
         return auditLine(`🚨 ${admins()} Revoking ${grantLine(event.grant)} of ${mention(event.grant.user)} failed; Sesame keeps retrying. The provider said: ${code(event.problem)}`);
