@@ -7,10 +7,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    // Three files at once on a 2-core machine (the default would be one): the process tests mostly wait (for grants
-    // to end, leases to pass), and a full run kept the CPU less than half busy with two; three took a fifth off it,
-    // which keeps CI inside its 20 minutes on a slower host.
-    maxWorkers: 3,
+    // Two files at once even on a 2-core machine (the default would be one): the process tests mostly wait (for
+    // grants to end, leases to pass), so a second file runs in that time. Three were a fifth faster, but a replica
+    // of a process test then once missed its 10 s SIGTERM deadline; the PostgreSQL pass, with fewer of them, runs three.
+    maxWorkers: 2,
     // Drops the PostgreSQL databases a file's store tests kept for reuse, when the file ends.
     setupFiles: ['test/support/pg-teardown.ts'],
   },

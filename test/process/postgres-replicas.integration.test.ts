@@ -159,7 +159,7 @@ describe('Sesame replicas on PostgreSQL', () => {
     const other = replicas.find((r) => r !== holder);
     if (holder === undefined || other === undefined) throw new Error('the first test starts the replicas');
     holder.process.child.kill('SIGTERM');
-    expect(await holder.process.exited()).toBe(0);
+    expect(await holder.process.exited(), holder.process.output().slice(-6_000)).toBe(0);
     await until('the other replica to stream', () => other.process.output().includes(STREAMS_NOW));
 
     const sent = await other.signer.command('request lab admin 3s after the hand-over', { user: PEOPLE.engineer });
@@ -167,7 +167,7 @@ describe('Sesame replicas on PostgreSQL', () => {
     await allStreamedOnce();
 
     other.process.child.kill('SIGTERM');
-    expect(await other.process.exited()).toBe(0);
+    expect(await other.process.exited(), other.process.output().slice(-6_000)).toBe(0);
     expect(everyOutput()).not.toContain(PASSWORD);
   }, 60_000);
 });
