@@ -1,6 +1,5 @@
 // A real `sesame start` process: SIGKILLed with live grants, restarted after they expired, revokes them at once;
 // SIGTERM stops it cleanly with exit status 0.
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +10,7 @@ import { NOOP_PROVIDERS, PEOPLE, SIGNING_SECRET } from '../support/e2e.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
 import { aPolicyInput } from '../support/policy-fixtures.ts';
 import { processDatabase, type ProcessDatabase } from '../support/process-database.ts';
-import { freePort, spawnSesame, untilReady } from '../support/sesame-process.ts';
+import { freePort, spawnSesame, untilReady, type SesameProcess } from '../support/sesame-process.ts';
 import { SlackSigner } from '../support/signed-client.ts';
 
 const REDIS_DB = 8;
@@ -51,12 +50,11 @@ describe('crash and restart', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const start = async (): Promise<{ child: ChildProcess; readyAt: number }> => {
+  const start = async (): Promise<SesameProcess & { readyAt: number }> => {
     const sesame = spawnSesame(['start'], env);
     await untilReady(sesame, PORT); // says what the process printed when it exits before it is ready
-    return { child: sesame.child, readyAt: Date.now() };
+    return { ...sesame, readyAt: Date.now() };
   };
-  const exit = (child: ChildProcess) => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
   // Aliases quoted: PostgreSQL folds unquoted ones to lower case.
   const states = () => db.sql.all<{ id: number; state: string; expiresAt: number; endedAt: number | null }>('SELECT id, state, expires_at AS "expiresAt", ended_at AS "endedAt" FROM grants ORDER BY id');
 
@@ -68,7 +66,7 @@ describe('crash and restart', () => {
       expect(String((await slack.waitFor(() => slack.responsesTo(sent.responseId)[0], 'the grant')).text)).toMatch(/^✅ Granted/);
     }
     first.child.kill('SIGKILL');
-    await exit(first.child);
+    await first.exited();
     expect((await states()).map((g) => g.state)).toEqual(['active', 'active', 'active']);
 
     await new Promise((r) => setTimeout(r, 2_500)); // past every expiry, with nobody running
@@ -82,7 +80,7 @@ describe('crash and restart', () => {
 
     second.child.kill('SIGTERM');
     const started = Date.now();
-    expect(await exit(second.child)).toBe(0);
+    expect(await second.exited(), second.output()).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

@@ -13,17 +13,17 @@ import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 
 describe('the notice at the end of a grant', () => {
   const slack = new FakeSlack();
+  const policy = aLoadedPolicy({ bundles: { kit: ['sandbox:admin', 'staging-db:read'] } });
   let h: Harness;
   beforeAll(async () => {
     await slack.start();
-    h = await accessHarness(aLoadedPolicy({ bundles: { kit: ['sandbox:admin', 'staging-db:read'] } }));
+    h = await accessHarness(policy);
   });
   afterAll(async () => {
     await h.cleanup();
     await slack.stop();
   });
 
-  const policy = aLoadedPolicy({ bundles: { kit: ['sandbox:admin', 'staging-db:read'] } });
   const auditChannel = policy.policy.settings.audit_channel;
   const grantOf = async (reason: string): Promise<GrantRecord> => {
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: 3_600_000, reason });
