@@ -19,6 +19,7 @@ import { createLogger } from './logger.ts';
 import { createMetrics, fanOut, metricsObserver, type Metrics } from './metrics.ts';
 import { formatProblem, loadPolicyFile } from './policy/load.ts';
 import { createPolicyWatcher } from './policy-watcher.ts';
+import { settlesWithin } from './settles-within.ts';
 import { withDeadlines } from './providers/deadline.ts';
 import { createProviders } from './providers/registry.ts';
 import { sweepOrphans } from './core/orphan-sweep.ts';
@@ -40,6 +41,12 @@ import type { SqliteStore } from './store/repositories.ts';
 
 /** Of the 10 s `sesame start` allows for SIGTERM, how long acknowledged Slack work may still take. */
 const ACKNOWLEDGED_WORK_GRACE_MS = 5_000;
+/**
+ * How long, at SIGTERM, a request already arriving has to be read and acknowledged before every connection is cut.
+ * Slack sends a whole request at once and wants its answer within 3 s, so a connection still open after this is slow
+ * or silent on purpose, and must not hold the stop past its deadline.
+ */
+const CONNECTION_DRAIN_MS = 1_000;
 /** How long one rejected policy is announced once across replicas (each replica reloads the edited file itself). */
 const ANNOUNCE_ONCE_MS = 10 * 60_000;
 /** How often a PostgreSQL replica's audit stream looks for entries another replica wrote (no in-process wake for those). */
@@ -239,6 +246,10 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       // No new Slack requests; then what was already acknowledged finishes (a grant in flight is recorded and answered).
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       if (!slack.requestListener) await slack.app.stop();
+      if (!(await settlesWithin(closed, CONNECTION_DRAIN_MS))) {
+        log.warn({ afterMs: CONNECTION_DRAIN_MS }, 'connections still open at shutdown were cut (a client slow to send, or silent); a request on one was not acknowledged, so Slack reports it failed');
+        server.closeAllConnections();
+      }
       if (!(await slack.idle(ACKNOWLEDGED_WORK_GRACE_MS))) log.warn({ afterMs: ACKNOWLEDGED_WORK_GRACE_MS }, 'Slack work still running at shutdown was cut off; the reconciler undoes any grant it left half-done');
       await closed;
       await sweeper.stop();
@@ -259,3 +270,4 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     },
   };
 }
+

@@ -8,6 +8,7 @@ import type { Logger, RevokeSchedule, Scheduler } from '../core/ports.ts';
 import { createOutageLog } from './outage-log.ts';
 import { startRedisHeartbeat } from './redis-heartbeat.ts';
 import { redisOptions } from './redis-options.ts';
+import { settlesWithin } from '../settles-within.ts';
 
 export const QUEUES = { revoke: 'revoke', warn: 'warn', timeout: 'timeout', remind: 'remind', escalate: 'escalate', activate: 'activate' } as const;
 type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -60,19 +61,6 @@ async function warnUnlessNoEviction(redis: Redis, log: Logger, closing: () => bo
   } catch {
     if (closing()) return;
     log.warn({}, 'could not read Redis maxmemory-policy (CONFIG may be disabled); make sure it is "noeviction"');
-  }
-}
-
-/** Whether `work` settled (fulfilled or not) within `ms`; it is left running either way. */
-async function within(ms: number, work: Promise<unknown>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([work.then(() => true, () => true), late]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -268,9 +256,9 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
       // A graceful worker close waits for Redis; with Redis away it would wait forever, and there is no job to finish.
       heartbeat.stop();
       const down = !up();
-      const closed = await within(CLOSE_DEADLINE_MS, Promise.all(workers.map((w) => w.close(down))));
+      const closed = await settlesWithin(Promise.all(workers.map((w) => w.close(down))), CLOSE_DEADLINE_MS);
       if (!closed) log.warn({ afterMs: CLOSE_DEADLINE_MS }, 'revocation jobs still running at shutdown were left to BullMQ, which retries them after the restart');
-      await within(CLOSE_DEADLINE_MS, Promise.all(Object.values(queues).map((q) => q.close())));
+      await settlesWithin(Promise.all(Object.values(queues).map((q) => q.close())), CLOSE_DEADLINE_MS);
       probe.disconnect();
     },
   };

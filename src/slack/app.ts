@@ -9,6 +9,7 @@ import type { ListenerDeps } from './listener-deps.ts';
 import { guardReplays, type ReplayGuard } from './replay-guard.ts';
 import { SLACK_UNAVAILABLE, SOMETHING_WENT_WRONG } from './messages.ts';
 import { send } from '../http/outbound.ts';
+import { settlesWithin } from '../settles-within.ts';
 import { SLACK_TIMEOUT_MS, SlackUnavailableError, webClientOptions } from './slack-api.ts';
 
 /** The last overload of `app.error`: the handler that also receives the payload (Bolt does not export the type). */
@@ -33,8 +34,9 @@ export interface SlackApp {
   /** In HTTP mode, the listener for POST /slack/events; null in Socket Mode. */
   requestListener: HTTPReceiver['requestListener'] | null;
   /**
-   * Resolves once every listener already running has finished (work goes on after the ack), or after `timeoutMs`
-   * with false. Shutdown waits on it so a grant Slack was told about is finished, recorded and answered.
+   * For shutdown: from now on no listener starts (whatever reaches Bolt now can no longer be acknowledged), and it
+   * resolves once every listener already running has finished (work goes on after the ack), or after `timeoutMs`
+   * with false. So a grant Slack was told about is finished, recorded and answered, and none starts unannounced.
    */
   idle(timeoutMs: number): Promise<boolean>;
 }
@@ -58,7 +60,12 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
 
   // Outermost middleware: its promise covers the whole listener, including what it does after ack().
   const running = new Set<Promise<unknown>>();
-  app.use(async ({ next }) => {
+  let stopping = false;
+  app.use(async ({ next, logger: boltLog }) => {
+    if (stopping) {
+      boltLog.warn('a Slack request reached Sesame after its connection was cut at shutdown; left unacknowledged, so Slack reports a failure and nothing was done');
+      return;
+    }
     const listener = next();
     running.add(listener);
     try {
@@ -68,13 +75,8 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
     }
   });
   const idle = async (timeoutMs: number): Promise<boolean> => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-    try {
-      return await Promise.race([Promise.allSettled([...running]).then(() => true), late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    stopping = true;
+    return settlesWithin(Promise.allSettled([...running]), timeoutMs);
   };
 
   registerCommands(app, deps);

@@ -1,8 +1,9 @@
 // SIGTERM while a grant is in flight at a slow provider: `sesame start` finishes it (recorded, requester told) before
-// it exits 0, within the 10 s bound; one during start-up stops it gracefully once it is up.
+// it exits 0, within the 10 s bound; one during start-up stops it gracefully once it is up; clients slow or silent on
+// their connections do not hold the stop past its deadline, and a request cut off half-sent does nothing.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -83,6 +84,42 @@ describe('SIGTERM with a grant in flight', () => {
       expect(await db.sql.all('SELECT state FROM grants')).toEqual([{ state: 'active' }]);
       expect(await db.sql.get("SELECT count(*) AS n FROM audit_log WHERE action = 'grant.activated'")).toEqual({ n: 1 });
     } finally {
+      if (sesame.child.exitCode === null) sesame.child.kill('SIGKILL');
+    }
+  }, 60_000);
+  it('cuts connections that are silent or slow to send, exits 0, and a request cut off half-sent does nothing', async () => {
+    const sesame = spawnSesame(['start'], env);
+    const sockets: Socket[] = [];
+    const open = (first: string) =>
+      new Promise<Socket>((resolve, reject) => {
+        const socket = connect(PORT, '127.0.0.1', () => (first ? socket.write(first, () => resolve(socket)) : resolve(socket)));
+        socket.on('error', () => undefined).once('close', () => reject(new Error('closed before it was written to')));
+        sockets.push(socket);
+      });
+    try {
+      await untilReady(sesame, PORT);
+      const signer = new SlackSigner(`http://127.0.0.1:${PORT}/slack/events`, SIGNING_SECRET, (id) => slack.responseUrl(id));
+      const { body, responseId } = signer.commandBody('request prod-db read 1h sent slowly', { user: PEOPLE.engineer });
+      const signed = signer.sign(body, 'application/x-www-form-urlencoded');
+      const head = ['POST /slack/events HTTP/1.1', 'host: 127.0.0.1', `content-length: ${Buffer.byteLength(body)}`, ...Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`)].join('\r\n');
+      const requestsBefore = await db.sql.get('SELECT count(*) AS n FROM requests');
+      const grantsAsked = hits.filter((hit) => hit === 'grant').length;
+      // Connected and silent; headers begun and never finished; a whole signed request but its body's last bytes.
+      await open('');
+      await open('POST /slack/events HTTP/1.1\r\nhost: 127.0.0.1\r\n');
+      const slowBody = await open(`${head}\r\n\r\n${body.slice(0, -8)}`);
+
+      sesame.child.kill('SIGTERM');
+      await slack.waitFor(() => sesame.output().includes('connections still open at shutdown were cut') || sesame.child.exitCode !== null, 'Sesame to cut the open connections');
+      if (!slowBody.destroyed) slowBody.write(body.slice(-8));
+      expect(await sesame.exited()).toBe(0);
+
+      expect(sesame.output()).toContain('connections still open at shutdown were cut');
+      expect(await db.sql.get('SELECT count(*) AS n FROM requests')).toEqual(requestsBefore);
+      expect(hits.filter((hit) => hit === 'grant').length).toBe(grantsAsked);
+      expect(slack.responsesTo(responseId)).toEqual([]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
       if (sesame.child.exitCode === null) sesame.child.kill('SIGKILL');
     }
   }, 60_000);

@@ -34,10 +34,15 @@ export class SlackSigner {
   lastSent: SentRequest | null = null;
 
   async send(body: string, contentType: string, options: SendOptions = {}): Promise<SignedResponse> {
+    this.lastSent = this.sign(body, contentType, options);
+    return this.deliver(this.lastSent);
+  }
+
+  /** A request signed exactly as Slack signs it, not sent: to deliver it some other way (in pieces, say). */
+  sign(body: string, contentType: string, options: SendOptions = {}): SentRequest {
     const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
     const signature = `v0=${createHmac('sha256', options.secret ?? this.signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
-    this.lastSent = { body, contentType, headers: { 'content-type': contentType, 'x-slack-signature': signature, 'x-slack-request-timestamp': String(timestamp), ...options.headers } };
-    return this.deliver(this.lastSent);
+    return { body, contentType, headers: { 'content-type': contentType, 'x-slack-signature': signature, 'x-slack-request-timestamp': String(timestamp), ...options.headers } };
   }
 
   /** Delivers a request again exactly as it was sent (same body, timestamp and signature), as a replaying attacker would. */
@@ -49,6 +54,12 @@ export class SlackSigner {
 
   /** A slash command; returns the id under which its response_url posts are recorded. */
   async command(text: string, who: { user: string; channel?: string }, options: SendOptions = {}): Promise<SignedResponse & { responseId: string }> {
+    const { body, responseId } = this.commandBody(text, who);
+    return { ...(await this.send(body, 'application/x-www-form-urlencoded', options)), responseId };
+  }
+
+  /** A slash command's form body as Slack sends it, and the id under which its response_url posts are recorded. */
+  commandBody(text: string, who: { user: string; channel?: string }): { body: string; responseId: string } {
     const responseId = randomUUID();
     const body = new URLSearchParams({
       token: 'legacy-verification-token',
@@ -64,7 +75,7 @@ export class SlackSigner {
       response_url: this.responseUrl(responseId),
       trigger_id: `trigger-${responseId}`,
     }).toString();
-    return { ...(await this.send(body, 'application/x-www-form-urlencoded', options)), responseId };
+    return { body, responseId };
   }
 
   /** A button click on a message (with response_url) or in App Home (without). */
