@@ -47,6 +47,9 @@ const ACKNOWLEDGED_WORK_GRACE_MS = 5_000;
  * or silent on purpose, and must not hold the stop past its deadline.
  */
 const CONNECTION_DRAIN_MS = 1_000;
+/** At SIGTERM, how long the last Slack messages may take to send, and then the last anchor: Slack may be slow to answer. */
+const SLACK_FLUSH_MS = 2_000;
+const LAST_ANCHOR_MS = 1_000;
 /** How long one rejected policy is announced once across replicas (each replica reloads the edited file itself). */
 const ANNOUNCE_ONCE_MS = 10 * 60_000;
 /** How often a PostgreSQL replica's audit stream looks for entries another replica wrote (no in-process wake for those). */
@@ -244,25 +247,25 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     reconcile: () => reconciler.runOnce(),
     async stop() {
       // No new Slack requests; then what was already acknowledged finishes (a grant in flight is recorded and answered).
-      const stopStarted = Date.now();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       if (!slack.requestListener) await slack.app.stop();
-      if (!(await settlesWithin(closed, CONNECTION_DRAIN_MS))) {
-        log.warn({ afterMs: CONNECTION_DRAIN_MS }, 'connections still open at shutdown were cut (a client slow to send, or silent); a request on one was not acknowledged, so Slack reports it failed');
-        server.closeAllConnections();
-      }
-      // The drain counts against the grace: acknowledged work went on meanwhile, and the 10 s bound does not grow.
-      const graceLeftMs = Math.max(0, ACKNOWLEDGED_WORK_GRACE_MS - (Date.now() - stopStarted));
-      if (!(await slack.idle(graceLeftMs))) log.warn({ afterMs: ACKNOWLEDGED_WORK_GRACE_MS }, 'Slack work still running at shutdown was cut off; the reconciler undoes any grant it left half-done');
+      // Requests still arriving get a moment; then connections without a whole request are cut, so no more come.
+      const received = settlesWithin(closed, CONNECTION_DRAIN_MS).then((drained) => (drained ? 0 : server.cutUnreceived()));
+      const idle = slack.idle(ACKNOWLEDGED_WORK_GRACE_MS, received);
+      const cut = await received;
+      if (cut > 0) log.warn({ connections: cut, afterMs: CONNECTION_DRAIN_MS }, 'connections with no whole request on them (a client slow to send, or silent) were cut at shutdown; nothing on them was acted on, and Slack reports such a request failed');
+      if (!(await idle)) log.warn({ afterMs: ACKNOWLEDGED_WORK_GRACE_MS }, 'Slack work still running at shutdown was cut off; the reconciler undoes any grant it left half-done');
+      server.closeAllConnections();
       await closed;
       await sweeper.stop();
       await reconciler.stop();
       // Workers finish their jobs first; then what they and earlier work still have to tell Slack is sent.
       await scheduler.close();
       await replayGuard.close();
-      await notifier.close?.();
-      // The last thing recorded: the head at shutdown, so nothing written before it can be cut off unnoticed.
-      await anchors.stop();
+      if (!(await settlesWithin(notifier.close?.() ?? Promise.resolve(), SLACK_FLUSH_MS))) log.warn({ afterMs: SLACK_FLUSH_MS }, 'Slack messages still queued at shutdown were not sent (Slack is slow); the audit log has every event they told of');
+      // The last thing recorded: the head at shutdown, so nothing written before it can be cut off unnoticed. It is
+      // logged before it is posted, so a Slack or anchor_url too slow to take it in time loses no anchor.
+      await settlesWithin(anchors.stop(), LAST_ANCHOR_MS);
       // After the workers and the last anchor, which may still take locks; frees the sweeper lease for another replica.
       await replicas.close();
       // After everything that writes audit entries; what it has not delivered is sent from the cursor at the next start.

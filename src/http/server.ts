@@ -1,5 +1,6 @@
 // Sesame's HTTP front: /slack/events (to Bolt, after checks Bolt lacks), /healthz, /readyz, /metrics; 404 otherwise.
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 
 /** Slack requests are small; anything larger is refused before it is read. */
@@ -21,9 +22,25 @@ export interface HttpServerOptions {
   now?: () => number;
 }
 
-export function createHttpServer(options: HttpServerOptions): Server {
+export interface HttpServer extends Server {
+  /**
+   * For shutdown: cuts every connection that has no whole request on it (silent, or slow to send its headers or
+   * body), and returns how many. One whose request has fully arrived stays until it is answered, since its work
+   * may already have started and only its answer tells the client so.
+   */
+  cutUnreceived(): number;
+}
+
+export function createHttpServer(options: HttpServerOptions): HttpServer {
   const now = options.now ?? Date.now;
+  const unanswered = new Map<Socket, Set<ServerResponse>>();
   const server = createServer((req, res) => {
+    const onSocket = unanswered.get(req.socket) ?? new Set<ServerResponse>();
+    unanswered.set(req.socket, onSocket.add(res));
+    res.once('close', () => {
+      onSocket.delete(res);
+      if (onSocket.size === 0) unanswered.delete(req.socket);
+    });
     // Once closing, each kept-alive connection ends after the answer in hand. Otherwise a client (a load balancer,
     // Slack) that keeps sending on it is served on and on, and close() never finishes: a SIGTERM then hit its deadline.
     if (!server.listening) res.setHeader('connection', 'close');
@@ -31,7 +48,26 @@ export function createHttpServer(options: HttpServerOptions): Server {
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
     });
   });
-  return server;
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  const cutUnreceived = (): number => {
+    let cut = 0;
+    for (const socket of sockets) {
+      const pending = [...(unanswered.get(socket) ?? [])];
+      if (pending.some((res) => res.req.complete)) {
+        // Arrived before close(), so not told yet: the answer ends the connection.
+        for (const res of pending) if (!res.headersSent) res.setHeader('connection', 'close');
+        continue;
+      }
+      socket.destroy();
+      cut++;
+    }
+    return cut;
+  };
+  return Object.assign(server, { cutUnreceived });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];

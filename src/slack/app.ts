@@ -1,5 +1,6 @@
 // The Bolt app: HTTP mode behind our own server, or Socket Mode; listeners wired; one error handler with a ref.
 import { randomBytes } from 'node:crypto';
+import type { RequestListener } from 'node:http';
 import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger as PinoLogger } from 'pino';
 import { registerActions } from './actions.ts';
@@ -34,14 +35,24 @@ export interface SlackApp {
   /** In HTTP mode, the listener for POST /slack/events; null in Socket Mode. */
   requestListener: HTTPReceiver['requestListener'] | null;
   /**
-   * For shutdown: from now on no listener starts (whatever reaches Bolt now can no longer be acknowledged), and it
-   * resolves once every listener already running has finished (work goes on after the ack), or after `timeoutMs`
-   * with false. So a grant Slack was told about is finished, recorded and answered, and none starts unannounced.
+   * For shutdown: commands still waiting for their turn are not started (their requesters are told), and it resolves
+   * once `received` has settled (no more requests come), every Slack request received has been answered and every
+   * listener has finished (work goes on after the ack), however late it started; or after `timeoutMs` with false.
+   * From then on no listener starts, since shutdown cuts the connections left and what reaches Bolt can no longer be
+   * acknowledged. So a grant Slack was told about is finished, recorded and answered, and none starts unannounced.
    */
-  idle(timeoutMs: number): Promise<boolean>;
+  idle(timeoutMs: number, received?: Promise<unknown>): Promise<boolean>;
 }
 
 export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): SlackApp {
+  // Slack requests received and not yet answered; shutdown waits for them as for the work they start.
+  const answering = new Set<Promise<void>>();
+  const untilAnswered = (listener: RequestListener): RequestListener => (req, res) => {
+    const answered = new Promise<void>((resolve) => res.once('close', resolve));
+    answering.add(answered);
+    void answered.then(() => answering.delete(answered));
+    listener(req, res);
+  };
   const logger = boltLogger(options.log.child({ component: 'bolt' }));
   const clientOptions = { ...webClientOptions(options.apiUrl, options.timeoutMs), logger };
   // Sesame keeps no conversation state in Bolt; its default store was read on every request for nothing.
@@ -55,15 +66,18 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
     const bodyLimit = 1024 * 1024;
     const receiver = new HTTPReceiver({ signingSecret, endpoints: '/slack/events', logger, bodyLimit });
     app = new App({ token: options.botToken, receiver, clientOptions, convoStore, logger, extendedErrorHandler: true, deferInitialization: true });
-    requestListener = options.replayGuard ? guardReplays(receiver.requestListener, { signingSecret, guard: options.replayGuard, log: options.log, bodyLimit }) : receiver.requestListener;
+    requestListener = untilAnswered(options.replayGuard ? guardReplays(receiver.requestListener, { signingSecret, guard: options.replayGuard, log: options.log, bodyLimit }) : receiver.requestListener);
   }
 
   // Outermost middleware: its promise covers the whole listener, including what it does after ack().
   const running = new Set<Promise<unknown>>();
+  /** Shutdown has begun: queued commands are not started. */
+  let draining = false;
+  /** Shutdown no longer waits for Slack work: nothing starts. */
   let stopping = false;
   app.use(async ({ next, logger: boltLog }) => {
     if (stopping) {
-      boltLog.warn('a Slack request reached Sesame after its connection was cut at shutdown; left unacknowledged, so Slack reports a failure and nothing was done');
+      boltLog.warn('a Slack request reached Sesame after shutdown stopped waiting for Slack work; not acted on, and left unacknowledged so Slack reports a failure');
       return;
     }
     const listener = next();
@@ -74,12 +88,23 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
       running.delete(listener);
     }
   });
-  const idle = async (timeoutMs: number): Promise<boolean> => {
-    stopping = true;
-    return settlesWithin(Promise.allSettled([...running]), timeoutMs);
+  const idle = async (timeoutMs: number, received: Promise<unknown> = Promise.resolve()): Promise<boolean> => {
+    draining = true;
+    const deadline = Date.now() + timeoutMs;
+    try {
+      if (!(await settlesWithin(received, timeoutMs))) return false;
+      // Again until none is left: a request answered meanwhile may have started work of its own.
+      while (running.size + answering.size > 0) {
+        const left = deadline - Date.now();
+        if (left <= 0 || !(await settlesWithin(Promise.allSettled([...running, ...answering]), left))) return false;
+      }
+      return true;
+    } finally {
+      stopping = true;
+    }
   };
 
-  registerCommands(app, deps);
+  registerCommands(app, deps, () => draining);
   registerActions(app, deps);
   registerReasonEvents(app, deps);
 

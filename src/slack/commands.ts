@@ -8,7 +8,7 @@ import { parseAccessCommand, type AccessCommand } from './command-parser.ts';
 import { runRevokeAll, runUnblock } from './block-commands.ts';
 import { awaitingMessage, ephemeral, helpMessage, overviewMessage } from './blocks.ts';
 import type { ListenerDeps } from './listener-deps.ts';
-import { explain } from './messages.ts';
+import { explain, RESTARTING_NOTHING_DONE } from './messages.ts';
 import { describeDecision, describeOutcome } from './outcomes.ts';
 import { code } from './text.ts';
 import { postReviewRows } from './review-blocks.ts';
@@ -29,11 +29,17 @@ interface CommandContext {
  */
 const COMMAND_WORK_CONCURRENCY = 8;
 
-export function registerCommands(app: App, deps: ListenerDeps): void {
+/**
+ * `stopping`: true once shutdown has begun. A command that had to wait for a turn that came after that is not started
+ * (the rest of the wait for Slack work may not cover a queue of them, and one cut off midway can leave a grant half
+ * made); its requester is told. One with a turn free at once is worked on as usual.
+ */
+export function registerCommands(app: App, deps: ListenerDeps, stopping: () => boolean = () => false): void {
   const work = pLimit(COMMAND_WORK_CONCURRENCY);
   app.command('/access', async ({ ack, command, respond, client }) => {
     await ack();
-    await work(() => handle(command, respond, client, deps));
+    const waits = work.activeCount + work.pendingCount >= COMMAND_WORK_CONCURRENCY;
+    await work(async () => (waits && stopping() ? void (await respond(ephemeral(RESTARTING_NOTHING_DONE))) : handle(command, respond, client, deps)));
   });
 }
 

@@ -26,4 +26,6 @@ export function explain(e: DomainError | CommandError): string {
 
 export const SOMETHING_WENT_WRONG = (ref: string): string => `Something went wrong on our side (ref ${code(ref)}). Try again; if it keeps happening, give your Sesame admins that ref.`;
 
+/** A command acknowledged just before a restart whose turn came after it began: not started, so never half done. */
+export const RESTARTING_NOTHING_DONE = 'Sesame was restarting before it got to this command, so nothing was done. Send it again.';
 export const SLACK_UNAVAILABLE = 'Slack did not answer when Sesame looked up your groups or this channel, so nothing was changed. Try again in a minute.';

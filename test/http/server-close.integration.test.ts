@@ -1,6 +1,7 @@
 // Closing the HTTP server while a client keeps sending on a kept-alive connection: the connection ends after the answer
 // in hand, so close() finishes (before, each new request on it was served and close() waited until the client stopped).
-import type { AddressInfo } from 'node:net';
+// At shutdown, connections with no whole request on them are cut; one whose request has arrived is answered first.
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
 import { Agent, request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,5 +50,47 @@ describe('the HTTP server at shutdown', () => {
     // The answer that was in flight at close() told the client to drop the connection.
     expect(answers.at(-1)).toEqual({ status: 200, connection: 'close' });
     expect(answers.slice(0, -1).every((a) => a.connection !== 'close')).toBe(true);
+  });
+
+  it('cuts connections without a whole request (silent, half-sent headers or body) and keeps one whose request has arrived until it is answered', async () => {
+    let answerSlowly: (() => void) | null = null;
+    const server = createHttpServer({
+      // A Slack handler still at work (as a modal's is, before its ack) when the cut comes.
+      slack: (req, res) => {
+        req.resume();
+        req.once('end', () => (answerSlowly = () => res.end('{"done":true}')));
+      },
+      readiness: async () => ({ ready: true, checks: {} }),
+      metrics: new Registry(),
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const opened = (first: string) =>
+      new Promise<Socket>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => (first ? socket.write(first, () => resolve(socket)) : resolve(socket)));
+        socket.on('error', () => undefined);
+      });
+    const silent = await opened('');
+    const halfHeaders = await opened('POST /slack/events HTTP/1.1\r\nhost: x\r\n');
+    const halfBody = await opened('POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n12345');
+    let answer = '';
+    const whole = await opened('POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\n12345');
+    whole.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    const ended = (socket: Socket) => new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
+    // Every connection is known to the server before the cut.
+    while (await new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n))) < 4) await new Promise((r) => setTimeout(r, 10));
+    while (answerSlowly === null) await new Promise((r) => setTimeout(r, 10));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+
+    expect(server.cutUnreceived()).toBe(3);
+    await Promise.all([ended(silent), ended(halfHeaders), ended(halfBody)]);
+    expect(whole.destroyed).toBe(false);
+
+    (answerSlowly as () => void)();
+    await ended(whole);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect(answer).toContain('{"done":true}');
+    await closed;
   });
 });

@@ -1,12 +1,13 @@
-// At shutdown the Slack app lets the work already running finish, and starts none after: a request that reaches Bolt
-// once shutdown has cut its connection can no longer be acknowledged, so acting on it would grant access nobody was
-// told of, after the point where shutdown stopped waiting for it (left half-done until a sweep found it).
+// At shutdown the Slack app waits for every request it has received to be answered and for the work it started,
+// however late that started; then it starts none: a request that reaches Bolt once shutdown has stopped waiting can no
+// longer be acknowledged, so acting on it would grant access nobody was told of (left half-done until a sweep found it).
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReasonEnds } from '../../src/core/reason-ended.ts';
 import { createSlackApp, type SlackApp } from '../../src/slack/app.ts';
+import { RESTARTING_NOTHING_DONE } from '../../src/slack/messages.ts';
 import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
 import { silentLogger } from '../support/fakes.ts';
@@ -16,27 +17,41 @@ import { userBlocksOf } from '../support/user-blocks.ts';
 
 const SIGNING_SECRET = 'shutdown-gate-signing-secret';
 
+/** The Slack app in HTTP mode on a real server, over `h`, as main.ts serves it. */
+async function serveSlackApp(h: Harness, slack: FakeSlack): Promise<{ app: SlackApp; server: Server; signer: SlackSigner; close(): Promise<void> }> {
+  const deps = { access: h.service, blocks: userBlocksOf(h), reasons: new ReasonEnds({ store: h.store, policy: () => aLoadedPolicy(), directory: h.directory, log: silentLogger }, h.service.grants), policy: () => aLoadedPolicy(), log: silentLogger };
+  const app = createSlackApp({ botToken: 'xoxb-shutdown-gate', signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl, log: pino({ level: 'silent' }) }, deps);
+  await app.app.init();
+  const listener = app.requestListener;
+  if (!listener) throw new Error('expected HTTP mode');
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const signer = new SlackSigner(`http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`, SIGNING_SECRET, (id) => slack.responseUrl(id));
+  return {
+    app,
+    server,
+    signer,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 describe('the Slack app at shutdown', () => {
   const slack = new FakeSlack();
   let h: Harness;
   let app: SlackApp;
   let server: Server;
   let signer: SlackSigner;
+  let close: () => Promise<void>;
   beforeAll(async () => {
     await slack.start();
     h = await accessHarness();
-    const deps = { access: h.service, blocks: userBlocksOf(h), reasons: new ReasonEnds({ store: h.store, policy: () => aLoadedPolicy(), directory: h.directory, log: silentLogger }, h.service.grants), policy: () => aLoadedPolicy(), log: silentLogger };
-    app = createSlackApp({ botToken: 'xoxb-shutdown-gate', signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl, log: pino({ level: 'silent' }) }, deps);
-    await app.app.init();
-    const listener = app.requestListener;
-    if (!listener) throw new Error('expected HTTP mode');
-    server = createServer(listener);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    signer = new SlackSigner(`http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`, SIGNING_SECRET, (id) => slack.responseUrl(id));
+    ({ app, server, signer, close } = await serveSlackApp(h, slack));
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await close();
     await h.cleanup();
     await slack.stop();
   });
@@ -51,14 +66,65 @@ describe('the Slack app at shutdown', () => {
     expect(Number(await requestCount())).toBe(1);
   });
 
-  it('does nothing with a request that reaches it once shutdown has begun, and leaves it unacknowledged', async () => {
+  it('waits for a request whose body was still arriving when shutdown began, and for the grant it then makes', async () => {
+    const { body, responseId } = signer.commandBody('request sandbox admin 1h sent slowly', { user: PEOPLE.engineer });
+    const signed = signer.sign(body, 'application/x-www-form-urlencoded');
+    const head = ['POST /slack/events HTTP/1.1', 'host: 127.0.0.1', `content-length: ${Buffer.byteLength(body)}`, ...Object.entries(signed.headers).map(([k, v]) => `${k}: ${v}`)].join('\r\n');
+    let answer = '';
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    const received = new Promise<void>((resolve) => server.once('request', () => resolve()));
+    socket.write(`${head}\r\n\r\n${body.slice(0, -8)}`);
+    await received;
+
+    let idle: boolean | undefined;
+    const waiting = app.idle(10_000).then((done) => (idle = done));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(idle).toBeUndefined();
+    socket.write(body.slice(-8));
+
+    expect(await waiting).toBe(true);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(String(slack.responsesTo(responseId)[0]?.text)).toMatch(/^✅ Granted: `sandbox` `admin`/);
+    expect(Number(await requestCount())).toBe(2);
+    socket.destroy();
+  });
+
+  it('does nothing with a request that reaches it once shutdown has stopped waiting, and leaves it unacknowledged', async () => {
     expect(await app.idle(5_000)).toBe(true);
     const grantsBefore = h.provider.calls.length;
     // Bolt answers an unacknowledged request itself after 3 s; a 200 would be an ack.
     const sent = await signer.command('request sandbox admin 1h after shutdown began', { user: PEOPLE.engineer });
     expect(sent.status).not.toBe(200);
-    expect(Number(await requestCount())).toBe(1);
+    expect(Number(await requestCount())).toBe(2);
     expect(h.provider.calls.length).toBe(grantsBefore);
     expect(slack.responsesTo(sent.responseId)).toEqual([]);
   }, 15_000);
+
+  it('does not start commands still waiting for their turn once shutdown begins, and tells their requesters', async () => {
+    const second = await serveSlackApp(h, slack);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    h.provider.duringGrant = () => held;
+    try {
+      const requestsBefore = Number(await requestCount());
+      // Eight are worked on at once; the ninth waits for a turn.
+      const sent = await Promise.all(Array.from({ length: 9 }, (_, i) => second.signer.command(`request sandbox admin 1h queued ${i}`, { user: `U0QUEUE${i}` })));
+      expect(sent.map((s) => s.status)).toEqual(Array(9).fill(200));
+      await slack.waitFor(() => h.provider.calls.filter((c) => c.op === 'grant').length >= requestsBefore + 8 || undefined, 'eight grants at the provider');
+
+      const idle = second.app.idle(10_000);
+      release();
+      expect(await idle).toBe(true);
+
+      const answers = sent.map((s) => String(slack.responsesTo(s.responseId)[0]?.text));
+      expect(answers.filter((a) => a.startsWith('✅ Granted'))).toHaveLength(8);
+      expect(answers.filter((a) => a === RESTARTING_NOTHING_DONE)).toHaveLength(1);
+      expect(Number(await requestCount())).toBe(requestsBefore + 8);
+    } finally {
+      h.provider.duringGrant = () => {};
+      release();
+      await second.close();
+    }
+  });
 });
