@@ -34,16 +34,24 @@ export interface HttpServer extends Server {
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const now = options.now ?? Date.now;
   const unanswered = new Map<Socket, Set<ServerResponse>>();
+  const served = new WeakSet<Socket>();
   const server = createServer((req, res) => {
     const onSocket = unanswered.get(req.socket) ?? new Set<ServerResponse>();
+    const behindAnother = onSocket.size > 0;
     unanswered.set(req.socket, onSocket.add(res));
+    served.add(req.socket);
     res.once('close', () => {
       onSocket.delete(res);
       if (onSocket.size === 0) unanswered.delete(req.socket);
     });
-    // Once closing, each kept-alive connection ends after the answer in hand. Otherwise a client (a load balancer,
-    // Slack) that keeps sending on it is served on and on, and close() never finishes: a SIGTERM then hit its deadline.
-    if (!server.listening) res.setHeader('connection', 'close');
+    if (!server.listening) {
+      // Once closing, each kept-alive connection ends after the answer in hand. Otherwise a client (a load balancer,
+      // Slack) that keeps sending on it is served on and on, and close() never finishes: a SIGTERM hit its deadline.
+      res.setHeader('connection', 'close');
+      // Pipelined behind a request not yet answered: the connection may end with that answer, before this one could
+      // be written, so it is not acted on (Slack would report a failure while the work went ahead).
+      if (behindAnother) return json(res, 503, { error: 'Sesame is shutting down; send this request again (another replica takes it).' });
+    }
     void route(req, res).catch(() => {
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
     });
@@ -58,12 +66,14 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     for (const socket of sockets) {
       const pending = [...(unanswered.get(socket) ?? [])];
       if (pending.some((res) => res.req.complete)) {
-        // Arrived before close(), so not told yet: the answer ends the connection.
-        for (const res of pending) if (!res.headersSent) res.setHeader('connection', 'close');
+        // Arrived before close(), so not told yet: the last answer (they go out in order) ends the connection.
+        const last = pending.at(-1);
+        if (last && !last.headersSent) last.setHeader('connection', 'close');
         continue;
       }
+      // Counted when silent or mid-request; not when idle after its answers, which were acted on and sent.
+      if (!served.has(socket) || pending.length > 0) cut++;
       socket.destroy();
-      cut++;
     }
     return cut;
   };

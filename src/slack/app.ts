@@ -71,8 +71,6 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
 
   // Outermost middleware: its promise covers the whole listener, including what it does after ack().
   const running = new Set<Promise<unknown>>();
-  /** Shutdown has begun: queued commands are not started. */
-  let draining = false;
   /** Shutdown no longer waits for Slack work: nothing starts. */
   let stopping = false;
   app.use(async ({ next, logger: boltLog }) => {
@@ -89,7 +87,7 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
     }
   });
   const idle = async (timeoutMs: number, received: Promise<unknown> = Promise.resolve()): Promise<boolean> => {
-    draining = true;
+    commands.refuseWaiting();
     const deadline = Date.now() + timeoutMs;
     try {
       if (!(await settlesWithin(received, timeoutMs))) return false;
@@ -104,7 +102,7 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
     }
   };
 
-  registerCommands(app, deps, () => draining);
+  const commands = registerCommands(app, deps);
   registerActions(app, deps);
   registerReasonEvents(app, deps);
 

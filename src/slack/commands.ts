@@ -29,18 +29,37 @@ interface CommandContext {
  */
 const COMMAND_WORK_CONCURRENCY = 8;
 
-/**
- * `stopping`: true once shutdown has begun. A command that had to wait for a turn that came after that is not started
- * (the rest of the wait for Slack work may not cover a queue of them, and one cut off midway can leave a grant half
- * made); its requester is told. One with a turn free at once is worked on as usual.
- */
-export function registerCommands(app: App, deps: ListenerDeps, stopping: () => boolean = () => false): void {
+export interface CommandWork {
+  /**
+   * Shutdown has begun: every command waiting for a turn is answered now that Sesame is restarting and nothing was
+   * done, and so is any that would have to wait from now on. Their turns may come after the process has gone, and
+   * one cut off midway can leave a grant half made. A command with a turn free at once is worked on as usual.
+   */
+  refuseWaiting(): void;
+}
+
+export function registerCommands(app: App, deps: ListenerDeps): CommandWork {
   const work = pLimit(COMMAND_WORK_CONCURRENCY);
+  const waiting = new Set<() => void>();
+  let refusing = false;
   app.command('/access', async ({ ack, command, respond, client }) => {
     await ack();
-    const waits = work.activeCount + work.pendingCount >= COMMAND_WORK_CONCURRENCY;
-    await work(async () => (waits && stopping() ? void (await respond(ephemeral(RESTARTING_NOTHING_DONE))) : handle(command, respond, client, deps)));
+    const restarting = async () => void (await respond(ephemeral(RESTARTING_NOTHING_DONE)));
+    if (work.activeCount + work.pendingCount < COMMAND_WORK_CONCURRENCY) return work(() => handle(command, respond, client, deps));
+    if (refusing) return restarting();
+    let refuse: () => void = () => undefined;
+    const refused = new Promise<void>((resolve) => (refuse = () => resolve(restarting())));
+    waiting.add(refuse);
+    // Whichever comes first: its turn (unless refused meanwhile), or the refusal, which does not wait for the turn.
+    await Promise.race([work(async () => void (waiting.delete(refuse) && (await handle(command, respond, client, deps)))), refused]);
   });
+  return {
+    refuseWaiting() {
+      refusing = true;
+      for (const refuse of waiting) refuse();
+      waiting.clear();
+    },
+  };
 }
 
 async function handle(command: SlashCommand, respond: RespondFn, client: WebClient, deps: ListenerDeps): Promise<void> {

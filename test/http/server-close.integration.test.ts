@@ -93,4 +93,47 @@ describe('the HTTP server at shutdown', () => {
     expect(answer).toContain('{"done":true}');
     await closed;
   });
+
+  it('answers pipelined requests in order and ends the connection after the last; one pipelined after close() is not acted on', async () => {
+    const bodies: string[] = [];
+    const answers: (() => void)[] = [];
+    const server = createHttpServer({
+      slack: (req, res) => {
+        let body = '';
+        req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        req.once('end', () => {
+          bodies.push(body);
+          answers.push(() => res.end(`{"body":"${body}"}`));
+        });
+      },
+      readiness: async () => ({ ready: true, checks: {} }),
+      metrics: new Registry(),
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const post = (body: string) => `POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+    let received = '';
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(post('AAA') + post('BBB'));
+    while (bodies.length < 2) await new Promise((r) => setTimeout(r, 10));
+
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    expect(server.cutUnreceived()).toBe(0);
+    socket.write(post('CCC'));
+    await new Promise((r) => setTimeout(r, 100));
+    for (const answer of answers) answer();
+    await ended;
+    await closed;
+
+    // C came after close() behind unanswered requests: never handed to Slack's handler, and the connection ended
+    // with B's answer, so its client sees no answer and sends it again elsewhere (nothing was done for it).
+    expect(bodies).toEqual(['AAA', 'BBB']);
+    const heads = received.split(/(?=HTTP\/1\.1 )/);
+    expect(heads.map((head) => head.split('\r\n')[0])).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+    // Only the last answer in hand at the cut ends the connection, so none queued before it is lost.
+    expect(heads.map((head) => /connection: close/i.test(head))).toEqual([false, true]);
+    expect(received).toContain('{"body":"AAA"}');
+    expect(received).toContain('{"body":"BBB"}');
+  });
 });

@@ -101,7 +101,7 @@ describe('the Slack app at shutdown', () => {
     expect(slack.responsesTo(sent.responseId)).toEqual([]);
   }, 15_000);
 
-  it('does not start commands still waiting for their turn once shutdown begins, and tells their requesters', async () => {
+  it('does not start commands waiting for their turn once shutdown begins, and tells their requesters at once', async () => {
     const second = await serveSlackApp(h, slack);
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -114,6 +114,9 @@ describe('the Slack app at shutdown', () => {
       await slack.waitFor(() => h.provider.calls.filter((c) => c.op === 'grant').length >= requestsBefore + 8 || undefined, 'eight grants at the provider');
 
       const idle = second.app.idle(10_000);
+      // Told at once, not when its turn comes: that may be after the process is gone.
+      await slack.waitFor(() => sent.some((s) => slack.responsesTo(s.responseId)[0]?.text === RESTARTING_NOTHING_DONE) || undefined, 'the waiting command to be answered');
+      expect(sent.filter((s) => slack.responsesTo(s.responseId).length > 0)).toHaveLength(1);
       release();
       expect(await idle).toBe(true);
 
