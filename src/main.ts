@@ -276,4 +276,3 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     },
   };
 }
-
