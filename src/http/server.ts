@@ -34,12 +34,13 @@ export interface HttpServer extends Server {
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const now = options.now ?? Date.now;
   const unanswered = new Map<Socket, Set<ServerResponse>>();
-  const served = new WeakSet<Socket>();
+  /** How much each connection had sent when its last answer went out: more since means a request is under way. */
+  const readWhenAnswered = new WeakMap<Socket, number>();
   const server = createServer((req, res) => {
     const onSocket = unanswered.get(req.socket) ?? new Set<ServerResponse>();
     const behindAnother = onSocket.size > 0;
     unanswered.set(req.socket, onSocket.add(res));
-    served.add(req.socket);
+    res.once('finish', () => readWhenAnswered.set(req.socket, req.socket.bytesRead));
     res.once('close', () => {
       onSocket.delete(res);
       if (onSocket.size === 0) unanswered.delete(req.socket);
@@ -72,7 +73,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         continue;
       }
       // Counted when silent or mid-request; not when idle after its answers, which were acted on and sent.
-      if (!served.has(socket) || pending.length > 0) cut++;
+      const answeredAt = readWhenAnswered.get(socket);
+      if (answeredAt === undefined || pending.length > 0 || socket.bytesRead > answeredAt) cut++;
       socket.destroy();
     }
     return cut;

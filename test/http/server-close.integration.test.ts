@@ -74,16 +74,23 @@ describe('the HTTP server at shutdown', () => {
     const halfHeaders = await opened('POST /slack/events HTTP/1.1\r\nhost: x\r\n');
     const halfBody = await opened('POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n12345');
     let answer = '';
+    // Answered and idle since (not counted as cut), and answered, then half-way through another request's headers.
+    const answeredThenIdle = await opened('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n');
+    const answeredThenHalf = await opened('GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n');
+    for (const socket of [answeredThenIdle, answeredThenHalf]) await new Promise((resolve) => socket.once('data', resolve));
+    await new Promise<void>((resolve) => answeredThenHalf.write('POST /slack/events HTTP/1.1\r\nhost: x\r\n', () => resolve()));
     const whole = await opened('POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\n12345');
     whole.on('data', (chunk: Buffer) => (answer += chunk.toString()));
     const ended = (socket: Socket) => new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
     // Every connection is known to the server before the cut.
-    while (await new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n))) < 4) await new Promise((r) => setTimeout(r, 10));
+    while (await new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n))) < 6) await new Promise((r) => setTimeout(r, 10));
     while (answerSlowly === null) await new Promise((r) => setTimeout(r, 10));
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // As at shutdown, the cut comes a while after close() (which itself ends connections idle after their answers).
+    await new Promise((r) => setTimeout(r, 200));
 
-    expect(server.cutUnreceived()).toBe(3);
-    await Promise.all([ended(silent), ended(halfHeaders), ended(halfBody)]);
+    expect(server.cutUnreceived()).toBe(4);
+    await Promise.all([ended(silent), ended(halfHeaders), ended(halfBody), ended(answeredThenIdle), ended(answeredThenHalf)]);
     expect(whole.destroyed).toBe(false);
 
     (answerSlowly as () => void)();
