@@ -10,7 +10,7 @@ import { ReasonEnds } from './core/reason-ended.ts';
 import { UserBlocks } from './core/user-blocks.ts';
 import { redactUrl } from './core/redact.ts';
 import type { Clock } from './core/ports.ts';
-import { DEFAULT_RETRY } from './core/retry.ts';
+import { DEFAULT_RETRY, errorMessage } from './core/retry.ts';
 import { logFindings } from './doctor/log-findings.ts';
 import { slackTokenSentence } from './doctor/slack-checks.ts';
 import { createHttpServer } from './http/server.ts';
@@ -50,6 +50,13 @@ const CONNECTION_DRAIN_MS = 1_000;
 /** At SIGTERM, how long the last Slack messages may take to send, and then the last anchor: Slack may be slow to answer. */
 const SLACK_FLUSH_MS = 2_000;
 const LAST_ANCHOR_MS = 1_000;
+/** How long the revocation workers and queues may take to close (each half has its own 2 s inside). */
+const SCHEDULER_CLOSE_MS = 4_000;
+/**
+ * Of the 10 s `sesame start` allows for SIGTERM, what the waits above may take in all, each cut short when the total
+ * runs out; the rest is for freeing the sweeper lease, the audit stream's last POST (1 s) and closing the database.
+ */
+const STOP_WAITS_MS = 8_000;
 /** How long one rejected policy is announced once across replicas (each replica reloads the edited file itself). */
 const ANNOUNCE_ONCE_MS = 10 * 60_000;
 /** How often a PostgreSQL replica's audit stream looks for entries another replica wrote (no in-process wake for those). */
@@ -247,12 +254,14 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     reconcile: () => reconciler.runOnce(),
     async stop() {
       // No new Slack requests; then what was already acknowledged finishes (a grant in flight is recorded and answered).
+      const waitsEnd = Date.now() + STOP_WAITS_MS;
+      const upTo = (capMs: number) => Math.max(0, Math.min(capMs, waitsEnd - Date.now()));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       if (!slack.requestListener) await slack.app.stop();
       // Requests still arriving get a moment; then connections without a whole request are cut, so no more come.
-      const received = settlesWithin(closed, CONNECTION_DRAIN_MS).then((drained) => (drained ? 0 : server.cutUnreceived()));
-      const idle = slack.idle(ACKNOWLEDGED_WORK_GRACE_MS, received);
-      const cut = await received;
+      const connectionsCut = settlesWithin(closed, CONNECTION_DRAIN_MS).then((drained) => (drained ? 0 : server.cutUnreceived()));
+      const idle = slack.idle(upTo(ACKNOWLEDGED_WORK_GRACE_MS), { received: connectionsCut, requests: server });
+      const cut = await connectionsCut;
       if (cut > 0) log.warn({ connections: cut, afterMs: CONNECTION_DRAIN_MS }, 'connections with no whole request on them (a client slow to send, or silent) were cut at shutdown; nothing on them was acted on, and Slack reports such a request failed');
       if (!(await idle)) log.warn({ afterMs: ACKNOWLEDGED_WORK_GRACE_MS }, 'Slack work still running at shutdown was cut off; the reconciler undoes any grant it left half-done');
       server.closeAllConnections();
@@ -260,12 +269,14 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       await sweeper.stop();
       await reconciler.stop();
       // Workers finish their jobs first; then what they and earlier work still have to tell Slack is sent.
-      await scheduler.close();
+      if (!(await settlesWithin(scheduler.close(), upTo(SCHEDULER_CLOSE_MS)))) log.warn('revocation workers were still closing when the time for stopping ran out; BullMQ retries any job they held after the restart');
       await replayGuard.close();
-      if (!(await settlesWithin(notifier.close?.() ?? Promise.resolve(), SLACK_FLUSH_MS))) log.warn({ afterMs: SLACK_FLUSH_MS }, 'Slack messages still queued at shutdown were not sent (Slack is slow); the audit log has every event they told of');
+      const flushed = (notifier.close?.() ?? Promise.resolve()).catch((error: unknown) => log.warn({ problem: errorMessage(error) }, 'could not send the last Slack messages at shutdown'));
+      if (!(await settlesWithin(flushed, upTo(SLACK_FLUSH_MS)))) log.warn('Slack messages still queued at shutdown were not sent (Slack is slow); the audit log has every event they told of');
       // The last thing recorded: the head at shutdown, so nothing written before it can be cut off unnoticed. It is
       // logged before it is posted, so a Slack or anchor_url too slow to take it in time loses no anchor.
-      await settlesWithin(anchors.stop(), LAST_ANCHOR_MS);
+      const anchored = anchors.stop().catch((error: unknown) => log.warn({ problem: errorMessage(error) }, 'could not take the audit anchor at shutdown'));
+      if (!(await settlesWithin(anchored, upTo(LAST_ANCHOR_MS)))) log.warn('the shutdown anchor did not finish in time (Slack or anchor_url is slow); it is in this log if it was taken');
       // After the workers and the last anchor, which may still take locks; frees the sweeper lease for another replica.
       await replicas.close();
       // After everything that writes audit entries; what it has not delivered is sent from the cursor at the next start.

@@ -29,6 +29,10 @@ export interface HttpServer extends Server {
    * may already have started and only its answer tells the client so.
    */
   cutUnreceived(): number;
+  /** How many connections have a request on them not yet answered. */
+  unansweredCount(): number;
+  /** Settles once every request received so far is answered (or its connection is gone); at once when none is left. */
+  allAnswered(): Promise<void>;
 }
 
 export function createHttpServer(options: HttpServerOptions): HttpServer {
@@ -36,22 +40,33 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const unanswered = new Map<Socket, Set<ServerResponse>>();
   /** How much each connection had sent when its last answer went out: more since means a request is under way. */
   const readWhenAnswered = new WeakMap<Socket, number>();
+  let whenAllAnswered: (() => void)[] = [];
+  const settleIfAllAnswered = () => {
+    if (unanswered.size > 0) return;
+    for (const settle of whenAllAnswered) settle();
+    whenAllAnswered = [];
+  };
   const server = createServer((req, res) => {
-    const onSocket = unanswered.get(req.socket) ?? new Set<ServerResponse>();
+    const { socket } = req;
+    const onSocket = unanswered.get(socket) ?? new Set<ServerResponse>();
     const behindAnother = onSocket.size > 0;
-    unanswered.set(req.socket, onSocket.add(res));
-    res.once('finish', () => readWhenAnswered.set(req.socket, req.socket.bytesRead));
+    unanswered.set(socket, onSocket.add(res));
+    res.once('finish', () => readWhenAnswered.set(socket, socket.bytesRead));
+    // A response queued behind another on a connection that dies never closes itself; the connection's close (below)
+    // forgets it then.
     res.once('close', () => {
       onSocket.delete(res);
-      if (onSocket.size === 0) unanswered.delete(req.socket);
+      if (onSocket.size > 0) return;
+      unanswered.delete(socket);
+      settleIfAllAnswered();
     });
     if (!server.listening) {
       // Once closing, each kept-alive connection ends after the answer in hand. Otherwise a client (a load balancer,
       // Slack) that keeps sending on it is served on and on, and close() never finishes: a SIGTERM hit its deadline.
       res.setHeader('connection', 'close');
-      // Pipelined behind a request not yet answered: the connection may end with that answer, before this one could
-      // be written, so it is not acted on (Slack would report a failure while the work went ahead).
-      if (behindAnother) return json(res, 503, { error: 'Sesame is shutting down; send this request again (another replica takes it).' });
+      // Pipelined behind a request not yet answered, or behind an answer that already ended the connection: this
+      // answer may never be written, so it is not acted on (Slack would report a failure while the work went ahead).
+      if (behindAnother || socket.writableEnded) return json(res, 503, { error: 'Sesame is shutting down; send this request again (another replica takes it).' });
     }
     void route(req, res).catch(() => {
       if (!res.headersSent) json(res, 500, { error: 'internal error' });
@@ -60,7 +75,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.once('close', () => {
+      sockets.delete(socket);
+      if (unanswered.delete(socket)) settleIfAllAnswered();
+    });
   });
   const cutUnreceived = (): number => {
     let cut = 0;
@@ -79,7 +97,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     }
     return cut;
   };
-  return Object.assign(server, { cutUnreceived });
+  const allAnswered = (): Promise<void> => (unanswered.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => whenAllAnswered.push(resolve)));
+  return Object.assign(server, { cutUnreceived, allAnswered, unansweredCount: () => unanswered.size });
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];

@@ -1,6 +1,5 @@
 // The Bolt app: HTTP mode behind our own server, or Socket Mode; listeners wired; one error handler with a ref.
 import { randomBytes } from 'node:crypto';
-import type { RequestListener } from 'node:http';
 import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { Logger as PinoLogger } from 'pino';
 import { registerActions } from './actions.ts';
@@ -36,23 +35,21 @@ export interface SlackApp {
   requestListener: HTTPReceiver['requestListener'] | null;
   /**
    * For shutdown: commands still waiting for their turn are not started (their requesters are told), and it resolves
-   * once `received` has settled (no more requests come), every Slack request received has been answered and every
+   * once `received` has settled (no more requests come), every request received has been answered and every
    * listener has finished (work goes on after the ack), however late it started; or after `timeoutMs` with false.
    * From then on no listener starts, since shutdown cuts the connections left and what reaches Bolt can no longer be
    * acknowledged. So a grant Slack was told about is finished, recorded and answered, and none starts unannounced.
    */
-  idle(timeoutMs: number, received?: Promise<unknown>): Promise<boolean>;
+  idle(timeoutMs: number, http?: { received: Promise<unknown>; requests: UnansweredRequests }): Promise<boolean>;
+}
+
+/** Requests received over HTTP and not yet answered, which shutdown waits for as for the work they start. */
+export interface UnansweredRequests {
+  unansweredCount(): number;
+  allAnswered(): Promise<void>;
 }
 
 export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): SlackApp {
-  // Slack requests received and not yet answered; shutdown waits for them as for the work they start.
-  const answering = new Set<Promise<void>>();
-  const untilAnswered = (listener: RequestListener): RequestListener => (req, res) => {
-    const answered = new Promise<void>((resolve) => res.once('close', resolve));
-    answering.add(answered);
-    void answered.then(() => answering.delete(answered));
-    listener(req, res);
-  };
   const logger = boltLogger(options.log.child({ component: 'bolt' }));
   const clientOptions = { ...webClientOptions(options.apiUrl, options.timeoutMs), logger };
   // Sesame keeps no conversation state in Bolt; its default store was read on every request for nothing.
@@ -66,7 +63,7 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
     const bodyLimit = 1024 * 1024;
     const receiver = new HTTPReceiver({ signingSecret, endpoints: '/slack/events', logger, bodyLimit });
     app = new App({ token: options.botToken, receiver, clientOptions, convoStore, logger, extendedErrorHandler: true, deferInitialization: true });
-    requestListener = untilAnswered(options.replayGuard ? guardReplays(receiver.requestListener, { signingSecret, guard: options.replayGuard, log: options.log, bodyLimit }) : receiver.requestListener);
+    requestListener = options.replayGuard ? guardReplays(receiver.requestListener, { signingSecret, guard: options.replayGuard, log: options.log, bodyLimit, refusing: () => stopping }) : receiver.requestListener;
   }
 
   // Outermost middleware: its promise covers the whole listener, including what it does after ack().
@@ -75,7 +72,7 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
   let stopping = false;
   app.use(async ({ next, logger: boltLog }) => {
     if (stopping) {
-      boltLog.warn('a Slack request reached Sesame after shutdown stopped waiting for Slack work; not acted on, and left unacknowledged so Slack reports a failure');
+      boltLog.warn('a Slack request reached Sesame after shutdown stopped waiting for Slack work; not acted on (Slack reports a failure, or retries an event elsewhere)');
       return;
     }
     const listener = next();
@@ -86,25 +83,25 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
       running.delete(listener);
     }
   });
-  const idle = async (timeoutMs: number, received: Promise<unknown> = Promise.resolve()): Promise<boolean> => {
+  const commands = registerCommands(app, deps);
+  registerActions(app, deps);
+  registerReasonEvents(app, deps);
+
+  const idle = async (timeoutMs: number, http?: { received: Promise<unknown>; requests: UnansweredRequests }): Promise<boolean> => {
     commands.refuseWaiting();
     const deadline = Date.now() + timeoutMs;
     try {
-      if (!(await settlesWithin(received, timeoutMs))) return false;
+      if (http && !(await settlesWithin(http.received, timeoutMs))) return false;
       // Again until none is left: a request answered meanwhile may have started work of its own.
-      while (running.size + answering.size > 0) {
+      while (running.size > 0 || (http?.requests.unansweredCount() ?? 0) > 0) {
         const left = deadline - Date.now();
-        if (left <= 0 || !(await settlesWithin(Promise.allSettled([...running, ...answering]), left))) return false;
+        if (left <= 0 || !(await settlesWithin(Promise.all([Promise.allSettled([...running]), http?.requests.allAnswered()]), left))) return false;
       }
       return true;
     } finally {
       stopping = true;
     }
   };
-
-  const commands = registerCommands(app, deps);
-  registerActions(app, deps);
-  registerReasonEvents(app, deps);
 
   const onError: ExtendedErrorHandler = async ({ error, body }) => {
     const ref = randomBytes(4).toString('hex');

@@ -51,7 +51,10 @@ export function registerCommands(app: App, deps: ListenerDeps): CommandWork {
     const refused = new Promise<void>((resolve) => (refuse = () => resolve(restarting())));
     waiting.add(refuse);
     // Whichever comes first: its turn (unless refused meanwhile), or the refusal, which does not wait for the turn.
-    await Promise.race([work(async () => void (waiting.delete(refuse) && (await handle(command, respond, client, deps)))), refused]);
+    const inTurn = async () => {
+      if (waiting.delete(refuse)) await handle(command, respond, client, deps);
+    };
+    await Promise.race([work(inTurn), refused]);
   });
   return {
     refuseWaiting() {

@@ -115,7 +115,7 @@ export function replayKeys(signature: string, timestamp: string, rawBody: string
  * Anything not validly signed goes straight to Bolt, which refuses it; only signed requests are remembered,
  * so nobody can fill Redis with made-up signatures.
  */
-export function guardReplays(listener: RequestListener, options: { signingSecret: string; guard: ReplayGuard; log: Logger; bodyLimit: number; now?: () => number }): RequestListener {
+export function guardReplays(listener: RequestListener, options: { signingSecret: string; guard: ReplayGuard; log: Logger; bodyLimit: number; now?: () => number; refusing?: () => boolean }): RequestListener {
   const now = options.now ?? Date.now;
   return (req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
@@ -125,6 +125,11 @@ export function guardReplays(listener: RequestListener, options: { signingSecret
         buffered = await HTTPModuleFunctions.bufferIncomingMessage(req, options.bodyLimit);
       } catch {
         res.writeHead(413).end();
+        return;
+      }
+      // Shutting down and no longer waiting for Slack work: nothing is recorded, so Slack's retry of it still acts.
+      if (options.refusing?.()) {
+        res.writeHead(503, { connection: 'close' }).end();
         return;
       }
       const signature = req.headers['x-slack-signature'];

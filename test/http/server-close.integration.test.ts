@@ -127,8 +127,9 @@ describe('the HTTP server at shutdown', () => {
 
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     expect(server.cutUnreceived()).toBe(0);
+    const third = new Promise<void>((resolve) => server.once('request', () => resolve()));
     socket.write(post('CCC'));
-    await new Promise((r) => setTimeout(r, 100));
+    await third;
     for (const answer of answers) answer();
     await ended;
     await closed;
@@ -142,5 +143,32 @@ describe('the HTTP server at shutdown', () => {
     expect(heads.map((head) => /connection: close/i.test(head))).toEqual([false, true]);
     expect(received).toContain('{"body":"AAA"}');
     expect(received).toContain('{"body":"BBB"}');
+  });
+
+  it('forgets the answers owed on a connection that dies, pipelined ones included, so shutdown does not wait for them', async () => {
+    let handled = 0;
+    const server = createHttpServer({
+      // Never answers: the client goes away first.
+      slack: (req) => {
+        handled++;
+        req.resume();
+      },
+      readiness: async () => ({ ready: true, checks: {} }),
+      metrics: new Registry(),
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const post = (body: string) => `POST /slack/events HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(post('AAA') + post('BBB'));
+    while (handled < 2) await new Promise((r) => setTimeout(r, 10));
+    expect(server.unansweredCount()).toBe(1);
+
+    socket.resetAndDestroy();
+    // Node closes the queued second response with neither 'finish' nor 'close'; the connection's close settles it.
+    await server.allAnswered();
+    expect(server.unansweredCount()).toBe(0);
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   });
 });

@@ -108,6 +108,8 @@ describe('SIGTERM with a grant in flight', () => {
       await open('');
       await open('POST /slack/events HTTP/1.1\r\nhost: 127.0.0.1\r\n');
       const slowBody = await open(`${head}\r\n\r\n${body.slice(0, -8)}`);
+      // Answered only once Sesame has accepted it, and so the three before it (connections are accepted in order).
+      expect((await fetch(`http://127.0.0.1:${PORT}/healthz`)).status).toBe(200);
 
       sesame.child.kill('SIGTERM');
       await slack.waitFor(() => sesame.output().includes('were cut at shutdown') || sesame.child.exitCode !== null, 'Sesame to cut the open connections');

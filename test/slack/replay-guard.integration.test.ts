@@ -1,8 +1,10 @@
 // The replay guard on real Redis: SET NX EX under the deployment's prefix, shared by processes, expiring with the window.
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createReplayGuard, replayKeys, SIGNATURE_WINDOW_SECONDS } from '../../src/slack/replay-guard.ts';
+import { createReplayGuard, guardReplays, replayKeys, SIGNATURE_WINDOW_SECONDS } from '../../src/slack/replay-guard.ts';
 import { deleteKeys } from '../support/e2e.ts';
 import { silentLogger } from '../support/fakes.ts';
 
@@ -64,5 +66,41 @@ describe('createReplayGuard', () => {
     expect(await offline.firstTime(['sig:offline'], 60)).toBe(true);
     expect(await offline.firstTime(['sig:offline'], 60)).toBe(false);
     await offline.close();
+  });
+
+  it('refuses a signed request once shutdown no longer waits, without remembering it, so Slack\'s retry still acts', async () => {
+    await ready();
+    const [guard] = guards;
+    if (!guard) throw new Error('no guard');
+    let refusing = true;
+    let reachedBolt = 0;
+    const secret = 'replay-guard-shutdown-secret';
+    const listener = guardReplays(
+      (_req, res) => {
+        reachedBolt++;
+        res.writeHead(200).end();
+      },
+      { signingSecret: secret, guard, log: silentLogger, bodyLimit: 1024 * 1024, refusing: () => refusing },
+    );
+    const server = createServer(listener);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const body = JSON.stringify({ type: 'event_callback', event_id: `Ev${randomUUID()}` });
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const headers = { 'content-type': 'application/json', 'x-slack-request-timestamp': timestamp, 'x-slack-signature': `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}` };
+      const send = () => fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { method: 'POST', headers, body });
+
+      const refused = await send();
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('connection')).toBe('close');
+      expect(reachedBolt).toBe(0);
+      // The same request again (Slack's retry, at another replica or after the restart) is acted on.
+      refusing = false;
+      expect((await send()).status).toBe(200);
+      expect(reachedBolt).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

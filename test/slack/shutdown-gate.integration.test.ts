@@ -1,11 +1,12 @@
 // At shutdown the Slack app waits for every request it has received to be answered and for the work it started,
 // however late that started; then it starts none: a request that reaches Bolt once shutdown has stopped waiting can no
 // longer be acknowledged, so acting on it would grant access nobody was told of (left half-done until a sweep found it).
-import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReasonEnds } from '../../src/core/reason-ended.ts';
+import { createHttpServer, type HttpServer } from '../../src/http/server.ts';
 import { createSlackApp, type SlackApp } from '../../src/slack/app.ts';
 import { RESTARTING_NOTHING_DONE } from '../../src/slack/messages.ts';
 import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
@@ -18,19 +19,21 @@ import { userBlocksOf } from '../support/user-blocks.ts';
 const SIGNING_SECRET = 'shutdown-gate-signing-secret';
 
 /** The Slack app in HTTP mode on a real server, over `h`, as main.ts serves it. */
-async function serveSlackApp(h: Harness, slack: FakeSlack): Promise<{ app: SlackApp; server: Server; signer: SlackSigner; close(): Promise<void> }> {
+async function serveSlackApp(h: Harness, slack: FakeSlack): Promise<{ app: SlackApp; server: HttpServer; signer: SlackSigner; idle(timeoutMs: number): Promise<boolean>; close(): Promise<void> }> {
   const deps = { access: h.service, blocks: userBlocksOf(h), reasons: new ReasonEnds({ store: h.store, policy: () => aLoadedPolicy(), directory: h.directory, log: silentLogger }, h.service.grants), policy: () => aLoadedPolicy(), log: silentLogger };
   const app = createSlackApp({ botToken: 'xoxb-shutdown-gate', signingSecret: SIGNING_SECRET, apiUrl: slack.apiUrl, log: pino({ level: 'silent' }) }, deps);
   await app.app.init();
   const listener = app.requestListener;
   if (!listener) throw new Error('expected HTTP mode');
-  const server = createServer(listener);
+  const server = createHttpServer({ slack: listener, readiness: async () => ({ ready: true, checks: {} }), metrics: new Registry() });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const signer = new SlackSigner(`http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`, SIGNING_SECRET, (id) => slack.responseUrl(id));
   return {
     app,
     server,
     signer,
+    // As main.ts asks at shutdown, with no connection to cut.
+    idle: (timeoutMs) => app.idle(timeoutMs, { received: Promise.resolve(), requests: server }),
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
@@ -41,14 +44,14 @@ async function serveSlackApp(h: Harness, slack: FakeSlack): Promise<{ app: Slack
 describe('the Slack app at shutdown', () => {
   const slack = new FakeSlack();
   let h: Harness;
-  let app: SlackApp;
-  let server: Server;
+  let server: HttpServer;
   let signer: SlackSigner;
+  let idle: (timeoutMs: number) => Promise<boolean>;
   let close: () => Promise<void>;
   beforeAll(async () => {
     await slack.start();
     h = await accessHarness();
-    ({ app, server, signer, close } = await serveSlackApp(h, slack));
+    ({ server, signer, idle, close } = await serveSlackApp(h, slack));
   });
   afterAll(async () => {
     await close();
@@ -77,10 +80,10 @@ describe('the Slack app at shutdown', () => {
     socket.write(`${head}\r\n\r\n${body.slice(0, -8)}`);
     await received;
 
-    let idle: boolean | undefined;
-    const waiting = app.idle(10_000).then((done) => (idle = done));
+    let idled: boolean | undefined;
+    const waiting = idle(10_000).then((done) => (idled = done));
     await new Promise((r) => setTimeout(r, 300));
-    expect(idle).toBeUndefined();
+    expect(idled).toBeUndefined();
     socket.write(body.slice(-8));
 
     expect(await waiting).toBe(true);
@@ -91,7 +94,7 @@ describe('the Slack app at shutdown', () => {
   });
 
   it('does nothing with a request that reaches it once shutdown has stopped waiting, and leaves it unacknowledged', async () => {
-    expect(await app.idle(5_000)).toBe(true);
+    expect(await idle(5_000)).toBe(true);
     const grantsBefore = h.provider.calls.length;
     // Bolt answers an unacknowledged request itself after 3 s; a 200 would be an ack.
     const sent = await signer.command('request sandbox admin 1h after shutdown began', { user: PEOPLE.engineer });
@@ -108,17 +111,19 @@ describe('the Slack app at shutdown', () => {
     h.provider.duringGrant = () => held;
     try {
       const requestsBefore = Number(await requestCount());
+      const grantCalls = () => h.provider.calls.filter((c) => c.op === 'grant').length;
+      const grantCallsBefore = grantCalls();
       // Eight are worked on at once; the ninth waits for a turn.
       const sent = await Promise.all(Array.from({ length: 9 }, (_, i) => second.signer.command(`request sandbox admin 1h queued ${i}`, { user: `U0QUEUE${i}` })));
       expect(sent.map((s) => s.status)).toEqual(Array(9).fill(200));
-      await slack.waitFor(() => h.provider.calls.filter((c) => c.op === 'grant').length >= requestsBefore + 8 || undefined, 'eight grants at the provider');
+      await slack.waitFor(() => grantCalls() >= grantCallsBefore + 8 || undefined, 'eight grants at the provider');
 
-      const idle = second.app.idle(10_000);
+      const stopped = second.idle(10_000);
       // Told at once, not when its turn comes: that may be after the process is gone.
       await slack.waitFor(() => sent.some((s) => slack.responsesTo(s.responseId)[0]?.text === RESTARTING_NOTHING_DONE) || undefined, 'the waiting command to be answered');
       expect(sent.filter((s) => slack.responsesTo(s.responseId).length > 0)).toHaveLength(1);
       release();
-      expect(await idle).toBe(true);
+      expect(await stopped).toBe(true);
 
       const answers = sent.map((s) => String(slack.responsesTo(s.responseId)[0]?.text));
       expect(answers.filter((a) => a.startsWith('✅ Granted'))).toHaveLength(8);
