@@ -50,6 +50,8 @@ const CONNECTION_DRAIN_MS = 1_000;
 /** At SIGTERM, how long the last Slack messages may take to send, and then the last anchor: Slack may be slow to answer. */
 const SLACK_FLUSH_MS = 2_000;
 const LAST_ANCHOR_MS = 1_000;
+/** How long a reconcile sweep in progress may take to finish at SIGTERM. */
+const SWEEP_STOP_MS = 2_000;
 /** How long the revocation workers and queues may take to close (each half has its own 2 s inside). */
 const SCHEDULER_CLOSE_MS = 4_000;
 /**
@@ -266,8 +268,12 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
       if (!(await idle)) log.warn({ afterMs: ACKNOWLEDGED_WORK_GRACE_MS }, 'Slack work still running at shutdown was cut off; the reconciler undoes any grant it left half-done');
       server.closeAllConnections();
       await closed;
-      await sweeper.stop();
-      await reconciler.stop();
+      // A sweep in progress (a slow provider or Slack in it) must not take the time the rest needs.
+      const sweepsStopped = (async () => {
+        await sweeper.stop();
+        await reconciler.stop();
+      })();
+      if (!(await settlesWithin(sweepsStopped, upTo(SWEEP_STOP_MS)))) log.warn('a reconcile sweep was still running when the time for stopping ran out; the next sweep, here or on another replica, finishes its work');
       // Workers finish their jobs first; then what they and earlier work still have to tell Slack is sent.
       if (!(await settlesWithin(scheduler.close(), upTo(SCHEDULER_CLOSE_MS)))) log.warn('revocation workers were still closing when the time for stopping ran out; BullMQ retries any job they held after the restart');
       await replayGuard.close();
