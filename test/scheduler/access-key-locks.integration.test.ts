@@ -5,28 +5,28 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOOP_PROVIDERS, PEOPLE, startE2E, type E2E } from '../support/e2e.ts';
+import { monitorRedis, type RedisMonitor } from '../support/redis-monitor.ts';
 
 const onPostgres = process.env.SESAME_TEST_STORE === 'postgres';
 
 describe('access-key locks', () => {
   const prefix = `sesame-locks-${randomUUID()}`;
-  const seen: string[][] = [];
-  let monitor: Awaited<ReturnType<Redis['monitor']>>;
+  let monitor: RedisMonitor;
   const client = new Redis('redis://127.0.0.1:6379/0');
   let e: E2E;
 
   beforeAll(async () => {
-    monitor = await new Redis('redis://127.0.0.1:6379/0').monitor();
-    monitor.on('monitor', (_time: string, args: string[]) => seen.push(args));
+    monitor = await monitorRedis();
     // A low tier, so the request is granted at once.
     e = await startE2E({ resources: { ...NOOP_PROVIDERS?.resources, deployers: { tier: 'low' } } }, { redisPrefix: prefix });
   });
   afterAll(async () => {
-    monitor.disconnect();
+    monitor?.close();
     client.disconnect();
     await e.stop(); // deletes the prefix's keys, the marker's too
   });
 
+  const seen = () => monitor.seen;
   const ask = async (text: string) => {
     const sent = await e.signer.command(text, { user: PEOPLE.engineer });
     return String((await e.slack.firstResponse(sent.responseId)).text);
@@ -43,8 +43,8 @@ describe('access-key locks', () => {
     // MONITOR reports commands in the order Redis ran them: once a marker sent after both answers shows, all is in.
     const marker = `${prefix}:marker`;
     await client.set(marker, '1', 'EX', 60);
-    await e.slack.waitFor(() => seen.some((args) => args[0] === 'set' && args[1] === marker), 'the marker to show in MONITOR');
-    const lockTaken = (kind: string) => seen.filter((args) => args[0] === 'set' && args[1]?.startsWith(`${prefix}:lock:${kind}:`)).length;
+    await e.slack.waitFor(() => seen().some((args) => args[0] === 'set' && args[1] === marker), 'the marker to show in MONITOR');
+    const lockTaken = (kind: string) => seen().filter((args) => args[0] === 'set' && args[1]?.startsWith(`${prefix}:lock:${kind}:`)).length;
     // The person's access key, for the grant and for its end; the group's member list, for each change to it.
     if (onPostgres) {
       expect(lockTaken('slack_usergroup')).toBe(2);
