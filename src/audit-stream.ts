@@ -8,6 +8,7 @@ import { bulkAcknowledgement, type BulkAcknowledgement } from './audit-stream-el
 import { streamBody } from './audit-stream-format.ts';
 import type { AuditStreamFormat } from './policy/audit-stream-settings.ts';
 import type { Settings } from './policy/schema.ts';
+import { settlesWithin } from './settles-within.ts';
 import { SIGNATURE_HEADER, signatureHeader } from './signing.ts';
 import type { StreamPosition } from './store/audit-stream-cursor.ts';
 import type { ExportedEntry } from './store/audit.ts';
@@ -235,9 +236,7 @@ export function createAuditStreamer(options: AuditStreamerOptions): AuditStreame
       unsubscribe = null;
       sleeping?.resolve();
       const finished = running ?? Promise.resolve();
-      let grace: NodeJS.Timeout | undefined;
-      await Promise.race([finished, new Promise((resolve) => (grace = setTimeout(resolve, STOP_GRACE_MS)))]);
-      clearTimeout(grace);
+      await settlesWithin(finished, STOP_GRACE_MS);
       inFlight?.abort();
       await finished;
       running = null;

@@ -38,7 +38,7 @@ export interface HttpServer extends Server {
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const now = options.now ?? Date.now;
   const unanswered = new Map<Socket, Set<ServerResponse>>();
-  /** How much each connection had sent when its last answer went out: more since means a request is under way. */
+  /** How much each connection had sent when its last answer was done: more since means a request is under way. */
   const readWhenAnswered = new WeakMap<Socket, number>();
   let whenAllAnswered: (() => void)[] = [];
   const settleIfAllAnswered = () => {
@@ -51,10 +51,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     const onSocket = unanswered.get(socket) ?? new Set<ServerResponse>();
     const behindAnother = onSocket.size > 0;
     unanswered.set(socket, onSocket.add(res));
-    res.once('finish', () => readWhenAnswered.set(socket, socket.bytesRead));
     // A response queued behind another on a connection that dies never closes itself; the connection's close (below)
     // forgets it then.
     res.once('close', () => {
+      readWhenAnswered.set(socket, socket.bytesRead);
       onSocket.delete(res);
       if (onSocket.size > 0) return;
       unanswered.delete(socket);

@@ -6,6 +6,7 @@ import type { Clock, Logger, Scheduler } from '../core/ports.ts';
 import type { ReasonSweepReport } from '../core/reason-ended.ts';
 import { errorMessage } from '../core/retry.ts';
 import type { StorePort } from '../core/store-port.ts';
+import { settlesWithin } from '../settles-within.ts';
 
 /** A grant still `pending` this long after it was created was interrupted: provider calls take seconds, not minutes. */
 export const INTERRUPTED_GRANT_AGE_MS = 2 * 60_000;
@@ -96,13 +97,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       .catch((error: unknown) => log.error({ grantId, problem: errorMessage(error) }, 'reconcile step failed; the next sweep retries'))
       .finally(() => busy.delete(grantId));
     busy.set(grantId, done);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), grantWaitMs);
-    });
-    const outcome = await Promise.race([done, late]);
-    clearTimeout(timer);
-    if (outcome === 'late') log.warn({ grantId, afterMs: grantWaitMs }, 'a provider call is taking long; the sweep goes on without it and skips this grant until it ends');
+    if (!(await settlesWithin(done, grantWaitMs))) log.warn({ grantId, afterMs: grantWaitMs }, 'a provider call is taking long; the sweep goes on without it and skips this grant until it ends');
   }
 
   async function runOnce(): Promise<ReconcileReport> {
@@ -240,9 +235,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       timer = null;
       await running?.catch(() => undefined);
       // Calls a sweep left running get a short grace; one still stuck is finished by BullMQ or the next start's sweep.
-      let grace: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(busy.values()), new Promise((resolve) => (grace = setTimeout(resolve, Math.min(grantWaitMs, 1_000))))]);
-      clearTimeout(grace);
+      await settlesWithin(Promise.all(busy.values()), Math.min(grantWaitMs, 1_000));
     },
   };
 }

@@ -44,8 +44,8 @@ export function registerCommands(app: App, deps: ListenerDeps): CommandWork {
   let refusing = false;
   app.command('/access', async ({ ack, command, respond, client }) => {
     await ack();
-    const restarting = async () => void (await respond(ephemeral(RESTARTING_NOTHING_DONE)));
     if (work.activeCount + work.pendingCount < COMMAND_WORK_CONCURRENCY) return work(() => handle(command, respond, client, deps));
+    const restarting = async () => void (await respond(ephemeral(RESTARTING_NOTHING_DONE)));
     if (refusing) return restarting();
     let refuse: () => void = () => undefined;
     const refused = new Promise<void>((resolve) => (refuse = () => resolve(restarting())));

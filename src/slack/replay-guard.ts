@@ -5,6 +5,7 @@ import { HTTPModuleFunctions, isValidSlackRequest, type BufferedIncomingMessage 
 import { Redis } from 'ioredis';
 import type { Logger } from '../core/ports.ts';
 import { redisOptions } from '../scheduler/redis-options.ts';
+import { settlesWithin } from '../settles-within.ts';
 
 /** How old (or, see the HTTP server, how far in the future) a signed request may be: Slack's 5 minutes. */
 export const SIGNATURE_WINDOW_SECONDS = 5 * 60;
@@ -49,9 +50,7 @@ export function createReplayGuard(options: { redisUrl: string; prefix: string; l
   });
   const firstConnection = (): Promise<void> | undefined => {
     if (firstSettled) return undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_CONNECT_MS)));
-    return Promise.race([firstAttempt, deadline]).finally(() => clearTimeout(timer));
+    return settlesWithin(firstAttempt, FIRST_CONNECT_MS).then(() => undefined);
   };
 
   const rememberLocally = (key: string, ttlSeconds: number): boolean => {
