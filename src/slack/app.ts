@@ -61,7 +61,8 @@ export function createSlackApp(options: SlackAppOptions, deps: ListenerDeps): Sl
   } else {
     const signingSecret = options.signingSecret ?? '';
     const bodyLimit = 1024 * 1024;
-    const receiver = new HTTPReceiver({ signingSecret, endpoints: '/slack/events', logger, bodyLimit });
+    // With the replay guard in front, signatures are checked there, once.
+    const receiver = new HTTPReceiver({ signingSecret, endpoints: '/slack/events', logger, bodyLimit, signatureVerification: !options.replayGuard });
     app = new App({ token: options.botToken, receiver, clientOptions, convoStore, logger, extendedErrorHandler: true, deferInitialization: true });
     requestListener = options.replayGuard ? guardReplays(receiver.requestListener, { signingSecret, guard: options.replayGuard, log: options.log, bodyLimit, refusing: () => stopping }) : receiver.requestListener;
   }

@@ -1,7 +1,7 @@
 // A signed Slack request acts once: a replay inside the signature window, or Slack's retry of a handled event, is acked and dropped.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { HTTPModuleFunctions, isValidSlackRequest, type BufferedIncomingMessage } from '@slack/bolt';
+import { HTTPModuleFunctions, type BufferedIncomingMessage } from '@slack/bolt';
 import { Redis } from 'ioredis';
 import type { Logger } from '../core/ports.ts';
 import { redisOptions } from '../scheduler/redis-options.ts';
@@ -110,9 +110,26 @@ export function replayKeys(signature: string, timestamp: string, rawBody: string
 }
 
 /**
- * Wraps Bolt's listener: a validly signed request seen before is acked (200, empty) without reaching Bolt.
- * Anything not validly signed goes straight to Bolt, which refuses it; only signed requests are remembered,
- * so nobody can fill Redis with made-up signatures.
+ * Slack's request signing (v0): an HMAC-SHA256 of `v0:<timestamp>:<body>` under the signing secret, and a timestamp
+ * no older than the signature window (the HTTP server refuses one from the future). Compared in constant time.
+ */
+export function signedBySlack(options: { signingSecret: string; signature: string; timestamp: string; rawBody: string; nowMs: number }): boolean {
+  const seconds = Number(options.timestamp);
+  if (!options.signingSecret || !Number.isFinite(seconds) || seconds < Math.floor(options.nowMs / 1000) - SIGNATURE_WINDOW_SECONDS) return false;
+  const [version, mac] = options.signature.split('=');
+  // Lower-case hex only, as Slack sends it: another spelling of the same MAC would get past the replay key.
+  if (version !== 'v0' || mac === undefined || !/^[0-9a-f]{64}$/.test(mac)) return false;
+  const expected = createHmac('sha256', options.signingSecret).update(`v0:${seconds}:${options.rawBody}`).digest();
+  return timingSafeEqual(Buffer.from(mac, 'hex'), expected);
+}
+
+/** Slack's unsigned probe of a slash command's TLS set-up; it needs a 200 and nothing else. */
+const isSslCheck = (rawBody: string, contentType: string | undefined): boolean => contentType === 'application/x-www-form-urlencoded' && new URLSearchParams(rawBody).get('ssl_check') === '1';
+
+/**
+ * Wraps Bolt's listener, which then does not check signatures again (it costs two HMACs and a random key per
+ * request): a request not validly signed is refused here with 401, a validly signed one seen before is acked (200,
+ * empty) without reaching Bolt. Only signed requests are remembered, so nobody can fill Redis with made-up signatures.
  */
 export function guardReplays(listener: RequestListener, options: { signingSecret: string; guard: ReplayGuard; log: Logger; bodyLimit: number; now?: () => number; refusing?: () => boolean }): RequestListener {
   const now = options.now ?? Date.now;
@@ -134,9 +151,11 @@ export function guardReplays(listener: RequestListener, options: { signingSecret
       const signature = req.headers['x-slack-signature'];
       const timestamp = req.headers['x-slack-request-timestamp'];
       const rawBody = buffered.rawBody.toString();
-      if (typeof signature !== 'string' || typeof timestamp !== 'string') return listener(buffered, res);
-      const signed = isValidSlackRequest({ signingSecret: options.signingSecret, body: rawBody, headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': Number(timestamp) }, nowMilliseconds: now() });
-      if (!signed) return listener(buffered, res);
+      const signed = typeof signature === 'string' && typeof timestamp === 'string' && signedBySlack({ signingSecret: options.signingSecret, signature, timestamp, rawBody, nowMs: now() });
+      if (!signed) {
+        res.writeHead(isSslCheck(rawBody, req.headers['content-type']) ? 200 : 401).end();
+        return;
+      }
       // Remembered until the timestamp leaves the window either way, after which the signature check refuses it anyway.
       const ttl = Number(timestamp) + SIGNATURE_WINDOW_SECONDS - Math.floor(now() / 1000) + 1;
       if (await options.guard.firstTime(replayKeys(signature, timestamp, rawBody, req.headers['content-type']), ttl)) return listener(buffered, res);

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createReplayGuard, guardReplays, replayKeys, SIGNATURE_WINDOW_SECONDS } from '../../src/slack/replay-guard.ts';
+import { createReplayGuard, guardReplays, replayKeys, SIGNATURE_WINDOW_SECONDS, signedBySlack } from '../../src/slack/replay-guard.ts';
 import { deleteKeys } from '../support/e2e.ts';
 import { silentLogger } from '../support/fakes.ts';
 
@@ -97,6 +97,61 @@ describe('createReplayGuard', () => {
       // The same request again (Slack's retry, at another replica or after the restart) is acted on.
       refusing = false;
       expect((await send()).status).toBe(200);
+      expect(reachedBolt).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('signedBySlack', () => {
+  const signingSecret = 'signed-by-slack-secret';
+  const nowMs = 1_700_000_100_000;
+  const rawBody = 'command=%2Faccess&text=help';
+  const mac = (secret: string, timestamp: string) => createHmac('sha256', secret).update(`v0:${Number(timestamp)}:${rawBody}`).digest('hex');
+  const check = (signature: string, timestamp: string, body = rawBody) => signedBySlack({ signingSecret, signature, timestamp, rawBody: body, nowMs });
+
+  it('accepts Slack\'s v0 signature within the window, and the spellings Bolt accepted', () => {
+    expect(check(`v0=${mac(signingSecret, '1700000000')}`, '1700000000')).toBe(true);
+    expect(check(`v0=${mac(signingSecret, '1700000000')}`, '1700000000.0')).toBe(true);
+    expect(check(`v0=${mac(signingSecret, '1700000000')}=x`, '1700000000')).toBe(true);
+  });
+
+  it('refuses another secret, another body, a stale timestamp, another version and any other spelling of the MAC', () => {
+    const good = mac(signingSecret, '1700000000');
+    expect(check(`v0=${mac('another-secret', '1700000000')}`, '1700000000')).toBe(false);
+    expect(check(`v0=${good}`, '1700000000', `${rawBody}&user_id=U0ADMIN`)).toBe(false);
+    const stale = String(nowMs / 1000 - SIGNATURE_WINDOW_SECONDS - 1);
+    expect(check(`v0=${mac(signingSecret, stale)}`, stale)).toBe(false);
+    expect(check(`v1=${good}`, '1700000000')).toBe(false);
+    // Upper case decodes to the same bytes; accepted, it would be a new replay key for the same request.
+    expect(check(`v0=${good.toUpperCase()}`, '1700000000')).toBe(false);
+    expect(check(`v0=${good.slice(0, 62)}`, '1700000000')).toBe(false);
+    expect(check(`v0=${good}00`, '1700000000')).toBe(false);
+    expect(check('v0', '1700000000')).toBe(false);
+    expect(check(`v0=${good}`, 'soon')).toBe(false);
+    expect(signedBySlack({ signingSecret: '', signature: `v0=${createHmac('sha256', '').update(`v0:1700000000:${rawBody}`).digest('hex')}`, timestamp: '1700000000', rawBody, nowMs })).toBe(false);
+  });
+
+  it('refuses what is not validly signed before Bolt sees it, and answers Slack\'s unsigned SSL check with 200', async () => {
+    let reachedBolt = 0;
+    const guard = { firstTime: async () => true, close: async () => undefined };
+    const server = createServer(guardReplays((_req, res) => {
+      reachedBolt++;
+      res.writeHead(200).end();
+    }, { signingSecret, guard, log: silentLogger, bodyLimit: 1024 * 1024 }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const form = { 'content-type': 'application/x-www-form-urlencoded' };
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const signature = `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${rawBody}`).digest('hex')}`;
+      expect((await fetch(url, { method: 'POST', headers: form, body: rawBody })).status).toBe(401);
+      expect((await fetch(url, { method: 'POST', headers: { ...form, 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature.toUpperCase() }, body: rawBody })).status).toBe(401);
+      expect((await fetch(url, { method: 'POST', headers: form, body: 'ssl_check=1&token=x' })).status).toBe(200);
+      expect(reachedBolt).toBe(0);
+      expect((await fetch(url, { method: 'POST', headers: { ...form, 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature }, body: rawBody })).status).toBe(200);
       expect(reachedBolt).toBe(1);
     } finally {
       server.closeAllConnections();
