@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sesameNodeFlags } from './node-flags.ts';
 import { ROOT, started, stopper } from './processes.ts';
 import { percentile, type Row } from './stats.ts';
 
@@ -14,7 +15,7 @@ function commandMs(args: readonly string[], env: Record<string, string>): number
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const begun = performance.now();
-    const out = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+    const out = spawnSync(process.execPath, [...sesameNodeFlags(ROOT), BIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
     times.push(performance.now() - begun);
     if (out.status !== 0) throw new Error(`bench: sesame ${args.join(' ')} exited ${out.status}: ${out.stderr}`);
   }
@@ -27,7 +28,7 @@ async function startToReadyMs(env: Record<string, string>, port: number): Promis
   for (let i = 0; i < RUNS; i++) {
     const dir = mkdtempSync(join(tmpdir(), 'sesame-bench-start-'));
     const begun = performance.now();
-    const child = spawn(process.execPath, [BIN, 'start'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env, DATABASE_PATH: join(dir, 'sesame.db'), PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, [...sesameNodeFlags(ROOT), BIN, 'start'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env, DATABASE_PATH: join(dir, 'sesame.db'), PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
     await started(child, `http://127.0.0.1:${port}/readyz`, 'Sesame', 5);
     times.push(performance.now() - begun);
     await stopper(child)();

@@ -1,8 +1,10 @@
 // The container files: multi-stage, non-root, health-checked; Redis with noeviction and persistence; data on a volume.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { sesameNodeFlags } from '../bench/node-flags.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dockerfile = readFileSync(`${ROOT}/Dockerfile`, 'utf8');
@@ -29,7 +31,7 @@ describe('Dockerfile', () => {
 
   it('checks /healthz and starts Sesame', () => {
     expect(dockerfile).toMatch(/HEALTHCHECK [^\n]*\\\n\s+CMD [^\n]*\/healthz/);
-    expect(instructions.at(-1)).toBe('CMD ["node", "bin/sesame.js", "start"]');
+    expect(instructions.at(-1)).toBe(`CMD ${JSON.stringify(['node', ...sesameNodeFlags(ROOT), 'bin/sesame.js', 'start'])}`.replaceAll('","', '", "'));
   });
 
   it('copies only paths that exist, and keeps the database on a volume', () => {
@@ -89,5 +91,20 @@ describe('compose.yaml', () => {
     expect(caddyfile).toMatch(/reverse_proxy sesame-1:3000 sesame-2:3000/);
     expect(caddyfile).toMatch(/health_uri \/healthz/);
     expect(compose.services.proxy?.volumes).toContain('./deploy/replicas/Caddyfile:/etc/caddy/Caddyfile:ro');
+  });
+});
+
+describe('how Sesame is launched', () => {
+  const flags = sesameNodeFlags(ROOT);
+  const scripts = (JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts;
+
+  it('gives Node the same flags from the bin, npm start and the playground (the young generation capped for memory)', () => {
+    expect(flags).toContain('--max-semi-space-size=8');
+    for (const name of ['start', 'playground', 'sesame']) expect(scripts[name]?.startsWith(`node ${flags.join(' ')} bin/sesame.js`)).toBe(true);
+  });
+
+  it('runs through its shebang, which hands Node those flags', () => {
+    const out = execFileSync(`${ROOT}/bin/sesame.js`, ['--version'], { encoding: 'utf8' });
+    expect(out.trim()).toMatch(/^sesame \d+\.\d+\.\d+$/); // env -S hands node the flags; one it refused would fail here
   });
 });

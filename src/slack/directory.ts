@@ -7,8 +7,8 @@ import { isPlatformAnswer, SlackUnavailableError, type SlackCall } from './slack
 export const DIRECTORY_TTL_MS = 60_000;
 
 /**
- * Look-ups remembered at most; beyond it the least recently fetched is forgotten. Expired entries were never
- * removed, so a workspace's every user, channel and group stayed in memory for the life of the process.
+ * Look-ups remembered at most; beyond it the least recently fetched is forgotten, and expired ones go with the next
+ * look-up. Before, a workspace's every user, channel and group stayed in memory for the life of the process.
  */
 export const DIRECTORY_MAX_ENTRIES = 10_000;
 
@@ -21,7 +21,11 @@ export function createSlackDirectory(client: WebClient, call: SlackCall, now: ()
     // Deleted first so the Map's order is the order of fetching: the first key is always the one to forget.
     cache.delete(key);
     cache.set(key, { at: now(), value });
-    if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
+    // Oldest first: what has expired, and then what is over the limit, goes (a quiet hour leaves nothing behind).
+    for (const [oldKey, entry] of cache) {
+      if (cache.size <= maxEntries && now() - entry.at < ttlMs) break;
+      cache.delete(oldKey);
+    }
     // A failed look-up is not remembered: the next caller asks Slack again.
     value.then((v) => v === null && cache.delete(key), () => cache.delete(key));
     return value;
@@ -37,7 +41,12 @@ export function createSlackDirectory(client: WebClient, call: SlackCall, now: ()
     }
   };
 
-  const userInfo = (user: string) => cached(`user:${user}`, async () => (await lookUp('users.info', () => client.users.info({ user })))?.user ?? null);
+  // Only what Sesame reads is kept: Slack's user object (profile, image URLs, custom fields) is kilobytes, times thousands.
+  const userInfo = (user: string) =>
+    cached(`user:${user}`, async () => {
+      const found = (await lookUp('users.info', () => client.users.info({ user })))?.user;
+      return found ? { email: found.profile?.email ?? null, guest: found.is_restricted === true || found.is_ultra_restricted === true, teamId: found.team_id ?? null } : null;
+    });
   // The workspace the app is installed in; anyone whose team_id differs came in over Slack Connect.
   const homeTeam = () => cached('team', async () => (await lookUp('auth.test', () => client.auth.test()))?.team_id ?? null);
 
@@ -60,12 +69,12 @@ export function createSlackDirectory(client: WebClient, call: SlackCall, now: ()
       return info ? info.is_archived === true : null;
     },
     // The email only decorates provider payloads; an outage there must not block a grant.
-    userEmail: (user) => userInfo(user).then((u) => u?.profile?.email ?? null, () => null),
+    userEmail: (user) => userInfo(user).then((u) => u?.email ?? null, () => null),
     standing: async (user) => {
       const [info, team] = await Promise.all([userInfo(user), homeTeam()]);
       if (info === null) return 'external'; // Slack does not know them here: never treat that as a member
-      if (info.is_restricted === true || info.is_ultra_restricted === true) return 'guest';
-      return team !== null && info.team_id === team ? 'member' : 'external';
+      if (info.guest) return 'guest';
+      return team !== null && info.teamId === team ? 'member' : 'external';
     },
   };
 }
