@@ -113,13 +113,14 @@ export function replayKeys(signature: string, timestamp: string, rawBody: string
  * Slack's request signing (v0): an HMAC-SHA256 of `v0:<timestamp>:<body>` under the signing secret, and a timestamp
  * no older than the signature window (the HTTP server refuses one from the future). Compared in constant time.
  */
-export function signedBySlack(options: { signingSecret: string; signature: string; timestamp: string; rawBody: string; nowMs: number }): boolean {
+export function signedBySlack(options: { signingSecret: string; signature: string; timestamp: string; rawBody: Buffer | string; nowMs: number }): boolean {
   const seconds = Number(options.timestamp);
   if (!options.signingSecret || !Number.isFinite(seconds) || seconds < Math.floor(options.nowMs / 1000) - SIGNATURE_WINDOW_SECONDS) return false;
   const [version, mac] = options.signature.split('=');
   // Lower-case hex only, as Slack sends it: another spelling of the same MAC would get past the replay key.
   if (version !== 'v0' || mac === undefined || !/^[0-9a-f]{64}$/.test(mac)) return false;
-  const expected = createHmac('sha256', options.signingSecret).update(`v0:${seconds}:${options.rawBody}`).digest();
+  // Over the bytes received: two bodies that decode to the same text (invalid UTF-8) are not the same request.
+  const expected = createHmac('sha256', options.signingSecret).update(`v0:${seconds}:`).update(options.rawBody).digest();
   return timingSafeEqual(Buffer.from(mac, 'hex'), expected);
 }
 
@@ -151,7 +152,7 @@ export function guardReplays(listener: RequestListener, options: { signingSecret
       const signature = req.headers['x-slack-signature'];
       const timestamp = req.headers['x-slack-request-timestamp'];
       const rawBody = buffered.rawBody.toString();
-      const signed = typeof signature === 'string' && typeof timestamp === 'string' && signedBySlack({ signingSecret: options.signingSecret, signature, timestamp, rawBody, nowMs: now() });
+      const signed = typeof signature === 'string' && typeof timestamp === 'string' && signedBySlack({ signingSecret: options.signingSecret, signature, timestamp, rawBody: buffered.rawBody, nowMs: now() });
       if (!signed) {
         res.writeHead(isSslCheck(rawBody, req.headers['content-type']) ? 200 : 401).end();
         return;

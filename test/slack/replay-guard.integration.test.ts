@@ -131,6 +131,11 @@ describe('signedBySlack', () => {
     expect(check(`v0=${good}00`, '1700000000')).toBe(false);
     expect(check('v0', '1700000000')).toBe(false);
     expect(check(`v0=${good}`, 'soon')).toBe(false);
+    // Signed over the bytes: a body whose invalid UTF-8 decodes to the same text as the signed one is another request.
+    const withReplacement = Buffer.from('text=\u{FFFD}');
+    const signedReplacement = `v0=${createHmac('sha256', signingSecret).update('v0:1700000000:').update(withReplacement).digest('hex')}`;
+    expect(signedBySlack({ signingSecret, signature: signedReplacement, timestamp: '1700000000', rawBody: withReplacement, nowMs })).toBe(true);
+    expect(signedBySlack({ signingSecret, signature: signedReplacement, timestamp: '1700000000', rawBody: Buffer.from([...Buffer.from('text='), 0xff]), nowMs })).toBe(false);
     expect(signedBySlack({ signingSecret: '', signature: `v0=${createHmac('sha256', '').update(`v0:1700000000:${rawBody}`).digest('hex')}`, timestamp: '1700000000', rawBody, nowMs })).toBe(false);
   });
 
