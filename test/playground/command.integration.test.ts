@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../src/playground/protocol.ts';
 import { redisPrefixFor } from '../../src/playground/start.ts';
 import { deleteKeys } from '../support/e2e.ts';
+import { sesameNodeFlags } from '../../bench/node-flags.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'sesame.js');
@@ -110,7 +111,7 @@ describe('sesame playground', () => {
 
   it('is what `npm run playground` runs', () => {
     const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(scripts.playground).toBe('node bin/sesame.js playground');
+    expect(scripts.playground).toBe(['node', ...sesameNodeFlags(ROOT), 'bin/sesame.js', 'playground'].join(' '));
   });
 
   it('keeps its database in ./data/playground.db unless told otherwise, and its timers in the Redis REDIS_URL names', { timeout: 60_000 }, async () => {
