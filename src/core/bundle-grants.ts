@@ -55,8 +55,8 @@ export async function grantsTogetherWith(deps: Pick<Deps, 'store'>, grant: Grant
 /** Revoking any member of a bundle revokes the whole bundle; the outcome is the named grant's. */
 export async function revokeTogether(keeper: GrantKeeper, deps: Pick<Deps, 'store'>, grant: GrantRecord, by: string): Promise<EndOutcome> {
   const [named, ...others] = await grantsTogetherWith(deps, grant);
-  const ended = await keeper.end((named ?? grant).id, 'revoked', by);
-  for (const other of others) await keeper.end(other.id, 'revoked', by);
+  const ended = await keeper.end(named ?? grant, 'revoked', by);
+  for (const other of others) await keeper.end(other, 'revoked', by);
   return ended;
 }
 
