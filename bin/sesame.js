@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env node
 // The `sesame` command: the compiled CLI in dist/, or the TypeScript source through tsx in a checkout not built (or edited since the build).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import module from 'node:module';

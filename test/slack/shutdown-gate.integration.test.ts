@@ -69,6 +69,14 @@ describe('the Slack app at shutdown', () => {
     expect(Number(await requestCount())).toBe(1);
   });
 
+  it('has Bolt refuse what is not validly signed when no replay guard checks signatures in front of it', async () => {
+    const forged = await signer.command('request sandbox admin 1h forged', { user: PEOPLE.engineer }, { secret: 'not-the-signing-secret' });
+    expect(forged.status).toBe(401);
+    const stale = await signer.command('request sandbox admin 1h stale', { user: PEOPLE.engineer }, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
+    expect(stale.status).toBe(401);
+    expect(Number(await requestCount())).toBe(1);
+  });
+
   it('waits for a request whose body was still arriving when shutdown began, and for the grant it then makes', async () => {
     const { body, responseId } = signer.commandBody('request sandbox admin 1h sent slowly', { user: PEOPLE.engineer });
     const signed = signer.sign(body, 'application/x-www-form-urlencoded');
