@@ -26,8 +26,10 @@ export function createSlackDirectory(client: WebClient, call: SlackCall, now: ()
       if (cache.size <= maxEntries && now() - entry.at < ttlMs) break;
       cache.delete(oldKey);
     }
-    // A failed look-up is not remembered: the next caller asks Slack again.
-    value.then((v) => v === null && cache.delete(key), () => cache.delete(key));
+    // A failed look-up is not remembered: the next caller asks Slack again. Only this one's entry goes: a fresh
+    // look-up that replaced it meanwhile stays.
+    const forget = () => cache.get(key)?.value === value && cache.delete(key);
+    value.then((v) => v === null && forget(), forget);
     return value;
   };
 

@@ -60,6 +60,23 @@ describe('createSlackDirectory', () => {
     expect(await dir.channelName('C0REN', { fresh: true })).toBe('random');
   });
 
+  it('keeps a fresh look-up when the older one it replaced comes back empty afterwards', async () => {
+    const answers: ((channel: { name?: string; is_im?: boolean }) => void)[] = [];
+    const client = { conversations: { info: () => new Promise((resolve) => answers.push((channel) => resolve({ ok: true, channel }))) } } as unknown as WebClient;
+    const dir = createSlackDirectory(client, countingCalls(metrics, silentLogger), () => now, 60_000);
+    const older = dir.channelName('C0SLOW');
+    const fresh = dir.channelName('C0SLOW', { fresh: true });
+    answers[1]?.({ name: 'inc-9' });
+    expect(await fresh).toBe('inc-9');
+    answers[0]?.({ is_im: true }); // an empty answer, arriving last
+    expect(await older).toBeNull();
+    const again = dir.channelName('C0SLOW');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answers.length).toBe(2); // from the cache: Slack is not asked a third time
+    answers[2]?.({ name: 'inc-9' });
+    expect(await again).toBe('inc-9');
+  });
+
   it('answers null for what Slack says does not exist, and for DMs', async () => {
     const dir = directory();
     expect(await dir.usergroupMembers('S0NOPE')).toBeNull();
