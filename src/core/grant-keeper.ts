@@ -123,14 +123,12 @@ export class GrantKeeper {
   }
 
   /**
-   * Takes access away: the provider revokes (with retries), `check` confirms where the provider can
-   * tell, and only then the grant becomes `outcome`. A failure leaves it `revoke_failed` for the retry.
+   * Takes access away: the provider revokes (with retries), `check` confirms where the provider can tell, and only then the
+   * grant becomes `outcome` (a failure leaves it `revoke_failed`). A grant read before gives its access key (never changed).
    */
   async end(grant: number | Pick<GrantRecord, 'id' | 'accessKey'>, outcome: 'revoked' | 'expired', actor: string, reason?: string): Promise<EndOutcome> {
-    // A grant's access key never changes once recorded, so a caller that has read the grant saves this read.
-    const grantId = typeof grant === 'number' ? grant : grant.id;
     const accessKey = typeof grant === 'number' ? ((await this.deps.store.getGrant(grant))?.accessKey ?? null) : grant.accessKey;
-    return this.keys.run(accessKey, () => this.endAt(grantId, outcome, actor, reason));
+    return this.keys.run(accessKey, () => this.endAt(typeof grant === 'number' ? grant : grant.id, outcome, actor, reason));
   }
 
   private async endAt(grantId: number, outcome: 'revoked' | 'expired', actor: string, reason: string | undefined): Promise<EndOutcome> {
