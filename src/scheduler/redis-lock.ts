@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { KeyedQueue } from '../core/keyed-queue.ts';
 import type { KeyedSerializer, Logger } from '../core/ports.ts';
 import { errorMessage } from '../core/retry.ts';
+import { atMostEvery } from '../at-most-every.ts';
 
 /** Deletes the key only while it still holds our token: a lock that expired and was taken by another stays theirs. */
 export const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
@@ -140,7 +141,7 @@ export function createRedisLocks(options: RedisLocksOptions): RedisLocks {
   const ttlMs = options.ttlMs ?? LOCK_TTL_MS;
   const reachMs = options.reachMs ?? REDIS_REACH_MS;
   const local = new KeyedQueue();
-  let warnedAt = 0;
+  const warnNow = atMostEvery(60_000);
 
   const call = <T>(work: () => Promise<T>) => answered(redis, reachMs, work);
 
@@ -177,10 +178,7 @@ export function createRedisLocks(options: RedisLocksOptions): RedisLocks {
     try {
       acquired = await acquire(redisKey, token, until);
     } catch (error) {
-      if (Date.now() - warnedAt > 60_000) {
-        warnedAt = Date.now();
-        log.warn({ key, problem: errorMessage(error) }, 'Redis is unreachable for locks: work is serialised in this process only until it returns, so other replicas may overlap it');
-      }
+      if (warnNow()) log.warn({ key, problem: errorMessage(error) }, 'Redis is unreachable for locks: work is serialised in this process only until it returns, so other replicas may overlap it');
       return bounded(key, until, null, fn);
     }
     if (!acquired) throw new LockTimeoutError(`another Sesame replica held the lock ${key} for longer than ${deadlineMs / 1000} s; try again, and if it keeps happening look at the other replicas' logs`);

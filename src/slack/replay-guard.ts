@@ -5,6 +5,7 @@ import { HTTPModuleFunctions, type BufferedIncomingMessage } from '@slack/bolt';
 import { Redis } from 'ioredis';
 import type { Logger } from '../core/ports.ts';
 import { redisOptions } from '../scheduler/redis-options.ts';
+import { atMostEvery } from '../at-most-every.ts';
 import { settlesWithin } from '../settles-within.ts';
 
 /** How old (or, see the HTTP server, how far in the future) a signed request may be: Slack's 5 minutes. */
@@ -32,7 +33,7 @@ export function createReplayGuard(options: { redisUrl: string; prefix: string; l
   const redis = new Redis({ ...redisOptions(options.redisUrl), maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: FIRST_CONNECT_MS, commandTimeout: REDIS_DEADLINE_MS });
   redis.on('error', () => undefined);
   const memory = new Map<string, number>();
-  let warnedAt = 0;
+  const warnNow = atMostEvery(60_000, now);
 
   // Without an offline queue a command fails at once while the first connection is still being made, and the
   // process memory of one just restarted is empty: a replay sent right after a restart would act. So requests wait for
@@ -74,10 +75,7 @@ export function createReplayGuard(options: { redisUrl: string; prefix: string; l
           try {
             return (await redis.set(`${options.prefix}:replay:${key}`, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX')) === 'OK' && local;
           } catch (error) {
-            if (now() - warnedAt > 60_000) {
-              warnedAt = now();
-              options.log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'Redis is unavailable for replay protection; repeats are caught in this process only until it returns');
-            }
+            if (warnNow()) options.log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'Redis is unavailable for replay protection; repeats are caught in this process only until it returns');
             return local;
           }
         }),
@@ -134,6 +132,9 @@ const isSslCheck = (rawBody: string, contentType: string | undefined): boolean =
  */
 export function guardReplays(listener: RequestListener, options: { signingSecret: string; guard: ReplayGuard; log: Logger; bodyLimit: number; now?: () => number; refusing?: () => boolean }): RequestListener {
   const now = options.now ?? Date.now;
+  // Bolt logged every request it refused; a wrong SLACK_SIGNING_SECRET must still show, without a forger flooding the log.
+  const warnNow = atMostEvery(60_000, now);
+  let refusedSinceWarning = 0;
   return (req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       let buffered: BufferedIncomingMessage;
@@ -154,7 +155,13 @@ export function guardReplays(listener: RequestListener, options: { signingSecret
       const rawBody = buffered.rawBody.toString();
       const signed = typeof signature === 'string' && typeof timestamp === 'string' && signedBySlack({ signingSecret: options.signingSecret, signature, timestamp, rawBody: buffered.rawBody, nowMs: now() });
       if (!signed) {
-        res.writeHead(isSslCheck(rawBody, req.headers['content-type']) ? 200 : 401).end();
+        if (isSslCheck(rawBody, req.headers['content-type'])) return void res.writeHead(200).end();
+        res.writeHead(401).end();
+        refusedSinceWarning++;
+        if (warnNow()) {
+          options.log.warn({ refused: refusedSinceWarning }, 'refused Slack requests that were not validly signed (401); if Slack\'s own requests fail too, SLACK_SIGNING_SECRET does not match the app\'s Signing Secret (Slack app → Basic Information)');
+          refusedSinceWarning = 0;
+        }
         return;
       }
       // Remembered until the timestamp leaves the window either way, after which the signature check refuses it anyway.

@@ -141,11 +141,13 @@ describe('signedBySlack', () => {
 
   it('refuses what is not validly signed before Bolt sees it, and answers Slack\'s unsigned SSL check with 200', async () => {
     let reachedBolt = 0;
+    let clock = Date.now();
+    const warnings: { fields: object; message: string }[] = [];
     const guard = { firstTime: async () => true, close: async () => undefined };
     const server = createServer(guardReplays((_req, res) => {
       reachedBolt++;
       res.writeHead(200).end();
-    }, { signingSecret, guard, log: silentLogger, bodyLimit: 1024 * 1024 }));
+    }, { signingSecret, guard, log: { ...silentLogger, warn: (fields: object, message: string) => void warnings.push({ fields, message }) }, bodyLimit: 1024 * 1024, now: () => clock }));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
@@ -158,6 +160,11 @@ describe('signedBySlack', () => {
       expect(reachedBolt).toBe(0);
       expect((await fetch(url, { method: 'POST', headers: { ...form, 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature }, body: rawBody })).status).toBe(200);
       expect(reachedBolt).toBe(1);
+      // A wrong signing secret shows in the log, at most once a minute however many requests are refused.
+      expect(warnings).toEqual([{ fields: { refused: 1 }, message: expect.stringContaining('SLACK_SIGNING_SECRET') as string }]);
+      clock += 61_000;
+      expect((await fetch(url, { method: 'POST', headers: form, body: rawBody })).status).toBe(401);
+      expect(warnings.at(-1)?.fields).toEqual({ refused: 2 });
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
