@@ -50,6 +50,12 @@ describe('architecture', () => {
     expect(missing).toEqual([]);
   });
 
+  it('registers Bolt listeners for buttons, selects and forms only through the router (one listener each kind)', () => {
+    // Bolt runs every request through every listener: a listener per button would cost each command a chain per button.
+    const offenders = src.filter((f) => f !== 'src/slack/routes.ts' && /\bapp\.(action|view)\s*[<(]/.test(readFileSync(join(ROOT, f), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+
   it('keeps source files small (under 300 lines)', () => {
     const long = src.map((f) => ({ f, lines: readFileSync(join(ROOT, f), 'utf8').split('\n').length })).filter((x) => x.lines > 300);
     expect(long).toEqual([]);

@@ -1,5 +1,5 @@
 // Buttons (Approve, Deny, Cancel, Revoke, Extend, Acknowledge) and the modal submissions; the acting user is always the signed payload's.
-import type { App, BlockAction, ButtonAction, SlackActionMiddlewareArgs, StaticSelectAction, ViewOutput } from '@slack/bolt';
+import type { App, ViewOutput } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { DomainError } from '../core/errors.ts';
 import { grantRef, parseRef, requestRef } from '../core/ids.ts';
@@ -10,17 +10,13 @@ import type { ListenerDeps } from './listener-deps.ts';
 import { explain } from './messages.ts';
 import { describeOutcome } from './outcomes.ts';
 import { registerReviewActions } from './review-actions.ts';
+import { routeInteractions, type ActionArgs, type ButtonArgs } from './routes.ts';
 import { parseStart } from './start-time.ts';
 import { placeStart } from './time-zone.ts';
 import { denyModal, extendModal, FIELD, requestModal, VIEW } from './views.ts';
 
-export type ButtonArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & { client: WebClient };
-
-/** Any action id Sesame does not handle: a button from an older version, say. The form's resource select is handled. */
-const UNKNOWN_ACTION = new RegExp(`^(?!(${[...Object.values(ACTION), FIELD.resource.action].join('|')})$).+$`);
-
 /** Answers the clicker: ephemerally under the card, or by DM when the click came from App Home (no response_url). */
-export async function tell(args: ButtonArgs, text: string): Promise<void> {
+export async function tell(args: ActionArgs, text: string): Promise<void> {
   if ('response_url' in args.body && args.body.response_url) {
     await args.respond({ ...ephemeral(text), replace_original: false });
   } else {
@@ -34,17 +30,22 @@ export async function publishHome(client: WebClient, user: string, deps: Listene
   await client.views.publish({ user_id: user, view: homeView({ grants, requests, awaiting, unreviewed, toReview }) });
 }
 
-export const fromHome = (args: ButtonArgs) => args.body.container?.type === 'view';
+export const fromHome = (args: ActionArgs) => args.body.container?.type === 'view';
 
 export function registerActions(app: App, deps: ListenerDeps): void {
   const { access } = deps;
+  const routes = routeInteractions(app, async (args) => {
+    await args.ack();
+    deps.log.warn({ actionId: args.action.action_id }, 'unknown action');
+    await tell(args, 'That button is from something Sesame no longer knows, so nothing was changed. Type `/access help` to start again.');
+  });
   const idFrom = (args: ButtonArgs, prefix: 'R' | 'G') => parseRef(prefix, args.action.value ?? '');
   const afterClick = async (args: ButtonArgs, error: DomainError | null) => {
     if (error) await tell(args, explain(error));
     if (fromHome(args)) await publishHome(args.client, args.body.user.id, deps);
   };
 
-  app.action<BlockAction<ButtonAction>>(ACTION.approve, async (args) => {
+  routes.button(ACTION.approve, async (args) => {
     await args.ack();
     const id = idFrom(args, 'R');
     if (id === null) return tell(args, 'That button does not name a request; use `/access pending` instead.');
@@ -52,7 +53,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     await afterClick(args, out.ok ? null : out.error);
   });
 
-  app.action<BlockAction<ButtonAction>>(ACTION.deny, async (args) => {
+  routes.button(ACTION.deny, async (args) => {
     await args.ack();
     const id = idFrom(args, 'R');
     if (id === null) return tell(args, 'That button does not name a request; use `/access pending` instead.');
@@ -61,28 +62,28 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     await args.client.views.open({ trigger_id: args.body.trigger_id, view: denyModal(requestRef(id)) });
   });
 
-  app.action<BlockAction<ButtonAction>>(ACTION.cancel, async (args) => {
+  routes.button(ACTION.cancel, async (args) => {
     await args.ack();
     const id = idFrom(args, 'R');
     const out = id === null ? null : await access.cancel(id, args.body.user.id);
     await afterClick(args, out === null ? { code: 'request_not_found', requestId: args.action.value ?? '?' } : out.ok ? null : out.error);
   });
 
-  app.action<BlockAction<ButtonAction>>(ACTION.revoke, async (args) => {
+  routes.button(ACTION.revoke, async (args) => {
     await args.ack();
     const id = idFrom(args, 'G');
     const out = id === null ? null : await access.revoke(id, args.body.user.id);
     await afterClick(args, out === null ? { code: 'grant_not_found', grantId: args.action.value ?? '?' } : out.ok ? null : out.error);
   });
 
-  app.action<BlockAction<ButtonAction>>(ACTION.extend, async (args) => {
+  routes.button(ACTION.extend, async (args) => {
     await args.ack();
     const id = idFrom(args, 'G');
     if (id === null) return tell(args, 'That button does not name a grant; use `/access list` instead.');
     await args.client.views.open({ trigger_id: args.body.trigger_id, view: extendModal(grantRef(id)) });
   });
 
-  app.action<BlockAction<ButtonAction>>(ACTION.acknowledge, async (args) => {
+  routes.button(ACTION.acknowledge, async (args) => {
     await args.ack();
     const id = idFrom(args, 'G');
     const out = id === null ? null : await access.reviews.acknowledge(id, args.body.user.id);
@@ -90,13 +91,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     await afterClick(args, out === null ? { code: 'grant_not_found', grantId: args.action.value ?? '?' } : out.ok ? null : out.error);
   });
 
-  app.action<BlockAction<ButtonAction>>({ action_id: UNKNOWN_ACTION }, async (args) => {
-    await args.ack();
-    deps.log.warn({ actionId: args.action.action_id }, 'unknown action');
-    await tell(args, 'That button is from something Sesame no longer knows, so nothing was changed. Type `/access help` to start again.');
-  });
-
-  app.view(VIEW.deny, async ({ ack, body, view }) => {
+  routes.view(VIEW.deny, async ({ ack, body, view }) => {
     const id = parseRef('R', view.private_metadata);
     const note = textOf(view, FIELD.note).trim() || null;
     const out = id === null ? null : await access.deny(id, body.user.id, note);
@@ -107,7 +102,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     await ack();
   });
 
-  app.view(VIEW.extend, async ({ ack, body, view, client }) => {
+  routes.view(VIEW.extend, async ({ ack, body, view, client }) => {
     const id = parseRef('G', view.private_metadata);
     const duration = parseDuration(textOf(view, FIELD.duration));
     if (!duration.ok) return void (await ack({ response_action: 'errors', errors: { [FIELD.duration.block]: describeDurationError(duration.error) } }));
@@ -119,7 +114,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     await publishHome(client, body.user.id, deps);
   });
 
-  app.view(VIEW.request, async ({ ack, body, view, client }) => {
+  routes.view(VIEW.request, async ({ ack, body, view, client }) => {
     const resource = selectedOf(view, FIELD.resource);
     const role = selectedOf(view, FIELD.role) ?? undefined;
     const durationText = textOf(view, FIELD.duration).trim();
@@ -146,7 +141,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
   });
 
   // Choosing a resource in the request form narrows the role list to that resource's roles.
-  app.action<BlockAction<StaticSelectAction>>({ block_id: FIELD.resource.block, action_id: FIELD.resource.action }, async ({ ack, body, action, client }) => {
+  routes.select(FIELD.resource.action, async ({ ack, body, action, client }) => {
     await ack();
     const view = body.view;
     if (!view || view.callback_id !== VIEW.request) return;
@@ -154,7 +149,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     await client.views.update({ view_id: view.id, hash: view.hash, view: requestModal(deps.policy().policy, requestable, action.selected_option.value) });
   });
 
-  registerReviewActions(app, deps);
+  registerReviewActions(routes, deps);
 
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab === 'home') await publishHome(client, event.user, deps);

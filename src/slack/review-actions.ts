@@ -1,5 +1,4 @@
 // Looks right and Flag on a post-access review card (or in App Home / `/access pending`), and the Flag form.
-import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { grantRef, parseRef } from '../core/ids.ts';
 import { ACTION } from './blocks.ts';
 import type { ListenerDeps } from './listener-deps.ts';
@@ -7,11 +6,12 @@ import { explain } from './messages.ts';
 import { FLAG_VIEW, flagModal } from './review-blocks.ts';
 import { FIELD } from './views.ts';
 import { fromHome, publishHome, tell } from './actions.ts';
+import type { InteractionRoutes } from './routes.ts';
 
-export function registerReviewActions(app: App, deps: ListenerDeps): void {
+export function registerReviewActions(routes: InteractionRoutes, deps: ListenerDeps): void {
   const reviews = () => deps.access.reviews.post;
 
-  app.action<BlockAction<ButtonAction>>(ACTION.reviewOk, async (args) => {
+  routes.button(ACTION.reviewOk, async (args) => {
     await args.ack();
     const id = parseRef('G', args.action.value ?? '');
     if (id === null) return tell(args, 'That button does not name a grant; use `/access pending` instead.');
@@ -21,7 +21,7 @@ export function registerReviewActions(app: App, deps: ListenerDeps): void {
     if (fromHome(args)) await publishHome(args.client, args.body.user.id, deps);
   });
 
-  app.action<BlockAction<ButtonAction>>(ACTION.reviewFlag, async (args) => {
+  routes.button(ACTION.reviewFlag, async (args) => {
     await args.ack();
     const id = parseRef('G', args.action.value ?? '');
     if (id === null) return tell(args, 'That button does not name a grant; use `/access pending` instead.');
@@ -31,7 +31,7 @@ export function registerReviewActions(app: App, deps: ListenerDeps): void {
     await args.client.views.open({ trigger_id: args.body.trigger_id, view: flagModal(grantRef(id)) });
   });
 
-  app.view(FLAG_VIEW, async ({ ack, body, view, client }) => {
+  routes.view(FLAG_VIEW, async ({ ack, body, view, client }) => {
     const id = parseRef('G', view.private_metadata);
     const note = view.state.values[FIELD.note.block]?.[FIELD.note.action]?.value ?? '';
     const out = id === null ? null : await reviews().give(id, body.user.id, 'flagged', note);

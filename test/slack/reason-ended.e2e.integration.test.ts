@@ -55,6 +55,15 @@ describe('grants end when their reason ends, end to end', () => {
       expect((await grant(elsewhere))?.state).toBe('active');
     });
 
+    it('ends them for a private incident channel too (group_archive)', async () => {
+      e.slack.channels.set('C0INC91', { name: 'inc-91-private' });
+      const here = grantIdOf(await reply('breakglass staging-db write 1h INC-91 private incident', PEOPLE.oncall, 'C0INC91'));
+      const sent = await e.signer.event({ type: 'group_archive', channel: 'C0INC91', user: PEOPLE.engineer, event_ts: `${Date.now() / 1000}` });
+      expect(sent.status).toBe(200);
+      await e.slack.waitFor(async () => (await grant(here))?.state === 'revoked', 'the break-glass grant of the archived private channel to end');
+      expect((await auditOf('grant.revoked', here))).toEqual([{ actor: 'sesame', details: expect.objectContaining({ reason: 'the incident channel C0INC91 was archived' }) }]);
+    });
+
     it('an archive event for a channel with no break-glass grant, or a forged one, ends nothing', async () => {
       const live = (await e.sesame.store.grantsOf(PEOPLE.oncall, ['active'])).map((g) => g.id);
       expect((await e.signer.event({ type: 'channel_archive', channel: 'C0GENERAL', user: PEOPLE.engineer })).status).toBe(200);
