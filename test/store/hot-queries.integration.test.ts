@@ -71,6 +71,34 @@ describe.skipIf(onPostgres)('hot queries', () => {
     expect((stored(prepared, 'grants')[0] as { provider_state: unknown }).provider_state).toBeNull();
   });
 
+  it('reads and returns whole rows exactly as drizzle maps them, NULLs, JSON and booleans included', async () => {
+    const requestRows = [aRequest(), aRequest({ breakglass: true, steps: [{ from: 'sre', count: 2 }] as NewRequest['steps'], channelId: null, selfApproval: true }), aRequest({ bundleMembers: [{ resource: 'a', role: 'b' }], startsAt: NOW + 5, tickets: [] })];
+    const returned = committed(
+      await store.transaction(at(0), async (tx) => {
+        const made = [];
+        for (const row of requestRows) made.push(await tx.insertRequest(row));
+        const granted = [await tx.insertGrant(aGrant(1)), await tx.insertGrant(aGrant(1, { role: 'reader', breakglass: true, identity: 'u1@example.com', accessKey: 'k1', state: 'active' })), await tx.insertGrant(aGrant(1, { role: 'writer', providerState: { wasMember: false }, reviewLeads: ['U9'], accessKey: 'k1', state: 'active' }))];
+        return { made, granted };
+      }),
+    );
+    const { db } = prepared;
+    const drizzleRequest = (id: number) => db.select().from(requests).where(eq(requests.id, id)).get();
+    const drizzleGrant = (id: number) => db.select().from(grants).where(eq(grants.id, id)).get();
+    for (const [i, made] of returned.made.entries()) {
+      expect(made).toEqual(drizzleRequest(i + 1));
+      expect(await store.getRequest(i + 1)).toEqual(drizzleRequest(i + 1));
+    }
+    for (const [i, granted] of returned.granted.entries()) {
+      expect(granted).toEqual(drizzleGrant(i + 1));
+      expect(await store.getGrant(i + 1)).toEqual(drizzleGrant(i + 1));
+    }
+    expect(await store.grantsOfRequest(1)).toEqual(db.select().from(grants).where(eq(grants.requestId, 1)).all());
+    expect(await store.holdersOf('k1', 2, { pending: false })).toEqual([drizzleGrant(3)]);
+    expect([await store.getGrant(99), await store.getRequest(99), await store.grantsOfRequest(99)]).toEqual([undefined, undefined, []]);
+    // Every column is read: a field drizzle maps is never missing from Sesame's row.
+    expect(Object.keys((await store.getGrant(3)) ?? {}).sort()).toEqual(Object.keys(drizzleGrant(3) ?? {}).sort());
+  });
+
   it('binds each call its own values when one prepared update serves many transactions and patch shapes', async () => {
     const ids: number[] = [];
     for (const i of [1, 2, 3]) ids.push(committed(await store.transaction(at(i), async (tx) => (await tx.insertGrant(aGrant((await tx.insertRequest(aRequest({ requester: `U${i}` }))).id, { user: `U${i}` }))).id)));
