@@ -62,7 +62,8 @@ export async function send(url: string, options: OutboundRequest): Promise<Outbo
     // Stopped while undici was still loading: an EventEmitter has no `aborted` flag for undici to see afterwards.
     if (stoppedBy !== null) throw stoppedBy;
     const answer = await request(url, { method: options.method, headers: options.headers, body: options.body, signal: abort });
-    const text = await readText(answer.body, options.maxBytes ?? Number.POSITIVE_INFINITY);
+    // undici reads a whole answer from the stream's buffer and 'data' events, without an async iterator's promise per chunk.
+    const text = options.maxBytes === undefined ? await answer.body.text() : await readCapped(answer.body, options.maxBytes);
     return { url, status: answer.statusCode, statusText: STATUS_CODES[answer.statusCode] ?? '', headers: answer.headers, text };
   } catch (error) {
     // undici rejects with its own RequestAbortedError; the reason we stopped for says why.
@@ -73,7 +74,7 @@ export async function send(url: string, options: OutboundRequest): Promise<Outbo
   }
 }
 
-async function readText(body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<string> {
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): unknown }, maxBytes: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {

@@ -93,6 +93,12 @@ describe('outbound HTTP', () => {
     expect((error as Error).message).toBe(`127.0.0.1:${peer.port} did not answer before the 0.3 s timeout`);
   });
 
+  it('gives up at the deadline while a capped answer (a webhook\'s) is still coming, with the same TimeoutError', async () => {
+    const error = await send(`${peer.url}/stalls`, { method: 'GET', timeoutMs: 300, maxBytes: 1_000 }).catch((e: unknown) => e);
+    expect((error as Error).name).toBe('TimeoutError');
+    expect((error as Error).message).toBe(`127.0.0.1:${peer.port} did not answer before the 0.3 s timeout`);
+  });
+
   it('gives up when the caller aborts, with the caller\'s reason', async () => {
     const controller = new AbortController();
     const pending = send(`${peer.url}/silent`, { method: 'POST', body: '{}', timeoutMs: 5_000, signal: controller.signal });
