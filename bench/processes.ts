@@ -1,5 +1,6 @@
 // Sesame (`sesame start`) and the bare Bolt reference as real child processes, so the load generator does not share their CPU.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { sesameNodeFlags } from './node-flags.ts';
 import { sleep } from './stats.ts';
@@ -33,10 +34,12 @@ export function stopper(child: ChildProcess): () => Promise<void> {
 
 export async function startSesameProcess(env: Record<string, string>, port: number): Promise<Child> {
   // BENCH_PROFILE=DIR writes a CPU profile of Sesame there, for finding where a budget goes; BENCH_NODE_ARGS adds
-  // Node flags; BENCH_SESAME_ROOT runs another checkout's build (an A/B pair of runs on a noisy machine).
+  // Node flags; BENCH_SESAME_ROOT runs another checkout's build (an A/B pair of runs on a noisy machine); BENCH_STDOUT=FILE
+  // keeps Sesame's standard output there (its log lines, and V8's with BENCH_NODE_ARGS=--trace-gc).
   const root = process.env.BENCH_SESAME_ROOT ?? ROOT;
   const nodeArgs = [...sesameNodeFlags(root), ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []), ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
-  const child = spawn(process.execPath, [...nodeArgs, `${root}/bin/sesame.js`, 'start'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const stdout = process.env.BENCH_STDOUT ? openSync(process.env.BENCH_STDOUT, 'a') : 'ignore';
+  const child = spawn(process.execPath, [...nodeArgs, `${root}/bin/sesame.js`, 'start'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) }, stdio: ['ignore', stdout, 'inherit'] });
   await started(child, `http://127.0.0.1:${port}/readyz`, 'Sesame');
   return { url: `http://127.0.0.1:${port}/slack/events`, pid: child.pid ?? 0, stop: stopper(child) };
 }
