@@ -4,7 +4,7 @@ import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, or
 import type { AuditAction, AuditEntryInput } from '../core/audit-entry.ts';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import type { ApprovalRecord, AuditRecord, GrantRecord, GrantSchedule, RequestRecord } from '../core/records.ts';
-import { auditInTransaction, LOST_RACE, type ReasonQueries, type RecentQueries, type RecordReads, type ReviewQueries, type StorePort, type TransactionPort } from '../core/store-port.ts';
+import { auditInTransaction, LOST_RACE, type ReasonQueries, type RecentQueries, type ReviewQueries, type StorePort, type TransactionPort } from '../core/store-port.ts';
 import { AuditLog } from './audit.ts';
 import { blockedAmong, blockedSince, grantsApprovedBy, requestsApprovedBy } from './blocks.ts';
 import { writeProblem, type Db } from './db.ts';
@@ -13,7 +13,7 @@ import { channelsWithLiveBreakglass, liveBreakglassGrantIdsIn, liveGrantIdsAppro
 import { recentAuditEntries, recentGrants } from './recent.ts';
 import { awaitingReview, countPendingReviews, setReviewCard } from './review-store.ts';
 import { auditLog, grants, requests } from './schema.ts';
-import { Abort, sqliteTransaction } from './sqlite-transaction.ts';
+import { Abort, SqliteTransaction, type TransactionParts } from './sqlite-transaction.ts';
 import { writeLockOf, type WriteLock } from './write-lock.ts';
 
 export { LOST_RACE };
@@ -33,7 +33,8 @@ export class SqliteStore implements StorePort {
   private readonly hot: HotQueries;
   private readonly lock: WriteLock;
   private readonly control: { begin: Statement; commit: Statement; rollback: Statement };
-  private readonly reads: RecordReads = this;
+  /** What every transaction of this store works with, built once. */
+  private readonly transactionParts: TransactionParts;
 
   constructor(
     readonly db: Db,
@@ -44,6 +45,8 @@ export class SqliteStore implements StorePort {
     const client = db.$client;
     this.lock = writeLockOf(client);
     this.control = { begin: client.prepare('BEGIN IMMEDIATE'), commit: client.prepare('COMMIT'), rollback: client.prepare('ROLLBACK') };
+    // On SQLite's one connection the store's own reads see the transaction's writes.
+    this.transactionParts = { db, hot: this.hot, auditLog: this.auditLog, policySha256, reads: this };
     this.reasons = {
       liveBreakglassGrantIdsIn: async (channelId) => liveBreakglassGrantIdsIn(db, channelId),
       channelsWithLiveBreakglass: async () => channelsWithLiveBreakglass(db),
@@ -60,10 +63,7 @@ export class SqliteStore implements StorePort {
   }
 
   async transaction<T>(now: Date, body: (tx: TransactionPort) => Promise<T>): Promise<T | typeof LOST_RACE> {
-    const base = sqliteTransaction({ db: this.db, hot: this.hot, auditLog: this.auditLog, policySha256: this.policySha256, reads: this.reads }, now);
-    // A body that catches the abort itself still rolls back, as on PostgreSQL.
-    let aborted = false;
-    const tx: TransactionPort = { ...base, abort: () => ((aborted = true), base.abort()) };
+    const tx = new SqliteTransaction(this.transactionParts, now);
     const wait = this.lock.acquire();
     if (wait !== undefined) await wait;
     try {
@@ -71,7 +71,8 @@ export class SqliteStore implements StorePort {
         this.control.begin.run();
         try {
           const result = await body(tx);
-          if (aborted) throw new Abort('lost race');
+          // A body that catches the abort itself still rolls back, as on PostgreSQL.
+          if (tx.aborted) throw new Abort('lost race');
           this.control.commit.run();
           return result;
         } catch (error) {

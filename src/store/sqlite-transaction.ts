@@ -21,32 +21,79 @@ export interface TransactionParts {
   reads: RecordReads;
 }
 
-/** The `tx` a transaction body gets; `now` stamps its audit entries. */
-export function sqliteTransaction({ db, hot, auditLog, policySha256, reads }: TransactionParts, now: Date): TransactionPort {
-  return {
-    getRequest: (id) => reads.getRequest(id),
-    getGrant: (id) => reads.getGrant(id),
-    approvalsFor: (requestId) => reads.approvalsFor(requestId),
-    isBlocked: (user) => reads.isBlocked(user),
-    blockedAmong: (users) => reads.blockedAmong(users),
-    blockedSince: (user, sinceMs) => reads.blockedSince(user, sinceMs),
-    lastAuditAt: (action) => reads.lastAuditAt(action),
-    breakglassRequestsSince: (user, since) => reads.breakglassRequestsSince(user, since),
-    insertRequest: async (values) => hot.insertRequest(values),
-    updateRequest: async (id, from, patch, step) =>
-      assertTransitions('request', states(from), patch.state, canTransitionRequest) ?? hot.updateRequest(id, states(from), patch, step) === 1,
-    insertApproval: async (requestId, step, approver, at) => hot.insertApproval.run({ requestId, step, approver, at }).changes === 1,
-    insertGrant: async (values) => hot.insertGrant(values),
-    updateGrant: async (id, from, patch) => assertTransitions('grant', states(from), patch.state, canTransitionGrant) ?? hot.updateGrant(id, states(from), patch) === 1,
-    markReviewed: async (grantId, reviewer, at) =>
-      db.update(grants).set({ reviewedBy: reviewer, reviewedAt: at }).where(and(eq(grants.id, grantId), eq(grants.breakglass, true), isNull(grants.reviewedBy))).run().changes === 1,
-    requestReview: async (grantId, from, leads) => requestReview(db, grantId, from, leads),
-    recordReview: async (grantId, reviewer, verdict, note, at) => recordReview(db, grantId, reviewer, verdict, note, at),
-    insertBlock: async (row) => insertBlock(db, row),
-    deleteBlock: async (user) => deleteBlock(db, user),
-    audit: async (entry) => auditLog.append(entry, policySha256(), now),
-    abort: () => {
-      throw new Abort('lost race');
-    },
-  };
+/**
+ * The `tx` a transaction body gets; `now` stamps its audit entries. A class, as on PostgreSQL: one object per
+ * transaction, its methods shared, where a literal of closures built some twenty functions for each of a lifecycle's
+ * four transactions.
+ */
+export class SqliteTransaction implements TransactionPort {
+  /** Set by `abort()`, so a body that swallowed the Abort still ends in a rollback. */
+  aborted = false;
+
+  constructor(
+    private readonly parts: TransactionParts,
+    private readonly now: Date,
+  ) {}
+
+  getRequest(id: number) {
+    return this.parts.reads.getRequest(id);
+  }
+  getGrant(id: number) {
+    return this.parts.reads.getGrant(id);
+  }
+  approvalsFor(requestId: number) {
+    return this.parts.reads.approvalsFor(requestId);
+  }
+  isBlocked(user: string) {
+    return this.parts.reads.isBlocked(user);
+  }
+  blockedAmong(users: readonly string[]) {
+    return this.parts.reads.blockedAmong(users);
+  }
+  blockedSince(user: string, sinceMs: number) {
+    return this.parts.reads.blockedSince(user, sinceMs);
+  }
+  lastAuditAt(action: Parameters<TransactionPort['lastAuditAt']>[0]) {
+    return this.parts.reads.lastAuditAt(action);
+  }
+  breakglassRequestsSince(user: string, since: number) {
+    return this.parts.reads.breakglassRequestsSince(user, since);
+  }
+  async insertRequest(values: Parameters<TransactionPort['insertRequest']>[0]) {
+    return this.parts.hot.insertRequest(values);
+  }
+  async updateRequest(...[id, from, patch, step]: Parameters<TransactionPort['updateRequest']>) {
+    return assertTransitions('request', states(from), patch.state, canTransitionRequest) ?? this.parts.hot.updateRequest(id, states(from), patch, step) === 1;
+  }
+  async insertApproval(requestId: number, step: number, approver: string, at: number) {
+    return this.parts.hot.insertApproval.run({ requestId, step, approver, at }).changes === 1;
+  }
+  async insertGrant(values: Parameters<TransactionPort['insertGrant']>[0]) {
+    return this.parts.hot.insertGrant(values);
+  }
+  async updateGrant(...[id, from, patch]: Parameters<TransactionPort['updateGrant']>) {
+    return assertTransitions('grant', states(from), patch.state, canTransitionGrant) ?? this.parts.hot.updateGrant(id, states(from), patch) === 1;
+  }
+  async markReviewed(grantId: number, reviewer: string, at: number) {
+    return this.parts.db.update(grants).set({ reviewedBy: reviewer, reviewedAt: at }).where(and(eq(grants.id, grantId), eq(grants.breakglass, true), isNull(grants.reviewedBy))).run().changes === 1;
+  }
+  async requestReview(...[grantId, from, leads]: Parameters<TransactionPort['requestReview']>) {
+    return requestReview(this.parts.db, grantId, from, leads);
+  }
+  async recordReview(...[grantId, reviewer, verdict, note, at]: Parameters<TransactionPort['recordReview']>) {
+    return recordReview(this.parts.db, grantId, reviewer, verdict, note, at);
+  }
+  async insertBlock(row: Parameters<TransactionPort['insertBlock']>[0]) {
+    return insertBlock(this.parts.db, row);
+  }
+  async deleteBlock(user: string) {
+    return deleteBlock(this.parts.db, user);
+  }
+  async audit(entry: Parameters<TransactionPort['audit']>[0]) {
+    return this.parts.auditLog.append(entry, this.parts.policySha256(), this.now);
+  }
+  abort(): never {
+    this.aborted = true;
+    throw new Abort('lost race');
+  }
 }
