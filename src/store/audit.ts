@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { canonicalJson } from '../core/canonical-json.ts';
 import type { AuditEntryInput } from '../core/audit-entry.ts';
 import type { AuditRecord } from '../core/records.ts';
+import { groupCommitOf, type GroupCommit } from './group-commit.ts';
 import type { AuditRow } from './schema.ts';
 
 export { AUDIT_ACTIONS, type AuditAction, type AuditEntryInput } from '../core/audit-entry.ts';
@@ -73,42 +74,49 @@ export function nextAuditEntry(last: { id: number; hash: string } | undefined, e
   };
 }
 
-/** The head the running transaction's last append made, per connection so that every AuditLog on it agrees. */
-interface ChainTip {
-  known: { id: number; hash: string } | undefined;
-  depth: number;
-}
+/**
+ * Appends entries to the chain. Call it inside the transaction of the state change it records; the connection's
+ * group commit holds SQLite's write lock (BEGIN IMMEDIATE) for the whole batch, so the head cannot be raced by
+ * another writer, and within a batch each append takes the head from the one before instead of reading it again.
+ */
+/** The head the open batch's last append made, per connection so that every AuditLog on it agrees. */
+const tips = new WeakMap<Database.Database, { known: { id: number; hash: string } | undefined }>();
 
-const tips = new WeakMap<Database.Database, ChainTip>();
-
-function tipOf(client: Database.Database): ChainTip {
+function tipOf(client: Database.Database): { known: { id: number; hash: string } | undefined } {
   let tip = tips.get(client);
   if (tip === undefined) {
-    tip = { known: undefined, depth: 0 };
+    tip = { known: undefined };
     tips.set(client, tip);
   }
   return tip;
 }
 
-/**
- * Appends entries to the chain. Call it inside the transaction of the state change it records;
- * with an IMMEDIATE transaction the head read here cannot be raced by another writer.
- */
 export class AuditLog {
   private readonly head: Database.Statement<[], { id: number; hash: string }>;
   private readonly insert: Database.Statement<[AuditRow]>;
   private readonly appendListeners = new Set<() => void>();
-  /** Whether the transaction now open appended: its listeners are called when it commits. */
+  private readonly group: GroupCommit;
+  /** Undefined outside a batch, where another writer may append. */
+  private readonly tip: { known: { id: number; hash: string } | undefined };
+  /** Whether the open batch appended: its listeners are called when it commits. */
   private appended = false;
-  private readonly tip: ChainTip;
 
   constructor(private readonly client: Database.Database) {
+    this.group = groupCommitOf(client);
     this.tip = tipOf(client);
     this.head = client.prepare('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1');
     this.insert = client.prepare(
       `INSERT INTO audit_log (id, at, actor, action, request_id, grant_id, details, policy_sha256, prev_hash, hash)
        VALUES (@id, @at, @actor, @action, @requestId, @grantId, @details, @policySha256, @prevHash, @hash)`,
     );
+    // Called only once the batch has committed: a listener called earlier could read an entry that is then rolled
+    // back (the audit stream would ship an entry that never was).
+    this.group.onBatchEnd((committed) => {
+      const appended = this.appended;
+      this.tip.known = undefined;
+      this.appended = false;
+      if (committed && appended) for (const listener of this.appendListeners) listener();
+    });
   }
 
   /** Calls `listener` once a transaction that appended has committed. Returns the function that stops the calls. */
@@ -117,38 +125,18 @@ export class AuditLog {
     return () => void this.appendListeners.delete(listener);
   }
 
-  /**
-   * Runs `transaction` (which opens a database transaction, awaits its body and commits) so that its appends after
-   * the first take the head from the append before; only within it, since between transactions another may write.
-   * The append listeners are called once it has committed: one called earlier could read an entry that is then
-   * rolled back (the audit stream would ship an entry that never was).
-   */
-  async withinAsync<T>(transaction: () => Promise<T>): Promise<T> {
-    const { tip } = this;
-    const before = tip.known;
-    tip.depth++;
-    let committed = false;
-    try {
-      const result = await transaction();
-      committed = true;
-      return result;
-    } catch (error) {
-      // Rolled back, and with it the entries appended in it: the head is again what it was when this one began.
-      tip.known = before;
-      throw error;
-    } finally {
-      if (--tip.depth === 0) {
-        tip.known = undefined;
-        const appended = this.appended;
-        this.appended = false;
-        if (committed && appended) for (const listener of this.appendListeners) listener();
-      }
-    }
+  /** The head as this log knows it now; `rolledBack` puts it back when the transaction that began here is undone. */
+  mark(): { id: number; hash: string } | undefined {
+    return this.tip.known;
   }
 
-  /** The newest entry's id and hash: the anchor that makes a rewritten or truncated tail detectable. */
-  chainHead(): { id: number; hash: string } | null {
-    return this.head.get() ?? null;
+  rolledBack(mark: { id: number; hash: string } | undefined): void {
+    this.tip.known = mark;
+  }
+
+  /** The newest committed entry's id and hash: the anchor that makes a rewritten or truncated tail detectable. */
+  chainHead(): Promise<{ id: number; hash: string } | null> {
+    return this.group.settled(() => this.head.get() ?? null);
   }
 
   append(entry: AuditEntryInput, policySha256: string, now: Date): AuditRow {
@@ -156,7 +144,7 @@ export class AuditLog {
     const last = this.tip.known ?? this.head.get();
     const row = nextAuditEntry(last, entry, policySha256, now);
     this.insert.run(row);
-    if (this.tip.depth > 0) {
+    if (this.group.batchOpen) {
       this.tip.known = { id: row.id, hash: row.hash };
       this.appended = true;
     } else for (const listener of this.appendListeners) listener();

@@ -27,7 +27,7 @@ export interface OpenedStore {
   shared: boolean;
   chainHead: ChainHeadSource;
   streamCursor: AuditStreamSource;
-  /** Calls `listener` when audit entries may have been written by this process (SQLite: inside the transaction). */
+  /** Calls `listener` when audit entries may have been written by this process (SQLite: once their batch has committed). */
   onAppend(listener: () => void): () => void;
   /** 'ok', or the sentence /readyz shows: the database does not answer, or does not take a write. */
   readiness(): Promise<string>;
@@ -71,6 +71,7 @@ function openSqliteStore(path: string, policySha256: () => string, log: Logger):
       return problem === null ? 'ok' : `the database at ${path} is not writable (${problem}); check the free disk space and that no other program holds a lock on it`;
     },
     async close() {
+      await store.flush();
       await checkpoints.stop();
       db.$client.close();
       instance.release();

@@ -1,11 +1,11 @@
 // The SQLite store: the port's queries on better-sqlite3; every state change runs in one IMMEDIATE transaction with its audit entries.
-import type { Statement } from 'better-sqlite3';
 import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, or, type SQL } from 'drizzle-orm';
 import type { AuditAction, AuditEntryInput } from '../core/audit-entry.ts';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import type { ApprovalRecord, AuditRecord, GrantRecord, GrantSchedule, RequestRecord } from '../core/records.ts';
 import { auditInTransaction, LOST_RACE, type ReasonQueries, type RecentQueries, type ReviewQueries, type StorePort, type TransactionPort } from '../core/store-port.ts';
 import { AuditLog } from './audit.ts';
+import { groupCommitOf, type GroupCommit } from './group-commit.ts';
 import { blockedAmong, blockedSince, grantsApprovedBy, requestsApprovedBy } from './blocks.ts';
 import { writeProblem, type Db } from './db.ts';
 import { hotQueries, type HotQueries } from './hot-queries.ts';
@@ -14,16 +14,16 @@ import { recentAuditEntries, recentGrants } from './recent.ts';
 import { awaitingReview, countPendingReviews, setReviewCard } from './review-store.ts';
 import { auditLog, grants, requests } from './schema.ts';
 import { Abort, SqliteTransaction, type TransactionParts } from './sqlite-transaction.ts';
-import { writeLockOf, type WriteLock } from './write-lock.ts';
 
 export { LOST_RACE };
 export type { NewGrant, NewRequest, GrantPatch, RequestPatch } from '../core/records.ts';
 export type { TransactionPort as Transaction } from '../core/store-port.ts';
 
 /**
- * better-sqlite3 cannot await inside `db.transaction`, so a transaction is run by hand: the write lock, BEGIN
- * IMMEDIATE, the awaited body, COMMIT (ROLLBACK on a throw or abort). Every write outside transactions takes the
- * lock too, so none joins an open transaction on this one connection. Reads do not wait: SQLite serves them at once.
+ * better-sqlite3 cannot await inside `db.transaction`, so a transaction is run by hand, by the connection's group
+ * commit: one at a time, each in a savepoint of the batch open (rolled back alone on a throw or abort), resolved once
+ * the batch has committed. Every write outside transactions goes through it too, so none joins a transaction it
+ * does not belong to. Reads do not wait: they see what the transactions done so far wrote.
  */
 export class SqliteStore implements StorePort {
   readonly auditLog: AuditLog;
@@ -31,8 +31,7 @@ export class SqliteStore implements StorePort {
   readonly reviews: ReviewQueries;
   readonly recent: RecentQueries;
   private readonly hot: HotQueries;
-  private readonly lock: WriteLock;
-  private readonly control: { begin: Statement; commit: Statement; rollback: Statement };
+  private readonly group: GroupCommit;
   /** What every transaction of this store works with, built once. */
   private readonly transactionParts: TransactionParts;
 
@@ -43,8 +42,7 @@ export class SqliteStore implements StorePort {
     this.auditLog = new AuditLog(db.$client);
     this.hot = hotQueries(db);
     const client = db.$client;
-    this.lock = writeLockOf(client);
-    this.control = { begin: client.prepare('BEGIN IMMEDIATE'), commit: client.prepare('COMMIT'), rollback: client.prepare('ROLLBACK') };
+    this.group = groupCommitOf(client);
     // On SQLite's one connection the store's own reads see the transaction's writes.
     this.transactionParts = { db, hot: this.hot, auditLog: this.auditLog, policySha256, reads: this };
     this.reasons = {
@@ -55,7 +53,7 @@ export class SqliteStore implements StorePort {
       liveGrantIdsApprovedByBlocked: async () => liveGrantIdsApprovedByBlocked(db),
     };
     this.reviews = {
-      setReviewCard: (grantId, channel, ts) => this.lock.run(() => setReviewCard(db, grantId, channel, ts)),
+      setReviewCard: (grantId, channel, ts) => this.group.transaction(() => setReviewCard(db, grantId, channel, ts)),
       awaitingReview: async () => awaitingReview(db),
       countPending: async () => countPendingReviews(db),
     };
@@ -64,28 +62,28 @@ export class SqliteStore implements StorePort {
 
   async transaction<T>(now: Date, body: (tx: TransactionPort) => Promise<T>): Promise<T | typeof LOST_RACE> {
     const tx = new SqliteTransaction(this.transactionParts, now);
-    const wait = this.lock.acquire();
-    if (wait !== undefined) await wait;
+    let head = this.auditLog.mark();
     try {
-      return await this.auditLog.withinAsync(async () => {
-        this.control.begin.run();
-        try {
+      return await this.group.transaction(
+        async () => {
+          head = this.auditLog.mark(); // once this one holds the connection: the transactions before it may have appended
           const result = await body(tx);
           // A body that catches the abort itself still rolls back, as on PostgreSQL.
           if (tx.aborted) throw new Abort('lost race');
-          this.control.commit.run();
           return result;
-        } catch (error) {
-          if (this.db.$client.inTransaction) this.control.rollback.run();
-          throw error;
-        }
-      });
+        },
+        // Rolled back, and with it the entries appended in it: the head is again what it was when this one began.
+        () => this.auditLog.rolledBack(head),
+      );
     } catch (error) {
       if (error instanceof Abort) return LOST_RACE;
       throw error;
-    } finally {
-      this.lock.release();
     }
+  }
+
+  /** Commits what is still open; before the connection closes. */
+  flush(): Promise<void> {
+    return this.group.flush();
   }
 
   /** Writes audit entries that record no state change (refusals, policy reloads). */
@@ -103,9 +101,9 @@ export class SqliteStore implements StorePort {
     }
   }
 
-  /** Null when the database takes a real committed write now, else why not; under the write lock, so never inside a transaction. */
+  /** Null when the database takes a real committed write now, else why not; after committing what is open, so never inside a transaction. */
   writeProblem(): Promise<string | null> {
-    return this.lock.run(() => writeProblem(this.db));
+    return this.group.settled(() => writeProblem(this.db));
   }
 
   async getRequest(id: number): Promise<RequestRecord | undefined> {
@@ -149,11 +147,11 @@ export class SqliteStore implements StorePort {
   }
 
   setRequestCard(id: number, channel: string, ts: string): Promise<void> {
-    return this.lock.run(() => void this.hot.setRequestCard.run({ id, channel, ts }));
+    return this.group.transaction(() => void this.hot.setRequestCard.run({ id, channel, ts }));
   }
 
   setGrantDm(id: number, channel: string | null, ts: string | null): Promise<void> {
-    return this.lock.run(() => void this.hot.setGrantDm.run({ id, channel, ts }));
+    return this.group.transaction(() => void this.hot.setGrantDm.run({ id, channel, ts }));
   }
 
   async countGrants(state: GrantState): Promise<number> {

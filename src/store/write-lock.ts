@@ -1,6 +1,4 @@
-// An in-process lock for SQLite's one connection: a transaction awaits its body, so no other write may slip into it.
-import type Database from 'better-sqlite3';
-
+// An in-process lock for SQLite's one connection (the group commit's): a transaction awaits its body, so no other write may slip into it.
 export class WriteLock {
   private held = false;
   private readonly waiting: (() => void)[] = [];
@@ -31,16 +29,4 @@ export class WriteLock {
       this.release();
     }
   }
-}
-
-const locks = new WeakMap<Database.Database, WriteLock>();
-
-/** The lock of this connection, shared by every store on it (a transaction on one must keep the others' writes out). */
-export function writeLockOf(client: Database.Database): WriteLock {
-  let lock = locks.get(client);
-  if (lock === undefined) {
-    lock = new WriteLock();
-    locks.set(client, lock);
-  }
-  return lock;
 }

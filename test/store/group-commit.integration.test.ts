@@ -1,0 +1,131 @@
+// SQLite's group commit: transactions of one turn share a COMMIT, each resolves only once committed, and a failure
+// undoes only its own writes (or, when the batch cannot commit, fails every transaction in it and leaves nothing).
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { verifyAuditChain } from '../../src/store/audit.ts';
+import { AuditStreamCursor } from '../../src/store/audit-stream-cursor.ts';
+import { LOST_RACE, SqliteStore } from '../../src/store/repositories.ts';
+import { onPostgres } from '../support/store-factories.ts';
+import { tempDb, type TempDb } from '../support/temp-db.ts';
+
+const SHA = 'c'.repeat(64);
+const at = (second: number) => new Date(Date.UTC(2026, 11, 4, 9) + second * 1000);
+
+/** Counts the COMMITs run on `client` from now on (statements are prepared once and reused, so the count is per run). */
+function countCommits(client: Database.Database): () => number {
+  let commits = 0;
+  const prepare = client.prepare.bind(client);
+  client.prepare = ((source: string) => {
+    const statement = prepare(source);
+    if (source === 'COMMIT') {
+      const run = statement.run.bind(statement);
+      statement.run = (...params: unknown[]) => (commits++, run(...params));
+    }
+    return statement;
+  }) as Database.Database['prepare'];
+  return () => commits;
+}
+
+describe.skipIf(onPostgres)('group commit', () => {
+  let temp: TempDb;
+  let commits: () => number;
+  let store: SqliteStore;
+  /** A second connection, as `audit verify` or another reader has: it sees only what is committed. */
+  let reader: Database.Database;
+  const committedEntries = () => (reader.prepare('SELECT count(*) AS n FROM audit_log').get() as { n: number }).n;
+
+  beforeEach(() => {
+    temp = tempDb();
+    commits = countCommits(temp.db.$client);
+    store = new SqliteStore(temp.db, () => SHA);
+    reader = new Database(temp.path, { readonly: true });
+  });
+  afterEach(() => {
+    reader.close();
+    temp.cleanup();
+  });
+
+  it('commits the transactions started in one turn together, and resolves each only once its writes are committed', async () => {
+    const seenOnResolve: number[] = [];
+    await Promise.all(
+      [1, 2, 3, 4].map(async (i) => {
+        await store.transaction(at(i), (tx) => tx.audit({ actor: `U${i}`, action: 'request.created' }));
+        seenOnResolve.push(committedEntries());
+      }),
+    );
+    expect(commits()).toBe(1);
+    expect(seenOnResolve).toEqual([4, 4, 4, 4]);
+    // The next turn's transaction is a batch of its own.
+    await store.transaction(at(5), (tx) => tx.audit({ actor: 'U5', action: 'request.created' }));
+    expect([commits(), committedEntries()]).toEqual([2, 5]);
+    expect(verifyAuditChain(temp.db.$client)).toMatchObject({ ok: true, entries: 5 });
+  });
+
+  it('undoes only the writes of a transaction that throws or aborts; the others in its batch commit, and the chain stays whole', async () => {
+    const outcomes = await Promise.allSettled([
+      store.transaction(at(1), (tx) => tx.audit({ actor: 'U1', action: 'request.created' })),
+      store.transaction(at(2), async (tx) => {
+        await tx.audit({ actor: 'U2', action: 'request.created' });
+        throw new Error('the provider config is gone');
+      }),
+      store.transaction(at(3), async (tx) => (await tx.audit({ actor: 'U3', action: 'request.created' }), tx.abort())),
+      store.transaction(at(4), (tx) => tx.audit({ actor: 'U4', action: 'request.created' })),
+    ]);
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? (o.value === LOST_RACE ? 'lost race' : 'committed') : (o.reason as Error).message))).toEqual(['committed', 'the provider config is gone', 'lost race', 'committed']);
+    expect(commits()).toBe(1);
+    await store.audit(at(5), { actor: 'U5', action: 'policy.loaded' });
+    expect(reader.prepare('SELECT actor FROM audit_log ORDER BY id').pluck().all()).toEqual(['U1', 'U4', 'U5']);
+    expect(verifyAuditChain(temp.db.$client)).toMatchObject({ ok: true, entries: 3 });
+  });
+
+  it('fails every transaction of a batch that cannot commit, leaves none of its writes, and tells no append listener', async () => {
+    // A constraint checked only at COMMIT (Sesame's schema has none) makes the batch's commit fail, as a full disk would.
+    temp.db.$client.exec('CREATE TABLE deferred_check (request_id INTEGER REFERENCES requests(id) DEFERRABLE INITIALLY DEFERRED)');
+    const appended: number[] = [];
+    store.auditLog.onAppend(() => appended.push(committedEntries()));
+    const outcomes = await Promise.allSettled([
+      store.transaction(at(1), (tx) => tx.audit({ actor: 'U1', action: 'request.created' })),
+      store.transaction(at(2), async (tx) => {
+        await tx.audit({ actor: 'U2', action: 'request.created' });
+        temp.db.$client.prepare('INSERT INTO deferred_check (request_id) VALUES (999)').run();
+      }),
+    ]);
+    expect(outcomes.map((o) => o.status === 'rejected' && String(o.reason))).toEqual([expect.stringMatching(/FOREIGN KEY/), expect.stringMatching(/FOREIGN KEY/)]);
+    expect([committedEntries(), appended]).toEqual([0, []]);
+    expect(temp.db.$client.inTransaction).toBe(false);
+    // The log's remembered head went with the batch: the next entry is the first again, and the chain verifies.
+    await store.transaction(at(3), (tx) => tx.audit({ actor: 'U3', action: 'request.created' }));
+    expect([committedEntries(), appended]).toEqual([1, [1]]);
+    expect(verifyAuditChain(temp.db.$client)).toMatchObject({ ok: true, entries: 1 });
+  });
+
+  it('gives the chain head and the audit stream only committed entries, committing an open batch first', async () => {
+    const cursor = new AuditStreamCursor(temp.db.$client);
+    let resume = () => undefined as void;
+    const paused = new Promise<void>((resolve) => (resume = resolve));
+    const writing = store.transaction(at(1), async (tx) => {
+      await tx.audit({ actor: 'U1', action: 'request.created' });
+      await paused; // the transaction is still running: its entry is written on this connection, not committed
+    });
+    const seenWithHead: number[] = [];
+    const head = store.auditLog.chainHead().then((h) => (seenWithHead.push(committedEntries()), h));
+    const entries = cursor.entriesAfter(0, 10);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect([seenWithHead, committedEntries()]).toEqual([[], 0]);
+    resume();
+    expect(await head).toMatchObject({ id: 1 });
+    expect(seenWithHead).toEqual([1]);
+    expect((await entries).map((e) => e.actor)).toEqual(['U1']);
+    await writing;
+  });
+
+  it('commits what is open when flushed, before the connection closes', async () => {
+    const failed = store.transaction(at(1), async () => {
+      throw new Error('nothing written');
+    });
+    await expect(failed).rejects.toThrow('nothing written');
+    expect(temp.db.$client.inTransaction).toBe(true); // the batch it opened waits for the turn's end
+    await store.flush();
+    expect(temp.db.$client.inTransaction).toBe(false);
+  });
+});
