@@ -7,9 +7,10 @@ import { basename, relative, sep } from 'node:path';
 /**
  * Left to node_modules: native addons and their optional helpers, and the SDKs and tools loaded on first use. A
  * CommonJS package imported with `import()` must stay outside too: split into a chunk of its own, esbuild would give
- * it a default export only, where Node gives its named exports as well (undici's `request`).
+ * it a default export only, where Node gives its named exports as well (undici's `request`). Socket Mode's client and
+ * Express are Bolt's receivers' alone, loaded only with them (see lazyBoltReceivers).
  */
-const EXTERNAL = ['better-sqlite3', 'pg', 'pg-native', 'bufferutil', 'utf-8-validate', 'typescript', 'undici', '@aws-sdk/*', '@googleapis/*', 'google-auth-library', '@octokit/*', '@kubernetes/client-node'];
+const EXTERNAL = ['@slack/socket-mode', 'express', 'better-sqlite3', 'pg', 'pg-native', 'bufferutil', 'utf-8-validate', 'typescript', 'undici', '@aws-sdk/*', '@googleapis/*', 'google-auth-library', '@octokit/*', '@kubernetes/client-node'];
 
 /**
  * Code that finds files next to itself (migrations, package.json, the playground's page) reads `import.meta.url`,
@@ -39,6 +40,39 @@ function ownLocations(outdir) {
         // After a shebang and a "use strict" directive, which must stay first to count.
         const head = /^(#![^\n]*\n)?(\s*(['"])use strict\3;?)?/.exec(rewritten)?.[0] ?? '';
         return { contents: `${head}${locals ? `;${locals}` : ''}${rewritten.slice(head.length)}`, loader: 'js' };
+      });
+    },
+  };
+}
+
+/** Bolt's receivers that HTTP mode never uses; Bolt's index and App.js load them at once. */
+const LAZY_RECEIVERS = ['AwsLambdaReceiver', 'ExpressReceiver', 'SocketModeReceiver'];
+
+/**
+ * Bolt's index and App.js require every receiver when loaded: Socket Mode's client (which loads undici, some hundred
+ * files) and Express were a sixth of `sesame start`'s time to ready in HTTP mode, which uses neither. Each such require
+ * becomes a getter that loads the receiver on first use (Socket Mode, or someone importing ExpressReceiver). A Bolt
+ * release written differently is bundled as it is, with a warning: slower to start, not broken.
+ */
+function lazyBoltReceivers() {
+  const missing = new Set(['App.js:SocketModeReceiver']);
+  return {
+    name: 'lazy-bolt-receivers',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]@slack[\\/]bolt[\\/]dist[\\/](index|App)\.js$/ }, async (args) => {
+        let source = await readFile(args.path, 'utf8');
+        for (const name of LAZY_RECEIVERS) {
+          const eager = `const ${name}_1 = __importDefault(require("./receivers/${name}"));`;
+          if (!source.includes(eager)) continue;
+          source = source
+            .replace(eager, `const ${name}_1 = { get default() { return __importDefault(require("./receivers/${name}")).default; } };`)
+            .replace(`exports.${name} = ${name}_1.default;`, `Object.defineProperty(exports, "${name}", { enumerable: true, get: () => ${name}_1.default });`);
+          missing.delete(`${basename(args.path)}:${name}`);
+        }
+        return { contents: source, loader: 'js' };
+      });
+      build.onEnd(() => {
+        if (missing.size > 0) process.stderr.write(`Bolt no longer loads its receivers as the bundle expects (${[...missing].join(', ')}), so \`sesame start\` loads Socket Mode's client even in HTTP mode: slower to start, still correct. Update LAZY_RECEIVERS in scripts/bundle.js.\n`);
       });
     },
   };
@@ -76,7 +110,7 @@ export async function bundle(root) {
     external: EXTERNAL,
     // CommonJS packages inside an ES module bundle still call require() for Node's own modules.
     banner: { js: "import { createRequire as sesameRequire } from 'node:module'; const sesameChunkUrl = import.meta.url; const require = sesameRequire(sesameChunkUrl);" },
-    plugins: [ownLocations(outdir)],
+    plugins: [lazyBoltReceivers(), ownLocations(outdir)],
     sourcemap: 'linked',
     metafile: true,
     logLevel: 'warning',

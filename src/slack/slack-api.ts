@@ -36,7 +36,8 @@ export function timedFetch(timeoutMs: number): typeof globalThis.fetch & { timeo
 
 function headerRecord(headers: RequestInit['headers']): Record<string, string> {
   if (!headers) return {};
-  if (headers instanceof Headers || Array.isArray(headers)) return Object.fromEntries(headers);
+  // Iterable: an array of pairs, or a Headers (told apart without naming the global, whose first use makes Node compile its own copy of undici).
+  if (Symbol.iterator in headers) return Object.fromEntries(headers as Iterable<[string, string]>);
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, typeof value === 'string' ? value : value.join(', ')]));
 }
 

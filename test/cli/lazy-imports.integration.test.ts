@@ -1,5 +1,6 @@
 // Cold start: each `sesame` command loads only the packages it uses. A policy check never loads a cloud SDK, Slack,
-// Redis, BullMQ or a database driver, and `start` with webhook and noop providers loads no cloud SDK (they load on first use).
+// Redis, BullMQ or a database driver, and `start` with webhook and noop providers loads no cloud SDK (they load on first use),
+// nor in HTTP mode Socket Mode's client or Express.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ const EXAMPLES = fileURLToPath(new URL('../../policies/examples/', import.meta.u
 const CLOUD_SDKS = /^(@kubernetes\/client-node|@aws-sdk\/.*|@googleapis\/.*|google-auth-library|googleapis-common|@octokit\/.*|pg|pg-.*)$/;
 /** What only `start` (or the database commands) need. */
 const BOT_ONLY = /^(@slack\/bolt|@slack\/web-api|bullmq|ioredis|better-sqlite3|drizzle-orm|pino|prom-client|undici)$/;
+/** What only Bolt's Socket Mode and Express receivers need. */
+const RECEIVERS_ONLY = /^(@slack\/socket-mode|express|ws)$/;
 
 const BUNDLE = fileURLToPath(new URL('../../dist/bundle/', import.meta.url));
 
@@ -134,6 +137,42 @@ describe('what each command loads', () => {
       const loaded = [...packagesIn(file)];
       expect(loaded).toEqual(expect.arrayContaining(['@slack/bolt', 'bullmq', 'better-sqlite3']));
       expect(loaded.filter((p) => CLOUD_SDKS.test(p))).toEqual([]);
+      // Bolt's other receivers: HTTP mode uses neither (the bundle loads them on first use, see scripts/bundle.js).
+      expect(loaded.filter((p) => RECEIVERS_ONLY.test(p))).toEqual([]);
+    });
+
+    it('in Socket Mode loads its client when it needs it, connects, and answers a command over the socket', async () => {
+      const { file, env } = recording();
+      const port = await freePort();
+      const connectionsBefore = slack.connections.length;
+      const bot = spawnSesame(['start'], {
+        PATH: process.env.PATH,
+        ...env,
+        SLACK_BOT_TOKEN: 'xoxb-lazy',
+        SLACK_APP_TOKEN: 'xapp-lazy',
+        SLACK_API_URL: slack.apiUrl,
+        REDIS_URL: redis.url,
+        PORT: String(port),
+        DATABASE_PATH: join(dir, 'socket.db'),
+        POLICY_PATH: join(dir, 'policy.yaml'),
+        HOOK_SECRET: 'lazy-hook-secret',
+        LOG_LEVEL: 'warn',
+      });
+      try {
+        await untilReady(bot, port);
+        await slack.waitFor(() => slack.connections.length > connectionsBefore, 'the Socket Mode connection');
+        const envelope = slack.sendEnvelope('slash_commands', {
+          command: '/access', text: 'request sandbox 1h lazy socket', user_id: 'U0LAZY', channel_id: 'C0GENERAL',
+          team_id: 'T0TEAM', api_app_id: 'A0SESAME', response_url: slack.responseUrl('lazy-socket'), trigger_id: 'trigger-lazy-socket',
+        });
+        await slack.waitFor(() => slack.acks.get(envelope), 'the ack on the socket');
+        const reply = await slack.waitFor(() => slack.responsesTo('lazy-socket')[0], 'the reply');
+        expect(String(reply.text)).toMatch(/^✅ Granted: `sandbox` `admin`/);
+      } finally {
+        bot.child.kill('SIGTERM');
+      }
+      expect(await bot.exited()).toBe(0);
+      expect([...packagesIn(file)]).toContain('@slack/socket-mode');
     });
   });
 });
