@@ -53,10 +53,13 @@ export class GroupCommit {
     let result: T;
     let committed: Promise<void>;
     try {
+      this.endIfLost();
       if (!this.open) this.begin();
+      // Nested in the batch's BEGIN, never outermost: an outermost savepoint's RELEASE would commit on its own.
       this.control.savepoint.run();
       try {
         result = await body();
+        if (!this.client.inTransaction) throw lostBatch();
         this.control.release.run();
       } catch (error) {
         this.undoLast(error, undo);
@@ -111,7 +114,16 @@ export class GroupCommit {
     this.end(false, error);
   }
 
+  /**
+   * SQLite rolls back the open transaction by itself when any statement on the connection fails with a full disk, an I/O
+   * error or no memory, even a read outside every transaction: then the batch is over, its transactions did not happen.
+   */
+  private endIfLost(): void {
+    if (this.open && !(this.client.open && this.client.inTransaction)) this.end(false, lostBatch());
+  }
+
   private commit(): void {
+    this.endIfLost();
     if (!this.open) return;
     try {
       this.control.commit.run();
@@ -140,6 +152,8 @@ export class GroupCommit {
     }
   }
 }
+
+const lostBatch = () => new Error('SQLite rolled back the open transactions by itself (a statement failed: a full disk, an I/O error or no memory), so they were not recorded; check the disk and retry.');
 
 const groups = new WeakMap<Database.Database, GroupCommit>();
 

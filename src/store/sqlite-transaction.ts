@@ -60,37 +60,45 @@ export class SqliteTransaction implements TransactionPort {
     return this.parts.reads.breakglassRequestsSince(user, since);
   }
   async insertRequest(values: Parameters<TransactionPort['insertRequest']>[0]) {
-    return this.parts.hot.insertRequest(values);
+    return this.write(() => this.parts.hot.insertRequest(values));
   }
   async updateRequest(...[id, from, patch, step]: Parameters<TransactionPort['updateRequest']>) {
-    return assertTransitions('request', states(from), patch.state, canTransitionRequest) ?? this.parts.hot.updateRequest(id, states(from), patch, step) === 1;
+    return assertTransitions('request', states(from), patch.state, canTransitionRequest) ?? this.write(() => this.parts.hot.updateRequest(id, states(from), patch, step) === 1);
   }
   async insertApproval(requestId: number, step: number, approver: string, at: number) {
-    return this.parts.hot.insertApproval.run({ requestId, step, approver, at }).changes === 1;
+    return this.write(() => this.parts.hot.insertApproval.run({ requestId, step, approver, at }).changes === 1);
   }
   async insertGrant(values: Parameters<TransactionPort['insertGrant']>[0]) {
-    return this.parts.hot.insertGrant(values);
+    return this.write(() => this.parts.hot.insertGrant(values));
   }
   async updateGrant(...[id, from, patch]: Parameters<TransactionPort['updateGrant']>) {
-    return assertTransitions('grant', states(from), patch.state, canTransitionGrant) ?? this.parts.hot.updateGrant(id, states(from), patch) === 1;
+    return assertTransitions('grant', states(from), patch.state, canTransitionGrant) ?? this.write(() => this.parts.hot.updateGrant(id, states(from), patch) === 1);
   }
   async markReviewed(grantId: number, reviewer: string, at: number) {
-    return this.parts.db.update(grants).set({ reviewedBy: reviewer, reviewedAt: at }).where(and(eq(grants.id, grantId), eq(grants.breakglass, true), isNull(grants.reviewedBy))).run().changes === 1;
+    return this.write(() => this.parts.db.update(grants).set({ reviewedBy: reviewer, reviewedAt: at }).where(and(eq(grants.id, grantId), eq(grants.breakglass, true), isNull(grants.reviewedBy))).run().changes === 1);
   }
   async requestReview(...[grantId, from, leads]: Parameters<TransactionPort['requestReview']>) {
-    return requestReview(this.parts.db, grantId, from, leads);
+    return this.write(() => requestReview(this.parts.db, grantId, from, leads));
   }
   async recordReview(...[grantId, reviewer, verdict, note, at]: Parameters<TransactionPort['recordReview']>) {
-    return recordReview(this.parts.db, grantId, reviewer, verdict, note, at);
+    return this.write(() => recordReview(this.parts.db, grantId, reviewer, verdict, note, at));
   }
   async insertBlock(row: Parameters<TransactionPort['insertBlock']>[0]) {
-    return insertBlock(this.parts.db, row);
+    return this.write(() => insertBlock(this.parts.db, row));
   }
   async deleteBlock(user: string) {
-    return deleteBlock(this.parts.db, user);
+    return this.write(() => deleteBlock(this.parts.db, user));
   }
   async audit(entry: Parameters<TransactionPort['audit']>[0]) {
     return this.parts.auditLog.append(entry, this.parts.policySha256(), this.now);
+  }
+  /**
+   * A write runs only inside the transaction: if SQLite rolled it back by itself meanwhile (a full disk or an I/O error,
+   * while the body awaited), the write would otherwise commit alone, outside it.
+   */
+  private write<T>(run: () => T): T {
+    if (!this.parts.db.$client.inTransaction) throw new Error('The transaction was rolled back by SQLite before this write (a full disk, an I/O error or no memory); nothing of it was recorded.');
+    return run();
   }
   abort(): never {
     this.aborted = true;

@@ -99,6 +99,45 @@ describe.skipIf(onPostgres)('group commit', () => {
     expect(verifyAuditChain(temp.db.$client)).toMatchObject({ ok: true, entries: 1 });
   });
 
+  // What SQLite does by itself when a statement on the connection (even a read outside every transaction) fails with
+  // a full disk, an I/O error or no memory: it rolls the open transaction back. Simulated here with a ROLLBACK.
+  const sqliteRollsBackOnItsOwn = () => temp.db.$client.exec('ROLLBACK');
+
+  it('fails the transactions of a batch SQLite rolled back by itself, and starts the next from the committed chain head', async () => {
+    await store.transaction(at(0), (tx) => tx.audit({ actor: 'U0', action: 'request.created' }));
+    const lost = store.transaction(at(1), (tx) => tx.audit({ actor: 'U1', action: 'request.created' }));
+    await new Promise((resolve) => process.nextTick(resolve)); // its body is done; its batch is open, not committed
+    expect(temp.db.$client.inTransaction).toBe(true);
+    sqliteRollsBackOnItsOwn();
+    const next = store.transaction(at(2), (tx) => tx.audit({ actor: 'U2', action: 'request.created' }));
+    const outcomes = await Promise.allSettled([lost, next]);
+    expect(outcomes.map((o) => (o.status === 'rejected' ? String(o.reason) : 'committed'))).toEqual([expect.stringMatching(/rolled back the open transactions/), 'committed']);
+    // Before, the next one's savepoint committed on its own, linked to the entry rolled back: a fork verify rejects.
+    expect(reader.prepare('SELECT actor FROM audit_log ORDER BY id').pluck().all()).toEqual(['U0', 'U2']);
+    expect(verifyAuditChain(temp.db.$client)).toMatchObject({ ok: true, entries: 2 });
+  });
+
+  it('refuses the writes of a transaction that SQLite rolled back while its body awaited, so none commits alone', async () => {
+    let resume = () => undefined as void;
+    const paused = new Promise<void>((resolve) => (resume = resolve));
+    let reached = () => undefined as void;
+    const waiting = new Promise<void>((resolve) => (reached = resolve));
+    const writing = store.transaction(at(1), async (tx) => {
+      await tx.audit({ actor: 'U1', action: 'request.created' });
+      reached();
+      await paused;
+      await tx.insertRequest({ requester: 'U1', resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 60_000, reason: 'r', tickets: [], state: 'approved', steps: [], rule: 'tiers.low: auto', createdAt: at(1).getTime() });
+    });
+    await waiting;
+    sqliteRollsBackOnItsOwn();
+    resume();
+    await expect(writing).rejects.toThrow(/rolled back by SQLite before this write/);
+    expect(reader.prepare('SELECT count(*) FROM requests').pluck().get()).toBe(0);
+    expect(committedEntries()).toBe(0);
+    await store.transaction(at(2), (tx) => tx.audit({ actor: 'U2', action: 'request.created' }));
+    expect(verifyAuditChain(temp.db.$client)).toMatchObject({ ok: true, entries: 1 });
+  });
+
   it('gives the chain head and the audit stream only committed entries, committing an open batch first', async () => {
     const cursor = new AuditStreamCursor(temp.db.$client);
     let resume = () => undefined as void;
