@@ -2,6 +2,7 @@
 // and compiles a few files instead of several hundred, which was most of `sesame start`'s time to ready. What the CLI
 // imports on first use (each command, the cloud SDKs) stays a chunk or a package of its own, loaded only when needed.
 import { readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { basename, relative, sep } from 'node:path';
 
 /**
@@ -54,13 +55,15 @@ const LAZY_RECEIVERS = ['AwsLambdaReceiver', 'ExpressReceiver', 'SocketModeRecei
  * becomes a getter that loads the receiver on first use (Socket Mode, or someone importing ExpressReceiver). A Bolt
  * release written differently is bundled as it is, with a warning: slower to start, not broken.
  */
-function lazyBoltReceivers() {
-  const missing = new Set(['App.js:SocketModeReceiver']);
+function lazyBoltReceivers(root) {
+  const missing = new Set([...LAZY_RECEIVERS.map((name) => `index.js:${name}`), 'App.js:SocketModeReceiver']);
   return {
     name: 'lazy-bolt-receivers',
     setup(build) {
+      // Registered before ownLocations, whose onLoad then never sees these two files: neither reads its own location.
       build.onLoad({ filter: /[\\/]@slack[\\/]bolt[\\/]dist[\\/](index|App)\.js$/ }, async (args) => {
         let source = await readFile(args.path, 'utf8');
+        const before = source;
         for (const name of LAZY_RECEIVERS) {
           const eager = `const ${name}_1 = __importDefault(require("./receivers/${name}"));`;
           if (!source.includes(eager)) continue;
@@ -69,10 +72,22 @@ function lazyBoltReceivers() {
             .replace(`exports.${name} = ${name}_1.default;`, `Object.defineProperty(exports, "${name}", { enumerable: true, get: () => ${name}_1.default });`);
           missing.delete(`${basename(args.path)}:${name}`);
         }
-        return { contents: source, loader: 'js' };
+        return source === before ? undefined : { contents: source, loader: 'js' };
       });
       build.onEnd(() => {
-        if (missing.size > 0) process.stderr.write(`Bolt no longer loads its receivers as the bundle expects (${[...missing].join(', ')}), so \`sesame start\` loads Socket Mode's client even in HTTP mode: slower to start, still correct. Update LAZY_RECEIVERS in scripts/bundle.js.\n`);
+        if (missing.size > 0) process.stderr.write(`Bolt no longer loads its receivers as the bundle expects (${[...missing].join(', ')}), so \`sesame start\` may load Socket Mode's client and Express even in HTTP mode: slower to start, still correct. Update LAZY_RECEIVERS in scripts/bundle.js.\n`);
+        // Left out of the bundle, they are found from dist/bundle/ at run time: that must be the copy Bolt itself would load.
+        const fromBolt = createRequire(createRequire(`${root}package.json`).resolve('@slack/bolt'));
+        const fromBundle = createRequire(`${root}dist/bundle/main.js`);
+        for (const name of ['@slack/socket-mode', 'express']) {
+          let same = false;
+          try {
+            same = fromBolt.resolve(name) === fromBundle.resolve(name);
+          } catch {
+            same = false;
+          }
+          if (!same) process.stderr.write(`${name} as Bolt resolves it is not the copy the bundle finds at run time (not hoisted to node_modules/?); Socket Mode or Express may fail to load. Reinstall with \`npm ci\`.\n`);
+        }
       });
     },
   };
@@ -110,7 +125,7 @@ export async function bundle(root) {
     external: EXTERNAL,
     // CommonJS packages inside an ES module bundle still call require() for Node's own modules.
     banner: { js: "import { createRequire as sesameRequire } from 'node:module'; const sesameChunkUrl = import.meta.url; const require = sesameRequire(sesameChunkUrl);" },
-    plugins: [lazyBoltReceivers(), ownLocations(outdir)],
+    plugins: [lazyBoltReceivers(root), ownLocations(outdir)],
     sourcemap: 'linked',
     metafile: true,
     logLevel: 'warning',

@@ -14,7 +14,7 @@ import type { StreamPosition } from './store/audit-stream-cursor.ts';
 import type { ExportedEntry } from './store/audit.ts';
 
 /**
- * Where the stream reads entries and keeps its cursor: SQLite's AuditStreamCursor (synchronous) or PostgreSQL's
+ * Where the stream reads entries and keeps its cursor: SQLite's AuditStreamCursor (committed entries only) or PostgreSQL's
  * (shared by the replicas, so the one that takes over the stream continues where the last one stopped).
  */
 export interface AuditStreamSource {

@@ -117,7 +117,7 @@ export interface RunningSesame {
 export async function startSesame(config: Config, options: StartOptions = {}): Promise<RunningSesame> {
   // Loaded beside the policy and the database, so the start-up's auth.test goes through it too: fetch would first have
   // Node compile its own copy of undici, some 50 ms more on the way to ready.
-  void loadOutbound();
+  loadOutbound().catch(() => undefined); // a failure is the first caller's to report
   const log = options.log ?? createLogger(config.logLevel);
   const botToken = config.slack.botToken;
   if (!botToken) throw new StartupError(['SLACK_BOT_TOKEN is not set.']);

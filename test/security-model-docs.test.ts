@@ -24,6 +24,7 @@ describe("the README's security model", () => {
     ['no plaintext password in SQL', /password never travels as plaintext SQL/],
     ['the credential DM', /keeps it out of the notification text and is deleted when the grant ends/],
     ['refused actions are audited, in the transaction of the change', /Every action, refused ones included, is one entry in the transaction that made the change/],
+    ['nothing acts on an uncommitted entry', /nothing \(a provider call, a message, the SIEM, an anchor\) acts on an entry before it is committed/],
     ['verify proves the tables', /`sesame audit verify` proves the hash chain and that the requests and grants tables match it/],
     ['what an anchor proves', /An anchor proves that the log up to its entry existed, exactly as it is now, when the anchor was sent/],
     ['what an anchor cannot prove', /it proves nothing about entries written after the newest anchor, and an anchor kept where the bot token can write/],

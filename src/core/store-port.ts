@@ -113,8 +113,9 @@ export interface RecentQueries {
  */
 export interface StorePort extends RecordReads {
   /**
-   * Runs `body` in one serializable write transaction (SQLite: BEGIN IMMEDIATE): committed when it resolves, rolled
-   * back when it throws (rethrown) or calls `tx.abort()` (then LOST_RACE). The body must only await `tx` methods.
+   * Runs `body` in one serializable write transaction (SQLite: a savepoint in a batch of one BEGIN IMMEDIATE, see
+   * group-commit.ts): committed when it resolves, rolled back when it throws (rethrown) or calls `tx.abort()` (then
+   * LOST_RACE); on SQLite both settle once the batch has ended. The body must only await `tx` methods.
    */
   transaction<T>(now: Date, body: (tx: TransactionPort) => Promise<T>): Promise<T | typeof LOST_RACE>;
   /** Writes audit entries that record no state change (refusals, policy reloads). */

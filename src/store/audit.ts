@@ -74,11 +74,6 @@ export function nextAuditEntry(last: { id: number; hash: string } | undefined, e
   };
 }
 
-/**
- * Appends entries to the chain. Call it inside the transaction of the state change it records; the connection's
- * group commit holds SQLite's write lock (BEGIN IMMEDIATE) for the whole batch, so the head cannot be raced by
- * another writer, and within a batch each append takes the head from the one before instead of reading it again.
- */
 /** The head the open batch's last append made, per connection so that every AuditLog on it agrees. */
 const tips = new WeakMap<Database.Database, { known: { id: number; hash: string } | undefined }>();
 
@@ -91,12 +86,23 @@ function tipOf(client: Database.Database): { known: { id: number; hash: string }
   return tip;
 }
 
+/** The head an open batch's appends made, and whether it appended at all (its listeners are told once it commits). */
+interface AuditMark {
+  known: { id: number; hash: string } | undefined;
+  appended: boolean;
+}
+
+/**
+ * Appends entries to the chain. Call it inside the transaction of the state change it records; the connection's
+ * group commit holds SQLite's write lock (BEGIN IMMEDIATE) for the whole batch, so the head cannot be raced by
+ * another writer, and within a batch each append takes the head from the one before instead of reading it again.
+ */
 export class AuditLog {
   private readonly head: Database.Statement<[], { id: number; hash: string }>;
   private readonly insert: Database.Statement<[AuditRow]>;
   private readonly appendListeners = new Set<() => void>();
   private readonly group: GroupCommit;
-  /** Undefined outside a batch, where another writer may append. */
+  /** `known` is undefined outside a batch, where another writer may append. */
   private readonly tip: { known: { id: number; hash: string } | undefined };
   /** Whether the open batch appended: its listeners are called when it commits. */
   private appended = false;
@@ -115,7 +121,7 @@ export class AuditLog {
       const appended = this.appended;
       this.tip.known = undefined;
       this.appended = false;
-      if (committed && appended) for (const listener of this.appendListeners) listener();
+      if (committed && appended) this.tellListeners();
     });
   }
 
@@ -125,13 +131,14 @@ export class AuditLog {
     return () => void this.appendListeners.delete(listener);
   }
 
-  /** The head as this log knows it now; `rolledBack` puts it back when the transaction that began here is undone. */
-  mark(): { id: number; hash: string } | undefined {
-    return this.tip.known;
+  /** Where this log stands now; `rolledBack` puts it back when the transaction that began here is undone. */
+  mark(): AuditMark {
+    return { known: this.tip.known, appended: this.appended };
   }
 
-  rolledBack(mark: { id: number; hash: string } | undefined): void {
-    this.tip.known = mark;
+  rolledBack(mark: AuditMark): void {
+    this.tip.known = mark.known;
+    this.appended = mark.appended;
   }
 
   /** The newest committed entry's id and hash: the anchor that makes a rewritten or truncated tail detectable. */
@@ -139,15 +146,26 @@ export class AuditLog {
     return this.group.settled(() => this.head.get() ?? null);
   }
 
+  private tellListeners(): void {
+    for (const listener of this.appendListeners) {
+      try {
+        listener();
+      } catch {
+        // One listener that throws must not keep the others (the audit stream's wake-up) from hearing of the entries.
+      }
+    }
+  }
+
   append(entry: AuditEntryInput, policySha256: string, now: Date): AuditRow {
-    if (!this.client.inTransaction) throw new Error('AuditLog.append must run inside the transaction of the change it records');
+    // Between two transactions a batch is open too; only a transaction's body may write to it.
+    if (!this.client.inTransaction || (this.group.batchOpen && !this.group.inTransactionBody)) throw new Error('AuditLog.append must run inside the transaction of the change it records');
     const last = this.tip.known ?? this.head.get();
     const row = nextAuditEntry(last, entry, policySha256, now);
     this.insert.run(row);
     if (this.group.batchOpen) {
       this.tip.known = { id: row.id, hash: row.hash };
       this.appended = true;
-    } else for (const listener of this.appendListeners) listener();
+    } else this.tellListeners();
     return row;
   }
 }

@@ -11,10 +11,8 @@ import { setImmediate } from 'node:timers';
 import type Database from 'better-sqlite3';
 import { WriteLock } from './write-lock.ts';
 
-interface Waiter {
-  resolve(): void;
-  reject(error: unknown): void;
-}
+/** How a batch ended, for the transactions waiting on it. */
+type BatchEnd = { committed: true } | { committed: false; error: unknown };
 
 export class GroupCommit {
   private readonly lock = new WriteLock();
@@ -22,8 +20,10 @@ export class GroupCommit {
   /** Whether a batch (an open BEGIN IMMEDIATE) holds the connection's writes. */
   private open = false;
   private commitQueued = false;
-  /** The transactions done in the open batch, waiting for its commit. */
-  private waiting: Waiter[] = [];
+  /** Whether a transaction's body is running now (it holds the lock). */
+  private inBody = false;
+  /** The transactions of the open batch, waiting for it to end. */
+  private waiting: ((end: BatchEnd) => void)[] = [];
   private readonly endListeners = new Set<(committed: boolean) => void>();
 
   constructor(private readonly client: Database.Database) {
@@ -36,6 +36,11 @@ export class GroupCommit {
     return this.open;
   }
 
+  /** True while a transaction's body runs: the only time a write may join the batch. */
+  get inTransactionBody(): boolean {
+    return this.inBody;
+  }
+
   /** Calls `listener` each time a batch ends: committed, or rolled back as a whole (its transactions then failed). */
   onBatchEnd(listener: (committed: boolean) => void): () => void {
     this.endListeners.add(listener);
@@ -43,35 +48,44 @@ export class GroupCommit {
   }
 
   /**
-   * Runs `body` as one transaction in the open batch (opening one if none is), one at a time. Resolves with its
-   * result once the batch has committed; rejects with its error once its own writes are undone (`undo` is then called,
-   * still holding the connection), or with the commit's error when the batch could not commit.
+   * Runs `body` as one transaction in the open batch (opening one if none is), one at a time, and settles once the
+   * batch has ended: with its result when the batch committed; with its own error when it threw (its writes undone
+   * at once, `undo` then called while it still holds the connection) and the rest of its batch committed; with the
+   * batch's error whenever the batch was rolled back, since a decision the body made (a lost race, say) may rest
+   * on writes of the batch that are now gone. Never call it, or `settled`, from inside a body: the body holds the
+   * connection they wait for.
    */
   async transaction<T>(body: () => T | Promise<T>, undo?: () => void): Promise<T> {
     const wait = this.lock.acquire();
     if (wait !== undefined) await wait;
-    let result: T;
-    let committed: Promise<void>;
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
+    let ended: Promise<BatchEnd> | undefined;
     try {
       this.endIfLost();
       if (!this.open) this.begin();
       // Nested in the batch's BEGIN, never outermost: an outermost savepoint's RELEASE would commit on its own.
       this.control.savepoint.run();
       try {
-        result = await body();
+        this.inBody = true;
+        const value = await body();
         if (!this.client.inTransaction) throw lostBatch();
         this.control.release.run();
+        outcome = { ok: true, value };
       } catch (error) {
+        outcome = { ok: false, error };
         this.undoLast(error, undo);
-        throw error;
+      } finally {
+        this.inBody = false;
       }
       // Before the lock is let go, so the commit cannot slip in between and leave this one waiting for the next batch.
-      committed = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
+      if (this.open) ended = new Promise<BatchEnd>((resolve) => this.waiting.push(resolve));
     } finally {
       this.lock.release();
     }
-    await committed;
-    return result;
+    const end = (await ended) ?? { committed: false, error: outcome.ok ? lostBatch() : outcome.error };
+    if (!end.committed) throw end.error;
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   }
 
   /** Runs `read` with nothing uncommitted on the connection: for what leaves the process (anchors, the audit stream) and the write probe. */
@@ -92,14 +106,15 @@ export class GroupCommit {
     this.open = true;
     if (this.commitQueued) return;
     this.commitQueued = true;
-    // After the event loop's current turn: the callbacks ready now (requests, answers, jobs) run their transactions first.
+    // After the event loop's current turn: the callbacks ready now (requests, answers, jobs) run their transactions
+    // first. Node's own setImmediate, not the global a test's fake clock may replace: a commit must never wait for one.
     setImmediate(() => {
       this.commitQueued = false;
-      void this.lock.run(() => this.commit());
+      this.lock.run(() => this.commit()).catch(() => undefined); // commit() tells every waiter what happened
     });
   }
 
-  /** Undoes the last transaction's writes; if SQLite already rolled back the whole batch (a full disk, say), the batch fails. */
+  /** Undoes the last transaction's writes; if that fails, or SQLite already rolled back the whole batch, the batch fails. */
   private undoLast(error: unknown, undo: (() => void) | undefined): void {
     if (this.client.open && this.client.inTransaction) {
       try {
@@ -107,11 +122,12 @@ export class GroupCommit {
         this.control.release.run();
         undo?.();
         return;
-      } catch {
-        // Left to the whole batch's rollback below.
+      } catch (undoError) {
+        this.end(false, new Error(`SQLite could not undo one transaction of the batch (${String(undoError)}), so none of the batch was recorded; retry.`, { cause: error }));
+        return;
       }
     }
-    this.end(false, error);
+    this.endIfLost();
   }
 
   /**
@@ -119,7 +135,9 @@ export class GroupCommit {
    * error or no memory, even a read outside every transaction: then the batch is over, its transactions did not happen.
    */
   private endIfLost(): void {
-    if (this.open && !(this.client.open && this.client.inTransaction)) this.end(false, lostBatch());
+    if (!this.open) return;
+    if (!this.client.open) this.end(false, new Error('The database was closed before these transactions were committed, so they were not recorded.'));
+    else if (!this.client.inTransaction) this.end(false, lostBatch());
   }
 
   private commit(): void {
@@ -145,10 +163,14 @@ export class GroupCommit {
     this.open = false;
     const waiting = this.waiting;
     this.waiting = [];
-    for (const listener of this.endListeners) listener(committed);
-    for (const waiter of waiting) {
-      if (committed) waiter.resolve();
-      else waiter.reject(error);
+    const end: BatchEnd = committed ? { committed } : { committed, error };
+    for (const settle of waiting) settle(end);
+    for (const listener of this.endListeners) {
+      try {
+        listener(committed);
+      } catch {
+        // A listener (the audit stream's wake-up) that throws must not keep the next listener from hearing of it.
+      }
     }
   }
 }

@@ -8,6 +8,7 @@ import { checkpointInBackground } from './checkpointer.ts';
 import { lockInstance, openDatabase } from './db.ts';
 import type { PgStore } from './pg/store.ts';
 import { throttled } from './readiness-probe.ts';
+import { settlesWithin } from '../settles-within.ts';
 import { SqliteStore } from './repositories.ts';
 
 /**
@@ -16,6 +17,9 @@ import { SqliteStore } from './repositories.ts';
  * the usual few writers, and two or three replicas stay far below PostgreSQL's default max_connections (100).
  */
 export const PG_POOL_SIZE = 20;
+
+/** How long closing waits for the open batch of SQLite transactions to commit. */
+const CLOSE_FLUSH_MS = 2_000;
 
 
 export interface OpenedStore {
@@ -71,7 +75,8 @@ function openSqliteStore(path: string, policySha256: () => string, log: Logger):
       return problem === null ? 'ok' : `the database at ${path} is not writable (${problem}); check the free disk space and that no other program holds a lock on it`;
     },
     async close() {
-      await store.flush();
+      // What the last transactions wrote is committed first; a body stuck on something else does not hold up shutdown.
+      await settlesWithin(store.flush(), CLOSE_FLUSH_MS);
       await checkpoints.stop();
       db.$client.close();
       instance.release();

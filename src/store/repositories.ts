@@ -1,4 +1,4 @@
-// The SQLite store: the port's queries on better-sqlite3; every state change runs in one IMMEDIATE transaction with its audit entries.
+// The SQLite store: the port's queries on better-sqlite3; every state change runs in one transaction with its audit entries (group-committed).
 import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, or, type SQL } from 'drizzle-orm';
 import type { AuditAction, AuditEntryInput } from '../core/audit-entry.ts';
 import type { GrantState, RequestState } from '../core/errors.ts';
@@ -62,7 +62,7 @@ export class SqliteStore implements StorePort {
 
   async transaction<T>(now: Date, body: (tx: TransactionPort) => Promise<T>): Promise<T | typeof LOST_RACE> {
     const tx = new SqliteTransaction(this.transactionParts, now);
-    let head = this.auditLog.mark();
+    let head: ReturnType<AuditLog['mark']>;
     try {
       return await this.group.transaction(
         async () => {

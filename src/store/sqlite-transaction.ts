@@ -97,7 +97,7 @@ export class SqliteTransaction implements TransactionPort {
    * while the body awaited), the write would otherwise commit alone, outside it.
    */
   private write<T>(run: () => T): T {
-    if (!this.parts.db.$client.inTransaction) throw new Error('The transaction was rolled back by SQLite before this write (a full disk, an I/O error or no memory); nothing of it was recorded.');
+    if (!this.parts.db.$client.inTransaction) throw new Error('The transaction was rolled back by SQLite before this write (a full disk, an I/O error or no memory); nothing of it was recorded; check the disk and retry.');
     return run();
   }
   abort(): never {
