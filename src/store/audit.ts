@@ -5,6 +5,7 @@ import { canonicalJson } from '../core/canonical-json.ts';
 import type { AuditEntryInput } from '../core/audit-entry.ts';
 import type { AuditRecord } from '../core/records.ts';
 import { groupCommitOf, type GroupCommit } from './group-commit.ts';
+import { oncePer } from './once-per.ts';
 import type { AuditRow } from './schema.ts';
 
 export { AUDIT_ACTIONS, type AuditAction, type AuditEntryInput } from '../core/audit-entry.ts';
@@ -75,16 +76,7 @@ export function nextAuditEntry(last: { id: number; hash: string } | undefined, e
 }
 
 /** The head the open batch's last append made, per connection so that every AuditLog on it agrees. */
-const tips = new WeakMap<Database.Database, { known: { id: number; hash: string } | undefined }>();
-
-function tipOf(client: Database.Database): { known: { id: number; hash: string } | undefined } {
-  let tip = tips.get(client);
-  if (tip === undefined) {
-    tip = { known: undefined };
-    tips.set(client, tip);
-  }
-  return tip;
-}
+const tipOf = oncePer((_client: Database.Database): { known: { id: number; hash: string } | undefined } => ({ known: undefined }));
 
 /** The head an open batch's appends made, and whether it appended at all (its listeners are told once it commits). */
 interface AuditMark {

@@ -9,6 +9,7 @@
 // never rests on a write that could still be lost.
 import { setImmediate } from 'node:timers';
 import type Database from 'better-sqlite3';
+import { oncePer } from './once-per.ts';
 import { WriteLock } from './write-lock.ts';
 
 /** How a batch ended, for the transactions waiting on it. */
@@ -136,7 +137,7 @@ export class GroupCommit {
    */
   private endIfLost(): void {
     if (!this.open) return;
-    if (!this.client.open) this.end(false, new Error('The database was closed before these transactions were committed, so they were not recorded.'));
+    if (!this.client.open) this.end(false, new Error('The database was closed (Sesame was stopping) before these transactions were committed, so they were not recorded; make the request again once Sesame is back.'));
     else if (!this.client.inTransaction) this.end(false, lostBatch());
   }
 
@@ -177,14 +178,5 @@ export class GroupCommit {
 
 const lostBatch = () => new Error('SQLite rolled back the open transactions by itself (a statement failed: a full disk, an I/O error or no memory), so they were not recorded; check the disk and retry.');
 
-const groups = new WeakMap<Database.Database, GroupCommit>();
-
 /** The group commit of this connection, shared by every store, log and cursor on it. */
-export function groupCommitOf(client: Database.Database): GroupCommit {
-  let group = groups.get(client);
-  if (group === undefined) {
-    group = new GroupCommit(client);
-    groups.set(client, group);
-  }
-  return group;
-}
+export const groupCommitOf = oncePer((client: Database.Database) => new GroupCommit(client));

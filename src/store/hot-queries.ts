@@ -3,6 +3,7 @@ import { and, asc, eq, getTableColumns, gte, inArray, is, ne, SQL, sql, type Col
 import type { SQLiteInsertValue, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import type { Db } from './db.ts';
+import { oncePer } from './once-per.ts';
 import { approvals, auditLog, blockedUsers, grants, requests } from './schema.ts';
 
 // drizzle builds a query object and its SQL text on every call (a sixth of Sesame's CPU per lifecycle); these are
@@ -148,14 +149,5 @@ function build(db: Db) {
 
 export type HotQueries = ReturnType<typeof build>;
 
-const perDatabase = new WeakMap<Db, HotQueries>();
-
 /** The prepared queries of this database, built on first use; every Store and helper on one database shares them. */
-export function hotQueries(db: Db): HotQueries {
-  let queries = perDatabase.get(db);
-  if (queries === undefined) {
-    queries = build(db);
-    perDatabase.set(db, queries);
-  }
-  return queries;
-}
+export const hotQueries: (db: Db) => HotQueries = oncePer(build);

@@ -112,22 +112,28 @@ describe('what each command loads', () => {
       await Promise.all([slack.stop(), redis.stop()]);
     });
 
-    it('with webhook and noop providers loads the bot but no cloud SDK', async () => {
+    /** `sesame start` on its own database, recording what it loads; `mode` is its Slack secret (HTTP) or app token (Socket Mode). */
+    async function startRecorded(database: string, mode: { SLACK_SIGNING_SECRET: string } | { SLACK_APP_TOKEN: string }) {
       const { file, env } = recording();
       const port = await freePort();
       const bot = spawnSesame(['start'], {
         PATH: process.env.PATH,
         ...env,
+        ...mode,
         SLACK_BOT_TOKEN: 'xoxb-lazy',
-        SLACK_SIGNING_SECRET: 'lazy-signing-secret',
         SLACK_API_URL: slack.apiUrl,
         REDIS_URL: redis.url,
         PORT: String(port),
-        DATABASE_PATH: join(dir, 'sesame.db'),
+        DATABASE_PATH: join(dir, database),
         POLICY_PATH: join(dir, 'policy.yaml'),
         HOOK_SECRET: 'lazy-hook-secret',
         LOG_LEVEL: 'warn',
       });
+      return { file, port, bot };
+    }
+
+    it('with webhook and noop providers loads the bot but no cloud SDK', async () => {
+      const { file, port, bot } = await startRecorded('sesame.db', { SLACK_SIGNING_SECRET: 'lazy-signing-secret' });
       try {
         await untilReady(bot, port);
       } finally {
@@ -142,22 +148,8 @@ describe('what each command loads', () => {
     });
 
     it('in Socket Mode loads its client when it needs it, connects, and answers a command over the socket', async () => {
-      const { file, env } = recording();
-      const port = await freePort();
       const connectionsBefore = slack.connections.length;
-      const bot = spawnSesame(['start'], {
-        PATH: process.env.PATH,
-        ...env,
-        SLACK_BOT_TOKEN: 'xoxb-lazy',
-        SLACK_APP_TOKEN: 'xapp-lazy',
-        SLACK_API_URL: slack.apiUrl,
-        REDIS_URL: redis.url,
-        PORT: String(port),
-        DATABASE_PATH: join(dir, 'socket.db'),
-        POLICY_PATH: join(dir, 'policy.yaml'),
-        HOOK_SECRET: 'lazy-hook-secret',
-        LOG_LEVEL: 'warn',
-      });
+      const { file, port, bot } = await startRecorded('socket.db', { SLACK_APP_TOKEN: 'xapp-lazy' });
       try {
         await untilReady(bot, port);
         await slack.waitFor(() => slack.connections.length > connectionsBefore, 'the Socket Mode connection');
