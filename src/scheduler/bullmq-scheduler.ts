@@ -51,17 +51,22 @@ export class SchedulerUnavailableError extends Error {
   override readonly name = 'SchedulerUnavailableError';
 }
 
-/** BullMQ needs `noeviction`: under memory pressure any other policy may silently drop revocation jobs. */
-async function warnUnlessNoEviction(redis: Redis, log: Logger, closing: () => boolean): Promise<void> {
+/**
+ * BullMQ needs `noeviction`: under memory pressure any other policy may silently drop revocation jobs. False when
+ * the connection dropped before Redis answered (the outage log says so): the check is then due on the next connect.
+ */
+async function warnUnlessNoEviction(redis: Redis, log: Logger, closing: () => boolean): Promise<boolean> {
   try {
     const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
     if (policy !== 'noeviction') {
       log.warn({ maxmemoryPolicy: policy }, `Redis maxmemory-policy is "${policy}", not "noeviction": under memory pressure Redis may drop revocation jobs. Set maxmemory-policy noeviction; until then only the reconciler guarantees revocations.`);
     }
   } catch {
-    if (closing()) return;
+    if (closing()) return true;
+    if (redis.status !== 'ready') return false;
     log.warn({}, 'could not read Redis maxmemory-policy (CONFIG may be disabled); make sure it is "noeviction"');
   }
+  return true;
 }
 
 // BullMQ refuses ":" in custom ids, and re-adding an existing id silently does nothing.
@@ -85,7 +90,8 @@ export function createBullScheduler(options: BullSchedulerOptions): BullSchedule
   for (const queue of Object.values(queues)) queue.on('error', connectionError(`queue ${queue.name}`));
   probe.on('error', connectionError('probe'));
   probe.on('ready', () => outage.recovered());
-  probe.once('ready', () => void warnUnlessNoEviction(probe, log, () => closing));
+  const checkEviction = () => void warnUnlessNoEviction(probe, log, () => closing).then((checked) => checked || probe.once('ready', checkEviction));
+  probe.once('ready', checkEviction);
   const heartbeat = startRedisHeartbeat(connection, log, COMMAND_TIMEOUT_MS, HEARTBEAT_MS);
   probe.on('ready', () => heartbeat.markAnswering());
   const up = () => probe.status === 'ready' && heartbeat.answering();
