@@ -1,22 +1,13 @@
 // Credentials inside REDIS_URL and postgres:// URLs never reach /readyz, the log (at debug level) or Slack.
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError } from '../src/core/provider-error.ts';
 import { createLogger } from '../src/logger.ts';
 import { accessHarness } from './support/access-harness.ts';
 import { PEOPLE, startE2E, type E2E } from './support/e2e.ts';
+import { freePort as closedPort } from './support/sesame-process.ts';
 
 const REDIS_PASSWORD = 'redis-pw-7c1f9a';
 const PG_PASSWORD = 'pg-pw-52be07';
-
-/** A loopback port nobody listens on: bound, noted, released. */
-const closedPort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 describe('secrets in URLs', () => {
   const lines: string[] = [];

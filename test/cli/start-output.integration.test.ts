@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSlack } from '../support/fake-slack.ts';
 import { OwnRedis } from '../support/own-redis.ts';
 import { BIN, ROOT, sesame } from '../support/run-cli.ts';
+import { freePort } from '../support/sesame-process.ts';
 
 const POLICY = `version: 1
 settings: { approvals_channel: C0APPROVALS, audit_channel: C0AUDIT }
@@ -26,15 +27,6 @@ interface LogLine {
 }
 
 const parseLines = (stdout: string): LogLine[] => stdout.trim().split('\n').map((l) => JSON.parse(l) as LogLine);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('sesame start output', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-start-'));

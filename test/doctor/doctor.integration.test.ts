@@ -1,6 +1,5 @@
 // `sesame doctor` against real services: its own Redis servers, the shared PostgreSQL, the fake Slack, a webhook receiver.
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { openDatabase } from '../../src/store/db.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
 import { OwnRedis } from '../support/own-redis.ts';
 import { sesame } from '../support/run-cli.ts';
+import { freePort as closedPort } from '../support/sesame-process.ts';
 import { WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/test';
@@ -44,16 +44,6 @@ resources:
     roles: [member]
     provider: { type: slack_usergroup, usergroup: S0DEPLOY }
 `;
-
-/** A loopback port nothing listens on (fetch refuses well-known ports such as 9 outright). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const lines = (findings: Finding[]) => findings.map(renderFinding);
 const failures = (findings: Finding[]) => findings.filter((f) => f.status === 'failed').map((f) => f.what);

@@ -1,5 +1,4 @@
 // `sesame doctor` and `sesame migrate` with DATABASE_URL, against the real PostgreSQL: each in its own temp database.
-import { createServer, type AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
@@ -9,19 +8,11 @@ import { runDoctor } from '../../src/doctor/run-doctor.ts';
 import { shippedPgMigrationCount } from '../../src/store/pg/health.ts';
 import { tempPgDatabase, type TempPgDatabase } from '../support/pg-temp-db.ts';
 import { sesame } from '../support/run-cli.ts';
+import { freePort as closedPort } from '../support/sesame-process.ts';
 
 /** The same database with a password in the URL: trust authentication ignores it, so only its absence from output is tested. */
 const withPassword = (url: string) => url.replace('postgres@', 'postgres:hunter2-secret@');
 const lines = async (url: string) => (await pgDatabaseFindings(url)).map(renderFinding);
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('sesame doctor and migrate on PostgreSQL', () => {
   let fresh: TempPgDatabase;

@@ -3,7 +3,6 @@
 // It needs the PostgreSQL server binaries and root (to run them as the `postgres` user); elsewhere it is skipped.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -11,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginRoleOf, postgresProvider } from '../../src/providers/postgres.ts';
 import { noUsergroups } from '../support/fakes.ts';
 import { aSubject } from '../support/grant-subjects.ts';
+import { freePort } from '../support/sesame-process.ts';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 const ADMIN_PASSWORD = 'private-cluster-admin';
@@ -27,14 +27,6 @@ function hasUser(name: string): boolean {
 
 /** PostgreSQL refuses to run as root: its processes run as `postgres`. */
 const asPostgres = () => ({ uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe.skipIf(!canRun)('postgres provider against a cluster that demands SCRAM', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-scram-'));

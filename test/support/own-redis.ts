@@ -1,7 +1,7 @@
 // A Redis server of the test's own, on a free loopback port, that the test may stop and start again.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort } from './sesame-process.ts';
 
 export class OwnRedis {
   private process: ChildProcess | null = null;
@@ -57,12 +57,3 @@ export class OwnRedis {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}

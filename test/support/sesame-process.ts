@@ -1,5 +1,7 @@
 // `sesame` as a real child process (bin/sesame.js through tsx), with its output captured, for process-level tests.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -33,16 +35,34 @@ export async function untilReady(sesame: SesameProcess, port: number): Promise<v
 }
 
 /**
- * A loopback port free right now, for a child process that must be told its port in advance. Asking the kernel beats
- * a random pick, which can land on a port an outgoing connection holds.
+ * A loopback port free right now, for a child process that must be told its port in advance. It comes from below the
+ * kernel's ephemeral range (ip_local_port_range), because a port from inside it could be handed to some test's
+ * outgoing connection in the gap between this check and the child's listen; below it, only another listener can
+ * collide, and binding here first rules out one that is already there.
  */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+export async function freePort(): Promise<number> {
+  const [low] = ephemeralRange();
+  for (let tries = 0; ; tries++) {
+    const port = randomInt(10_000, Math.max(10_001, low));
+    if (await canListen(port)) return port;
+    if (tries > 50) throw new Error(`no free loopback port between 10000 and ${low} after 50 tries; free some ports or widen the range`);
+  }
+}
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low !== undefined && high !== undefined && low > 10_001) return [low, high];
+  } catch {
+    // Not Linux: the IANA dynamic range.
+  }
+  return [49_152, 65_535];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
