@@ -59,10 +59,11 @@ function ephemeralRange(): [number, number] {
   return [49_152, 65_535];
 }
 
+/** On every address (no host given): a child may listen on 0.0.0.0, where a listener on any one address would clash. */
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    server.listen(port, () => server.close(() => resolve(true)));
   });
 }
