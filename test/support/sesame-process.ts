@@ -41,7 +41,7 @@ export async function untilReady(sesame: SesameProcess, port: number): Promise<v
  * collide, and binding here first rules out one that is already there.
  */
 export async function freePort(): Promise<number> {
-  const [low] = ephemeralRange();
+  const low = ephemeralPortsFrom();
   for (let tries = 0; ; tries++) {
     const port = randomInt(10_000, Math.max(10_001, low));
     if (await canListen(port)) return port;
@@ -49,14 +49,15 @@ export async function freePort(): Promise<number> {
   }
 }
 
-function ephemeralRange(): [number, number] {
+/** The first port the kernel hands to outgoing connections. */
+function ephemeralPortsFrom(): number {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (low !== undefined && high !== undefined && low > 10_001) return [low, high];
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (low > 10_001) return low;
   } catch {
     // Not Linux: the IANA dynamic range.
   }
-  return [49_152, 65_535];
+  return 49_152;
 }
 
 /** On every address (no host given): a child may listen on 0.0.0.0, where a listener on any one address would clash. */
