@@ -6,7 +6,8 @@
 // own (a failure or abort undoes only its own writes), and the batch commits once the event loop has run what was
 // ready: the transactions of every request, answer and job handled meanwhile. A transaction's promise still resolves
 // only once its writes are committed, so whatever its caller does next (a provider call, a Slack message, a job)
-// never rests on a write that could still be lost.
+// never rests on a write that is still uncommitted. (Committed is what `synchronous = NORMAL` gives: it survives the
+// process crashing, not the machine losing power; see db.ts.)
 import { setImmediate } from 'node:timers';
 import type Database from 'better-sqlite3';
 import { oncePer } from './once-per.ts';
@@ -100,6 +101,14 @@ export class GroupCommit {
   /** Commits the open batch now (at shutdown, before the connection closes). */
   flush(): Promise<void> {
     return this.settled(() => undefined);
+  }
+
+  /**
+   * Ends the open batch unrecorded, telling each of its transactions so: at shutdown, when a body that never finished
+   * holds the connection and the batch cannot commit. Its writes go, as closing the connection would take them anyway.
+   */
+  abandon(error: Error): void {
+    if (this.open) this.end(false, error);
   }
 
   private begin(): void {

@@ -76,7 +76,10 @@ function openSqliteStore(path: string, policySha256: () => string, log: Logger):
     },
     async close() {
       // What the last transactions wrote is committed first; a body stuck on something else does not hold up shutdown.
-      await settlesWithin(store.flush(), CLOSE_FLUSH_MS);
+      if (!(await settlesWithin(store.flush(), CLOSE_FLUSH_MS))) {
+        log.warn({ waitedMs: CLOSE_FLUSH_MS }, 'a database transaction was still running at shutdown; the transactions not yet committed with it are not recorded (their requests fail and can be made again)');
+        store.abandonOpenBatch();
+      }
       await checkpoints.stop();
       db.$client.close();
       instance.release();

@@ -67,7 +67,12 @@ export class SqliteStore implements StorePort {
       return await this.group.transaction(
         async () => {
           head = this.auditLog.mark(); // once this one holds the connection: the transactions before it may have appended
-          const result = await body(tx);
+          let result: T;
+          try {
+            result = await body(tx);
+          } finally {
+            tx.finished = true;
+          }
           // A body that catches the abort itself still rolls back, as on PostgreSQL.
           if (tx.aborted) throw new Abort('lost race');
           return result;
@@ -84,6 +89,11 @@ export class SqliteStore implements StorePort {
   /** Commits what is still open; before the connection closes. */
   flush(): Promise<void> {
     return this.group.flush();
+  }
+
+  /** At shutdown, once the flush gave up: the open batch's transactions are told they were not recorded. */
+  abandonOpenBatch(): void {
+    this.group.abandon(new Error('Sesame stopped while a transaction was still running, so the open transactions were not recorded; make the request again once Sesame is back.'));
   }
 
   /** Writes audit entries that record no state change (refusals, policy reloads). */

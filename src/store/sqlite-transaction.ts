@@ -29,6 +29,8 @@ export interface TransactionParts {
 export class SqliteTransaction implements TransactionPort {
   /** Set by `abort()`, so a body that swallowed the Abort still ends in a rollback. */
   aborted = false;
+  /** Set once the body has settled: a write after that would land in whichever transaction holds the connection then. */
+  finished = false;
 
   constructor(
     private readonly parts: TransactionParts,
@@ -90,13 +92,14 @@ export class SqliteTransaction implements TransactionPort {
     return this.write(() => deleteBlock(this.parts.db, user));
   }
   async audit(entry: Parameters<TransactionPort['audit']>[0]) {
-    return this.parts.auditLog.append(entry, this.parts.policySha256(), this.now);
+    return this.write(() => this.parts.auditLog.append(entry, this.parts.policySha256(), this.now));
   }
   /**
    * A write runs only inside the transaction: if SQLite rolled it back by itself meanwhile (a full disk or an I/O error,
    * while the body awaited), the write would otherwise commit alone, outside it.
    */
   private write<T>(run: () => T): T {
+    if (this.finished) throw new Error('bug: a write through a transaction whose body had already ended (a call not awaited inside it); nothing was written.');
     if (!this.parts.db.$client.inTransaction) throw new Error('The transaction was rolled back by SQLite before this write (a full disk, an I/O error or no memory); nothing of it was recorded; check the disk and retry.');
     return run();
   }

@@ -194,6 +194,23 @@ describe.skipIf(onPostgres)('group commit', () => {
     await writing;
     expect(verifyAuditChain(temp.db.$client)).toMatchObject({ ok: true, entries: 1 });
   });
+
+  it('refuses a write through a transaction whose body has ended, so it cannot land in the one holding the connection', async () => {
+    let stale: Parameters<Parameters<SqliteStore['transaction']>[1]>[0] | undefined;
+    await store.transaction(at(1), async (tx) => {
+      stale = tx;
+      await tx.audit({ actor: 'U1', action: 'request.created' });
+    });
+    let lateWrite: Promise<unknown> | undefined;
+    await store.transaction(at(2), async (tx) => {
+      await tx.audit({ actor: 'U2', action: 'request.created' });
+      lateWrite = stale?.audit({ actor: 'U1-late', action: 'grant.activated' });
+      await lateWrite?.catch(() => undefined);
+    });
+    await expect(lateWrite).rejects.toThrow(/body had already ended/);
+    expect(reader.prepare('SELECT actor FROM audit_log ORDER BY id').pluck().all()).toEqual(['U1', 'U2']);
+    expect(verifyAuditChain(temp.db.$client)).toMatchObject({ ok: true, entries: 2 });
+  });
 });
 
 describe.skipIf(onPostgres)('closing the SQLite store', () => {
@@ -209,6 +226,31 @@ describe.skipIf(onPostgres)('closing the SQLite store', () => {
       await writing;
       const reopened = new Database(join(dir, 'sesame.db'), { readonly: true });
       expect(reopened.prepare('SELECT actor FROM audit_log').pluck().all()).toEqual(['U1']);
+      reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tells the open batch it was not recorded, and warns, when a body that never ends holds the connection', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sesame-close-stuck-'));
+    const warnings: string[] = [];
+    try {
+      const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-close', SLACK_SIGNING_SECRET: 'close-secret', DATABASE_PATH: join(dir, 'sesame.db'), POLICY_PATH: join(dir, 'policy.yaml') });
+      if (!config.ok) throw new Error(config.error.join());
+      const opened = await openStore(config.value, () => SHA, { ...silentLogger, warn: (_fields, message) => warnings.push(String(message)) });
+      const finished = opened.store.transaction(at(1), (tx) => tx.audit({ actor: 'U1', action: 'request.created' }));
+      finished.catch(() => undefined); // it rejects inside close(), before the expectation below reads it
+      void opened.store.transaction(at(2), async (tx) => {
+        await tx.audit({ actor: 'U2', action: 'request.created' });
+        await new Promise(() => undefined); // a body stuck on something outside the database
+      });
+      await new Promise((resolve) => setImmediate(resolve)); // both are in the open batch, the second holding the connection
+      await opened.close();
+      await expect(finished).rejects.toThrow(/stopped while a transaction was still running/);
+      expect(warnings).toEqual([expect.stringContaining('still running at shutdown')]);
+      const reopened = new Database(join(dir, 'sesame.db'), { readonly: true });
+      expect(reopened.prepare('SELECT count(*) FROM audit_log').pluck().get()).toBe(0);
       reopened.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
