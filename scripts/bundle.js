@@ -84,7 +84,7 @@ function lazyBoltReceivers(root) {
           try {
             same = fromBolt.resolve(name) === fromBundle.resolve(name);
           } catch {
-            same = false;
+            // One of them cannot find it at all: not the same copy.
           }
           if (!same) process.stderr.write(`${name} as Bolt resolves it is not the copy the bundle finds at run time (not hoisted to node_modules/?); Socket Mode or Express may fail to load. Reinstall with \`npm ci\`.\n`);
         }

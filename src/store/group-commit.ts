@@ -107,8 +107,8 @@ export class GroupCommit {
    * Ends the open batch unrecorded, telling each of its transactions so: at shutdown, when a body that never finished
    * holds the connection and the batch cannot commit. Its writes go, as closing the connection would take them anyway.
    */
-  abandon(error: Error): void {
-    if (this.open) this.end(false, error);
+  abandon(): void {
+    if (this.open) this.end(false, stoppedBeforeCommit());
   }
 
   private begin(): void {
@@ -146,7 +146,7 @@ export class GroupCommit {
    */
   private endIfLost(): void {
     if (!this.open) return;
-    if (!this.client.open) this.end(false, new Error('The database was closed (Sesame was stopping) before these transactions were committed, so they were not recorded; make the request again once Sesame is back.'));
+    if (!this.client.open) this.end(false, stoppedBeforeCommit());
     else if (!this.client.inTransaction) this.end(false, lostBatch());
   }
 
@@ -185,6 +185,7 @@ export class GroupCommit {
   }
 }
 
+const stoppedBeforeCommit = () => new Error('Sesame stopped while a transaction was still running, so the open transactions were not recorded; make the request again once Sesame is back.');
 const lostBatch = () => new Error('SQLite rolled back the open transactions by itself (a statement failed: a full disk, an I/O error or no memory), so they were not recorded; check the disk and retry.');
 
 /** The group commit of this connection, shared by every store, log and cursor on it. */

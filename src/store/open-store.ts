@@ -3,12 +3,12 @@ import type { ChainHeadSource } from '../audit-anchor.ts';
 import type { AuditStreamSource } from '../audit-stream.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../core/ports.ts';
+import { settlesWithin } from '../settles-within.ts';
 import { AuditStreamCursor } from './audit-stream-cursor.ts';
 import { checkpointInBackground } from './checkpointer.ts';
 import { lockInstance, openDatabase } from './db.ts';
 import type { PgStore } from './pg/store.ts';
 import { throttled } from './readiness-probe.ts';
-import { settlesWithin } from '../settles-within.ts';
 import { SqliteStore } from './repositories.ts';
 
 /**

@@ -93,7 +93,7 @@ export class SqliteStore implements StorePort {
 
   /** At shutdown, once the flush gave up: the open batch's transactions are told they were not recorded. */
   abandonOpenBatch(): void {
-    this.group.abandon(new Error('Sesame stopped while a transaction was still running, so the open transactions were not recorded; make the request again once Sesame is back.'));
+    this.group.abandon();
   }
 
   /** Writes audit entries that record no state change (refusals, policy reloads). */
