@@ -39,4 +39,14 @@ describe('.ci/run', () => {
     expect(scripts['test:postgres']).toMatch(/SESAME_TEST_STORE=postgres vitest run --config vitest\.postgres\.config\.ts$/);
     expect(script).toMatch(/"\$report" "\$pg_report"\n/);
   });
+
+  it('gives both passes the retried-test reporter, retries only on CI, and names retried tests before its summary', () => {
+    const calls = script.split('\n').map((l) => l.trim());
+    for (const pass of ['npm test', 'npm run test:postgres']) expect(calls.find((l) => l.startsWith(pass))).toContain('"${reporters[@]}"');
+    expect(script).toContain('--reporter=./test/support/retried-reporter.ts');
+    expect(config.test?.retry).toBe(process.env.CI ? 1 : 0);
+    const named = calls.findIndex((l) => l.includes('cat "$SESAME_RETRIED_FILE"'));
+    expect(named).toBeGreaterThan(calls.findIndex((l) => l.startsWith('npm run test:postgres')));
+    expect(named).toBeLessThan(calls.findIndex((l) => l.includes('console.log(`${passed} passed')));
+  });
 });
