@@ -1,12 +1,12 @@
 // SQLite trouble: /readyz tells a database that refuses writes (another program holds a lock) from a healthy one, and a
 // reconcile sweep that cannot read the database is logged, not fatal.
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReconciler } from '../../src/scheduler/reconciler.ts';
 import { sqliteAccessHarness } from '../support/access-harness.ts';
 import { onPostgres } from '../support/store-factories.ts';
 import { onSqlite, startE2E, type E2E } from '../support/e2e.ts';
 import { silentLogger } from '../support/fakes.ts';
+import { lockInAnotherProcess } from '../support/sqlite-locker.ts';
 
 // SQLite only: a lock held by another program and SQLite's readiness check (PostgreSQL's is in test/process/postgres-replicas).
 describe.skipIf(onPostgres)('database trouble', () => {
@@ -26,17 +26,18 @@ describe.skipIf(onPostgres)('database trouble', () => {
   it('reports the database as not writable while another connection holds an exclusive lock, and ok after', async () => {
     const path = onSqlite(e.sesame).store.db.$client.name;
     expect((await readiness()).body.checks.sqlite).toBe('ok');
-    const locker = new Database(path);
-    locker.exec('BEGIN EXCLUSIVE');
+    // A batch still open when the other program asks for the lock (the flake this once was) commits before it is held.
+    const openBatch = onSqlite(e.sesame).store.transaction(new Date(), () => Promise.resolve('committed'));
+    const lock = await lockInAnotherProcess(path);
     try {
+      expect(await openBatch).toBe('committed');
       // The probe runs at most once a second, so the lock shows within about a second.
       let locked = await readiness();
       for (const until = Date.now() + 10_000; locked.status === 200 && Date.now() < until; locked = await readiness()) await new Promise((r) => setTimeout(r, 100));
       expect(locked.status).toBe(503);
       expect(locked.body.checks.sqlite).toBe(`the database at ${path} is not writable (database is locked); check the free disk space and that no other program holds a lock on it`);
     } finally {
-      locker.exec('ROLLBACK');
-      locker.close();
+      await lock.release();
     }
     let after = await readiness();
     for (const until = Date.now() + 10_000; after.status !== 200 && Date.now() < until; after = await readiness()) await new Promise((r) => setTimeout(r, 100));
