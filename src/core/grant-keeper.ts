@@ -16,6 +16,9 @@ import { mayHaveGranted } from './provider-error.ts';
 import { errorMessage, withRetries } from './retry.ts';
 import { safely } from './side-effects.ts';
 
+/** What a request approved but never granted (Sesame stopped in between) is failed with, for the requester to read. */
+export const STRANDED_PROBLEM = 'Sesame stopped after this request was approved and before anything was granted, so nothing was; request it again';
+
 export { subjectFor, type EndOutcome, type FulfilOutcome, type GrantKeeperDeps } from './grant-model.ts';
 
 export class GrantKeeper {
@@ -242,6 +245,20 @@ export class GrantKeeper {
     const request = await this.deps.store.getRequest(grant.requestId) as RequestRecord;
     await this.failRequest(request, grant, 'Sesame was interrupted while granting; the access was undone, so request it again', cleanupLeftBy(undone));
     return true;
+  }
+
+  /**
+   * Fails an approved request that no grant came of: Sesame stopped after the approval and before the grant's first
+   * write, so nothing was granted anywhere. The requester is told to ask again, and a break-glass request stops
+   * counting against its limit. False when it was granted, extended or ended meanwhile.
+   */
+  async failStranded(requestId: number): Promise<boolean> {
+    const request = await this.deps.store.getRequest(requestId);
+    if (request?.state !== 'approved' || request.extendsGrantId !== null) return false;
+    if ((await this.deps.store.grantsOfRequest(requestId)).length > 0) return false;
+    // The whole request failed, not one member of a bundle: its note names no member.
+    const failed = await this.failRequest({ ...request, bundleMembers: null }, null, STRANDED_PROBLEM);
+    return failed.request.state === 'failed' && failed.request.decisionNote === STRANDED_PROBLEM;
   }
 
   /** Warns the holder that a grant ends soon; false when it has ended or was extended since the warning was set. */

@@ -158,6 +158,11 @@ export interface StorePort extends RecordReads {
   cleanupPendingGrantIds(afterId: number, limit: number): Promise<number[]>;
   /** Active grants with their schedule. */
   activeGrantSchedules(afterId: number, limit: number): Promise<GrantSchedule[]>;
+  /**
+   * Approved requests that no grant came of: approved (for a window, started) between `sinceMs` and `cutoffMs`, not
+   * an extension, and with no grant row. Sesame stopped between the approval and the grant's first write.
+   */
+  strandedRequestIds(sinceMs: number, cutoffMs: number, afterId: number, limit: number): Promise<number[]>;
   /** Scheduled requests whose window has started: their activation job is late or lost. */
   dueScheduledRequestIds(nowMs: number, afterId: number, limit: number): Promise<number[]>;
   /** Pending requests past their timeout. */

@@ -1,4 +1,5 @@
-// The sweep that makes lost jobs harmless: revoke what is past due, reschedule what has no job, time out or escalate stale requests, open missed windows.
+// The sweep that makes lost jobs and stops harmless: undo interrupted grants, fail approved requests no grant came of,
+// revoke what is past due, reschedule what has no job, time out or escalate stale requests, open missed windows.
 import type { AccessService } from '../core/access-service.ts';
 import { undoRestOfBundle } from '../core/bundle-grants.ts';
 import { expiryWarningAt } from '../core/lifecycle.ts';
@@ -11,9 +12,19 @@ import { settlesWithin } from '../settles-within.ts';
 /** A grant still `pending` this long after it was created was interrupted: provider calls take seconds, not minutes. */
 export const INTERRUPTED_GRANT_AGE_MS = 2 * 60_000;
 
+/**
+ * An approved request with no grant this long after its approval (or its window's start) was stranded by a stop:
+ * longer than a grant may wait for another of the same access (KEYED_WORK_DEADLINE_MS) plus its directory lookup.
+ */
+export const STRANDED_REQUEST_AGE_MS = 10 * 60_000;
+/** How far back stranded requests are looked for (a weekend's downtime): each sweep reads this much of the approved history. */
+export const STRANDED_LOOKBACK_MS = 3 * 24 * 60 * 60_000;
+
 export interface ReconcileReport {
   /** Grants interrupted between the provider's grant and their activation, undone at the provider. */
   undone: number;
+  /** Approved requests that no grant came of (Sesame stopped in between), failed and their requesters told. */
+  stranded: number;
   /** Live grants past their end that this sweep ended (or tried to: revoke_failed ones are retried every sweep). */
   revoked: number;
   rescheduled: number;
@@ -55,6 +66,12 @@ export interface ReconcilerOptions {
   grantWaitMs?: number;
   /** Deletes provider objects of grants that are not live (see `Provider.sweep`); returns how many. */
   sweepOrphans?: () => Promise<number>;
+  /**
+   * Set when this process holds the store alone (SQLite's instance lock): when it opened it. Work begun before then
+   * belongs to a process that has stopped, so its interrupted grants and stranded requests are handled at once
+   * rather than after INTERRUPTED_GRANT_AGE_MS or STRANDED_REQUEST_AGE_MS.
+   */
+  aloneSince?: number;
   /** Ends grants whose reason has gone (archived incident channel, left group, blocked holder); see core/reason-ended.ts. */
   sweepReasons?: () => Promise<ReasonSweepReport>;
 }
@@ -101,11 +118,12 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   }
 
   async function runOnce(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { undone: 0, revoked: 0, rescheduled: 0, timedOut: 0, escalated: 0, activated: 0, cleanedUp: 0, orphans: 0, reasonsEnded: 0, pages: 0, schedulerDown: false, reviewReminded: false };
+    const report: ReconcileReport = { undone: 0, stranded: 0, revoked: 0, rescheduled: 0, timedOut: 0, escalated: 0, activated: 0, cleanedUp: 0, orphans: 0, reasonsEnded: 0, pages: 0, schedulerDown: false, reviewReminded: false };
     const now = clock.now().getTime();
 
+    const startedBefore = (ageMs: number) => Math.max(now - ageMs, options.aloneSince ?? 0);
     for (let after = 0; ; ) {
-      const ids = await store.stalePendingGrantIds(now - INTERRUPTED_GRANT_AGE_MS, after, pageSize);
+      const ids = await store.stalePendingGrantIds(startedBefore(INTERRUPTED_GRANT_AGE_MS), after, pageSize);
       report.pages++;
       if (ids.length === 0) break;
       await inParallel(ids, (id) =>
@@ -115,6 +133,16 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           await undoRestOfBundle(access.grants, { store }, id);
         }),
       );
+      after = ids.at(-1) as number;
+    }
+
+    for (let after = 0; ; ) {
+      const ids = await store.strandedRequestIds(now - STRANDED_LOOKBACK_MS, startedBefore(STRANDED_REQUEST_AGE_MS), after, pageSize);
+      report.pages++;
+      if (ids.length === 0) break;
+      await inParallel(ids, async (id) => {
+        if (await access.grants.failStranded(id)) report.stranded++;
+      });
       after = ids.at(-1) as number;
     }
 
@@ -209,7 +237,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const reasons = await options.sweepReasons?.().catch((error: unknown) => log.warn({ problem: errorMessage(error) }, 'checking whether grants\' reasons still hold failed'));
     report.reasonsEnded = reasons ? reasons.archived + reasons.leftGroup + reasons.blocked : 0;
 
-    if (report.undone + report.revoked + report.rescheduled + report.timedOut + report.escalated + report.activated + report.cleanedUp + report.orphans + report.reasonsEnded > 0) log.info({ ...report }, 'reconciled');
+    if (report.undone + report.stranded + report.revoked + report.rescheduled + report.timedOut + report.escalated + report.activated + report.cleanedUp + report.orphans + report.reasonsEnded > 0) log.info({ ...report }, 'reconciled');
     return report;
   }
 

@@ -57,6 +57,9 @@ export const requests = sqliteTable(
     index('requests_channel_idx').on(t.channelId).where(sql`${t.breakglass} = 1`),
     // Only requests still to escalate are indexed, for the reconciler's sweep.
     index('requests_escalate_idx').on(t.escalateAt).where(sql`${t.escalateAt} IS NOT NULL`),
+    // The reconciler's sweep for approved requests a crash left without a grant: recent ones only, by when each became
+    // approved (its decision, or for a window its start); the older history of approved requests is never read.
+    index('requests_decided_idx').on(t.state, t.startsAt, t.decidedAt),
   ],
 );
 

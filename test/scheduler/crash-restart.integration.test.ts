@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STRANDED_PROBLEM } from '../../src/core/grant-keeper.ts';
+import { STRANDED_REQUEST_AGE_MS } from '../../src/scheduler/reconciler.ts';
 import { NOOP_PROVIDERS, PEOPLE, SIGNING_SECRET } from '../support/e2e.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
 import { aPolicyInput } from '../support/policy-fixtures.ts';
@@ -22,6 +24,7 @@ describe('crash and restart', () => {
   const redis = new Redis({ host: '127.0.0.1', port: 6379, db: REDIS_DB });
   let env: NodeJS.ProcessEnv;
   let db: ProcessDatabase;
+  const spawned: SesameProcess[] = [];
 
   beforeAll(async () => {
     await slack.start();
@@ -43,6 +46,8 @@ describe('crash and restart', () => {
     };
   });
   afterAll(async () => {
+    // A test that failed half-way leaves its process running: its workers would take this Redis database's jobs next time.
+    for (const sesame of spawned) sesame.child.kill('SIGKILL');
     await db?.close();
     await redis.flushdb();
     redis.disconnect();
@@ -52,6 +57,7 @@ describe('crash and restart', () => {
 
   const start = async (): Promise<SesameProcess & { readyAt: number }> => {
     const sesame = spawnSesame(['start'], env);
+    spawned.push(sesame);
     await untilReady(sesame, PORT); // says what the process printed when it exits before it is ready
     return { ...sesame, readyAt: Date.now() };
   };
@@ -82,5 +88,29 @@ describe('crash and restart', () => {
     const started = Date.now();
     expect(await second.exited(), second.output()).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+  it('fails, right after restart, a request approved just before the kill that no grant came of, and tells the requester', async () => {
+    const first = await start();
+    const signer = new SlackSigner(`http://127.0.0.1:${PORT}/slack/events`, SIGNING_SECRET, (id) => slack.responseUrl(id));
+    const sent = await signer.command('request prod-db write 1h approved then killed', { user: PEOPLE.engineer });
+    expect(String((await slack.waitFor(() => slack.responsesTo(sent.responseId)[0], 'the pending answer')).text)).toMatch(/^⏳ Request/);
+    first.child.kill('SIGKILL');
+    await first.exited();
+    // The approval committed and the process died before the grant's first write. SQLite's single process takes
+    // that for stopped at once; replicas sharing PostgreSQL wait STRANDED_REQUEST_AGE_MS, so there it is older.
+    const [request] = await db.sql.all<{ id: number }>("SELECT id FROM requests WHERE reason = 'approved then killed'");
+    const decidedAt = Date.now() - (db.kind === 'sqlite' ? 5_000 : STRANDED_REQUEST_AGE_MS + 60_000);
+    await db.sql.run("UPDATE requests SET state = 'approved', decided_at = ?, decided_by = ? WHERE id = ?", decidedAt, PEOPLE.lead1, request?.id);
+
+    const second = await start();
+    const stateOf = async () => (await db.sql.all<{ state: string }>('SELECT state FROM requests WHERE id = ?', request?.id))[0]?.state;
+    const until = second.readyAt + 10_000;
+    while ((await stateOf()) !== 'failed' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(await stateOf()).toBe('failed');
+    expect((await db.sql.all<{ n: number | string }>('SELECT count(*) AS n FROM grants WHERE request_id = ?', request?.id)).map((r) => Number(r.n))).toEqual([0]);
+    const told = await slack.waitFor(() => slack.callsTo('chat.postMessage').find((m) => String(m.text).includes(`R${request?.id}`) && String(m.text).includes('approved, but granting it failed')), 'the DM to the requester');
+    expect(JSON.stringify(told)).toContain(STRANDED_PROBLEM);
+    second.child.kill('SIGTERM');
+    expect(await second.exited(), second.output()).toBe(0);
   });
 });

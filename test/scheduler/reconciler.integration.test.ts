@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBullScheduler, type BullScheduler } from '../../src/scheduler/bullmq-scheduler.ts';
+import { STRANDED_PROBLEM } from '../../src/core/grant-keeper.ts';
+import type { NewRequest, RequestRecord } from '../../src/core/records.ts';
 import { createReconciler } from '../../src/scheduler/reconciler.ts';
 import { LOST_RACE } from '../../src/store/repositories.ts';
 import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
@@ -101,6 +103,59 @@ describe('reconciler', () => {
     expect((await h.store.getRequest(ids.request))?.state).toBe('failed');
     expect((await h.store.grantsOfRequest(ids.request)).map((g) => g.state)).toEqual(['revoked', 'failed']);
     expect(h.provider.present.size).toBe(0);
+  });
+
+  // What a stop between an approval's commit and the grant's first write leaves: an approved request and no grant.
+  const approvedRequest = (at: number, extra: Partial<NewRequest> = {}) =>
+    h.store.transaction(new Date(at), (tx) => tx.insertRequest({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 60_000, reason: 'stranded', tickets: [], state: 'approved', steps: [], rule: 'r', createdAt: at, decidedAt: at, ...extra })).then((r) => (r as RequestRecord).id);
+
+  it('fails approved requests no grant came of, telling the requester; leaves young, granted, extension and long-gone ones alone', async () => {
+    const now = Date.now();
+    const minutes = (n: number) => now - n * 60_000;
+    const stranded = await approvedRequest(minutes(11), { breakglass: true });
+    const window = await approvedRequest(minutes(3 * 24 * 60), { startsAt: minutes(11) }); // approved days ago, its window began 11 min ago
+    const young = await approvedRequest(minutes(1));
+    const youngWindow = await approvedRequest(minutes(3 * 24 * 60), { startsAt: minutes(1) });
+    const extension = await approvedRequest(minutes(11), { extendsGrantId: 1 });
+    const longGone = await approvedRequest(minutes(4 * 24 * 60)); // beyond STRANDED_LOOKBACK_MS (3 days)
+    const granted = await grant(60_000);
+    await h.sql.run('UPDATE requests SET decided_at = ? WHERE id = ?', minutes(11), granted.requestId);
+    expect(await h.store.breakglassRequestsSince(PEOPLE.engineer, minutes(60))).toBe(1);
+
+    const report = await reconciler().runOnce();
+    expect(report.stranded).toBe(2);
+    const state = async (id: number) => (await h.store.getRequest(id))?.state;
+    expect(await state(stranded)).toBe('failed');
+    expect(await state(window)).toBe('failed');
+    for (const id of [young, youngWindow, extension, longGone, granted.requestId]) expect(await state(id)).toBe('approved');
+    expect((await h.store.getRequest(stranded))?.decisionNote).toBe(STRANDED_PROBLEM);
+    // Failed, it no longer counts against the break-glass limit, and the requester is told why.
+    expect(await h.store.breakglassRequestsSince(PEOPLE.engineer, minutes(60))).toBe(0);
+    const told = h.notifier.events.filter((e) => e.type === 'request_failed');
+    expect(told.map((e) => e.type === 'request_failed' && [e.request.id, e.problem])).toEqual([[stranded, STRANDED_PROBLEM], [window, STRANDED_PROBLEM]]);
+    const audited = await h.sql.all<{ action: string; requestId: string }>('SELECT action, request_id AS "requestId" FROM audit_log WHERE action = ? ORDER BY id', 'grant.failed');
+    expect(audited.map((a) => a.requestId)).toEqual([`R${stranded}`, `R${window}`]);
+    expect((await reconciler().runOnce()).stranded).toBe(0); // nothing twice
+  });
+
+  it('alone on its store, takes what was mid-grant before it opened the store as stopped at once, not after the usual wait', async () => {
+    const now = Date.now();
+    const stranded = await approvedRequest(now - 5_000);
+    const interrupted = await h.store.transaction(new Date(now), async (tx) => {
+      const request = await tx.insertRequest({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 60_000, reason: 'crash', tickets: [], state: 'approved', steps: [], rule: 'r', createdAt: now - 5_000, decidedAt: now - 5_000 });
+      return (await tx.insertGrant({ requestId: request.id, user: PEOPLE.engineer, resource: 'sandbox', role: 'admin', provider: { type: 'noop' }, reason: 'crash', state: 'pending', createdAt: now - 5_000 })).id;
+    }) as number;
+    // Shared (or opened before these were written): they may still be in another process's hands, so they wait.
+    expect(await reconciler().runOnce()).toMatchObject({ stranded: 0, undone: 0 });
+    const alone = createReconciler({ store: h.store, access: h.service, scheduler, clock: realClock, log: silentLogger, intervalMs: 60_000, aloneSince: now - 1_000 });
+    expect(await alone.runOnce()).toMatchObject({ stranded: 1, undone: 1 });
+    expect((await h.store.getRequest(stranded))?.state).toBe('failed');
+    expect((await h.store.getGrant(interrupted))?.state).toBe('failed');
+    // Work this process began itself is not touched before its time.
+    const since = createReconciler({ store: h.store, access: h.service, scheduler, clock: realClock, log: silentLogger, intervalMs: 60_000, aloneSince: now - 10_000 });
+    const mine = await approvedRequest(now - 2_000);
+    expect((await since.runOnce()).stranded).toBe(0);
+    expect((await h.store.getRequest(mine))?.state).toBe('approved');
   });
 
   it('times out pending requests whose deadline passed', async () => {

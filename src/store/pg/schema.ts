@@ -60,6 +60,7 @@ export const requests = pgTable(
     index('requests_requester_idx').on(t.requester, t.state),
     index('requests_channel_idx').on(t.channelId).where(sql`${t.breakglass} = true`),
     index('requests_escalate_idx').on(t.escalateAt).where(sql`${t.escalateAt} IS NOT NULL`),
+    index('requests_decided_idx').on(t.state, t.startsAt, t.decidedAt),
   ],
 );
 

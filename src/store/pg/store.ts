@@ -1,5 +1,5 @@
 // The PostgreSQL store (StorePort): every transaction takes one advisory lock first, so writers on all replicas take turns.
-import { and, asc, count, eq, gt, gte, inArray, isNotNull, isNull, lte, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, gt, gte, inArray, isNotNull, isNull, lte, ne, notExists, or, sql, type SQL } from 'drizzle-orm';
 import type { AuditEntryInput } from '../../core/audit-entry.ts';
 import type { GrantState, RequestState } from '../../core/errors.ts';
 import type { AuditRecord, GrantRecord, GrantSchedule, RequestRecord } from '../../core/records.ts';
@@ -138,6 +138,13 @@ export class PgStore extends PgReads implements StorePort {
       .where(and(eq(grants.state, 'active'), gt(grants.id, afterId)))
       .orderBy(asc(grants.id))
       .limit(limit);
+  }
+
+  strandedRequestIds(sinceMs: number, cutoffMs: number, afterId: number, limit: number): Promise<number[]> {
+    const noGrant = notExists(this.db.select({ id: grants.id }).from(grants).where(eq(grants.requestId, requests.id)));
+    // Two index ranges of requests_decided_idx: a request approved outright by its decision, a window by its start.
+    const approvedInRange = or(and(isNull(requests.startsAt), gte(requests.decidedAt, sinceMs), lte(requests.decidedAt, cutoffMs)), and(gte(requests.startsAt, sinceMs), lte(requests.startsAt, cutoffMs), lte(requests.decidedAt, cutoffMs)));
+    return this.requestIdsPage(and(eq(requests.state, 'approved'), approvedInRange, isNull(requests.extendsGrantId), noGrant), afterId, limit);
   }
 
   dueScheduledRequestIds(nowMs: number, afterId: number, limit: number): Promise<number[]> {
