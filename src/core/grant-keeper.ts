@@ -249,16 +249,20 @@ export class GrantKeeper {
 
   /**
    * Fails an approved request that no grant came of: Sesame stopped after the approval and before the grant's first
-   * write, so nothing was granted anywhere. The requester is told to ask again, and a break-glass request stops
+   * write (for a bundle, before its next member's), so nothing more was granted. A bundle is all or nothing: the
+   * members granted before the stop are revoked. The requester is told to ask again, and a break-glass request stops
    * counting against its limit. False when it was granted, extended or ended meanwhile.
    */
   async failStranded(requestId: number): Promise<boolean> {
     const request = await this.deps.store.getRequest(requestId);
     if (request?.state !== 'approved' || request.extendsGrantId !== null) return false;
-    if ((await this.deps.store.grantsOfRequest(requestId)).length > 0) return false;
+    const made = await this.deps.store.grantsOfRequest(requestId);
+    if (made.length >= (request.bundleMembers?.length ?? 1) || made.some((g) => g.state === 'pending')) return false;
     // The whole request failed, not one member of a bundle: its note names no member.
     const failed = await this.failRequest({ ...request, bundleMembers: null }, null, STRANDED_PROBLEM);
-    return failed.request.state === 'failed' && failed.request.decisionNote === STRANDED_PROBLEM;
+    if (failed.request.state !== 'failed' || failed.request.decisionNote !== STRANDED_PROBLEM) return false;
+    for (const grant of made) if (LIVE_GRANT_STATES.includes(grant.state)) await this.end(grant, 'revoked', 'sesame', 'the rest of its bundle was never granted');
+    return true;
   }
 
   /** Warns the holder that a grant ends soon; false when it has ended or was extended since the warning was set. */

@@ -1,5 +1,5 @@
 // The SQLite store: the port's queries on better-sqlite3; every state change runs in one transaction with its audit entries (group-committed).
-import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, notExists, or, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lte, notExists, or, sql, type SQL } from 'drizzle-orm';
 import type { AuditAction, AuditEntryInput } from '../core/audit-entry.ts';
 import type { GrantState, RequestState } from '../core/errors.ts';
 import type { ApprovalRecord, AuditRecord, GrantRecord, GrantSchedule, RequestRecord } from '../core/records.ts';
@@ -202,10 +202,12 @@ export class SqliteStore implements StorePort {
   }
 
   async strandedRequestIds(sinceMs: number, cutoffMs: number, afterId: number, limit: number): Promise<number[]> {
-    const noGrant = notExists(this.db.select({ id: grants.id }).from(grants).where(eq(grants.requestId, requests.id)));
+    const grantsMade = this.db.select({ id: grants.id }).from(grants).where(eq(grants.requestId, requests.id));
+    // No grant at all; or a bundle with fewer grants than members, whose next member was never begun.
+    const unfinished = or(notExists(grantsMade), and(isNotNull(requests.bundleMembers), sql`(SELECT count(*) FROM ${grants} WHERE ${grants.requestId} = ${requests.id}) < json_array_length(${requests.bundleMembers})`));
     // Two index ranges of requests_decided_idx: a request approved outright by its decision, a window by its start.
     const approvedInRange = or(and(isNull(requests.startsAt), gte(requests.decidedAt, sinceMs), lte(requests.decidedAt, cutoffMs)), and(gte(requests.startsAt, sinceMs), lte(requests.startsAt, cutoffMs), lte(requests.decidedAt, cutoffMs)));
-    return this.requestIdsPage(and(eq(requests.state, 'approved'), approvedInRange, isNull(requests.extendsGrantId), noGrant), afterId, limit);
+    return this.requestIdsPage(and(eq(requests.state, 'approved'), approvedInRange, isNull(requests.extendsGrantId), unfinished), afterId, limit);
   }
 
   async dueScheduledRequestIds(nowMs: number, afterId: number, limit: number): Promise<number[]> {

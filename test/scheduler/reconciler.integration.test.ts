@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBullScheduler, type BullScheduler } from '../../src/scheduler/bullmq-scheduler.ts';
 import { STRANDED_PROBLEM } from '../../src/core/grant-keeper.ts';
-import type { NewRequest, RequestRecord } from '../../src/core/records.ts';
+import type { GrantRecord, NewRequest, RequestRecord } from '../../src/core/records.ts';
 import { createReconciler } from '../../src/scheduler/reconciler.ts';
 import { LOST_RACE } from '../../src/store/repositories.ts';
 import { accessHarness, PEOPLE, type Harness } from '../support/access-harness.ts';
@@ -136,6 +136,35 @@ describe('reconciler', () => {
     const audited = await h.sql.all<{ action: string; requestId: string }>('SELECT action, request_id AS "requestId" FROM audit_log WHERE action = ? ORDER BY id', 'grant.failed');
     expect(audited.map((a) => a.requestId)).toEqual([`R${stranded}`, `R${window}`]);
     expect((await reconciler().runOnce()).stranded).toBe(0); // nothing twice
+  });
+
+  it('fails a bundle stopped between two members, revoking the members granted before; leaves whole and in-flight bundles alone', async () => {
+    const now = Date.now();
+    const bundleMembers = [{ resource: 'sandbox', role: 'admin' }, { resource: 'staging-db', role: 'read' }];
+    const bundle = async (made: { resource: string; role: string; state: 'active' | 'pending' }[]) => {
+      const id = await approvedRequest(now - 11 * 60_000, { resource: 'kit', role: 'bundle', bundleMembers });
+      const grantIds: number[] = [];
+      for (const g of made) {
+        const base = { requestId: id, user: PEOPLE.engineer, provider: { type: 'noop' as const }, reason: 'stranded', createdAt: now - 60_000 };
+        const live = g.state === 'active' ? { startsAt: now - 60_000, expiresAt: now + 60_000 } : {};
+        const row = await h.store.transaction(new Date(now), (tx) => tx.insertGrant({ ...base, resource: g.resource, role: g.role, state: g.state, ...live }));
+        grantIds.push((row as GrantRecord).id);
+        h.provider.present.add(`G${(row as GrantRecord).id}`);
+      }
+      return { id, grantIds };
+    };
+    const half = await bundle([{ resource: 'sandbox', role: 'admin', state: 'active' }]);
+    const whole = await bundle([{ resource: 'sandbox', role: 'admin', state: 'active' }, { resource: 'staging-db', role: 'read', state: 'active' }]);
+    const inFlight = await bundle([{ resource: 'sandbox', role: 'admin', state: 'active' }, { resource: 'staging-db', role: 'read', state: 'pending' }]);
+
+    expect((await reconciler().runOnce()).stranded).toBe(1);
+    expect((await h.store.getRequest(half.id))?.state).toBe('failed');
+    expect((await h.store.getGrant(half.grantIds[0] ?? 0))?.state).toBe('revoked');
+    expect(h.provider.present.has(`G${half.grantIds[0]}`)).toBe(false);
+    for (const other of [whole, inFlight]) {
+      expect((await h.store.getRequest(other.id))?.state).toBe('approved');
+      for (const id of other.grantIds) expect(h.provider.present.has(`G${id}`)).toBe(true);
+    }
   });
 
   it('alone on its store, takes what was mid-grant before it opened the store as stopped at once, not after the usual wait', async () => {

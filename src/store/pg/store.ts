@@ -141,10 +141,12 @@ export class PgStore extends PgReads implements StorePort {
   }
 
   strandedRequestIds(sinceMs: number, cutoffMs: number, afterId: number, limit: number): Promise<number[]> {
-    const noGrant = notExists(this.db.select({ id: grants.id }).from(grants).where(eq(grants.requestId, requests.id)));
+    const grantsMade = this.db.select({ id: grants.id }).from(grants).where(eq(grants.requestId, requests.id));
+    // No grant at all; or a bundle with fewer grants than members, whose next member was never begun.
+    const unfinished = or(notExists(grantsMade), and(isNotNull(requests.bundleMembers), sql`(SELECT count(*) FROM ${grants} WHERE ${grants.requestId} = ${requests.id}) < json_array_length(${requests.bundleMembers}::json)`));
     // Two index ranges of requests_decided_idx: a request approved outright by its decision, a window by its start.
     const approvedInRange = or(and(isNull(requests.startsAt), gte(requests.decidedAt, sinceMs), lte(requests.decidedAt, cutoffMs)), and(gte(requests.startsAt, sinceMs), lte(requests.startsAt, cutoffMs), lte(requests.decidedAt, cutoffMs)));
-    return this.requestIdsPage(and(eq(requests.state, 'approved'), approvedInRange, isNull(requests.extendsGrantId), noGrant), afterId, limit);
+    return this.requestIdsPage(and(eq(requests.state, 'approved'), approvedInRange, isNull(requests.extendsGrantId), unfinished), afterId, limit);
   }
 
   dueScheduledRequestIds(nowMs: number, afterId: number, limit: number): Promise<number[]> {
