@@ -11,7 +11,8 @@ import { BreakglassReviews } from './breakglass-review.ts';
 import { escalateAtFor, Escalations } from './escalation.ts';
 import { extendTogether, extensionQuery, fulfilBundle, revokeTogether } from './bundle-grants.ts';
 import type { ApproveOutcome, GrantOutcome, NewAccessRequest, RequestOutcome } from './access-types.ts';
-import { GrantKeeper, type EndOutcome, type GrantKeeperDeps } from './grant-keeper.ts';
+import { GrantKeeper } from './grant-keeper.ts';
+import type { EndOutcome, GrantKeeperDeps } from './grant-model.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { checkApproval, checkCancel, checkDeny, checkExtend, checkRevoke, isRequestOverdue, LIVE_GRANT_STATES, requestDeadlines, type ApproverFacts } from './lifecycle.ts';
 import { approvalsVoidedByBlocks } from './grant-activation.ts';
@@ -23,6 +24,7 @@ import { breakglassLimitReached } from './breakglass-limit.ts';
 import { RefusalLog, type Refusal } from './refusals.ts';
 import { newRequestRow } from './request-row.ts';
 import { ScheduledWindows } from './scheduled-windows.ts';
+import { StrandedRequests } from './stranded-requests.ts';
 import { err, ok, type Result } from './result.ts';
 
 export type AccessServiceDeps = GrantKeeperDeps;
@@ -34,14 +36,15 @@ export class AccessService {
   readonly reviews: BreakglassReviews;
   readonly escalations: Escalations;
   readonly windows: ScheduledWindows;
-
+  readonly stranded: StrandedRequests;
   private readonly refusals: RefusalLog;
   constructor(private readonly deps: AccessServiceDeps) {
     this.reviews = new BreakglassReviews(deps);
     // Every end of a grant passes the post-access review, which asks for one where the grant's tier says `review:`.
     this.grants = new GrantKeeper({ ...deps, notifier: this.reviews.post.onGrantEnd(deps.notifier) });
     this.escalations = new Escalations(deps, (event) => this.notify(event));
-    this.windows = new ScheduledWindows(deps, (r) => (r.bundleMembers === null ? this.grants.fulfil(r) : fulfilBundle(this.grants, this.deps, r, r.bundleMembers)));
+    this.stranded = new StrandedRequests(deps, this.grants);
+    this.windows = new ScheduledWindows(deps, (r) => this.stranded.granting(r.id, () => (r.bundleMembers === null ? this.grants.fulfil(r) : fulfilBundle(this.grants, this.deps, r, r.bundleMembers))));
     this.refusals = new RefusalLog(deps.store, deps.clock, (event) => this.notify(event));
   }
 
@@ -117,7 +120,7 @@ export class AccessService {
       const have = earlier.filter((a) => a.step === step).length + 1;
       await tx.audit({ actor: approver, action: 'request.approval_recorded', ...ids, details: { step, have, need: count } });
       const stepDone = have >= count;
-      const patch = !stepDone ? {} : lastStep ? { state: 'approved' as const, currentStep: step + 1, decidedAt: now.getTime(), decidedBy: approver } : { currentStep: step + 1, escalateAt: escalateAtFor(request.steps, step + 1, now) };
+      const patch = !stepDone ? {} : lastStep ? { state: 'approved' as const, currentStep: step + 1, decidedAt: now.getTime(), approvedAt: now.getTime(), decidedBy: approver } : { currentStep: step + 1, escalateAt: escalateAtFor(request.steps, step + 1, now) };
       // Conditional on state and step, so a racing click or timeout cannot make this count twice.
       if (!await tx.updateRequest(requestId, 'pending', { ...patch, currentStep: patch.currentStep ?? step }, step)) tx.abort();
       if (stepDone && lastStep) await tx.audit({ actor: approver, action: 'request.approved', ...ids, details: { steps: request.steps.length } });
@@ -152,11 +155,8 @@ export class AccessService {
   }
 
   async deny(requestId: number, denier: string, note: string | null): Promise<Result<RequestRecord, DomainError>> {
-    const request = await this.deps.store.getRequest(requestId);
-    if (request === undefined) return this.refusals.refuse({ actor: denier, action: 'approval.refused', requestId: requestRef(requestId), error: { code: 'request_not_found', requestId: requestRef(requestId) } });
-    const allowed = checkDeny(request, await this.approverFacts(denier));
-    if (!allowed.ok) return this.refusals.click(request, denier, allowed.error);
-    return this.close(request, 'denied', denier, { action: 'request.denied', note, refused: 'approval.refused' });
+    const allowed = await this.prepareDeny(requestId, denier);
+    return allowed.ok ? this.close(allowed.value, 'denied', denier, { action: 'request.denied', note, refused: 'approval.refused' }) : allowed;
   }
 
   async cancel(requestId: number, by: string): Promise<Result<RequestRecord, DomainError>> {

@@ -2,7 +2,7 @@
 import type { AccessQuery, Decision } from '../policy/decide.ts';
 import type { Ms } from '../policy/duration.ts';
 import type { GrantRecord, RequestRecord } from './records.ts';
-import type { FulfilOutcome } from './grant-keeper.ts';
+import type { FulfilOutcome } from './grant-model.ts';
 
 export interface NewAccessRequest extends AccessQuery {
   requester: string;

@@ -5,7 +5,8 @@ import type { Ms } from '../policy/duration.ts';
 import type { Policy } from '../policy/schema.ts';
 import type { GrantRecord, RequestRecord } from './records.ts';
 import type { GrantOutcome, NewAccessRequest } from './access-types.ts';
-import type { EndOutcome, FulfilOutcome, GrantKeeper, GrantKeeperDeps } from './grant-keeper.ts';
+import type { GrantKeeper } from './grant-keeper.ts';
+import type { EndOutcome, FulfilOutcome, GrantKeeperDeps } from './grant-model.ts';
 import { LIVE_GRANT_STATES } from './lifecycle.ts';
 import { extendingOf } from './redecide.ts';
 

@@ -38,6 +38,14 @@ export async function blockedParty(reads: RecordReads, request: RequestRecord): 
 }
 
 /**
+ * Why no pending grant may be recorded for this request now: a block, or it is no longer approved (the reconciler took
+ * it for stranded while it waited long for its access key, and failed it).
+ */
+export async function grantRefusal(reads: RecordReads, request: RequestRecord): Promise<'requester' | 'approver' | 'ended' | null> {
+  return (await reads.getRequest(request.id))?.state === 'approved' ? blockedParty(reads, request) : 'ended';
+}
+
+/**
  * 'activated'; 'blocked_since' when an admin ran revoke-all on the requester or an approver of its request after the
  * grant was recorded as pending, or an approver is blocked now
  * (then it must be taken back, not made live); LOST_RACE when the grant left `pending` meanwhile (a sweep failed it).

@@ -5,7 +5,7 @@ import type { GrantRecord, RequestRecord } from './records.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { EXPIRY_WARNING_MS, expiryWarningAt, LIVE_GRANT_STATES } from './lifecycle.ts';
 import { keptForDetails, keptForGrantsEnded, sharedAccess } from './access-sharing.ts';
-import { activateGrant, blockedParty } from './grant-activation.ts';
+import { activateGrant, grantRefusal } from './grant-activation.ts';
 import { resolveIdentity } from './identity.ts';
 import { finishCleanup } from './grant-cleanup.ts';
 import { cleanupLeftBy, subjectFor, type EndOutcome, type FulfilOutcome, type GrantKeeperDeps } from './grant-model.ts';
@@ -15,11 +15,7 @@ import { ok } from './result.ts';
 import { mayHaveGranted } from './provider-error.ts';
 import { errorMessage, withRetries } from './retry.ts';
 import { safely } from './side-effects.ts';
-
-/** What a request approved but never granted (Sesame stopped in between) is failed with, for the requester to read. */
-export const STRANDED_PROBLEM = 'Sesame stopped after this request was approved and before anything was granted, so nothing was; request it again';
-
-export { subjectFor, type EndOutcome, type FulfilOutcome, type GrantKeeperDeps } from './grant-model.ts';
+import { endedBeforeGranted } from './stranded-requests.ts';
 
 export class GrantKeeper {
   /** Grants and ends of one access key run one at a time, so "is anyone else holding it?" stays true until acted on. */
@@ -48,8 +44,8 @@ export class GrantKeeper {
     const { store, clock } = this.deps;
     const createdAt = clock.now();
     // Blocks (requester and approvers) are checked in the transaction that inserts the pending row: revoke-all's scan sees the row, or this the block.
-    const block = { party: null as Awaited<ReturnType<typeof blockedParty>> };
-    const pending = await store.transaction(createdAt, async (tx) => ((block.party = await blockedParty(tx, request)) !== null ? tx.abort() :
+    const block = { party: null as Awaited<ReturnType<typeof grantRefusal>> };
+    const pending = await store.transaction(createdAt, async (tx) => ((block.party = await grantRefusal(tx, request)) !== null ? tx.abort() :
       await tx.insertGrant({
         requestId: request.id,
         user: request.requester,
@@ -64,7 +60,7 @@ export class GrantKeeper {
         accessKey,
       })),
     );
-    if (pending === LOST_RACE) return this.failRequest(request, null, block.party === 'approver' ? 'an admin blocked an approver of this request (/access revoke-all) before the grant was made; ask again and someone else can approve it' : 'an admin blocked the requester (/access revoke-all) before the grant was made');
+    if (pending === LOST_RACE) return block.party === 'ended' ? endedBeforeGranted(store, request) : this.failRequest(request, null, block.party === 'approver' ? 'an admin blocked an approver of this request (/access revoke-all) before the grant was made; ask again and someone else can approve it' : 'an admin blocked the requester (/access revoke-all) before the grant was made');
 
     const startsAt = clock.now();
     const expiresAt = endsAt ?? new Date((request.startsAt ?? startsAt.getTime()) + request.durationMs); // a window ends on time, however late it starts
@@ -244,24 +240,6 @@ export class GrantKeeper {
     if (!undone.ok) return false; // the next sweep tries again
     const request = await this.deps.store.getRequest(grant.requestId) as RequestRecord;
     await this.failRequest(request, grant, 'Sesame was interrupted while granting; the access was undone, so request it again', cleanupLeftBy(undone));
-    return true;
-  }
-
-  /**
-   * Fails an approved request that no grant came of: Sesame stopped after the approval and before the grant's first
-   * write (for a bundle, before its next member's), so nothing more was granted. A bundle is all or nothing: the
-   * members granted before the stop are revoked. The requester is told to ask again, and a break-glass request stops
-   * counting against its limit. False when it was granted, extended or ended meanwhile.
-   */
-  async failStranded(requestId: number): Promise<boolean> {
-    const request = await this.deps.store.getRequest(requestId);
-    if (request?.state !== 'approved' || request.extendsGrantId !== null) return false;
-    const made = await this.deps.store.grantsOfRequest(requestId);
-    if (made.length >= (request.bundleMembers?.length ?? 1) || made.some((g) => g.state === 'pending')) return false;
-    // The whole request failed, not one member of a bundle: its note names no member.
-    const failed = await this.failRequest({ ...request, bundleMembers: null }, null, STRANDED_PROBLEM);
-    if (failed.request.state !== 'failed' || failed.request.decisionNote !== STRANDED_PROBLEM) return false;
-    for (const grant of made) if (LIVE_GRANT_STATES.includes(grant.state)) await this.end(grant, 'revoked', 'sesame', 'the rest of its bundle was never granted');
     return true;
   }
 

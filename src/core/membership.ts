@@ -3,7 +3,7 @@ import { outsiderOf, type Facts } from '../policy/decide.ts';
 import type { Policy } from '../policy/schema.ts';
 import { leadsOf } from '../policy/teams.ts';
 import type { ApproverFacts } from './lifecycle.ts';
-import type { GrantKeeperDeps } from './grant-keeper.ts';
+import type { GrantKeeperDeps } from './grant-model.ts';
 import type { Directory, Standing } from './ports.ts';
 import type { StorePort } from './store-port.ts';
 

@@ -38,6 +38,8 @@ export interface RequestRecord {
   /** Set for a scheduled window: when the grant starts (it ends at startsAt + durationMs). Null: at once. */
   startsAt: number | null;
   decidedAt: number | null;
+  /** When it last became `approved`: its decision, or for a window the moment its grant began. */
+  approvedAt: number | null;
   decidedBy: string | null;
   decisionNote: string | null;
   /** Where the approval card was posted, so it can be updated in place. */

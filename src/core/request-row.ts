@@ -30,6 +30,7 @@ export function newRequestRow(input: NewAccessRequest, decision: AllowedDecision
     timeoutAt: auto ? null : timeoutAt.getTime(),
     escalateAt: decision.kind === 'needs_approval' ? escalateAtFor(decision.steps, 0, now) : null,
     decidedAt: auto ? now.getTime() : null,
+    approvedAt: auto ? now.getTime() : null,
     decidedBy: auto ? 'policy' : null,
     autoGroup: decision.kind === 'auto_approve' ? (decision.group ?? null) : null,
   };

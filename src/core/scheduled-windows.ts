@@ -48,7 +48,7 @@ export class ScheduledWindows {
     const ids = { requestId: requestRef(request.id) };
     const started = await store.transaction(now, async (tx) => {
       // Conditional on `scheduled`: a cancel that got in first wins, and a second job or sweep finds nothing to do.
-      if (!await tx.updateRequest(request.id, 'scheduled', { state: 'approved' })) tx.abort();
+      if (!await tx.updateRequest(request.id, 'scheduled', { state: 'approved', approvedAt: now.getTime() })) tx.abort();
       await tx.audit({ actor: 'sesame', action: 'request.schedule_started', ...ids, details: { starts_at: new Date(request.startsAt as number).toISOString(), late_ms: now.getTime() - (request.startsAt as number) } });
     });
     if (started === LOST_RACE) return 'not_scheduled';

@@ -25,6 +25,8 @@ export const LOST_RACE = Symbol('lost race');
 export interface RecordReads {
   getRequest(id: number): Promise<RequestRecord | undefined>;
   getGrant(id: number): Promise<GrantRecord | undefined>;
+  /** The grants made for a request, oldest first: one, or one per member of a bundle. */
+  grantsOfRequest(requestId: number): Promise<GrantRecord[]>;
   /** The approvals of a request, oldest first. */
   approvalsFor(requestId: number): Promise<ApprovalRecord[]>;
   /** Whether an admin blocked this person (`/access revoke-all`) and has not unblocked them. */
@@ -124,8 +126,6 @@ export interface StorePort extends RecordReads {
   ping(): Promise<boolean>;
 
   grantForRequest(requestId: number): Promise<GrantRecord | undefined>;
-  /** All grants of a request in the order they were made: one, or one per member of a bundle. */
-  grantsOfRequest(requestId: number): Promise<GrantRecord[]>;
   requestsBy(requester: string, states: RequestState[]): Promise<RequestRecord[]>;
   grantsOf(user: string, states: GrantState[]): Promise<GrantRecord[]>;
   /**
@@ -159,8 +159,8 @@ export interface StorePort extends RecordReads {
   /** Active grants with their schedule. */
   activeGrantSchedules(afterId: number, limit: number): Promise<GrantSchedule[]>;
   /**
-   * Approved requests that no grant came of: approved (for a window, started) between `sinceMs` and `cutoffMs`, not
-   * an extension, and with no grant row. Sesame stopped between the approval and the grant's first write.
+   * Approved requests that no grant came of: approved (`approvedAt`) between `sinceMs` and `cutoffMs`, not an
+   * extension, with no grant row (a bundle: fewer than its members). Sesame stopped before the grant's first write.
    */
   strandedRequestIds(sinceMs: number, cutoffMs: number, afterId: number, limit: number): Promise<number[]>;
   /** Scheduled requests whose window has started: their activation job is late or lost. */

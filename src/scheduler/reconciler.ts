@@ -13,10 +13,13 @@ import { settlesWithin } from '../settles-within.ts';
 export const INTERRUPTED_GRANT_AGE_MS = 2 * 60_000;
 
 /**
- * An approved request with no grant this long after its approval (or its window's start) was stranded by a stop:
- * longer than a grant may wait for another of the same access (KEYED_WORK_DEADLINE_MS) plus its directory lookup.
+ * An approved request with no grant this long after it became approved was stranded by a stop. Grants this process
+ * is making are never taken for stranded however long they wait; this covers another replica's, which may wait for
+ * others of the same access (KEYED_WORK_DEADLINE_MS) and its directory lookup before their first write.
  */
 export const STRANDED_REQUEST_AGE_MS = 10 * 60_000;
+/** How long before `aloneSince` a stranded request must have been approved: a wall clock stepped back meanwhile. */
+const ALONE_MARGIN_MS = 60_000;
 /** How far back stranded requests are looked for (a weekend's downtime): each sweep reads this much of the approved history. */
 export const STRANDED_LOOKBACK_MS = 3 * 24 * 60 * 60_000;
 
@@ -67,9 +70,10 @@ export interface ReconcilerOptions {
   /** Deletes provider objects of grants that are not live (see `Provider.sweep`); returns how many. */
   sweepOrphans?: () => Promise<number>;
   /**
-   * Set when this process holds the store alone (SQLite's instance lock): when it opened it. Work begun before then
-   * belongs to a process that has stopped, so its interrupted grants and stranded requests are handled at once
-   * rather than after INTERRUPTED_GRANT_AGE_MS or STRANDED_REQUEST_AGE_MS.
+   * Set when this process holds the store alone (SQLite's instance lock): when it opened it. A request approved before
+   * then (less a margin for the clock) belongs to a process that has stopped, and no grant write means it called no
+   * provider, so it is failed at once rather than after STRANDED_REQUEST_AGE_MS. Pending grants still wait
+   * INTERRUPTED_GRANT_AGE_MS: a provider call the stopped process sent may still land.
    */
   aloneSince?: number;
   /** Ends grants whose reason has gone (archived incident channel, left group, blocked holder); see core/reason-ended.ts. */
@@ -121,9 +125,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const report: ReconcileReport = { undone: 0, stranded: 0, revoked: 0, rescheduled: 0, timedOut: 0, escalated: 0, activated: 0, cleanedUp: 0, orphans: 0, reasonsEnded: 0, pages: 0, schedulerDown: false, reviewReminded: false };
     const now = clock.now().getTime();
 
-    const startedBefore = (ageMs: number) => Math.max(now - ageMs, options.aloneSince ?? 0);
     for (let after = 0; ; ) {
-      const ids = await store.stalePendingGrantIds(startedBefore(INTERRUPTED_GRANT_AGE_MS), after, pageSize);
+      const ids = await store.stalePendingGrantIds(now - INTERRUPTED_GRANT_AGE_MS, after, pageSize);
       report.pages++;
       if (ids.length === 0) break;
       await inParallel(ids, (id) =>
@@ -136,12 +139,13 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       after = ids.at(-1) as number;
     }
 
+    const strandedBefore = Math.max(now - STRANDED_REQUEST_AGE_MS, options.aloneSince === undefined ? 0 : options.aloneSince - ALONE_MARGIN_MS);
     for (let after = 0; ; ) {
-      const ids = await store.strandedRequestIds(now - STRANDED_LOOKBACK_MS, startedBefore(STRANDED_REQUEST_AGE_MS), after, pageSize);
+      const ids = await store.strandedRequestIds(now - STRANDED_LOOKBACK_MS, strandedBefore, after, pageSize);
       report.pages++;
       if (ids.length === 0) break;
       await inParallel(ids, async (id) => {
-        if (await access.grants.failStranded(id)) report.stranded++;
+        if (await access.stranded.fail(id)) report.stranded++;
       });
       after = ids.at(-1) as number;
     }

@@ -41,6 +41,8 @@ export const requests = sqliteTable(
     /** Set for a scheduled window: when the grant starts (it ends at startsAt + durationMs). Null: at once. */
     startsAt: integer('starts_at'),
     decidedAt: integer('decided_at'),
+    /** When it last became `approved`: its decision, or for a window the moment its grant began (its activation). */
+    approvedAt: integer('approved_at'),
     decidedBy: text('decided_by'),
     decisionNote: text('decision_note'),
     /** Where the approval card was posted, so it can be updated in place. */
@@ -57,9 +59,8 @@ export const requests = sqliteTable(
     index('requests_channel_idx').on(t.channelId).where(sql`${t.breakglass} = 1`),
     // Only requests still to escalate are indexed, for the reconciler's sweep.
     index('requests_escalate_idx').on(t.escalateAt).where(sql`${t.escalateAt} IS NOT NULL`),
-    // The reconciler's sweep for approved requests a crash left without a grant: recent ones only, by when each became
-    // approved (its decision, or for a window its start); the older history of approved requests is never read.
-    index('requests_decided_idx').on(t.state, t.startsAt, t.decidedAt),
+    // The reconciler's sweep for approved requests a stop left without a grant reads the recent ones only.
+    index('requests_approved_idx').on(t.state, t.approvedAt),
   ],
 );
 

@@ -43,6 +43,9 @@ export class SqliteTransaction implements TransactionPort {
   getGrant(id: number) {
     return this.parts.reads.getGrant(id);
   }
+  grantsOfRequest(requestId: number) {
+    return this.parts.reads.grantsOfRequest(requestId);
+  }
   approvalsFor(requestId: number) {
     return this.parts.reads.approvalsFor(requestId);
   }

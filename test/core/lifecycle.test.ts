@@ -7,7 +7,7 @@ const aRequest = (overrides: Partial<RequestRow> = {}): RequestRow => ({
   id: 7, requester: 'UREQ', resource: 'prod-db', role: 'write', tier: 'high', durationMs: 3_600_000, reason: 'INC-1', tickets: ['INC-1'],
   breakglass: false, state: 'pending', steps: [{ from: 'security', count: 1 }, { from: 'sre-leads', count: 2 }], currentStep: 0,
   selfApproval: false, extendsGrantId: null, channelId: null, rule: 'tiers.high.approvals', createdAt: 0, timeoutAt: 1000, startsAt: null,
-  decidedAt: null, decidedBy: null, decisionNote: null, cardChannel: null, cardTs: null, autoGroup: null, escalateAt: null, escalatedStep: null, bundleMembers: null, ...overrides,
+  decidedAt: null, approvedAt: null, decidedBy: null, decisionNote: null, cardChannel: null, cardTs: null, autoGroup: null, escalateAt: null, escalatedStep: null, bundleMembers: null, ...overrides,
 });
 const aGrant = (overrides: Partial<GrantRow> = {}): GrantRow => ({
   id: 3, requestId: 7, user: 'UREQ', resource: 'prod-db', role: 'write', provider: { type: 'noop' }, providerState: null, reason: 'INC-1', breakglass: false,

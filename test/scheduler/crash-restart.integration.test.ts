@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STRANDED_PROBLEM } from '../../src/core/grant-keeper.ts';
+import { STRANDED_PROBLEM } from '../../src/core/stranded-requests.ts';
 import { STRANDED_REQUEST_AGE_MS } from '../../src/scheduler/reconciler.ts';
 import { NOOP_PROVIDERS, PEOPLE, SIGNING_SECRET } from '../support/e2e.ts';
 import { FakeSlack } from '../support/fake-slack.ts';
@@ -96,11 +96,12 @@ describe('crash and restart', () => {
     expect(String((await slack.waitFor(() => slack.responsesTo(sent.responseId)[0], 'the pending answer')).text)).toMatch(/^⏳ Request/);
     first.child.kill('SIGKILL');
     await first.exited();
-    // The approval committed and the process died before the grant's first write. SQLite's single process takes
-    // that for stopped at once; replicas sharing PostgreSQL wait STRANDED_REQUEST_AGE_MS, so there it is older.
+    // The approval committed and the process died before the grant's first write. SQLite's single process takes one
+    // approved over a minute before it started for stopped at once; replicas sharing PostgreSQL wait
+    // STRANDED_REQUEST_AGE_MS, so there it is older.
     const [request] = await db.sql.all<{ id: number }>("SELECT id FROM requests WHERE reason = 'approved then killed'");
-    const decidedAt = Date.now() - (db.kind === 'sqlite' ? 5_000 : STRANDED_REQUEST_AGE_MS + 60_000);
-    await db.sql.run("UPDATE requests SET state = 'approved', decided_at = ?, decided_by = ? WHERE id = ?", decidedAt, PEOPLE.lead1, request?.id);
+    const approvedAt = Date.now() - (db.kind === 'sqlite' ? 90_000 : STRANDED_REQUEST_AGE_MS + 60_000);
+    await db.sql.run("UPDATE requests SET state = 'approved', decided_at = ?, approved_at = ?, decided_by = ? WHERE id = ?", approvedAt, approvedAt, PEOPLE.lead1, request?.id);
 
     const second = await start();
     const stateOf = async () => (await db.sql.all<{ state: string }>('SELECT state FROM requests WHERE id = ?', request?.id))[0]?.state;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBullScheduler, type BullScheduler } from '../../src/scheduler/bullmq-scheduler.ts';
-import { STRANDED_PROBLEM } from '../../src/core/grant-keeper.ts';
+import { STRANDED_PROBLEM } from '../../src/core/stranded-requests.ts';
 import type { GrantRecord, NewRequest, RequestRecord } from '../../src/core/records.ts';
 import { createReconciler } from '../../src/scheduler/reconciler.ts';
 import { LOST_RACE } from '../../src/store/repositories.ts';
@@ -107,19 +107,20 @@ describe('reconciler', () => {
 
   // What a stop between an approval's commit and the grant's first write leaves: an approved request and no grant.
   const approvedRequest = (at: number, extra: Partial<NewRequest> = {}) =>
-    h.store.transaction(new Date(at), (tx) => tx.insertRequest({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 60_000, reason: 'stranded', tickets: [], state: 'approved', steps: [], rule: 'r', createdAt: at, decidedAt: at, ...extra })).then((r) => (r as RequestRecord).id);
+    h.store.transaction(new Date(at), (tx) => tx.insertRequest({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 60_000, reason: 'stranded', tickets: [], state: 'approved', steps: [], rule: 'r', createdAt: at, decidedAt: at, approvedAt: at, ...extra })).then((r) => (r as RequestRecord).id);
 
   it('fails approved requests no grant came of, telling the requester; leaves young, granted, extension and long-gone ones alone', async () => {
     const now = Date.now();
     const minutes = (n: number) => now - n * 60_000;
     const stranded = await approvedRequest(minutes(11), { breakglass: true });
-    const window = await approvedRequest(minutes(3 * 24 * 60), { startsAt: minutes(11) }); // approved days ago, its window began 11 min ago
+    // Windows approved two days ago: one activated 11 min ago, one activated a minute ago although it began long before.
+    const window = await approvedRequest(minutes(11), { decidedAt: minutes(2 * 24 * 60), startsAt: minutes(20) });
     const young = await approvedRequest(minutes(1));
-    const youngWindow = await approvedRequest(minutes(3 * 24 * 60), { startsAt: minutes(1) });
+    const lateWindow = await approvedRequest(minutes(1), { decidedAt: minutes(2 * 24 * 60), startsAt: minutes(2 * 24 * 60) });
     const extension = await approvedRequest(minutes(11), { extendsGrantId: 1 });
     const longGone = await approvedRequest(minutes(4 * 24 * 60)); // beyond STRANDED_LOOKBACK_MS (3 days)
     const granted = await grant(60_000);
-    await h.sql.run('UPDATE requests SET decided_at = ? WHERE id = ?', minutes(11), granted.requestId);
+    await h.sql.run('UPDATE requests SET decided_at = ?, approved_at = ? WHERE id = ?', minutes(11), minutes(11), granted.requestId);
     expect(await h.store.breakglassRequestsSince(PEOPLE.engineer, minutes(60))).toBe(1);
 
     const report = await reconciler().runOnce();
@@ -127,7 +128,7 @@ describe('reconciler', () => {
     const state = async (id: number) => (await h.store.getRequest(id))?.state;
     expect(await state(stranded)).toBe('failed');
     expect(await state(window)).toBe('failed');
-    for (const id of [young, youngWindow, extension, longGone, granted.requestId]) expect(await state(id)).toBe('approved');
+    for (const id of [young, lateWindow, extension, longGone, granted.requestId]) expect(await state(id)).toBe('approved');
     expect((await h.store.getRequest(stranded))?.decisionNote).toBe(STRANDED_PROBLEM);
     // Failed, it no longer counts against the break-glass limit, and the requester is told why.
     expect(await h.store.breakglassRequestsSince(PEOPLE.engineer, minutes(60))).toBe(0);
@@ -167,24 +168,41 @@ describe('reconciler', () => {
     }
   });
 
-  it('alone on its store, takes what was mid-grant before it opened the store as stopped at once, not after the usual wait', async () => {
+  it('alone on its store, fails at once what was approved before it opened the store, but leaves pending grants their wait', async () => {
     const now = Date.now();
-    const stranded = await approvedRequest(now - 5_000);
+    const stranded = await approvedRequest(now - 90_000);
     const interrupted = await h.store.transaction(new Date(now), async (tx) => {
-      const request = await tx.insertRequest({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 60_000, reason: 'crash', tickets: [], state: 'approved', steps: [], rule: 'r', createdAt: now - 5_000, decidedAt: now - 5_000 });
-      return (await tx.insertGrant({ requestId: request.id, user: PEOPLE.engineer, resource: 'sandbox', role: 'admin', provider: { type: 'noop' }, reason: 'crash', state: 'pending', createdAt: now - 5_000 })).id;
+      const request = await tx.insertRequest({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', tier: 'low', durationMs: 60_000, reason: 'crash', tickets: [], state: 'approved', steps: [], rule: 'r', createdAt: now - 90_000, decidedAt: now - 90_000, approvedAt: now - 90_000 });
+      return (await tx.insertGrant({ requestId: request.id, user: PEOPLE.engineer, resource: 'sandbox', role: 'admin', provider: { type: 'noop' }, reason: 'crash', state: 'pending', createdAt: now - 90_000 })).id;
     }) as number;
-    // Shared (or opened before these were written): they may still be in another process's hands, so they wait.
+    // Shared: another replica may still have it in hand, so it waits STRANDED_REQUEST_AGE_MS.
     expect(await reconciler().runOnce()).toMatchObject({ stranded: 0, undone: 0 });
-    const alone = createReconciler({ store: h.store, access: h.service, scheduler, clock: realClock, log: silentLogger, intervalMs: 60_000, aloneSince: now - 1_000 });
-    expect(await alone.runOnce()).toMatchObject({ stranded: 1, undone: 1 });
+    const alone = (since: number) => createReconciler({ store: h.store, access: h.service, scheduler, clock: realClock, log: silentLogger, intervalMs: 60_000, aloneSince: since });
+    expect(await alone(now - 1_000).runOnce()).toMatchObject({ stranded: 1, undone: 0 });
     expect((await h.store.getRequest(stranded))?.state).toBe('failed');
-    expect((await h.store.getGrant(interrupted))?.state).toBe('failed');
-    // Work this process began itself is not touched before its time.
-    const since = createReconciler({ store: h.store, access: h.service, scheduler, clock: realClock, log: silentLogger, intervalMs: 60_000, aloneSince: now - 10_000 });
-    const mine = await approvedRequest(now - 2_000);
-    expect((await since.runOnce()).stranded).toBe(0);
-    expect((await h.store.getRequest(mine))?.state).toBe('approved');
+    // A grant already at its provider is not undone early: the stopped process's call may still land there.
+    expect((await h.store.getGrant(interrupted))?.state).toBe('pending');
+    // Approved by this process (or a minute before it opened the store: a clock stepped back) waits as usual.
+    const recent = await approvedRequest(now - 30_000);
+    expect((await alone(now).runOnce()).stranded).toBe(0);
+    expect((await h.store.getRequest(recent))?.state).toBe('approved');
+  });
+
+  it('never takes a request this process is granting for stranded, and a grant whose request was failed meanwhile is not made', async () => {
+    const now = Date.now();
+    const waiting = await approvedRequest(now - 11 * 60_000);
+    // Waiting its turn for the access key (behind a slow grant of the same access) longer than STRANDED_REQUEST_AGE_MS.
+    const report = await h.service.stranded.granting(waiting, () => reconciler().runOnce());
+    expect(report.stranded).toBe(0);
+    expect((await h.store.getRequest(waiting))?.state).toBe('approved');
+    // Failed by another replica's sweep while it waited: the grant's first write refuses it, and nothing is granted.
+    const record = await h.store.getRequest(waiting) as RequestRecord;
+    expect(await reconciler().runOnce()).toMatchObject({ stranded: 1 });
+    const outcome = await h.service.grants.fulfil(record);
+    expect(outcome).toMatchObject({ kind: 'failed', problem: STRANDED_PROBLEM });
+    expect(await h.store.grantsOfRequest(waiting)).toEqual([]);
+    expect(h.provider.present.size).toBe(0);
+    expect(h.notifier.types().filter((t) => t === 'request_failed')).toHaveLength(1); // told once, by the sweep
   });
 
   it('times out pending requests whose deadline passed', async () => {

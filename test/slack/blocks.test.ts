@@ -9,7 +9,7 @@ import type { ApprovalRow, GrantRow, RequestRow } from '../../src/store/schema.t
 const aRequest = (overrides: Partial<RequestRow> = {}): RequestRow => ({
   id: 42, requester: 'U0ENG1', resource: 'prod-db', role: 'write', tier: 'high', durationMs: 3_600_000, reason: 'schema change INC-7', tickets: ['INC-7'],
   breakglass: false, state: 'pending', steps: [{ from: 'security', count: 1 }, { from: 'sre-leads', count: 2 }], currentStep: 0, selfApproval: false,
-  extendsGrantId: null, channelId: null, rule: 'r', createdAt: 0, timeoutAt: 0, startsAt: null, decidedAt: null, decidedBy: null, decisionNote: null, cardChannel: null, cardTs: null, autoGroup: null, escalateAt: null, escalatedStep: null, bundleMembers: null, ...overrides,
+  extendsGrantId: null, channelId: null, rule: 'r', createdAt: 0, timeoutAt: 0, startsAt: null, decidedAt: null, approvedAt: null, decidedBy: null, decisionNote: null, cardChannel: null, cardTs: null, autoGroup: null, escalateAt: null, escalatedStep: null, bundleMembers: null, ...overrides,
 });
 const aGrant = (overrides: Partial<GrantRow> = {}): GrantRow => ({
   id: 17, requestId: 42, user: 'U0ENG1', resource: 'prod-db', role: 'write', provider: { type: 'noop' }, providerState: null, reason: 'r', breakglass: false, state: 'active',

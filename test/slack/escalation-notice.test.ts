@@ -8,7 +8,7 @@ const AT = Date.UTC(2026, 10, 23, 9, 30);
 const aRequest = (overrides: Partial<RequestRow> = {}): RequestRow => ({
   id: 42, requester: 'U0ENG1', resource: 'prod-db', role: 'write', tier: 'high', durationMs: 3_600_000, reason: 'r', tickets: [],
   breakglass: false, state: 'pending', steps: [{ from: 'security', count: 1, escalate_after: 1_800_000, escalate_to: 'sre-leads' }, { from: 'sre-leads', count: 2 }], currentStep: 0, selfApproval: false,
-  extendsGrantId: null, channelId: null, rule: 'r', createdAt: 0, timeoutAt: 0, startsAt: null, decidedAt: null, decidedBy: null, decisionNote: null, cardChannel: 'C0DBA', cardTs: '1.0', autoGroup: null, escalateAt: AT, escalatedStep: null, bundleMembers: null, ...overrides,
+  extendsGrantId: null, channelId: null, rule: 'r', createdAt: 0, timeoutAt: 0, startsAt: null, decidedAt: null, approvedAt: null, decidedBy: null, decisionNote: null, cardChannel: 'C0DBA', cardTs: '1.0', autoGroup: null, escalateAt: AT, escalatedStep: null, bundleMembers: null, ...overrides,
 });
 
 describe('escalation in Slack', () => {

@@ -1,6 +1,7 @@
 // A real GrantKeeper on a real store (SESAME_TEST_STORE picks SQLite or PostgreSQL) around one provider: approved requests in, grants out.
 import { randomInt } from 'node:crypto';
-import { GrantKeeper, subjectFor, type FulfilOutcome } from '../../src/core/grant-keeper.ts';
+import { GrantKeeper } from '../../src/core/grant-keeper.ts';
+import { subjectFor, type FulfilOutcome } from '../../src/core/grant-model.ts';
 import type { Directory, GrantSubject, Provider } from '../../src/core/ports.ts';
 import type { LoadedPolicy } from '../../src/policy/load.ts';
 import type { PolicyInput, ProviderConfig } from '../../src/policy/schema.ts';

@@ -23,6 +23,10 @@ export class PgReads implements RecordReads {
     return (await this.q.select().from(grants).where(eq(grants.id, id)))[0];
   }
 
+  grantsOfRequest(requestId: number): Promise<GrantRecord[]> {
+    return this.q.select().from(grants).where(eq(grants.requestId, requestId)).orderBy(asc(grants.id));
+  }
+
   approvalsFor(requestId: number): Promise<ApprovalRecord[]> {
     return this.q.select().from(approvals).where(eq(approvals.requestId, requestId)).orderBy(asc(approvals.id));
   }

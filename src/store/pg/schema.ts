@@ -48,6 +48,7 @@ export const requests = pgTable(
     timeoutAt: millis('timeout_at'),
     startsAt: millis('starts_at'),
     decidedAt: millis('decided_at'),
+    approvedAt: millis('approved_at'),
     decidedBy: text('decided_by'),
     decisionNote: text('decision_note'),
     cardChannel: text('card_channel'),
@@ -60,7 +61,7 @@ export const requests = pgTable(
     index('requests_requester_idx').on(t.requester, t.state),
     index('requests_channel_idx').on(t.channelId).where(sql`${t.breakglass} = true`),
     index('requests_escalate_idx').on(t.escalateAt).where(sql`${t.escalateAt} IS NOT NULL`),
-    index('requests_decided_idx').on(t.state, t.startsAt, t.decidedAt),
+    index('requests_approved_idx').on(t.state, t.approvedAt),
   ],
 );
 

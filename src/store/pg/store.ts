@@ -63,10 +63,6 @@ export class PgStore extends PgReads implements StorePort {
     return (await this.grantsOfRequest(requestId))[0];
   }
 
-  grantsOfRequest(requestId: number): Promise<GrantRecord[]> {
-    return this.db.select().from(grants).where(eq(grants.requestId, requestId)).orderBy(asc(grants.id));
-  }
-
   requestsBy(requester: string, states: RequestState[]): Promise<RequestRecord[]> {
     return this.db.select().from(requests).where(and(eq(requests.requester, requester), inArray(requests.state, states))).orderBy(asc(requests.id));
   }
@@ -144,9 +140,7 @@ export class PgStore extends PgReads implements StorePort {
     const grantsMade = this.db.select({ id: grants.id }).from(grants).where(eq(grants.requestId, requests.id));
     // No grant at all; or a bundle with fewer grants than members, whose next member was never begun.
     const unfinished = or(notExists(grantsMade), and(isNotNull(requests.bundleMembers), sql`(SELECT count(*) FROM ${grants} WHERE ${grants.requestId} = ${requests.id}) < json_array_length(${requests.bundleMembers}::json)`));
-    // Two index ranges of requests_decided_idx: a request approved outright by its decision, a window by its start.
-    const approvedInRange = or(and(isNull(requests.startsAt), gte(requests.decidedAt, sinceMs), lte(requests.decidedAt, cutoffMs)), and(gte(requests.startsAt, sinceMs), lte(requests.startsAt, cutoffMs), lte(requests.decidedAt, cutoffMs)));
-    return this.requestIdsPage(and(eq(requests.state, 'approved'), approvedInRange, isNull(requests.extendsGrantId), unfinished), afterId, limit);
+    return this.requestIdsPage(and(eq(requests.state, 'approved'), gte(requests.approvedAt, sinceMs), lte(requests.approvedAt, cutoffMs), isNull(requests.extendsGrantId), unfinished), afterId, limit);
   }
 
   dueScheduledRequestIds(nowMs: number, afterId: number, limit: number): Promise<number[]> {

@@ -1,2 +1,0 @@
--- Approved requests by when they became approved, so the reconciler finds the recent ones a crash left without a grant.
-CREATE INDEX "requests_decided_idx" ON "requests" USING btree ("state","starts_at","decided_at");
