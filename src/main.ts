@@ -136,8 +136,6 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
   const { store } = opened;
   const metrics = createMetrics(() => store.countGrants('active'), async () => (await auditStream.lag()) ?? 0, () => store.reviews.countPending());
   const clock = options.clock ?? { now: () => new Date() };
-  // Alone on the store (SQLite), nothing written before now is still being worked on: its process has stopped.
-  const openedAt = clock.now().getTime();
   const scheduler = createBullScheduler({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log, warnHorizonMs: Math.max(3_600_000, 2 * config.reconcileIntervalMs) });
   const replicas = createReplicaCoordination({ redisUrl: config.redisUrl, prefix: options.redisPrefix ?? 'sesame', log });
   // A SQLite database has one Sesame (the instance lock), so its keyed work takes turns in-process: no Redis round trips.
@@ -198,7 +196,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     if (channel) await call('chat.postMessage', () => client.chat.postMessage({ channel, text }));
   });
   scheduler.startWorkers(access);
-  const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs, ...(opened.shared ? {} : { aloneSince: openedAt }), sweepOrphans: () => sweepOrphans({ store, policy, providers, log }), sweepReasons: () => reasons.sweep() });
+  const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs, ...(opened.shared ? {} : { aloneSince: clock.now().getTime() }), sweepOrphans: () => sweepOrphans({ store, policy, providers, log }), sweepReasons: () => reasons.sweep() });
   const sweeper = sweepWhileHolder({ lease: replicas.sweeperLease, sweep: () => reconciler.runOnce(), intervalMs: config.reconcileIntervalMs, log });
   // On PostgreSQL only the sweeper-lease holder streams; the cursor in the database lets the next holder continue.
   const streamer = opened.shared ? streamWhileHolder({ lease: replicas.sweeperLease, streamer: auditStream, log }) : { start: () => auditStream.start(), stop: () => auditStream.stop() };

@@ -70,7 +70,7 @@ export interface ReconcilerOptions {
   /** Deletes provider objects of grants that are not live (see `Provider.sweep`); returns how many. */
   sweepOrphans?: () => Promise<number>;
   /**
-   * Set when this process holds the store alone (SQLite's instance lock): when it opened it. A request approved before
+   * Set when this process holds the store alone (SQLite's instance lock): when it started. A request approved before
    * then (less a margin for the clock) belongs to a process that has stopped, and no grant write means it called no
    * provider, so it is failed at once rather than after STRANDED_REQUEST_AGE_MS. Pending grants still wait
    * INTERRUPTED_GRANT_AGE_MS: a provider call the stopped process sent may still land.
