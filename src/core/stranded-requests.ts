@@ -11,6 +11,10 @@ import { LOST_RACE } from './store-port.ts';
 /** What a stranded request is failed with, for the requester to read. */
 export const STRANDED_PROBLEM = 'Sesame stopped after this request was approved and before anything was granted, so nothing was; request it again';
 
+/** The same for a bundle stopped between members, whose members granted before the stop are taken back. */
+export const strandedBundleProblem = (granted: number, members: number): string =>
+  `Sesame stopped while granting this bundle, after ${granted} of its ${members} members; those are taken back, since a bundle is all or nothing, so request it again`;
+
 type Deps = Pick<GrantKeeperDeps, 'store' | 'clock' | 'log' | 'notifier'>;
 
 export class StrandedRequests {
@@ -45,17 +49,18 @@ export class StrandedRequests {
     if (this.inHand.has(requestId) || request?.state !== 'approved' || request.extendsGrantId !== null) return false;
     const made = await store.grantsOfRequest(requestId);
     if (made.length >= (request.bundleMembers?.length ?? 1) || made.some((g) => g.state === 'pending')) return false;
+    const problem = made.length === 0 ? STRANDED_PROBLEM : strandedBundleProblem(made.length, request.bundleMembers?.length ?? 1);
     const failed = await store.transaction(this.deps.clock.now(), async (tx) => {
       // Checked with the write, for another replica's grant begun meanwhile; and a grant's own first write refuses a
       // request that is no longer approved, so whichever commits second gives way.
       if ((await tx.grantsOfRequest(requestId)).length !== made.length) tx.abort();
-      if (!await tx.updateRequest(requestId, 'approved', { state: 'failed', decisionNote: STRANDED_PROBLEM })) tx.abort();
-      await tx.audit({ actor: 'sesame', action: 'grant.failed', requestId: requestRef(requestId), details: { problem: STRANDED_PROBLEM, revoking: made.length > 0 ? made.map((g) => grantRef(g.id)) : undefined } });
+      if (!await tx.updateRequest(requestId, 'approved', { state: 'failed', decisionNote: problem })) tx.abort();
+      await tx.audit({ actor: 'sesame', action: 'grant.failed', requestId: requestRef(requestId), details: { problem, revoking: made.length > 0 ? made.map((g) => grantRef(g.id)) : undefined } });
     });
     if (failed === LOST_RACE) return false;
     this.deps.log.warn({ requestId: requestRef(requestId) }, 'an approved request was never granted (Sesame stopped in between); failed it and told the requester');
     const fresh = await store.getRequest(requestId) as RequestRecord;
-    await safely(this.deps.log, 'notify request_failed', () => this.deps.notifier.notify({ type: 'request_failed', request: fresh, problem: STRANDED_PROBLEM }));
+    await safely(this.deps.log, 'notify request_failed', () => this.deps.notifier.notify({ type: 'request_failed', request: fresh, problem }));
     for (const grant of made) if (LIVE_GRANT_STATES.includes(grant.state)) await this.keeper.end(grant, 'revoked', 'sesame', 'the rest of its bundle was never granted');
     return true;
   }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBullScheduler, type BullScheduler } from '../../src/scheduler/bullmq-scheduler.ts';
-import { STRANDED_PROBLEM } from '../../src/core/stranded-requests.ts';
+import { STRANDED_PROBLEM, strandedBundleProblem } from '../../src/core/stranded-requests.ts';
 import type { GrantRecord, NewRequest, RequestRecord } from '../../src/core/records.ts';
 import { createReconciler } from '../../src/scheduler/reconciler.ts';
 import { LOST_RACE } from '../../src/store/repositories.ts';
@@ -159,7 +159,7 @@ describe('reconciler', () => {
     const inFlight = await bundle([{ resource: 'sandbox', role: 'admin', state: 'active' }, { resource: 'staging-db', role: 'read', state: 'pending' }]);
 
     expect((await reconciler().runOnce()).stranded).toBe(1);
-    expect((await h.store.getRequest(half.id))?.state).toBe('failed');
+    expect(await h.store.getRequest(half.id)).toMatchObject({ state: 'failed', decisionNote: strandedBundleProblem(1, 2) });
     expect((await h.store.getGrant(half.grantIds[0] ?? 0))?.state).toBe('revoked');
     expect(h.provider.present.has(`G${half.grantIds[0]}`)).toBe(false);
     for (const other of [whole, inFlight]) {

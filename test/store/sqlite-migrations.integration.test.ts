@@ -73,6 +73,30 @@ describe.skipIf(onPostgres)('SQLite migrations in migrations/sqlite', () => {
     }
   });
 
+  it('dates the approved requests of a database from before approved_at, so the sweep for stranded ones sees them', () => {
+    const before = journal.entries.findIndex((e) => e.tag === '0014_approved_at');
+    expect(before).toBeGreaterThan(0);
+    const path = migrateWithOldLayout(before);
+    const old = new Database(path);
+    const insert = old.prepare("INSERT INTO requests (requester, resource, role, tier, duration_ms, reason, tickets, state, steps, rule, created_at, starts_at, decided_at) VALUES ('U1', 'db', 'read', 'low', 60000, ?, '[]', ?, '[]', 'r', 1, ?, ?)");
+    insert.run('at once', 'approved', null, 1_000);
+    insert.run('window', 'approved', 5_000, 2_000);
+    insert.run('approved after its start', 'approved', 1_500, 3_000);
+    insert.run('denied', 'denied', null, 4_000);
+    old.close();
+    const db = openDatabase(path);
+    try {
+      expect(db.$client.prepare('SELECT reason, approved_at AS approvedAt FROM requests ORDER BY id').all()).toEqual([
+        { reason: 'at once', approvedAt: 1_000 },
+        { reason: 'window', approvedAt: 5_000 },
+        { reason: 'approved after its start', approvedAt: 3_000 },
+        { reason: 'denied', approvedAt: null },
+      ]);
+    } finally {
+      db.$client.close();
+    }
+  });
+
   it('has a latest drizzle-kit snapshot equal to src/store/schema.ts', async () => {
     const latest = journal.entries.at(-1)?.tag.slice(0, 4) ?? '';
     const snapshot = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', `${latest}_snapshot.json`), 'utf8')) as DrizzleSQLiteSnapshotJSON;
