@@ -43,7 +43,7 @@ export class GrantKeeper {
   private async grantAt(request: RequestRecord, provider: ProviderConfig, identity: string | null, accessKey: string | null, endsAt: Date | undefined): Promise<FulfilOutcome> {
     const { store, clock } = this.deps;
     const createdAt = clock.now();
-    // Blocks (requester and approvers) are checked in the transaction that inserts the pending row: revoke-all's scan sees the row, or this the block.
+    // Blocks (requester and approvers), and that the request is still approved, are checked in the transaction that inserts the pending row: revoke-all's scan (or the stranded sweep's) sees the row, or this the block.
     const block = { party: null as Awaited<ReturnType<typeof grantRefusal>> };
     const pending = await store.transaction(createdAt, async (tx) => ((block.party = await grantRefusal(tx, request)) !== null ? tx.abort() :
       await tx.insertGrant({
