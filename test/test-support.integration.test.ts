@@ -1,12 +1,12 @@
 // The test-support pieces CI leans on: ports handed to child processes, and the report of tests that needed a retry.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { freePort } from './support/sesame-process.ts';
+import { freePort, stopSesame } from './support/sesame-process.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -21,6 +21,18 @@ describe('freePort', () => {
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '0.0.0.0', resolve));
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('stopSesame', () => {
+  it('ends with SIGKILL a process that ignores SIGTERM, once the grace has passed', async () => {
+    const child = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000); console.log('up')"], { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const started = Date.now();
+    await stopSesame({ child, output: () => '', exited: () => exit }, 300);
+    expect(child.signalCode).toBe('SIGKILL');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250); // it waited its grace first
   });
 });
 

@@ -15,7 +15,7 @@ import { FakeSlack } from '../support/fake-slack.ts';
 import { PEOPLE } from '../support/access-harness.ts';
 import { aPolicyInput } from '../support/policy-fixtures.ts';
 import { NOOP_PROVIDERS } from '../support/e2e.ts';
-import { freePort, spawnSesame, untilReady, type SesameProcess } from '../support/sesame-process.ts';
+import { freePort, spawnSesame, stopSesame, untilReady, type SesameProcess } from '../support/sesame-process.ts';
 import { SlackSigner, type SentRequest } from '../support/signed-client.ts';
 import { OwnRedis } from '../support/own-redis.ts';
 
@@ -70,12 +70,7 @@ function replayTarget(ticket: string) {
   }, 60_000);
 
   afterAll(async () => {
-    for (const p of [state.sesame, state.other]) {
-      if (p && p.child.exitCode === null) {
-        p.child.kill('SIGTERM');
-        await p.exited();
-      }
-    }
+    await Promise.all([state.sesame, state.other].map((p) => (p ? stopSesame(p) : undefined)));
     await slack.stop();
     await redis.stop();
     rmSync(state.dir, { recursive: true, force: true });

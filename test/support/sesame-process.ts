@@ -23,6 +23,20 @@ export function spawnSesame(args: string[], env: NodeJS.ProcessEnv): SesameProce
   return { child, output: () => output, exited: () => exit };
 }
 
+/**
+ * Ends a process a test started: SIGTERM, then SIGKILL if it has not exited within `graceMs`. An afterAll hook that
+ * only waited for a graceful exit could time out on a loaded machine and leave the process running for good.
+ */
+export async function stopSesame(sesame: SesameProcess, graceMs = 12_000): Promise<void> {
+  if (sesame.child.exitCode !== null || sesame.child.signalCode !== null) return;
+  sesame.child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+  if ((await Promise.race([sesame.exited(), late])) === 'late') sesame.child.kill('SIGKILL');
+  clearTimeout(timer);
+  await sesame.exited();
+}
+
 /** Waits until /readyz answers 200 on `port`; fails if the process exits first or 30 s pass. */
 export async function untilReady(sesame: SesameProcess, port: number): Promise<void> {
   const until = Date.now() + 30_000;
