@@ -94,6 +94,8 @@ function replayTarget(ticket: string) {
     },
     /** Starts a second process on the same Redis and prefix, delivers the capture there, and counts its requests. */
     async replayToOther(): Promise<{ port: number; status: number; requests: number }> {
+      // A retry (CI retries, and vitest reruns an it.fails test) would otherwise start a second one and lose the first.
+      if (state.other) await stopSesame(state.other);
       const port = await freePort();
       state.other = spawnSesame(['start'], { ...state.env, PORT: String(port), DATABASE_PATH: join(state.dir, 'b.db') });
       await untilReady(state.other, port);
