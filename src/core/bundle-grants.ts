@@ -113,5 +113,10 @@ export async function undoRestOfBundle(keeper: GrantKeeper, deps: Pick<Deps, 'st
   const grant = await deps.store.getGrant(grantId);
   const request = grant === undefined ? undefined : await deps.store.getRequest(grant.requestId);
   if (request?.bundleMembers == null || request.state !== 'failed') return;
-  for (const other of await deps.store.grantsOfRequest(request.id)) if (LIVE_GRANT_STATES.includes(other.state)) await keeper.end(other.id, 'revoked', 'sesame');
+  await revokeLiveMembers(keeper, deps, request.id);
+}
+
+/** Revokes every live grant of a failed bundle request: a bundle is all or nothing. */
+export async function revokeLiveMembers(keeper: GrantKeeper, deps: Pick<Deps, 'store'>, requestId: number, reason?: string): Promise<void> {
+  for (const grant of await deps.store.grantsOfRequest(requestId)) if (LIVE_GRANT_STATES.includes(grant.state)) await keeper.end(grant, 'revoked', 'sesame', reason);
 }

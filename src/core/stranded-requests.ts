@@ -1,9 +1,9 @@
 // Approved requests that no grant came of: Sesame stopped between the approval's commit and the grant's first write
 // (for a bundle, its next member's), so nothing more was granted. The reconciler fails them and tells the requester.
+import { revokeLiveMembers } from './bundle-grants.ts';
 import type { GrantKeeper } from './grant-keeper.ts';
 import type { FulfilOutcome, GrantKeeperDeps } from './grant-model.ts';
 import { grantRef, requestRef } from './ids.ts';
-import { LIVE_GRANT_STATES } from './lifecycle.ts';
 import type { RequestRecord } from './records.ts';
 import { safely } from './side-effects.ts';
 import { LOST_RACE } from './store-port.ts';
@@ -48,8 +48,9 @@ export class StrandedRequests {
     const request = await store.getRequest(requestId);
     if (this.inHand.has(requestId) || request?.state !== 'approved' || request.extendsGrantId !== null) return false;
     const made = await store.grantsOfRequest(requestId);
-    if (made.length >= (request.bundleMembers?.length ?? 1) || made.some((g) => g.state === 'pending')) return false;
-    const problem = made.length === 0 ? STRANDED_PROBLEM : strandedBundleProblem(made.length, request.bundleMembers?.length ?? 1);
+    const members = request.bundleMembers?.length ?? 1;
+    if (made.length >= members || made.some((g) => g.state === 'pending')) return false;
+    const problem = made.length === 0 ? STRANDED_PROBLEM : strandedBundleProblem(made.length, members);
     const failed = await store.transaction(this.deps.clock.now(), async (tx) => {
       // Checked with the write, for another replica's grant begun meanwhile; and a grant's own first write refuses a
       // request that is no longer approved, so whichever commits second gives way.
@@ -61,7 +62,7 @@ export class StrandedRequests {
     this.deps.log.warn({ requestId: requestRef(requestId) }, 'an approved request was never granted (Sesame stopped in between); failed it and told the requester');
     const fresh = await store.getRequest(requestId) as RequestRecord;
     await safely(this.deps.log, 'notify request_failed', () => this.deps.notifier.notify({ type: 'request_failed', request: fresh, problem }));
-    for (const grant of made) if (LIVE_GRANT_STATES.includes(grant.state)) await this.keeper.end(grant, 'revoked', 'sesame', 'the rest of its bundle was never granted');
+    if (made.length > 0) await revokeLiveMembers(this.keeper, this.deps, requestId, 'the rest of its bundle was never granted');
     return true;
   }
 }
