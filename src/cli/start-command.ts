@@ -10,10 +10,11 @@ import { EXIT } from './io.ts';
 
 /**
  * V8 lets the heap grow to several times what survived its last full collection before collecting again, so a bot
- * whose live objects take ~50 MiB sat at 250-340 MiB under load. Growing by 30 % at a time keeps the peak near the
- * live set for a few more collections (docs/benchmark.md); a setting in NODE_OPTIONS or on the command line wins.
+ * whose live objects take ~50 MiB sat at 250-340 MiB under load. Growing by half at a time keeps the peak near the
+ * live set; 30 % held it no lower under the bench and cost more full collections (docs/benchmark.md). A setting in
+ * NODE_OPTIONS or on the command line wins.
  */
-const HEAP_GROWING_FLAG = '--heap-growing-percent=30';
+const HEAP_GROWING_FLAG = '--heap-growing-percent=50';
 
 /** How long in-flight work may take after SIGTERM before the process gives up waiting. */
 const STOP_TIMEOUT_MS = 10_000;
