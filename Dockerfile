@@ -32,4 +32,4 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
 STOPSIGNAL SIGTERM
-CMD ["node", "--max-semi-space-size=8", "--single-threaded-gc", "bin/sesame.js", "start"]
+CMD ["node", "--max-semi-space-size=8", "--single-threaded-gc", "--v8-pool-size=1", "bin/sesame.js", "start"]

@@ -98,8 +98,8 @@ describe('how Sesame is launched', () => {
   const flags = sesameNodeFlags(ROOT);
   const scripts = (JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts;
 
-  it('gives Node the same flags from npm start, the playground and the container (8 MiB semi-spaces, for memory; collection on the main thread, for CPU)', () => {
-    expect(flags).toEqual(expect.arrayContaining(['--max-semi-space-size=8', '--single-threaded-gc']));
+  it('gives Node the same flags from npm start, the playground and the container (8 MiB semi-spaces and one V8 helper thread, for memory; collection on the main thread, for CPU)', () => {
+    expect(flags).toEqual(expect.arrayContaining(['--max-semi-space-size=8', '--single-threaded-gc', '--v8-pool-size=1']));
     for (const name of ['playground', 'sesame']) expect(scripts[name]?.startsWith(['node', ...flags, 'bin/sesame.js'].join(' '))).toBe(true);
   });
 

@@ -206,8 +206,9 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
         return dm(event.request.requester, `⌛ Nobody decided on your request ${code(requestRef(event.request.id))} for ${what(event.request)} within ${formatDuration(settings().request_timeout)}, so it timed out. Ask again, or ping the approvers.`);
       case 'request_failed':
         await updateCard(event.request.id);
-        await dm(event.request.requester, `⚠️ Your request ${code(requestRef(event.request.id))} for ${what(event.request)} was approved, but granting it failed, so you have no access. Try again later, or tell your Sesame admins. The provider said:`, event.problem);
-        return auditLine(`⚠️ ${admins()} Granting ${code(requestRef(event.request.id))} ${what(event.request)} to ${mention(event.request.requester)} failed after retries: ${code(event.problem)}`);
+        await dm(event.request.requester, `⚠️ Your request ${code(requestRef(event.request.id))} for ${what(event.request)} was approved, but granting it failed, so you have no access. Try again later, or tell your Sesame admins. What went wrong:`, event.problem);
+        // Not always the provider's answer: a policy change, a revoke-all, or Sesame stopping mid-grant fail requests too.
+        return auditLine(`⚠️ ${admins()} Granting ${code(requestRef(event.request.id))} ${what(event.request)} to ${mention(event.request.requester)} failed: ${code(event.problem)}`);
       case 'grant_activated':
         await updateCard(event.request.id);
         await grantDm(event.grant, `🔓 You have ${grantLine(event.grant)} until ${slackTime(event.grant.expiresAt ?? 0)}. End it early with \`/access revoke ${grantRef(event.grant.id)}\`.`, event.providerMessage);

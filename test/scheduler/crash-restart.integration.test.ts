@@ -111,6 +111,9 @@ describe('crash and restart', () => {
     expect((await db.sql.all<{ n: number | string }>('SELECT count(*) AS n FROM grants WHERE request_id = ?', request?.id)).map((r) => Number(r.n))).toEqual([0]);
     const told = await slack.waitFor(() => slack.callsTo('chat.postMessage').find((m) => String(m.text).includes(`R${request?.id}`) && String(m.text).includes('approved, but granting it failed')), 'the DM to the requester');
     expect(JSON.stringify(told)).toContain(STRANDED_PROBLEM);
+    // No provider was asked: the message must not put Sesame's own stop in a provider's mouth.
+    expect(String(told.text)).toContain(`What went wrong: ${STRANDED_PROBLEM}`);
+    expect(JSON.stringify(told)).not.toMatch(/provider said/i);
     second.child.kill('SIGTERM');
     expect(await second.exited(), second.output()).toBe(0);
   });
