@@ -1,5 +1,6 @@
 // Redis going away and coming back, with BullMQ's connections all retrying: two log lines for the outage, not hundreds.
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createBullScheduler } from '../../src/scheduler/bullmq-scheduler.ts';
 import { OwnRedis } from '../support/own-redis.ts';
@@ -65,5 +66,10 @@ describe('shutting down', () => {
     }
     await new Promise((r) => setTimeout(r, 200));
     expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
+    // A queue that got as far as connecting wrote its meta key into the shared Redis; none is left behind.
+    const shared = new Redis('redis://127.0.0.1:6379/9');
+    const left = await shared.keys('sesame-close-*');
+    if (left.length > 0) await shared.del(...left);
+    shared.disconnect();
   });
 });
