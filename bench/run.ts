@@ -26,23 +26,9 @@ import { benchUser, inParallel, passes, percentile, progress, sleep, table, type
 /** The bench owns this Redis database and empties it before and after. */
 const REDIS_DB = 13;
 const REDIS_URL = `redis://127.0.0.1:6379/${REDIS_DB}`;
-/**
- * Below the kernel's ephemeral range (fixed ports inside it were sometimes held by one of the run's own outgoing
- * connections when a process came to listen on them: "Port 39134 is already in use"), and distinct.
- */
-async function benchPorts() {
-  const taken = new Set<number>();
-  const next = async (): Promise<number> => {
-    for (;;) {
-      const port = await freePort();
-      if (taken.has(port)) continue;
-      taken.add(port);
-      return port;
-    }
-  };
-  return { sesame: await next(), bolt: await next(), cold: await next(), replicas: [await next(), await next()] as const };
-}
-const PORTS = await benchPorts();
+// From below the kernel's ephemeral range: fixed ports inside it were sometimes held by one of the run's own outgoing
+// connections when a process came to listen on them ("Port 39134 is already in use").
+const PORTS = { sesame: await freePort(), bolt: await freePort(), cold: await freePort(), replicas: [await freePort(), await freePort()] as const };
 const HOOK_SECRET = 'bench-webhook-secret-0123456789';
 const ONLY = process.env.BENCH_ONLY?.split(',');
 const SIZES = { ackRounds: 8, ackPerRound: 250, concurrency: 50, toGrant: 200, lifecycles: 2_000, warmUp: 1_000, spread: 200, burst: 1_000, reconcile: 100_000 };

@@ -1,8 +1,8 @@
 // Redis going away and coming back, with BullMQ's connections all retrying: two log lines for the outage, not hundreds.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createBullScheduler } from '../../src/scheduler/bullmq-scheduler.ts';
+import { deleteKeys } from '../support/e2e.ts';
 import { OwnRedis } from '../support/own-redis.ts';
 
 interface Line {
@@ -57,19 +57,20 @@ describe('shutting down', () => {
     const lines: Line[] = [];
     const record = (level: Line['level']) => (fields: object, message: string) => void lines.push({ level, fields: fields as Record<string, unknown>, message });
     const log = { info: record('info'), warn: record('warn'), error: record('error') };
-    // Closed at every moment of its start-up: before the first connect, during the handshake, just after ready.
-    for (let i = 0; i < 40; i++) {
-      const prefix = `sesame-close-${randomUUID()}`;
-      const scheduler = createBullScheduler({ redisUrl: 'redis://127.0.0.1:6379/9', prefix, log });
-      await new Promise((r) => setTimeout(r, i % 8));
-      await scheduler.close();
+    const redisUrl = 'redis://127.0.0.1:6379/9';
+    const prefix = `sesame-close-${randomUUID()}`;
+    try {
+      // Closed at every moment of its start-up: before the first connect, during the handshake, just after ready.
+      for (let i = 0; i < 40; i++) {
+        const scheduler = createBullScheduler({ redisUrl, prefix: `${prefix}-${i}`, log });
+        await new Promise((r) => setTimeout(r, i % 8));
+        await scheduler.close();
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
+    } finally {
+      // A queue that got as far as connecting wrote its meta key into the shared Redis; none is left behind.
+      await deleteKeys(`${prefix}-*`, redisUrl);
     }
-    await new Promise((r) => setTimeout(r, 200));
-    expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
-    // A queue that got as far as connecting wrote its meta key into the shared Redis; none is left behind.
-    const shared = new Redis('redis://127.0.0.1:6379/9');
-    const left = await shared.keys('sesame-close-*');
-    if (left.length > 0) await shared.del(...left);
-    shared.disconnect();
   });
 });

@@ -150,9 +150,9 @@ export async function startE2E(policyChanges: PolicyChanges = NOOP_PROVIDERS, op
   };
 }
 
-/** Removes every Redis key matching `pattern`; tests use it to clean up their BullMQ prefix. */
-export async function deleteKeys(pattern: string): Promise<void> {
-  const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
+/** Removes every Redis key matching `pattern` (database 0 unless `redisUrl` names another); tests use it to clean up their BullMQ prefix. */
+export async function deleteKeys(pattern: string, redisUrl = 'redis://127.0.0.1:6379/0'): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true });
   await redis.connect();
   let cursor = '0';
   do {

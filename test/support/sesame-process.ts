@@ -48,6 +48,8 @@ export async function untilReady(sesame: SesameProcess, port: number): Promise<v
   }
 }
 
+const handedOut = new Set<number>();
+
 /**
  * A loopback port free right now, for a child process that must be told its port in advance. It comes from below the
  * kernel's ephemeral range (ip_local_port_range), because a port from inside it could be handed to some test's
@@ -58,7 +60,11 @@ export async function freePort(): Promise<number> {
   const low = ephemeralPortsFrom();
   for (let tries = 0; ; tries++) {
     const port = randomInt(10_000, Math.max(10_001, low));
-    if (await canListen(port)) return port;
+    // Never the same port twice in one process: nothing listens on it yet when a caller asks for a second one.
+    if (!handedOut.has(port) && (await canListen(port))) {
+      handedOut.add(port);
+      return port;
+    }
     if (tries > 50) throw new Error(`no free loopback port between 10000 and ${low} after 50 tries; free some ports or widen the range`);
   }
 }
