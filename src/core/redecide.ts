@@ -2,7 +2,7 @@
 import { bundleMembers, sameMembers } from '../policy/bundles.ts';
 import { decide, type AccessQuery, type Facts } from '../policy/decide.ts';
 import type { Policy } from '../policy/schema.ts';
-import { sameRouting, type RoutedStep } from '../policy/teams.ts';
+import { leadsOf, sameRouting, type RoutedStep } from '../policy/teams.ts';
 import type { GrantRecord, RequestRecord } from './records.ts';
 import type { DomainError } from './errors.ts';
 import { escalationWithdrawn } from './escalation-rules.ts';
@@ -31,11 +31,16 @@ export function whyNoLongerAllowed(policy: Policy, request: RequestRecord, grant
   // A lead blocked since the request was made leaves it routed as it was (their clicks are refused, and what they
   // approved is refused as `approval_by_blocked`); one made after went past them: either routing stands.
   const asStored = (steps: RoutedStep[]) => sameRouting(steps, request.steps) && !escalationWithdrawn(steps, request.steps);
-  const beforeBlocks = () => {
-    const unblocked = decide(policy, query, { ...facts, blockedLeads: undefined }, now);
-    return unblocked.kind === 'needs_approval' && asStored(unblocked.steps);
+  const routedWith = (blockedLeads: ReadonlySet<string> | undefined) => {
+    const again = decide(policy, query, { ...facts, blockedLeads }, now);
+    return again.kind === 'needs_approval' && asStored(again.steps);
   };
-  const routed = asStored(decision.steps) || ((facts.blockedLeads?.size ?? 0) > 0 && beforeBlocks());
+  // A request made while the leads were blocked went to the fallback (marked so): it stands once they are unblocked.
+  const fellBack = request.steps.some((s) => s.leads_blocked === true);
+  const routed =
+    asStored(decision.steps) ||
+    ((facts.blockedLeads?.size ?? 0) > 0 && routedWith(undefined)) ||
+    (fellBack && routedWith(new Set(leadsOf(policy, facts.teams ?? new Set()))));
   if (!routed || (request.selfApproval && !decision.request.selfApproval)) return { code: 'approvals_changed', tier: decision.request.tier };
   return null;
 }

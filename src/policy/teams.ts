@@ -14,6 +14,11 @@ export type RoutedStep = {
   /** When the step has no decision this long after it began, `escalate_to` may decide it too. */
   escalate_after?: number;
   escalate_to?: string;
+  /**
+   * Only on a team-lead step sent to its fallback because too few of the leads could decide (an admin blocked
+   * them): the requester never counts on it, even where the tier allows self-approval, and it stands after an unblock.
+   */
+  leads_blocked?: true;
 };
 
 /** Who a person is for team-lead routing: their teams (as member or lead) and their user id. */
@@ -38,7 +43,7 @@ export function leadsOf(policy: Policy, teams: ReadonlySet<string>): string[] {
  * The leads who may act for this person, or why nobody may: a lead never decides or reviews their own access, so
  * a lead's own request goes elsewhere, as does a request from someone in no team or whose teams have too few leads.
  */
-export function teamLeadsFor(policy: Policy, facts: TeamFacts, count = 1): { leads: string[] } | { none: string } {
+export function teamLeadsFor(policy: Policy, facts: TeamFacts, count = 1): { leads: string[] } | { none: string; blocked?: true } {
   const teams = facts.teams ?? new Set<string>();
   if (teams.size === 0) return { none: 'the requester is in no team' };
   const leads = leadsOf(policy, teams);
@@ -47,7 +52,7 @@ export function teamLeadsFor(policy: Policy, facts: TeamFacts, count = 1): { lea
   if (leads.length < count) return { none: `the teams ${[...teams].join(', ')} have fewer than ${count} leads` };
   const able = leads.filter((lead) => !facts.blockedLeads?.has(lead));
   // Not saying why: whom an admin blocked is for the admins, and explain shows this note to anyone.
-  if (able.length < count) return { none: `fewer than ${count} of the leads of ${[...teams].join(', ')} can decide now` };
+  if (able.length < count) return { none: `fewer than ${count} of the leads of ${[...teams].join(', ')} can decide now`, blocked: true };
   return { leads: able };
 }
 
@@ -64,7 +69,7 @@ export function routeSteps(policy: Policy, steps: readonly ApprovalStep[], facts
     }
     const fallback = step.fallback as string; // required by the schema when from is team_lead
     notes.push(`step ${i + 1} goes to its fallback ${fallback}: ${found.none}`);
-    return { from: fallback, count: step.count, ...escalation };
+    return { from: fallback, count: step.count, ...escalation, ...('blocked' in found ? { leads_blocked: true as const } : {}) };
   });
   return { steps: routed, notes };
 }

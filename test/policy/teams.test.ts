@@ -56,7 +56,26 @@ describe('team-lead routing', () => {
     expect(d).toMatchObject({ kind: 'needs_approval', steps: [{ from: 'security', count: 1 }, { from: 'sre-leads' }] });
     expect(d.rule.why).toContain('step 1 goes to its fallback security: fewer than 1 of the leads of payments can decide now');
     expect(d.rule.why).not.toContain('block');
+    // Marked, so the requester never counts on it and it stands after an unblock; no other fallback is.
+    expect(d.kind === 'needs_approval' && d.steps[0]).toEqual({ from: 'security', count: 1, leads_blocked: true });
+    const own = ask(LEAD_PAY, ['payments']);
+    expect(own.kind === 'needs_approval' && own.steps).toEqual([{ from: 'security', count: 1 }, { from: 'sre-leads', count: 1 }]);
+    const teamless = ask(NOBODY, []);
+    expect(teamless.kind === 'needs_approval' && teamless.steps[0]).toEqual({ from: 'security', count: 1 });
     expect(reviewersFor(policy, 'team_lead', { teams: new Set(['payments']), user: PAYER, blockedLeads: new Set([LEAD_PAY]) })).toEqual({ group: policy.settings.admins });
+  });
+
+  it('keeps the mark when a bundle merges a step that fell back for a block with the same group\'s step', () => {
+    const bundled = aLoadedPolicy({
+      teams: { payments: { members: [PAYER], leads: [LEAD_PAY] } },
+      bundles: { 'db-admin': ['prod-db:read', 'prod-db:write'] },
+      tiers: { high: { approvals: [{ from: 'sre-leads', count: 1 }] }, medium: { approvals: [{ from: 'team_lead', count: 1, fallback: 'sre-leads' }] } },
+    } as Parameters<typeof aLoadedPolicy>[0]).policy;
+    const facts = { groups: new Set(['engineering']), teams: new Set(['payments']), user: PAYER };
+    const d = decide(bundled, { resource: 'db-admin', duration: 3_600_000, reason: 'INC-1' }, { ...facts, blockedLeads: new Set([LEAD_PAY]) }, at);
+    expect(d.kind === 'needs_approval' && d.steps).toEqual([{ from: 'sre-leads', count: 1, leads_blocked: true }]);
+    const unblocked = decide(bundled, { resource: 'db-admin', duration: 3_600_000, reason: 'INC-1' }, facts, at);
+    expect(unblocked.kind === 'needs_approval' && unblocked.steps).toEqual([{ from: 'sre-leads', count: 1 }, { from: 'team_lead', count: 1, leads: [LEAD_PAY] }]);
   });
 
   it('sends someone in no team to the fallback group', () => {

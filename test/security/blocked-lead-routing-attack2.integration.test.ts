@@ -44,16 +44,38 @@ describe('attack2: a blocked lead\'s team routed to a fallback group holding the
     expect(h.provider.count('grant')).toBe(0);
   });
 
-  // KNOWN GAP (docs/policy.md): fails closed (cancelled as no longer allowed; ask again). Flip once routing records the block.
-  it.fails('GAP (low): a request routed to the fallback while the lead was blocked is cancelled at its approval once the lead is unblocked', async () => {
+  // Was a known gap (cancelled as no longer allowed at the approval): the routed step now records that it fell back for a block.
+  it('held: a request routed to the fallback while the lead was blocked stands once the lead is unblocked', async () => {
     await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised SEC-33');
     const asked = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'during the block' });
     if (!asked.ok || asked.value.kind !== 'pending') throw new Error('expected a pending request');
     expect(asked.value.request.steps[0]?.from).toBe('sre-leads');
     expect((await userBlocksOf(h).unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);
+    expect(asked.value.request.steps[0]?.leads_blocked).toBe(true);
     const click = await h.service.approve(asked.value.request.id, PEOPLE.lead2); // an honest fallback approver
-    // Held would be: the fallback approver's approval stands (the request was routed correctly when made).
+    // The fallback approver's approval stands: the request was routed correctly when made.
     expect({ outcome: click.ok ? click.value.kind : click.error.code, state: (await h.store.getRequest(asked.value.request.id))?.state }).toEqual({ outcome: 'approved', state: 'approved' });
+  });
+
+  it('held: such a request is no longer allowed once the policy sends that step\'s fallback elsewhere', async () => {
+    await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised SEC-35');
+    const asked = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'during the block' });
+    if (!asked.ok || asked.value.kind !== 'pending') throw new Error('expected a pending request');
+    expect((await userBlocksOf(h).unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);
+    h.setPolicy(
+      aLoadedPolicy({
+        teams: { payments: { members: [PEOPLE.engineer, PEOPLE.lead2], leads: [PEOPLE.lead1] } },
+        tiers: { low: { auto_approve: undefined, approvals: [{ ...LEAD_STEP, fallback: 'security' }] } },
+      } as PolicyInput),
+    );
+    expect((await h.service.approve(asked.value.request.id, PEOPLE.lead2)).error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'approvals_changed' } });
+    expect(h.provider.count('grant')).toBe(0);
+  });
+
+  it('a step that fell back for any other reason is not marked: a lead\'s own request', async () => {
+    const own = await h.service.request({ requester: PEOPLE.lead1, resource: 'sandbox', duration: HOUR, reason: 'own' });
+    if (!own.ok || own.value.kind !== 'pending') throw new Error('expected a pending request');
+    expect(own.value.request.steps).toEqual([{ from: 'sre-leads', count: 1 }]);
   });
 });
 
@@ -64,9 +86,9 @@ describe('attack2: fallback with self_approval on', () => {
     h.setPolicy(policy(true));
   });
 
-  // KNOWN GAP (docs/policy.md): only with `self_approval: true` on the tier and the requester in the fallback group, as for
-  // someone in no team. Flip once a step that fell back for a block keeps self-approval off.
-  it.fails('GAP (policy-dependent): blocking the only lead turns a lead-approved tier into one the requester approves alone', async () => {
+  // Was a known gap with `self_approval: true` on the tier and the requester in the fallback group: a step that fell back
+  // for a block now keeps the requester out, as the lead step it stands for did.
+  it('held: blocking the only lead does not turn a lead-approved tier into one the requester approves alone', async () => {
     const before = await h.service.request({ requester: PEOPLE.lead2, resource: 'sandbox', duration: HOUR, reason: 'before' });
     expect(before.ok && before.value.kind === 'pending' && before.value.request.steps[0]?.leads).toEqual([PEOPLE.lead1]);
     if (before.ok && before.value.kind === 'pending') await h.service.cancel(before.value.request.id, PEOPLE.lead2);
@@ -74,7 +96,15 @@ describe('attack2: fallback with self_approval on', () => {
     const asked = await h.service.request({ requester: PEOPLE.lead2, resource: 'sandbox', duration: HOUR, reason: 'self' });
     if (!asked.ok || asked.value.kind !== 'pending') throw new Error('expected a pending request');
     const self = await h.service.approve(asked.value.request.id, PEOPLE.lead2);
-    // Held would be: a fallback taken because leads are blocked does not let the requester count (the lead step never did).
     expect(self.ok ? self.value.kind : self.error.code).toBe('self_approval');
+    expect(h.provider.count('grant')).toBe(0);
+    expect((await h.store.getRequest(asked.value.request.id))?.state).toBe('pending');
+  });
+
+  it('a lead\'s own request still falls back as before: with self_approval on, the lead may approve it in the fallback group', async () => {
+    const own = await h.service.request({ requester: PEOPLE.lead1, resource: 'sandbox', duration: HOUR, reason: 'own' });
+    if (!own.ok || own.value.kind !== 'pending') throw new Error('expected a pending request');
+    const self = await h.service.approve(own.value.request.id, PEOPLE.lead1);
+    expect(self.ok ? self.value.kind : self.error.code).toBe('approved');
   });
 });
