@@ -43,7 +43,7 @@ export interface ApproverFacts {
 }
 
 /** The approval step a pending request is waiting on. */
-export function currentStep(request: RequestRecord): { index: number; from: string; count: number; leads?: string[]; leads_blocked?: true } | null {
+export function currentStep(request: RequestRecord): { index: number; from: string; count: number; leads?: string[]; leads_blocked?: string[] } | null {
   const step = request.steps[request.currentStep];
   return step ? { index: request.currentStep, ...step } : null;
 }
@@ -55,7 +55,7 @@ export function checkApproval(request: RequestRecord, approvals: readonly Approv
   const step = currentStep(request);
   if (step === null) return err({ code: 'not_pending', requestId: id, state: request.state });
   // A step that fell back past blocked leads stands for the lead's approval, which was never the requester's to give.
-  if (approver.user === request.requester && (!request.selfApproval || step.leads_blocked === true)) return err({ code: 'self_approval', requestId: id });
+  if (approver.user === request.requester && (!request.selfApproval || step.leads_blocked !== undefined)) return err({ code: 'self_approval', requestId: id });
   if (approver.outsider) return err({ code: 'outsider_refused', standing: approver.outsider });
   if (approver.blocked) return err({ code: 'blocked_decider' });
   const outOfStep = whyNotInStep(request, step, approver);

@@ -2,7 +2,7 @@
 import { bundleMembers, sameMembers } from '../policy/bundles.ts';
 import { decide, type AccessQuery, type Facts } from '../policy/decide.ts';
 import type { Policy } from '../policy/schema.ts';
-import { leadsOf, sameRouting, type RoutedStep } from '../policy/teams.ts';
+import { sameRouting, type RoutedStep } from '../policy/teams.ts';
 import type { GrantRecord, RequestRecord } from './records.ts';
 import type { DomainError } from './errors.ts';
 import { escalationWithdrawn } from './escalation-rules.ts';
@@ -35,12 +35,13 @@ export function whyNoLongerAllowed(policy: Policy, request: RequestRecord, grant
     const again = decide(policy, query, { ...facts, blockedLeads }, now);
     return again.kind === 'needs_approval' && asStored(again.steps);
   };
-  // A request made while the leads were blocked went to the fallback (marked so): it stands once they are unblocked.
-  const fellBack = request.steps.some((s) => s.leads_blocked === true);
+  // A request made while leads were blocked went past them (the step names them): it stands once those are unblocked,
+  // but not when other leads (added since, or of a team the requester moved to) would decide it now.
+  const passed = request.steps.flatMap((s) => s.leads_blocked ?? []);
   const routed =
     asStored(decision.steps) ||
     ((facts.blockedLeads?.size ?? 0) > 0 && routedWith(undefined)) ||
-    (fellBack && routedWith(new Set(leadsOf(policy, facts.teams ?? new Set()))));
+    (passed.length > 0 && routedWith(new Set([...passed, ...(facts.blockedLeads ?? [])])));
   if (!routed || (request.selfApproval && !decision.request.selfApproval)) return { code: 'approvals_changed', tier: decision.request.tier };
   return null;
 }

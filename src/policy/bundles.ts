@@ -91,7 +91,8 @@ function mergeStep(a: RoutedStep, b: RoutedStep): RoutedStep {
   // Two team-lead steps of one requester went to the same leads; only leads both name decide (never an empty group).
   const leads = a.leads === undefined ? {} : { leads: a.leads.filter((l) => b.leads?.includes(l) ?? false) };
   // A step either member's routing sent past blocked leads keeps the requester out of the merged one.
-  const fellBack = a.leads_blocked === true || b.leads_blocked === true ? { leads_blocked: true as const } : {};
+  const passed = [...new Set([...(a.leads_blocked ?? []), ...(b.leads_blocked ?? [])])];
+  const fellBack = passed.length === 0 ? {} : { leads_blocked: passed };
   if (a.escalate_to === undefined || a.escalate_to !== b.escalate_to || a.escalate_after === undefined || b.escalate_after === undefined) return { from: a.from, count, ...leads, ...fellBack };
   return { from: a.from, count, ...leads, escalate_after: Math.max(a.escalate_after, b.escalate_after), escalate_to: a.escalate_to, ...fellBack };
 }

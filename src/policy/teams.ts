@@ -15,10 +15,11 @@ export type RoutedStep = {
   escalate_after?: number;
   escalate_to?: string;
   /**
-   * Only on a team-lead step sent to its fallback because too few of the leads could decide (an admin blocked
-   * them): the requester never counts on it, even where the tier allows self-approval, and it stands after an unblock.
+   * Leads of the requester an admin had blocked when the step was routed, and so left out: of the leads' step, or of
+   * its fallback when too few were left. The requester never counts on such a fallback (even where the tier allows
+   * self-approval), and an unblock of exactly these leads does not make the request stale.
    */
-  leads_blocked?: true;
+  leads_blocked?: string[];
 };
 
 /** Who a person is for team-lead routing: their teams (as member or lead) and their user id. */
@@ -43,7 +44,7 @@ export function leadsOf(policy: Policy, teams: ReadonlySet<string>): string[] {
  * The leads who may act for this person, or why nobody may: a lead never decides or reviews their own access, so
  * a lead's own request goes elsewhere, as does a request from someone in no team or whose teams have too few leads.
  */
-export function teamLeadsFor(policy: Policy, facts: TeamFacts, count = 1): { leads: string[] } | { none: string; blocked?: true } {
+export function teamLeadsFor(policy: Policy, facts: TeamFacts, count = 1): { leads: string[]; blocked?: string[] } | { none: string; blocked?: string[] } {
   const teams = facts.teams ?? new Set<string>();
   if (teams.size === 0) return { none: 'the requester is in no team' };
   const leads = leadsOf(policy, teams);
@@ -51,9 +52,10 @@ export function teamLeadsFor(policy: Policy, facts: TeamFacts, count = 1): { lea
   if (own !== undefined) return { none: `the requester leads ${own}` };
   if (leads.length < count) return { none: `the teams ${[...teams].join(', ')} have fewer than ${count} leads` };
   const able = leads.filter((lead) => !facts.blockedLeads?.has(lead));
+  const blocked = able.length === leads.length ? {} : { blocked: leads.filter((lead) => !able.includes(lead)) };
   // Not saying why: whom an admin blocked is for the admins, and explain shows this note to anyone.
-  if (able.length < count) return { none: `fewer than ${count} of the leads of ${[...teams].join(', ')} can decide now`, blocked: true };
-  return { leads: able };
+  if (able.length < count) return { none: `fewer than ${count} of the leads of ${[...teams].join(', ')} can decide now`, ...blocked };
+  return { leads: able, ...blocked };
 }
 
 /** The tier's steps with each `team_lead` step sent to the requester's leads or its fallback, and a note per routed step. */
@@ -65,11 +67,11 @@ export function routeSteps(policy: Policy, steps: readonly ApprovalStep[], facts
     const found = teamLeadsFor(policy, facts, step.count);
     if ('leads' in found) {
       notes.push(`step ${i + 1} goes to the leads of ${[...(facts.teams ?? [])].join(', ')} (${found.leads.join(', ')})`);
-      return { from: TEAM_LEAD, count: step.count, leads: found.leads, ...escalation };
+      return { from: TEAM_LEAD, count: step.count, leads: found.leads, ...escalation, ...(found.blocked ? { leads_blocked: found.blocked } : {}) };
     }
     const fallback = step.fallback as string; // required by the schema when from is team_lead
     notes.push(`step ${i + 1} goes to its fallback ${fallback}: ${found.none}`);
-    return { from: fallback, count: step.count, ...escalation, ...('blocked' in found ? { leads_blocked: true as const } : {}) };
+    return { from: fallback, count: step.count, ...escalation, ...(found.blocked ? { leads_blocked: found.blocked } : {}) };
   });
   return { steps: routed, notes };
 }

@@ -51,13 +51,13 @@ describe('team-lead routing', () => {
 
   it('leaves out leads an admin blocked, and falls back when too few are left to decide', () => {
     const blocked = (user: string, teams: string[], leads: string[]) => decide(policy, { resource: 'prod-db', role: 'write', reason: 'INC-1' }, { groups: new Set(['engineering']), teams: new Set(teams), user, blockedLeads: new Set(leads) }, at);
-    expect(blocked(BOTH, ['payments', 'web'], [LEAD_PAY])).toMatchObject({ steps: [{ from: 'team_lead', leads: [LEAD_WEB] }, { from: 'sre-leads' }] });
+    expect(blocked(BOTH, ['payments', 'web'], [LEAD_PAY])).toMatchObject({ steps: [{ from: 'team_lead', leads: [LEAD_WEB], leads_blocked: [LEAD_PAY] }, { from: 'sre-leads' }] });
     const d = blocked(PAYER, ['payments'], [LEAD_PAY]);
     expect(d).toMatchObject({ kind: 'needs_approval', steps: [{ from: 'security', count: 1 }, { from: 'sre-leads' }] });
     expect(d.rule.why).toContain('step 1 goes to its fallback security: fewer than 1 of the leads of payments can decide now');
     expect(d.rule.why).not.toContain('block');
     // Marked, so the requester never counts on it and it stands after an unblock; no other fallback is.
-    expect(d.kind === 'needs_approval' && d.steps[0]).toEqual({ from: 'security', count: 1, leads_blocked: true });
+    expect(d.kind === 'needs_approval' && d.steps[0]).toEqual({ from: 'security', count: 1, leads_blocked: [LEAD_PAY] });
     const own = ask(LEAD_PAY, ['payments']);
     expect(own.kind === 'needs_approval' && own.steps).toEqual([{ from: 'security', count: 1 }, { from: 'sre-leads', count: 1 }]);
     const teamless = ask(NOBODY, []);
@@ -73,7 +73,7 @@ describe('team-lead routing', () => {
     } as Parameters<typeof aLoadedPolicy>[0]).policy;
     const facts = { groups: new Set(['engineering']), teams: new Set(['payments']), user: PAYER };
     const d = decide(bundled, { resource: 'db-admin', duration: 3_600_000, reason: 'INC-1' }, { ...facts, blockedLeads: new Set([LEAD_PAY]) }, at);
-    expect(d.kind === 'needs_approval' && d.steps).toEqual([{ from: 'sre-leads', count: 1, leads_blocked: true }]);
+    expect(d.kind === 'needs_approval' && d.steps).toEqual([{ from: 'sre-leads', count: 1, leads_blocked: [LEAD_PAY] }]);
     const unblocked = decide(bundled, { resource: 'db-admin', duration: 3_600_000, reason: 'INC-1' }, facts, at);
     expect(unblocked.kind === 'needs_approval' && unblocked.steps).toEqual([{ from: 'sre-leads', count: 1 }, { from: 'team_lead', count: 1, leads: [LEAD_PAY] }]);
   });

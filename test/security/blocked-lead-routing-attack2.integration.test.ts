@@ -51,7 +51,7 @@ describe('attack2: a blocked lead\'s team routed to a fallback group holding the
     if (!asked.ok || asked.value.kind !== 'pending') throw new Error('expected a pending request');
     expect(asked.value.request.steps[0]?.from).toBe('sre-leads');
     expect((await userBlocksOf(h).unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);
-    expect(asked.value.request.steps[0]?.leads_blocked).toBe(true);
+    expect(asked.value.request.steps[0]?.leads_blocked).toEqual([PEOPLE.lead1]);
     const click = await h.service.approve(asked.value.request.id, PEOPLE.lead2); // an honest fallback approver
     // The fallback approver's approval stands: the request was routed correctly when made.
     expect({ outcome: click.ok ? click.value.kind : click.error.code, state: (await h.store.getRequest(asked.value.request.id))?.state }).toEqual({ outcome: 'approved', state: 'approved' });
@@ -70,6 +70,38 @@ describe('attack2: a blocked lead\'s team routed to a fallback group holding the
     );
     expect((await h.service.approve(asked.value.request.id, PEOPLE.lead2)).error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'approvals_changed' } });
     expect(h.provider.count('grant')).toBe(0);
+  });
+
+  // Found by an attack on the first version, which took every current lead as blocked: other leads (a team the requester
+  // moved to, a lead added to stand in) decide such a request now, so it is stale like any request routed elsewhere.
+  it('held: such a request is no longer allowed once other leads would decide it (the requester moved teams, or a lead was added)', async () => {
+    const now: [string, Record<string, { members: string[]; leads: string[] }>][] = [
+      ['SEC-36', { payments: { members: [PEOPLE.lead2], leads: [PEOPLE.lead1] }, web: { members: [PEOPLE.engineer], leads: [PEOPLE.oncall] } }],
+      ['SEC-37', { payments: { members: [PEOPLE.engineer, PEOPLE.lead2], leads: [PEOPLE.lead1, PEOPLE.oncall] } }],
+    ];
+    for (const [ticket, teams] of now) {
+      h.setPolicy(policy(false));
+      await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, `account compromised ${ticket}`);
+      const asked = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: `during the block ${ticket}` });
+      if (!asked.ok || asked.value.kind !== 'pending') throw new Error('expected a pending request');
+      expect(asked.value.request.steps[0]).toEqual({ from: 'sre-leads', count: 1, leads_blocked: [PEOPLE.lead1] });
+      h.setPolicy(aLoadedPolicy({ teams, tiers: { low: { auto_approve: undefined, approvals: [LEAD_STEP] } } } as PolicyInput));
+      expect((await h.service.approve(asked.value.request.id, PEOPLE.lead2)).error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'approvals_changed' } });
+      expect((await userBlocksOf(h).unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);
+    }
+    expect(h.provider.count('grant')).toBe(0);
+  });
+
+  it('held: a lead step that went past one blocked lead of two stands after the unblock, for the lead it went to', async () => {
+    h.setPolicy(aLoadedPolicy({ teams: { payments: { members: [PEOPLE.engineer], leads: [PEOPLE.lead1, PEOPLE.lead2] } }, tiers: { low: { auto_approve: undefined, approvals: [LEAD_STEP] } } } as PolicyInput));
+    await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised SEC-38');
+    const asked = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'during the block' });
+    if (!asked.ok || asked.value.kind !== 'pending') throw new Error('expected a pending request');
+    expect(asked.value.request.steps[0]).toEqual({ from: 'team_lead', count: 1, leads: [PEOPLE.lead2], leads_blocked: [PEOPLE.lead1] });
+    expect((await userBlocksOf(h).unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);
+    expect((await h.service.approve(asked.value.request.id, PEOPLE.lead1)).error?.code).toBe('not_team_lead');
+    const click = await h.service.approve(asked.value.request.id, PEOPLE.lead2);
+    expect(click.ok ? click.value.kind : click.error.code).toBe('approved');
   });
 
   it('a step that fell back for any other reason is not marked: a lead\'s own request', async () => {

@@ -70,6 +70,6 @@ describe('adversary: a blocked team lead', () => {
     await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised');
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', role: 'admin', duration: HOUR, reason: 'CHG-2' });
     if (out.value?.kind !== 'pending') throw new Error(`expected a pending request, got ${JSON.stringify(out)}`);
-    expect(out.value.request.steps[0]).toEqual({ from: 'security', count: 1, leads_blocked: true });
+    expect(out.value.request.steps[0]).toEqual({ from: 'security', count: 1, leads_blocked: [PEOPLE.lead1] });
   });
 });
