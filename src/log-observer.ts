@@ -18,9 +18,10 @@ function fieldsOf(event: AccessEvent): Record<string, unknown> {
     case 'grant_cleaned_up':
     case 'breakglass_reviewed':
     case 'grant_review_requested':
-    case 'grant_reviewed': {
+    case 'grant_reviewed':
+    case 'review_reopened': {
       const g = event.grant;
-      return { requestId: requestRef(g.requestId), grantId: grantRef(g.id), user: g.user, resource: g.resource, role: g.role, ...('by' in event ? { by: event.by } : {}), ...('outcome' in event ? { outcome: event.outcome } : {}) };
+      return { requestId: requestRef(g.requestId), grantId: grantRef(g.id), user: g.user, resource: g.resource, role: g.role, ...('by' in event ? { by: event.by } : {}), ...('reviewer' in event ? { reviewer: event.reviewer } : {}), ...('outcome' in event ? { outcome: event.outcome } : {}) };
     }
     case 'grant_activated':
       return { requestId: requestRef(event.request.id), grantId: grantRef(event.grant.id), user: event.grant.user, resource: event.grant.resource, role: event.grant.role, breakglass: event.grant.breakglass, expiresAt: new Date(event.grant.expiresAt ?? 0).toISOString() };

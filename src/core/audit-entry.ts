@@ -31,6 +31,7 @@ export const AUDIT_ACTIONS = [
   'grant.flagged',
   'grant.review_refused',
   'grant.review_reminded',
+  'grant.review_reopened',
   'breakglass.used',
   'breakglass.reviewed',
   'breakglass.review_refused',

@@ -209,6 +209,10 @@ export function auditReplayer(): { add(entry: ReplayEntry): void; result(): Repl
       case 'grant.review_requested':
         patch(grants, grantId, { review_from: str(d.reviewers) ?? null, review_leads: Array.isArray(d.leads) ? json(d.leads) : null });
         break;
+      // Taken back because its reviewer was blocked: waiting again, for the reviewers it waited for before.
+      case 'grant.review_reopened':
+        patch(grants, grantId, { reviewed_by: null, reviewed_at: null, review_verdict: null, review_note: null });
+        break;
       case 'breakglass.reviewed':
       case 'grant.reviewed':
       case 'grant.flagged': {

@@ -142,6 +142,8 @@ export type AccessEvent =
   | { type: 'breakglass_review_reminder'; grants: GrantRecord[] }
   | { type: 'grant_review_requested'; grant: GrantRecord; request: RequestRecord }
   | { type: 'grant_reviewed'; grant: GrantRecord; by: string }
+  /** A review (`breakglass_reviewed` or `grant_reviewed`) taken back because an admin blocked its reviewer: it waits again. */
+  | { type: 'review_reopened'; grant: GrantRecord; reviewer: string }
   | { type: 'grant_review_reminder'; grants: GrantRecord[] };
 
 /** Tells people what happened. Failures to notify never undo a state change. */

@@ -66,6 +66,8 @@ export interface TransactionPort extends RecordReads {
   requestReview(grantId: number, from: string, leads: string[] | null): Promise<boolean>;
   /** Records a post-access review's verdict once; false when the grant is not waiting for review any more. */
   recordReview(grantId: number, reviewer: string, verdict: ReviewVerdict, note: string | null, at: number): Promise<boolean>;
+  /** Takes back the review this person gave (it waits again, for its reviewers as stored); false when they did not give it. */
+  reopenReview(grantId: number, reviewer: string): Promise<boolean>;
   /** False when the person was already blocked (the first block, its reason and its author stand). */
   insertBlock(row: BlockedUserRecord): Promise<boolean>;
   /** False when the person was not blocked. */
@@ -91,6 +93,8 @@ export interface ReasonQueries {
   liveGrantIdsOfBlocked(): Promise<number[]>;
   /** Live grants resting on the approval of someone now blocked (of their request, or of an approved extension). */
   liveGrantIdsApprovedByBlocked(): Promise<number[]>;
+  /** Grants whose review (break-glass or post-access) someone now blocked gave less than `windowMs` before their block. */
+  grantIdsReviewedByBlocked(windowMs: number): Promise<number[]>;
 }
 
 /** Post-access review outside transactions (the writes of a review are on `TransactionPort`). */

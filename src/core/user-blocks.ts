@@ -14,6 +14,12 @@ import { ok, type Result } from './result.ts';
 /** How long revoke-all waits for grants being made at that moment (a provider call under way) to settle. */
 export const SETTLE_WAIT_MS = 30_000;
 const SETTLE_POLL_MS = 100;
+/**
+ * Reviews a blocked person gave this long before their block are taken back (a stolen account may have waved an
+ * accomplice's break-glass through days before anyone noticed); older ones are left, or offboarding a reviewer of
+ * years would reopen years of reviews.
+ */
+export const REVIEW_REOPEN_WINDOW_MS = 30 * 24 * 3_600_000;
 
 export interface RevokeAllOutcome {
   user: string;
@@ -25,6 +31,8 @@ export interface RevokeAllOutcome {
   windowsCancelled: number;
   /** Other people's pending requests and scheduled windows this person approved a step of, cancelled so none goes on. */
   approvalsCancelled: number;
+  /** Reviews (break-glass acknowledgements and post-access verdicts) this person gave in the 30 days before, waiting again. */
+  reviewsReopened: number;
   /** Grants whose access is gone (confirmed by the provider's check where it has one). */
   ended: string[];
   /** Of those, other people's grants that rested on this person's approval: a stolen approver's approval carries nothing. */
@@ -61,7 +69,9 @@ export class UserBlocks {
     const approved = await store.requestsApprovedBy(user, ['pending', 'scheduled']);
     const note = `cancelled because an approver of it (<@${user}>) was blocked by /access revoke-all: ${reason}`;
     const approvalsCancelled = await this.cancelOpen(approved, by, note, 'approver_blocked', user);
-    const outcome: RevokeAllOutcome = { user, newlyBlocked: newlyBlocked === true, cancelled, windowsCancelled, approvalsCancelled, ended: [], endedApproved: [], failed: [] };
+    // And a review given with the account closes nobody's oversight: it waits for the other reviewers again.
+    const reviewsReopened = await this.reopenReviews(by, `revoke-all on its reviewer <@${user}>: ${reason}`, user);
+    const outcome: RevokeAllOutcome = { user, newlyBlocked: newlyBlocked === true, cancelled, windowsCancelled, approvalsCancelled, reviewsReopened, ended: [], endedApproved: [], failed: [] };
     // A grant being made at this moment is still `pending`; it is waited for, then ended like the rest.
     const deadline = Date.now() + this.settleWaitMs;
     // Each grant is tried once here: one whose revoke failed is retried by every sweep, not every 100 ms of the wait.
@@ -94,6 +104,33 @@ export class UserBlocks {
     const { store } = this.deps;
     const [own, theirs] = await Promise.all([store.grantsOf(user, states), store.grantsApprovedBy(user, states)]);
     return [...own, ...theirs.filter((g) => !own.some((o) => o.id === g.id))];
+  }
+
+  /**
+   * Takes back the reviews blocked people gave in the window before their block (only `reviewer`'s, when given), each
+   * in a transaction of its own with its audit entry; every reconcile sweep runs it for what a revoke-all cut short left.
+   * A review an unblock follows stays taken back, as approvals do. Returns how many were reopened; never throws.
+   */
+  async reopenReviews(actor: string, reason: string, reviewer?: string): Promise<number> {
+    const { store, clock, notifier, log } = this.deps;
+    let reopened = 0;
+    for (const id of await store.reasons.grantIdsReviewedByBlocked(REVIEW_REOPEN_WINDOW_MS).catch(() => [])) {
+      const grant = await store.getGrant(id);
+      const by = grant?.reviewedBy ?? null;
+      if (grant === undefined || by === null || (reviewer !== undefined && by !== reviewer)) continue;
+      try {
+        const done = await store.transaction(clock.now(), async (tx) => {
+          if (!(await tx.reopenReview(id, by))) tx.abort();
+          await tx.audit({ actor, action: 'grant.review_reopened', requestId: requestRef(grant.requestId), grantId: grantRef(id), details: { reviewer: by, breakglass: grant.breakglass, reason } });
+        });
+        if (done === LOST_RACE) continue;
+        reopened++;
+        await notifier.notify({ type: 'review_reopened', grant: (await store.getGrant(id)) ?? grant, reviewer: by }).catch(() => undefined);
+      } catch (error) {
+        log.warn({ grantId: grantRef(id), problem: String(error) }, 'could not reopen a review a blocked account gave');
+      }
+    }
+    return reopened;
   }
 
   async unblock(user: string, by: string): Promise<Result<{ user: string }, DomainError>> {

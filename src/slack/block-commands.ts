@@ -13,7 +13,8 @@ export function revokeAllSummary(out: RevokeAllOutcome, by: string): string {
   const theirs = out.endedApproved.length === 0 ? '' : ` ${out.endedApproved.length} grant(s) of others that ${who} approved were revoked: ${out.endedApproved.map(code).join(', ')}.`;
   const pending = out.cancelled === 0 ? '' : ` ${out.cancelled} pending request(s) were cancelled.`;
   const approved = out.approvalsCancelled === 0 ? '' : ` ${out.approvalsCancelled} request(s) of others that ${who} approved were cancelled.`;
-  const cancelled = `${pending}${out.windowsCancelled === 0 ? '' : ` ${out.windowsCancelled} scheduled window(s) were cancelled.`}${approved}${theirs}`;
+  const reviews = out.reviewsReopened === 0 ? '' : ` ${out.reviewsReopened} review(s) ${who} gave in the last 30 days wait for review again.`;
+  const cancelled = `${pending}${out.windowsCancelled === 0 ? '' : ` ${out.windowsCancelled} scheduled window(s) were cancelled.`}${approved}${theirs}${reviews}`;
   const blocked = `${who} is blocked from requesting access until an admin runs ${code(`/access unblock ${out.user}`)}.`;
   if (out.failed.length === 0) return `🔒 ${mention(by)} ran revoke-all: ${who} ${ended}; all their access is confirmed gone.${cancelled} ${blocked}`;
   const failing = out.failed.map((f) => `${code(f.grantId)} (${code(f.problem)})`).join(', ');

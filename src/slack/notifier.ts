@@ -238,6 +238,10 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
       case 'breakglass_review_reminder':
         await post(reviewChannel(), reviewReminder(event.grants, reviewers()));
         return;
+      case 'review_reopened':
+        if (!event.grant.breakglass) return reviewNotice(event);
+        await updateCard(event.grant.requestId);
+        return auditLine(`🔎 Break-glass ${grantLine(event.grant)} of ${mention(event.grant.user)} waits for review again: ${mention(event.reviewer)}, who acknowledged it, was blocked (/access revoke-all).`);
       case 'grant_review_requested':
       case 'grant_reviewed':
       case 'grant_review_reminder':

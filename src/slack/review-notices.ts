@@ -9,7 +9,7 @@ import { directMessage, type SlackMessage } from './blocks.ts';
 import { postReviewCard, postReviewReminder } from './review-blocks.ts';
 import { code, mention, resourceRole } from './text.ts';
 
-export type ReviewEvent = Extract<AccessEvent, { type: 'grant_review_requested' | 'grant_reviewed' | 'grant_review_reminder' }>;
+export type ReviewEvent = Extract<AccessEvent, { type: 'grant_review_requested' | 'grant_reviewed' | 'grant_review_reminder' | 'review_reopened' }>;
 
 export interface ReviewNoticeDeps {
   store: StorePort;
@@ -54,6 +54,12 @@ export function createReviewNotices(deps: ReviewNoticeDeps): (event: ReviewEvent
         const admins = deps.ping(settings().admins, 'Admins:');
         await deps.post(settings().audit_channel ?? settings().approvals_channel, directMessage(`🚩 ${admins} ${mention(event.by)} flagged ${what}:`, grant.reviewNote));
         return;
+      }
+      case 'review_reopened': {
+        const grant = await deps.store.getGrant(event.grant.id) ?? event.grant;
+        const card = await cardOf(grant);
+        if (card !== null && grant.reviewCardChannel && grant.reviewCardTs) await deps.update(grant.reviewCardChannel, grant.reviewCardTs, card);
+        return deps.auditLine(`🔎 The review of ${resourceRole(grant)} (${grantRef(grant.id)}) of ${mention(grant.user)} is open again: ${mention(event.reviewer)}, who gave it, was blocked (/access revoke-all).`);
       }
       case 'grant_review_reminder': {
         const byChannel = new Map<string, GrantRecord[]>();

@@ -1,5 +1,5 @@
 // Look-ups for ending grants whose reason has gone: the incident channel, the auto-approving group, an admin's block.
-import { and, asc, eq, inArray, isNotNull } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, isNotNull, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/sqlite-core';
 import type { GrantState } from '../core/errors.ts';
 import type { Db } from './db.ts';
@@ -79,6 +79,18 @@ export function liveGrantIdsApprovedByBlocked(db: Db): number[] {
     .select({ id: grants.id })
     .from(grants)
     .where(and(inArray(grants.state, LIVE), restingOnApprovals(db, inArray(approvals.approver, blocked))))
+    .orderBy(asc(grants.id))
+    .all()
+    .map((r) => r.id);
+}
+
+/** Grants whose review someone now blocked gave less than `windowMs` before their block. */
+export function grantIdsReviewedByBlocked(db: Db, windowMs: number): number[] {
+  return db
+    .select({ id: grants.id })
+    .from(grants)
+    .innerJoin(blockedUsers, eq(blockedUsers.user, grants.reviewedBy))
+    .where(gte(grants.reviewedAt, sql`${blockedUsers.blockedAt} - ${windowMs}`))
     .orderBy(asc(grants.id))
     .all()
     .map((r) => r.id);

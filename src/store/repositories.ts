@@ -9,7 +9,7 @@ import { groupCommitOf, type GroupCommit } from './group-commit.ts';
 import { blockedAmong, blockedSince, grantsApprovedBy, requestsApprovedBy } from './blocks.ts';
 import { writeProblem, type Db } from './db.ts';
 import { hotQueries, type HotQueries } from './hot-queries.ts';
-import { channelsWithLiveBreakglass, liveBreakglassGrantIdsIn, liveGrantIdsApprovedByBlocked, liveGrantIdsOfBlocked, liveGroupApprovedGrants } from './reason-queries.ts';
+import { channelsWithLiveBreakglass, grantIdsReviewedByBlocked, liveBreakglassGrantIdsIn, liveGrantIdsApprovedByBlocked, liveGrantIdsOfBlocked, liveGroupApprovedGrants } from './reason-queries.ts';
 import { recentAuditEntries, recentGrants } from './recent.ts';
 import { awaitingReview, countPendingReviews, setReviewCard } from './review-store.ts';
 import { auditLog, grants, requests } from './schema.ts';
@@ -51,6 +51,7 @@ export class SqliteStore implements StorePort {
       liveGroupApprovedGrants: async () => liveGroupApprovedGrants(db),
       liveGrantIdsOfBlocked: async () => liveGrantIdsOfBlocked(db),
       liveGrantIdsApprovedByBlocked: async () => liveGrantIdsApprovedByBlocked(db),
+      grantIdsReviewedByBlocked: async (windowMs) => grantIdsReviewedByBlocked(db, windowMs),
     };
     this.reviews = {
       setReviewCard: (grantId, channel, ts) => this.group.transaction(() => setReviewCard(db, grantId, channel, ts)),

@@ -22,6 +22,11 @@ export function recordReview(db: Db, grantId: number, reviewer: string, verdict:
   );
 }
 
+/** Takes back the review `reviewer` gave; false when they did not give it. Call inside a transaction. */
+export function reopenReview(db: Db, grantId: number, reviewer: string): boolean {
+  return db.update(grants).set({ reviewedBy: null, reviewedAt: null, reviewVerdict: null, reviewNote: null }).where(and(eq(grants.id, grantId), eq(grants.reviewedBy, reviewer))).run().changes === 1;
+}
+
 export function setReviewCard(db: Db, grantId: number, channel: string, ts: string): void {
   db.update(grants).set({ reviewCardChannel: channel, reviewCardTs: ts }).where(eq(grants.id, grantId)).run();
 }

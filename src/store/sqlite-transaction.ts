@@ -6,7 +6,7 @@ import type { AuditLog } from './audit.ts';
 import { deleteBlock, insertBlock } from './blocks.ts';
 import type { Db } from './db.ts';
 import type { HotQueries } from './hot-queries.ts';
-import { recordReview, requestReview } from './review-store.ts';
+import { recordReview, reopenReview, requestReview } from './review-store.ts';
 import { grants } from './schema.ts';
 import { Abort, assertTransitions, statesOf as states } from './transition-guard.ts';
 
@@ -87,6 +87,9 @@ export class SqliteTransaction implements TransactionPort {
   }
   async recordReview(...[grantId, reviewer, verdict, note, at]: Parameters<TransactionPort['recordReview']>) {
     return this.write(() => recordReview(this.parts.db, grantId, reviewer, verdict, note, at));
+  }
+  async reopenReview(grantId: number, reviewer: string) {
+    return this.write(() => reopenReview(this.parts.db, grantId, reviewer));
   }
   async insertBlock(row: Parameters<TransactionPort['insertBlock']>[0]) {
     return this.write(() => insertBlock(this.parts.db, row));

@@ -1,30 +1,91 @@
 // Adversary: the accomplice breaks glass; the stolen reviewer account (lead1, in breakglass.review_by) acknowledges the
 // use at once ("looks right"), so it leaves every awaiting-review list and the daily reminder stops. An admin then runs
-// revoke-all on lead1. Approvals lead1 gave before the block no longer count (and their grants are revoked); a review
-// lead1 gave before the block still closes the use's oversight. Held would be: the review is reopened (or flagged).
+// revoke-all on lead1. Approvals lead1 gave before the block no longer count (and their grants are revoked), and so
+// no review lead1 gave in the 30 days before the block closes anyone's oversight: it waits again, audited.
 import { describe, expect, it } from 'vitest';
+import { REVIEW_REOPEN_WINDOW_MS } from '../../src/core/user-blocks.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
-import { userBlocksOf } from '../support/user-blocks.ts';
+import { onPostgres } from '../support/store-factories.ts';
+import { blockOnly, userBlocksOf } from '../support/user-blocks.ts';
 
 const HOUR = 3_600_000;
+const POLICY = aLoadedPolicy({ breakglass: { review_by: 'sre-leads' }, tiers: { low: { review: 'sre-leads' } } } as Parameters<typeof aLoadedPolicy>[0]);
 
-describe('adversary: a break-glass review given by an account blocked since', () => {
+describe('adversary: a review given by an account blocked since', () => {
   let h: Harness;
   useFreshHarness((harness) => {
     h = harness;
-    h.setPolicy(aLoadedPolicy({ breakglass: { review_by: 'sre-leads' } } as Parameters<typeof aLoadedPolicy>[0]));
+    h.setPolicy(POLICY);
   });
 
-  // KNOWN GAP (docs/security-model.md): reopening needs an audited action of its own that `audit verify --tables`
-  // replays; until then an admin looks up the uses that person acknowledged (`sesame audit export`, breakglass.reviewed).
-  it.fails('reopens the review the blocked account gave', async () => {
+  async function brokenGlass(): Promise<number> {
     const glass = await h.service.request({ requester: PEOPLE.oncall, resource: 'prod-db', role: 'write', duration: HOUR, reason: 'INC-98 primary down', breakglass: true, channelId: 'C0INC42' });
     if (!glass.ok || glass.value.kind !== 'granted') throw new Error(`expected a break-glass grant, got ${JSON.stringify(glass)}`);
-    const reviewed = await h.service.reviews.acknowledge(glass.value.grant.id, PEOPLE.lead1); // the stolen reviewer
+    return glass.value.grant.id;
+  }
+
+  async function endedAndReviewed(reviewer: string): Promise<number> {
+    const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'trying INC-1' });
+    if (out.value?.kind !== 'granted') throw new Error('expected a grant');
+    h.clock.advance(HOUR);
+    expect((await h.service.expire(out.value.grant.id)).kind).toBe('ended');
+    expect((await h.service.reviews.post.give(out.value.grant.id, reviewer, 'looks_right', null)).ok).toBe(true);
+    return out.value.grant.id;
+  }
+
+  const reopenedEntries = async () =>
+    ((await h.sql.all("SELECT actor, grant_id, details FROM audit_log WHERE action = 'grant.review_reopened' ORDER BY id")) as { actor: string; grant_id: string; details: string }[]).map((e) => ({ ...e, details: JSON.parse(e.details) as unknown }));
+
+  it('reopens the break-glass acknowledgement the blocked account gave: waiting again, audited, the card updated', async () => {
+    const id = await brokenGlass();
+    const reviewed = await h.service.reviews.acknowledge(id, PEOPLE.lead1); // the stolen reviewer
     expect(reviewed.ok, JSON.stringify(reviewed)).toBe(true);
-    expect((await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised SEC-98')).ok).toBe(true);
-    const grant = await h.store.getGrant(glass.value.grant.id);
-    expect({ reviewedBy: grant?.reviewedBy ?? null }).toEqual({ reviewedBy: null });
+    const out = await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised SEC-98');
+    expect(out.ok && out.value.reviewsReopened).toBe(1);
+    expect(await h.store.getGrant(id)).toMatchObject({ reviewedBy: null, reviewedAt: null });
+    expect((await h.service.reviews.waitingFor(PEOPLE.lead2)).map((g) => g.id)).toEqual([id]);
+    expect(await reopenedEntries()).toEqual([{ actor: PEOPLE.security, grant_id: `G${id}`, details: { reviewer: PEOPLE.lead1, breakglass: true, reason: `revoke-all on its reviewer <@${PEOPLE.lead1}>: account compromised SEC-98` } }]);
+    expect(h.notifier.events.find((e) => e.type === 'review_reopened')).toMatchObject({ grant: { id, reviewedBy: null }, reviewer: PEOPLE.lead1 });
+    // An honest reviewer acknowledges it again; the blocked account cannot.
+    expect((await h.service.reviews.acknowledge(id, PEOPLE.lead1)).ok).toBe(false);
+    expect((await h.service.reviews.acknowledge(id, PEOPLE.lead2)).ok).toBe(true);
+  });
+
+  it('reopens a post-access verdict too, and leaves reviews of others and reviews older than the window alone', async () => {
+    const old = await endedAndReviewed(PEOPLE.lead1);
+    h.clock.advance(REVIEW_REOPEN_WINDOW_MS + HOUR);
+    const recent = await endedAndReviewed(PEOPLE.lead1);
+    const others = await endedAndReviewed(PEOPLE.lead2);
+    const out = await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'left the company');
+    expect(out.ok && out.value.reviewsReopened).toBe(1);
+    expect(await h.store.getGrant(recent)).toMatchObject({ reviewedBy: null, reviewVerdict: null, reviewFrom: 'sre-leads' });
+    expect((await h.store.getGrant(old))?.reviewedBy).toBe(PEOPLE.lead1);
+    expect((await h.store.getGrant(others))?.reviewedBy).toBe(PEOPLE.lead2);
+    expect((await h.service.reviews.post.waitingFor(PEOPLE.lead2)).map((g) => g.id)).toEqual([recent]);
+  });
+
+  it('stays reopened after an unblock, and the sweep reopens what a revoke-all cut short left', async () => {
+    const id = await brokenGlass();
+    expect((await h.service.reviews.acknowledge(id, PEOPLE.lead1)).ok).toBe(true);
+    await blockOnly(h, PEOPLE.lead1, PEOPLE.security, 'account compromised SEC-99'); // revoke-all's replica died here
+    expect((await h.store.getGrant(id))?.reviewedBy).toBe(PEOPLE.lead1);
+    const blocks = userBlocksOf(h);
+    expect(await blocks.reopenReviews('sesame', 'an admin blocked its reviewer (/access revoke-all)')).toBe(1);
+    expect(await blocks.reopenReviews('sesame', 'again')).toBe(0); // each review once
+    expect((await blocks.unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);
+    expect(await h.store.getGrant(id)).toMatchObject({ reviewedBy: null });
+    expect((await reopenedEntries()).map((e) => e.actor)).toEqual(['sesame']);
+  });
+
+  // SQLite only: `audit verify --tables` has no PostgreSQL version yet.
+  it.skipIf(onPostgres)('is caught by audit verify when the reopened review is put back in the table alone', async () => {
+    const id = await brokenGlass();
+    expect((await h.service.reviews.acknowledge(id, PEOPLE.lead1)).ok).toBe(true);
+    expect((await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised SEC-97')).ok).toBe(true);
+    expect(await h.opened.verifyTables?.()).toEqual([]);
+    await h.sql.run('UPDATE grants SET reviewed_by = ? WHERE id = ?', PEOPLE.lead1, id);
+    expect((await h.opened.verifyTables?.())?.map((m) => m.row)).toEqual([`grant G${id}`]);
+    await h.sql.run('UPDATE grants SET reviewed_by = NULL WHERE id = ?', id);
   });
 });

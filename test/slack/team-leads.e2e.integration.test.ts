@@ -164,4 +164,18 @@ describe('team leads and post-access review, end to end', () => {
     expect(await e.sesame.store.getGrant(g)).toMatchObject({ reviewedBy: PEOPLE.security, reviewVerdict: 'looks_right' });
     expect((await e.auditActions())).toContain('grant.reviewed');
   });
+
+  it('reopens the flag a lead gave once an admin blocks the lead: the card asks again, and the admins review it', async () => {
+    const g = granted.engineer;
+    const summary = await reply(`revoke-all <@${PAY_LEAD}> account compromised SEC-61`, PEOPLE.security);
+    expect(summary).toContain(`1 review(s) <@${PAY_LEAD}> gave in the last 30 days wait for review again.`);
+    expect(await e.sesame.store.getGrant(g)).toMatchObject({ reviewedBy: null, reviewVerdict: null, reviewNote: null });
+    const updated = await e.slack.waitFor(() => e.slack.callsTo('chat.update').filter((c) => JSON.stringify(c.blocks).includes(`Review of G${g}`)).at(-1), 'the updated review card');
+    expect(JSON.stringify(updated.blocks)).toContain('review_looks_right');
+    expect(JSON.stringify(updated.blocks)).not.toContain('Flagged by');
+    await e.slack.waitFor(() => e.slack.callsTo('chat.postMessage').find((c) => c.channel === 'C0AUDIT' && String(c.text).includes(`is open again: <@${PAY_LEAD}>, who gave it, was blocked`)), 'the audit channel told');
+    // With the only lead blocked, the review goes to the admins.
+    expect(await pendingFor(PEOPLE.security)).toContain(`G${g}`);
+    expect(await clickReply(PEOPLE.security, 'review_looks_right', `G${g}`)).toBe(`✅ Thanks: you reviewed G${g} as looking right.`);
+  });
 });

@@ -1,5 +1,5 @@
 // The PostgreSQL store's side queries: grants whose reason has gone, post-access review, the playground's recent views.
-import { and, asc, count, desc, eq, inArray, isNotNull, isNull, or, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, inArray, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { GrantState } from '../../core/errors.ts';
 import type { GrantRecord, GroupApprovedGrant, RecentAudit, RecentGrant } from '../../core/records.ts';
@@ -47,6 +47,15 @@ export function pgReasonQueries(q: PgQueryable): ReasonQueries {
       const blocked = q.select({ user: blockedUsers.user }).from(blockedUsers);
       return (await q.select({ id: grants.id }).from(grants).where(and(inArray(grants.state, LIVE), pgRestingOnApprovals(q, inArray(approvals.approver, blocked)))).orderBy(asc(grants.id))).map((r) => r.id);
     },
+    grantIdsReviewedByBlocked: async (windowMs) =>
+      (
+        await q
+          .select({ id: grants.id })
+          .from(grants)
+          .innerJoin(blockedUsers, eq(blockedUsers.user, grants.reviewedBy))
+          .where(gte(grants.reviewedAt, sql`${blockedUsers.blockedAt} - ${windowMs}::bigint`))
+          .orderBy(asc(grants.id))
+      ).map((r) => r.id),
   };
 }
 

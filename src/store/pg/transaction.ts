@@ -81,6 +81,11 @@ export class PgTransaction extends PgReads implements TransactionPort {
     return result.rowCount === 1;
   }
 
+  async reopenReview(grantId: number, reviewer: string): Promise<boolean> {
+    const result = await this.q.update(grants).set({ reviewedBy: null, reviewedAt: null, reviewVerdict: null, reviewNote: null }).where(and(eq(grants.id, grantId), eq(grants.reviewedBy, reviewer)));
+    return result.rowCount === 1;
+  }
+
   async insertBlock(row: BlockedUserRecord): Promise<boolean> {
     return (await this.q.insert(blockedUsers).values(row).onConflictDoNothing()).rowCount === 1;
   }
