@@ -196,7 +196,7 @@ export async function startSesame(config: Config, options: StartOptions = {}): P
     if (channel) await call('chat.postMessage', () => client.chat.postMessage({ channel, text }));
   });
   scheduler.startWorkers(access);
-  const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs, ...(opened.shared ? {} : { aloneSince: clock.now().getTime() }), sweepOrphans: () => sweepOrphans({ store, policy, providers, log }), sweepReasons: async () => { const report = await reasons.sweep(); await blocks.reopenReviews('sesame', 'an admin blocked its reviewer (/access revoke-all)'); return report; } });
+  const reconciler = createReconciler({ store, access, scheduler, clock, log, intervalMs: config.reconcileIntervalMs, ...(opened.shared ? {} : { aloneSince: clock.now().getTime() }), sweepOrphans: () => sweepOrphans({ store, policy, providers, log }), sweepReasons: async () => { await blocks.reopenReviews('sesame', 'an admin blocked its reviewer (/access revoke-all)'); return reasons.sweep(); } });
   const sweeper = sweepWhileHolder({ lease: replicas.sweeperLease, sweep: () => reconciler.runOnce(), intervalMs: config.reconcileIntervalMs, log });
   // On PostgreSQL only the sweeper-lease holder streams; the cursor in the database lets the next holder continue.
   const streamer = opened.shared ? streamWhileHolder({ lease: replicas.sweeperLease, streamer: auditStream, log }) : { start: () => auditStream.start(), stop: () => auditStream.stop() };

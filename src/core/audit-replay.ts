@@ -209,9 +209,9 @@ export function auditReplayer(): { add(entry: ReplayEntry): void; result(): Repl
       case 'grant.review_requested':
         patch(grants, grantId, { review_from: str(d.reviewers) ?? null, review_leads: Array.isArray(d.leads) ? json(d.leads) : null });
         break;
-      // Taken back because its reviewer was blocked: waiting again, for the reviewers it waited for before.
+      // Taken back because its reviewer was blocked: waiting again, a team-lead review for whoever reviews it now.
       case 'grant.review_reopened':
-        patch(grants, grantId, { reviewed_by: null, reviewed_at: null, review_verdict: null, review_note: null });
+        patch(grants, grantId, { reviewed_by: null, reviewed_at: null, review_verdict: null, review_note: null, ...(typeof d.reviewers === 'string' ? { review_from: d.reviewers, review_leads: Array.isArray(d.leads) ? json(d.leads) : null } : {}) });
         break;
       case 'breakglass.reviewed':
       case 'grant.reviewed':

@@ -58,9 +58,12 @@ export class BreakglassReviews {
     const ids = { requestId: requestRef(grant.requestId), grantId: grantRef(grant.id) };
     if (!allowed.ok) return auditRefusal(store, now, { actor: reviewer, action: 'breakglass.review_refused', ...ids, error: allowed.error });
     const done = await store.transaction(now, async (tx) => {
+      // Read with the write: a block that lands after the check above either sees this review (and reopens it) or is seen here.
+      if (await tx.isBlocked(reviewer)) return 'blocked' as const;
       if (!await tx.markReviewed(grant.id, reviewer, now.getTime())) tx.abort();
       await tx.audit({ actor: reviewer, action: 'breakglass.reviewed', ...ids, details: { used_by: grant.user, resource: grant.resource, role: grant.role, group: allowed.value } });
     });
+    if (done === 'blocked') return auditRefusal(store, now, { actor: reviewer, action: 'breakglass.review_refused', ...ids, error: { code: 'blocked_decider' } });
     const fresh = await store.getGrant(grant.id) as GrantRecord;
     if (done === LOST_RACE) return auditRefusal(store, now, { actor: reviewer, action: 'breakglass.review_refused', ...ids, error: { code: 'already_reviewed', grantId: ids.grantId, by: fresh.reviewedBy ?? 'someone' } });
     await this.deps.notifier.notify({ type: 'breakglass_reviewed', grant: fresh, by: reviewer });

@@ -112,10 +112,13 @@ export class PostAccessReviews {
     const reason = note?.trim() ?? '';
     if (verdict === 'flagged' && reason === '') return auditRefusal(store, now, { actor: reviewer, action: 'grant.review_refused', ...ids, error: { code: 'flag_reason_required' } });
     const done = await store.transaction(now, async (tx) => {
+      // Read with the write: a block that lands after the check above either sees this review (and reopens it) or is seen here.
+      if (await tx.isBlocked(reviewer)) return 'blocked' as const;
       if (!(await tx.recordReview(grant.id, reviewer, verdict, verdict === 'flagged' ? reason : null, now.getTime()))) tx.abort();
       const details = { user: grant.user, resource: grant.resource, role: grant.role, reviewers: grant.reviewFrom, ...(verdict === 'flagged' ? { note: reason } : {}) };
       await tx.audit({ actor: reviewer, action: verdict === 'flagged' ? 'grant.flagged' : 'grant.reviewed', ...ids, details });
     });
+    if (done === 'blocked') return auditRefusal(store, now, { actor: reviewer, action: 'grant.review_refused', ...ids, error: { code: 'blocked_decider' } });
     const fresh = await store.getGrant(grant.id) as GrantRecord;
     if (done === LOST_RACE) return auditRefusal(store, now, { actor: reviewer, action: 'grant.review_refused', ...ids, error: { code: 'already_reviewed', grantId: ids.grantId, by: fresh.reviewedBy ?? 'someone' } });
     await this.deps.notifier.notify({ type: 'grant_reviewed', grant: fresh, by: reviewer });

@@ -1,7 +1,7 @@
 // Approvals are judged against the policy in force when the click comes, not the one the request was made under.
 import { bundleMembers, sameMembers } from '../policy/bundles.ts';
 import { decide, type AccessQuery, type Facts } from '../policy/decide.ts';
-import type { Policy } from '../policy/schema.ts';
+import { TEAM_LEAD, type Policy } from '../policy/schema.ts';
 import { sameRouting, type RoutedStep } from '../policy/teams.ts';
 import type { GrantRecord, RequestRecord } from './records.ts';
 import type { DomainError } from './errors.ts';
@@ -30,7 +30,9 @@ export function whyNoLongerAllowed(policy: Policy, request: RequestRecord, grant
   // Stricter approvals than the stored ones make it stale (so do other team leads, or a lead's step now falling back).
   // A lead blocked since the request was made leaves it routed as it was (their clicks are refused, and what they
   // approved is refused as `approval_by_blocked`); one made after went past them: either routing stands.
-  const asStored = (steps: RoutedStep[]) => sameRouting(steps, request.steps) && !escalationWithdrawn(steps, request.steps);
+  // A fallback taken for a block now, where the stored one was taken for another reason, keeps the requester out now.
+  const newlyPastBlocks = (steps: RoutedStep[]) => steps.some((s, i) => s.from !== TEAM_LEAD && s.leads_blocked !== undefined && request.steps[i]?.leads_blocked === undefined);
+  const asStored = (steps: RoutedStep[]) => sameRouting(steps, request.steps) && !escalationWithdrawn(steps, request.steps) && !newlyPastBlocks(steps);
   const routedWith = (blockedLeads: ReadonlySet<string> | undefined) => {
     const again = decide(policy, query, { ...facts, blockedLeads }, now);
     return again.kind === 'needs_approval' && asStored(again.steps);

@@ -66,8 +66,11 @@ export interface TransactionPort extends RecordReads {
   requestReview(grantId: number, from: string, leads: string[] | null): Promise<boolean>;
   /** Records a post-access review's verdict once; false when the grant is not waiting for review any more. */
   recordReview(grantId: number, reviewer: string, verdict: ReviewVerdict, note: string | null, at: number): Promise<boolean>;
-  /** Takes back the review this person gave (it waits again, for its reviewers as stored); false when they did not give it. */
-  reopenReview(grantId: number, reviewer: string): Promise<boolean>;
+  /**
+   * Takes back the review this person gave, so it waits again: for `reviewers` when given (a team-lead review whose
+   * leads are blocked goes elsewhere), else for its reviewers as stored. False when they did not give it.
+   */
+  reopenReview(grantId: number, reviewer: string, reviewers?: { from: string; leads: string[] | null }): Promise<boolean>;
   /** False when the person was already blocked (the first block, its reason and its author stand). */
   insertBlock(row: BlockedUserRecord): Promise<boolean>;
   /** False when the person was not blocked. */

@@ -233,15 +233,13 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
       case 'grant_cleaned_up':
         return auditLine(`🧹 The clean-up of ${grantLine(event.grant)} is finished.`);
       case 'breakglass_reviewed':
+      case 'review_reopened':
+        if (event.type === 'review_reopened' && !event.grant.breakglass) return reviewNotice(event);
         await updateCard(event.grant.requestId);
-        return auditLine(`Break-glass ${grantLine(event.grant)} of ${mention(event.grant.user)} acknowledged by ${mention(event.by)}.`);
+        return auditLine(event.type === 'breakglass_reviewed' ? `Break-glass ${grantLine(event.grant)} of ${mention(event.grant.user)} acknowledged by ${mention(event.by)}.` : `🔎 Break-glass ${grantLine(event.grant)} of ${mention(event.grant.user)} waits for review again: ${mention(event.reviewer)}, who acknowledged it, was blocked (/access revoke-all).`);
       case 'breakglass_review_reminder':
         await post(reviewChannel(), reviewReminder(event.grants, reviewers()));
         return;
-      case 'review_reopened':
-        if (!event.grant.breakglass) return reviewNotice(event);
-        await updateCard(event.grant.requestId);
-        return auditLine(`🔎 Break-glass ${grantLine(event.grant)} of ${mention(event.grant.user)} waits for review again: ${mention(event.reviewer)}, who acknowledged it, was blocked (/access revoke-all).`);
       case 'grant_review_requested':
       case 'grant_reviewed':
       case 'grant_review_reminder':

@@ -22,9 +22,10 @@ export function recordReview(db: Db, grantId: number, reviewer: string, verdict:
   );
 }
 
-/** Takes back the review `reviewer` gave; false when they did not give it. Call inside a transaction. */
-export function reopenReview(db: Db, grantId: number, reviewer: string): boolean {
-  return db.update(grants).set({ reviewedBy: null, reviewedAt: null, reviewVerdict: null, reviewNote: null }).where(and(eq(grants.id, grantId), eq(grants.reviewedBy, reviewer))).run().changes === 1;
+/** Takes back the review `reviewer` gave (sent to `reviewers` when given); false when they did not give it. Call inside a transaction. */
+export function reopenReview(db: Db, grantId: number, reviewer: string, reviewers?: { from: string; leads: string[] | null }): boolean {
+  const to = reviewers === undefined ? {} : { reviewFrom: reviewers.from, reviewLeads: reviewers.leads };
+  return db.update(grants).set({ reviewedBy: null, reviewedAt: null, reviewVerdict: null, reviewNote: null, ...to }).where(and(eq(grants.id, grantId), eq(grants.reviewedBy, reviewer))).run().changes === 1;
 }
 
 export function setReviewCard(db: Db, grantId: number, channel: string, ts: string): void {

@@ -88,8 +88,8 @@ export class SqliteTransaction implements TransactionPort {
   async recordReview(...[grantId, reviewer, verdict, note, at]: Parameters<TransactionPort['recordReview']>) {
     return this.write(() => recordReview(this.parts.db, grantId, reviewer, verdict, note, at));
   }
-  async reopenReview(grantId: number, reviewer: string) {
-    return this.write(() => reopenReview(this.parts.db, grantId, reviewer));
+  async reopenReview(...[grantId, reviewer, reviewers]: Parameters<TransactionPort['reopenReview']>) {
+    return this.write(() => reopenReview(this.parts.db, grantId, reviewer, reviewers));
   }
   async insertBlock(row: Parameters<TransactionPort['insertBlock']>[0]) {
     return this.write(() => insertBlock(this.parts.db, row));

@@ -133,6 +133,19 @@ describe('attack2: fallback with self_approval on', () => {
     expect((await h.store.getRequest(asked.value.request.id))?.state).toBe('pending');
   });
 
+  // Found by an attack: a fallback stored for another reason (no team then) matched the marked fallback of today's routing,
+  // and the unmarked stored step let the requester approve it, though a request made now would keep them out.
+  it('held: a request that fell back for no team is no longer allowed once the requester is in a team whose lead is blocked', async () => {
+    h.setPolicy(aLoadedPolicy({ teams: { payments: { members: [PEOPLE.engineer2], leads: [PEOPLE.lead1] } }, tiers: { low: { auto_approve: undefined, self_approval: true, approvals: [LEAD_STEP] } } } as PolicyInput));
+    await userBlocksOf(h).revokeAll(PEOPLE.lead1, PEOPLE.security, 'account compromised SEC-39');
+    const asked = await h.service.request({ requester: PEOPLE.lead2, resource: 'sandbox', duration: HOUR, reason: 'in no team' });
+    if (!asked.ok || asked.value.kind !== 'pending') throw new Error('expected a pending request');
+    expect(asked.value.request.steps[0]).toEqual({ from: 'sre-leads', count: 1 });
+    h.setPolicy(policy(true)); // lead2 joins payments, whose only lead is blocked
+    expect((await h.service.approve(asked.value.request.id, PEOPLE.lead2)).error).toMatchObject({ code: 'no_longer_allowed', cause: { code: 'approvals_changed' } });
+    expect(h.provider.count('grant')).toBe(0);
+  });
+
   it('a lead\'s own request still falls back as before: with self_approval on, the lead may approve it in the fallback group', async () => {
     const own = await h.service.request({ requester: PEOPLE.lead1, resource: 'sandbox', duration: HOUR, reason: 'own' });
     if (!own.ok || own.value.kind !== 'pending') throw new Error('expected a pending request');

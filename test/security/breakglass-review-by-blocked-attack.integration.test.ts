@@ -7,6 +7,7 @@ import { REVIEW_REOPEN_WINDOW_MS } from '../../src/core/user-blocks.ts';
 import { PEOPLE, useFreshHarness, type Harness } from '../support/access-harness.ts';
 import { aLoadedPolicy } from '../support/policy-fixtures.ts';
 import { onPostgres } from '../support/store-factories.ts';
+import { gate } from '../support/gates.ts';
 import { blockOnly, userBlocksOf } from '../support/user-blocks.ts';
 
 const HOUR = 3_600_000;
@@ -25,13 +26,19 @@ describe('adversary: a review given by an account blocked since', () => {
     return glass.value.grant.id;
   }
 
-  async function endedAndReviewed(reviewer: string): Promise<number> {
+  /** An ended grant of the reviewed tier, waiting for its review. */
+  async function ended(): Promise<number> {
     const out = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'trying INC-1' });
     if (out.value?.kind !== 'granted') throw new Error('expected a grant');
     h.clock.advance(HOUR);
     expect((await h.service.expire(out.value.grant.id)).kind).toBe('ended');
-    expect((await h.service.reviews.post.give(out.value.grant.id, reviewer, 'looks_right', null)).ok).toBe(true);
     return out.value.grant.id;
+  }
+
+  async function endedAndReviewed(reviewer: string): Promise<number> {
+    const id = await ended();
+    expect((await h.service.reviews.post.give(id, reviewer, 'looks_right', null)).ok).toBe(true);
+    return id;
   }
 
   const reopenedEntries = async () =>
@@ -76,6 +83,29 @@ describe('adversary: a review given by an account blocked since', () => {
     expect((await blocks.unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);
     expect(await h.store.getGrant(id)).toMatchObject({ reviewedBy: null });
     expect((await reopenedEntries()).map((e) => e.actor)).toEqual(['sesame']);
+  });
+
+  // Found by an attack: a click checked just before the block and written just after it stood until the next sweep.
+  it('refuses an acknowledgement or a verdict whose reviewer is blocked while it is being checked', async () => {
+    const glass = await brokenGlass();
+    const waiting = await ended();
+    for (const click of [() => h.service.reviews.acknowledge(glass, PEOPLE.lead1), () => h.service.reviews.post.give(waiting, PEOPLE.lead1, 'looks_right', null)]) {
+      const held = gate();
+      const standing = h.directory.standing.bind(h.directory);
+      h.directory.standing = async (user) => {
+        if (user === PEOPLE.lead1) await held.pass();
+        return standing(user);
+      };
+      const clicked = click();
+      await held.reached;
+      await blockOnly(h, PEOPLE.lead1, PEOPLE.security, 'account compromised SEC-96');
+      held.release();
+      expect((await clicked).error?.code).toBe('blocked_decider');
+      h.directory.standing = standing;
+      expect((await userBlocksOf(h).unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);
+    }
+    expect((await h.store.getGrant(glass))?.reviewedBy).toBeNull();
+    expect((await h.store.getGrant(waiting))?.reviewedBy).toBeNull();
   });
 
   // SQLite only: `audit verify --tables` has no PostgreSQL version yet.

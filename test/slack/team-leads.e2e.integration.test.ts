@@ -169,10 +169,13 @@ describe('team leads and post-access review, end to end', () => {
     const g = granted.engineer;
     const summary = await reply(`revoke-all <@${PAY_LEAD}> account compromised SEC-61`, PEOPLE.security);
     expect(summary).toContain(`1 review(s) <@${PAY_LEAD}> gave in the last 30 days wait for review again.`);
-    expect(await e.sesame.store.getGrant(g)).toMatchObject({ reviewedBy: null, reviewVerdict: null, reviewNote: null });
+    // Sent to whoever reviews it now: with the team's only lead blocked, the admins, named on the card.
+    expect(await e.sesame.store.getGrant(g)).toMatchObject({ reviewedBy: null, reviewVerdict: null, reviewNote: null, reviewFrom: 'security', reviewLeads: null });
     const updated = await e.slack.waitFor(() => e.slack.callsTo('chat.update').filter((c) => JSON.stringify(c.blocks).includes(`Review of G${g}`)).at(-1), 'the updated review card');
     expect(JSON.stringify(updated.blocks)).toContain('review_looks_right');
     expect(JSON.stringify(updated.blocks)).not.toContain('Flagged by');
+    expect(JSON.stringify(updated.blocks)).toContain(`<@${PEOPLE.security}>: did this access look right?`);
+    expect(JSON.stringify(updated.blocks)).not.toContain(`<@${PAY_LEAD}>: did this access look right?`);
     await e.slack.waitFor(() => e.slack.callsTo('chat.postMessage').find((c) => c.channel === 'C0AUDIT' && String(c.text).includes(`is open again: <@${PAY_LEAD}>, who gave it, was blocked`)), 'the audit channel told');
     // With the only lead blocked, the review goes to the admins.
     expect(await pendingFor(PEOPLE.security)).toContain(`G${g}`);

@@ -81,8 +81,9 @@ export class PgTransaction extends PgReads implements TransactionPort {
     return result.rowCount === 1;
   }
 
-  async reopenReview(grantId: number, reviewer: string): Promise<boolean> {
-    const result = await this.q.update(grants).set({ reviewedBy: null, reviewedAt: null, reviewVerdict: null, reviewNote: null }).where(and(eq(grants.id, grantId), eq(grants.reviewedBy, reviewer)));
+  async reopenReview(grantId: number, reviewer: string, reviewers?: { from: string; leads: string[] | null }): Promise<boolean> {
+    const to = reviewers === undefined ? {} : { reviewFrom: reviewers.from, reviewLeads: reviewers.leads };
+    const result = await this.q.update(grants).set({ reviewedBy: null, reviewedAt: null, reviewVerdict: null, reviewNote: null, ...to }).where(and(eq(grants.id, grantId), eq(grants.reviewedBy, reviewer)));
     return result.rowCount === 1;
   }
 
