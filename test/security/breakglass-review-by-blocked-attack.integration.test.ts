@@ -90,18 +90,20 @@ describe('adversary: a review given by an account blocked since', () => {
     const glass = await brokenGlass();
     const waiting = await ended();
     for (const click of [() => h.service.reviews.acknowledge(glass, PEOPLE.lead1), () => h.service.reviews.post.give(waiting, PEOPLE.lead1, 'looks_right', null)]) {
+      // The check has read "not blocked" and is held there while the block lands.
       const held = gate();
-      const standing = h.directory.standing.bind(h.directory);
-      h.directory.standing = async (user) => {
+      const isBlocked = h.store.isBlocked.bind(h.store);
+      h.store.isBlocked = async (user) => {
+        const blocked = await isBlocked(user);
         if (user === PEOPLE.lead1) await held.pass();
-        return standing(user);
+        return blocked;
       };
       const clicked = click();
       await held.reached;
       await blockOnly(h, PEOPLE.lead1, PEOPLE.security, 'account compromised SEC-96');
       held.release();
       expect((await clicked).error?.code).toBe('blocked_decider');
-      h.directory.standing = standing;
+      h.store.isBlocked = isBlocked;
       expect((await userBlocksOf(h).unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);
     }
     expect((await h.store.getGrant(glass))?.reviewedBy).toBeNull();
