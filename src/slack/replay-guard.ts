@@ -17,6 +17,12 @@ const FIRST_CONNECT_MS = 2_000;
 /** Bounds the in-process memory kept while Redis is away; a flood beyond it forgets the oldest first. */
 const MAX_REMEMBERED = 100_000;
 
+/** `work`'s answer, or a rejection once REDIS_DEADLINE_MS has passed (the work goes on; its late outcome is dropped). */
+async function withinDeadline<T>(work: Promise<T>): Promise<T> {
+  if (!(await settlesWithin(work, REDIS_DEADLINE_MS))) throw new Error(`Redis did not answer within ${REDIS_DEADLINE_MS} ms`);
+  return work;
+}
+
 export interface ReplayGuard {
   /** True the first time any of `keys` is seen within `ttlSeconds`; false for a repeat. Never throws. */
   firstTime(keys: string[], ttlSeconds: number): Promise<boolean>;
@@ -30,7 +36,9 @@ export interface ReplayGuard {
  */
 export function createReplayGuard(options: { redisUrl: string; prefix: string; log: Logger; now?: () => number }): ReplayGuard {
   const now = options.now ?? Date.now;
-  const redis = new Redis({ ...redisOptions(options.redisUrl), maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: FIRST_CONNECT_MS, commandTimeout: REDIS_DEADLINE_MS });
+  // No client-wide command timeout: ioredis would apply it to its own ready check too, so a first connection that
+  // answers later than that fails and the first requests fall back to the empty memory. Each SET has its deadline below.
+  const redis = new Redis({ ...redisOptions(options.redisUrl), maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: FIRST_CONNECT_MS });
   redis.on('error', () => undefined);
   const memory = new Map<string, number>();
   const warnNow = atMostEvery(60_000, now);
@@ -73,7 +81,7 @@ export function createReplayGuard(options: { redisUrl: string; prefix: string; l
         keys.map(async (key) => {
           const local = rememberLocally(key, ttlSeconds);
           try {
-            return (await redis.set(`${options.prefix}:replay:${key}`, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX')) === 'OK' && local;
+            return (await withinDeadline(redis.set(`${options.prefix}:replay:${key}`, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX'))) === 'OK' && local;
           } catch (error) {
             if (warnNow()) options.log.warn({ problem: error instanceof Error ? error.message : String(error) }, 'Redis is unavailable for replay protection; repeats are caught in this process only until it returns');
             return local;

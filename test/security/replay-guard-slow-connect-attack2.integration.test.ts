@@ -5,6 +5,7 @@
 // first attempt (its 2 s connect timeout). And the other side: once connected, a reconnect must not stall requests.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReplayGuard, type ReplayGuard } from '../../src/slack/replay-guard.ts';
 import { silentLogger } from '../support/fakes.ts';
@@ -46,9 +47,9 @@ describe('attack2: replay guard with a slow first Redis connection', () => {
     await redis.stop();
   });
 
-  // KNOWN GAP (docs/security-model.md): behind a connection that opens at once but answers only later, ioredis stays
-  // "connecting" past the guard's wait and the first requests fall back to the empty process memory. Flip once fixed.
-  it.fails('a replay delivered to a just-restarted replica whose first connection takes 1.5 s is caught: the first request waits for it', async () => {
+  // Was a known gap: ioredis applied the guard's 500 ms command deadline to its own ready check, so a first connection
+  // that answered later failed and the first requests fell back to the empty process memory. Each SET has it now.
+  it('a replay delivered to a just-restarted replica whose first connection takes 1.5 s is caught: the first request waits for it', async () => {
     const handled = createReplayGuard({ redisUrl: redis.url, prefix, log: silentLogger });
     guards.push(handled);
     const key = `sig:${randomUUID()}`;
@@ -63,6 +64,26 @@ describe('attack2: replay guard with a slow first Redis connection', () => {
     // Redis already has the key: the restarted process waits for its first connection (at most its 2 s connect timeout).
     expect(replayActs).toBe(false);
     expect(waitedMs).toBeLessThan(2_500);
+  });
+
+  it('held: a connected Redis that stops answering costs a request its 0.5 s deadline, and the repeat is still caught here', async () => {
+    const guard = createReplayGuard({ redisUrl: redis.url, prefix, log: silentLogger });
+    guards.push(guard);
+    expect(await guard.firstTime([`warm-${randomUUID()}`], 60)).toBe(true);
+    const admin = new Redis(redis.url);
+    try {
+      await admin.call('CLIENT', 'PAUSE', '2000', 'WRITE'); // every write waits two seconds
+      const key = `sig:${randomUUID()}`;
+      const started = Date.now();
+      expect(await guard.firstTime([key], 60)).toBe(true);
+      const waitedMs = Date.now() - started;
+      expect(waitedMs).toBeGreaterThanOrEqual(450);
+      expect(waitedMs).toBeLessThan(1_500);
+      expect(await guard.firstTime([key], 60)).toBe(false);
+    } finally {
+      await admin.call('CLIENT', 'UNPAUSE');
+      admin.disconnect();
+    }
   });
 
   it('held: once connected, a dropped connection does not stall requests while it reconnects', async () => {
