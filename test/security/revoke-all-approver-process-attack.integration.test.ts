@@ -118,7 +118,7 @@ describe('revoke-all on a stolen approver, against the real bundled process', ()
     expect(summary).toContain(`G${g?.id}`);
   }, 60_000);
 
-  it('HOLE: the grant whose extension lead1 approved keeps the extra time', async () => {
+  it('held (once a hole): the grant whose extension lead1 approved keeps the extra time', async () => {
     const now = await db.sql.get<{ state: string; expires_at: number }>('SELECT state, expires_at FROM grants WHERE id = ?', extended.id);
     const held = now?.state === 'revoked' || Number(now?.expires_at) === extended.before;
     expect({ held, state: now?.state, extraHoursLeft: (Number(now?.expires_at) - extended.before) / HOUR, listedInReply: summary.includes(`G${extended.id}`) }).toMatchObject({ held: true });

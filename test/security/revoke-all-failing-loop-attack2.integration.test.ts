@@ -13,7 +13,7 @@ describe('attack2: revoke-all with a failing revoke and a slow grant', () => {
   let h: Harness;
   useFreshHarness((harness) => (h = harness));
 
-  it('HOLE: retries the failing revoke every round and lists it once per round', async () => {
+  it('held (once a hole): retries the failing revoke every round and lists it once per round', async () => {
     const first = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'one' });
     if (first.value?.kind !== 'granted') throw new Error('expected a grant');
     h.provider.failRevokes = 1_000_000;
@@ -26,7 +26,7 @@ describe('attack2: revoke-all with a failing revoke and a slow grant', () => {
     if (!out.ok) throw new Error('expected revoke-all to run');
     const revokes = h.provider.calls.filter((c) => c.op === 'revoke' && c.grantId === 'G1').length;
     const g1Listed = out.value.failed.filter((f) => f.grantId === 'G1').length;
-    // Held would be: the failing grant tried once (with its retries) and listed once.
+    // Held: the failing grant tried once (with its retries) and listed once.
     expect({ g1Listed, revokesOfG1: revokes }).toEqual({ g1Listed: 1, revokesOfG1: 3 });
   }, 90_000);
 });

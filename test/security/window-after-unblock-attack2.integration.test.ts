@@ -31,7 +31,7 @@ describe('attack2: a window approved by a stolen account, its revoke-all cut sho
     return asked.value.request.id;
   }
 
-  it('HOLE: the window starts on the stolen approval after the unblock', async () => {
+  it('held (once a hole): the window starts on the stolen approval after the unblock', async () => {
     const id = await scheduledByStolenLead();
     await blockOnly(h, PEOPLE.lead1, PEOPLE.security, 'account compromised SEC-41'); // revoke-all's replica died here
     const reasons = new ReasonEnds({ store: h.store, policy: () => aLoadedPolicy(POLICY), directory: h.directory, log: silentLogger }, h.service.grants);
@@ -40,11 +40,11 @@ describe('attack2: a window approved by a stolen account, its revoke-all cut sho
     expect((await userBlocksOf(h).unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);
     h.clock.set(new Date(startsAt));
     await h.service.windows.activate(id);
-    // Held would be: not granted (cancelled by the sweep during the block, or refused at its start).
+    // Held: not granted (cancelled by the sweep during the block, or refused at its start).
     expect({ granted: h.provider.count('grant'), grant: (await h.store.grantForRequest(id))?.state ?? null }).toEqual({ granted: 0, grant: null });
   });
 
-  it('HOLE: likewise a pending two-step request whose step 1 the stolen account approved is granted on step 2 after the unblock', async () => {
+  it('held (once a hole): likewise a pending two-step request whose step 1 the stolen account approved is granted on step 2 after the unblock', async () => {
     h.setPolicy(aLoadedPolicy({ tiers: { low: { auto_approve: undefined, approvals: [{ from: 'sre-leads', count: 1 }, { from: 'security', count: 1 }] } } } as PolicyInput));
     const asked = await h.service.request({ requester: PEOPLE.engineer, resource: 'sandbox', duration: HOUR, reason: 'accomplice INC-43' });
     if (!asked.ok || asked.value.kind !== 'pending') throw new Error('expected a pending request');
@@ -54,7 +54,7 @@ describe('attack2: a window approved by a stolen account, its revoke-all cut sho
     await reasons.sweep();
     expect((await userBlocksOf(h).unblock(PEOPLE.lead1, PEOPLE.security)).ok).toBe(true);
     const last = await h.service.approve(asked.value.request.id, PEOPLE.security); // honest, sees one approval on the card
-    // Held would be: refused or cancelled (the step-1 approval was made with a since-blocked account).
+    // Held: refused or cancelled (the step-1 approval was made with a since-blocked account).
     expect({ outcome: last.ok ? last.value.kind : last.error.code, granted: h.provider.count('grant') }).toEqual({ outcome: 'approval_by_blocked', granted: 0 });
   });
 
