@@ -45,22 +45,26 @@ export function createReplayGuard(options: { redisUrl: string; prefix: string; l
 
   // Without an offline queue a command fails at once while the first connection is still being made, and the
   // process memory of one just restarted is empty: a replay sent right after a restart would act. So requests wait for
-  // that first attempt, however slow (up to its connect timeout); once it has connected or failed, never again: later
-  // reconnects fall back at once.
-  let firstSettled = redis.status === 'ready';
-  const firstAttempt = new Promise<void>((resolve) => {
-    const settle = () => {
-      firstSettled = true;
-      redis.off('ready', settle).off('reconnecting', settle).off('end', settle).off('close', settle);
-      resolve();
-    };
-    if (firstSettled) return resolve();
-    redis.once('ready', settle).once('reconnecting', settle).once('end', settle).once('close', settle);
+  // the first connection, however it goes (refused and retried, slow to open, slow to answer), until it is ready or
+  // FIRST_CONNECT_MS after the guard was made; then never again: later outages fall back at once.
+  let firstSettled = false;
+  let settleFirst: () => void = () => {};
+  const firstAttempt = new Promise<void>((resolve) => (settleFirst = resolve)).then(() => {
+    firstSettled = true;
+    clearTimeout(firstDeadline);
   });
-  const firstConnection = (): Promise<void> | undefined => {
-    if (firstSettled) return undefined;
-    return settlesWithin(firstAttempt, FIRST_CONNECT_MS).then(() => undefined);
-  };
+  const firstDeadline = setTimeout(settleFirst, FIRST_CONNECT_MS).unref();
+  redis.once('ready', settleFirst).once('end', settleFirst);
+  if (redis.status === 'ready') settleFirst();
+  const firstConnection = (): Promise<void> | undefined => (firstSettled ? undefined : firstAttempt);
+  // A connection that opened but never answers ioredis's ready check would hold the client in `connect` for good (it
+  // has no command timeout, see above): after FIRST_CONNECT_MS it is dropped and made again.
+  let readyWatch: NodeJS.Timeout | undefined;
+  redis.on('connect', () => {
+    clearTimeout(readyWatch);
+    readyWatch = setTimeout(() => redis.status === 'connect' && redis.disconnect(true), FIRST_CONNECT_MS).unref();
+  });
+  redis.on('ready', () => clearTimeout(readyWatch)).on('close', () => clearTimeout(readyWatch));
 
   const rememberLocally = (key: string, ttlSeconds: number): boolean => {
     const until = memory.get(key);
@@ -91,6 +95,8 @@ export function createReplayGuard(options: { redisUrl: string; prefix: string; l
       return remembered.every(Boolean);
     },
     async close() {
+      clearTimeout(firstDeadline);
+      clearTimeout(readyWatch);
       redis.disconnect();
     },
   };

@@ -11,10 +11,14 @@ import { createReplayGuard, type ReplayGuard } from '../../src/slack/replay-guar
 import { silentLogger } from '../support/fakes.ts';
 import { OwnRedis } from '../support/own-redis.ts';
 
-/** A TCP proxy to Redis that accepts at once and forwards only after `delayMs`: a slow first connection. */
-function slowProxy(redisPort: number, delayMs: () => number): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
+/**
+ * A TCP proxy to Redis that accepts at once and forwards only after `delayMs`: a slow first connection. While
+ * `refusing` says so it drops each connection at once instead, as a Redis still starting refuses it.
+ */
+function slowProxy(redisPort: number, delayMs: () => number, refusing: () => boolean = () => false): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
+    if (refusing()) return void client.destroy();
     sockets.add(client);
     client.pause();
     client.on('error', () => undefined);
@@ -36,9 +40,10 @@ describe('attack2: replay guard with a slow first Redis connection', () => {
   const guards: ReplayGuard[] = [];
   let proxy: Awaited<ReturnType<typeof slowProxy>>;
   let delay = 1_500;
+  let refusing = false;
   beforeAll(async () => {
     await redis.start();
-    proxy = await slowProxy(redis.port, () => delay);
+    proxy = await slowProxy(redis.port, () => delay, () => refusing);
   });
   afterAll(async () => {
     await Promise.all(guards.map((g) => g.close()));
@@ -65,6 +70,52 @@ describe('attack2: replay guard with a slow first Redis connection', () => {
     expect(replayActs).toBe(false);
     expect(waitedMs).toBeLessThan(2_500);
   });
+
+  // Found by an attack: a first attempt that failed fast (refused, reset) ended the wait at once, though the client
+  // reconnected within 50 ms, so a replay to a process started with (or just before) Redis acted.
+  it('a replay delivered while the first connection is refused for a moment is caught: the wait spans the reconnects', async () => {
+    const handled = createReplayGuard({ redisUrl: redis.url, prefix, log: silentLogger });
+    guards.push(handled);
+    const key = `sig:${randomUUID()}`;
+    expect(await handled.firstTime([key], 300)).toBe(true);
+
+    delay = 0;
+    refusing = true;
+    const restarted = createReplayGuard({ redisUrl: `redis://127.0.0.1:${proxy.port}/0`, prefix, log: silentLogger });
+    guards.push(restarted);
+    setTimeout(() => (refusing = false), 300);
+    const started = Date.now();
+    expect(await restarted.firstTime([key], 300)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(2_500);
+  });
+
+  // Found by the same attack: with no command timeout on the client, a Redis that accepts and never answers held every
+  // request 2 s for as long as it lasted, and the client never tried again.
+  it('held: a first connection that never answers costs the first requests 2 s at most, later ones nothing, and is made again', async () => {
+    const handled = createReplayGuard({ redisUrl: redis.url, prefix, log: silentLogger });
+    guards.push(handled);
+    delay = 10_000; // accepted, then silent
+    const restarted = createReplayGuard({ redisUrl: `redis://127.0.0.1:${proxy.port}/0`, prefix, log: silentLogger });
+    guards.push(restarted);
+    let started = Date.now();
+    expect(await restarted.firstTime([`sig:${randomUUID()}`], 300)).toBe(true); // this process's memory
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    started = Date.now();
+    const key = `sig:${randomUUID()}`;
+    expect(await restarted.firstTime([key], 300)).toBe(true);
+    expect(await restarted.firstTime([key], 300)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(300);
+    delay = 0; // the next connection answers: the guard uses Redis again, so another process's keys count here
+    const until = Date.now() + 10_000;
+    for (;;) {
+      const seenElsewhere = `sig:${randomUUID()}`;
+      expect(await handled.firstTime([seenElsewhere], 300)).toBe(true);
+      if (!(await restarted.firstTime([seenElsewhere], 300))) break;
+      if (Date.now() > until) throw new Error('the guard never used Redis again after its silent first connection');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }, 20_000);
 
   it('held: a connected Redis that stops answering costs a request its 0.5 s deadline, and the repeat is still caught here', async () => {
     const guard = createReplayGuard({ redisUrl: redis.url, prefix, log: silentLogger });
