@@ -38,7 +38,9 @@ export function createReplayGuard(options: { redisUrl: string; prefix: string; l
   const now = options.now ?? Date.now;
   // No client-wide command timeout: ioredis would apply it to its own ready check too, so a first connection that
   // answers later than that fails and the first requests fall back to the empty memory. Each SET has its deadline below.
-  const redis = new Redis({ ...redisOptions(options.redisUrl), maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: FIRST_CONNECT_MS });
+  // Reconnects at most 0.5 s apart (ioredis's default backs off to 2 s): a Redis back a moment after the first request
+  // came is found within that request's wait.
+  const redis = new Redis({ ...redisOptions(options.redisUrl), maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: FIRST_CONNECT_MS, retryStrategy: (times: number) => Math.min(times * 50, 500) });
   redis.on('error', () => undefined);
   const memory = new Map<string, number>();
   const warnNow = atMostEvery(60_000, now);
@@ -46,17 +48,21 @@ export function createReplayGuard(options: { redisUrl: string; prefix: string; l
   // Without an offline queue a command fails at once while the first connection is still being made, and the
   // process memory of one just restarted is empty: a replay sent right after a restart would act. So requests wait for
   // the first connection, however it goes (refused and retried, slow to open, slow to answer), until it is ready or
-  // FIRST_CONNECT_MS after the guard was made; then never again: later outages fall back at once.
+  // FIRST_CONNECT_MS after the first request came (start-up itself may spend that long waiting for Redis, so counting
+  // from start would leave the first requests no wait at all); then never again: later outages fall back at once.
   let firstSettled = false;
   let settleFirst: () => void = () => {};
+  let firstDeadline: NodeJS.Timeout | undefined;
   const firstAttempt = new Promise<void>((resolve) => (settleFirst = resolve)).then(() => {
     firstSettled = true;
     clearTimeout(firstDeadline);
   });
-  const firstDeadline = setTimeout(settleFirst, FIRST_CONNECT_MS).unref();
   redis.once('ready', settleFirst).once('end', settleFirst);
-  if (redis.status === 'ready') settleFirst();
-  const firstConnection = (): Promise<void> | undefined => (firstSettled ? undefined : firstAttempt);
+  const firstConnection = (): Promise<void> | undefined => {
+    if (firstSettled) return undefined;
+    firstDeadline ??= setTimeout(settleFirst, FIRST_CONNECT_MS).unref();
+    return firstAttempt;
+  };
   // A connection that opened but never answers ioredis's ready check would hold the client in `connect` for good (it
   // has no command timeout, see above): after FIRST_CONNECT_MS it is dropped and made again.
   let readyWatch: NodeJS.Timeout | undefined;

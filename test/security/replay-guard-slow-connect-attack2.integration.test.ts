@@ -89,6 +89,26 @@ describe('attack2: replay guard with a slow first Redis connection', () => {
     expect(Date.now() - started).toBeLessThan(2_500);
   });
 
+  // Found by the next attack: start-up itself waits for Redis about 2 s, so a wait counted from the guard's creation had
+  // run out before the first request came, and a Redis back at 1.9 s was found only at ioredis's next backed-off attempt.
+  it('a replay that is the first request, 2 s after start, with Redis back just before, is caught', async () => {
+    const handled = createReplayGuard({ redisUrl: redis.url, prefix, log: silentLogger });
+    guards.push(handled);
+    const key = `sig:${randomUUID()}`;
+    expect(await handled.firstTime([key], 300)).toBe(true);
+
+    delay = 0;
+    refusing = true;
+    const restarted = createReplayGuard({ redisUrl: `redis://127.0.0.1:${proxy.port}/0`, prefix, log: silentLogger });
+    guards.push(restarted);
+    await new Promise((r) => setTimeout(r, 1_900));
+    refusing = false;
+    await new Promise((r) => setTimeout(r, 100)); // the process starts listening
+    const started = Date.now();
+    expect(await restarted.firstTime([key], 300)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(2_500);
+  });
+
   // Found by the same attack: with no command timeout on the client, a Redis that accepts and never answers held every
   // request 2 s for as long as it lasted, and the client never tried again.
   it('held: a first connection that never answers costs the first requests 2 s at most, later ones nothing, and is made again', async () => {
