@@ -38,9 +38,10 @@ export function createReplayGuard(options: { redisUrl: string; prefix: string; l
   const now = options.now ?? Date.now;
   // No client-wide command timeout: ioredis would apply it to its own ready check too, so a first connection that
   // answers later than that fails and the first requests fall back to the empty memory. Each SET has its deadline below.
-  // Reconnects at most 0.5 s apart (ioredis's default backs off to 2 s): a Redis back a moment after the first request
-  // came is found within that request's wait.
-  const redis = new Redis({ ...redisOptions(options.redisUrl), maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: FIRST_CONNECT_MS, retryStrategy: (times: number) => Math.min(times * 50, 500) });
+  // Until the first connection is made (or given up on) it is tried every 50 ms, so a Redis back just before the first
+  // request's wait ends is found within it (ioredis's default backs off to 2 s, an attack found 0.5 s too coarse);
+  // later reconnects back off to 0.5 s apart.
+  const redis = new Redis({ ...redisOptions(options.redisUrl), maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: FIRST_CONNECT_MS, retryStrategy: (times: number) => (firstSettled ? Math.min(times * 50, 500) : 50) });
   redis.on('error', () => undefined);
   const memory = new Map<string, number>();
   const warnNow = atMostEvery(60_000, now);

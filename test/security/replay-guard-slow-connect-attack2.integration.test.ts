@@ -109,6 +109,25 @@ describe('attack2: replay guard with a slow first Redis connection', () => {
     expect(Date.now() - started).toBeLessThan(2_500);
   });
 
+  // Found by the attack after that: with reconnects backing off to 0.5 s apart, a Redis back 1.8-2 s into the first
+  // request's wait was tried again only after the wait had ended.
+  it('a replay that is the first request, with Redis back 1.85 s into its wait, is caught', async () => {
+    const handled = createReplayGuard({ redisUrl: redis.url, prefix, log: silentLogger });
+    guards.push(handled);
+    const key = `sig:${randomUUID()}`;
+    expect(await handled.firstTime([key], 300)).toBe(true);
+
+    delay = 0;
+    refusing = true;
+    const restarted = createReplayGuard({ redisUrl: `redis://127.0.0.1:${proxy.port}/0`, prefix, log: silentLogger });
+    guards.push(restarted);
+    const started = Date.now();
+    const replay = restarted.firstTime([key], 300);
+    setTimeout(() => (refusing = false), 1_850);
+    expect(await replay).toBe(false);
+    expect(Date.now() - started).toBeLessThan(2_500);
+  });
+
   // Found by the same attack: with no command timeout on the client, a Redis that accepts and never answers held every
   // request 2 s for as long as it lasted, and the client never tried again.
   it('held: a first connection that never answers costs the first requests 2 s at most, later ones nothing, and is made again', async () => {
