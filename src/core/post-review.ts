@@ -40,6 +40,14 @@ export function checkPostReview(grant: GrantRecord, reviewer: ApproverFacts, now
 
 type Reviewers = ReturnType<typeof reviewersFor>;
 
+/** For a team-lead review: the grantee's leads under today's policy less the blocked ones (the admins when none is left); else undefined. */
+export async function teamLeadReviewersNow(deps: Pick<ReviewDeps, 'policy' | 'directory' | 'store'>, grant: GrantRecord): Promise<Reviewers | undefined> {
+  if (grant.reviewFrom !== TEAM_LEAD) return undefined;
+  const { policy } = deps.policy();
+  const teams = await teamsOf(policy, grant.user, deps.directory);
+  return reviewersFor(policy, TEAM_LEAD, { teams, user: grant.user, blockedLeads: await blockedLeadsOf(policy, teams, deps.store) });
+}
+
 export interface ReviewDeps {
   store: StorePort;
   policy: () => LoadedPolicy;
@@ -154,13 +162,7 @@ export class PostAccessReviews {
     return true;
   }
 
-  /** For a team-lead review: the grantee's leads under today's policy (the admins when there are none); else undefined. */
-  private async reviewersNow(grant: GrantRecord): Promise<Reviewers | undefined> {
-    if (grant.reviewFrom !== TEAM_LEAD) return undefined;
-    const { policy } = this.deps.policy();
-    const teams = await teamsOf(policy, grant.user, this.deps.directory);
-    return reviewersFor(policy, TEAM_LEAD, { teams, user: grant.user, blockedLeads: await blockedLeadsOf(policy, teams, this.deps.store) });
-  }
+  private reviewersNow = (grant: GrantRecord): Promise<Reviewers | undefined> => teamLeadReviewersNow(this.deps, grant);
 
   private async check(grantId: number, reviewer: string): Promise<Result<{ grant: GrantRecord }, DomainError>> {
     const { store, clock } = this.deps;

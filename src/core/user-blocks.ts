@@ -8,8 +8,8 @@ import type { GrantKeeperDeps } from './grant-model.ts';
 import { grantRef, requestRef } from './ids.ts';
 import { LIVE_GRANT_STATES } from './lifecycle.ts';
 import { TEAM_LEAD } from '../policy/schema.ts';
-import { reviewersFor } from '../policy/teams.ts';
-import { approverFacts, blockedLeadsOf, teamsOf } from './membership.ts';
+import { approverFacts } from './membership.ts';
+import { teamLeadReviewersNow } from './post-review.ts';
 import { auditRefusal } from './refusals.ts';
 import { ok, type Result } from './result.ts';
 
@@ -121,7 +121,7 @@ export class UserBlocks {
       const by = grant?.reviewedBy ?? null;
       if (grant === undefined || by === null || (reviewer !== undefined && by !== reviewer)) continue;
       try {
-        const to = await this.teamLeadReviewersNow(grant);
+        const to = await this.reviewRouteNow(grant);
         const rerouted = to === undefined ? {} : { reviewers: to.from, leads: to.leads };
         const done = await store.transaction(clock.now(), async (tx) => {
           if (!(await tx.reopenReview(id, by, to))) tx.abort();
@@ -137,13 +137,10 @@ export class UserBlocks {
     return reopened;
   }
 
-  /** Who reviews a team-lead review now (its leads less the blocked ones, else the admins); undefined for any other review. */
-  private async teamLeadReviewersNow(grant: GrantRecord): Promise<{ from: string; leads: string[] | null } | undefined> {
-    if (grant.reviewFrom !== TEAM_LEAD) return undefined;
-    const { policy } = this.deps.policy();
-    const teams = await teamsOf(policy, grant.user, this.deps.directory);
-    const now = reviewersFor(policy, TEAM_LEAD, { teams, user: grant.user, blockedLeads: await blockedLeadsOf(policy, teams, this.deps.store) });
-    return now === null ? undefined : 'leads' in now ? { from: TEAM_LEAD, leads: now.leads } : { from: now.group, leads: null };
+  /** Who reviews a team-lead review now, as the review store keeps it; undefined for any other review (or none left). */
+  private async reviewRouteNow(grant: GrantRecord): Promise<{ from: string; leads: string[] | null } | undefined> {
+    const now = await teamLeadReviewersNow(this.deps, grant);
+    return now === undefined || now === null ? undefined : 'leads' in now ? { from: TEAM_LEAD, leads: now.leads } : { from: now.group, leads: null };
   }
 
   async unblock(user: string, by: string): Promise<Result<{ user: string }, DomainError>> {

@@ -71,18 +71,23 @@ describe('attack2: replay guard with a slow first Redis connection', () => {
     expect(waitedMs).toBeLessThan(2_500);
   });
 
-  // Found by an attack: a first attempt that failed fast (refused, reset) ended the wait at once, though the client
-  // reconnected within 50 ms, so a replay to a process started with (or just before) Redis acted.
-  it('a replay delivered while the first connection is refused for a moment is caught: the wait spans the reconnects', async () => {
+  /** A key a healthy process handled, and a guard started behind the proxy while it refuses every connection. */
+  async function handledThenRestartedWhileRefused(): Promise<{ key: string; restarted: ReplayGuard }> {
     const handled = createReplayGuard({ redisUrl: redis.url, prefix, log: silentLogger });
     guards.push(handled);
     const key = `sig:${randomUUID()}`;
     expect(await handled.firstTime([key], 300)).toBe(true);
-
     delay = 0;
     refusing = true;
     const restarted = createReplayGuard({ redisUrl: `redis://127.0.0.1:${proxy.port}/0`, prefix, log: silentLogger });
     guards.push(restarted);
+    return { key, restarted };
+  }
+
+  // Found by an attack: a first attempt that failed fast (refused, reset) ended the wait at once, though the client
+  // reconnected within 50 ms, so a replay to a process started with (or just before) Redis acted.
+  it('a replay delivered while the first connection is refused for a moment is caught: the wait spans the reconnects', async () => {
+    const { key, restarted } = await handledThenRestartedWhileRefused();
     setTimeout(() => (refusing = false), 300);
     const started = Date.now();
     expect(await restarted.firstTime([key], 300)).toBe(false);
@@ -92,15 +97,7 @@ describe('attack2: replay guard with a slow first Redis connection', () => {
   // Found by the next attack: start-up itself waits for Redis about 2 s, so a wait counted from the guard's creation had
   // run out before the first request came, and a Redis back at 1.9 s was found only at ioredis's next backed-off attempt.
   it('a replay that is the first request, 2 s after start, with Redis back just before, is caught', async () => {
-    const handled = createReplayGuard({ redisUrl: redis.url, prefix, log: silentLogger });
-    guards.push(handled);
-    const key = `sig:${randomUUID()}`;
-    expect(await handled.firstTime([key], 300)).toBe(true);
-
-    delay = 0;
-    refusing = true;
-    const restarted = createReplayGuard({ redisUrl: `redis://127.0.0.1:${proxy.port}/0`, prefix, log: silentLogger });
-    guards.push(restarted);
+    const { key, restarted } = await handledThenRestartedWhileRefused();
     await new Promise((r) => setTimeout(r, 1_900));
     refusing = false;
     await new Promise((r) => setTimeout(r, 100)); // the process starts listening
@@ -112,15 +109,7 @@ describe('attack2: replay guard with a slow first Redis connection', () => {
   // Found by the attack after that: with reconnects backing off to 0.5 s apart, a Redis back 1.8-2 s into the first
   // request's wait was tried again only after the wait had ended.
   it('a replay that is the first request, with Redis back 1.85 s into its wait, is caught', async () => {
-    const handled = createReplayGuard({ redisUrl: redis.url, prefix, log: silentLogger });
-    guards.push(handled);
-    const key = `sig:${randomUUID()}`;
-    expect(await handled.firstTime([key], 300)).toBe(true);
-
-    delay = 0;
-    refusing = true;
-    const restarted = createReplayGuard({ redisUrl: `redis://127.0.0.1:${proxy.port}/0`, prefix, log: silentLogger });
-    guards.push(restarted);
+    const { key, restarted } = await handledThenRestartedWhileRefused();
     const started = Date.now();
     const replay = restarted.firstTime([key], 300);
     setTimeout(() => (refusing = false), 1_850);
